@@ -1,0 +1,180 @@
+import { EngagementError } from './errors.js';
+
+/**
+ * The one place configuration is read. `loadConfig` is pure over an env map so tests can
+ * build configs for random prefixes without touching process.env.
+ */
+export interface Config {
+  port: number;
+  publicBaseUrl: string;
+  adminKey: string;
+  /** orgId -> api key */
+  apiKeys: ReadonlyMap<string, string>;
+  /** kid -> secret; the first entry signs, every entry verifies (rotation). */
+  trackingSecrets: ReadonlyArray<{ kid: string; secret: string }>;
+  kafkaBrokers: string[];
+  kafkaClientId: string;
+  kafkaPartitions: number;
+  redisUrl: string;
+  redisPrefix: string;
+  azureConnectionString: string;
+  topicPrefix: string;
+  blobContainer: string;
+  retentionDays: number;
+  blobRetentionDays: number;
+  blobFlushSeconds: number;
+  blobCycleOffsets: number;
+  machineClickSeconds: number;
+  machineUserAgents: string[];
+  maxBodyBytes: number;
+  retentionIntervalSeconds: number;
+  production: boolean;
+}
+
+export const DEFAULTS = {
+  PORT: 8080,
+  KAFKA_BROKERS: '127.0.0.1:9092',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  AZURE_STORAGE_CONNECTION_STRING:
+    'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;' +
+    'AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;' +
+    'BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;',
+  TOPIC_PREFIX: 'engagement',
+  REDIS_PREFIX: 'eng',
+  BLOB_CONTAINER: 'engagement-raw',
+  RETENTION_DAYS: 90,
+  BLOB_RETENTION_DAYS: 30,
+  BLOB_FLUSH_SECONDS: 10,
+  BLOB_CYCLE_OFFSETS: 50_000,
+  MACHINE_CLICK_SECONDS: 5,
+  KAFKA_PARTITIONS: 6,
+  MAX_BODY_BYTES: 1_048_576,
+  RETENTION_INTERVAL_SECONDS: 3600,
+  /** Mail-privacy proxies and link scanners; Gmail's image proxy is deliberately absent. */
+  MACHINE_USER_AGENTS: [
+    'Mimecast',
+    'Barracuda',
+    'Proofpoint',
+    'Microsoft Office Protection',
+    'SafeLinks',
+    'Symantec',
+    'Trend Micro',
+    'FireEye',
+    'Forcepoint',
+    'YahooMailProxy',
+    'Apple Mail Privacy',
+    'urlscan',
+    'python-requests',
+    'curl/',
+    'Go-http-client',
+    'HeadlessChrome',
+  ],
+  DEV_ADMIN_KEY: 'dev-admin-key',
+  DEV_TRACKING_SECRET: 'k1:dev-tracking-secret-change-me',
+} as const;
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const production = env.NODE_ENV === 'production';
+
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be an integer in ${min}..${max}, got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  };
+  const str = (name: string, fallback: string | undefined): string => {
+    const raw = env[name];
+    if (raw !== undefined && raw !== '') return raw;
+    if (fallback === undefined) {
+      problems.push(`${name} is required`);
+      return '';
+    }
+    return fallback;
+  };
+  const pairs = (name: string, raw: string): Array<[string, string]> => {
+    if (raw.trim() === '') return [];
+    return raw.split(',').flatMap((entry) => {
+      const at = entry.indexOf(':');
+      const left = entry.slice(0, at).trim();
+      const right = entry.slice(at + 1).trim();
+      if (at <= 0 || right === '') {
+        problems.push(`${name} entries must look like "id:value", got "${entry}"`);
+        return [];
+      }
+      return [[left, right] as [string, string]];
+    });
+  };
+
+  const port = int('PORT', DEFAULTS.PORT, 0, 65535);
+  const adminKey = str('ENGAGEMENT_ADMIN_KEY', production ? undefined : DEFAULTS.DEV_ADMIN_KEY);
+  const apiKeys = new Map(pairs('ENGAGEMENT_API_KEYS', env.ENGAGEMENT_API_KEYS ?? ''));
+  const trackingSecrets = pairs(
+    'TRACKING_SECRET',
+    str('TRACKING_SECRET', production ? undefined : DEFAULTS.DEV_TRACKING_SECRET),
+  ).map(([kid, secret]) => ({ kid, secret }));
+  if (trackingSecrets.length === 0) problems.push('TRACKING_SECRET must name at least one kid:secret');
+  for (const { kid } of trackingSecrets) {
+    if (!/^[A-Za-z0-9]{1,8}$/.test(kid)) problems.push(`TRACKING_SECRET key id "${kid}" must be 1-8 letters or digits`);
+  }
+  const kafkaBrokers = str('KAFKA_BROKERS', DEFAULTS.KAFKA_BROKERS)
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
+  for (const broker of kafkaBrokers) {
+    if (!/^[^:\s]+:\d+$/.test(broker)) problems.push(`KAFKA_BROKERS entry "${broker}" must be host:port`);
+  }
+  const redisUrl = str('REDIS_URL', DEFAULTS.REDIS_URL);
+  if (!/^rediss?:\/\//.test(redisUrl)) problems.push(`REDIS_URL must start with redis:// or rediss://, got "${redisUrl}"`);
+  const topicPrefix = str('TOPIC_PREFIX', DEFAULTS.TOPIC_PREFIX);
+  if (!/^[A-Za-z0-9._-]+$/.test(topicPrefix)) problems.push(`TOPIC_PREFIX may hold only letters, digits, ".", "_" and "-"`);
+  const blobContainer = str('BLOB_CONTAINER', DEFAULTS.BLOB_CONTAINER);
+  if (!/^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$/.test(blobContainer)) {
+    problems.push(`BLOB_CONTAINER "${blobContainer}" is not a valid container name (3-63 lowercase letters, digits, "-")`);
+  }
+  const redisPrefix = str('REDIS_PREFIX', DEFAULTS.REDIS_PREFIX);
+  if (!/^[A-Za-z0-9_-]+$/.test(redisPrefix)) problems.push('REDIS_PREFIX may hold only letters, digits, "_" and "-"');
+  const publicBaseUrl = str('PUBLIC_BASE_URL', `http://127.0.0.1:${port}`).replace(/\/+$/, '');
+  if (!/^https?:\/\//.test(publicBaseUrl)) problems.push(`PUBLIC_BASE_URL must be an http(s) URL, got "${publicBaseUrl}"`);
+  const machineUserAgents =
+    env.MACHINE_USER_AGENTS !== undefined && env.MACHINE_USER_AGENTS !== ''
+      ? env.MACHINE_USER_AGENTS.split(',').map((s) => s.trim()).filter(Boolean)
+      : [...DEFAULTS.MACHINE_USER_AGENTS];
+
+  const config: Config = {
+    port,
+    publicBaseUrl,
+    adminKey,
+    apiKeys,
+    trackingSecrets,
+    kafkaBrokers,
+    kafkaClientId: str('KAFKA_CLIENT_ID', 'engagement'),
+    kafkaPartitions: int('KAFKA_PARTITIONS', DEFAULTS.KAFKA_PARTITIONS, 1, 1000),
+    redisUrl,
+    redisPrefix,
+    azureConnectionString: str('AZURE_STORAGE_CONNECTION_STRING', DEFAULTS.AZURE_STORAGE_CONNECTION_STRING),
+    topicPrefix,
+    blobContainer,
+    retentionDays: int('RETENTION_DAYS', DEFAULTS.RETENTION_DAYS, 0, 36500),
+    blobRetentionDays: int('BLOB_RETENTION_DAYS', DEFAULTS.BLOB_RETENTION_DAYS, 0, 36500),
+    blobFlushSeconds: int('BLOB_FLUSH_SECONDS', DEFAULTS.BLOB_FLUSH_SECONDS, 1, 3600),
+    blobCycleOffsets: int('BLOB_CYCLE_OFFSETS', DEFAULTS.BLOB_CYCLE_OFFSETS, 1, 10_000_000),
+    machineClickSeconds: int('MACHINE_CLICK_SECONDS', DEFAULTS.MACHINE_CLICK_SECONDS, 0, 3600),
+    machineUserAgents,
+    maxBodyBytes: int('MAX_BODY_BYTES', DEFAULTS.MAX_BODY_BYTES, 1024, 100 * 1_048_576),
+    retentionIntervalSeconds: int('RETENTION_INTERVAL_SECONDS', DEFAULTS.RETENTION_INTERVAL_SECONDS, 1, 86_400 * 7),
+    production,
+  };
+  if (problems.length > 0) {
+    throw new EngagementError('config_invalid', `Invalid configuration:\n  - ${problems.join('\n  - ')}`, {
+      details: { problems },
+    });
+  }
+  return config;
+}

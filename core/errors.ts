@@ -1,0 +1,53 @@
+/**
+ * The one error hierarchy. Callers branch on `code`; retry loops read only `retriable`.
+ */
+export type ErrorCode =
+  | 'config_invalid'
+  | 'dependency_missing'
+  | 'stack_failed'
+  | 'decode_failed'
+  | 'validation_failed'
+  | 'unknown_event_type'
+  | 'token_invalid'
+  | 'engagement_disabled'
+  | 'forbidden'
+  | 'unauthorized'
+  | 'not_found'
+  | 'bad_request'
+  | 'conflict'
+  | 'replay_locked'
+  | 'kafka_unavailable'
+  | 'redis_unavailable'
+  | 'storage_unavailable'
+  | 'internal';
+
+export interface EngagementErrorOptions {
+  retriable?: boolean;
+  cause?: unknown;
+  details?: Record<string, unknown>;
+}
+
+export class EngagementError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: EngagementErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'EngagementError';
+    this.code = code;
+    this.retriable = options.retriable ?? false;
+    this.details = options.details;
+  }
+}
+
+export function isEngagementError(error: unknown, code?: ErrorCode): error is EngagementError {
+  return error instanceof EngagementError && (code === undefined || error.code === code);
+}
+
+/** Wraps anything thrown by a client library, keeping it as `cause`. */
+export function asEngagementError(error: unknown, fallback: ErrorCode = 'internal', retriable = false): EngagementError {
+  if (error instanceof EngagementError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new EngagementError(fallback, message, { cause: error, retriable });
+}

@@ -1,0 +1,30 @@
+import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
+import type { Config } from './config.js';
+import { childLogger } from './logger.js';
+
+const log = childLogger('kafkajs');
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** kafkajs logs through our structured logger; its chatty INFO lines are demoted to debug. */
+export function createKafka(config: Pick<Config, 'kafkaBrokers' | 'kafkaClientId'>, overrides: Partial<KafkaConfig> = {}): Kafka {
+  return new Kafka({
+    clientId: config.kafkaClientId,
+    brokers: config.kafkaBrokers,
+    connectionTimeout: 5000,
+    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 },
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log: entry }) => {
+        const { message, ...rest } = entry;
+        log[LEVELS[level] ?? 'info'](rest, message);
+      },
+    ...overrides,
+  });
+}

@@ -1,0 +1,128 @@
+/**
+ * The TypeScript side of schemas/avro/*.avsc (current versions). `type` is not in the Avro
+ * body: the codec derives it from the writer schema's fingerprint.
+ */
+export type ContactType = 'contact' | 'lead';
+
+interface EventBase {
+  eventId: string;
+  orgId: string;
+  /** epoch milliseconds (Avro timestamp-millis) */
+  occurredAt: number;
+}
+
+export interface OrgEngagementEnabled extends EventBase {
+  type: 'OrgEngagementEnabled';
+}
+export interface OrgEngagementDisabled extends EventBase {
+  type: 'OrgEngagementDisabled';
+}
+export interface ContactFollowPreferenceChanged extends EventBase {
+  type: 'ContactFollowPreferenceChanged';
+  contactId: string;
+  contactType: ContactType;
+  allow: boolean;
+}
+export interface SubscriptionEnded extends EventBase {
+  type: 'SubscriptionEnded';
+}
+export interface SubscriptionRenewed extends EventBase {
+  type: 'SubscriptionRenewed';
+}
+export interface OrgPurged extends EventBase {
+  type: 'OrgPurged';
+}
+
+export interface Recipient {
+  contactId: string;
+  contactType: ContactType;
+  followed: boolean;
+  timeZone: string | null;
+}
+export interface Link {
+  linkId: string;
+  url: string;
+}
+export interface Attachment {
+  attachmentId: string;
+  name: string;
+  url: string;
+}
+
+export interface EmailSent extends EventBase {
+  type: 'EmailSent';
+  emailId: string;
+  senderId: string;
+  templateId: string | null;
+  subject: string | null;
+  follow: boolean;
+  recipients: Recipient[];
+  links: Link[];
+  attachments: Attachment[];
+}
+
+interface InteractionBase extends EventBase {
+  emailId: string;
+  contactId: string;
+}
+interface ClientFields {
+  userAgent: string | null;
+  ipHash: string | null;
+  method: string;
+  machineReason: string | null;
+}
+export interface EmailOpened extends InteractionBase, ClientFields {
+  type: 'EmailOpened';
+}
+export interface LinkClicked extends InteractionBase, ClientFields {
+  type: 'LinkClicked';
+  linkId: string;
+  url: string;
+}
+export interface AttachmentViewed extends InteractionBase, ClientFields {
+  type: 'AttachmentViewed';
+  attachmentId: string;
+}
+export interface EmailReplied extends InteractionBase {
+  type: 'EmailReplied';
+}
+
+export type ControlEvent =
+  | OrgEngagementEnabled
+  | OrgEngagementDisabled
+  | ContactFollowPreferenceChanged
+  | SubscriptionEnded
+  | SubscriptionRenewed
+  | OrgPurged;
+export type InteractionEvent = EmailOpened | LinkClicked | AttachmentViewed | EmailReplied;
+export type EmailEvent = EmailSent | InteractionEvent;
+export type AnyEvent = ControlEvent | EmailEvent;
+export type EventType = AnyEvent['type'];
+export type EventOf<T extends EventType> = Extract<AnyEvent, { type: T }>;
+
+export const CONTROL_EVENT_TYPES = [
+  'OrgEngagementEnabled',
+  'OrgEngagementDisabled',
+  'ContactFollowPreferenceChanged',
+  'SubscriptionEnded',
+  'SubscriptionRenewed',
+  'OrgPurged',
+] as const satisfies readonly ControlEvent['type'][];
+
+export const EMAIL_EVENT_TYPES = [
+  'EmailSent',
+  'EmailOpened',
+  'LinkClicked',
+  'AttachmentViewed',
+  'EmailReplied',
+] as const satisfies readonly EmailEvent['type'][];
+
+export const EVENT_TYPES: readonly EventType[] = [...CONTROL_EVENT_TYPES, ...EMAIL_EVENT_TYPES];
+
+export function isControlEvent(event: AnyEvent): event is ControlEvent {
+  return (CONTROL_EVENT_TYPES as readonly string[]).includes(event.type);
+}
+
+export function isEmailEvent(event: AnyEvent): event is EmailEvent {
+  return !isControlEvent(event);
+}

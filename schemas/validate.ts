@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import type avro from 'avsc';
+import { catalog } from './catalog.js';
+import { EVENT_TYPES, type AnyEvent, type EventType } from './events.js';
+
+/**
+ * Turns untrusted JSON (HTTP ingest, NDJSON files) into a typed event, or the list of what is
+ * wrong with it, each with a field path. Pure.
+ */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export type ValidationResult = { ok: true; event: AnyEvent } | { ok: false; errors: FieldError[] };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ID_FIELDS = ['orgId', 'emailId', 'contactId', 'senderId', 'linkId', 'attachmentId'];
+/** Events stamped before 2000 or over a day in the future are clock bugs, not facts. */
+const MIN_TIME = Date.UTC(2000, 0, 1);
+const MAX_FUTURE_MS = 86_400_000;
+
+export function validateEvent(input: unknown, now: number = Date.now()): ValidationResult {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return { ok: false, errors: [{ path: '', message: 'an event must be a JSON object' }] };
+  }
+  const raw = input as Record<string, unknown>;
+  const type = raw.type;
+  if (typeof type !== 'string' || !EVENT_TYPES.includes(type as EventType)) {
+    return { ok: false, errors: [{ path: 'type', message: `must be one of ${EVENT_TYPES.join(', ')}` }] };
+  }
+  const entry = catalog.current.get(type as EventType)!;
+  const errors: FieldError[] = [];
+  const candidate = withDefaults(raw, entry.avroType, now, errors);
+  if (errors.length > 0) return { ok: false, errors };
+
+  entry.avroType.isValid(candidate, {
+    errorHook: (path: string[], value: unknown) => {
+      errors.push({ path: path.join('.'), message: `invalid value ${JSON.stringify(value) ?? 'undefined'}` });
+    },
+  });
+  if (errors.length === 0) errors.push(...semanticErrors(candidate, now));
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, event: { ...candidate, type } as unknown as AnyEvent };
+}
+
+function withDefaults(raw: Record<string, unknown>, type: avro.Type, now: number, errors: FieldError[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const fields = (type as unknown as { fields: Array<{ name: string; type: avro.Type; defaultValue(): unknown }> }).fields;
+  for (const field of fields) {
+    let value = raw[field.name];
+    if (field.name === 'eventId' && value === undefined) value = randomUUID();
+    if (field.name === 'occurredAt') value = toMillis(value, now, errors);
+    if (value === undefined) value = field.defaultValue();
+    if (Array.isArray(value) && field.type.typeName === 'array') {
+      const items = (field.type as unknown as { itemsType: avro.Type }).itemsType;
+      if (items.typeName === 'record') {
+        value = value.map((item) =>
+          typeof item === 'object' && item !== null && !Array.isArray(item)
+            ? withDefaults(item as Record<string, unknown>, items, now, [])
+            : item,
+        );
+      }
+    }
+    if (value !== undefined) out[field.name] = value;
+  }
+  return out;
+}
+
+function toMillis(value: unknown, now: number, errors: FieldError[]): unknown {
+  if (value === undefined || value === null) return now;
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string') {
+    const parsed = Date.parse(value);
+    if (Number.isNaN(parsed)) {
+      errors.push({ path: 'occurredAt', message: `"${value}" is not an ISO-8601 timestamp` });
+      return value;
+    }
+    return parsed;
+  }
+  errors.push({ path: 'occurredAt', message: 'must be an ISO-8601 string or epoch milliseconds' });
+  return value;
+}
+
+function semanticErrors(event: Record<string, unknown>, now: number): FieldError[] {
+  const errors: FieldError[] = [];
+  if (!UUID.test(String(event.eventId))) errors.push({ path: 'eventId', message: 'must be a UUID' });
+  const at = event.occurredAt as number;
+  if (!Number.isInteger(at) || at < MIN_TIME || at > now + MAX_FUTURE_MS) {
+    errors.push({ path: 'occurredAt', message: 'must be a time between 2000-01-01 and one day from now' });
+  }
+  const checkIds = (obj: Record<string, unknown>, prefix: string): void => {
+    for (const name of ID_FIELDS) {
+      const value = obj[name];
+      if (typeof value === 'string' && (value.length === 0 || value.length > 200)) {
+        errors.push({ path: `${prefix}${name}`, message: 'must be 1-200 characters' });
+      }
+    }
+  };
+  checkIds(event, '');
+  for (const list of ['recipients', 'links', 'attachments']) {
+    const items = event[list];
+    if (Array.isArray(items)) items.forEach((item, i) => checkIds(item as Record<string, unknown>, `${list}.${i}.`));
+  }
+  for (const [i, link] of ((event.links as Array<{ url: string }> | undefined) ?? []).entries()) {
+    if (!/^https?:\/\//i.test(link.url)) errors.push({ path: `links.${i}.url`, message: 'must be an http(s) URL' });
+  }
+  return errors;
+}

@@ -1,0 +1,85 @@
+import { Socket } from 'node:net';
+import { logLevel } from 'kafkajs';
+import { Redis } from 'ioredis';
+import { BlobServiceClient } from '@azure/storage-blob';
+import type { Config } from '../core/config.js';
+import { createKafka } from '../core/kafka.js';
+
+/** One-shot health probes; each answers quickly and never throws. */
+export interface Probe {
+  healthy: boolean;
+  detail: string;
+}
+
+const failed = (error: unknown): Probe => ({ healthy: false, detail: error instanceof Error ? error.message : String(error) });
+
+export function portOpen(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    const done = (open: boolean): void => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('error', () => done(false));
+    socket.connect(port, host, () => done(true));
+  });
+}
+
+export async function probeKafka(config: Pick<Config, 'kafkaBrokers' | 'kafkaClientId'>): Promise<Probe> {
+  const admin = createKafka(config, {
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1500,
+    requestTimeout: 3000,
+    retry: { retries: 0 },
+  }).admin();
+  try {
+    await admin.connect();
+    const cluster = await admin.describeCluster();
+    return { healthy: true, detail: `cluster ${cluster.clusterId}, ${cluster.brokers.length} broker(s)` };
+  } catch (error) {
+    return failed(error);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+export async function probeRedis(config: Pick<Config, 'redisUrl'>): Promise<Probe> {
+  const redis = new Redis(config.redisUrl, {
+    lazyConnect: true,
+    connectTimeout: 1500,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    const pong = await redis.ping();
+    return { healthy: pong === 'PONG', detail: pong };
+  } catch (error) {
+    return failed(error);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** With `create`, also creates the container (idempotent), which is what `stack up` waits for. */
+export async function probeBlob(
+  config: Pick<Config, 'azureConnectionString' | 'blobContainer'>,
+  { create = false }: { create?: boolean } = {},
+): Promise<Probe> {
+  try {
+    const container = BlobServiceClient.fromConnectionString(config.azureConnectionString, {
+      retryOptions: { maxTries: 1, tryTimeoutInMs: 3000 },
+    }).getContainerClient(config.blobContainer);
+    if (create) {
+      await container.createIfNotExists();
+      return { healthy: true, detail: `container ${config.blobContainer} ready` };
+    }
+    const exists = await container.exists();
+    return { healthy: true, detail: `container ${config.blobContainer} ${exists ? 'exists' : 'missing'}` };
+  } catch (error) {
+    return failed(error);
+  }
+}

@@ -1,0 +1,58 @@
+import avro from 'avsc';
+import { describe, expect, it } from 'vitest';
+import { isEngagementError } from '../../core/errors.js';
+import { catalog } from '../../schemas/catalog.js';
+import { EventCodec } from '../../schemas/codec.js';
+import { EVENT_TYPES } from '../../schemas/events.js';
+import { fixture, plain } from '../support/fixtures.js';
+
+const codec = new EventCodec();
+
+describe('single-object codec', () => {
+  it.each(EVENT_TYPES)('round-trips %s', (type) => {
+    const event = fixture(type);
+    const bytes = codec.encode(event);
+    expect(bytes.subarray(0, 2)).toEqual(Buffer.from([0xc3, 0x01]));
+    expect(bytes.toString('hex', 2, 10)).toBe(catalog.current.get(type)!.fingerprintHex);
+    expect(plain(codec.decode(bytes))).toEqual(plain(event));
+  });
+
+  it('reads an EmailSent written with v1 (no time zone) as the current schema', () => {
+    const v1 = catalog.versions.get('EmailSent')!.find((v) => v.version === 1)!;
+    const event = fixture('EmailSent');
+    const bytes = codec.encodeWith(v1, event);
+    const decoded = codec.decode(bytes);
+    expect(decoded.type).toBe('EmailSent');
+    expect(decoded).toMatchObject({ emailId: 'e-1', follow: true });
+    if (decoded.type !== 'EmailSent') throw new Error('unreachable');
+    expect(decoded.recipients.map((r) => r.timeZone)).toEqual([null, null]);
+  });
+
+  it('reads an EmailOpened written with v1 with the defaults of v2', () => {
+    const v1 = catalog.versions.get('EmailOpened')!.find((v) => v.version === 1)!;
+    const decoded = codec.decode(codec.encodeWith(v1, fixture('EmailOpened', { method: 'HEAD' })));
+    expect(decoded).toMatchObject({ type: 'EmailOpened', method: 'GET', machineReason: null, userAgent: 'Mozilla/5.0' });
+  });
+
+  it.each([
+    ['empty', Buffer.alloc(0)],
+    ['short', Buffer.from([0xc3, 0x01, 1, 2])],
+    ['wrong marker', Buffer.concat([Buffer.from([0x00, 0x01]), Buffer.alloc(12)])],
+    ['unknown fingerprint', Buffer.concat([Buffer.from([0xc3, 0x01]), Buffer.alloc(8, 7), Buffer.from([2, 0x61])])],
+    ['truncated body', codec.encode(fixture('EmailSent')).subarray(0, 30)],
+    ['trailing garbage', Buffer.concat([codec.encode(fixture('EmailReplied')), Buffer.from([1, 2, 3])])],
+  ])('rejects %s input with a typed decode error', (_name, bytes) => {
+    let caught: unknown;
+    try {
+      codec.decode(bytes);
+    } catch (error) {
+      caught = error;
+    }
+    expect(isEngagementError(caught, 'decode_failed')).toBe(true);
+  });
+
+  it('refuses to encode an event that does not match its schema', () => {
+    const bad = { ...fixture('EmailReplied'), contactId: 42 } as unknown as ReturnType<typeof fixture<'EmailReplied'>>;
+    expect(() => codec.encode(bad)).toThrowError(/does not match its schema/);
+  });
+});
