@@ -1,0 +1,122 @@
+/**
+ * Every Redis key name is built here; nothing else concatenates a key.
+ *
+ * Layout (P = REDIS_PREFIX, V = projection version; the `{P:vV}` hash tag keeps one version's
+ * keys in one cluster slot, which the atomic batch script needs):
+ *
+ *   P:ctl:orgs                              set    orgIds ever seen on the control topic
+ *   P:ctl:org:<org>                         hash   enabled 0|1, changedAt, subscriptionEndedAt, renewedAt, purgedAt
+ *   P:ctl:contacts:<org>                    hash   contactId -> "0" (does not allow) | "1" (allows)
+ *   P:proj:current                          string the projection version queries read (default 1)
+ *   P:replay:lock                           string holder of the replay lock (SET NX PX)
+ *
+ *   {P:vV}:offsets:<topic>                  hash   partition -> next offset to read (written with the batch)
+ *   {P:vV}:seen:<YYYYMMDD>                  set    eventIds applied, by event day; expires after the dedup window
+ *   {P:vV}:email:<org>:<email>              hash   meta (sentAt, senderId, templateId, subject) and counters
+ *                                                  (recipients, followedRecipients, opens, uniqueOpens, clicks, uniqueClicks,
+ *                                                  machineOpens, machineClicks, attachmentViews, replies, firstOpenedAt,
+ *                                                  lastOpenedAt, lc:<linkId>, lu:<linkId>, url:<linkId>)
+ *   {P:vV}:emailr:<org>:<email>             hash   per-recipient first-time flags: o:<c>, c:<c>, c:<link>:<c>, r:<c>, f:<c>
+ *   {P:vV}:contact:<org>:<contact>          hash   tz, lastOpenedAt, h:<hourOfWeekUtc> open histogram
+ *   {P:vV}:contactd:<org>:<contact>:<day>   hash   received, opened, clicked, replied (emails, once each); expires
+ *   {P:vV}:orgd:<org>:<day>                 hash   daily rollup (same fields as ROLLUP_FIELDS)
+ *   {P:vV}:senderd:<org>:<sender>:<day>     hash   daily rollup per sender
+ *   {P:vV}:templated:<org>:<tpl>:<day>      hash   daily rollup per template
+ *   {P:vV}:orgkeys:<org>                    set    every key of that org in this version (retention deletes by it)
+ *
+ * Ids are percent-escaped of ':' '{' '}' so a hostile id can't forge another key.
+ */
+export type ProjectionVersion = number;
+
+export interface Keys {
+  readonly prefix: string;
+  // control state (not versioned: it is the current truth for the API)
+  controlOrgs(): string;
+  controlOrg(orgId: string): string;
+  controlContacts(orgId: string): string;
+  currentVersion(): string;
+  replayLock(): string;
+  // projection (versioned)
+  version(v: ProjectionVersion): VersionKeys;
+}
+
+export interface VersionKeys {
+  readonly v: ProjectionVersion;
+  /** the common prefix of every key of this version, for SCAN MATCH `${base}*` */
+  readonly base: string;
+  offsets(topic: string): string;
+  seen(day: string): string;
+  email(orgId: string, emailId: string): string;
+  emailRecipients(orgId: string, emailId: string): string;
+  contact(orgId: string, contactId: string): string;
+  contactDay(orgId: string, contactId: string, day: string): string;
+  orgDay(orgId: string, day: string): string;
+  senderDay(orgId: string, senderId: string, day: string): string;
+  templateDay(orgId: string, templateId: string, day: string): string;
+  orgIndex(orgId: string): string;
+  /** base of one org's keys, for SCAN fallbacks */
+  orgPattern(orgId: string): string[];
+}
+
+export const ROLLUP_FIELDS = [
+  'emails',
+  'recipients',
+  'followedRecipients',
+  'opens',
+  'uniqueOpens',
+  'clicks',
+  'uniqueClicks',
+  'replies',
+  'attachmentViews',
+  'machineOpens',
+  'machineClicks',
+] as const;
+export type RollupField = (typeof ROLLUP_FIELDS)[number];
+
+export const CONTACT_DAY_FIELDS = ['received', 'opened', 'clicked', 'replied'] as const;
+
+/** Hour-of-week slot 0..167, Monday 00:00 = 0, of an epoch-ms time in UTC. */
+export function hourOfWeekUtc(ms: number): number {
+  const d = new Date(ms);
+  return ((d.getUTCDay() + 6) % 7) * 24 + d.getUTCHours();
+}
+
+/** YYYYMMDD of an epoch-ms time in UTC: the day bucket of every daily key. */
+export function dayOf(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10).replaceAll('-', '');
+}
+
+export function escapeId(id: string): string {
+  return id.replace(/[%:{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+export function keysFor(prefix: string): Keys {
+  const e = escapeId;
+  return {
+    prefix,
+    controlOrgs: () => `${prefix}:ctl:orgs`,
+    controlOrg: (org) => `${prefix}:ctl:org:${e(org)}`,
+    controlContacts: (org) => `${prefix}:ctl:contacts:${e(org)}`,
+    currentVersion: () => `${prefix}:proj:current`,
+    replayLock: () => `${prefix}:replay:lock`,
+    version: (v) => {
+      const base = `{${prefix}:v${v}}:`;
+      return {
+        v,
+        base,
+        offsets: (topic) => `${base}offsets:${topic}`,
+        seen: (day) => `${base}seen:${day}`,
+        email: (org, email) => `${base}email:${e(org)}:${e(email)}`,
+        emailRecipients: (org, email) => `${base}emailr:${e(org)}:${e(email)}`,
+        contact: (org, contact) => `${base}contact:${e(org)}:${e(contact)}`,
+        contactDay: (org, contact, day) => `${base}contactd:${e(org)}:${e(contact)}:${day}`,
+        orgDay: (org, day) => `${base}orgd:${e(org)}:${day}`,
+        senderDay: (org, sender, day) => `${base}senderd:${e(org)}:${e(sender)}:${day}`,
+        templateDay: (org, tpl, day) => `${base}templated:${e(org)}:${e(tpl)}:${day}`,
+        orgIndex: (org) => `${base}orgkeys:${e(org)}`,
+        orgPattern: (org) =>
+          ['email', 'emailr', 'contact', 'contactd', 'orgd', 'senderd', 'templated'].map((kind) => `${base}${kind}:${e(org)}:*`),
+      };
+    },
+  };
+}
