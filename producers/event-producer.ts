@@ -1,0 +1,122 @@
+import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
+import { EngagementError } from '../core/errors.js';
+import { controlKey, emailKey, type Topics } from '../core/topics.js';
+import { EventCodec } from '../schemas/codec.js';
+import { isControlEvent, type AnyEvent } from '../schemas/events.js';
+
+/**
+ * The typed producer other services import: it keys and routes events per DESIGN.md §3, uses
+ * an idempotent producer with acks=all, and gathers concurrent sends into one batch for up to
+ * `lingerMs`, so a tracking endpoint under load makes few large requests instead of many
+ * small ones. `send` resolves only once Kafka has acknowledged the event.
+ */
+export interface EventProducerOptions {
+  lingerMs?: number;
+  maxBatch?: number;
+  codec?: EventCodec;
+}
+
+export const PRODUCER_DEFAULTS = { lingerMs: 2, maxBatch: 2000 } as const;
+
+interface Pending {
+  topic: string;
+  message: Message;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+export function routeEvent(topics: Topics, event: AnyEvent): { topic: string; key: string } {
+  if (isControlEvent(event)) return { topic: topics.control, key: controlKey(event.orgId) };
+  return { topic: topics.emails, key: emailKey(event.orgId, event.emailId) };
+}
+
+export class EventProducer {
+  private readonly producer: Producer;
+  private readonly codec: EventCodec;
+  private readonly lingerMs: number;
+  private readonly maxBatch: number;
+  private queue: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> = Promise.resolve();
+  private connected = false;
+
+  constructor(
+    kafka: Kafka,
+    private readonly topics: Topics,
+    options: EventProducerOptions = {},
+  ) {
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.codec = options.codec ?? new EventCodec();
+    this.lingerMs = options.lingerMs ?? PRODUCER_DEFAULTS.lingerMs;
+    this.maxBatch = options.maxBatch ?? PRODUCER_DEFAULTS.maxBatch;
+  }
+
+  async connect(): Promise<void> {
+    await this.producer.connect();
+    this.connected = true;
+  }
+
+  async disconnect(): Promise<void> {
+    await this.flush();
+    await this.producer.disconnect();
+    this.connected = false;
+  }
+
+  /** Encodes (throws a validation error synchronously on a bad event) and sends one event. */
+  send(event: AnyEvent): Promise<void> {
+    if (!this.connected) return Promise.reject(new EngagementError('kafka_unavailable', 'producer is not connected'));
+    const { topic, key } = routeEvent(this.topics, event);
+    const message: Message = { key, value: this.codec.encode(event), timestamp: String(event.occurredAt) };
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ topic, message, resolve, reject });
+      if (this.queue.length >= this.maxBatch) this.schedule(0);
+      else this.schedule(this.lingerMs);
+    });
+  }
+
+  async sendAll(events: readonly AnyEvent[]): Promise<void> {
+    await Promise.all(events.map((event) => this.send(event)));
+  }
+
+  /** Sends whatever is queued and waits for every batch in flight. */
+  async flush(): Promise<void> {
+    if (this.queue.length > 0) this.schedule(0);
+    await this.inFlight;
+    if (this.queue.length > 0) await this.flush();
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer !== undefined) {
+      if (delayMs > 0) return;
+      clearTimeout(this.timer);
+    }
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      const batch = this.queue.splice(0, this.maxBatch);
+      if (this.queue.length > 0) this.schedule(this.lingerMs);
+      // One request at a time keeps the idempotent producer's ordering guarantee.
+      this.inFlight = this.inFlight.then(() => this.sendBatch(batch));
+    }, delayMs);
+  }
+
+  private async sendBatch(batch: Pending[]): Promise<void> {
+    if (batch.length === 0) return;
+    const byTopic = new Map<string, Message[]>();
+    for (const item of batch) {
+      const list = byTopic.get(item.topic);
+      if (list) list.push(item.message);
+      else byTopic.set(item.topic, [item.message]);
+    }
+    const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    try {
+      await this.producer.sendBatch({ topicMessages, acks: -1 });
+      for (const item of batch) item.resolve();
+    } catch (cause) {
+      const error = new EngagementError('kafka_unavailable', `could not write ${batch.length} events to Kafka: ${(cause as Error).message}`, {
+        cause,
+        retriable: true,
+      });
+      for (const item of batch) item.reject(error);
+    }
+  }
+}
