@@ -8,6 +8,7 @@
  *   P:ctl:org:<org>                         hash   enabled 0|1, changedAt, subscriptionEndedAt, renewedAt, purgedAt
  *   P:ctl:contacts:<org>                    hash   contactId -> "0" (does not allow) | "1" (allows)
  *   P:proj:current                          string the projection version queries read (default 1)
+ *   P:proj:versions                         set    every version that may hold keys (live, being built, being dropped)
  *   P:replay:lock                           string holder of the replay lock (SET NX PX)
  *
  *   {P:vV}:offsets:<topic>                  hash   partition -> next offset to read (written with the batch)
@@ -35,6 +36,7 @@ export interface Keys {
   controlOrg(orgId: string): string;
   controlContacts(orgId: string): string;
   currentVersion(): string;
+  projectionVersions(): string;
   replayLock(): string;
   // projection (versioned)
   version(v: ProjectionVersion): VersionKeys;
@@ -98,6 +100,7 @@ export function keysFor(prefix: string): Keys {
     controlOrg: (org) => `${prefix}:ctl:org:${e(org)}`,
     controlContacts: (org) => `${prefix}:ctl:contacts:${e(org)}`,
     currentVersion: () => `${prefix}:proj:current`,
+    projectionVersions: () => `${prefix}:proj:versions`,
     replayLock: () => `${prefix}:replay:lock`,
     version: (v) => {
       const base = `{${prefix}:v${v}}:`;

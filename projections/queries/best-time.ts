@@ -1,0 +1,58 @@
+/**
+ * Best time to email: the hour-of-week slots with the most (human) opens, shifted from the UTC
+ * histogram the projector keeps into the contact's time zone. Pure.
+ */
+export interface BestTimeSlot {
+  dayOfWeek: string;
+  hour: number;
+  opens: number;
+}
+
+export const BEST_TIME_DEFAULTS = { minOpens: 5, top: 3 } as const;
+
+const DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
+const HOURS_PER_WEEK = 168;
+
+/** Offset of a time zone from UTC in whole hours at `at` (half-hour zones round down). */
+export function utcOffsetHours(timeZone: string, at: number): number {
+  try {
+    const parts = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+    }).formatToParts(new Date(at));
+    const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
+    const local = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'));
+    return Math.floor((local - Math.floor(at / 60_000) * 60_000) / 3_600_000);
+  } catch {
+    return 0;
+  }
+}
+
+export function bestTimeToEmail(
+  histogramUtc: ReadonlyMap<number, number>,
+  timeZone: string | null,
+  now: number,
+  options: { minOpens?: number; top?: number } = {},
+): BestTimeSlot[] | null {
+  const minOpens = options.minOpens ?? BEST_TIME_DEFAULTS.minOpens;
+  const top = options.top ?? BEST_TIME_DEFAULTS.top;
+  let total = 0;
+  for (const count of histogramUtc.values()) total += count;
+  if (total < minOpens) return null;
+  const offset = timeZone ? utcOffsetHours(timeZone, now) : 0;
+  const local = new Map<number, number>();
+  for (const [slot, count] of histogramUtc) {
+    if (count <= 0) continue;
+    const shifted = (((slot + offset) % HOURS_PER_WEEK) + HOURS_PER_WEEK) % HOURS_PER_WEEK;
+    local.set(shifted, (local.get(shifted) ?? 0) + count);
+  }
+  return [...local]
+    .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+    .slice(0, top)
+    .map(([slot, opens]) => ({ dayOfWeek: DAYS[Math.floor(slot / 24)]!, hour: slot % 24, opens }));
+}

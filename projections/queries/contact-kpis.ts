@@ -1,0 +1,101 @@
+import type { Redis } from 'ioredis';
+import { EngagementError } from '../../core/errors.js';
+import type { Keys } from '../keys.js';
+import { bestTimeToEmail, type BestTimeSlot } from './best-time.js';
+import { openQuery, readHashes } from './context.js';
+import { bucketOf, lastDays } from './days.js';
+import { rate, toInt, toIso } from './rates.js';
+
+export const CONTACT_WINDOW = { defaultDays: 30, maxDays: 365 } as const;
+
+export interface ContactKpis {
+  orgId: string;
+  contactId: string;
+  days: number;
+  from: string;
+  to: string;
+  timeZone: string | null;
+  emailsReceived: number;
+  emailsOpened: number;
+  emailsClicked: number;
+  emailsReplied: number;
+  openRate: number;
+  clickRate: number;
+  replyRate: number;
+  lastOpenedAt: string | null;
+  bestTimeToEmail: BestTimeSlot[] | null;
+}
+
+/** Pure: the contact hash and its day buckets (oldest first) → the KPI document. */
+export function contactKpisFrom(
+  orgId: string,
+  contactId: string,
+  dates: readonly string[],
+  contact: Record<string, string>,
+  buckets: ReadonlyArray<Record<string, string>>,
+  now: number,
+): ContactKpis {
+  let received = 0;
+  let opened = 0;
+  let clicked = 0;
+  let replied = 0;
+  for (const b of buckets) {
+    received += toInt(b.received);
+    opened += toInt(b.opened);
+    clicked += toInt(b.clicked);
+    replied += toInt(b.replied);
+  }
+  const histogram = new Map<number, number>();
+  for (const [field, value] of Object.entries(contact)) {
+    if (field.startsWith('h:')) histogram.set(Number(field.slice(2)), toInt(value));
+  }
+  const timeZone = contact.tz || null;
+  return {
+    orgId,
+    contactId,
+    days: dates.length,
+    from: dates[0]!,
+    to: dates[dates.length - 1]!,
+    timeZone,
+    emailsReceived: received,
+    emailsOpened: opened,
+    emailsClicked: clicked,
+    emailsReplied: replied,
+    openRate: rate(opened, received),
+    clickRate: rate(clicked, received),
+    replyRate: rate(replied, received),
+    lastOpenedAt: toIso(contact.lastOpenedAt),
+    bestTimeToEmail: bestTimeToEmail(histogram, timeZone, now),
+  };
+}
+
+export function parseDays(raw: unknown): number {
+  if (raw === undefined || raw === '') return CONTACT_WINDOW.defaultDays;
+  const days = Number(raw);
+  if (!Number.isInteger(days) || days < 1 || days > CONTACT_WINDOW.maxDays) {
+    throw new EngagementError('bad_request', `days must be a whole number from 1 to ${CONTACT_WINDOW.maxDays}, got "${String(raw)}"`, {
+      details: { parameter: 'days' },
+    });
+  }
+  return days;
+}
+
+export async function queryContactKpis(
+  redis: Redis,
+  keys: Keys,
+  orgId: string,
+  contactId: string,
+  days: number = CONTACT_WINDOW.defaultDays,
+  now: number = Date.now(),
+): Promise<ContactKpis> {
+  const { keys: v } = await openQuery(redis, keys, orgId);
+  const dates = lastDays(days, now);
+  const [contact, ...buckets] = await readHashes(redis, [
+    v.contact(orgId, contactId),
+    ...dates.map((d) => v.contactDay(orgId, contactId, bucketOf(d))),
+  ]);
+  if (Object.keys(contact!).length === 0 && buckets.every((b) => Object.keys(b).length === 0)) {
+    throw new EngagementError('not_found', `no KPIs for contact ${contactId} of organisation ${orgId}`);
+  }
+  return contactKpisFrom(orgId, contactId, dates, contact!, buckets, now);
+}

@@ -1,0 +1,69 @@
+import type { Redis } from 'ioredis';
+import type { Keys, RollupField, VersionKeys } from '../keys.js';
+import { ROLLUP_FIELDS } from '../keys.js';
+import { openQuery, readHashes } from './context.js';
+import { bucketOf, dateRange, lastDays, parseDate } from './days.js';
+import { engagementRates, toInt, type EngagementRates } from './rates.js';
+
+export type RollupCounters = Record<RollupField, number>;
+export type DailyRow = { date: string } & RollupCounters;
+export type RollupScope = { kind: 'org' } | { kind: 'sender'; senderId: string } | { kind: 'template'; templateId: string };
+
+export interface RollupKpis extends RollupCounters, EngagementRates {
+  orgId: string;
+  scope: RollupScope;
+  from: string;
+  to: string;
+  daily: DailyRow[];
+}
+
+export const DEFAULT_ROLLUP_DAYS = 30;
+
+function counters(hash: Record<string, string>): RollupCounters {
+  return Object.fromEntries(ROLLUP_FIELDS.map((f) => [f, toInt(hash[f])])) as RollupCounters;
+}
+
+/** Pure: day hashes (in date order) → daily series, totals and rates. */
+export function rollupKpisFrom(orgId: string, scope: RollupScope, dates: readonly string[], hashes: ReadonlyArray<Record<string, string>>): RollupKpis {
+  const daily = dates.map((date, i) => ({ date, ...counters(hashes[i] ?? {}) }));
+  const totals = counters({});
+  for (const row of daily) for (const f of ROLLUP_FIELDS) totals[f] += row[f];
+  return { orgId, scope, from: dates[0]!, to: dates[dates.length - 1]!, ...totals, ...engagementRates(totals), daily };
+}
+
+function dayKey(v: VersionKeys, orgId: string, scope: RollupScope, bucket: string): string {
+  switch (scope.kind) {
+    case 'org':
+      return v.orgDay(orgId, bucket);
+    case 'sender':
+      return v.senderDay(orgId, scope.senderId, bucket);
+    case 'template':
+      return v.templateDay(orgId, scope.templateId, bucket);
+    default: {
+      const never: never = scope;
+      return never;
+    }
+  }
+}
+
+export async function queryRollupKpis(
+  redis: Redis,
+  keys: Keys,
+  orgId: string,
+  scope: RollupScope,
+  range: { from?: string; to?: string } = {},
+  now: number = Date.now(),
+): Promise<RollupKpis> {
+  const dates = resolveRange(range, now);
+  const { keys: v } = await openQuery(redis, keys, orgId);
+  const hashes = await readHashes(redis, dates.map((d) => dayKey(v, orgId, scope, bucketOf(d))));
+  return rollupKpisFrom(orgId, scope, dates, hashes);
+}
+
+/** Defaults: the last 30 days up to today, or 30 days around whichever bound is given. */
+export function resolveRange(range: { from?: string; to?: string }, now: number): string[] {
+  const { from, to } = range;
+  if (from && to) return dateRange(from, to);
+  if (from) return dateRange(from, new Date(parseDate('from', from) + (DEFAULT_ROLLUP_DAYS - 1) * 86_400_000).toISOString().slice(0, 10));
+  return lastDays(DEFAULT_ROLLUP_DAYS, to ? parseDate('to', to) : now);
+}

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { validateEvent } from '../../schemas/validate.js';
+
+const now = Date.UTC(2026, 10, 25, 12);
+
+describe('validateEvent', () => {
+  it('accepts an upstream reply with an ISO timestamp and fills eventId', () => {
+    const result = validateEvent({ type: 'EmailReplied', orgId: 'o1', emailId: 'e1', contactId: 'c1', occurredAt: '2026-11-24T10:00:00Z' }, now);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.event).toMatchObject({ type: 'EmailReplied', occurredAt: Date.UTC(2026, 10, 24, 10) });
+    expect(result.event.eventId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('fills optional fields and nested defaults of EmailSent', () => {
+    const result = validateEvent(
+      {
+        type: 'EmailSent',
+        orgId: 'o1',
+        emailId: 'e1',
+        senderId: 's1',
+        follow: true,
+        recipients: [{ contactId: 'c1', contactType: 'lead', followed: true }],
+      },
+      now,
+    );
+    expect(result).toMatchObject({ ok: true, event: { templateId: null, links: [], recipients: [{ timeZone: null }] } });
+  });
+
+  it.each([
+    [{ type: 'Nope' }, 'type'],
+    [{ type: 'EmailReplied', orgId: 'o1', emailId: 'e1' }, 'contactId'],
+    [{ type: 'EmailReplied', orgId: 'o1', emailId: 'e1', contactId: 7 }, 'contactId'],
+    [{ type: 'EmailReplied', orgId: '', emailId: 'e1', contactId: 'c' }, 'orgId'],
+    [{ type: 'EmailReplied', orgId: 'o', emailId: 'e1', contactId: 'c', occurredAt: 'soon' }, 'occurredAt'],
+    [{ type: 'EmailReplied', orgId: 'o', emailId: 'e1', contactId: 'c', occurredAt: now + 3 * 86_400_000 }, 'occurredAt'],
+    [{ type: 'EmailReplied', orgId: 'o', emailId: 'e1', contactId: 'c', eventId: 'not-a-uuid' }, 'eventId'],
+    [{ type: 'ContactFollowPreferenceChanged', orgId: 'o', contactId: 'c', contactType: 'person', allow: true }, 'contactType'],
+    [
+      { type: 'EmailSent', orgId: 'o', emailId: 'e', senderId: 's', follow: true, recipients: [], links: [{ linkId: 'l0', url: 'javascript:x' }] },
+      'links.0.url',
+    ],
+  ])('rejects %j naming %s', (input, path) => {
+    const result = validateEvent(input, now);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors.map((e) => e.path)).toContain(path);
+  });
+
+  it('rejects non-objects', () => {
+    expect(validateEvent([1], now)).toMatchObject({ ok: false, errors: [{ path: '' }] });
+    expect(validateEvent(null, now).ok).toBe(false);
+  });
+});
