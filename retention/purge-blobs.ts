@@ -1,0 +1,47 @@
+import type { ContainerClient } from '@azure/storage-blob';
+import { EngagementError } from '../core/errors.js';
+import { isBlobExpired } from './plan.js';
+
+const CONCURRENCY = 16;
+
+async function deleteAll(container: ContainerClient, names: AsyncIterable<string>): Promise<number> {
+  let deleted = 0;
+  let batch: string[] = [];
+  const flush = async (): Promise<void> => {
+    await Promise.all(batch.map((name) => container.deleteBlob(name, { deleteSnapshots: 'include' }).catch(ignoreMissing)));
+    deleted += batch.length;
+    batch = [];
+  };
+  try {
+    for await (const name of names) {
+      batch.push(name);
+      if (batch.length >= CONCURRENCY) await flush();
+    }
+    await flush();
+  } catch (cause) {
+    if ((cause as { statusCode?: number }).statusCode === 404) return deleted;
+    throw new EngagementError('storage_unavailable', `blob deletion failed: ${(cause as Error).message}`, { cause, retriable: true });
+  }
+  return deleted;
+}
+
+function ignoreMissing(error: { statusCode?: number }): void {
+  if (error.statusCode !== 404) throw error;
+}
+
+async function* names(container: ContainerClient, prefix?: string): AsyncIterable<string> {
+  for await (const blob of container.listBlobsFlat(prefix === undefined ? {} : { prefix })) yield blob.name;
+}
+
+async function* filter(source: AsyncIterable<string>, keep: (name: string) => boolean): AsyncIterable<string> {
+  for await (const name of source) if (keep(name)) yield name;
+}
+
+/** Blob paths are `org=<orgId>/…` (processors/lander/blob-names.ts), so one prefix holds an org. */
+export async function purgeOrgBlobs(container: ContainerClient, orgPrefix: string): Promise<number> {
+  return deleteAll(container, names(container, orgPrefix));
+}
+
+export async function deleteExpiredBlobs(container: ContainerClient, now: number, blobRetentionDays: number): Promise<number> {
+  return deleteAll(container, filter(names(container), (name) => isBlobExpired(name, now, blobRetentionDays)));
+}

@@ -1,0 +1,33 @@
+import type { Redis } from 'ioredis';
+import type { Keys } from '../projections/keys.js';
+import { DEFAULT_PROJECTION_VERSION } from '../projections/queries/context.js';
+
+const CHUNK = 500;
+
+/** Every projection version that may hold keys: the live one and any being built or dropped. */
+export async function projectionVersions(redis: Redis, keys: Keys): Promise<number[]> {
+  const [current, listed] = await Promise.all([redis.get(keys.currentVersion()), redis.smembers(keys.projectionVersions())]);
+  const versions = new Set<number>([Number(current ?? DEFAULT_PROJECTION_VERSION) || DEFAULT_PROJECTION_VERSION, ...listed.map(Number)]);
+  return [...versions].filter((v) => Number.isInteger(v) && v > 0).sort((a, b) => a - b);
+}
+
+/**
+ * Deletes every projection key of one org, in every version, through the per-org index the
+ * projector keeps (no KEYS, no keyspace-wide SCAN), and its stored contact preferences.
+ * Returns how many keys were deleted.
+ */
+export async function purgeOrgFromRedis(redis: Redis, keys: Keys, orgId: string): Promise<number> {
+  let deleted = 0;
+  for (const v of await projectionVersions(redis, keys)) {
+    const index = keys.version(v).orgIndex(orgId);
+    let cursor = '0';
+    do {
+      const [next, members] = await redis.sscan(index, cursor, 'COUNT', CHUNK);
+      cursor = next;
+      if (members.length > 0) deleted += await redis.unlink(...members);
+    } while (cursor !== '0');
+    deleted += await redis.unlink(index);
+  }
+  deleted += await redis.unlink(keys.controlContacts(orgId));
+  return deleted;
+}
