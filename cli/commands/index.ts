@@ -1,6 +1,14 @@
 import type { Command } from 'commander';
+import { registerDemoCommand } from './demo.js';
+import { registerKpiCommand } from './kpi.js';
+import { registerRetentionCommand } from './retention.js';
+import { registerStackCommand } from './stack.js';
 
 /** Each command lives in its own module and registers itself here. */
 export function registerCommands(program: Command): void {
   void program;
+  registerStackCommand(program);
+  registerKpiCommand(program);
+  registerRetentionCommand(program);
+  registerDemoCommand(program);
 }

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+
+/**
+ * Three weeks of believable history for the demo org, as upstream JSON events for
+ * POST /v1/events: each contact has habits (a preferred weekday hour, an open propensity),
+ * so the best-time-to-email table has something to find. Deterministic for a given seed.
+ */
+export interface DemoContact {
+  contactId: string;
+  type: 'contact' | 'lead';
+  timeZone: string;
+  /** UTC hour the contact tends to read mail */
+  habitHourUtc: number;
+  propensity: number;
+}
+
+const ZONES = ['Europe/Paris', 'America/New_York', 'Europe/London', 'Asia/Singapore'];
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+export function seededRandom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+export function demoContacts(count: number, seed = 7): DemoContact[] {
+  const random = seededRandom(seed);
+  return Array.from({ length: count }, (_, i) => ({
+    contactId: `contact-${String(i + 1).padStart(2, '0')}`,
+    type: i % 5 === 4 ? 'lead' : 'contact',
+    timeZone: ZONES[i % ZONES.length]!,
+    habitHourUtc: 6 + Math.floor(random() * 10),
+    propensity: 0.35 + random() * 0.6,
+  }));
+}
+
+export interface HistoryOptions {
+  orgId: string;
+  contacts: readonly DemoContact[];
+  now: number;
+  days?: number;
+  emails?: number;
+  seed?: number;
+}
+
+export function demoHistory(options: HistoryOptions): Array<Record<string, unknown>> {
+  const { orgId, contacts, now } = options;
+  const days = options.days ?? 21;
+  const emailCount = options.emails ?? 8;
+  const random = seededRandom(options.seed ?? 11);
+  const start = now - days * DAY;
+  const events: Array<Record<string, unknown>> = [{ type: 'OrgEngagementEnabled', orgId, occurredAt: start - HOUR, eventId: randomUUID() }];
+  for (let e = 0; e < emailCount; e++) {
+    const emailId = `history-${e + 1}`;
+    const sentAt = start + Math.floor(((e + 0.5) / emailCount) * (days - 2) * DAY);
+    const recipients = contacts.filter((_, i) => (i + e) % 3 !== 0);
+    events.push({
+      type: 'EmailSent',
+      eventId: randomUUID(),
+      orgId,
+      occurredAt: sentAt,
+      emailId,
+      senderId: e % 2 === 0 ? 'alice' : 'bob',
+      templateId: e % 3 === 0 ? 'newsletter' : 'follow-up',
+      subject: `Demo email ${e + 1}`,
+      follow: true,
+      recipients: recipients.map((c) => ({ contactId: c.contactId, contactType: c.type, followed: true, timeZone: c.timeZone })),
+      links: [
+        { linkId: 'l0', url: 'https://example.com/pricing' },
+        { linkId: 'l1', url: 'https://example.com/case-study' },
+      ],
+      attachments: [],
+    });
+    for (const c of recipients) {
+      if (random() > c.propensity) continue;
+      const dayOffset = Math.floor(random() * 2);
+      const openedAt = Math.min(now - HOUR, dayStart(sentAt) + (dayOffset * 24 + c.habitHourUtc) * HOUR + Math.floor(random() * 50) * 60_000);
+      if (openedAt <= sentAt) continue;
+      const interaction = { orgId, emailId, contactId: c.contactId, userAgent: 'Mozilla/5.0 (Macintosh)', method: 'GET' };
+      events.push({ type: 'EmailOpened', eventId: randomUUID(), occurredAt: openedAt, ...interaction });
+      if (random() < 0.3) events.push({ type: 'EmailOpened', eventId: randomUUID(), occurredAt: openedAt + 2 * HOUR, ...interaction });
+      if (random() < 0.45) {
+        const linkId = random() < 0.6 ? 'l0' : 'l1';
+        const url = linkId === 'l0' ? 'https://example.com/pricing' : 'https://example.com/case-study';
+        events.push({ type: 'LinkClicked', eventId: randomUUID(), occurredAt: openedAt + 90_000, linkId, url, ...interaction });
+      }
+      if (random() < 0.15) {
+        events.push({ type: 'EmailReplied', eventId: randomUUID(), occurredAt: openedAt + 20 * 60_000, orgId, emailId, contactId: c.contactId });
+      }
+    }
+  }
+  return events.sort((a, b) => (a.occurredAt as number) - (b.occurredAt as number));
+}
+
+function dayStart(ms: number): number {
+  return Math.floor(ms / DAY) * DAY;
+}
