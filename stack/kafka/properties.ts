@@ -1,6 +1,9 @@
 /** server.properties of the single-node KRaft broker (combined broker + controller). Pure. */
 export interface KafkaPropertiesInput {
+  /** Address clients use (advertised listener). */
   host: string;
+  /** Address the listeners bind to; defaults to `host` ("0.0.0.0" inside a container). */
+  listenHost?: string;
   port: number;
   controllerPort: number;
   dataDir: string;
@@ -8,14 +11,16 @@ export interface KafkaPropertiesInput {
   nodeId?: number;
 }
 
-export function kafkaServerProperties(input: KafkaPropertiesInput): string {
+export function kafkaServerEntries(input: KafkaPropertiesInput): Array<[string, string]> {
   const nodeId = input.nodeId ?? 1;
   const host = input.host === 'localhost' ? '127.0.0.1' : input.host;
+  const listen = input.listenHost ?? host;
+  const voter = listen === '0.0.0.0' ? '127.0.0.1' : listen;
   const entries: Array<[string, string | number]> = [
     ['process.roles', 'broker,controller'],
     ['node.id', nodeId],
-    ['controller.quorum.voters', `${nodeId}@${host}:${input.controllerPort}`],
-    ['listeners', `PLAINTEXT://${host}:${input.port},CONTROLLER://${host}:${input.controllerPort}`],
+    ['controller.quorum.voters', `${nodeId}@${voter}:${input.controllerPort}`],
+    ['listeners', `PLAINTEXT://${listen}:${input.port},CONTROLLER://${listen}:${input.controllerPort}`],
     ['advertised.listeners', `PLAINTEXT://${host}:${input.port}`],
     ['controller.listener.names', 'CONTROLLER'],
     ['inter.broker.listener.name', 'PLAINTEXT'],
@@ -31,7 +36,17 @@ export function kafkaServerProperties(input: KafkaPropertiesInput): string {
     ['auto.create.topics.enable', 'false'],
     ['delete.topic.enable', 'true'],
   ];
-  return ['# Written by `engagement stack up`; regenerated on every start.', ...entries.map(([k, v]) => `${k}=${v}`), ''].join('\n');
+  return entries.map(([k, v]) => [k, String(v)]);
+}
+
+export function kafkaServerProperties(input: KafkaPropertiesInput): string {
+  const lines = kafkaServerEntries(input).map(([k, v]) => `${k}=${v}`);
+  return ['# Written by `engagement stack up`; regenerated on every start.', ...lines, ''].join('\n');
+}
+
+/** The same settings as apache/kafka image environment (`log.dirs` -> `KAFKA_LOG_DIRS`). */
+export function kafkaContainerEnv(input: KafkaPropertiesInput): Record<string, string> {
+  return Object.fromEntries(kafkaServerEntries(input).map(([k, v]) => [`KAFKA_${k.toUpperCase().replace(/\./g, '_')}`, v]));
 }
 
 /** KRaft cluster ids are 16 random bytes, base64url without padding (22 characters). */

@@ -1,0 +1,124 @@
+import { createKafka } from '../core/kafka.js';
+import { EngagementError } from '../core/errors.js';
+import { topicsFor } from '../core/topics.js';
+import { INSTALL_HINTS, requireExecutable, requireJava } from './dependencies.js';
+import { stackEndpoints } from './endpoints.js';
+import type { Probe } from './health.js';
+import { logFile, SERVICES, stackPaths, type ServiceName, type StackPaths } from './paths.js';
+import { pollUntil } from './poll.js';
+import { isAlive, tail } from './processes.js';
+import { spawnAzurite } from './services/azurite.js';
+import { ensureKafkaJars, prepareKafka, spawnKafka } from './services/kafka.js';
+import { spawnRedis } from './services/redis.js';
+import { managedPid, probeService, serviceState, type StackConfig } from './status.js';
+import { silentReporter, type StackOptions, type StackReporter, type StackUpResult } from './types.js';
+
+export interface StackUpOptions extends StackOptions {
+  /** How long to wait for each service to become healthy. */
+  timeoutMs?: Partial<Record<ServiceName, number>>;
+}
+
+const TIMEOUTS: Record<ServiceName, number> = { kafka: 90_000, redis: 15_000, azurite: 30_000 };
+
+/**
+ * Brings up Kafka (KRaft), Redis and Azurite where they do not already answer, waits until each is
+ * healthy, then creates the topics and the blob container. Idempotent.
+ */
+export async function stackUp(config: StackConfig, options: StackUpOptions = {}): Promise<StackUpResult> {
+  const paths = options.paths ?? stackPaths();
+  const reporter = options.reporter ?? silentReporter;
+  const endpoints = stackEndpoints(config);
+
+  const initial = await probeAll(config);
+  const toStart = SERVICES.filter((s) => !initial[s].healthy && managedPid(paths, s) === undefined);
+  for (const service of toStart) {
+    if (!endpoints[service].local) {
+      throw new EngagementError(
+        'stack_failed',
+        `${service} does not answer at ${endpoints[service].display} (${initial[service].detail}), and it is not a local address, so the stack cannot start it`,
+      );
+    }
+  }
+
+  // Check every dependency before starting anything.
+  const java = toStart.includes('kafka') ? requireJava(17) : undefined;
+  const redisServer = toStart.includes('redis') ? requireExecutable('redis-server', INSTALL_HINTS.redis) : undefined;
+  if (java !== undefined) await ensureKafkaJars(paths, reporter);
+
+  const pids = new Map<ServiceName, number>();
+  if (java !== undefined) {
+    prepareKafka(java, paths, endpoints.kafka, config);
+    pids.set('kafka', spawnKafka(java, paths));
+  }
+  if (redisServer !== undefined) pids.set('redis', spawnRedis(redisServer, paths, endpoints.redis));
+  if (toStart.includes('azurite')) pids.set('azurite', spawnAzurite(paths, endpoints.azurite));
+  for (const [service, pid] of pids) reporter.step(`${service}: starting on ${endpoints[service].display} (pid ${pid}, log ${logFile(paths, service)})`);
+
+  const probes = await Promise.all(
+    SERVICES.map(async (service) =>
+      initial[service].healthy && service !== 'azurite'
+        ? initial[service]
+        : waitHealthy(config, service, paths, options.timeoutMs?.[service] ?? TIMEOUTS[service], reporter),
+    ),
+  );
+  const topics = await ensureTopics(config);
+  reporter.step(`kafka: topics ready: ${topics.join(', ')}`);
+
+  return {
+    services: SERVICES.map((service, i) => serviceState(service, endpoints, probes[i] as Probe, managedPid(paths, service))),
+    started: [...pids.keys()],
+    topics,
+    container: config.blobContainer,
+  };
+}
+
+async function probeAll(config: StackConfig): Promise<Record<ServiceName, Probe>> {
+  const [kafka, redis, azurite] = await Promise.all(SERVICES.map((s) => probeService(config, s)));
+  return { kafka: kafka as Probe, redis: redis as Probe, azurite: azurite as Probe };
+}
+
+/** Polls a service until healthy; fails fast (with the log tail) if the process we started dies. */
+async function waitHealthy(
+  config: StackConfig,
+  service: ServiceName,
+  paths: StackPaths,
+  timeoutMs: number,
+  reporter: StackReporter,
+): Promise<Probe> {
+  let last: Probe = { healthy: false, detail: 'not probed yet' };
+  let died = false;
+  const pid = managedPid(paths, service);
+  const ok = await pollUntil(
+    async () => {
+      last = await probeService(config, service, { createContainer: true });
+      if (!last.healthy && pid !== undefined && !isAlive(pid)) died = true;
+      return last.healthy || died;
+    },
+    { timeoutMs, intervalMs: 500, onTick: (elapsed) => reporter.waiting?.(service, elapsed) },
+  );
+  if (died || !ok) {
+    const why = died ? 'exited during start' : `not healthy after ${Math.round(timeoutMs / 1000)} s (${last.detail})`;
+    throw new EngagementError('stack_failed', `${service} ${why}; last lines of ${logFile(paths, service)}:\n${tail(logFile(paths, service))}`);
+  }
+  return last;
+}
+
+/** Creates the topics of `topicsFor(config)` that do not exist yet (partitions = config.kafkaPartitions). */
+export async function ensureTopics(config: StackConfig): Promise<string[]> {
+  const names = Object.values(topicsFor(config));
+  const admin = createKafka(config).admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = names.filter((t) => !existing.has(t));
+    if (missing.length > 0) {
+      await admin.createTopics({
+        topics: missing.map((topic) => ({ topic, numPartitions: config.kafkaPartitions, replicationFactor: 1 })),
+        waitForLeaders: true,
+      });
+    }
+    return names;
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
+import { DEFAULTS, loadConfig, type Config } from '../../core/config.js';
+import { createContainerClient } from '../../core/blob.js';
+import { createKafka } from '../../core/kafka.js';
+import { createRedis } from '../../core/redis.js';
+import { topicsFor } from '../../core/topics.js';
+
+/** Endpoints chosen by test/global-setup.ts (env, local stack or containers), handed to workers. */
+export type StackEnv = Record<'KAFKA_BROKERS' | 'REDIS_URL' | 'AZURE_STORAGE_CONNECTION_STRING', string>;
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stackEnv: StackEnv;
+  }
+}
+
+export function randomSuffix(bytes = 4): string {
+  return randomBytes(bytes).toString('hex');
+}
+
+function stackEnv(): Partial<StackEnv> {
+  try {
+    return inject('stackEnv') ?? {};
+  } catch {
+    return {}; // not inside a vitest worker
+  }
+}
+
+/**
+ * A Config for one test file: the stack's endpoints, plus a fresh random TOPIC_PREFIX,
+ * REDIS_PREFIX and BLOB_CONTAINER so tests never see each other's data.
+ */
+export function testConfig(overrides: Record<string, string | undefined> = {}): Config {
+  const id = randomSuffix();
+  return loadConfig({
+    ...process.env,
+    ...stackEnv(),
+    TOPIC_PREFIX: `t-${id}`,
+    REDIS_PREFIX: `t-${id}`,
+    BLOB_CONTAINER: `t-${id}`,
+    KAFKA_CLIENT_ID: `test-${id}`,
+    ...overrides,
+  });
+}
+
+/** A consumer group id under the test's topic prefix, so cleanup can find and delete it. */
+export function testGroupId(config: Pick<Config, 'topicPrefix'>, name: string): string {
+  return `${config.topicPrefix}.${name}`;
+}
+
+/** Creates control, emails and deadletter topics for this config (3 partitions by default). */
+export async function createTestTopics(config: Config, partitions = 3): Promise<string[]> {
+  const topics = Object.values(topicsFor(config));
+  const admin = createKafka(config).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+      waitForLeaders: true,
+    });
+  } finally {
+    await admin.disconnect();
+  }
+  return topics;
+}
+
+/**
+ * Deletes what a test created under its prefixes: topics and consumer groups under TOPIC_PREFIX,
+ * Redis keys starting with REDIS_PREFIX (SCAN, never KEYS), and the blob container.
+ */
+export async function cleanupTestResources(config: Config): Promise<void> {
+  if (config.topicPrefix === DEFAULTS.TOPIC_PREFIX || config.redisPrefix === DEFAULTS.REDIS_PREFIX || config.blobContainer === DEFAULTS.BLOB_CONTAINER) {
+    throw new Error('cleanupTestResources refuses to delete the default (non-test) prefixes');
+  }
+  const admin = createKafka(config).admin();
+  await admin.connect();
+  try {
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(`${config.topicPrefix}.`));
+    if (groups.length > 0) await admin.deleteGroups(groups).catch(() => undefined);
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${config.topicPrefix}.`));
+    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 10_000 });
+  } finally {
+    await admin.disconnect();
+  }
+
+  const redis = createRedis(config);
+  try {
+    // Projection keys start with their cluster hash tag `{prefix:vN}`, control keys with the prefix.
+    for (const pattern of [`${config.redisPrefix}:*`, `{${config.redisPrefix}:*`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+        cursor = next;
+        if (keys.length > 0) await redis.unlink(...keys);
+      } while (cursor !== '0');
+    }
+  } finally {
+    redis.disconnect();
+  }
+
+  await createContainerClient(config).deleteIfExists();
+}
+
+/**
+ * Polls until `predicate` returns a value other than undefined/null/false, and returns it.
+ * A throwing predicate counts as "not yet"; its last error is reported on timeout.
+ * Tests synchronise with this, never with sleeps.
+ */
+export async function waitFor<T>(
+  predicate: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  { timeoutMs = 15_000, intervalMs = 50, message = 'condition' }: { timeoutMs?: number; intervalMs?: number; message?: string } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await predicate();
+      if (value !== undefined && value !== null && value !== false) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() >= deadline) {
+      const why = lastError instanceof Error ? `: last error: ${lastError.message}` : '';
+      throw new Error(`waitFor: ${message} not met within ${timeoutMs} ms${why}`, { cause: lastError });
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
