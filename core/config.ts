@@ -6,6 +6,10 @@ import { EngagementError } from './errors.js';
  */
 export interface Config {
   port: number;
+  /** interface the HTTP server binds (HOST, default 127.0.0.1) */
+  host: string;
+  /** honour X-Forwarded-For (TRUST_PROXY=true) when the server sits behind a load balancer */
+  trustProxy: boolean;
   publicBaseUrl: string;
   adminKey: string;
   /** orgId -> api key */
@@ -149,6 +153,8 @@ export function loadConfig(env: Env = process.env): Config {
 
   const config: Config = {
     port,
+    host: str('HOST', '127.0.0.1'),
+    trustProxy: env.TRUST_PROXY === 'true' || env.TRUST_PROXY === '1',
     publicBaseUrl,
     adminKey,
     apiKeys,

@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'unauthorized'
   | 'not_found'
   | 'bad_request'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
   | 'conflict'
   | 'replay_locked'
   | 'kafka_unavailable'

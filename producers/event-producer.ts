@@ -1,4 +1,4 @@
-import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
+import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import { EngagementError } from '../core/errors.js';
 import { controlKey, emailKey, type Topics } from '../core/topics.js';
 import { EventCodec } from '../schemas/codec.js';
@@ -45,7 +45,13 @@ export class EventProducer {
     private readonly topics: Topics,
     options: EventProducerOptions = {},
   ) {
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // kafkajs 2's default (Java-compatible murmur2), named so it stops warning on every start.
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     this.codec = options.codec ?? new EventCodec();
     this.lingerMs = options.lingerMs ?? PRODUCER_DEFAULTS.lingerMs;
     this.maxBatch = options.maxBatch ?? PRODUCER_DEFAULTS.maxBatch;
@@ -78,11 +84,24 @@ export class EventProducer {
     await Promise.all(events.map((event) => this.send(event)));
   }
 
+  /** True between connect() and disconnect(); kafkajs reconnects to brokers on its own in between. */
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
   /** Sends whatever is queued and waits for every batch in flight. */
   async flush(): Promise<void> {
-    if (this.queue.length > 0) this.schedule(0);
+    // Drain synchronously: waiting for a timer here would re-enter flush() in a microtask loop
+    // that never lets the timer fire.
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      this.inFlight = this.inFlight.then(() => this.sendBatch(batch));
+    }
     await this.inFlight;
-    if (this.queue.length > 0) await this.flush();
   }
 
   private schedule(delayMs: number): void {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerDemoCommand } from './demo.js';
 import { registerKpiCommand } from './kpi.js';
+import { registerProduceCommand } from './produce.js';
 import { registerRetentionCommand } from './retention.js';
 import { registerStackCommand } from './stack.js';
 
@@ -8,6 +9,7 @@ import { registerStackCommand } from './stack.js';
 export function registerCommands(program: Command): void {
   void program;
   registerStackCommand(program);
+  registerProduceCommand(program);
   registerKpiCommand(program);
   registerRetentionCommand(program);
   registerDemoCommand(program);

@@ -1,18 +1,11 @@
-import type { FastifyPluginAsync, FastifyReply, preHandlerHookHandler } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { orgAuth } from '../../api/auth.js';
 import { isEngagementError } from '../../core/errors.js';
-import type { Keys } from '../keys.js';
+import type { RouteDeps } from '../../producers/http/route-deps.js';
+import { keysFor } from '../keys.js';
 import { parseDays, queryContactKpis } from '../queries/contact-kpis.js';
 import { queryEmailKpis } from '../queries/email-kpis.js';
 import { queryRollupKpis, type RollupScope } from '../queries/rollup-kpis.js';
-
-export interface KpiRoutesOptions {
-  redis: Redis;
-  keys: Keys;
-  /** checks the bearer key against `:orgId` (api/auth.ts) */
-  authorize: preHandlerHookHandler;
-  now?: () => number;
-}
 
 type OrgParams = { orgId: string };
 type RangeQuery = { from?: string; to?: string };
@@ -21,9 +14,10 @@ type RangeQuery = { from?: string; to?: string };
  * Read side of the API. Query errors are answered here with the statuses DESIGN.md §2 and §6
  * give them; a disabled org is 403 on reads (409 is for following an email).
  */
-export const kpiRoutes: FastifyPluginAsync<KpiRoutesOptions> = async (app, options) => {
-  const { redis, keys, authorize } = options;
-  const now = options.now ?? Date.now;
+export const kpiRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
+  const { redis, now } = deps;
+  const keys = keysFor(deps.config.redisPrefix);
+  const authorize = orgAuth(deps.config);
 
   const answer = async (reply: FastifyReply, run: () => Promise<unknown>): Promise<unknown> => {
     try {

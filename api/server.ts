@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from '../core/config.js';
+import { createKafka } from '../core/kafka.js';
+import { childLogger } from '../core/logger.js';
+import { createRedis } from '../core/redis.js';
+import { topicsFor } from '../core/topics.js';
+import { EventProducer } from '../producers/event-producer.js';
+import { countingSink, type EventSink } from '../producers/event-sink.js';
+import { controlRoutes } from '../producers/http/control-routes.js';
+import { emailRoutes } from '../producers/http/email-routes.js';
+import { ingestRoutes } from '../producers/http/ingest-routes.js';
+import type { RouteDeps } from '../producers/http/route-deps.js';
+import { trackingRoutes } from '../producers/http/tracking-routes.js';
+import { MAX_TOKEN_CHARS } from '../producers/tracking/tokens.js';
+import { kpiRoutes } from '../projections/http/kpi-routes.js';
+import { keysFor } from '../projections/keys.js';
+import { ControlStore } from '../projections/control/control-store.js';
+import { errorHandler } from './error-handler.js';
+import { createServerMetrics, type ServerMetrics } from './metrics.js';
+import { opsRoutes } from './ops-routes.js';
+
+/**
+ * The one HTTP server (DESIGN.md §6). `buildServer` wires routes to given clients and never
+ * listens (tests use `app.inject` or `listen({port: 0})`); `startServer` owns the clients.
+ */
+export type RoutePlugin = FastifyPluginAsync<RouteDeps>;
+
+export interface ServerDeps {
+  config: Config;
+  /** connected producer; anything with `send`/`sendAll` resolving on Kafka's ack */
+  producer: EventSink & { readonly isConnected: boolean };
+  redis: Redis;
+  control?: ControlStore;
+  metrics?: ServerMetrics;
+  logger?: Logger;
+  /** more route plugins, registered after the producer routes with the same RouteDeps */
+  plugins?: readonly RoutePlugin[];
+  now?: () => number;
+}
+
+/** Route plugins every server registers. The KPI query routes join here. */
+const ROUTE_PLUGINS: readonly RoutePlugin[] = [
+  emailRoutes,
+  trackingRoutes,
+  ingestRoutes,
+  controlRoutes,
+  kpiRoutes,
+];
+
+export function buildServer(deps: ServerDeps): FastifyInstance {
+  const { config } = deps;
+  const log = deps.logger ?? childLogger('http');
+  const metrics = deps.metrics ?? createServerMetrics();
+  const app = Fastify({
+    loggerInstance: log,
+    disableRequestLogging: true,
+    bodyLimit: config.maxBodyBytes,
+    trustProxy: config.trustProxy,
+    return503OnClosing: true,
+    // Tracking tokens carry the target URL: far longer than fastify's default of 100.
+    maxParamLength: MAX_TOKEN_CHARS,
+  }) as unknown as FastifyInstance;
+
+  const routeDeps: RouteDeps = {
+    config,
+    sink: countingSink(deps.producer, (event) => metrics.eventsWritten.inc({ type: event.type })),
+    redis: deps.redis,
+    control: deps.control ?? new ControlStore(deps.redis, keysFor(config.redisPrefix)),
+    metrics,
+    now: deps.now ?? Date.now,
+    newEventId: randomUUID,
+  };
+
+  app.setErrorHandler(errorHandler(log));
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
+  );
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  void app.register(opsRoutes, { ...routeDeps, kafkaConnected: () => deps.producer.isConnected });
+  for (const plugin of [...ROUTE_PLUGINS, ...(deps.plugins ?? [])]) void app.register(plugin, routeDeps);
+  return app;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  /** e.g. http://127.0.0.1:8080 */
+  url: string;
+  /** stops accepting requests, then flushes and disconnects the producer and Redis */
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Config, options: { plugins?: readonly RoutePlugin[] } = {}): Promise<RunningServer> {
+  const redis = createRedis(config);
+  const producer = new EventProducer(createKafka(config), topicsFor(config));
+  try {
+    await producer.connect();
+    const app = buildServer({ config, producer, redis, ...(options.plugins ? { plugins: options.plugins } : {}) });
+    const url = await app.listen({ port: config.port, host: config.host });
+    childLogger('http').info({ url }, 'engagement API listening');
+    return {
+      app,
+      url,
+      async close() {
+        await app.close();
+        await producer.disconnect();
+        await redis.quit();
+      },
+    };
+  } catch (error) {
+    await producer.disconnect().catch(() => undefined);
+    redis.disconnect();
+    throw error;
+  }
+}

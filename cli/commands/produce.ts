@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { SingleBar } from 'cli-progress';
+import { loadConfig } from '../../core/config.js';
+import { createKafka } from '../../core/kafka.js';
+import { topicsFor } from '../../core/topics.js';
+import { EventProducer } from '../../producers/event-producer.js';
+import { checkFile, produceFile } from '../../producers/ndjson/produce-file.js';
+
+/** Above this many events a progress bar is worth showing even when stderr is not a terminal. */
+const PROGRESS_MIN_EVENTS = 10_000;
+
+export function registerProduceCommand(program: Command): void {
+  program
+    .command('produce')
+    .description('validate every line of an NDJSON file of events, then write them all to Kafka (nothing is written if a line is bad)')
+    .argument('<file>', 'one JSON event per line (blank lines are skipped)')
+    .action(async (file: string) => {
+      const config = loadConfig();
+      const check = await checkFile(file);
+      if (check.problems.length > 0) {
+        process.stderr.write(`${check.problems.join('\n')}\n`);
+        process.stderr.write(`${check.problems.length} bad line(s) in ${file}: nothing written\n`);
+        process.exitCode = 1;
+        return;
+      }
+
+      const topics = topicsFor(config);
+      const producer = new EventProducer(createKafka(config), topics, { lingerMs: 5, maxBatch: 5000 });
+      const showBar = check.events > 0 && (process.stderr.isTTY === true || check.events > PROGRESS_MIN_EVENTS);
+      const bar = showBar
+        ? new SingleBar({ stream: process.stderr, format: 'producing [{bar}] {value}/{total} events {percentage}% ETA {eta}s', noTTYOutput: true, notTTYSchedule: 2000 })
+        : undefined;
+      await producer.connect();
+      try {
+        bar?.start(check.events, 0);
+        const summary = await produceFile(file, producer, { onProgress: (n) => bar?.update(n) });
+        await producer.flush();
+        bar?.stop();
+        const used = [summary.control > 0 ? topics.control : undefined, summary.email > 0 ? topics.emails : undefined].filter(Boolean);
+        process.stdout.write(
+          `wrote ${summary.written} events (${summary.control} control, ${summary.email} email) to ${used.length > 0 ? used.join(', ') : '(no topic)'}\n`,
+        );
+      } finally {
+        bar?.stop();
+        await producer.disconnect();
+      }
+    });
+}

@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import { EngagementError } from '../../core/errors.js';
+import type { EmailSent } from '../../schemas/events.js';
+import { recipientTracking, type TrackingContext } from '../tracking/tracking-urls.js';
+import type { SendEmailRequest } from './send-request.js';
+
+/**
+ * Decides what a send request becomes (DESIGN.md §2.1, §2.2): the EmailSent event to write and
+ * the answer with each followed recipient's tracking URLs. Pure: the org switch and the
+ * contacts' preferences are read by the caller.
+ */
+export interface SendEmailResponse {
+  emailId: string;
+  followed: boolean;
+  recipients: Array<{
+    contactId: string;
+    followed: boolean;
+    openPixelUrl?: string;
+    links: Array<{ url: string; trackedUrl: string }>;
+    attachments: Array<{ name: string; url: string; trackedUrl: string }>;
+  }>;
+}
+
+export interface SendContext {
+  orgId: string;
+  orgEnabled: boolean;
+  /** contactId -> allows following (absent = allows) */
+  allows: ReadonlyMap<string, boolean>;
+  tracking: TrackingContext;
+}
+
+export function decideSend(request: SendEmailRequest, ctx: SendContext): { event: EmailSent; response: SendEmailResponse } {
+  if (request.follow && !ctx.orgEnabled) {
+    throw new EngagementError('engagement_disabled', `email engagement is disabled for organisation "${ctx.orgId}": the email can't be followed`);
+  }
+  const links = request.links.map((link, i) => ({ linkId: `l${i}`, url: link.url }));
+  const attachments = request.attachments.map((a, i) => ({ attachmentId: `a${i}`, name: a.name, url: a.url }));
+  const recipients = request.recipients.map((r) => ({
+    contactId: r.contactId,
+    contactType: r.contactType,
+    followed: request.follow && ctx.allows.get(r.contactId) !== false,
+    timeZone: r.timeZone,
+  }));
+  const event: EmailSent = {
+    type: 'EmailSent',
+    eventId: emailSentEventId(ctx.orgId, request.emailId),
+    orgId: ctx.orgId,
+    occurredAt: request.sentAt,
+    emailId: request.emailId,
+    senderId: request.senderId,
+    templateId: request.templateId,
+    subject: request.subject,
+    follow: request.follow,
+    recipients,
+    links,
+    attachments,
+  };
+  const sentAtSec = Math.floor(request.sentAt / 1000);
+  const response: SendEmailResponse = {
+    emailId: request.emailId,
+    followed: request.follow,
+    recipients: recipients.map((r) =>
+      r.followed
+        ? {
+            contactId: r.contactId,
+            followed: true,
+            ...recipientTracking(ctx.tracking, { orgId: ctx.orgId, emailId: request.emailId, contactId: r.contactId, sentAtSec }, links, attachments),
+          }
+        : { contactId: r.contactId, followed: false, links: [], attachments: [] },
+    ),
+  };
+  return { event, response };
+}
+
+/**
+ * One email is sent once: a client retrying the same emailId produces the same eventId, which
+ * the projector counts once (DESIGN.md §4).
+ */
+export function emailSentEventId(orgId: string, emailId: string): string {
+  const h = createHash('sha256').update(`EmailSent\u0000${orgId}\u0000${emailId}`).digest('hex');
+  // RFC 9562 version 8 (custom) with the RFC variant bits.
+  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}

@@ -1,0 +1,63 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { adminOnly, orgAuth } from '../../api/auth.js';
+import { asEngagementError } from '../../core/errors.js';
+import { pendingPurgeSince } from '../../projections/control/org-state.js';
+import type { ControlEvent } from '../../schemas/events.js';
+import { controlEvent, parseEngagementBody, parseFollowEmailBody, type ControlCommand } from '../control/control-commands.js';
+import { badRequest, checkIds } from './request-errors.js';
+import type { RouteDeps } from './route-deps.js';
+
+/**
+ * The admin switches. Each writes its control event stamped with the accepted time, waits for
+ * Kafka's ack, then applies it to the control state in Redis so the caller's very next request
+ * sees it. The org's own key may switch engagement and contact preferences (the CRM decides
+ * which of its users are administrators); subscriptions are the operator's: admin key only.
+ */
+export const controlRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
+  const write = async (orgId: string, command: ControlCommand): Promise<ControlEvent> => {
+    const event = controlEvent(orgId, command, deps.newEventId(), deps.now());
+    await deps.sink.send(event);
+    await deps.control.apply([event]).catch((error: unknown) => {
+      throw asEngagementError(error, 'redis_unavailable', true);
+    });
+    return event;
+  };
+  const orgState = async (orgId: string) => {
+    const state = await deps.control.readOrg(orgId);
+    return { ...state, pendingPurgeSince: pendingPurgeSince(state) };
+  };
+
+  app.put<{ Params: { orgId: string } }>('/v1/orgs/:orgId/engagement', { preHandler: orgAuth(deps.config) }, async (request) => {
+    const { orgId } = request.params;
+    checkIds({ orgId });
+    const body = parseEngagementBody(request.body);
+    if (!body.ok) throw badRequest(body.errors);
+    await write(orgId, { kind: 'engagement', enabled: body.value.enabled });
+    return orgState(orgId);
+  });
+
+  app.put<{ Params: { orgId: string; contactId: string } }>(
+    '/v1/orgs/:orgId/contacts/:contactId/follow-email',
+    { preHandler: orgAuth(deps.config) },
+    async (request) => {
+      const { orgId, contactId } = request.params;
+      checkIds({ orgId, contactId });
+      const body = parseFollowEmailBody(request.body);
+      if (!body.ok) throw badRequest(body.errors);
+      const event = await write(orgId, { kind: 'follow-email', contactId, ...body.value });
+      return { orgId, contactId, contactType: body.value.contactType, allow: body.value.allow, changedAt: event.occurredAt };
+    },
+  );
+
+  app.post<{ Params: { orgId: string } }>('/v1/orgs/:orgId/subscription/end', { preHandler: adminOnly(deps.config) }, async (request) => {
+    checkIds({ orgId: request.params.orgId });
+    await write(request.params.orgId, { kind: 'subscription-end' });
+    return orgState(request.params.orgId);
+  });
+
+  app.post<{ Params: { orgId: string } }>('/v1/orgs/:orgId/subscription/renew', { preHandler: adminOnly(deps.config) }, async (request) => {
+    checkIds({ orgId: request.params.orgId });
+    await write(request.params.orgId, { kind: 'subscription-renew' });
+    return orgState(request.params.orgId);
+  });
+};

@@ -1,0 +1,26 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { orgAuth } from '../../api/auth.js';
+import { decideSend } from '../email/decide-send.js';
+import { parseSendEmailRequest } from '../email/send-request.js';
+import { badRequest, checkIds, controlStateUnavailable } from './request-errors.js';
+import type { RouteDeps } from './route-deps.js';
+
+/** `POST /v1/orgs/:orgId/emails` (DESIGN.md §6): answers only after Kafka acknowledged EmailSent. */
+export const emailRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
+  const tracking = { publicBaseUrl: deps.config.publicBaseUrl, secrets: deps.config.trackingSecrets };
+
+  app.post<{ Params: { orgId: string } }>('/v1/orgs/:orgId/emails', { preHandler: orgAuth(deps.config) }, async (request, reply) => {
+    const { orgId } = request.params;
+    checkIds({ orgId });
+    const parsed = parseSendEmailRequest(request.body, deps.now());
+    if (!parsed.ok) throw badRequest(parsed.errors);
+    const email = parsed.value;
+    const [org, allows] = await Promise.all([
+      deps.control.readOrg(orgId),
+      email.follow ? deps.control.readContactsAllow(orgId, email.recipients.map((r) => r.contactId)) : new Map<string, boolean>(),
+    ]).catch(controlStateUnavailable);
+    const { event, response } = decideSend(email, { orgId, orgEnabled: org.enabled, allows, tracking });
+    await deps.sink.send(event);
+    return reply.status(201).send(response);
+  });
+};

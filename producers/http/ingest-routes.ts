@@ -1,0 +1,52 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { authenticated, mayActOn, principalOf } from '../../api/auth.js';
+import { isControlEvent, type AnyEvent, type ControlEvent, type EmailSent } from '../../schemas/events.js';
+import { applySendPolicy, parseIngestBody, screenEvents, type IngestResult } from '../ingest/ingest-batch.js';
+import { badRequest, controlStateUnavailable } from './request-errors.js';
+import type { RouteDeps } from './route-deps.js';
+
+/**
+ * `POST /v1/events`: a result per event; 200 when all were accepted, 207 otherwise. Answers
+ * only after Kafka acknowledged every accepted event, so an accepted event is never lost.
+ */
+export const ingestRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
+  app.post('/v1/events', { preHandler: authenticated(deps.config) }, async (request, reply) => {
+    const parsed = parseIngestBody(request.body);
+    if (!parsed.ok) throw badRequest(parsed.errors);
+    const principal = principalOf(request);
+    const { accepted, rejected } = screenEvents(parsed.value, (orgId) => mayActOn(principal, orgId), deps.now(), principal.admin);
+
+    const toWrite: Array<{ index: number; event: AnyEvent }> = [];
+    const sends = accepted.filter((a): a is { index: number; event: EmailSent } => a.event.type === 'EmailSent');
+    const policy = sends.length > 0 ? await readPolicy(deps, sends.map((s) => s.event)).catch(controlStateUnavailable) : undefined;
+    for (const item of accepted) {
+      if (item.event.type !== 'EmailSent' || !policy) {
+        toWrite.push(item);
+        continue;
+      }
+      const decision = applySendPolicy(item.event, policy.enabled.get(item.event.orgId) ?? false, policy.allows.get(item.event.orgId) ?? new Map());
+      if (decision.ok) toWrite.push({ index: item.index, event: decision.event });
+      else rejected.push({ index: item.index, status: 'rejected', error: decision.error, errors: decision.errors });
+    }
+
+    await deps.sink.sendAll(toWrite.map((w) => w.event));
+    const control = toWrite.map((w) => w.event).filter((e): e is ControlEvent => isControlEvent(e));
+    if (control.length > 0) await deps.control.apply(control).catch(controlStateUnavailable);
+    const results: IngestResult[] = [
+      ...toWrite.map((w): IngestResult => ({ index: w.index, status: 'accepted', eventId: w.event.eventId })),
+      ...rejected,
+    ].sort((a, b) => a.index - b.index);
+    return reply.status(rejected.length > 0 ? 207 : 200).send({ accepted: toWrite.length, rejected: rejected.length, results });
+  });
+};
+
+async function readPolicy(deps: RouteDeps, sends: readonly EmailSent[]) {
+  const orgIds = [...new Set(sends.map((s) => s.orgId))];
+  const states = await deps.control.readOrgs(orgIds);
+  const allows = new Map<string, Map<string, boolean>>();
+  for (const orgId of orgIds) {
+    const contacts = [...new Set(sends.filter((s) => s.orgId === orgId).flatMap((s) => s.recipients.map((r) => r.contactId)))];
+    allows.set(orgId, await deps.control.readContactsAllow(orgId, contacts));
+  }
+  return { enabled: new Map(orgIds.map((o) => [o, states.get(o)?.enabled ?? false])), allows };
+}

@@ -1,0 +1,22 @@
+import { EngagementError, asEngagementError } from '../../core/errors.js';
+import type { FieldError } from '../../schemas/validate.js';
+
+/** A 400 whose body lists every field problem: `{error:"bad_request", details:[{path,message}]}`. */
+export function badRequest(errors: FieldError[], message = 'the request is invalid'): EngagementError {
+  return new EngagementError('bad_request', message, { details: { fields: errors } });
+}
+
+/** Redis failures reading the control state are the dependency's, not ours: answer 503. */
+export function controlStateUnavailable(error: unknown): never {
+  throw asEngagementError(error, 'redis_unavailable', true);
+}
+
+const MAX_PARAM_CHARS = 200;
+
+/** Path ids end up in events and Redis keys; the same bounds as ids in event bodies. */
+export function checkIds(params: Record<string, string>): void {
+  const errors = Object.entries(params)
+    .filter(([, value]) => value.length === 0 || value.length > MAX_PARAM_CHARS)
+    .map(([name]) => ({ path: name, message: `must be 1-${MAX_PARAM_CHARS} characters` }));
+  if (errors.length > 0) throw badRequest(errors, 'invalid path parameter');
+}

@@ -1,0 +1,17 @@
+import type { Redis } from 'ioredis';
+import type { ServerMetrics } from '../../api/metrics.js';
+import type { Config } from '../../core/config.js';
+import type { ControlStore } from '../../projections/control/control-store.js';
+import type { EventSink } from '../event-sink.js';
+
+/** What every route plugin receives as its options (the KPI routes get the same object). */
+export interface RouteDeps {
+  config: Config;
+  /** acknowledged writes to Kafka, counted in metrics */
+  sink: EventSink;
+  redis: Redis;
+  control: ControlStore;
+  metrics: ServerMetrics;
+  now: () => number;
+  newEventId: () => string;
+}

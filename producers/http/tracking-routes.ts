@@ -1,0 +1,72 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { emailKey } from '../../core/topics.js';
+import { ClickBursts } from '../tracking/click-bursts.js';
+import { interactionEvent } from '../tracking/interaction.js';
+import { anonymiseIp } from '../tracking/ip-hash.js';
+import { machineReason } from '../tracking/machine.js';
+import { NO_CACHE_HEADERS, TRANSPARENT_GIF } from '../tracking/pixel.js';
+import { redirectLocation } from '../tracking/redirect-target.js';
+import { verifyToken, type TokenPayload, type TrackingKind } from '../tracking/tokens.js';
+import { TRACKING_PATHS } from '../tracking/tracking-urls.js';
+import type { RouteDeps } from './route-deps.js';
+
+/**
+ * The public tracking endpoints (no auth: the signed token is the credential). GET and the HEAD
+ * fastify derives from it share one handler; HEAD is recorded as a machine interaction.
+ * A person must never see an error because of us: the pixel is answered whatever happens, and
+ * a verified click redirects even when Kafka is down (the failure is logged and counted).
+ */
+const ROUTE_NAMES: Record<TrackingKind, string> = { o: 'open', c: 'click', a: 'attachment' };
+const MAX_USER_AGENT_CHARS = 512;
+
+export const trackingRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
+  const bursts = new ClickBursts();
+  const { config, metrics } = deps;
+
+  const handler = (kind: TrackingKind) => {
+    const route = ROUTE_NAMES[kind];
+    return async (request: FastifyRequest<{ Params: { token: string } }>, reply: FastifyReply) => {
+      const token = verifyToken(request.params.token, config.trackingSecrets);
+      const location = token && token.kind === kind ? (token.kind === 'o' ? '' : redirectLocation(token.url)) : null;
+      if (!token || location === null) {
+        metrics.tokensRejected.inc({ route });
+        metrics.trackingRequests.inc({ route, outcome: 'rejected' });
+        return kind === 'o' ? pixel(reply) : notFound(reply);
+      }
+      const outcome = await record(request, token);
+      metrics.trackingRequests.inc({ route, outcome });
+      if (kind === 'o') return pixel(reply);
+      return reply.status(302).headers({ 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' }).redirect(location, 302);
+    };
+  };
+
+  async function record(request: FastifyRequest, token: TokenPayload): Promise<string> {
+    const now = deps.now();
+    const method = request.method;
+    const rawAgent = request.headers['user-agent'];
+    const userAgent = typeof rawAgent === 'string' && rawAgent !== '' ? rawAgent.slice(0, MAX_USER_AGENT_CHARS) : null;
+    // DESIGN.md §5 names links: attachments stay out of burst detection.
+    const burst = token.kind === 'c' && method === 'GET' && bursts.record(emailKey(token.orgId, token.emailId), token.contactId, token.linkId, now);
+    const reason = machineReason({ kind: token.kind, method, userAgent, sentAtSec: token.sentAtSec, nowMs: now, burst }, config);
+    const event = interactionEvent(token, { method, userAgent, ipHash: anonymiseIp(request.ip), machineReason: reason }, deps.newEventId(), now);
+    try {
+      await deps.sink.send(event);
+      return reason === null ? 'recorded' : 'machine';
+    } catch (error) {
+      request.log.error({ err: error, type: event.type, orgId: event.orgId }, 'tracking interaction not written');
+      return 'write_failed';
+    }
+  }
+
+  app.get(`${TRACKING_PATHS.o}:token`, handler('o'));
+  app.get(`${TRACKING_PATHS.c}:token`, handler('c'));
+  app.get(`${TRACKING_PATHS.a}:token`, handler('a'));
+};
+
+function pixel(reply: FastifyReply): FastifyReply {
+  return reply.status(200).headers({ ...NO_CACHE_HEADERS, 'content-type': 'image/gif' }).send(TRANSPARENT_GIF);
+}
+
+function notFound(reply: FastifyReply): FastifyReply {
+  return reply.status(404).header('cache-control', 'no-store').send({ error: 'not_found', message: 'unknown or invalid tracking link' });
+}

@@ -1,0 +1,39 @@
+import { createReadStream } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { EngagementError } from '../../core/errors.js';
+import { validateEvent, type ValidationResult } from '../../schemas/validate.js';
+
+/**
+ * Streams an NDJSON file line by line (never the whole file in memory), skipping blank lines,
+ * and turns each into a validated event or a `FILE:LINE: message` problem.
+ */
+export interface NdjsonLine {
+  lineNo: number;
+  result: ValidationResult | { ok: false; errors: Array<{ path: string; message: string }> };
+}
+
+export async function* ndjsonEvents(path: string, nowMs: () => number = Date.now): AsyncGenerator<NdjsonLine> {
+  await access(path).catch((cause: unknown) => {
+    throw new EngagementError('not_found', `${path}: cannot read the file (${(cause as Error).message})`, { cause });
+  });
+  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let lineNo = 0;
+  for await (const text of lines) {
+    lineNo += 1;
+    if (text.trim() === '') continue;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      yield { lineNo, result: { ok: false, errors: [{ path: '', message: `invalid JSON: ${(error as Error).message}` }] } };
+      continue;
+    }
+    yield { lineNo, result: validateEvent(json, nowMs()) };
+  }
+}
+
+export function formatProblem(path: string, lineNo: number, errors: ReadonlyArray<{ path: string; message: string }>): string {
+  const detail = errors.map((e) => (e.path === '' ? e.message : `${e.path}: ${e.message}`)).join('; ');
+  return `${path}:${lineNo}: ${detail}`;
+}

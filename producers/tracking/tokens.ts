@@ -1,0 +1,86 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Tracking tokens: `<kid>.<payload>.<mac>`, every part URL-safe (kid is [A-Za-z0-9], the others
+ * base64url). The MAC is HMAC-SHA256 over the ASCII text `<kid>.<payload>`, truncated to 16
+ * bytes. Verifying compares the canonical base64url text of the expected MAC, so a token whose
+ * last character differs only in padding bits (which base64 decoding ignores) is still refused.
+ * Pure: secrets come in as arguments.
+ */
+export type TrackingKind = 'o' | 'c' | 'a';
+
+export type TrackingTarget =
+  | { kind: 'o' }
+  | { kind: 'c'; linkId: string; url: string }
+  | { kind: 'a'; attachmentId: string; url: string };
+
+export type TokenPayload = {
+  orgId: string;
+  emailId: string;
+  contactId: string;
+  /** send time in whole seconds: enough for machine detection, short in the URL */
+  sentAtSec: number;
+} & TrackingTarget;
+
+export interface TrackingSecret {
+  kid: string;
+  secret: string;
+}
+
+export const MAC_BYTES = 16;
+/** Far above any real token (URLs are capped at send time); refuses junk before hashing it. */
+export const MAX_TOKEN_CHARS = 8192;
+const FORMAT_VERSION = 1;
+
+export function signToken(payload: TokenPayload, secrets: readonly TrackingSecret[]): string {
+  const signer = secrets[0];
+  if (!signer) throw new Error('signToken needs at least one tracking secret');
+  const body = Buffer.from(JSON.stringify(toWire(payload)), 'utf8').toString('base64url');
+  const signed = `${signer.kid}.${body}`;
+  return `${signed}.${mac(signer.secret, signed)}`;
+}
+
+/** The payload of an authentic token, or null: unknown kid, bad MAC, malformed anything. */
+export function verifyToken(token: string, secrets: readonly TrackingSecret[]): TokenPayload | null {
+  if (token.length > MAX_TOKEN_CHARS) return null;
+  const parts = token.split('.');
+  if (parts.length !== 3) return null;
+  const [kid, body, given] = parts as [string, string, string];
+  const secret = secrets.find((s) => s.kid === kid);
+  if (!secret) return null;
+  const expected = Buffer.from(mac(secret.secret, `${kid}.${body}`), 'ascii');
+  const actual = Buffer.from(given, 'ascii');
+  if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) return null;
+  try {
+    return fromWire(JSON.parse(Buffer.from(body, 'base64url').toString('utf8')));
+  } catch {
+    return null;
+  }
+}
+
+function mac(secret: string, text: string): string {
+  return createHmac('sha256', secret).update(text, 'ascii').digest().subarray(0, MAC_BYTES).toString('base64url');
+}
+
+/** A positional array keeps the URL short: [version, kind, org, email, contact, sentAtSec, id?, url?]. */
+type Wire = [number, TrackingKind, string, string, string, number, ...string[]];
+
+function toWire(p: TokenPayload): Wire {
+  const head: Wire = [FORMAT_VERSION, p.kind, p.orgId, p.emailId, p.contactId, p.sentAtSec];
+  if (p.kind === 'c') return [...head, p.linkId, p.url];
+  if (p.kind === 'a') return [...head, p.attachmentId, p.url];
+  return head;
+}
+
+function fromWire(value: unknown): TokenPayload | null {
+  if (!Array.isArray(value) || value[0] !== FORMAT_VERSION) return null;
+  const [, kind, orgId, emailId, contactId, sentAtSec, id, url] = value as unknown[];
+  if (typeof orgId !== 'string' || typeof emailId !== 'string' || typeof contactId !== 'string') return null;
+  if (typeof sentAtSec !== 'number' || !Number.isInteger(sentAtSec)) return null;
+  const base = { orgId, emailId, contactId, sentAtSec };
+  if (kind === 'o' && value.length === 6) return { ...base, kind };
+  if (typeof id !== 'string' || typeof url !== 'string' || value.length !== 8) return null;
+  if (kind === 'c') return { ...base, kind, linkId: id, url };
+  if (kind === 'a') return { ...base, kind, attachmentId: id, url };
+  return null;
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { MAC_BYTES, signToken, verifyToken, type TokenPayload } from '../../../producers/tracking/tokens.js';
+
+const secrets = [{ kid: 'k2', secret: 'second-secret' }, { kid: 'k1', secret: 'first-secret' }];
+const click: TokenPayload = {
+  kind: 'c',
+  orgId: 'org-1',
+  emailId: 'e-1',
+  contactId: 'c-1',
+  sentAtSec: 1_790_000_000,
+  linkId: 'l0',
+  url: 'https://example.com/offer?x=1&y=é#top',
+};
+
+describe('tracking tokens', () => {
+  it('round-trips every kind of payload', () => {
+    const payloads: TokenPayload[] = [
+      { kind: 'o', orgId: 'org-1', emailId: 'e-1', contactId: 'c-1', sentAtSec: 1 },
+      click,
+      { kind: 'a', orgId: 'o', emailId: 'e', contactId: 'c', sentAtSec: 2, attachmentId: 'a0', url: 'https://f.example/deck.pdf' },
+    ];
+    for (const payload of payloads) expect(verifyToken(signToken(payload, secrets), secrets)).toEqual(payload);
+  });
+
+  it('is URL-safe and carries the signing key id and a MAC of at least 16 bytes', () => {
+    const token = signToken(click, secrets);
+    expect(token).toMatch(/^[A-Za-z0-9_.-]+$/);
+    expect(encodeURIComponent(token)).toBe(token);
+    const [kid, , mac] = token.split('.');
+    expect(kid).toBe('k2');
+    expect(Buffer.from(mac!, 'base64url').length).toBeGreaterThanOrEqual(MAC_BYTES);
+  });
+
+  it('refuses a token with any single character changed', () => {
+    const token = signToken(click, secrets);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.';
+    for (let i = 0; i < token.length; i += 1) {
+      for (const replacement of [alphabet[(alphabet.indexOf(token[i]!) + 1) % alphabet.length]!, alphabet[(alphabet.indexOf(token[i]!) + 17) % alphabet.length]!]) {
+        const tampered = token.slice(0, i) + replacement + token.slice(i + 1);
+        expect(verifyToken(tampered, secrets), `position ${i} -> ${replacement}`).toBeNull();
+      }
+    }
+  });
+
+  it('refuses truncated, extended and garbage tokens', () => {
+    const token = signToken(click, secrets);
+    expect(verifyToken(token.slice(0, -1), secrets)).toBeNull();
+    expect(verifyToken(`${token}A`, secrets)).toBeNull();
+    expect(verifyToken(`${token}.x`, secrets)).toBeNull();
+    expect(verifyToken('', secrets)).toBeNull();
+    expect(verifyToken('k2..', secrets)).toBeNull();
+    expect(verifyToken('x'.repeat(100_000), secrets)).toBeNull();
+  });
+
+  it('refuses an unknown key id, even with a MAC made by a known secret', () => {
+    const token = signToken(click, [{ kid: 'k9', secret: 'first-secret' }]);
+    expect(verifyToken(token, secrets)).toBeNull();
+  });
+
+  it('refuses a token signed with another secret under the same key id', () => {
+    expect(verifyToken(signToken(click, [{ kid: 'k1', secret: 'forged' }]), secrets)).toBeNull();
+  });
+
+  it('rotation: tokens signed by a retired first key still verify while the key is listed', () => {
+    const old = signToken(click, [{ kid: 'k1', secret: 'first-secret' }]);
+    expect(verifyToken(old, secrets)).toEqual(click);
+    const fresh = signToken(click, secrets);
+    expect(fresh.startsWith('k2.')).toBe(true);
+    expect(verifyToken(fresh, [{ kid: 'k1', secret: 'first-secret' }])).toBeNull();
+  });
+});
