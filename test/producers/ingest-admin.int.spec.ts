@@ -33,7 +33,7 @@ describe('POST /v1/events', () => {
       [0, 'accepted', undefined],
       [1, 'rejected', 'validation_failed'],
       [2, 'rejected', 'forbidden'],
-      [3, 'rejected', 'validation_failed'],
+      [3, 'rejected', 'forbidden'],
       [4, 'accepted', undefined],
       [5, 'rejected', 'validation_failed'],
     ]);
