@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import type { Admin, Consumer, Kafka } from 'kafkajs';
+import { EngagementError } from '../../core/errors.js';
+import { childLogger } from '../../core/logger.js';
+import type { ControlStore } from '../../projections/control/control-store.js';
+import type { EventCodec } from '../../schemas/codec.js';
+import { isControlEvent, type ControlEvent } from '../../schemas/events.js';
+import { ControlHistory } from '../gate/control-history.js';
+import { metrics } from '../metrics.js';
+
+/**
+ * Reads the whole control topic from the beginning into a ControlHistory (every processor
+ * instance needs all of it, so the group id is random: no partition sharing), and, in the
+ * `control` role, also applies the events to the shared ControlStore in Redis.
+ * `caughtUp()` is the DESIGN §2 barrier: it resolves once everything on the control topic at
+ * the time of the call has been read, so a batch gated after it sees every earlier switch.
+ */
+const log = childLogger('control-reader');
+
+export interface ControlReaderOptions {
+  kafka: Kafka;
+  topic: string;
+  groupPrefix: string;
+  codec: EventCodec;
+  /** set in the `control` role */
+  store?: ControlStore;
+}
+
+interface Waiter {
+  targets: Map<number, number>;
+  resolve: () => void;
+}
+
+export class ControlReader {
+  readonly history = new ControlHistory();
+  private readonly consumer: Consumer;
+  private readonly admin: Admin;
+  private readonly positions = new Map<number, number>();
+  private waiters: Waiter[] = [];
+  private failure: Error | undefined;
+  stats = { events: 0, rejected: 0 };
+
+  constructor(private readonly options: ControlReaderOptions) {
+    const groupId = `${options.groupPrefix}.control-reader.${randomBytes(6).toString('hex')}`;
+    this.consumer = options.kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 500 });
+    this.admin = options.kafka.admin();
+  }
+
+  async start(): Promise<void> {
+    await this.admin.connect();
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        const events: ControlEvent[] = [];
+        for (const message of batch.messages) {
+          try {
+            const event = this.options.codec.decode(message.value ?? Buffer.alloc(0));
+            if (!isControlEvent(event)) throw new EngagementError('validation_failed', `${event.type} on the control topic`);
+            events.push(event);
+          } catch (error) {
+            this.stats.rejected++;
+            log.warn({ partition: batch.partition, offset: message.offset, err: error }, 'unreadable control record skipped');
+          }
+        }
+        for (const event of events) this.history.apply(event);
+        if (this.options.store && events.length > 0) await this.options.store.apply(events);
+        this.stats.events += events.length;
+        metrics.processed.inc({ role: 'control' }, batch.messages.length);
+        this.positions.set(batch.partition, Number(batch.lastOffset()) + 1);
+        this.release();
+      },
+    });
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) this.failure = payload.error;
+      this.release();
+    });
+  }
+
+  /** Resolves once the history holds every control event written before this call. */
+  async caughtUp(timeoutMs = 60_000): Promise<void> {
+    const offsets = await this.admin.fetchTopicOffsets(this.options.topic);
+    const targets = new Map(offsets.filter((o) => Number(o.high) > 0).map((o) => [o.partition, Number(o.high)]));
+    if (this.reached(targets)) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new EngagementError('kafka_unavailable', `control topic not caught up within ${timeoutMs} ms`, { retriable: true }));
+      }, timeoutMs);
+      const waiter: Waiter = {
+        targets,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+    await this.admin.disconnect();
+  }
+
+  private reached(targets: Map<number, number>): boolean {
+    if (this.failure) throw this.failure;
+    for (const [partition, high] of targets) if ((this.positions.get(partition) ?? 0) < high) return false;
+    return true;
+  }
+
+  private release(): void {
+    const pending = this.waiters;
+    this.waiters = [];
+    for (const waiter of pending) {
+      let done = false;
+      try {
+        done = this.reached(waiter.targets);
+      } catch {
+        done = true; // the failure surfaces on the caller's next caughtUp()
+      }
+      if (done) waiter.resolve();
+      else this.waiters.push(waiter);
+    }
+  }
+}

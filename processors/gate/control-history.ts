@@ -1,0 +1,100 @@
+import type { ControlEvent } from '../../schemas/events.js';
+
+/**
+ * The whole control history, in memory, as the gate needs it: per org the enable/disable
+ * switches in time order and the latest purge, per (org, contact) the preference changes in
+ * time order. Kept as transitions, not current state, because gating asks "what was true at
+ * this event's own time" (DESIGN §2) — that is what makes a replay give the same answer.
+ * Idempotent: an event already applied (same eventId) is ignored; out-of-order arrival is fine.
+ */
+export interface Transition {
+  at: number;
+  on: boolean;
+}
+
+interface OrgHistory {
+  switches: Transition[];
+  purgedAt: number | null;
+  contacts: Map<string, Transition[]>;
+}
+
+export class ControlHistory {
+  private readonly orgs = new Map<string, OrgHistory>();
+  private readonly applied = new Set<string>();
+
+  apply(event: ControlEvent): void {
+    if (this.applied.has(event.eventId)) return;
+    this.applied.add(event.eventId);
+    const org = this.org(event.orgId);
+    switch (event.type) {
+      case 'OrgEngagementEnabled':
+      case 'OrgEngagementDisabled':
+        insertInTimeOrder(org.switches, { at: event.occurredAt, on: event.type === 'OrgEngagementEnabled' });
+        return;
+      case 'ContactFollowPreferenceChanged': {
+        const list = org.contacts.get(event.contactId) ?? [];
+        insertInTimeOrder(list, { at: event.occurredAt, on: event.allow });
+        org.contacts.set(event.contactId, list);
+        return;
+      }
+      case 'OrgPurged':
+        org.purgedAt = Math.max(org.purgedAt ?? -Infinity, event.occurredAt);
+        return;
+      // Subscription end/renewal decide when retention purges; the purge itself is the gate's fact.
+      case 'SubscriptionEnded':
+      case 'SubscriptionRenewed':
+        return;
+      default: {
+        const never: never = event;
+        return never;
+      }
+    }
+  }
+
+  /** A new organisation starts disabled (DESIGN §6). */
+  orgEnabledAt(orgId: string, at: number): boolean {
+    return stateAt(this.orgs.get(orgId)?.switches, at, false);
+  }
+
+  /** A contact allows following until it says otherwise. */
+  contactAllowsAt(orgId: string, contactId: string, at: number): boolean {
+    return stateAt(this.orgs.get(orgId)?.contacts.get(contactId), at, true);
+  }
+
+  purgedAt(orgId: string): number | null {
+    return this.orgs.get(orgId)?.purgedAt ?? null;
+  }
+
+  get size(): number {
+    return this.applied.size;
+  }
+
+  private org(orgId: string): OrgHistory {
+    let org = this.orgs.get(orgId);
+    if (!org) {
+      org = { switches: [], purgedAt: null, contacts: new Map() };
+      this.orgs.set(orgId, org);
+    }
+    return org;
+  }
+}
+
+/** Equal times keep arrival order, so of two switches at the same instant the later-read wins. */
+function insertInTimeOrder(list: Transition[], item: Transition): void {
+  let i = list.length;
+  while (i > 0 && list[i - 1]!.at > item.at) i--;
+  list.splice(i, 0, item);
+}
+
+/** The state set by the last transition at or before `at` (a switch at exactly t applies at t). */
+function stateAt(list: readonly Transition[] | undefined, at: number, initial: boolean): boolean {
+  if (!list || list.length === 0) return initial;
+  let lo = 0;
+  let hi = list.length; // first index with list[i].at > at
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]!.at <= at) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo === 0 ? initial : list[lo - 1]!.on;
+}

@@ -1,0 +1,25 @@
+import type { EmailEvent } from '../../schemas/events.js';
+import type { ControlHistory } from './control-history.js';
+
+/**
+ * The privacy gate of DESIGN §2, decided at the event's own occurredAt. Pure over the history.
+ * Order of reasons: a purge wins over everything (nothing of a purged past comes back), then
+ * the org switch, then the recipient's preference.
+ */
+export type GateReason = 'org_disabled' | 'contact_opted_out' | 'org_purged';
+export type GateDecision = { collect: true } | { collect: false; reason: GateReason };
+
+export const GATE_REASONS: readonly GateReason[] = ['org_disabled', 'contact_opted_out', 'org_purged'];
+
+const COLLECT: GateDecision = { collect: true };
+
+export function gate(event: EmailEvent, history: ControlHistory): GateDecision {
+  const at = event.occurredAt;
+  const purgedAt = history.purgedAt(event.orgId);
+  if (purgedAt !== null && at <= purgedAt) return { collect: false, reason: 'org_purged' };
+  if (!history.orgEnabledAt(event.orgId, at)) return { collect: false, reason: 'org_disabled' };
+  // EmailSent keeps its per-recipient `followed` flags, decided by the API when it was sent.
+  if (event.type === 'EmailSent') return COLLECT;
+  if (!history.contactAllowsAt(event.orgId, event.contactId, at)) return { collect: false, reason: 'contact_opted_out' };
+  return COLLECT;
+}

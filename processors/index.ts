@@ -1,0 +1,106 @@
+import { createContainerClient } from '../core/blob.js';
+import type { Config } from '../core/config.js';
+import { createKafka } from '../core/kafka.js';
+import { childLogger } from '../core/logger.js';
+import { createRedis } from '../core/redis.js';
+import { topicsFor } from '../core/topics.js';
+import { ControlStore } from '../projections/control/control-store.js';
+import { keysFor } from '../projections/keys.js';
+import { defineApplyBatch } from '../projections/projector/apply-batch.js';
+import { EventCodec } from '../schemas/codec.js';
+import { ControlReader } from './control/control-reader.js';
+import { LanderRunner } from './lander/lander-runner.js';
+import { ProjectorRunner } from './projector/projector-runner.js';
+import type { RoleStats } from './stats.js';
+
+/**
+ * Starts the processor roles of DESIGN §4 in this process. The gate runs inside each sink;
+ * every role shares one control-topic reader (its history is what the gate decides on).
+ *   projector  KPI fold into Redis, exactly once    group `${topicPrefix}.projector`
+ *   lander     Avro files into blob storage          group `${topicPrefix}.lander`
+ *   control    control events into the ControlStore  (a private group per instance)
+ */
+export type ProcessorRole = 'projector' | 'lander' | 'control';
+export const PROCESSOR_ROLES: readonly ProcessorRole[] = ['projector', 'lander', 'control'];
+
+export interface StartProcessorsOptions {
+  roles?: readonly ProcessorRole[];
+  /** projection version to write; default: the one queries read (`P:proj:current`, else 1) */
+  projectionVersion?: number;
+}
+
+export interface ProcessorsHandle {
+  readonly roles: readonly ProcessorRole[];
+  /** live counters per role (the control role reports control events read) */
+  stats(): Partial<Record<ProcessorRole, RoleStats | { events: number; rejected: number }>>;
+  /** Graceful: each sink finishes its current batch (and commits it), then everything disconnects. */
+  stop(): Promise<void>;
+}
+
+const log = childLogger('processors');
+
+export async function startProcessors(config: Config, options: StartProcessorsOptions = {}): Promise<ProcessorsHandle> {
+  const roles = options.roles && options.roles.length > 0 ? [...new Set(options.roles)] : [...PROCESSOR_ROLES];
+  const topics = topicsFor(config);
+  const kafka = createKafka(config);
+  const redis = createRedis(config);
+  const codec = new EventCodec();
+  const keys = keysFor(config.redisPrefix);
+  const version = options.projectionVersion ?? Number((await redis.get(keys.currentVersion())) ?? 1);
+  const versionKeys = keys.version(version);
+  defineApplyBatch(redis);
+
+  const control = new ControlReader({
+    kafka,
+    topic: topics.control,
+    groupPrefix: config.topicPrefix,
+    codec,
+    ...(roles.includes('control') ? { store: new ControlStore(redis, keys) } : {}),
+  });
+  const projector = roles.includes('projector')
+    ? new ProjectorRunner({
+        kafka,
+        redis,
+        keys: versionKeys,
+        codec,
+        control,
+        topic: topics.emails,
+        deadLetterTopic: topics.deadletter,
+        groupId: `${config.topicPrefix}.projector`,
+        machineClickSeconds: config.machineClickSeconds,
+      })
+    : undefined;
+  const lander = roles.includes('lander')
+    ? new LanderRunner({
+        kafka,
+        container: createContainerClient(config),
+        codec,
+        control,
+        topic: topics.emails,
+        groupId: `${config.topicPrefix}.lander`,
+        cycleOffsets: config.blobCycleOffsets,
+        flushSeconds: config.blobFlushSeconds,
+      })
+    : undefined;
+
+  await control.start();
+  await Promise.all([projector?.start(), lander?.start()]);
+  log.info({ roles, projectionVersion: version }, 'processors started');
+
+  let stopped: Promise<void> | undefined;
+  return {
+    roles,
+    stats: () => ({
+      ...(projector ? { projector: projector.stats } : {}),
+      ...(lander ? { lander: lander.stats } : {}),
+      ...(roles.includes('control') ? { control: control.stats } : {}),
+    }),
+    stop: () =>
+      (stopped ??= (async () => {
+        await Promise.all([projector?.stop(), lander?.stop()]);
+        await control.stop();
+        redis.disconnect();
+        log.info({ roles }, 'processors stopped');
+      })()),
+  };
+}

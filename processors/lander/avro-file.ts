@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import avro from 'avsc';
+import { catalog } from '../../schemas/catalog.js';
+import { EMAIL_EVENT_TYPES, type EmailEvent } from '../../schemas/events.js';
+
+/**
+ * The landed record format: an Avro object container file whose schema is a wrapper record
+ *
+ *   engagement.landing.LandedEvent { topic: string, partition: int, offset: long,
+ *                                    event: union [EmailSent, EmailOpened, LinkClicked,
+ *                                                  AttachmentViewed, EmailReplied] }
+ *
+ * with the current schema of every email event as a union branch, so each record says its type
+ * in the file itself: read with avsc's default `wrapUnions: 'auto'`, `event` comes back wrapped
+ * as { 'engagement.events.<Type>': {...} } (nullable fields stay plain values), and (topic, partition, offset) make every record
+ * traceable to exactly one log position (how "no record lost or doubled" is checked).
+ * The container is written here, deterministically: one block, codec null, and a sync marker
+ * derived from the blob name, so rewriting a cycle produces the same bytes for the same records.
+ */
+export interface LandedRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  event: EmailEvent;
+}
+
+const NAMESPACE = 'engagement.events';
+
+export const LANDED_SCHEMA = {
+  type: 'record',
+  name: 'LandedEvent',
+  namespace: 'engagement.landing',
+  fields: [
+    { name: 'topic', type: 'string' },
+    { name: 'partition', type: 'int' },
+    { name: 'offset', type: 'long' },
+    { name: 'event', type: EMAIL_EVENT_TYPES.map((t) => catalog.current.get(t)!.avroType.schema({ exportAttrs: true })) },
+  ],
+} as const;
+
+const landedType = avro.Type.forSchema(LANDED_SCHEMA as unknown as avro.Schema, { wrapUnions: 'auto' });
+const metaType = avro.Type.forSchema({ type: 'map', values: 'bytes' });
+const longType = avro.Type.forSchema('long');
+const MAGIC = Buffer.from('Obj\x01', 'latin1');
+const SCHEMA_JSON = Buffer.from(JSON.stringify(landedType.schema({ exportAttrs: true })));
+
+/** Encodes one record's body once, when it is buffered. */
+export function encodeLandedRecord(record: LandedRecord): Buffer {
+  return landedType.toBuffer({
+    topic: record.topic,
+    partition: record.partition,
+    offset: record.offset,
+    event: { [`${NAMESPACE}.${record.event.type}`]: record.event },
+  });
+}
+
+export function syncMarkerFor(name: string): Buffer {
+  return createHash('sha256').update(name).digest().subarray(0, 16);
+}
+
+export function containerFile(name: string, records: readonly Buffer[]): Buffer {
+  const sync = syncMarkerFor(name);
+  const header = metaType.toBuffer({ 'avro.schema': SCHEMA_JSON, 'avro.codec': Buffer.from('null') });
+  const body = Buffer.concat(records as Buffer[]);
+  const parts = [MAGIC, header, sync];
+  if (records.length > 0) parts.push(longType.toBuffer(records.length), longType.toBuffer(body.length), body, sync);
+  return Buffer.concat(parts);
+}
+
+/** Reads a landed file back (tests, replay tooling): every record with its event type restored. */
+export async function readLandedFile(file: Buffer): Promise<LandedRecord[]> {
+  const decoder = new avro.streams.BlockDecoder({
+    parseHook: (schema: avro.Schema) => avro.Type.forSchema(schema, { wrapUnions: 'auto' }),
+  });
+  const out: LandedRecord[] = [];
+  await new Promise<void>((resolve, reject) => {
+    decoder.on('data', (value: { topic: string; partition: number; offset: number; event: Record<string, Record<string, unknown>> }) => {
+      const [branch, fields] = Object.entries(value.event)[0]!;
+      const type = branch.split('.').pop() as EmailEvent['type'];
+      out.push({ topic: value.topic, partition: value.partition, offset: Number(value.offset), event: { ...fields, type } as unknown as EmailEvent });
+    });
+    decoder.on('end', resolve);
+    decoder.on('error', reject);
+    Readable.from([file]).pipe(decoder);
+  });
+  return out;
+}

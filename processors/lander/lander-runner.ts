@@ -1,0 +1,219 @@
+import type { ContainerClient } from '@azure/storage-blob';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { childLogger } from '../../core/logger.js';
+import type { EventCodec } from '../../schemas/codec.js';
+import type { ControlReader } from '../control/control-reader.js';
+import { decodeRecords } from '../decode-records.js';
+import { gate } from '../gate/decide.js';
+import { metrics } from '../metrics.js';
+import { emptyStats, type RoleStats } from '../stats.js';
+import { encodeLandedRecord } from './avro-file.js';
+import { backoffDelay } from './backoff.js';
+import { BlobWriter } from './blob-writer.js';
+import { CycleBuffer, type CycleSnapshot } from './cycle-buffer.js';
+
+/**
+ * The blob lander (DESIGN §4): exactly-once files by construction. A partition's records are
+ * buffered per cycle of N aligned offsets; when a record of the next cycle arrives, the cycle's
+ * files are uploaded and only then is the Kafka offset of the next cycle's start committed.
+ * While uploading the partition is paused (the group keeps its heartbeat); records waiting
+ * longer than BLOB_FLUSH_SECONDS are uploaded early under the same names without committing.
+ * A restart or rebalance re-reads from the committed cycle start and rewrites the same names.
+ */
+const log = childLogger('lander');
+
+export interface LanderOptions {
+  kafka: Kafka;
+  container: ContainerClient;
+  codec: EventCodec;
+  control: ControlReader;
+  topic: string;
+  groupId: string;
+  cycleOffsets: number;
+  flushSeconds: number;
+}
+
+interface PartitionState {
+  generation: number;
+  buffer: CycleBuffer;
+  /** a completed cycle is being uploaded: the partition is paused */
+  sealing: boolean;
+  /** wall time of the oldest record not yet in storage */
+  waitingSince: number | null;
+  flushing: boolean;
+  chain: Promise<void>;
+}
+
+class Abandoned extends Error {}
+
+export class LanderRunner {
+  readonly stats: RoleStats = emptyStats();
+  private readonly consumer: Consumer;
+  private readonly writer: BlobWriter;
+  private generation = 0;
+  private partitions = new Map<number, PartitionState>();
+  private timer: NodeJS.Timeout | undefined;
+  private stopping = false;
+
+  constructor(private readonly options: LanderOptions) {
+    this.consumer = options.kafka.consumer({ groupId: options.groupId, sessionTimeout: 15_000, heartbeatInterval: 1500, maxWaitTimeInMs: 500 });
+    this.writer = new BlobWriter(options.container);
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      // Eager rebalance: every buffer restarts from the committed cycle starts; uploads of the old
+      // generation stop retrying and never commit.
+      this.generation++;
+      this.partitions = new Map();
+      const assigned = payload.memberAssignment[this.options.topic] ?? [];
+      if (assigned.length > 0) this.consumer.resume([{ topic: this.options.topic, partitions: assigned }]);
+    });
+    await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 2,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+    const tick = Math.max(100, Math.min(1000, (this.options.flushSeconds * 1000) / 4));
+    this.timer = setInterval(() => this.idleFlush(), tick);
+  }
+
+  /** Graceful: finish the batch, leave the group, then put what is buffered in storage (no commit). */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.consumer.disconnect();
+    this.stopping = true;
+    const pending = [...this.partitions.values()];
+    await Promise.allSettled(
+      pending.map((state) => (state.chain = state.chain.then(() => this.writer.uploadCycle(state.buffer.snapshot()).then(() => undefined)))),
+    ).then((results) => results.forEach((r) => r.status === 'rejected' && log.warn({ err: r.reason }, 'final flush failed')));
+  }
+
+  private state(partition: number): PartitionState {
+    let state = this.partitions.get(partition);
+    if (!state) {
+      state = {
+        generation: this.generation,
+        buffer: new CycleBuffer(this.options.topic, partition, this.options.cycleOffsets),
+        sealing: false,
+        waitingSince: null,
+        flushing: false,
+        chain: Promise.resolve(),
+      };
+      this.partitions.set(partition, state);
+    }
+    return state;
+  }
+
+  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }: EachBatchPayload): Promise<void> {
+    if (!isRunning() || isStale() || batch.messages.length === 0) return;
+    const state = this.state(batch.partition);
+    if (state.sealing) return; // paused; the unresolved records come again after resume
+    await this.options.control.caughtUp();
+    const { events, rejected } = decodeRecords(batch.messages, this.options.codec);
+    const byOffset = new Map(events.map((r) => [r.offset, r.event]));
+    let consumed = 0;
+    for (const message of batch.messages) {
+      const offset = Number(message.offset);
+      if (state.buffer.completes(offset)) {
+        this.seal(state, offset, pause);
+        break;
+      }
+      const event = byOffset.get(offset);
+      const decision = event ? gate(event, this.options.control.history) : undefined;
+      if (event && decision?.collect) {
+        state.buffer.add(offset, event, encodeLandedRecord({ topic: batch.topic, partition: batch.partition, offset, event }));
+        this.stats.collected++;
+        state.waitingSince ??= Date.now();
+      } else {
+        state.buffer.add(offset);
+        if (decision && !decision.collect) {
+          this.stats.gatedOut[decision.reason]++;
+          metrics.gatedOut.inc({ role: 'lander', reason: decision.reason });
+        }
+      }
+      resolveOffset(message.offset);
+      consumed++;
+    }
+    this.stats.records += consumed;
+    this.stats.batches++;
+    if (rejected.length > 0) log.debug({ partition: batch.partition, count: rejected.length }, 'unreadable records skipped (the projector dead-letters them)');
+    metrics.processed.inc({ role: 'lander' }, consumed);
+    await heartbeat();
+  }
+
+  /** The buffered cycle is complete: pause, upload every file, commit the next cycle's start, resume. */
+  private seal(state: PartitionState, nextOffset: number, pause: () => () => void): void {
+    state.sealing = true;
+    const resume = pause();
+    const snapshot = state.buffer.snapshot();
+    const nextStart = Math.floor(nextOffset / this.options.cycleOffsets) * this.options.cycleOffsets;
+    state.chain = state.chain
+      .then(() => this.uploadWithRetry(state, snapshot))
+      .then(async () => {
+        if (!this.isCurrent(state)) return;
+        await this.consumer.commitOffsets([{ topic: this.options.topic, partition: snapshot.partition, offset: String(nextStart) }]);
+        state.buffer.reset();
+        state.waitingSince = null;
+        state.sealing = false;
+        resume();
+      })
+      .catch((err: unknown) => {
+        if (err instanceof Abandoned) return;
+        // A failed commit (rebalance in progress): the next generation re-reads this cycle.
+        log.warn({ err, partition: snapshot.partition }, 'cycle upload/commit failed; the cycle will be re-read');
+        if (this.isCurrent(state)) {
+          this.partitions.delete(snapshot.partition);
+          this.consumer.seek({ topic: this.options.topic, partition: snapshot.partition, offset: String(snapshot.cycleStart) });
+        }
+        resume();
+      });
+  }
+
+  private idleFlush(): void {
+    const now = Date.now();
+    for (const state of this.partitions.values()) {
+      if (state.sealing || state.flushing || state.waitingSince === null) continue;
+      if (now - state.waitingSince < this.options.flushSeconds * 1000) continue;
+      state.flushing = true;
+      const snapshot = state.buffer.snapshot();
+      state.chain = state.chain
+        .then(() => this.uploadWithRetry(state, snapshot))
+        .then(() => {
+          if (state.buffer.lastOffset === snapshot.lastOffset) state.waitingSince = null;
+          else state.waitingSince = Date.now();
+        })
+        .catch((err: unknown) => {
+          if (!(err instanceof Abandoned)) log.warn({ err }, 'idle flush failed');
+        })
+        .finally(() => {
+          state.flushing = false;
+        });
+    }
+  }
+
+  private isCurrent(state: PartitionState): boolean {
+    return !this.stopping && state.generation === this.generation && this.partitions.get(state.buffer.partition) === state;
+  }
+
+  private async uploadWithRetry(state: PartitionState, snapshot: CycleSnapshot): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (!this.isCurrent(state)) throw new Abandoned();
+      try {
+        const written = await this.writer.uploadCycle(snapshot);
+        this.stats.blobsUploaded += written;
+        metrics.blobsUploaded.inc(written);
+        return;
+      } catch (err) {
+        this.stats.uploadRetries++;
+        metrics.blobRetries.inc();
+        const delay = backoffDelay(attempt);
+        log.warn({ err: (err as Error).message, partition: snapshot.partition, attempt, delay }, 'blob upload failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+}

@@ -1,0 +1,20 @@
+import { Counter, register } from 'prom-client';
+
+/**
+ * Processor counters on the default registry (served by GET /metrics). Created once per process
+ * even when several processor handles start in one test process.
+ */
+function counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
+  const existing = register.getSingleMetric(name) as Counter<L> | undefined;
+  return existing ?? new Counter<L>({ name, help, labelNames: [...labelNames] });
+}
+
+export const metrics = {
+  processed: counter('engagement_processor_events_total', 'Records read by a processor role', ['role'] as const),
+  gatedOut: counter('engagement_processor_gated_out_total', 'Events rejected by the privacy gate, by reason', ['role', 'reason'] as const),
+  deadLettered: counter('engagement_processor_dead_letters_total', 'Records sent to the dead-letter topic, by code', ['code'] as const),
+  duplicates: counter('engagement_projector_duplicates_total', 'Events skipped because their eventId was already applied', []),
+  fenceConflicts: counter('engagement_projector_fence_conflicts_total', 'Batches refused by the offset fence (another instance moved on)', []),
+  blobsUploaded: counter('engagement_lander_blobs_uploaded_total', 'Avro files written to blob storage', []),
+  blobRetries: counter('engagement_lander_upload_retries_total', 'Blob upload attempts that failed and were retried', []),
+};

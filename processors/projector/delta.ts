@@ -1,0 +1,88 @@
+/**
+ * The Redis-agnostic result of folding one batch: what to write, coalesced (one entry per
+ * key/field), and which first-time flags gate which increments. The Lua script applies it
+ * atomically with the batch's offset (projections/lua/apply-batch.lua).
+ */
+export type Incr = readonly [key: string, field: string, by: number];
+
+export interface Delta {
+  /** unconditional HINCRBY, coalesced per key/field */
+  incr: Map<string, Map<string, number>>;
+  /** HSET (metadata, link urls, contact time zone) */
+  set: Map<string, Map<string, string>>;
+  /** keep the smaller / larger number already stored (firstOpenedAt, lastOpenedAt) */
+  min: Map<string, Map<string, number>>;
+  max: Map<string, Map<string, number>>;
+  /** HSETNX key field 1; only when the flag is new are the increments applied */
+  flags: Map<string, Map<string, Incr[]>>;
+  /** EXPIREAT in unix seconds (contact-day keys) */
+  expireAt: Map<string, number>;
+  /** orgIndex key -> every key of that org the batch touches */
+  orgKeys: Map<string, Set<string>>;
+  /** seen key -> eventIds folded in this batch */
+  seen: Map<string, string[]>;
+}
+
+export function emptyDelta(): Delta {
+  return {
+    incr: new Map(),
+    set: new Map(),
+    min: new Map(),
+    max: new Map(),
+    flags: new Map(),
+    expireAt: new Map(),
+    orgKeys: new Map(),
+    seen: new Map(),
+  };
+}
+
+function inner<V>(outer: Map<string, Map<string, V>>, key: string): Map<string, V> {
+  let map = outer.get(key);
+  if (!map) {
+    map = new Map();
+    outer.set(key, map);
+  }
+  return map;
+}
+
+export function addIncr(delta: Delta, key: string, field: string, by = 1): void {
+  const fields = inner(delta.incr, key);
+  fields.set(field, (fields.get(field) ?? 0) + by);
+}
+
+export function addSet(delta: Delta, key: string, field: string, value: string): void {
+  inner(delta.set, key).set(field, value);
+}
+
+export function addMin(delta: Delta, key: string, field: string, value: number): void {
+  const fields = inner(delta.min, key);
+  const current = fields.get(field);
+  if (current === undefined || value < current) fields.set(field, value);
+}
+
+export function addMax(delta: Delta, key: string, field: string, value: number): void {
+  const fields = inner(delta.max, key);
+  const current = fields.get(field);
+  if (current === undefined || value > current) fields.set(field, value);
+}
+
+/** The first occurrence of a flag in a batch carries the increments; later ones add nothing. */
+export function addFlag(delta: Delta, key: string, field: string, then: Incr[]): void {
+  const fields = inner(delta.flags, key);
+  if (!fields.has(field)) fields.set(field, then);
+}
+
+export function addOrgKey(delta: Delta, indexKey: string, key: string): void {
+  let set = delta.orgKeys.get(indexKey);
+  if (!set) {
+    set = new Set();
+    delta.orgKeys.set(indexKey, set);
+  }
+  set.add(key);
+}
+
+export function addSeen(delta: Delta, seenKey: string, eventId: string): void {
+  const list = delta.seen.get(seenKey);
+  if (list) list.push(eventId);
+  else delta.seen.set(seenKey, [eventId]);
+}

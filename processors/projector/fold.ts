@@ -1,0 +1,156 @@
+import { dayOf, escapeId, hourOfWeekUtc, type RollupField, type VersionKeys } from '../../projections/keys.js';
+import type { EmailEvent, EmailSent, InteractionEvent, LinkClicked } from '../../schemas/events.js';
+import { addFlag, addIncr, addMax, addMin, addOrgKey, addSeen, addSet, emptyDelta, type Delta, type Incr } from './delta.js';
+import { emailMetaKey, type EmailMeta, type EmailMetaLookup } from './email-meta.js';
+
+/**
+ * The KPI projection as a pure function: gated, de-duplicated events of one batch -> one Delta.
+ * "First time" facts (unique opens, unique clicks, received, replied) are flags applied with
+ * HSETNX by the script, so a re-delivered event counts once even after the seen window expired.
+ */
+export interface FoldOptions {
+  machineClickSeconds: number;
+}
+
+const CONTACT_DAY_TTL_SECONDS = 400 * 86_400;
+
+export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, keys: VersionKeys, opts: FoldOptions): Delta {
+  const delta = emptyDelta();
+  // EmailSent folded earlier in this batch is known to the interactions after it.
+  const local = new Map<string, EmailMeta>();
+  const metaOf = (orgId: string, emailId: string): EmailMeta | undefined => {
+    const key = emailMetaKey(orgId, emailId);
+    return local.get(key) ?? emailMeta.get(key);
+  };
+  const touch = (orgId: string, key: string): string => {
+    addOrgKey(delta, keys.orgIndex(orgId), key);
+    return key;
+  };
+  const rollups = (orgId: string, day: string, meta: Pick<EmailMeta, 'senderId' | 'templateId'> | undefined): string[] => {
+    const list = [touch(orgId, keys.orgDay(orgId, day))];
+    if (meta) {
+      list.push(touch(orgId, keys.senderDay(orgId, meta.senderId, day)));
+      if (meta.templateId !== null) list.push(touch(orgId, keys.templateDay(orgId, meta.templateId, day)));
+    }
+    return list;
+  };
+  const contactDay = (orgId: string, contactId: string, day: string): string => {
+    const key = touch(orgId, keys.contactDay(orgId, contactId, day));
+    delta.expireAt.set(key, Date.parse(`${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6, 8)}T00:00:00Z`) / 1000 + CONTACT_DAY_TTL_SECONDS);
+    return key;
+  };
+  const rollupIncrs = (keyList: readonly string[], field: RollupField): Incr[] => keyList.map((key) => [key, field, 1] as const);
+
+  for (const event of events) {
+    const day = dayOf(event.occurredAt);
+    addSeen(delta, keys.seen(day), event.eventId);
+    if (event.type === 'EmailSent') {
+      foldSent(event);
+      continue;
+    }
+    const meta = metaOf(event.orgId, event.emailId);
+    const email = touch(event.orgId, keys.email(event.orgId, event.emailId));
+    const flagsKey = touch(event.orgId, keys.emailRecipients(event.orgId, event.emailId));
+    const ups = rollups(event.orgId, day, meta);
+    const c = escapeId(event.contactId);
+    const machine = machineKind(event, meta, opts);
+    if (machine === 'ignored') continue;
+    if (machine !== null) {
+      addIncr(delta, email, machine);
+      for (const key of ups) addIncr(delta, key, machine);
+      continue;
+    }
+    switch (event.type) {
+      case 'EmailOpened': {
+        addIncr(delta, email, 'opens');
+        addMin(delta, email, 'firstOpenedAt', event.occurredAt);
+        addMax(delta, email, 'lastOpenedAt', event.occurredAt);
+        addFlag(delta, flagsKey, `o:${c}`, [
+          [email, 'uniqueOpens', 1],
+          ...rollupIncrs(ups, 'uniqueOpens'),
+          [contactDay(event.orgId, event.contactId, day), 'opened', 1],
+        ]);
+        for (const key of ups) addIncr(delta, key, 'opens');
+        const contact = touch(event.orgId, keys.contact(event.orgId, event.contactId));
+        addMax(delta, contact, 'lastOpenedAt', event.occurredAt);
+        addIncr(delta, contact, `h:${hourOfWeekUtc(event.occurredAt)}`);
+        break;
+      }
+      case 'LinkClicked': {
+        const link = escapeId(event.linkId);
+        addIncr(delta, email, 'clicks');
+        addIncr(delta, email, `lc:${link}`);
+        addSet(delta, email, `url:${link}`, event.url);
+        addFlag(delta, flagsKey, `c:${c}`, [
+          [email, 'uniqueClicks', 1],
+          ...rollupIncrs(ups, 'uniqueClicks'),
+          [contactDay(event.orgId, event.contactId, day), 'clicked', 1],
+        ]);
+        addFlag(delta, flagsKey, `c:${link}:${c}`, [[email, `lu:${link}`, 1]]);
+        for (const key of ups) addIncr(delta, key, 'clicks');
+        break;
+      }
+      case 'AttachmentViewed':
+        addIncr(delta, email, 'attachmentViews');
+        for (const key of ups) addIncr(delta, key, 'attachmentViews');
+        break;
+      case 'EmailReplied':
+        addIncr(delta, email, 'replies');
+        addFlag(delta, flagsKey, `r:${c}`, [...rollupIncrs(ups, 'replies'), [contactDay(event.orgId, event.contactId, day), 'replied', 1]]);
+        break;
+      default: {
+        const never: never = event;
+        return never;
+      }
+    }
+  }
+  return delta;
+
+  function foldSent(event: EmailSent): void {
+    const day = dayOf(event.occurredAt);
+    local.set(emailMetaKey(event.orgId, event.emailId), { senderId: event.senderId, templateId: event.templateId, sentAt: event.occurredAt });
+    const email = touch(event.orgId, keys.email(event.orgId, event.emailId));
+    addSet(delta, email, 'sentAt', String(event.occurredAt));
+    addSet(delta, email, 'senderId', event.senderId);
+    if (event.templateId !== null) addSet(delta, email, 'templateId', event.templateId);
+    if (event.subject !== null) addSet(delta, email, 'subject', event.subject);
+    const followed = event.follow ? event.recipients.filter((r) => r.followed) : [];
+    const n = event.recipients.length;
+    const ups = rollups(event.orgId, day, event);
+    addIncr(delta, email, 'recipients', n);
+    for (const key of ups) {
+      addIncr(delta, key, 'emails');
+      addIncr(delta, key, 'recipients', n);
+    }
+    if (followed.length > 0) {
+      addIncr(delta, email, 'followedRecipients', followed.length);
+      for (const key of ups) addIncr(delta, key, 'followedRecipients', followed.length);
+    }
+    const flagsKey = followed.length > 0 ? touch(event.orgId, keys.emailRecipients(event.orgId, event.emailId)) : '';
+    for (const recipient of followed) {
+      addFlag(delta, flagsKey, `f:${escapeId(recipient.contactId)}`, [[contactDay(event.orgId, recipient.contactId, day), 'received', 1]]);
+      if (recipient.timeZone) addSet(delta, touch(event.orgId, keys.contact(event.orgId, recipient.contactId)), 'tz', recipient.timeZone);
+    }
+  }
+}
+
+/**
+ * DESIGN §5 machine interactions: flagged upstream (HEAD, proxy/scanner user agents, burst
+ * clicks) or a click sooner after the send than a person could. Attachment views and replies
+ * have no machine counter: a machine attachment fetch is simply not counted.
+ */
+export function machineKind(
+  event: InteractionEvent,
+  meta: EmailMeta | undefined,
+  opts: FoldOptions,
+): 'machineOpens' | 'machineClicks' | 'ignored' | null {
+  if (event.type === 'EmailReplied') return null;
+  const flagged = event.machineReason !== null && event.machineReason !== '';
+  if (event.type === 'EmailOpened') return flagged ? 'machineOpens' : null;
+  if (event.type === 'AttachmentViewed') return flagged ? 'ignored' : null;
+  return flagged || tooSoon(event, meta, opts) ? 'machineClicks' : null;
+}
+
+function tooSoon(event: LinkClicked, meta: EmailMeta | undefined, opts: FoldOptions): boolean {
+  return meta !== undefined && event.occurredAt - meta.sentAt < opts.machineClickSeconds * 1000;
+}

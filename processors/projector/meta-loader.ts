@@ -1,0 +1,63 @@
+import type { Redis } from 'ioredis';
+import type { VersionKeys } from '../../projections/keys.js';
+import type { EmailEvent } from '../../schemas/events.js';
+import { EMAIL_META_FIELDS, emailMetaFromHash, emailMetaKey, type EmailMeta } from './email-meta.js';
+import { Lru } from './lru.js';
+
+/**
+ * The fold's emailMeta input: an LRU filled from folded EmailSent events, and for misses ONE
+ * pipelined HMGET per batch (an email's events share a partition, so its EmailSent was folded
+ * before, possibly by another instance or before a restart).
+ */
+export class EmailMetaLoader {
+  private readonly cache: Lru<string, EmailMeta>;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: VersionKeys,
+    maxEntries = 200_000,
+  ) {
+    this.cache = new Lru(maxEntries);
+  }
+
+  async lookup(events: readonly EmailEvent[]): Promise<Map<string, EmailMeta>> {
+    const found = new Map<string, EmailMeta>();
+    const sentHere = new Set<string>();
+    const missing = new Map<string, { orgId: string; emailId: string }>();
+    for (const event of events) {
+      const key = emailMetaKey(event.orgId, event.emailId);
+      if (event.type === 'EmailSent') sentHere.add(key);
+      if (found.has(key) || sentHere.has(key) || missing.has(key)) continue;
+      const cached = this.cache.get(key);
+      if (cached) found.set(key, cached);
+      else missing.set(key, { orgId: event.orgId, emailId: event.emailId });
+    }
+    if (missing.size === 0) return found;
+    const pipeline = this.redis.pipeline();
+    for (const { orgId, emailId } of missing.values()) pipeline.hmget(this.keys.email(orgId, emailId), ...EMAIL_META_FIELDS);
+    const results = (await pipeline.exec()) ?? [];
+    [...missing.keys()].forEach((key, i) => {
+      const [error, values] = results[i] ?? [];
+      if (error) throw error;
+      const meta = emailMetaFromHash(values as Array<string | null>);
+      if (meta) {
+        found.set(key, meta);
+        this.cache.set(key, meta);
+      }
+    });
+    return found;
+  }
+
+  /** Called once a batch is applied: its EmailSent events are now the truth in Redis too. */
+  remember(events: readonly EmailEvent[]): void {
+    for (const event of events) {
+      if (event.type === 'EmailSent') {
+        this.cache.set(emailMetaKey(event.orgId, event.emailId), {
+          senderId: event.senderId,
+          templateId: event.templateId,
+          sentAt: event.occurredAt,
+        });
+      }
+    }
+  }
+}

@@ -1,0 +1,180 @@
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Redis } from 'ioredis';
+import { childLogger } from '../../core/logger.js';
+import type { VersionKeys } from '../../projections/keys.js';
+import { applyBatch, readStoredOffsets } from '../../projections/projector/apply-batch.js';
+import type { EventCodec } from '../../schemas/codec.js';
+import type { ControlReader } from '../control/control-reader.js';
+import { DeadLetterWriter } from '../dead-letter.js';
+import { decodeRecords } from '../decode-records.js';
+import { gateBatch } from '../gate/gate-batch.js';
+import { metrics } from '../metrics.js';
+import { emptyStats, type RoleStats } from '../stats.js';
+import { dropSeen, firstOccurrences } from './dedupe.js';
+import { fold } from './fold.js';
+import { EmailMetaLoader } from './meta-loader.js';
+
+/**
+ * The KPI projector: a thin runner around the pure gate and fold. Redis is the truth for its
+ * position: each batch's delta and `offsets:<topic>` move together in one Lua script fenced on
+ * the batch's first offset, and on every assignment the consumer seeks to the stored offsets.
+ * Kafka commits are only a hint for lag dashboards.
+ */
+const log = childLogger('projector');
+const HINT_COMMIT_INTERVAL_MS = 2000;
+
+export interface ProjectorOptions {
+  kafka: Kafka;
+  redis: Redis;
+  keys: VersionKeys;
+  codec: EventCodec;
+  control: ControlReader;
+  topic: string;
+  deadLetterTopic: string;
+  groupId: string;
+  machineClickSeconds: number;
+}
+
+export class ProjectorRunner {
+  readonly stats: RoleStats = emptyStats();
+  private readonly consumer: Consumer;
+  private readonly admin: Admin;
+  private readonly deadLetters: DeadLetterWriter;
+  private readonly meta: EmailMetaLoader;
+  /** partition -> next offset to apply, per assignment generation */
+  private positions = new Map<number, number>();
+  private seekIssued = new Set<number>();
+  private lastHint = new Map<number, number>();
+
+  constructor(private readonly options: ProjectorOptions) {
+    this.consumer = options.kafka.consumer({ groupId: options.groupId, sessionTimeout: 15_000, heartbeatInterval: 1500, maxWaitTimeInMs: 500 });
+    this.admin = options.kafka.admin();
+    this.deadLetters = new DeadLetterWriter(options.kafka, options.deadLetterTopic);
+    this.meta = new EmailMetaLoader(options.redis, options.keys);
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.admin.connect(), this.deadLetters.connect(), this.consumer.connect()]);
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      const partitions = payload.memberAssignment[this.options.topic] ?? [];
+      this.positions = new Map();
+      this.seekIssued = new Set();
+      void this.seekToStored(partitions).catch((err: unknown) => log.warn({ err }, 'seek after join failed; batches will re-seek'));
+    });
+    await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 2,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+  }
+
+  /** Graceful: kafkajs lets the batch in progress finish (and apply) before leaving the group. */
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+    await Promise.all([this.deadLetters.disconnect(), this.admin.disconnect()]);
+  }
+
+  private async seekToStored(partitions: readonly number[]): Promise<void> {
+    const stored = await readStoredOffsets(this.options.redis, this.options.keys.offsets(this.options.topic));
+    const earliest = stored.size < partitions.length ? await this.lowWatermarks() : new Map<number, number>();
+    for (const partition of partitions) {
+      const offset = stored.get(partition) ?? earliest.get(partition) ?? 0;
+      this.positions.set(partition, offset);
+      this.seekIssued.add(partition);
+      this.consumer.seek({ topic: this.options.topic, partition, offset: String(offset) });
+    }
+  }
+
+  private async lowWatermarks(): Promise<Map<number, number>> {
+    const offsets = await this.admin.fetchTopicOffsets(this.options.topic);
+    return new Map(offsets.map((o) => [o.partition, Number(o.low)]));
+  }
+
+  private async positionOf(partition: number): Promise<number> {
+    const known = this.positions.get(partition);
+    if (known !== undefined) return known;
+    const stored = (await readStoredOffsets(this.options.redis, this.options.keys.offsets(this.options.topic))).get(partition);
+    const position = stored ?? (await this.lowWatermarks()).get(partition) ?? 0;
+    this.positions.set(partition, position);
+    return position;
+  }
+
+  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const { topic, partition } = batch;
+    if (!isRunning() || isStale() || batch.messages.length === 0) return;
+    const position = await this.positionOf(partition);
+    const first = Number(batch.messages[0]!.offset);
+    if (first > position && !this.seekIssued.has(partition)) {
+      // Kafka's committed offset is ahead of Redis (e.g. Redis lost or a new projection version): re-read.
+      this.seekIssued.add(partition);
+      this.consumer.seek({ topic, partition, offset: String(position) });
+      return;
+    }
+    const records = batch.messages.filter((m) => Number(m.offset) >= position);
+    const last = Number(batch.messages[batch.messages.length - 1]!.offset);
+    if (records.length === 0) {
+      resolveOffset(String(last));
+      return;
+    }
+
+    await this.options.control.caughtUp();
+    const decoded = decodeRecords(records, this.options.codec);
+    const { collected, rejected } = gateBatch(decoded.events, this.options.control.history);
+    const unique = firstOccurrences(collected);
+    const fresh = await dropSeen(this.options.redis, this.options.keys, unique);
+    const events = fresh.map((r) => r.event);
+    const emailMeta = await this.meta.lookup(events);
+    const delta = fold(events, emailMeta, this.options.keys, { machineClickSeconds: this.options.machineClickSeconds });
+
+    await this.deadLetters.send(decoded.rejected, { topic, partition, group: this.options.groupId });
+    const firstOffset = Number(records[0]!.offset);
+    const result = await applyBatch(this.options.redis, delta, {
+      offsetsKey: this.options.keys.offsets(topic),
+      partition,
+      firstOffset,
+      nextOffset: last + 1,
+    });
+    if (!result.applied) {
+      // Another instance applied past this batch (rebalance race): follow the truth in Redis.
+      this.stats.fenceConflicts++;
+      metrics.fenceConflicts.inc();
+      log.info({ partition, firstOffset, storedOffset: result.storedOffset }, 'batch fenced; re-seeking to the stored offset');
+      this.positions.set(partition, result.storedOffset);
+      this.seekIssued.add(partition);
+      this.consumer.seek({ topic, partition, offset: String(result.storedOffset) });
+      return;
+    }
+    this.positions.set(partition, last + 1);
+    this.meta.remember(events);
+    this.count(records.length, fresh.length, collected.length - fresh.length, rejected, decoded.rejected.length);
+    resolveOffset(String(last));
+    await this.commitHint(topic, partition, last + 1);
+    await heartbeat();
+  }
+
+  private count(records: number, applied: number, duplicates: number, rejected: Map<keyof RoleStats['gatedOut'], number>, dead: number): void {
+    const s = this.stats;
+    s.batches++;
+    s.records += records;
+    s.collected += applied;
+    s.duplicates += duplicates;
+    s.deadLettered += dead;
+    metrics.processed.inc({ role: 'projector' }, records);
+    if (duplicates > 0) metrics.duplicates.inc(duplicates);
+    for (const [reason, n] of rejected) {
+      s.gatedOut[reason] += n;
+      metrics.gatedOut.inc({ role: 'projector', reason }, n);
+    }
+  }
+
+  private async commitHint(topic: string, partition: number, offset: number): Promise<void> {
+    const now = Date.now();
+    if (now - (this.lastHint.get(partition) ?? 0) < HINT_COMMIT_INTERVAL_MS) return;
+    this.lastHint.set(partition, now);
+    await this.consumer.commitOffsets([{ topic, partition, offset: String(offset) }]).catch((err: unknown) => {
+      log.debug({ err, partition }, 'offset hint not committed (rebalancing?)');
+    });
+  }
+}

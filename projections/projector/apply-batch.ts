@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { EngagementError } from '../../core/errors.js';
+import type { Delta } from '../../processors/projector/delta.js';
+import { buildApplyArgs, type BatchPosition } from './apply-args.js';
+
+/**
+ * The thin Redis adapter of the projector: runs apply-batch.lua (EVALSHA via ioredis
+ * defineCommand) and reads the stored offsets the projector resumes from.
+ */
+const LUA = readFileSync(new URL('../lua/apply-batch.lua', import.meta.url), 'utf8');
+const COMMAND = 'engagementApplyBatch';
+
+type ApplyResult = { applied: true; newFlags: number } | { applied: false; storedOffset: number };
+
+interface WithCommand {
+  [COMMAND](numKeys: number, ...args: string[]): Promise<[number, number | string]>;
+}
+
+export function defineApplyBatch(redis: Redis): void {
+  if (!(COMMAND in redis)) redis.defineCommand(COMMAND, { lua: LUA });
+}
+
+export async function applyBatch(redis: Redis, delta: Delta, position: BatchPosition): Promise<ApplyResult> {
+  defineApplyBatch(redis);
+  const { keys, argv } = buildApplyArgs(delta, position);
+  let reply: [number, number | string];
+  try {
+    reply = await (redis as unknown as WithCommand)[COMMAND](keys.length, ...keys, ...argv);
+  } catch (cause) {
+    throw new EngagementError('redis_unavailable', `apply-batch failed: ${(cause as Error).message}`, { cause, retriable: true });
+  }
+  return reply[0] === 1 ? { applied: true, newFlags: Number(reply[1]) } : { applied: false, storedOffset: Number(reply[1]) };
+}
+
+/** partition -> next offset to read, as last applied with a batch. */
+export async function readStoredOffsets(redis: Redis, offsetsKey: string): Promise<Map<number, number>> {
+  const hash = await redis.hgetall(offsetsKey);
+  return new Map(Object.entries(hash).map(([partition, offset]) => [Number(partition), Number(offset)]));
+}

@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { buildApplyArgs, SEEN_TTL_SECONDS } from '../../projections/projector/apply-args.js';
+import { fold } from '../../processors/projector/fold.js';
+import { fixture } from '../support/fixtures.js';
+import { keys } from './support/in-memory-projection.js';
+
+describe('buildApplyArgs', () => {
+  it('declares each key once and refers to it by KEYS index', () => {
+    const opened = fixture('EmailOpened', { occurredAt: Date.UTC(2026, 0, 5, 10) });
+    const delta = fold([opened, { ...opened, eventId: '00000000-0000-4000-8000-000000000001' }], new Map(), keys, { machineClickSeconds: 5 });
+    const { keys: declared, argv } = buildApplyArgs(delta, { offsetsKey: keys.offsets('emails'), partition: 2, firstOffset: 10, nextOffset: 12 });
+    expect(declared[0]).toBe(keys.offsets('emails'));
+    expect(new Set(declared).size).toBe(declared.length);
+    expect(argv.slice(0, 3)).toEqual(['2', '10', '12']);
+    const payload = JSON.parse(argv[3]!) as { i: Array<[number, string, number]>; f: unknown[]; e: Array<[number, number]> };
+    const email = declared.indexOf(keys.email('org-1', 'e-1')) + 1;
+    expect(payload.i).toContainEqual([email, 'opens', 2]);
+    expect(payload.f).toHaveLength(1);
+    expect(payload.e).toEqual([[declared.indexOf(keys.seen('20260105')) + 1, SEEN_TTL_SECONDS]]);
+  });
+});

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { ControlHistory } from '../../processors/gate/control-history.js';
+import { gate, type GateDecision } from '../../processors/gate/decide.js';
+import type { ControlEvent, EmailEvent } from '../../schemas/events.js';
+import { fixture } from '../support/fixtures.js';
+
+const T = Date.UTC(2026, 0, 10, 12);
+const MIN = 60_000;
+const on = (at: number): ControlEvent => fixture('OrgEngagementEnabled', { occurredAt: at });
+const off = (at: number): ControlEvent => fixture('OrgEngagementDisabled', { occurredAt: at });
+const pref = (at: number, allow: boolean, contactId = 'c-1'): ControlEvent => fixture('ContactFollowPreferenceChanged', { occurredAt: at, allow, contactId });
+const purged = (at: number): ControlEvent => fixture('OrgPurged', { occurredAt: at });
+const opened = (at: number, contactId = 'c-1'): EmailEvent => fixture('EmailOpened', { occurredAt: at, contactId });
+const sent = (at: number): EmailEvent => fixture('EmailSent', { occurredAt: at });
+
+function history(...events: ControlEvent[]): ControlHistory {
+  const h = new ControlHistory();
+  events.forEach((e) => h.apply(e));
+  return h;
+}
+
+const COLLECT: GateDecision = { collect: true };
+const no = (reason: 'org_disabled' | 'contact_opted_out' | 'org_purged'): GateDecision => ({ collect: false, reason });
+
+describe('gate: decided at the event time', () => {
+  const cases: Array<[string, ControlEvent[], EmailEvent, GateDecision]> = [
+    ['unknown org starts disabled', [], opened(T), no('org_disabled')],
+    ['enabled org collects', [on(T - MIN)], opened(T), COLLECT],
+    ['before the enable', [on(T)], opened(T - 1), no('org_disabled')],
+    ['switch at exactly t applies at t', [on(T)], opened(T), COLLECT],
+    ['disable at exactly t applies at t', [on(T - MIN), off(T)], opened(T), no('org_disabled')],
+    ['1 ms before a disable is collected', [on(T - MIN), off(T)], opened(T - 1), COLLECT],
+    ['1 ms after a disable is not', [on(T - MIN), off(T)], opened(T + 1), no('org_disabled')],
+    ['enable -> disable -> re-enable: inside the window', [on(T - 2 * MIN), off(T - MIN), on(T + MIN)], opened(T), no('org_disabled')],
+    ['enable -> disable -> re-enable: after', [on(T - 2 * MIN), off(T - MIN), on(T + MIN)], opened(T + MIN), COLLECT],
+    ['enable -> disable -> re-enable: before', [on(T - 2 * MIN), off(T - MIN), on(T + MIN)], opened(T - MIN - 1), COLLECT],
+    ['switches read out of order', [on(T + MIN), off(T - MIN), on(T - 2 * MIN)], opened(T), no('org_disabled')],
+    ['opt-out applies from its time', [on(0), pref(T, false)], opened(T), no('contact_opted_out')],
+    ['before the opt-out is collected', [on(0), pref(T, false)], opened(T - 1), COLLECT],
+    ['opt-out then opt-in', [on(0), pref(T - MIN, false), pref(T, true)], opened(T), COLLECT],
+    ['opt-out then opt-in: in between', [on(0), pref(T - MIN, false), pref(T, true)], opened(T - 1), no('contact_opted_out')],
+    ['another contact is not affected', [on(0), pref(T - MIN, false, 'c-2')], opened(T), COLLECT],
+    ['EmailSent needs only the org enabled', [on(0), pref(T - MIN, false)], sent(T), COLLECT],
+    ['EmailSent while disabled', [on(0), off(T - MIN)], sent(T), no('org_disabled')],
+    ['purged: everything up to the purge', [on(0), purged(T)], opened(T), no('org_purged')],
+    ['purged: even before it', [on(0), purged(T)], sent(T - 10 * MIN), no('org_purged')],
+    ['purged: after the purge an enabled org collects again', [on(0), purged(T)], opened(T + 1), COLLECT],
+    ['purge wins over a disabled org', [purged(T)], opened(T - 1), no('org_purged')],
+  ];
+  it.each(cases)('%s', (_name, control, event, expected) => {
+    expect(gate(event, history(...control))).toEqual(expected);
+  });
+
+  it('applying a control event twice changes nothing', () => {
+    const disable = off(T);
+    const h = history(on(T - MIN), disable, on(T + MIN), disable);
+    expect(gate(opened(T + MIN), h)).toEqual(COLLECT);
+  });
+});

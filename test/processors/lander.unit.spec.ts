@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { containerFile, encodeLandedRecord, readLandedFile } from '../../processors/lander/avro-file.js';
+import { blobName, cycleStartOf, parseBlobName } from '../../processors/lander/blob-names.js';
+import { CycleBuffer } from '../../processors/lander/cycle-buffer.js';
+import { backoffDelay } from '../../processors/lander/backoff.js';
+import { EMAIL_EVENT_TYPES } from '../../schemas/events.js';
+import { fixture } from '../support/fixtures.js';
+
+describe('blob names', () => {
+  it('are a function of org, date and the cycle start only', () => {
+    const name = blobName({ orgId: 'org/1', date: '2026-01-05', topic: 'p.emails', partition: 3, cycleStart: 5000 });
+    expect(name).toBe('org=org%2F1/date=2026-01-05/p.emails+3+5000.avro');
+    expect(parseBlobName(name)).toEqual({ orgId: 'org/1', date: '2026-01-05', topic: 'p.emails', partition: 3, cycleStart: 5000 });
+    expect([0, 4999, 5000, 12345].map((o) => cycleStartOf(o, 5000))).toEqual([0, 0, 5000, 10000]);
+  });
+});
+
+describe('cycle buffer', () => {
+  it('names every file of a cycle by its first offset and says when the next cycle starts', () => {
+    const buffer = new CycleBuffer('p.emails', 0, 100);
+    const e = fixture('EmailOpened', { occurredAt: Date.UTC(2026, 0, 5) });
+    buffer.add(150, e, Buffer.from('a'));
+    buffer.add(151);
+    buffer.add(199, { ...e, orgId: 'org-2' }, Buffer.from('b'));
+    expect(buffer.completes(199)).toBe(false);
+    expect(buffer.completes(200)).toBe(true);
+    const snap = buffer.snapshot();
+    expect(snap.lastOffset).toBe(199);
+    expect([...snap.files.keys()]).toEqual(['org=org-1/date=2026-01-05/p.emails+0+100.avro', 'org=org-2/date=2026-01-05/p.emails+0+100.avro']);
+  });
+});
+
+describe('landed Avro files', () => {
+  it('round-trip every email event type with its type, deterministically', async () => {
+    const events = EMAIL_EVENT_TYPES.map((t) => fixture(t));
+    const records = events.map((event, i) => encodeLandedRecord({ topic: 't.emails', partition: 1, offset: i, event }));
+    const file = containerFile('x.avro', records);
+    expect(containerFile('x.avro', records).equals(file)).toBe(true);
+    const back = await readLandedFile(file);
+    expect(back.map((r) => r.event.type)).toEqual([...EMAIL_EVENT_TYPES]);
+    expect(back[0]).toMatchObject({ topic: 't.emails', partition: 1, offset: 0, event: { eventId: events[0]!.eventId } });
+    expect(await readLandedFile(containerFile('empty.avro', []))).toEqual([]);
+  });
+});
+
+describe('backoff', () => {
+  it('grows exponentially and is capped', () => {
+    expect(backoffDelay(0, { baseMs: 100, capMs: 1000 }, () => 1)).toBe(100);
+    expect(backoffDelay(3, { baseMs: 100, capMs: 1000 }, () => 1)).toBe(800);
+    expect(backoffDelay(20, { baseMs: 100, capMs: 1000 }, () => 1)).toBe(1000);
+  });
+});

@@ -1,0 +1,74 @@
+import type { ContainerClient } from '@azure/storage-blob';
+import type { Redis } from 'ioredis';
+import type { Kafka } from 'kafkajs';
+import { readLandedFile, type LandedRecord } from '../../../processors/lander/avro-file.js';
+import { keysFor } from '../../../projections/keys.js';
+import type { Config } from '../../../core/config.js';
+import type { ExpectedKpis, Fields } from '../../support/workload.js';
+
+/** Reads what the processors produced (Redis hashes, landed files, topic ends) for assertions. */
+export async function projectionMismatches(redis: Redis, config: Config, expected: ExpectedKpis, version = 1): Promise<string[]> {
+  const k = keysFor(config.redisPrefix).version(version);
+  const wanted: Array<[string, Fields]> = [];
+  const split = (s: string): string[] => s.split('/');
+  for (const [id, h] of expected.emails) wanted.push([k.email(...(split(id) as [string, string])), h]);
+  for (const [id, h] of expected.orgDays) wanted.push([k.orgDay(...(split(id) as [string, string])), h]);
+  for (const [id, h] of expected.senderDays) wanted.push([k.senderDay(...(split(id) as [string, string, string])), h]);
+  for (const [id, h] of expected.templateDays) wanted.push([k.templateDay(...(split(id) as [string, string, string])), h]);
+  for (const [id, h] of expected.contactDays) wanted.push([k.contactDay(...(split(id) as [string, string, string])), h]);
+  for (const [id, h] of expected.contacts) wanted.push([k.contact(...(split(id) as [string, string])), h]);
+  const pipeline = redis.pipeline();
+  for (const [key] of wanted) pipeline.hgetall(key);
+  const results = (await pipeline.exec()) ?? [];
+  const problems: string[] = [];
+  wanted.forEach(([key, want], i) => {
+    const got = (results[i]?.[1] ?? {}) as Fields;
+    if (JSON.stringify(sorted(got)) !== JSON.stringify(sorted(want))) problems.push(`${key}: want ${JSON.stringify(sorted(want))} got ${JSON.stringify(sorted(got))}`);
+  });
+  return problems;
+}
+
+function sorted(h: Fields): Fields {
+  return Object.fromEntries(Object.entries(h).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+export async function readAllLanded(container: ContainerClient): Promise<{ records: LandedRecord[]; blobs: string[] }> {
+  const blobs: string[] = [];
+  for await (const blob of container.listBlobsFlat()) blobs.push(blob.name);
+  const records = (
+    await Promise.all(blobs.map(async (name) => readLandedFile(await container.getBlobClient(name).downloadToBuffer())))
+  ).flat();
+  return { records, blobs };
+}
+
+/** Sum over partitions of the projector's stored next offsets. */
+export async function storedOffsetTotal(redis: Redis, config: Config, topic: string, version = 1): Promise<number> {
+  const hash = await redis.hgetall(keysFor(config.redisPrefix).version(version).offsets(topic));
+  return Object.values(hash).reduce((sum, v) => sum + Number(v), 0);
+}
+
+export async function highWatermarkTotal(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((sum, o) => sum + Number(o.high), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Landed records vs the expected multiset of eventIds, and no log position twice. */
+export function landedMismatch(records: readonly LandedRecord[], expected: readonly string[]): string | null {
+  const positions = new Set(records.map((r) => `${r.partition}/${r.offset}`));
+  if (positions.size !== records.length) return `${records.length - positions.size} log positions landed twice`;
+  const count = (ids: Iterable<string>): Map<string, number> => {
+    const m = new Map<string, number>();
+    for (const id of ids) m.set(id, (m.get(id) ?? 0) + 1);
+    return m;
+  };
+  const want = count(expected);
+  const got = count(records.map((r) => r.event.eventId));
+  if (got.size !== want.size || records.length !== expected.length) return `landed ${records.length} records (${got.size} ids), want ${expected.length} (${want.size} ids)`;
+  for (const [id, n] of want) if (got.get(id) !== n) return `event ${id} landed ${got.get(id) ?? 0} times, want ${n}`;
+  return null;
+}
