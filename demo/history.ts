@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { utcOffsetHours } from '../projections/queries/best-time.js';
 
 /**
  * Three weeks of believable history for the demo org, as upstream JSON events for
@@ -9,8 +10,8 @@ export interface DemoContact {
   contactId: string;
   type: 'contact' | 'lead';
   timeZone: string;
-  /** UTC hour the contact tends to read mail */
-  habitHourUtc: number;
+  /** local hour the contact tends to read mail */
+  habitHour: number;
   propensity: number;
 }
 
@@ -35,7 +36,7 @@ export function demoContacts(count: number, seed = 7): DemoContact[] {
     contactId: `contact-${String(i + 1).padStart(2, '0')}`,
     type: i % 5 === 4 ? 'lead' : 'contact',
     timeZone: ZONES[i % ZONES.length]!,
-    habitHourUtc: 6 + Math.floor(random() * 10),
+    habitHour: 8 + Math.floor(random() * 9),
     propensity: 0.35 + random() * 0.6,
   }));
 }
@@ -51,8 +52,8 @@ export interface HistoryOptions {
 
 export function demoHistory(options: HistoryOptions): Array<Record<string, unknown>> {
   const { orgId, contacts, now } = options;
-  const days = options.days ?? 21;
-  const emailCount = options.emails ?? 8;
+  const days = options.days ?? 28;
+  const emailCount = options.emails ?? 14;
   const random = seededRandom(options.seed ?? 11);
   const start = now - days * DAY;
   const events: Array<Record<string, unknown>> = [{ type: 'OrgEngagementEnabled', orgId, occurredAt: start - HOUR, eventId: randomUUID() }];
@@ -80,7 +81,8 @@ export function demoHistory(options: HistoryOptions): Array<Record<string, unkno
     for (const c of recipients) {
       if (random() > c.propensity) continue;
       const dayOffset = Math.floor(random() * 2);
-      const openedAt = Math.min(now - HOUR, dayStart(sentAt) + (dayOffset * 24 + c.habitHourUtc) * HOUR + Math.floor(random() * 50) * 60_000);
+      const habitUtc = c.habitHour - utcOffsetHours(c.timeZone, sentAt);
+      const openedAt = Math.min(now - HOUR, dayStart(sentAt) + (dayOffset * 24 + habitUtc) * HOUR + Math.floor(random() * 50) * 60_000);
       if (openedAt <= sentAt) continue;
       const interaction = { orgId, emailId, contactId: c.contactId, userAgent: 'Mozilla/5.0 (Macintosh)', method: 'GET' };
       events.push({ type: 'EmailOpened', eventId: randomUUID(), occurredAt: openedAt, ...interaction });

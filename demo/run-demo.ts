@@ -34,7 +34,7 @@ export interface DemoOptions {
 
 /**
  * The newcomer's tour, entirely through the public HTTP API of a running service: enable an
- * org, backfill three weeks of history, send a followed email live, open and click it like
+ * org, backfill four weeks of history, send a followed email live, open and click it like
  * people (and like a scanner would), opt a contact out, reply, then read the KPIs back.
  */
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
@@ -48,7 +48,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   await api.ok('PUT', `/v1/orgs/${orgId}/engagement`, { enabled: true });
 
   const history = demoHistory({ orgId, contacts, now });
-  log(`backfilling ${history.length} historical events (21 days) through POST /v1/events`);
+  log(`backfilling ${history.length} historical events (four weeks) through POST /v1/events`);
   const ingest = await api.ok<{ results: Array<{ status: string }> }>('POST', '/v1/events', history);
   const rejected = ingest.results.filter((r) => r.status !== 'accepted');
   if (rejected.length > 0) throw new Error(`history backfill: ${rejected.length} events rejected: ${JSON.stringify(rejected[0])}`);
@@ -102,7 +102,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const done = result.status === 200 && body.opens === opens && body.clicks === clicks && body.replies === 1 && body.machineOpens === 1 && body.machineClicks === 1;
     return done ? body : undefined;
   });
-  const busiest = contacts[0]!;
+  const busiest = [...contacts.slice(0, 29)].sort((a, b) => b.propensity - a.propensity)[0]!;
   const contact = await api.ok<ContactKpis>('GET', `/v1/orgs/${orgId}/contacts/${busiest.contactId}/kpis?days=30`);
   const org = await api.ok<RollupKpis>('GET', `/v1/orgs/${orgId}/kpis`);
   return { orgId, liveEmailId, email, contact, org };

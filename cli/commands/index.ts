@@ -4,6 +4,7 @@ import { registerKpiCommand } from './kpi.js';
 import { registerProduceCommand } from './produce.js';
 import { registerRetentionCommand } from './retention.js';
 import { registerStackCommand } from './stack.js';
+import { registerStartCommand } from './start.js';
 
 /** Each command lives in its own module and registers itself here. */
 export function registerCommands(program: Command): void {
@@ -13,4 +14,5 @@ export function registerCommands(program: Command): void {
   registerKpiCommand(program);
   registerRetentionCommand(program);
   registerDemoCommand(program);
+  registerStartCommand(program);
 }
