@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config.js';
@@ -56,12 +56,12 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const metrics = deps.metrics ?? createServerMetrics();
   const app = Fastify({
     loggerInstance: log,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxBodyBytes,
     trustProxy: config.trustProxy,
     return503OnClosing: true,
     // Tracking tokens carry the target URL: far longer than fastify's default of 100.
-    maxParamLength: MAX_TOKEN_CHARS,
+    routerOptions: { maxParamLength: MAX_TOKEN_CHARS },
   }) as unknown as FastifyInstance;
 
   const routeDeps: RouteDeps = {

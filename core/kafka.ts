@@ -4,6 +4,11 @@ import { childLogger } from './logger.js';
 
 const log = childLogger('kafkajs');
 
+// Every producer here names its partitioner; the v2 migration notice is noise.
+process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+/** Warnings kafkajs prints on every start that say nothing about this deployment. */
+const KNOWN_NOISE = ['Limiting retries for the idempotent producer may invalidate EoS guarantees'];
+
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
   [logLevel.WARN]: 'warn',
@@ -23,6 +28,7 @@ export function createKafka(config: Pick<Config, 'kafkaBrokers' | 'kafkaClientId
       () =>
       ({ level, log: entry }) => {
         const { message, ...rest } = entry;
+        if (KNOWN_NOISE.includes(message)) return;
         log[LEVELS[level] ?? 'info'](rest, message);
       },
     ...overrides,
