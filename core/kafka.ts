@@ -8,6 +8,8 @@ const log = childLogger('kafkajs');
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 /** Warnings kafkajs prints on every start that say nothing about this deployment. */
 const KNOWN_NOISE = ['Limiting retries for the idempotent producer may invalidate EoS guarantees'];
+/** Protocol errors kafkajs logs as errors although a rebalance or a broker start makes them routine. */
+const ROUTINE_ERRORS = /rebalancing|coordinator is not available|not the correct coordinator|group coordinator is loading/i;
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -29,7 +31,8 @@ export function createKafka(config: Pick<Config, 'kafkaBrokers' | 'kafkaClientId
       ({ level, log: entry }) => {
         const { message, ...rest } = entry;
         if (KNOWN_NOISE.includes(message)) return;
-        log[LEVELS[level] ?? 'info'](rest, message);
+        const routine = level === logLevel.ERROR && ROUTINE_ERRORS.test(String(rest.error ?? ''));
+        log[routine ? 'debug' : (LEVELS[level] ?? 'info')](rest, message);
       },
     ...overrides,
   });
