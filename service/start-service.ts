@@ -2,6 +2,7 @@ import type { Config } from '../core/config.js';
 import { childLogger } from '../core/logger.js';
 import { startServer, type RunningServer } from '../api/server.js';
 import { startProcessors, type ProcessorRole, type ProcessorsHandle } from '../processors/index.js';
+import { checkTopics } from './check-topics.js';
 import { startRetentionTask } from './retention-task.js';
 import type { Role } from './roles.js';
 
@@ -20,6 +21,7 @@ export interface RunningService {
  * processors finish and commit their current batch.
  */
 export async function startService(config: Config, roles: readonly Role[]): Promise<RunningService> {
+  await checkTopics(config);
   const processorRoles = roles.filter((r): r is ProcessorRole => r === 'projector' || r === 'lander' || r === 'control');
   const processors = processorRoles.length > 0 ? await startProcessors(config, { roles: processorRoles }) : undefined;
   const server = roles.includes('api') ? await startServer(config) : undefined;
