@@ -11,7 +11,7 @@ import { cleanupTestResources, createTestTopics, testConfig, waitFor } from '../
 import { generateWorkload } from '../support/workload.js';
 import { killHard, startChild, stopGracefully } from './support/child.js';
 import { produceEvents } from './support/produce.js';
-import { highWatermarkTotal, landedMismatch, projectionMismatches, readAllLanded, storedOffsetTotal } from './support/verify.js';
+import { highWatermarkTotal, landedMismatch, waitForLanded, projectionMismatches, storedOffsetTotal } from './support/verify.js';
 
 describe('processors killed with SIGKILL under load still end exactly once', () => {
   let config: Config;
@@ -51,13 +51,7 @@ describe('processors killed with SIGKILL under load still end exactly once', () 
     expect(await projectionMismatches(redis, config, workload.expected)).toEqual([]);
 
     const container = createContainerClient(config);
-    const landed = await waitFor(
-      async () => {
-        const { records } = await readAllLanded(container);
-        return records.length >= workload.expected.landed.length ? records : false;
-      },
-      { timeoutMs: 90_000, intervalMs: 1000, message: 'all records landed' },
-    );
+    const landed = await waitForLanded(container, workload.expected.landed.length, 90_000);
     expect(landedMismatch(landed, workload.expected.landed)).toBeNull();
     await stopGracefully(child);
     child = undefined;

@@ -11,7 +11,7 @@ import { keysFor, dayOf } from '../../projections/keys.js';
 import { cleanupTestResources, createTestTopics, testConfig, waitFor } from '../support/env.js';
 import { generateWorkload } from '../support/workload.js';
 import { garbageRecords, produceEvents, produceRaw } from './support/produce.js';
-import { highWatermarkTotal, landedMismatch, projectionMismatches, readAllLanded, storedOffsetTotal } from './support/verify.js';
+import { highWatermarkTotal, landedMismatch, waitForLanded, projectionMismatches, storedOffsetTotal } from './support/verify.js';
 
 describe('processors: a mixed workload lands exactly once in Redis and blobs', () => {
   let config: Config;
@@ -60,13 +60,7 @@ describe('processors: a mixed workload lands exactly once in Redis and blobs', (
 
   it('lands every gated record exactly once as Avro, and none of the excluded ones', async () => {
     const container = createContainerClient(config);
-    const landed = await waitFor(
-      async () => {
-        const { records } = await readAllLanded(container);
-        return records.length >= workload.expected.landed.length ? records : false;
-      },
-      { timeoutMs: 60_000, intervalMs: 500, message: 'all records landed' },
-    );
+    const landed = await waitForLanded(container, workload.expected.landed.length, 60_000);
     expect(landedMismatch(landed, workload.expected.landed)).toBeNull();
     expect(landed.filter((r) => workload.expected.excluded.has(r.event.eventId))).toEqual([]);
     expect(new Set(landed.map((r) => r.event.type))).toEqual(new Set(['EmailSent', 'EmailOpened', 'LinkClicked', 'AttachmentViewed', 'EmailReplied']));

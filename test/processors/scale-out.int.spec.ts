@@ -11,7 +11,7 @@ import { cleanupTestResources, createTestTopics, testConfig, waitFor } from '../
 import { generateWorkload } from '../support/workload.js';
 import { killHard, startChild, stopGracefully } from './support/child.js';
 import { produceEvents } from './support/produce.js';
-import { highWatermarkTotal, landedMismatch, projectionMismatches, readAllLanded, storedOffsetTotal } from './support/verify.js';
+import { highWatermarkTotal, landedMismatch, waitForLanded, projectionMismatches, storedOffsetTotal } from './support/verify.js';
 
 /**
  * DESIGN §4: scale out by starting more instances. Two processors in one group split the
@@ -81,13 +81,7 @@ describe('two processor instances in one consumer group', () => {
     expect(await projectionMismatches(redis, config, workload.expected)).toEqual([]);
 
     const container = createContainerClient(config);
-    const landed = await waitFor(
-      async () => {
-        const { records } = await readAllLanded(container);
-        return records.length >= workload.expected.landed.length ? records : false;
-      },
-      { timeoutMs: 90_000, intervalMs: 1000, message: 'all records landed' },
-    );
+    const landed = await waitForLanded(container, workload.expected.landed.length, 90_000);
     expect(landedMismatch(landed, workload.expected.landed)).toBeNull();
   });
 });

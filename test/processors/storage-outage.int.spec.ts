@@ -15,7 +15,7 @@ import type { RoleStats } from '../../processors/stats.js';
 import { cleanupTestResources, createTestTopics, testConfig, waitFor } from '../support/env.js';
 import { generateWorkload } from '../support/workload.js';
 import { produceEvents } from './support/produce.js';
-import { highWatermarkTotal, landedMismatch, projectionMismatches, readAllLanded, storedOffsetTotal } from './support/verify.js';
+import { highWatermarkTotal, landedMismatch, waitForLanded, projectionMismatches, storedOffsetTotal } from './support/verify.js';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -94,13 +94,7 @@ describe('blob storage outage', () => {
 
     azurite = await startAzurite(port, location);
     const container = createContainerClient(config);
-    const landed = await waitFor(
-      async () => {
-        const { records } = await readAllLanded(container);
-        return records.length >= workload.expected.landed.length ? records : false;
-      },
-      { timeoutMs: 90_000, intervalMs: 500, message: 'blobs caught up' },
-    );
+    const landed = await waitForLanded(container, workload.expected.landed.length, 90_000);
     expect(landedMismatch(landed, workload.expected.landed)).toBeNull();
   });
 });

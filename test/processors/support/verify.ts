@@ -4,6 +4,7 @@ import type { Kafka } from 'kafkajs';
 import { readLandedFile, type LandedRecord } from '../../../processors/lander/avro-file.js';
 import { keysFor } from '../../../projections/keys.js';
 import type { Config } from '../../../core/config.js';
+import { waitFor } from '../../support/env.js';
 import type { ExpectedKpis, Fields } from '../../support/workload.js';
 
 /** Reads what the processors produced (Redis hashes, landed files, topic ends) for assertions. */
@@ -71,4 +72,15 @@ export function landedMismatch(records: readonly LandedRecord[], expected: reado
   if (got.size !== want.size || records.length !== expected.length) return `landed ${records.length} records (${got.size} ids), want ${expected.length} (${want.size} ids)`;
   for (const [id, n] of want) if (got.get(id) !== n) return `event ${id} landed ${got.get(id) ?? 0} times, want ${n}`;
   return null;
+}
+
+/** Polls the container until at least `count` records have landed, and returns them. */
+export async function waitForLanded(container: ContainerClient, count: number, timeoutMs: number): Promise<LandedRecord[]> {
+  return waitFor(
+    async () => {
+      const { records } = await readAllLanded(container);
+      return records.length >= count ? records : false;
+    },
+    { timeoutMs, intervalMs: 500, message: `${count} records landed` },
+  );
 }
