@@ -68,6 +68,8 @@ export async function startProcessors(config: Config, options: StartProcessorsOp
         deadLetterTopic: topics.deadletter,
         groupId: `${config.topicPrefix}.projector`,
         machineClickSeconds: config.machineClickSeconds,
+        // an explicit version is pinned; otherwise follow `P:proj:current` across replays
+        ...(options.projectionVersion === undefined ? { follow: keys } : {}),
       })
     : undefined;
   const lander = roles.includes('lander')

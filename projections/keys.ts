@@ -24,6 +24,8 @@
  *   {P:vV}:senderd:<org>:<sender>:<day>     hash   daily rollup per sender
  *   {P:vV}:templated:<org>:<tpl>:<day>      hash   daily rollup per template
  *   {P:vV}:orgkeys:<org>                    set    every key of that org in this version (retention deletes by it)
+ *   {P:vV}:replay                           hash   a version built by `engagement replay`: status (building|verify|live),
+ *                                                  from, org, startedAt, holder, switchedAt (replay/ resumes or drops by it)
  *
  * Ids are percent-escaped of ':' '{' '}' so a hostile id can't forge another key.
  */
@@ -56,6 +58,8 @@ export interface VersionKeys {
   senderDay(orgId: string, senderId: string, day: string): string;
   templateDay(orgId: string, templateId: string, day: string): string;
   orgIndex(orgId: string): string;
+  /** checkpoint of a replay building this version */
+  replay(): string;
   /** base of one org's keys, for SCAN fallbacks */
   orgPattern(orgId: string): string[];
 }
@@ -117,6 +121,7 @@ export function keysFor(prefix: string): Keys {
         senderDay: (org, sender, day) => `${base}senderd:${e(org)}:${e(sender)}:${day}`,
         templateDay: (org, tpl, day) => `${base}templated:${e(org)}:${e(tpl)}:${day}`,
         orgIndex: (org) => `${base}orgkeys:${e(org)}`,
+        replay: () => `${base}replay`,
         orgPattern: (org) =>
           ['email', 'emailr', 'contact', 'contactd', 'orgd', 'senderd', 'templated'].map((kind) => `${base}${kind}:${e(org)}:*`),
       };

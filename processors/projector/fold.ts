@@ -1,6 +1,7 @@
-import { dayOf, escapeId, hourOfWeekUtc, type RollupField, type VersionKeys } from '../../projections/keys.js';
+import { hourOfWeekUtc, type RollupField, type VersionKeys } from '../../projections/keys.js';
+import { BatchKeys } from './batch-keys.js';
 import type { EmailEvent, EmailSent, InteractionEvent, LinkClicked } from '../../schemas/events.js';
-import { addFlag, addIncr, addMax, addMin, addOrgKey, addSeen, addSet, emptyDelta, type Delta, type Incr } from './delta.js';
+import { addFlag, addIncr, addMax, addMin, addSeen, addSet, emptyDelta, type Delta, type Incr } from './delta.js';
 import { emailMetaKey, type EmailMeta, type EmailMetaLookup } from './email-meta.js';
 
 /**
@@ -16,43 +17,41 @@ const CONTACT_DAY_TTL_SECONDS = 400 * 86_400;
 
 export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, keys: VersionKeys, opts: FoldOptions): Delta {
   const delta = emptyDelta();
+  const k = new BatchKeys(keys, delta);
   // EmailSent folded earlier in this batch is known to the interactions after it.
   const local = new Map<string, EmailMeta>();
   const metaOf = (orgId: string, emailId: string): EmailMeta | undefined => {
     const key = emailMetaKey(orgId, emailId);
     return local.get(key) ?? emailMeta.get(key);
   };
-  const touch = (orgId: string, key: string): string => {
-    addOrgKey(delta, keys.orgIndex(orgId), key);
-    return key;
-  };
   const rollups = (orgId: string, day: string, meta: Pick<EmailMeta, 'senderId' | 'templateId'> | undefined): string[] => {
-    const list = [touch(orgId, keys.orgDay(orgId, day))];
+    const list = [k.orgDay(orgId, day)];
     if (meta) {
-      list.push(touch(orgId, keys.senderDay(orgId, meta.senderId, day)));
-      if (meta.templateId !== null) list.push(touch(orgId, keys.templateDay(orgId, meta.templateId, day)));
+      list.push(k.senderDay(orgId, meta.senderId, day));
+      if (meta.templateId !== null) list.push(k.templateDay(orgId, meta.templateId, day));
     }
     return list;
   };
-  const contactDay = (orgId: string, contactId: string, day: string): string => {
-    const key = touch(orgId, keys.contactDay(orgId, contactId, day));
-    delta.expireAt.set(key, Date.parse(`${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6, 8)}T00:00:00Z`) / 1000 + CONTACT_DAY_TTL_SECONDS);
-    return key;
-  };
+  const contactDay = (orgId: string, contactId: string, day: string): string =>
+    k.contactDay(orgId, contactId, day, (key) =>
+      delta.expireAt.set(key, Date.parse(`${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6, 8)}T00:00:00Z`) / 1000 + CONTACT_DAY_TTL_SECONDS),
+    );
   const rollupIncrs = (keyList: readonly string[], field: RollupField): Incr[] => keyList.map((key) => [key, field, 1] as const);
+  const seenKeys = new Map<string, string>();
 
   for (const event of events) {
-    const day = dayOf(event.occurredAt);
-    addSeen(delta, keys.seen(day), event.eventId);
+    const day = k.day(event.occurredAt);
+    let seenKey = seenKeys.get(day);
+    if (seenKey === undefined) seenKeys.set(day, (seenKey = keys.seen(day)));
+    addSeen(delta, seenKey, event.eventId);
     if (event.type === 'EmailSent') {
       foldSent(event);
       continue;
     }
     const meta = metaOf(event.orgId, event.emailId);
-    const email = touch(event.orgId, keys.email(event.orgId, event.emailId));
-    const flagsKey = touch(event.orgId, keys.emailRecipients(event.orgId, event.emailId));
+    const { email, flags: flagsKey } = k.email(event.orgId, event.emailId);
     const ups = rollups(event.orgId, day, meta);
-    const c = escapeId(event.contactId);
+    const c = k.escape(event.contactId);
     const machine = machineKind(event, meta, opts);
     if (machine === 'ignored') continue;
     if (machine !== null) {
@@ -71,13 +70,13 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
           [contactDay(event.orgId, event.contactId, day), 'opened', 1],
         ]);
         for (const key of ups) addIncr(delta, key, 'opens');
-        const contact = touch(event.orgId, keys.contact(event.orgId, event.contactId));
+        const contact = k.contact(event.orgId, event.contactId);
         addMax(delta, contact, 'lastOpenedAt', event.occurredAt);
         addIncr(delta, contact, `h:${hourOfWeekUtc(event.occurredAt)}`);
         break;
       }
       case 'LinkClicked': {
-        const link = escapeId(event.linkId);
+        const link = k.escape(event.linkId);
         addIncr(delta, email, 'clicks');
         addIncr(delta, email, `lc:${link}`);
         addSet(delta, email, `url:${link}`, event.url);
@@ -107,9 +106,9 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
   return delta;
 
   function foldSent(event: EmailSent): void {
-    const day = dayOf(event.occurredAt);
+    const day = k.day(event.occurredAt);
     local.set(emailMetaKey(event.orgId, event.emailId), { senderId: event.senderId, templateId: event.templateId, sentAt: event.occurredAt });
-    const email = touch(event.orgId, keys.email(event.orgId, event.emailId));
+    const { email, flags } = k.email(event.orgId, event.emailId);
     addSet(delta, email, 'sentAt', String(event.occurredAt));
     addSet(delta, email, 'senderId', event.senderId);
     if (event.templateId !== null) addSet(delta, email, 'templateId', event.templateId);
@@ -126,10 +125,9 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
       addIncr(delta, email, 'followedRecipients', followed.length);
       for (const key of ups) addIncr(delta, key, 'followedRecipients', followed.length);
     }
-    const flagsKey = followed.length > 0 ? touch(event.orgId, keys.emailRecipients(event.orgId, event.emailId)) : '';
     for (const recipient of followed) {
-      addFlag(delta, flagsKey, `f:${escapeId(recipient.contactId)}`, [[contactDay(event.orgId, recipient.contactId, day), 'received', 1]]);
-      if (recipient.timeZone) addSet(delta, touch(event.orgId, keys.contact(event.orgId, recipient.contactId)), 'tz', recipient.timeZone);
+      addFlag(delta, flags, `f:${k.escape(recipient.contactId)}`, [[contactDay(event.orgId, recipient.contactId, day), 'received', 1]]);
+      if (recipient.timeZone) addSet(delta, k.contact(event.orgId, recipient.contactId), 'tz', recipient.timeZone);
     }
   }
 }

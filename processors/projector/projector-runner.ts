@@ -1,24 +1,24 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import { childLogger } from '../../core/logger.js';
-import type { VersionKeys } from '../../projections/keys.js';
-import { applyBatch, readStoredOffsets } from '../../projections/projector/apply-batch.js';
+import type { Keys, VersionKeys } from '../../projections/keys.js';
+import { readStoredOffsets } from '../../projections/projector/apply-batch.js';
 import type { EventCodec } from '../../schemas/codec.js';
 import type { ControlReader } from '../control/control-reader.js';
 import { DeadLetterWriter } from '../dead-letter.js';
-import { decodeRecords } from '../decode-records.js';
-import { gateBatch } from '../gate/gate-batch.js';
 import { metrics } from '../metrics.js';
 import { emptyStats, type RoleStats } from '../stats.js';
-import { dropSeen, firstOccurrences } from './dedupe.js';
-import { fold } from './fold.js';
 import { EmailMetaLoader } from './meta-loader.js';
+import { projectBatch } from './project-batch.js';
 
 /**
  * The KPI projector: a thin runner around the pure gate and fold. Redis is the truth for its
  * position: each batch's delta and `offsets:<topic>` move together in one Lua script fenced on
  * the batch's first offset, and on every assignment the consumer seeks to the stored offsets.
  * Kafka commits are only a hint for lag dashboards.
+ * With `follow`, the runner follows `P:proj:current`: once a replay switched it to another
+ * version, the apply script refuses the batch, and the runner moves its keys to the current
+ * version and seeks every assigned partition to that version's stored offsets.
  */
 const log = childLogger('projector');
 const HINT_COMMIT_INTERVAL_MS = 2000;
@@ -33,6 +33,8 @@ export interface ProjectorOptions {
   deadLetterTopic: string;
   groupId: string;
   machineClickSeconds: number;
+  /** follow the current-version pointer (`keys` is then the version current at start) */
+  follow?: Keys;
 }
 
 export class ProjectorRunner {
@@ -40,7 +42,10 @@ export class ProjectorRunner {
   private readonly consumer: Consumer;
   private readonly admin: Admin;
   private readonly deadLetters: DeadLetterWriter;
-  private readonly meta: EmailMetaLoader;
+  private keys: VersionKeys;
+  private meta: EmailMetaLoader;
+  private assigned: readonly number[] = [];
+  private switching: Promise<void> | undefined;
   /** partition -> next offset to apply, per assignment generation */
   private positions = new Map<number, number>();
   private seekIssued = new Set<number>();
@@ -50,6 +55,7 @@ export class ProjectorRunner {
     this.consumer = options.kafka.consumer({ groupId: options.groupId, sessionTimeout: 15_000, heartbeatInterval: 1500, maxWaitTimeInMs: 500 });
     this.admin = options.kafka.admin();
     this.deadLetters = new DeadLetterWriter(options.kafka, options.deadLetterTopic);
+    this.keys = options.keys;
     this.meta = new EmailMetaLoader(options.redis, options.keys);
   }
 
@@ -57,6 +63,7 @@ export class ProjectorRunner {
     await Promise.all([this.admin.connect(), this.deadLetters.connect(), this.consumer.connect()]);
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       const partitions = payload.memberAssignment[this.options.topic] ?? [];
+      this.assigned = partitions;
       this.positions = new Map();
       this.seekIssued = new Set();
       void this.seekToStored(partitions).catch((err: unknown) => log.warn({ err }, 'seek after join failed; batches will re-seek'));
@@ -77,7 +84,7 @@ export class ProjectorRunner {
   }
 
   private async seekToStored(partitions: readonly number[]): Promise<void> {
-    const stored = await readStoredOffsets(this.options.redis, this.options.keys.offsets(this.options.topic));
+    const stored = await readStoredOffsets(this.options.redis, this.keys.offsets(this.options.topic));
     const earliest = stored.size < partitions.length ? await this.lowWatermarks() : new Map<number, number>();
     for (const partition of partitions) {
       const offset = stored.get(partition) ?? earliest.get(partition) ?? 0;
@@ -95,7 +102,7 @@ export class ProjectorRunner {
   private async positionOf(partition: number): Promise<number> {
     const known = this.positions.get(partition);
     if (known !== undefined) return known;
-    const stored = (await readStoredOffsets(this.options.redis, this.options.keys.offsets(this.options.topic))).get(partition);
+    const stored = (await readStoredOffsets(this.options.redis, this.keys.offsets(this.options.topic))).get(partition);
     const position = stored ?? (await this.lowWatermarks()).get(partition) ?? 0;
     this.positions.set(partition, position);
     return position;
@@ -120,38 +127,63 @@ export class ProjectorRunner {
     }
 
     await this.options.control.caughtUp();
-    const decoded = decodeRecords(records, this.options.codec);
-    const { collected, rejected } = gateBatch(decoded.events, this.options.control.history);
-    const unique = firstOccurrences(collected);
-    const fresh = await dropSeen(this.options.redis, this.options.keys, unique);
-    const events = fresh.map((r) => r.event);
-    const emailMeta = await this.meta.lookup(events);
-    const delta = fold(events, emailMeta, this.options.keys, { machineClickSeconds: this.options.machineClickSeconds });
-
-    await this.deadLetters.send(decoded.rejected, { topic, partition, group: this.options.groupId });
-    const firstOffset = Number(records[0]!.offset);
-    const result = await applyBatch(this.options.redis, delta, {
-      offsetsKey: this.options.keys.offsets(topic),
+    const keys = this.keys;
+    const outcome = await projectBatch(
+      {
+        redis: this.options.redis,
+        codec: this.options.codec,
+        history: this.options.control.history,
+        keys,
+        meta: this.meta,
+        machineClickSeconds: this.options.machineClickSeconds,
+        ...(this.options.follow ? { currentVersionKey: this.options.follow.currentVersion() } : {}),
+      },
+      topic,
       partition,
-      firstOffset,
-      nextOffset: last + 1,
-    });
+      records,
+      (rejected) => this.deadLetters.send(rejected, { topic, partition, group: this.options.groupId }),
+    );
+    const { result } = outcome;
+    if (!result.applied && result.superseded) {
+      log.info({ partition, from: keys.v, to: result.currentVersion }, 'projection version switched by a replay; following it');
+      await this.followCurrent();
+      return;
+    }
+    if (this.keys !== keys) return; // switched while this batch ran (it was applied to the old version)
     if (!result.applied) {
       // Another instance applied past this batch (rebalance race): follow the truth in Redis.
       this.stats.fenceConflicts++;
       metrics.fenceConflicts.inc();
-      log.info({ partition, firstOffset, storedOffset: result.storedOffset }, 'batch fenced; re-seeking to the stored offset');
+      log.info({ partition, firstOffset: Number(records[0]!.offset), storedOffset: result.storedOffset }, 'batch fenced; re-seeking to the stored offset');
       this.positions.set(partition, result.storedOffset);
       this.seekIssued.add(partition);
       this.consumer.seek({ topic, partition, offset: String(result.storedOffset) });
       return;
     }
     this.positions.set(partition, last + 1);
-    this.meta.remember(events);
-    this.count(records.length, fresh.length, collected.length - fresh.length, rejected, decoded.rejected.length);
+    this.count(outcome.records, outcome.applied, outcome.duplicates, outcome.gatedOut, outcome.deadLetters.length);
     resolveOffset(String(last));
     await this.commitHint(topic, partition, last + 1);
     await heartbeat();
+  }
+
+  /** Moves to the version `P:proj:current` names and re-seeks every assigned partition to its stored offsets. */
+  private followCurrent(): Promise<void> {
+    this.switching ??= (async () => {
+      const follow = this.options.follow!;
+      const current = Number((await this.options.redis.get(follow.currentVersion())) ?? 1) || 1;
+      if (current !== this.keys.v) {
+        this.keys = follow.version(current);
+        this.meta = new EmailMetaLoader(this.options.redis, this.keys);
+        log.info({ version: current }, 'projector now writes to the current projection version');
+      }
+      this.positions = new Map();
+      this.seekIssued = new Set();
+      await this.seekToStored(this.assigned);
+    })().finally(() => {
+      this.switching = undefined;
+    });
+    return this.switching;
   }
 
   private count(records: number, applied: number, duplicates: number, rejected: Map<keyof RoleStats['gatedOut'], number>, dead: number): void {

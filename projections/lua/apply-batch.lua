@@ -1,63 +1,94 @@
 -- apply-batch.lua: applies one partition batch of the KPI projector atomically with its offset.
 --
 -- KEYS[1]   {P:vV}:offsets:<topic>   hash partition -> next offset to read
--- KEYS[2..] every key the payload names, by index into KEYS (all under the {P:vV} hash tag)
+-- KEYS[2]   P:proj:current           only when ARGV[5] is not '' (the live projector follows the pointer)
+-- KEYS[..]  then every key the payload names, by index into KEYS (all under the {P:vV} hash tag)
 -- ARGV[1]   partition
 -- ARGV[2]   offset of the batch's first record
 -- ARGV[3]   next offset (offset of the batch's last record + 1)
--- ARGV[4]   payload JSON, built by projections/projector/apply-args.ts:
---             i  [[k, field, by]]            HINCRBY
---             s  [[k, field, value]]         HSET
---             lo [[k, field, value]]         HSET when absent or smaller (firstOpenedAt)
---             hi [[k, field, value]]         HSET when absent or larger (lastOpenedAt)
---             f  [[k, field, [[k, field, by]]]]  HSETNX the flag; when new, HINCRBY each
---             a  [[k, [member...]]]          SADD (org key index, seen eventIds)
---             x  [[k, unixSeconds]]          EXPIREAT (contact-day keys)
---             e  [[k, seconds]]              EXPIRE (seen sets)
+-- ARGV[4]   section sizes "i s lo hi f a x e" (entries, not ARGV items), built by
+--           projections/projector/apply-args.ts; the entries follow flat from ARGV[6] on
+--           (k is a KEYS index):
+--             i  k field by                  HINCRBY
+--             s  k field value               HSET
+--             lo k field value               HSET when absent or smaller (firstOpenedAt)
+--             hi k field value               HSET when absent or larger (lastOpenedAt)
+--             f  k field n (k field by)*n    HSETNX the flag; when new, HINCRBY each
+--             a  k n member*n                SADD (org key index, seen eventIds)
+--             x  k unixSeconds               EXPIREAT (contact-day keys)
+--             e  k seconds                   EXPIRE (seen sets)
+-- ARGV[5]   '' or the version V this batch writes to; when given, KEYS[2] is P:proj:current (default 1)
 --
 -- Returns {1, newFlags} when applied; {0, storedOffset} when fenced: the stored offset is past
--- this batch's first offset, so another instance already applied it and nothing is written.
+-- this batch's first offset, so another instance already applied it and nothing is written;
+-- {2, currentVersion} when ARGV[5] is given and the current version is no longer V (a replay
+-- switched it): nothing is written, the runner moves to the current version.
+if ARGV[5] ~= '' then
+  local current = redis.call('GET', KEYS[2]) or '1'
+  if tonumber(current) ~= tonumber(ARGV[5]) then
+    return {2, current}
+  end
+end
 local stored = redis.call('HGET', KEYS[1], ARGV[1])
 if stored and tonumber(stored) > tonumber(ARGV[2]) then
   return {0, stored}
 end
 
-local d = cjson.decode(ARGV[4])
-for _, op in ipairs(d.i) do
-  redis.call('HINCRBY', KEYS[op[1]], op[2], op[3])
+local n = {}
+for count in string.gmatch(ARGV[4], '%d+') do
+  n[#n + 1] = tonumber(count)
 end
-for _, op in ipairs(d.s) do
-  redis.call('HSET', KEYS[op[1]], op[2], op[3])
+local at = 6
+local function next3()
+  local k, field, v = ARGV[at], ARGV[at + 1], ARGV[at + 2]
+  at = at + 3
+  return KEYS[tonumber(k)], field, v
 end
-for _, op in ipairs(d.lo) do
-  local cur = redis.call('HGET', KEYS[op[1]], op[2])
-  if not cur or tonumber(op[3]) < tonumber(cur) then
-    redis.call('HSET', KEYS[op[1]], op[2], op[3])
+for _ = 1, n[1] do
+  local k, field, by = next3()
+  redis.call('HINCRBY', k, field, by)
+end
+for _ = 1, n[2] do
+  local k, field, value = next3()
+  redis.call('HSET', k, field, value)
+end
+for _ = 1, n[3] do
+  local k, field, value = next3()
+  local cur = redis.call('HGET', k, field)
+  if not cur or tonumber(value) < tonumber(cur) then
+    redis.call('HSET', k, field, value)
   end
 end
-for _, op in ipairs(d.hi) do
-  local cur = redis.call('HGET', KEYS[op[1]], op[2])
-  if not cur or tonumber(op[3]) > tonumber(cur) then
-    redis.call('HSET', KEYS[op[1]], op[2], op[3])
+for _ = 1, n[4] do
+  local k, field, value = next3()
+  local cur = redis.call('HGET', k, field)
+  if not cur or tonumber(value) > tonumber(cur) then
+    redis.call('HSET', k, field, value)
   end
 end
 local newFlags = 0
-for _, op in ipairs(d.f) do
-  if redis.call('HSETNX', KEYS[op[1]], op[2], '1') == 1 then
+for _ = 1, n[5] do
+  local k, field, count = next3()
+  count = tonumber(count)
+  if redis.call('HSETNX', k, field, '1') == 1 then
     newFlags = newFlags + 1
-    for _, inc in ipairs(op[3]) do
-      redis.call('HINCRBY', KEYS[inc[1]], inc[2], inc[3])
+    for _ = 1, count do
+      local tk, tf, by = next3()
+      redis.call('HINCRBY', tk, tf, by)
     end
+  else
+    at = at + 3 * count
   end
 end
-for _, op in ipairs(d.a) do
-  redis.call('SADD', KEYS[op[1]], unpack(op[2]))
+for _ = 1, n[6] do
+  local k, count = KEYS[tonumber(ARGV[at])], tonumber(ARGV[at + 1])
+  redis.call('SADD', k, unpack(ARGV, at + 2, at + 1 + count))
+  at = at + 2 + count
 end
-for _, op in ipairs(d.x) do
-  redis.call('EXPIREAT', KEYS[op[1]], op[2])
-end
-for _, op in ipairs(d.e) do
-  redis.call('EXPIRE', KEYS[op[1]], op[2])
+for _ = 1, n[7] + n[8] do
+  local k, seconds = KEYS[tonumber(ARGV[at])], ARGV[at + 1]
+  redis.call(_ <= n[7] and 'EXPIREAT' or 'EXPIRE', k, seconds)
+  at = at + 2
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 return {1, newFlags}

@@ -11,10 +11,14 @@ import { buildApplyArgs, type BatchPosition } from './apply-args.js';
 const LUA = readFileSync(new URL('../lua/apply-batch.lua', import.meta.url), 'utf8');
 const COMMAND = 'engagementApplyBatch';
 
-type ApplyResult = { applied: true; newFlags: number } | { applied: false; storedOffset: number };
+export type ApplyResult =
+  | { applied: true; newFlags: number }
+  | { applied: false; superseded: false; storedOffset: number }
+  | { applied: false; superseded: true; currentVersion: number };
 
 interface WithCommand {
-  [COMMAND](numKeys: number, ...args: string[]): Promise<[number, number | string]>;
+  /** ioredis flattens array arguments: tens of thousands of ARGV would overflow a spread call */
+  [COMMAND](numKeys: number, keys: string[], argv: string[]): Promise<[number, number | string]>;
 }
 
 export function defineApplyBatch(redis: Redis): void {
@@ -26,11 +30,13 @@ export async function applyBatch(redis: Redis, delta: Delta, position: BatchPosi
   const { keys, argv } = buildApplyArgs(delta, position);
   let reply: [number, number | string];
   try {
-    reply = await (redis as unknown as WithCommand)[COMMAND](keys.length, ...keys, ...argv);
+    reply = await (redis as unknown as WithCommand)[COMMAND](keys.length, keys, argv);
   } catch (cause) {
     throw new EngagementError('redis_unavailable', `apply-batch failed: ${(cause as Error).message}`, { cause, retriable: true });
   }
-  return reply[0] === 1 ? { applied: true, newFlags: Number(reply[1]) } : { applied: false, storedOffset: Number(reply[1]) };
+  if (reply[0] === 1) return { applied: true, newFlags: Number(reply[1]) };
+  if (reply[0] === 2) return { applied: false, superseded: true, currentVersion: Number(reply[1]) };
+  return { applied: false, superseded: false, storedOffset: Number(reply[1]) };
 }
 
 /** partition -> next offset to read, as last applied with a batch. */

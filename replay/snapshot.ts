@@ -1,0 +1,62 @@
+import type { Redis } from 'ioredis';
+import type { VersionKeys } from '../projections/keys.js';
+import type { Fields, Snapshot } from './diff.js';
+
+/**
+ * Reads a projection version into a Snapshot for the diff: every hash and set under the
+ * version's base (SCAN, never KEYS), keyed relative to the base so two versions compare; set
+ * members naming keys of the version are made relative too (the org key index).
+ * `exclude` drops bookkeeping keys by their relative name.
+ */
+const SCAN_COUNT = 1000;
+const READ_CHUNK = 500;
+
+export const BOOKKEEPING = (relative: string): boolean => relative.startsWith('offsets:') || relative === 'replay';
+
+export async function scanVersion(redis: Redis, keys: VersionKeys): Promise<string[]> {
+  const found = new Set<string>();
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `${keys.base}*`, 'COUNT', SCAN_COUNT);
+    cursor = next;
+    for (const key of batch) found.add(key);
+  } while (cursor !== '0');
+  return [...found];
+}
+
+/** Reads the given full key names (absent keys are left out). */
+export async function readSnapshot(
+  redis: Redis,
+  keys: VersionKeys,
+  names: readonly string[],
+  exclude: (relative: string) => boolean = BOOKKEEPING,
+): Promise<Map<string, Fields>> {
+  const relative = (name: string): string => (name.startsWith(keys.base) ? name.slice(keys.base.length) : name);
+  const wanted = names.filter((name) => !exclude(relative(name)));
+  const out = new Map<string, Fields>();
+  for (let at = 0; at < wanted.length; at += READ_CHUNK) {
+    const chunk = wanted.slice(at, at + READ_CHUNK);
+    const types = ((await redis.pipeline(chunk.map((name) => ['type', name])).exec()) ?? []).map(([, t]) => t as string);
+    const reads = chunk.map((name, i) => (types[i] === 'set' ? ['smembers', name] : ['hgetall', name]));
+    const values = (await redis.pipeline(reads).exec()) ?? [];
+    chunk.forEach((name, i) => {
+      const [error, value] = values[i] ?? [];
+      if (error || types[i] === 'none') return;
+      const fields: Fields = Array.isArray(value)
+        ? Object.fromEntries((value as string[]).map((member) => [relative(member), '1']))
+        : (value as Record<string, string>);
+      if (Object.keys(fields).length > 0) out.set(relative(name), fields);
+    });
+  }
+  return out;
+}
+
+export async function snapshotVersion(redis: Redis, keys: VersionKeys, exclude: (relative: string) => boolean = BOOKKEEPING): Promise<Snapshot> {
+  return readSnapshot(redis, keys, await scanVersion(redis, keys), exclude);
+}
+
+/** One org's keys of a version, through its org key index (plus the index itself). */
+export async function snapshotOrg(redis: Redis, keys: VersionKeys, orgId: string): Promise<Snapshot> {
+  const index = keys.orgIndex(orgId);
+  return readSnapshot(redis, keys, [index, ...(await redis.smembers(index))]);
+}

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { diffSnapshots, formatDifference, type Snapshot } from '../../replay/diff.js';
+
+const snap = (entries: Record<string, Record<string, string>>): Snapshot => new Map(Object.entries(entries));
+
+describe('diffSnapshots', () => {
+  it('given equal projections (any key or field order), finds nothing', () => {
+    const a = snap({ 'email:o:e': { opens: '2', clicks: '1' }, 'orgd:o:20260105': { emails: '1' } });
+    const b = snap({ 'orgd:o:20260105': { emails: '1' }, 'email:o:e': { clicks: '1', opens: '2' } });
+    expect(diffSnapshots(a, b)).toEqual([]);
+  });
+
+  it('reports a changed, a missing and an extra field of one key, field by field, sorted', () => {
+    const a = snap({ 'email:o:e': { opens: '2', replies: '1' } });
+    const b = snap({ 'email:o:e': { opens: '3', clicks: '1' } });
+    expect(diffSnapshots(a, b)).toEqual([
+      { key: 'email:o:e', field: 'clicks', left: null, right: '1' },
+      { key: 'email:o:e', field: 'opens', left: '2', right: '3' },
+      { key: 'email:o:e', field: 'replies', left: '1', right: null },
+    ]);
+  });
+
+  it('reports a key missing on either side once, as the whole key', () => {
+    const a = snap({ 'contact:o:c1': { tz: 'Europe/Paris' } });
+    const b = snap({ 'contact:o:c2': { tz: 'UTC', 'h:3': '1' } });
+    const d = diffSnapshots(a, b);
+    expect(d).toEqual([
+      { key: 'contact:o:c1', field: '*', left: '{1 fields}', right: null },
+      { key: 'contact:o:c2', field: '*', left: null, right: '{2 fields}' },
+    ]);
+    expect(formatDifference(d[0]!)).toBe('contact:o:c1: live={1 fields} rebuilt=(missing)');
+  });
+
+  it('is symmetric up to swapping sides', () => {
+    const a = snap({ k: { x: '1' }, only: { y: '2' } });
+    const b = snap({ k: { x: '2' } });
+    expect(diffSnapshots(b, a)).toEqual(diffSnapshots(a, b).map((d) => ({ ...d, left: d.right, right: d.left })));
+  });
+});

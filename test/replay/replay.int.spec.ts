@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Kafka } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../core/config.js';
+import { isEngagementError } from '../../core/errors.js';
+import { createKafka } from '../../core/kafka.js';
+import { createRedis } from '../../core/redis.js';
+import { topicsFor } from '../../core/topics.js';
+import { startProcessors, type ProcessorsHandle } from '../../processors/index.js';
+import { keysFor } from '../../projections/keys.js';
+import { queryEmailKpis } from '../../projections/queries/email-kpis.js';
+import { queryRollupKpis } from '../../projections/queries/rollup-kpis.js';
+import { diffSnapshots, type Snapshot } from '../../replay/diff.js';
+import { runReplay } from '../../replay/replay-runner.js';
+import { snapshotVersion } from '../../replay/snapshot.js';
+import { runVerify } from '../../replay/verify.js';
+import { currentVersion, dropVersion, listedVersions, readCheckpoint } from '../../replay/versions.js';
+import type { OrgPurged } from '../../schemas/events.js';
+import { cleanupTestResources, createTestTopics, testConfig, waitFor } from '../support/env.js';
+import { generateWorkload } from '../support/workload.js';
+import { garbageRecords, produceEvents, produceRaw } from '../processors/support/produce.js';
+import { highWatermarkTotal, projectionMismatches, storedOffsetTotal } from '../processors/support/verify.js';
+
+/**
+ * `engagement replay` against the real stack, with the live projector running all along:
+ * a mixed workload (disable/re-enable, opt-out, duplicates, machines) plus a purged org.
+ */
+describe('replay rebuilds the projection blue/green, exactly', () => {
+  let config: Config;
+  let kafka: Kafka;
+  let redis: Redis;
+  let handle: ProcessorsHandle | undefined;
+  let baseline: Snapshot;
+  const startAt = Math.floor((Date.now() - 2 * 86_400_000) / 3_600_000) * 3_600_000;
+  const main = generateWorkload({ orgs: 3, emailsPerOrg: 200, recipients: 3, seed: 21, startAt });
+  const purgedOrg = generateWorkload({ orgs: 1, emailsPerOrg: 80, recipients: 3, seed: 22, startAt, idPrefix: 'purged', privacySwitches: false });
+  const purge: OrgPurged = { type: 'OrgPurged', eventId: randomUUID(), orgId: 'purged-org-0', occurredAt: startAt + 18 * 3_600_000 };
+  const later = generateWorkload({ orgs: 1, emailsPerOrg: 60, recipients: 3, seed: 23, startAt, idPrefix: 'later', privacySwitches: false });
+  const deps = (): { config: Config; kafka: Kafka; redis: Redis } => ({ config, kafka, redis });
+  const topic = (): string => topicsFor(config).emails;
+  const caughtUp = async (version: number): Promise<void> => {
+    const end = await highWatermarkTotal(kafka, topic());
+    await waitFor(async () => (await storedOffsetTotal(redis, config, topic(), version)) === end, { timeoutMs: 60_000, message: `v${version} at the end` });
+  };
+
+  beforeAll(async () => {
+    config = testConfig();
+    kafka = createKafka(config);
+    redis = createRedis(config);
+    await createTestTopics(config);
+    handle = await startProcessors(config, { roles: ['projector', 'control'] });
+    await produceEvents(kafka, config, [...main.control, ...purgedOrg.control, purge]);
+    await produceEvents(kafka, config, [...main.emails, ...purgedOrg.emails]);
+    await produceRaw(kafka, topicsFor(config).emails, garbageRecords());
+    await caughtUp(1);
+    baseline = await snapshotVersion(redis, keysFor(config.redisPrefix).version(1));
+  });
+
+  afterAll(async () => {
+    await handle?.stop();
+    redis?.disconnect();
+    if (config) await cleanupTestResources(config);
+  });
+
+  it('the live run is what the workload expects, purge included', async () => {
+    expect(await projectionMismatches(redis, config, main.expected)).toEqual([]);
+    expect(baseline.size).toBeGreaterThan(100);
+    expect([...baseline.keys()].some((k) => k.includes('purged-org-0'))).toBe(true); // events after the purge stay
+  });
+
+  it('replays into v2 while queries run: never a half-built answer, then exactly the live KPIs', { timeout: 120_000 }, async () => {
+    const k = keysFor(config.redisPrefix);
+    const probes = main.emails.filter((e) => e.type === 'EmailSent').slice(0, 40).map((e) => [e.orgId, e.emailId] as const);
+    const ask = async (): Promise<string> =>
+      JSON.stringify(
+        await Promise.all([
+          ...probes.map(([org, email]) => queryEmailKpis(redis, k, org, email).catch((e: unknown) => (isEngagementError(e) ? e.code : 'error'))),
+          ...main.control.filter((c) => c.type === 'OrgEngagementEnabled').map((c) => queryRollupKpis(redis, k, c.orgId, { kind: 'org' })),
+        ]),
+      );
+    const expected = await ask();
+    const answers: string[] = [];
+    let polling = true;
+    const poller = (async () => {
+      while (polling) answers.push(await ask());
+    })();
+    const progress: number[] = [];
+    const result = await runReplay(deps(), { onProgress: (p) => progress.push(p.counters.records) }).finally(() => {
+      polling = false;
+    });
+    await poller;
+
+    expect(result).toMatchObject({ status: 'switched', version: 2, previous: 1, resumed: false });
+    expect(result.counters.records).toBe(await highWatermarkTotal(kafka, topic()));
+    expect(result.counters.gatedOut.org_purged).toBeGreaterThan(0);
+    expect(result.counters.gatedOut.org_disabled).toBe(main.expected.gatedOutRecords.org_disabled);
+    expect(result.counters.gatedOut.contact_opted_out).toBe(main.expected.gatedOutRecords.contact_opted_out);
+    expect(result.counters.deadLetters).toBe(garbageRecords().length);
+    expect(result.counters.duplicates).toBeGreaterThan(0);
+    expect(answers.length).toBeGreaterThan(3);
+    expect(answers.filter((a) => a !== expected)).toEqual([]);
+    expect(await currentVersion(redis, k)).toBe(2);
+    expect(diffSnapshots(baseline, await snapshotVersion(redis, k.version(2)))).toEqual([]);
+    expect(await snapshotVersion(redis, k.version(1))).toEqual(new Map()); // the old version is dropped
+    expect(await listedVersions(redis, k)).toEqual([2]);
+    process.stderr.write(`replay: ${result.counters.records} records in ${result.elapsedMs} ms (${result.eventsPerSecond}/s)\n`);
+  });
+
+  it('after flushing the live version, a replay brings back exactly the same KPIs', { timeout: 120_000 }, async () => {
+    const k = keysFor(config.redisPrefix);
+    const live = await currentVersion(redis, k);
+    // the flush: every key of the live version, offsets included
+    await redis.srem(k.projectionVersions(), String(live));
+    await redis.set(k.currentVersion(), String(live + 100)); // let dropVersion delete the live keys
+    await dropVersion(redis, k, live);
+    await redis.set(k.currentVersion(), String(live));
+    expect(await snapshotVersion(redis, k.version(live))).toEqual(new Map());
+    const result = await runReplay(deps());
+    expect(result).toMatchObject({ status: 'switched', version: live + 1, previous: live });
+    expect(diffSnapshots(baseline, await snapshotVersion(redis, k.version(live + 1)))).toEqual([]);
+  });
+
+  it('an interrupted replay leaves a checkpoint and resumes to the exact KPIs', { timeout: 120_000 }, async () => {
+    const k = keysFor(config.redisPrefix);
+    const live = await currentVersion(redis, k);
+    const stopped = await runReplay(deps(), { stopAfterBatches: 3, maxBytesPerPartition: 16_384 });
+    expect(stopped).toMatchObject({ status: 'interrupted', version: live + 1, previous: live });
+    expect(await currentVersion(redis, k)).toBe(live);
+    expect((await readCheckpoint(redis, k, live + 1))?.status).toBe('building');
+    const partial = await storedOffsetTotal(redis, config, topic(), live + 1);
+    expect(partial).toBeGreaterThan(0);
+    expect(partial).toBeLessThan(await highWatermarkTotal(kafka, topic()));
+
+    const resumed = await runReplay(deps());
+    expect(resumed).toMatchObject({ status: 'switched', version: live + 1, previous: live, resumed: true });
+    expect(resumed.counters.records).toBe((await highWatermarkTotal(kafka, topic())) - partial);
+    expect(diffSnapshots(baseline, await snapshotVersion(redis, k.version(live + 1)))).toEqual([]);
+  });
+
+  it('refuses a second concurrent replay with a clear message', { timeout: 120_000 }, async () => {
+    const k = keysFor(config.redisPrefix);
+    const first = runReplay(deps(), { holder: 'ops-laptop:4242' });
+    await waitFor(async () => (await redis.get(k.replayLock())) !== null, { message: 'first replay holds the lock' });
+    const second = await runReplay(deps(), { holder: 'other' }).catch((e: unknown) => e);
+    expect(isEngagementError(second, 'replay_locked')).toBe(true);
+    expect((second as Error).message).toMatch(/^a replay is already running \(started \d{4}-\d\d-\d\dT.* by ops-laptop:4242\); wait for it/);
+    expect((await first).status).toBe('switched');
+    expect(await redis.get(k.replayLock())).toBeNull();
+  });
+
+  it('a replay while new events flow: after the switch the live projector projects them into the new version exactly once', { timeout: 120_000 }, async () => {
+    const k = keysFor(config.redisPrefix);
+    const before = await currentVersion(redis, k);
+    await produceEvents(kafka, config, later.control);
+    const half = Math.floor(later.emails.length / 2);
+    await produceEvents(kafka, config, later.emails.slice(0, 200));
+    const producing = (async () => {
+      for (let at = 200; at < later.emails.length; at += 100) await produceEvents(kafka, config, later.emails.slice(at, at + 100));
+    })();
+    const result = await runReplay(deps(), { lagThreshold: 0 });
+    await producing;
+    expect(result).toMatchObject({ status: 'switched', previous: before });
+    expect(half).toBeGreaterThan(100);
+    const live = await currentVersion(redis, k);
+    expect(live).toBe(result.version);
+    await produceEvents(kafka, config, later.emails.slice(0, 50)); // re-sent after the switch: counted once
+    await caughtUp(live);
+    expect(await projectionMismatches(redis, config, later.expected, live)).toEqual([]);
+    expect(await projectionMismatches(redis, config, main.expected, live)).toEqual([]);
+    expect((handle!.stats().projector as { records: number }).records).toBeGreaterThan(0);
+    const verify = await runVerify(deps());
+    expect(verify).toMatchObject({ liveVersion: live, consistent: true, differences: [] });
+    expect(verify.keysCompared).toBeGreaterThan(baseline.size);
+    expect(await listedVersions(redis, k)).toEqual([live]); // the scratch version is gone
+  });
+});
