@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import { createContainerClient } from '../core/blob.js';
+import { DEFAULTS, loadConfig, type Config } from '../core/config.js';
+import { createKafka } from '../core/kafka.js';
+import { createRedis } from '../core/redis.js';
+import { topicsFor } from '../core/topics.js';
+import { stackUp } from '../stack/index.js';
+import { progress } from './progress.js';
+
+/**
+ * The bench's isolation: random topic / Redis / container prefixes on the local real stack,
+ * brought up when it is not running, and everything deleted afterwards.
+ */
+export function benchConfig(overrides: Record<string, string> = {}): Config {
+  const id = randomBytes(4).toString('hex');
+  return loadConfig({
+    ...process.env,
+    TOPIC_PREFIX: `bench-${id}`,
+    REDIS_PREFIX: `bench-${id}`,
+    BLOB_CONTAINER: `bench-${id}`,
+    KAFKA_CLIENT_ID: `bench-${id}`,
+    PORT: '0',
+    ...overrides,
+  });
+}
+
+/** A config on the same topics with a fresh Redis prefix and container: a second, independent pipeline. */
+export function freshSinks(config: Config): Config {
+  const id = randomBytes(4).toString('hex');
+  return { ...config, redisPrefix: `${config.topicPrefix}-${id}`, blobContainer: `${config.topicPrefix}-${id}` };
+}
+
+export async function ensureStack(config: Config): Promise<void> {
+  const result = await stackUp(config, { reporter: { step: (m) => progress(`stack: ${m}`) } });
+  if (result.started.length > 0) progress(`stack: started ${result.started.join(', ')} (left running)`);
+}
+
+export async function createTopics(config: Config, partitions = config.kafkaPartitions): Promise<void> {
+  const admin = createKafka(config).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: Object.values(topicsFor(config)).map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+      waitForLeaders: true,
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Forgets the processors' consumer groups so the next run on the same topics starts from the beginning. */
+export async function deleteGroups(config: Config, filter: (group: string) => boolean = () => true): Promise<void> {
+  const admin = createKafka(config).admin();
+  await admin.connect();
+  try {
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(`${config.topicPrefix}.`) && filter(g));
+    if (groups.length > 0) await admin.deleteGroups(groups).catch(() => undefined);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function deleteRedisPrefix(config: Config): Promise<void> {
+  const redis = createRedis(config);
+  try {
+    for (const pattern of [`${config.redisPrefix}:*`, `{${config.redisPrefix}:*`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await redis.unlink(...keys);
+      } while (cursor !== '0');
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Deletes the topics, groups, Redis keys and container of a bench config (never the defaults). */
+export async function cleanup(config: Config, sinks: readonly Config[] = []): Promise<void> {
+  if (config.topicPrefix === DEFAULTS.TOPIC_PREFIX || config.redisPrefix === DEFAULTS.REDIS_PREFIX) throw new Error('bench cleanup refuses the default prefixes');
+  await deleteGroups(config);
+  const admin = createKafka(config).admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${config.topicPrefix}.`));
+    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 10_000 });
+  } finally {
+    await admin.disconnect();
+  }
+  for (const c of [config, ...sinks]) {
+    await deleteRedisPrefix(c);
+    await createContainerClient(c).deleteIfExists();
+  }
+}

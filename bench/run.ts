@@ -1,0 +1,84 @@
+import { benchConfig, cleanup, ensureStack } from './env.js';
+import { prepareBacklog } from './backlog.js';
+import { machineInfo } from './machine.js';
+import { progress } from './progress.js';
+import { writeResults } from './results.js';
+import { kpiScenario } from './scenarios/kpi.js';
+import { memoryScenario } from './scenarios/memory.js';
+import { pipelineScenario } from './scenarios/pipeline.js';
+import { replayScenario } from './scenarios/replay.js';
+import { scalingScenario } from './scenarios/scaling.js';
+import { trackingScenario } from './scenarios/tracking.js';
+import { textTable, type BenchRow } from './table.js';
+import type { BenchContext, Check, ScenarioResult } from './types.js';
+
+/** Runs the DESIGN §8 scenarios on one backlog and prints one table. */
+export const SCENARIOS = ['pipeline', 'replay', 'tracking', 'kpi', 'memory', 'scaling'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+const RUNNERS: Record<ScenarioName, (ctx: BenchContext) => Promise<ScenarioResult>> = {
+  pipeline: pipelineScenario,
+  replay: replayScenario,
+  tracking: trackingScenario,
+  kpi: kpiScenario,
+  memory: memoryScenario,
+  scaling: scalingScenario,
+};
+
+export interface BenchOptions {
+  scenarios: readonly ScenarioName[];
+  smoke: boolean;
+  /** backlog size (records on the emails topic) */
+  events?: number;
+  writeResults: boolean;
+  command: string;
+}
+
+export const SIZES = { full: 1_000_000, smoke: 20_000 } as const;
+
+export interface BenchOutcome {
+  rows: BenchRow[];
+  checks: Check[];
+  failed: Check[];
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
+  const config = benchConfig();
+  await ensureStack(config);
+  const events = options.events ?? (options.smoke ? SIZES.smoke : SIZES.full);
+  const rows: BenchRow[] = [];
+  const checks: Check[] = [];
+  const notes: string[] = [];
+  let ctx: BenchContext | undefined;
+  try {
+    ctx = await prepareBacklog(config, events, options.smoke);
+    // kpi needs projected data: the pipeline runs first whenever kpi is asked for.
+    const wanted = new Set(options.scenarios);
+    const order = SCENARIOS.filter((s) => wanted.has(s) || (s === 'pipeline' && wanted.has('kpi')));
+    for (const name of order) {
+      progress(`scenario ${name}: start`);
+      try {
+        const result = await RUNNERS[name](ctx);
+        rows.push(...result.rows);
+        checks.push(...result.checks);
+        notes.push(...(result.notes ?? []));
+      } catch (error) {
+        checks.push({ scenario: name, name: 'ran', ok: false, detail: (error as Error).stack ?? String(error) });
+      }
+    }
+  } finally {
+    progress('cleanup: topics, groups, Redis keys, containers');
+    await cleanup(config, ctx?.sinks ?? []).catch((error: unknown) => progress(`cleanup failed: ${(error as Error).message}`));
+  }
+  const failed = checks.filter((c) => !c.ok);
+  process.stdout.write(`\n${textTable(rows)}\n\n`);
+  for (const c of checks) process.stdout.write(`${c.ok ? 'ok  ' : 'FAIL'} ${c.scenario}: ${c.name}: ${c.detail}\n`);
+  for (const n of notes) process.stdout.write(`note: ${n}\n`);
+  if (options.writeResults && !options.smoke) {
+    const file = await writeResults({ rows, checks, notes, machine: machineInfo(), command: options.command, events });
+    progress(`results: appended to ${file}`);
+  } else if (options.writeResults) {
+    progress('results: --smoke never writes RESULTS.md');
+  }
+  return { rows, checks, failed };
+}

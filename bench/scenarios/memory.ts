@@ -1,0 +1,64 @@
+import type { Redis } from 'ioredis';
+import { createRedis } from '../../core/redis.js';
+import { keysFor } from '../../projections/keys.js';
+import { drainWithChildren } from '../child-run.js';
+import { progress } from '../progress.js';
+import { summarize } from '../stats.js';
+import { check, type BenchContext, type ScenarioResult } from '../types.js';
+
+/**
+ * Redis bytes per followed email and per contact (MEMORY USAGE sampled over the projection's
+ * keys, scaled by key counts), and the peak RSS (VmHWM) of one processor child draining the backlog.
+ */
+const SAMPLE = 2000;
+
+interface KindUsage {
+  keys: number;
+  meanBytes: number;
+}
+
+async function usage(redis: Redis, pattern: string): Promise<KindUsage> {
+  let cursor = '0';
+  let keys = 0;
+  const sampled: string[] = [];
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 2000);
+    cursor = next;
+    keys += batch.length;
+    for (const key of batch) if (sampled.length < SAMPLE) sampled.push(key);
+  } while (cursor !== '0');
+  const pipeline = redis.pipeline();
+  for (const key of sampled) pipeline.memory('USAGE', key, 'SAMPLES', '0');
+  const bytes = ((await pipeline.exec()) ?? []).map(([, v]) => Number(v ?? 0));
+  return { keys, meanBytes: bytes.length ? summarize(bytes).mean : 0 };
+}
+
+export async function memoryScenario(ctx: BenchContext): Promise<ScenarioResult> {
+  const name = 'memory';
+  progress('memory: one processor child over the backlog (VmHWM sampled)');
+  const run = await drainWithChildren(ctx, 1);
+  const sinks = ctx.sinks[ctx.sinks.length - 1]!;
+  const redis = createRedis(sinks);
+  const base = keysFor(sinks.redisPrefix).version(1).base;
+  const kinds = ['email', 'emailr', 'contact', 'contactd', 'orgd', 'senderd', 'templated', 'orgkeys', 'seen'] as const;
+  const u = Object.fromEntries(await Promise.all(kinds.map(async (k) => [k, await usage(redis, `${base}${k}:*`)] as const))) as Record<(typeof kinds)[number], KindUsage>;
+  redis.disconnect();
+  const total = (k: KindUsage): number => k.keys * k.meanBytes;
+  const perEmail = u.email.meanBytes + (total(u.emailr) / Math.max(1, u.emailr.keys));
+  const contacts = Math.max(1, u.contact.keys);
+  const perContact = (total(u.contact) + total(u.contactd)) / contacts;
+  const all = kinds.reduce((s, k) => s + total(u[k]), 0);
+  return {
+    rows: [
+      { scenario: name, metric: 'Redis bytes per followed email', value: perEmail, unit: 'B', note: `email hash ${Math.round(u.email.meanBytes)} + recipient flags ${Math.round(u.emailr.meanBytes)} (${u.emailr.keys} followed emails)` },
+      { scenario: name, metric: 'Redis bytes per contact', value: perContact, unit: 'B', note: `contact hash + its contact-day hashes (${contacts} contacts, ${u.contactd.keys} contact-days)` },
+      { scenario: name, metric: 'Redis bytes per event (dedup seen sets)', value: total(u.seen) / ctx.backlog, unit: 'B', note: 'expire after the 8-day dedup window' },
+      { scenario: name, metric: 'Redis projection total', value: all / 2 ** 20, unit: 'MiB', note: `${ctx.backlog} records; sampled ≤ ${SAMPLE} keys per kind` },
+      { scenario: name, metric: 'processor peak RSS (VmHWM)', value: (run.peakRssBytes[0] ?? 0) / 2 ** 20, unit: 'MiB', note: 'one child process, all roles' },
+    ],
+    checks: [
+      { scenario: name, name: 'child drained', ok: run.drained, detail: run.drained ? 'yes' : 'timed out' },
+      check(name, 'child stored offsets', run.storedOffsets, ctx.backlog),
+    ],
+  };
+}

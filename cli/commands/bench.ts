@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+import { runBench, SCENARIOS, type ScenarioName } from '../../bench/run.js';
+
+/** `engagement bench [scenario] [--smoke] [--events N] [--write-results]` (DESIGN §8). */
+export function registerBenchCommand(program: Command): void {
+  program
+    .command('bench')
+    .description(`benchmarks on the local real stack: ${SCENARIOS.join(', ')} (default: all)`)
+    .argument('[scenario]', `one of ${SCENARIOS.join(', ')}, or all`, 'all')
+    .option('--smoke', 'tiny sizes (CI); never writes RESULTS.md', false)
+    .option('--events <n>', 'backlog size: records on the emails topic (default 1000000, smoke 20000)')
+    .option('--write-results', 'append a section to bench/RESULTS.md', false)
+    .action(async (scenario: string, opts: { smoke: boolean; events?: string; writeResults: boolean }) => {
+      if (scenario !== 'all' && !SCENARIOS.includes(scenario as ScenarioName)) {
+        program.error(`unknown scenario "${scenario}": one of ${SCENARIOS.join(', ')}, all`);
+      }
+      const events = opts.events === undefined ? undefined : Number(opts.events);
+      if (events !== undefined && (!Number.isInteger(events) || events < 1000)) program.error('--events must be an integer ≥ 1000');
+      const outcome = await runBench({
+        scenarios: scenario === 'all' ? SCENARIOS : [scenario as ScenarioName],
+        smoke: opts.smoke,
+        ...(events !== undefined ? { events } : {}),
+        writeResults: opts.writeResults,
+        command: `engagement ${process.argv.slice(2).join(' ')}`,
+      });
+      if (outcome.failed.length > 0) process.stderr.write(`bench: ${outcome.failed.length} correctness check(s) failed\n`);
+      process.exit(outcome.failed.length > 0 ? 1 : 0);
+    });
+}
