@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { emailKey } from '../core/topics.js';
 import { EventCodec } from '../schemas/codec.js';
 import type { ControlEvent, EmailEvent, EmailSent } from '../schemas/events.js';
-import { mulberry32, zipfSampler } from './zipf.js';
+import { seededRandom } from '../core/seeded-random.js';
+import { zipfSampler } from './zipf.js';
 
 /**
  * The bench's backlog: many orgs and contacts with Zipf-skewed activity (a few big orgs and
@@ -57,7 +58,7 @@ const HUMAN_AGENT = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/60
 const GMAIL_PROXY = 'Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)';
 
 export function generateBenchWorkload(options: BenchWorkloadOptions): BenchWorkload {
-  const rand = mulberry32(options.seed ?? 42);
+  const rand = seededRandom(options.seed ?? 42);
   const codec = new EventCodec();
   const orgCount = options.orgs ?? Math.max(20, Math.min(500, Math.round(options.events / 4000)));
   const contactsPerOrg = options.contactsPerOrg ?? 2000;

@@ -1,16 +1,5 @@
-/** Seeded randomness for the bench workload: a PRNG and a Zipf-skewed index sampler. Pure. */
-export type Rand = () => number;
-
-export function mulberry32(seed: number): Rand {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A Zipf-skewed index sampler for the bench workload (seeded PRNG: core/seeded-random.ts). Pure. */
+import type { Rand } from '../core/seeded-random.js';
 
 /** Samples 0..n-1 with P(i) ∝ 1/(i+1)^s (index 0 is the most active). */
 export function zipfSampler(n: number, s: number, rand: Rand): () => number {

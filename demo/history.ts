@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { seededRandom } from '../core/seeded-random.js';
 import { utcOffsetHours } from '../projections/queries/best-time.js';
 
 /**
@@ -18,17 +19,6 @@ export interface DemoContact {
 const ZONES = ['Europe/Paris', 'America/New_York', 'Europe/London', 'Asia/Singapore'];
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 export function demoContacts(count: number, seed = 7): DemoContact[] {
   const random = seededRandom(seed);

@@ -1,3 +1,4 @@
+import { seededRandom } from '../../core/seeded-random.js';
 import type { AnyEvent, ControlEvent, EmailEvent, EmailSent, InteractionEvent } from '../../schemas/events.js';
 
 /**
@@ -53,17 +54,6 @@ export interface Workload {
   expected: ExpectedKpis;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function uuidFrom(rand: () => number): string {
   const hex = Array.from({ length: 32 }, () => Math.floor(rand() * 16).toString(16)).join('');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
@@ -76,7 +66,7 @@ const hourOfWeek = (ms: number): number => {
 };
 
 export function generateWorkload(options: WorkloadOptions): Workload {
-  const rand = mulberry32(options.seed);
+  const rand = seededRandom(options.seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
   const id = options.idPrefix ?? `w${options.seed}`;
   const period = options.periodMs ?? 36 * 3_600_000;
