@@ -14,6 +14,9 @@ export default defineConfig({
     // Global teardown stops the broker it started (SIGTERM, SIGKILL after 30 s).
     teardownTimeout: 60_000,
     fileParallelism: false,
+    // CI also keeps a machine-readable report, summarised by .ci/run as "N passed, N failed".
+    reporters: process.env.CI ? ['default', 'json'] : ['default'],
+    outputFile: process.env.CI ? { json: '.ci/test-results.json' } : undefined,
     projects: [
       {
         extends: true,
