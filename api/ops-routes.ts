@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { Registry, register } from 'prom-client';
 import type { RouteDeps } from '../producers/http/route-deps.js';
 
 /**
@@ -24,9 +25,11 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (app, deps) => {
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', kafka, redis });
   });
 
+  // The server's own registry plus the process-wide one the processors count on, so one
+  // scrape of `engagement start` shows the API and the pipeline (gated out, dead letters, lag).
   app.get('/metrics', async (_request, reply) => {
-    const body = await deps.metrics.registry.metrics();
-    return reply.header('content-type', deps.metrics.registry.contentType).send(body);
+    const merged = Registry.merge([deps.metrics.registry, register]);
+    return reply.header('content-type', merged.contentType).send(await merged.metrics());
   });
 };
 

@@ -13,7 +13,8 @@ export interface Summary {
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   if (p <= 0) return sorted[0]!;
-  const rank = Math.ceil((Math.min(p, 100) / 100) * sorted.length);
+  // p·n first, then /100, minus a hair: (99.9 / 100) * 1000 is 999.0000000000001 in floating point.
+  const rank = Math.ceil((Math.min(p, 100) * sorted.length) / 100 - 1e-9);
   return sorted[Math.max(0, rank - 1)]!;
 }
 

@@ -1,6 +1,95 @@
-import type { BenchContext, ScenarioResult } from '../types.js';
+import { createRedis } from '../../core/redis.js';
+import { ControlStore } from '../../projections/control/control-store.js';
+import { keysFor } from '../../projections/keys.js';
+import { EventCodec } from '../../schemas/codec.js';
+import { isControlEvent, type ControlEvent } from '../../schemas/events.js';
+import { allStatus, statusLine, type LoadResult } from '../load-result.js';
+import { runLoad } from '../load.js';
+import { progress } from '../progress.js';
+import { startBenchServer } from '../server.js';
+import type { BenchContext, Check, ScenarioResult } from '../types.js';
 
-/** TODO (gap): not written yet — see bench/RESULTS.md "Gaps". Reports the gap instead of a number. */
-export async function kpiScenario(_ctx: BenchContext): Promise<ScenarioResult> {
-  return { rows: [{ scenario: 'kpi', metric: 'not measured', value: 'TODO', unit: '', note: 'scenario not written yet (gap)' }], checks: [] };
+/**
+ * DESIGN §8 KPI queries: p50/p99 latency and requests/s of the three KPI routes on the real
+ * server, against the projection the pipeline scenario built from the backlog, each under a
+ * closed-loop load from a separate process (autocannon child) over existing email / contact ids
+ * of the workload, with the admin key. Every answer must be a 200.
+ */
+export const KPI_SIZES = { smoke: 1_500, full: 30_000 } as const;
+/** Few connections: with a closed loop, latency ≈ connections / throughput (Little's law). */
+const CONNECTIONS = 10;
+const WARMUP_PER_ROUTE = 200;
+const DAY_MS = 86_400_000;
+
+interface Route {
+  metric: string;
+  paths: string[];
+  /** a counter every answer of this route carries */
+  field: string;
+}
+
+export async function kpiScenario(ctx: BenchContext): Promise<ScenarioResult> {
+  const name = 'kpi';
+  const config = ctx.projected;
+  if (!config) throw new Error('kpi needs the projection of the pipeline scenario (it did not complete)');
+  const samples = ctx.workload.samples;
+  if (samples.length === 0) throw new Error('the workload has no sample (org, email, contact)');
+  const amount = ctx.requests ?? (ctx.smoke ? KPI_SIZES.smoke : KPI_SIZES.full);
+  const maxDurationMs = ctx.smoke ? 5_000 : 10_000;
+
+  // The workload's own control events, applied to the projection's control state (idempotent:
+  // the pipeline's control role has normally done it already). Nothing is written to Kafka.
+  const redis = createRedis(config);
+  const store = new ControlStore(redis, keysFor(config.redisPrefix));
+  const codec = new EventCodec();
+  const control = ctx.workload.control.map((r) => codec.decode(r.value)).filter((e): e is ControlEvent => isControlEvent(e));
+  await store.apply(control);
+  const orgIds = [...new Set(samples.map((s) => s.orgId))];
+  const enabled = [...(await store.readOrgs(orgIds)).values()].filter((o) => o.enabled).length;
+  redis.disconnect();
+
+  const today = new Date().toISOString().slice(0, 10);
+  const from = new Date(Date.now() - 29 * DAY_MS).toISOString().slice(0, 10);
+  const enc = encodeURIComponent;
+  const routes: Route[] = [
+    { metric: 'email KPIs', paths: samples.map((s) => `/v1/orgs/${enc(s.orgId)}/emails/${enc(s.emailId)}/kpis`), field: 'opens' },
+    { metric: 'contact KPIs (30 days)', paths: [...new Set(samples.map((s) => `/v1/orgs/${enc(s.orgId)}/contacts/${enc(s.contactId)}/kpis?days=30`))], field: 'emailsReceived' },
+    { metric: 'org KPIs (30-day range)', paths: orgIds.map((o) => `/v1/orgs/${enc(o)}/kpis?from=${from}&to=${today}`), field: 'opens' },
+  ];
+  const headers = { authorization: `Bearer ${config.adminKey}` };
+
+  progress(`kpi: server on the pipeline's projection (${config.redisPrefix}), ${samples.length} samples over ${orgIds.length} orgs`);
+  const server = await startBenchServer(config);
+  const rows: ScenarioResult['rows'] = [];
+  const checks: Check[] = [{ scenario: name, name: 'sample orgs enabled', ok: enabled === orgIds.length, detail: `${enabled} (want ${orgIds.length})` }];
+  try {
+    for (const route of routes) {
+      // JIT warm-up in-process, and a look at one answer: a KPI document, not an error.
+      const warm = await Promise.all(
+        Array.from({ length: WARMUP_PER_ROUTE }, (_, i) => server.app.inject({ method: 'GET', url: route.paths[i % route.paths.length]!, headers })),
+      );
+      const warmOk = warm.filter((r) => r.statusCode === 200).length;
+      const doc = warm[0]!.json<Record<string, unknown>>();
+      checks.push({
+        scenario: name,
+        name: `${route.metric}: warm-up answers 200 with KPIs`,
+        ok: warmOk === warm.length && typeof doc[route.field] === 'number',
+        detail: `${warmOk}/${warm.length} 200; ${route.field} ${String(doc[route.field])}`,
+      });
+      progress(`kpi: ${route.metric}: ${amount} requests, ${CONNECTIONS} connections, ${route.paths.length} paths round robin`);
+      const load: LoadResult = await runLoad({ baseUrl: server.url, paths: route.paths, headers, connections: CONNECTIONS, amount, maxDurationMs });
+      const lat = load.latencyMs;
+      progress(`kpi: ${route.metric}: ${Math.round(load.requestsPerSecond)} req/s, p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms`);
+      const note = `${load.responses} requests, ${load.connections} connections, ${route.paths.length} ids, ${(load.elapsedMs / 1000).toFixed(2)} s${load.endedBy === 'duration' ? ' (cut by the duration cap)' : ''}`;
+      rows.push(
+        { scenario: name, metric: `${route.metric}`, value: load.requestsPerSecond, unit: 'req/s', note },
+        { scenario: name, metric: `${route.metric} p50`, value: lat.p50, unit: 'ms' },
+        { scenario: name, metric: `${route.metric} p99`, value: lat.p99, unit: 'ms', reference: '< 5 ms', note: `p99.9 ${lat.p999.toFixed(2)} ms, max ${lat.max.toFixed(2)} ms` },
+      );
+      checks.push({ scenario: name, name: `${route.metric}: all responses 200`, ok: allStatus(load, 200), detail: statusLine(load) });
+    }
+  } finally {
+    await server.close();
+  }
+  return { rows, checks };
 }

@@ -1,6 +1,143 @@
-import type { BenchContext, ScenarioResult } from '../types.js';
+import { randomBytes } from 'node:crypto';
+import type { Config } from '../../core/config.js';
+import { createKafka } from '../../core/kafka.js';
+import { topicsFor } from '../../core/topics.js';
+import { EventCodec } from '../../schemas/codec.js';
+import { createTopics } from '../env.js';
+import { topicEnds } from '../kafka-io.js';
+import { runLoad } from '../load.js';
+import { progress } from '../progress.js';
+import { counterSum, startBenchServer, type BenchServer } from '../server.js';
+import { trackingChecks } from '../tracking-accounting.js';
+import type { BenchContext, Check, ScenarioResult } from '../types.js';
 
-/** TODO (gap): not written yet — see bench/RESULTS.md "Gaps". Reports the gap instead of a number. */
-export async function trackingScenario(_ctx: BenchContext): Promise<ScenarioResult> {
-  return { rows: [{ scenario: 'tracking', metric: 'not measured', value: 'TODO', unit: '', note: 'scenario not written yet (gap)' }], checks: [] };
+/**
+ * DESIGN §8 tracking endpoint: requests/s and latency of `GET /t/o/:token` on the real server
+ * (real EventProducer, acks=all) under a closed-loop load from a separate process on loopback,
+ * then every request accounted for as an EmailOpened on the emails topic.
+ *
+ * It runs on its own topics (`<prefix>.tracking.*`, removed with the bench's) and Redis prefix, so
+ * the backlog the other scenarios drain is left untouched.
+ */
+export const TRACKING_SIZES = { smoke: 2_000, full: 200_000 } as const;
+const CONNECTIONS = 50;
+const RECIPIENTS = 200;
+const WARMUP_REQUESTS = 500;
+const HUMAN_AGENT = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (bench)';
+
+export function trackingConfig(config: Config): Config {
+  const id = randomBytes(2).toString('hex');
+  return { ...config, topicPrefix: `${config.topicPrefix}.tracking`, redisPrefix: `${config.redisPrefix}-trk${id}`, blobContainer: `${config.blobContainer}-trk${id}` };
+}
+
+async function call(server: BenchServer, config: Config, method: string, path: string, body: unknown): Promise<unknown> {
+  const response = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${config.adminKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text.slice(0, 300)}`);
+  return JSON.parse(text) as unknown;
+}
+
+/** Sends a followed email to `n` recipients and returns the path of each one's open pixel. */
+async function pixelPaths(server: BenchServer, config: Config, orgId: string, emailId: string, n: number): Promise<string[]> {
+  const recipients = Array.from({ length: n }, (_, i) => ({ contactId: `r-${i}`, type: 'contact' }));
+  const sent = (await call(server, config, 'POST', `/v1/orgs/${orgId}/emails`, {
+    emailId,
+    senderId: 's-bench',
+    subject: 'tracking bench',
+    recipients,
+    links: [{ url: 'https://example.com/pricing' }],
+    follow: true,
+  })) as { recipients: Array<{ followed: boolean; openPixelUrl?: string }> };
+  const paths = sent.recipients.filter((r) => r.followed && r.openPixelUrl).map((r) => new URL(r.openPixelUrl!).pathname);
+  if (paths.length !== n) throw new Error(`${emailId}: ${paths.length} of ${n} recipients followed`);
+  return paths;
+}
+
+/** Reads the whole emails topic (it is the scenario's own) and counts EmailOpened per emailId. */
+async function countOpens(config: Config, timeoutMs: number): Promise<Map<string, number>> {
+  const kafka = createKafka(config);
+  const topic = topicsFor(config).emails;
+  const { total } = await topicEnds(kafka, topic);
+  const codec = new EventCodec();
+  const counts = new Map<string, number>();
+  const consumer = kafka.consumer({ groupId: `${config.topicPrefix}.bench-count`, maxWaitTimeInMs: 100 });
+  let seen = 0;
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`read ${seen} of ${total} records of ${topic} in ${timeoutMs} ms`)), timeoutMs);
+      consumer
+        .run({
+          eachBatch: async ({ batch }) => {
+            for (const message of batch.messages) {
+              seen++;
+              const event = codec.decode(message.value!);
+              if (event.type === 'EmailOpened') counts.set(event.emailId, (counts.get(event.emailId) ?? 0) + 1);
+            }
+            if (seen >= total) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return counts;
+}
+
+export async function trackingScenario(ctx: BenchContext): Promise<ScenarioResult> {
+  const name = 'tracking';
+  const config = trackingConfig(ctx.config);
+  ctx.sinks.push(config);
+  const amount = ctx.requests ?? (ctx.smoke ? TRACKING_SIZES.smoke : TRACKING_SIZES.full);
+  const maxDurationMs = ctx.smoke ? 10_000 : 20_000;
+  await createTopics(config);
+  progress(`tracking: server on topics ${config.topicPrefix}.*`);
+  const server = await startBenchServer(config);
+  const orgId = `bench-tracking-${randomBytes(3).toString('hex')}`;
+  let load;
+  try {
+    await call(server, config, 'PUT', `/v1/orgs/${orgId}/engagement`, { enabled: true });
+    const paths = await pixelPaths(server, config, orgId, 'e-measured', RECIPIENTS);
+    const warm = await pixelPaths(server, config, orgId, 'e-warmup', 20);
+    // JIT warm-up in-process, on another email so the measured one's count stays exact.
+    for (let i = 0; i < WARMUP_REQUESTS; i += 50) {
+      await Promise.all(warm.concat(warm, warm).slice(0, 50).map((url) => server.app.inject({ method: 'GET', url, headers: { 'user-agent': HUMAN_AGENT } })));
+    }
+    progress(`tracking: autocannon child, ${amount} requests, ${CONNECTIONS} connections, ${RECIPIENTS} pixel URLs round robin (cap ${maxDurationMs / 1000} s)`);
+    load = await runLoad({ baseUrl: server.url, paths, headers: { 'user-agent': HUMAN_AGENT }, connections: CONNECTIONS, amount, maxDurationMs });
+    progress(`tracking: ${Math.round(load.requestsPerSecond)} req/s, p50 ${load.latencyMs.p50.toFixed(2)} ms, p99 ${load.latencyMs.p99.toFixed(2)} ms`);
+  } finally {
+    // Closing flushes the producer: everything the server answered (or was still answering) is on Kafka.
+    await server.close();
+  }
+  const serverWritten = (await counterSum(server.metrics.trackingRequests, { route: 'open', outcome: 'recorded' })) + (await counterSum(server.metrics.trackingRequests, { route: 'open', outcome: 'machine' }));
+  const serverWriteFailed = await counterSum(server.metrics.trackingRequests, { route: 'open', outcome: 'write_failed' });
+  const warmupWritten = WARMUP_REQUESTS;
+  progress('tracking: counting EmailOpened on the emails topic');
+  const opens = await countOpens(config, 60_000);
+  const kafkaOpens = opens.get('e-measured') ?? 0;
+  const checks: Check[] = [
+    ...trackingChecks(name, { load, kafkaOpens, serverWritten: serverWritten - warmupWritten, serverWriteFailed }),
+    { scenario: name, name: 'warm-up opens in Kafka', ok: (opens.get('e-warmup') ?? 0) === warmupWritten, detail: `${opens.get('e-warmup') ?? 0} (want ${warmupWritten})` },
+  ];
+  const note = `${load.responses} requests, ${load.connections} connections, ${(load.elapsedMs / 1000).toFixed(2)} s${load.endedBy === 'duration' ? ' (cut by the duration cap)' : ''}; autocannon child process, loopback`;
+  const lat = load.latencyMs;
+  return {
+    rows: [
+      { scenario: name, metric: 'GET /t/o/:token (pixel, acks=all)', value: load.requestsPerSecond, unit: 'req/s', reference: '≥ 20k/s', note },
+      { scenario: name, metric: 'pixel latency p50', value: lat.p50, unit: 'ms', note: `2xx only; mean ${lat.mean.toFixed(2)} ms` },
+      { scenario: name, metric: 'pixel latency p99', value: lat.p99, unit: 'ms', reference: '< 10 ms' },
+      { scenario: name, metric: 'pixel latency p99.9', value: lat.p999, unit: 'ms', note: `max ${lat.max.toFixed(2)} ms` },
+    ],
+    checks,
+  };
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { runBench, SCENARIOS, type ScenarioName } from '../../bench/run.js';
 
-/** `engagement bench [scenario] [--smoke] [--events N] [--write-results]` (DESIGN §8). */
+/** `engagement bench [scenario] [--smoke] [--events N] [--requests N] [--write-results]` (DESIGN §8). */
 export function registerBenchCommand(program: Command): void {
   program
     .command('bench')
@@ -9,17 +9,21 @@ export function registerBenchCommand(program: Command): void {
     .argument('[scenario]', `one of ${SCENARIOS.join(', ')}, or all`, 'all')
     .option('--smoke', 'tiny sizes (CI); never writes RESULTS.md', false)
     .option('--events <n>', 'backlog size: records on the emails topic (default 1000000, smoke 20000)')
+    .option('--requests <n>', 'requests to send: tracking (default 200000, smoke 2000), kpi per route (default 30000, smoke 1500)')
     .option('--write-results', 'append a section to bench/RESULTS.md', false)
-    .action(async (scenario: string, opts: { smoke: boolean; events?: string; writeResults: boolean }) => {
+    .action(async (scenario: string, opts: { smoke: boolean; events?: string; requests?: string; writeResults: boolean }) => {
       if (scenario !== 'all' && !SCENARIOS.includes(scenario as ScenarioName)) {
         program.error(`unknown scenario "${scenario}": one of ${SCENARIOS.join(', ')}, all`);
       }
       const events = opts.events === undefined ? undefined : Number(opts.events);
       if (events !== undefined && (!Number.isInteger(events) || events < 1000)) program.error('--events must be an integer ≥ 1000');
+      const requests = opts.requests === undefined ? undefined : Number(opts.requests);
+      if (requests !== undefined && (!Number.isInteger(requests) || requests < 100)) program.error('--requests must be an integer ≥ 100');
       const outcome = await runBench({
         scenarios: scenario === 'all' ? SCENARIOS : [scenario as ScenarioName],
         smoke: opts.smoke,
         ...(events !== undefined ? { events } : {}),
+        ...(requests !== undefined ? { requests } : {}),
         writeResults: opts.writeResults,
         command: `engagement ${process.argv.slice(2).join(' ')}`,
       });

@@ -10,6 +10,9 @@ describe('bench stats', () => {
     expect(percentile(sorted, 0)).toBe(1);
     expect(percentile([7], 99)).toBe(7);
     expect(percentile([], 50)).toBeNaN();
+    const thousand = Array.from({ length: 1000 }, (_, i) => i + 1);
+    expect(percentile(thousand, 99.9)).toBe(999);
+    expect(percentile(thousand, 99.99)).toBe(1000);
   });
 
   it('summarizes unsorted samples without changing them', () => {

@@ -94,6 +94,10 @@ describe('engagement start + engagement demo', () => {
     expect(result.org.emails).toBe(15);
     expect(result.org.daily.length).toBe(30);
 
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/engagement_tracking_requests_total\{[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/engagement_processor_events_total\{role="projector"\} [1-9]/);
+
     const stopped = new Promise<number | null>((resolve) => service!.once('exit', resolve));
     service.kill('SIGTERM');
     expect(await stopped).toBe(0);
