@@ -24,7 +24,7 @@ export interface ApiHarness {
   producer: EventProducer;
   /** pin the server's clock (undefined = real time) */
   setNow(ms: number | undefined): void;
-  /** sum of the end offsets of a topic's partitions */
+  /** sum of the end offsets of a topic's partitions, once everything the server queued is written */
   endOffset(topic: string): Promise<number>;
   close(): Promise<void>;
 }
@@ -54,6 +54,7 @@ export async function startApiHarness(env: Record<string, string> = {}): Promise
     producer,
     setNow: (ms) => void (pinned = ms),
     async endOffset(topic) {
+      await producer.flush();
       const offsets = await admin.fetchTopicOffsets(topic);
       return offsets.reduce((sum, p) => sum + Number(p.high), 0);
     },
