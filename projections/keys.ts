@@ -15,7 +15,7 @@
  *   {P:vV}:seen:<YYYYMMDD>                  set    eventIds applied, by event day; expires after the dedup window
  *   {P:vV}:email:<org>:<email>              hash   meta (sentAt, senderId, templateId, subject) and counters
  *                                                  (recipients, followedRecipients, opens, uniqueOpens, clicks, uniqueClicks,
- *                                                  machineOpens, machineClicks, attachmentViews, replies, firstOpenedAt,
+ *                                                  machineOpens, machineClicks, attachmentViews, replies, uniqueReplies, firstOpenedAt,
  *                                                  lastOpenedAt, lc:<linkId>, lu:<linkId>, url:<linkId>)
  *   {P:vV}:emailr:<org>:<email>             hash   per-recipient first-time flags: o:<c>, c:<c>, c:<link>:<c>, r:<c>, f:<c>
  *   {P:vV}:contact:<org>:<contact>          hash   tz, lastOpenedAt, h:<hourOfWeekUtc> open histogram

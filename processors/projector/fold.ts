@@ -95,7 +95,11 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
         break;
       case 'EmailReplied':
         addIncr(delta, email, 'replies');
-        addFlag(delta, flagsKey, `r:${c}`, [...rollupIncrs(ups, 'replies'), [contactDay(event.orgId, event.contactId, day), 'replied', 1]]);
+        addFlag(delta, flagsKey, `r:${c}`, [
+          [email, 'uniqueReplies', 1],
+          ...rollupIncrs(ups, 'replies'),
+          [contactDay(event.orgId, event.contactId, day), 'replied', 1],
+        ]);
         break;
       default: {
         const never: never = event;

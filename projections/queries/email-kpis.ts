@@ -29,6 +29,8 @@ export interface EmailKpis extends EngagementRates {
   links: LinkKpis[];
   attachmentViews: number;
   replies: number;
+  /** recipients who replied at least once (the reply rate's numerator) */
+  uniqueReplies: number;
   machineOpens: number;
   machineClicks: number;
 }
@@ -55,6 +57,7 @@ export function emailKpisFromHash(orgId: string, emailId: string, h: Record<stri
     uniqueClicks: toInt(h.uniqueClicks),
     attachmentViews: toInt(h.attachmentViews),
     replies: toInt(h.replies),
+    uniqueReplies: toInt(h.uniqueReplies),
     machineOpens: toInt(h.machineOpens),
     machineClicks: toInt(h.machineClicks),
   };
@@ -69,7 +72,7 @@ export function emailKpisFromHash(orgId: string, emailId: string, h: Record<stri
     firstOpenedAt: toIso(h.firstOpenedAt),
     lastOpenedAt: toIso(h.lastOpenedAt),
     links: [...links.values()].sort((a, b) => a.linkId.localeCompare(b.linkId, 'en', { numeric: true })),
-    ...engagementRates(counters),
+    ...engagementRates({ ...counters, replies: counters.uniqueReplies }),
   };
 }
 

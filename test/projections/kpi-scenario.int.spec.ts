@@ -76,7 +76,8 @@ const expectedEmail = {
     { linkId: 'l1', url: 'https://example.com/case-study', clicks: 2, uniqueClicks: 2 },
   ],
   attachmentViews: 1,
-  replies: 1,
+  replies: 2, // c1 replied twice: one replying recipient
+  uniqueReplies: 1,
   machineOpens: 1, // c3's HEAD
   machineClicks: 1, // c3's scanner
   openRate: 2 / 3,
@@ -93,7 +94,7 @@ const rollup = {
   uniqueOpens: 2,
   clicks: 3,
   uniqueClicks: 2,
-  replies: 1,
+  replies: 1, // rollups count replying recipients
   attachmentViews: 1,
   machineOpens: 1,
   machineClicks: 1,
@@ -156,7 +157,10 @@ beforeAll(async () => {
     method: 'POST',
     url: '/v1/events',
     headers: bearer(KEYS.a),
-    payload: [{ type: 'EmailReplied', orgId: 'org-a', emailId: 'e1', contactId: 'c1', occurredAt: new Date(T + 6 * HOUR).toISOString() }],
+    payload: [
+      { type: 'EmailReplied', orgId: 'org-a', emailId: 'e1', contactId: 'c1', occurredAt: new Date(T + 6 * HOUR).toISOString() },
+      { type: 'EmailReplied', orgId: 'org-a', emailId: 'e1', contactId: 'c1', occurredAt: new Date(T + 6 * HOUR + 60_000).toISOString() },
+    ],
   });
   expect(reply.statusCode).toBe(200);
   at(T + 6 * HOUR + 60_000);

@@ -273,6 +273,7 @@ export function generateWorkload(options: WorkloadOptions): Workload {
     } else {
       inc(email, 'replies');
       if (first('r')) {
+        inc(email, 'uniqueReplies');
         ups.forEach((h) => inc(h, 'replies'));
         inc(contactDay(), 'replied');
       }
