@@ -58,7 +58,7 @@ export interface ReplayRequest {
   stopAfterBatches?: number;
   lagThreshold?: number;
   lockTtlMs?: number;
-  /** Kafka fetch size per partition (default 2 MiB) */
+  /** Kafka fetch size per partition (default 1 MiB) */
   maxBytesPerPartition?: number;
   onProgress?: (progress: ReplayProgress) => void;
 }

@@ -39,7 +39,8 @@ export interface BuilderOptions {
   /** partition -> first offset to read (every partition of the topic) */
   start: ReadonlyMap<number, number>;
   orgId?: string;
-  /** fetch size per partition (default 2 MiB; measured: larger batches make slower scripts) */
+  /** fetch size per partition (default 1 MiB; measured in bench/RESULTS.md "Bottleneck work (2)": smaller
+   *  batches overlap the fold of one partition with another's script better than 2 or 4 MiB) */
   maxBytesPerPartition?: number;
   /** test hook / interrupt: called after each applied batch; return true to stop applying */
   afterBatch?: (counters: BuildCounters) => boolean;
@@ -69,7 +70,7 @@ export class VersionBuilder {
       heartbeatInterval: 3000,
       maxWaitTimeInMs: 200,
       maxBytes: 16 << 20,
-      maxBytesPerPartition: options.maxBytesPerPartition ?? 2 << 20,
+      maxBytesPerPartition: options.maxBytesPerPartition ?? 1 << 20,
     });
     this.meta = new EmailMetaLoader(options.redis, options.keys);
   }
@@ -126,7 +127,6 @@ export class VersionBuilder {
       else if (position >= bound) this.pause(partition);
       return;
     }
-    await this.options.control.caughtUp();
     if (this.halted) return;
     const outcome = await projectBatch(
       {
@@ -141,6 +141,7 @@ export class VersionBuilder {
       topic,
       partition,
       records,
+      (newest) => this.options.control.caughtUpFor(newest),
     );
     const next = Number(records[records.length - 1]!.offset) + 1;
     if (!outcome.result.applied) {

@@ -53,6 +53,16 @@ export class EventCodec {
     return Buffer.concat([header, body], header.length + body.length);
   }
 
+  /**
+   * The Avro body of a single-object message when it was written with `type`'s current schema
+   * (then it is byte for byte what `encode` would write for the decoded event), else undefined.
+   */
+  currentBody(buf: Buffer, type: AnyEvent['type']): Buffer | undefined {
+    const header = this.headers.get(type);
+    if (!header || buf.length < HEADER_BYTES || buf.compare(header, 0, HEADER_BYTES, 0, HEADER_BYTES) !== 0) return undefined;
+    return buf.subarray(HEADER_BYTES);
+  }
+
   decode(buf: Buffer): AnyEvent {
     if (buf.length < HEADER_BYTES) {
       throw new EngagementError('decode_failed', `message of ${buf.length} bytes is shorter than the single-object header`);

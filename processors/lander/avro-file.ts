@@ -55,6 +55,38 @@ export function encodeLandedRecord(record: LandedRecord): Buffer {
   });
 }
 
+const BRANCH = new Map<string, number>(EMAIL_EVENT_TYPES.map((t, i) => [t, i]));
+
+/** Avro zigzag varint of a safe integer (int or long). */
+function writeZigzag(value: number, out: number[]): void {
+  let n = value >= 0 ? value * 2 : -value * 2 - 1;
+  while (n >= 0x80) {
+    out.push((n % 0x80) | 0x80);
+    n = Math.floor(n / 0x80);
+  }
+  out.push(n);
+}
+
+/**
+ * The same bytes as encodeLandedRecord, assembled from an event body already encoded with the
+ * current schema of its type (the message after its single-object header): the wrapper's topic,
+ * partition and offset, the union branch of the type, then the body as it is. No re-encode.
+ */
+export function landedRecordFromBody(topic: string, partition: number, offset: number, type: EmailEvent['type'], body: Buffer): Buffer {
+  const branch = BRANCH.get(type);
+  if (branch === undefined) throw new Error(`${type} is not a landed event type`);
+  const topicBytes = Buffer.from(topic, 'utf8');
+  const head: number[] = [];
+  writeZigzag(topicBytes.length, head);
+  const prefix = Buffer.from(head);
+  const tail: number[] = [];
+  writeZigzag(partition, tail);
+  writeZigzag(offset, tail);
+  writeZigzag(branch, tail);
+  const rest = Buffer.from(tail);
+  return Buffer.concat([prefix, topicBytes, rest, body], prefix.length + topicBytes.length + rest.length + body.length);
+}
+
 export function syncMarkerFor(name: string): Buffer {
   return createHash('sha256').update(name).digest().subarray(0, 16);
 }

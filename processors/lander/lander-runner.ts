@@ -4,10 +4,11 @@ import { childLogger } from '../../core/logger.js';
 import type { EventCodec } from '../../schemas/codec.js';
 import type { ControlReader } from '../control/control-reader.js';
 import { decodeRecords } from '../decode-records.js';
+import { newestTime } from '../projector/project-batch.js';
 import { gate } from '../gate/decide.js';
 import { metrics } from '../metrics.js';
 import { emptyStats, type RoleStats } from '../stats.js';
-import { encodeLandedRecord } from './avro-file.js';
+import { encodeLandedRecord, landedRecordFromBody } from './avro-file.js';
 import { backoffDelay } from './backoff.js';
 import { BlobWriter } from './blob-writer.js';
 import { CycleBuffer, type CycleSnapshot } from './cycle-buffer.js';
@@ -112,8 +113,8 @@ export class LanderRunner {
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
     const state = this.state(batch.partition);
     if (state.sealing) return; // paused; the unresolved records come again after resume
-    await this.options.control.caughtUp();
     const { events, rejected } = decodeRecords(batch.messages, this.options.codec);
+    await this.options.control.caughtUpFor(newestTime(batch.messages, events));
     const byOffset = new Map(events.map((r) => [r.offset, r.event]));
     let consumed = 0;
     for (const message of batch.messages) {
@@ -125,7 +126,12 @@ export class LanderRunner {
       const event = byOffset.get(offset);
       const decision = event ? gate(event, this.options.control.history) : undefined;
       if (event && decision?.collect) {
-        state.buffer.add(offset, event, encodeLandedRecord({ topic: batch.topic, partition: batch.partition, offset, event }));
+        // Written with the current schema: splice its body into the landed record; else re-encode.
+        const body = this.options.codec.currentBody(message.value!, event.type);
+        const encoded = body
+          ? landedRecordFromBody(batch.topic, batch.partition, offset, event.type, body)
+          : encodeLandedRecord({ topic: batch.topic, partition: batch.partition, offset, event });
+        state.buffer.add(offset, event, encoded);
         this.stats.collected++;
         state.waitingSince ??= Date.now();
       } else {

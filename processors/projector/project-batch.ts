@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import type { VersionKeys } from '../../projections/keys.js';
 import { applyBatch, type ApplyResult } from '../../projections/projector/apply-batch.js';
 import type { EventCodec } from '../../schemas/codec.js';
-import { decodeRecords, type RejectedRecord } from '../decode-records.js';
+import type { EmailEvent } from '../../schemas/events.js';
+import { decodeRecords, type DecodedRecord, type RejectedRecord } from '../decode-records.js';
 import type { ControlHistory } from '../gate/control-history.js';
 import type { GateReason } from '../gate/decide.js';
 import { gateBatch } from '../gate/gate-batch.js';
@@ -14,8 +15,9 @@ import type { EmailMetaLoader } from './meta-loader.js';
 /**
  * One partition batch into one projection version: decode -> gate -> de-duplicate -> fold ->
  * one atomic apply with the batch's offsets. Shared by the live projector and `engagement replay`
- * so a replay folds with exactly the live pipeline. The caller has waited for the control topic
- * (`ControlReader.caughtUp()`) and has already dropped records before its stored position.
+ * so a replay folds with exactly the live pipeline. The caller has already dropped records before
+ * its stored position, and passes `waitForControl` (`ControlReader.caughtUpFor`), called after
+ * decoding and before gating with the batch's newest event time.
  */
 export interface BatchTarget {
   redis: Redis;
@@ -45,18 +47,43 @@ export async function projectBatch(
   topic: string,
   partition: number,
   records: readonly KafkaMessage[],
-  beforeApply?: (deadLetters: RejectedRecord[]) => Promise<void>,
+  waitForControl: (newestEventAt: number) => Promise<void>,
+  deadLetter?: (deadLetters: RejectedRecord[]) => Promise<void>,
 ): Promise<BatchOutcome> {
   const decoded = decodeRecords(records, target.codec);
-  const mine = target.orgId === undefined ? decoded.events : decoded.events.filter((r) => r.event.orgId === target.orgId);
-  const { collected, rejected } = gateBatch(mine, target.history);
-  const unique = firstOccurrences(collected);
-  const fresh = await dropSeen(target.redis, target.keys, unique);
-  const events = fresh.map((r) => r.event);
-  const emailMeta = await target.meta.lookup(events);
-  const delta = fold(events, emailMeta, target.keys, { machineClickSeconds: target.machineClickSeconds });
+  // Dead letters are sent while the batch is gated and folded; they are awaited before the apply.
+  const deadLettered = deadLetter && decoded.rejected.length > 0 ? deadLetter(decoded.rejected) : undefined;
+  deadLettered?.catch(() => undefined); // surfaced by the await below
+  try {
+    await waitForControl(newestTime(records, decoded.events));
+    const mine = target.orgId === undefined ? decoded.events : decoded.events.filter((r) => r.event.orgId === target.orgId);
+    const { collected, rejected } = gateBatch(mine, target.history);
+    const unique = firstOccurrences(collected);
+    // Both lookups only read: run them together. Meta is looked up for every unique event (a
+    // superset of the fresh ones), which changes nothing for the fold.
+    const uniqueEvents = unique.map((r) => r.event);
+    const [fresh, emailMeta] = await Promise.all([dropSeen(target.redis, target.keys, unique), target.meta.lookup(uniqueEvents)]);
+    const events = fresh.length === unique.length ? uniqueEvents : fresh.map((r) => r.event);
+    const delta = fold(events, emailMeta, target.keys, { machineClickSeconds: target.machineClickSeconds });
+    return await applyAndCount(target, topic, partition, records, delta, events, decoded.rejected, collected.length, rejected, deadLettered);
+  } finally {
+    await deadLettered?.catch(() => undefined);
+  }
+}
 
-  if (beforeApply) await beforeApply(decoded.rejected);
+async function applyAndCount(
+  target: BatchTarget,
+  topic: string,
+  partition: number,
+  records: readonly KafkaMessage[],
+  delta: ReturnType<typeof fold>,
+  events: EmailEvent[],
+  deadLetters: RejectedRecord[],
+  collected: number,
+  rejected: Map<GateReason, number>,
+  deadLettered: Promise<void> | undefined,
+): Promise<BatchOutcome> {
+  if (deadLettered) await deadLettered;
   const result = await applyBatch(target.redis, delta, {
     offsetsKey: target.keys.offsets(topic),
     partition,
@@ -68,9 +95,20 @@ export async function projectBatch(
   return {
     result,
     records: records.length,
-    applied: fresh.length,
-    duplicates: collected.length - fresh.length,
+    applied: events.length,
+    duplicates: collected - events.length,
     gatedOut: rejected,
-    deadLetters: decoded.rejected,
+    deadLetters,
   };
+}
+
+/** The newest time a batch's gating depends on: its events' occurredAt and the record timestamps. */
+export function newestTime(records: readonly KafkaMessage[], events: readonly DecodedRecord[]): number {
+  let newest = -Infinity;
+  for (const event of events) if (event.event.occurredAt > newest) newest = event.event.occurredAt;
+  for (const record of records) {
+    const ts = Number(record.timestamp);
+    if (ts > newest) newest = ts;
+  }
+  return newest;
 }

@@ -126,7 +126,6 @@ export class ProjectorRunner {
       return;
     }
 
-    await this.options.control.caughtUp();
     const keys = this.keys;
     const outcome = await projectBatch(
       {
@@ -141,6 +140,7 @@ export class ProjectorRunner {
       topic,
       partition,
       records,
+      (newest) => this.options.control.caughtUpFor(newest),
       (rejected) => this.deadLetters.send(rejected, { topic, partition, group: this.options.groupId }),
     );
     const { result } = outcome;

@@ -10,7 +10,7 @@
 --           projections/projector/apply-args.ts; the entries follow flat from ARGV[6] on
 --           (k is a KEYS index):
 --             i  k field by                  HINCRBY
---             s  k field value               HSET
+--             s  k n (field value)*n         HSET (one call per key)
 --             lo k field value               HSET when absent or smaller (firstOpenedAt)
 --             hi k field value               HSET when absent or larger (lastOpenedAt)
 --             f  k field n (k field by)*n    HSETNX the flag; when new, HINCRBY each
@@ -49,8 +49,9 @@ for _ = 1, n[1] do
   redis.call('HINCRBY', k, field, by)
 end
 for _ = 1, n[2] do
-  local k, field, value = next3()
-  redis.call('HSET', k, field, value)
+  local k, count = KEYS[tonumber(ARGV[at])], tonumber(ARGV[at + 1])
+  redis.call('HSET', k, unpack(ARGV, at + 2, at + 1 + 2 * count))
+  at = at + 2 + 2 * count
 end
 for _ = 1, n[3] do
   local k, field, value = next3()

@@ -22,6 +22,7 @@ export interface ApplyArgs {
 export const SEEN_TTL_SECONDS = 8 * 86_400;
 /** Lua's unpack() has a stack limit; SADD members go in chunks below it. */
 const SADD_CHUNK = 1000;
+const HSET_CHUNK = 500;
 
 export function buildApplyArgs(delta: Delta, position: BatchPosition): ApplyArgs {
   const keys = position.follow ? [position.offsetsKey, position.follow.currentVersionKey] : [position.offsetsKey];
@@ -47,7 +48,23 @@ export function buildApplyArgs(delta: Delta, position: BatchPosition): ApplyArgs
     }
   };
   fields(0, delta.incr);
-  fields(1, delta.set);
+  // HSET takes many fields: one entry per key (in chunks), not one per field.
+  for (const [key, byField] of delta.set) {
+    const i = String(k(key));
+    let n = 0;
+    let countAt = -1;
+    for (const [field, value] of byField) {
+      if (n % HSET_CHUNK === 0) {
+        if (countAt >= 0) ops[countAt] = String(HSET_CHUNK);
+        ops.push(i, '');
+        countAt = ops.length - 1;
+        counts[1]!++;
+      }
+      ops.push(field, value);
+      n++;
+    }
+    if (countAt >= 0) ops[countAt] = String(n % HSET_CHUNK || HSET_CHUNK);
+  }
   fields(2, delta.min);
   fields(3, delta.max);
   for (const [key, byField] of delta.flags) {

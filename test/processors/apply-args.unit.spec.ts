@@ -22,4 +22,25 @@ describe('buildApplyArgs', () => {
     expect(e).toBe(1);
     expect(ops.slice(-2)).toEqual([String(declared.indexOf(keys.seen('20260105')) + 1), String(SEEN_TTL_SECONDS)]);
   });
+
+  it('sends one HSET entry per key with all of its fields', () => {
+    const sent = fixture('EmailSent', { occurredAt: Date.UTC(2026, 0, 5, 10) });
+    const delta = fold([sent], new Map(), keys, { machineClickSeconds: 5 });
+    const { keys: declared, argv } = buildApplyArgs(delta, { offsetsKey: keys.offsets('emails'), partition: 0, firstOffset: 0, nextOffset: 1 });
+    const [i, s] = argv[3]!.split(' ').map(Number);
+    const ops = argv.slice(5);
+    let at = 3 * i!;
+    const sets = new Map<string, Record<string, string>>();
+    for (let n = 0; n < s!; n++) {
+      const key = declared[Number(ops[at]) - 1]!;
+      const count = Number(ops[at + 1]);
+      const fields: Record<string, string> = { ...sets.get(key) };
+      for (let j = 0; j < count; j++) fields[ops[at + 2 + 2 * j]!] = ops[at + 3 + 2 * j]!;
+      sets.set(key, fields);
+      at += 2 + 2 * count;
+    }
+    const expected = new Map([...delta.set].map(([key, byField]) => [key, Object.fromEntries(byField)]));
+    expect(sets).toEqual(expected);
+    expect(s).toBe(delta.set.size);
+  });
 });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { containerFile, encodeLandedRecord, readLandedFile } from '../../processors/lander/avro-file.js';
+import { containerFile, encodeLandedRecord, landedRecordFromBody, readLandedFile } from '../../processors/lander/avro-file.js';
+import { catalog } from '../../schemas/catalog.js';
+import { EventCodec } from '../../schemas/codec.js';
 import { blobName, cycleStartOf, parseBlobName } from '../../processors/lander/blob-names.js';
 import { CycleBuffer } from '../../processors/lander/cycle-buffer.js';
 import { backoffDelay } from '../../processors/lander/backoff.js';
@@ -48,5 +50,32 @@ describe('backoff', () => {
     expect(backoffDelay(0, { baseMs: 100, capMs: 1000 }, () => 1)).toBe(100);
     expect(backoffDelay(3, { baseMs: 100, capMs: 1000 }, () => 1)).toBe(800);
     expect(backoffDelay(20, { baseMs: 100, capMs: 1000 }, () => 1)).toBe(1000);
+  });
+});
+
+describe('landed record from the original body', () => {
+  it('is byte for byte the re-encoded record when the message was written with the current schema', async () => {
+    const codec = new EventCodec();
+    const records: Buffer[] = [];
+    for (const [n, type] of EMAIL_EVENT_TYPES.entries()) {
+      const event = fixture(type);
+      for (const [partition, offset] of [[0, 0], [5, 63], [11, 64], [2, 2 ** 40 + n]] as const) {
+        const body = codec.currentBody(codec.encode(event), type);
+        expect(body).toBeDefined();
+        const spliced = landedRecordFromBody('p.emails', partition, offset, type, body!);
+        expect(spliced.equals(encodeLandedRecord({ topic: 'p.emails', partition, offset, event }))).toBe(true);
+        records.push(spliced);
+      }
+    }
+    expect((await readLandedFile(containerFile('x', records))).length).toBe(records.length);
+  });
+
+  it('is not offered for an older writer schema or another type', () => {
+    const codec = new EventCodec();
+    const opened = fixture('EmailOpened');
+    const old = catalog.versions.get('EmailOpened')!.find((v) => v !== catalog.current.get('EmailOpened'))!;
+    expect(codec.currentBody(codec.encodeWith(old, opened), 'EmailOpened')).toBeUndefined();
+    expect(codec.currentBody(codec.encode(opened), 'LinkClicked')).toBeUndefined();
+    expect(codec.currentBody(Buffer.from([0xc3, 0x01]), 'EmailOpened')).toBeUndefined();
   });
 });
