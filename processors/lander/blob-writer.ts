@@ -8,11 +8,26 @@ import type { CycleSnapshot } from './cycle-buffer.js';
  * carries the partition offset its content reaches (`lastoffset` metadata) and the write is
  * conditional on the ETag read just before. So a late upload from an instance that lost the
  * partition in a rebalance can't shrink a file the new owner already completed.
+ *
+ * The common cases cost one request: a new name is written with `If-None-Match: *`, and a name
+ * this writer already wrote is rewritten with `If-Match` on the ETag it got back (or skipped when
+ * it holds no new record: a file's content is a function of its records). Only a conflict falls
+ * back to reading the blob's properties. A backlog cycle can hold thousands of small files, so
+ * uploads run with bounded concurrency instead of all at once.
  */
 export type UploadOutcome = 'written' | 'up_to_date';
 
+export const UPLOAD_CONCURRENCY = 32;
+const MAX_REMEMBERED = 200_000;
+
+interface Written {
+  etag: string;
+  count: number;
+}
+
 export class BlobWriter {
   private containerReady = false;
+  private readonly written = new Map<string, Written>();
 
   constructor(private readonly container: ContainerClient) {}
 
@@ -21,16 +36,26 @@ export class BlobWriter {
       await this.container.createIfNotExists();
       this.containerReady = true;
     }
+    const files = [...snapshot.files];
     let written = 0;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < files.length) {
+        const [name, records] = files[next++]!;
+        if (this.written.get(name)?.count === records.length) continue;
+        const outcome = await this.uploadMonotonic(name, containerFile(name, records), snapshot.lastOffset, records.length);
+        if (outcome === 'written') written++;
+      }
+    };
     try {
-      await Promise.all(
-        [...snapshot.files].map(async ([name, records]) => {
-          if ((await this.uploadMonotonic(name, containerFile(name, records), snapshot.lastOffset, records.length)) === 'written') written++;
-        }),
-      );
+      await Promise.all(Array.from({ length: Math.min(UPLOAD_CONCURRENCY, files.length) }, worker));
     } catch (error) {
-      // Storage came back without the container (a fresh emulator, an operator's mistake): recreate it on retry.
-      if ((error as { code?: string }).code === 'ContainerNotFound') this.containerReady = false;
+      // Storage came back without the container (a fresh emulator, an operator's mistake): recreate
+      // it and forget what was written there, so the retry writes every file again.
+      if ((error as { code?: string }).code === 'ContainerNotFound') {
+        this.containerReady = false;
+        this.written.clear();
+      }
       throw error;
     }
     return written;
@@ -38,6 +63,27 @@ export class BlobWriter {
 
   private async uploadMonotonic(name: string, body: Buffer, lastOffset: number, count: number): Promise<UploadOutcome> {
     const blob = this.container.getBlockBlobClient(name);
+    const upload = (conditions: { ifMatch: string } | { ifNoneMatch: string }) =>
+      blob.upload(body, body.length, {
+        metadata: { lastoffset: String(lastOffset), records: String(count) },
+        blobHTTPHeaders: { blobContentType: 'application/avro' },
+        conditions,
+      });
+    const remember = (etag: string | undefined): UploadOutcome => {
+      if (this.written.size >= MAX_REMEMBERED) this.written.delete(this.written.keys().next().value!);
+      if (etag) this.written.set(name, { etag, count });
+      return 'written';
+    };
+
+    const mine = this.written.get(name);
+    try {
+      return remember((await upload(mine ? { ifMatch: mine.etag } : { ifNoneMatch: '*' })).etag);
+    } catch (error) {
+      const status = statusOf(error);
+      if (status !== 412 && status !== 409 && status !== 404) throw error;
+      this.written.delete(name); // someone else wrote it, or it is gone: look before writing
+    }
+
     for (let attempt = 0; attempt < 5; attempt++) {
       let etag: string | undefined;
       try {
@@ -48,12 +94,7 @@ export class BlobWriter {
         if (statusOf(error) !== 404) throw error;
       }
       try {
-        await blob.upload(body, body.length, {
-          metadata: { lastoffset: String(lastOffset), records: String(count) },
-          blobHTTPHeaders: { blobContentType: 'application/avro' },
-          conditions: etag ? { ifMatch: etag } : { ifNoneMatch: '*' },
-        });
-        return 'written';
+        return remember((await upload(etag ? { ifMatch: etag } : { ifNoneMatch: '*' })).etag);
       } catch (error) {
         const status = statusOf(error);
         if (status !== 412 && status !== 409) throw error; // someone wrote in between: look again
