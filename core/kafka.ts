@@ -9,7 +9,7 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 /** Warnings kafkajs prints on every start that say nothing about this deployment. */
 const KNOWN_NOISE = ['Limiting retries for the idempotent producer may invalidate EoS guarantees'];
 /** Protocol errors kafkajs logs as errors although a rebalance or a broker start makes them routine. */
-const ROUTINE_ERRORS = /rebalancing|coordinator is not available|not the correct coordinator|group coordinator is loading/i;
+const ROUTINE_ERRORS = /rebalancing|coordinator is not available|not the correct coordinator|coordinator is loading/i;
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
