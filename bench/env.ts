@@ -4,7 +4,7 @@ import { DEFAULTS, loadConfig, type Config } from '../core/config.js';
 import { createKafka } from '../core/kafka.js';
 import { createRedis } from '../core/redis.js';
 import { topicsFor } from '../core/topics.js';
-import { stackUp } from '../stack/index.js';
+import { ensureTopics, stackUp } from '../stack/index.js';
 import { progress } from './progress.js';
 
 /**
@@ -35,17 +35,9 @@ export async function ensureStack(config: Config): Promise<void> {
   if (result.started.length > 0) progress(`stack: started ${result.started.join(', ')} (left running)`);
 }
 
-export async function createTopics(config: Config, partitions = config.kafkaPartitions): Promise<void> {
-  const admin = createKafka(config).admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      topics: Object.values(topicsFor(config)).map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
-      waitForLeaders: true,
-    });
-  } finally {
-    await admin.disconnect();
-  }
+/** The bench's topics, created the way `stack up` creates them (only the missing ones). */
+export async function createTopics(config: Config): Promise<void> {
+  await ensureTopics(config);
 }
 
 /** Forgets the processors' consumer groups so the next run on the same topics starts from the beginning. */

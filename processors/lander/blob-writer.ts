@@ -18,6 +18,8 @@ import type { CycleSnapshot } from './cycle-buffer.js';
 export type UploadOutcome = 'written' | 'up_to_date';
 
 export const UPLOAD_CONCURRENCY = 32;
+/** The storage SDK has no request timeout of its own: a request that never answers would stall the partition. */
+export const REQUEST_TIMEOUT_MS = 30_000;
 const MAX_REMEMBERED = 200_000;
 
 interface Written {
@@ -68,6 +70,7 @@ export class BlobWriter {
         metadata: { lastoffset: String(lastOffset), records: String(count) },
         blobHTTPHeaders: { blobContentType: 'application/avro' },
         conditions,
+        abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
     const remember = (etag: string | undefined): UploadOutcome => {
       if (this.written.size >= MAX_REMEMBERED) this.written.delete(this.written.keys().next().value!);
@@ -87,7 +90,7 @@ export class BlobWriter {
     for (let attempt = 0; attempt < 5; attempt++) {
       let etag: string | undefined;
       try {
-        const props = await blob.getProperties();
+        const props = await blob.getProperties({ abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
         if (Number(props.metadata?.lastoffset ?? -1) >= lastOffset) return 'up_to_date';
         etag = props.etag;
       } catch (error) {

@@ -160,7 +160,8 @@ export class LanderRunner {
     state.chain = state.chain
       .then(() => this.uploadWithRetry(state, snapshot))
       .then(async () => {
-        if (!this.isCurrent(state)) return;
+        // A paused partition stays paused across a rebalance: always hand it back.
+        if (!this.isCurrent(state)) return resume();
         await this.consumer.commitOffsets([{ topic: this.options.topic, partition: snapshot.partition, offset: String(nextStart) }]);
         state.buffer.reset();
         state.waitingSince = null;
@@ -168,7 +169,7 @@ export class LanderRunner {
         resume();
       })
       .catch((err: unknown) => {
-        if (err instanceof Abandoned) return;
+        if (err instanceof Abandoned) return resume();
         // A failed commit (rebalance in progress): the next generation re-reads this cycle.
         log.warn({ err, partition: snapshot.partition }, 'cycle upload/commit failed; the cycle will be re-read');
         if (this.isCurrent(state)) {

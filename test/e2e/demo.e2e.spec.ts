@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../core/config.js';
+import { childEnv } from '../processors/support/child.js';
 import { cleanupTestResources, createTestTopics, testConfig, waitFor } from '../support/env.js';
 
 /**
@@ -20,17 +21,7 @@ function freePort(): Promise<number> {
 }
 
 function envOf(config: Config, port: number): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    PORT: String(port),
-    KAFKA_BROKERS: config.kafkaBrokers.join(','),
-    REDIS_URL: config.redisUrl,
-    AZURE_STORAGE_CONNECTION_STRING: config.azureConnectionString,
-    TOPIC_PREFIX: config.topicPrefix,
-    REDIS_PREFIX: config.redisPrefix,
-    BLOB_CONTAINER: config.blobContainer,
-    LOG_LEVEL: 'warn',
-  };
+  return { ...childEnv(config), PORT: String(port), LOG_LEVEL: 'warn' };
 }
 
 describe('engagement start + engagement demo', () => {

@@ -6,6 +6,7 @@ import { topicsFor } from '../../core/topics.js';
 import { startProcessors, type ProcessorsHandle } from '../../processors/index.js';
 import { keysFor } from '../../projections/keys.js';
 import { readStoredOffsets } from '../../projections/projector/apply-batch.js';
+import { childEnv } from '../processors/support/child.js';
 import { bearer, KEYS, startApiHarness, type ApiHarness } from '../producers/support/api-harness.js';
 import { waitFor } from '../support/env.js';
 
@@ -292,17 +293,7 @@ describe('retention', () => {
 
   // Landing blobs have their own, shorter retention; set far out here so the org purge shows alone.
   const runRetention = (now: number, blobRetentionDays = '365') => {
-    const env = {
-      BLOB_RETENTION_DAYS: blobRetentionDays,
-      ...process.env,
-      KAFKA_BROKERS: h.config.kafkaBrokers.join(','),
-      REDIS_URL: h.config.redisUrl,
-      AZURE_STORAGE_CONNECTION_STRING: h.config.azureConnectionString,
-      TOPIC_PREFIX: h.config.topicPrefix,
-      REDIS_PREFIX: h.config.redisPrefix,
-      BLOB_CONTAINER: h.config.blobContainer,
-      LOG_LEVEL: 'warn',
-    };
+    const env = { ...childEnv(h.config), BLOB_RETENTION_DAYS: blobRetentionDays, LOG_LEVEL: 'warn' };
     const run = spawnSync('node', ['bin/engagement.js', 'retention', 'run', '--now', new Date(now).toISOString(), '--json'], { env, encoding: 'utf8' });
     expect(run.status, run.stderr).toBe(0);
     return JSON.parse(run.stdout) as { purged: Array<{ orgId: string; redisKeysDeleted: number; blobsDeleted: number }>; expiredBlobsDeleted: number };
