@@ -94,25 +94,36 @@ export interface RunningServer {
   app: FastifyInstance;
   /** e.g. http://127.0.0.1:8080 */
   url: string;
+  /** the server's own counters (readable after `close()`, which flushes the producer) */
+  metrics: ServerMetrics;
   /** stops accepting requests, then flushes and disconnects the producer and Redis */
   close(): Promise<void>;
 }
 
-export async function startServer(config: Config, options: { plugins?: readonly RoutePlugin[] } = {}): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  options: { plugins?: readonly RoutePlugin[]; metrics?: ServerMetrics } = {},
+): Promise<RunningServer> {
   const redis = createRedis(config);
   const producer = new EventProducer(createKafka(config), topicsFor(config));
+  const metrics = options.metrics ?? createServerMetrics();
   try {
     await producer.connect();
-    const app = buildServer({ config, producer, redis, ...(options.plugins ? { plugins: options.plugins } : {}) });
+    const app = buildServer({ config, producer, redis, metrics, ...(options.plugins ? { plugins: options.plugins } : {}) });
     const url = await app.listen({ port: config.port, host: config.host });
     childLogger('http').info({ url }, 'engagement API listening');
+    let closing: Promise<void> | undefined;
     return {
       app,
       url,
-      async close() {
-        await app.close();
-        await producer.disconnect();
-        await redis.quit();
+      metrics,
+      close() {
+        closing ??= (async () => {
+          await app.close();
+          await producer.disconnect();
+          await redis.quit();
+        })();
+        return closing;
       },
     };
   } catch (error) {

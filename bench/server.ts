@@ -1,50 +1,15 @@
-import { buildServer } from '../api/server.js';
-import { createServerMetrics, type ServerMetrics } from '../api/metrics.js';
+import { startServer, type RunningServer } from '../api/server.js';
+import { createServerMetrics } from '../api/metrics.js';
 import type { Config } from '../core/config.js';
-import { createKafka } from '../core/kafka.js';
-import { createRedis } from '../core/redis.js';
-import { topicsFor } from '../core/topics.js';
-import { EventProducer } from '../producers/event-producer.js';
-import type { FastifyInstance } from 'fastify';
 
 /**
- * The real API server in the bench process, like `startServer` (real EventProducer, Redis,
- * listening on a free loopback port), but handing back its metrics so a scenario can read the
- * server's own counters after `close()` (which flushes the producer).
+ * The real API server in the bench process (`startServer` on a free loopback port), with its own
+ * metrics registry so a scenario reads the server's counters after `close()` (which flushes).
  */
-export interface BenchServer {
-  app: FastifyInstance;
-  url: string;
-  metrics: ServerMetrics;
-  close(): Promise<void>;
-}
+export type BenchServer = RunningServer;
 
-export async function startBenchServer(config: Config): Promise<BenchServer> {
-  const redis = createRedis(config);
-  const producer = new EventProducer(createKafka(config), topicsFor(config));
-  const metrics = createServerMetrics({ defaultMetrics: false });
-  try {
-    await producer.connect();
-    const app = buildServer({ config, producer, redis, metrics });
-    const url = await app.listen({ port: 0, host: '127.0.0.1' });
-    let closed = false;
-    return {
-      app,
-      url,
-      metrics,
-      async close() {
-        if (closed) return;
-        closed = true;
-        await app.close();
-        await producer.disconnect();
-        await redis.quit();
-      },
-    };
-  } catch (error) {
-    await producer.disconnect().catch(() => undefined);
-    redis.disconnect();
-    throw error;
-  }
+export function startBenchServer(config: Config): Promise<BenchServer> {
+  return startServer({ ...config, port: 0, host: '127.0.0.1' }, { metrics: createServerMetrics({ defaultMetrics: false }) });
 }
 
 /** Sum of a counter's values whose labels match. */
