@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { Config } from '../core/config.js';
+import { configEnv, type Config } from '../core/config.js';
 
 /** Runs bench/processor-child.ts with a config, reads its counters, samples its peak RSS. */
 export interface ChildStats {
@@ -13,20 +13,7 @@ export interface ChildStats {
 }
 
 export function envFor(config: Config, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
-    KAFKA_BROKERS: config.kafkaBrokers.join(','),
-    KAFKA_CLIENT_ID: config.kafkaClientId,
-    REDIS_URL: config.redisUrl,
-    AZURE_STORAGE_CONNECTION_STRING: config.azureConnectionString,
-    TOPIC_PREFIX: config.topicPrefix,
-    REDIS_PREFIX: config.redisPrefix,
-    BLOB_CONTAINER: config.blobContainer,
-    BLOB_CYCLE_OFFSETS: String(config.blobCycleOffsets),
-    BLOB_FLUSH_SECONDS: String(config.blobFlushSeconds),
-    ...extra,
-  };
+  return { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error', ...configEnv(config), ...extra };
 }
 
 export class ProcessorChild {

@@ -184,3 +184,21 @@ export function loadConfig(env: Env = process.env): Config {
   }
   return config;
 }
+
+/**
+ * The environment that makes a child process load the same endpoints, prefixes and landing
+ * settings as `config` (the inverse of `loadConfig` for what processors need).
+ */
+export function configEnv(config: Config): Record<string, string> {
+  return {
+    KAFKA_BROKERS: config.kafkaBrokers.join(','),
+    KAFKA_CLIENT_ID: config.kafkaClientId,
+    REDIS_URL: config.redisUrl,
+    AZURE_STORAGE_CONNECTION_STRING: config.azureConnectionString,
+    TOPIC_PREFIX: config.topicPrefix,
+    REDIS_PREFIX: config.redisPrefix,
+    BLOB_CONTAINER: config.blobContainer,
+    BLOB_CYCLE_OFFSETS: String(config.blobCycleOffsets),
+    BLOB_FLUSH_SECONDS: String(config.blobFlushSeconds),
+  };
+}

@@ -1,24 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Config } from '../../../core/config.js';
+import { configEnv, type Config } from '../../../core/config.js';
 
 /** Starts test/support/processor-child.ts for `config` and resolves once it says "ready". */
 const SCRIPT = fileURLToPath(new URL('../../support/processor-child.ts', import.meta.url));
 
 export function childEnv(config: Config): Record<string, string> {
-  return {
-    ...(process.env as Record<string, string>),
-    KAFKA_BROKERS: config.kafkaBrokers.join(','),
-    REDIS_URL: config.redisUrl,
-    AZURE_STORAGE_CONNECTION_STRING: config.azureConnectionString,
-    TOPIC_PREFIX: config.topicPrefix,
-    REDIS_PREFIX: config.redisPrefix,
-    BLOB_CONTAINER: config.blobContainer,
-    BLOB_CYCLE_OFFSETS: String(config.blobCycleOffsets),
-    BLOB_FLUSH_SECONDS: String(config.blobFlushSeconds),
-    KAFKA_CLIENT_ID: config.kafkaClientId,
-    LOG_LEVEL: 'error',
-  };
+  return { ...(process.env as Record<string, string>), ...configEnv(config), LOG_LEVEL: 'error' };
 }
 
 export function startChild(config: Config): Promise<ChildProcess> {
