@@ -20,6 +20,22 @@ export function managedPid(paths: StackPaths, service: ServiceName): number | un
   return runningPid(pidFile(paths, service), MARKERS[service]);
 }
 
+/** Services this stack started that are still running, e.g. to say what outlives `engagement start`. */
+export function runningManaged(options: StackOptions = {}): Array<{ service: ServiceName; pid: number }> {
+  const paths = options.paths ?? stackPaths();
+  return SERVICES.flatMap((service) => {
+    const pid = managedPid(paths, service);
+    return pid === undefined ? [] : [{ service, pid }];
+  });
+}
+
+/** The lines shown when `start` stops while the local stack it brought up keeps running. */
+export function stillRunningMessage(running: ReadonlyArray<{ service: ServiceName; pid: number }>): string {
+  if (running.length === 0) return '';
+  const list = running.map((r) => `${r.service} (pid ${r.pid})`).join(', ');
+  return `the local stack keeps running: ${list}\nstop it with: npx engagement stack down   (add --purge to delete its data)\n`;
+}
+
 export function probeService(config: StackConfig, service: ServiceName, options: { createContainer?: boolean } = {}): Promise<Probe> {
   switch (service) {
     case 'kafka':

@@ -3,7 +3,7 @@ import { loadConfig } from '../../core/config.js';
 import { childLogger } from '../../core/logger.js';
 import { parseRoles, ROLES } from '../../service/roles.js';
 import { startService } from '../../service/start-service.js';
-import { stackUp } from '../../stack/index.js';
+import { runningManaged, stackUp, stillRunningMessage } from '../../stack/index.js';
 
 const log = childLogger('cli');
 
@@ -36,6 +36,9 @@ export function registerStartCommand(program: Command): void {
         process.once('SIGINT', () => shutdown('SIGINT'));
         process.once('SIGTERM', () => shutdown('SIGTERM'));
       });
+      // The stack is detached on purpose (a restart of the service keeps Kafka's data warm), so say
+      // what keeps running after Ctrl-C instead of leaving the user to find stray Java processes.
+      if (opts.stack) process.stderr.write(stillRunningMessage(runningManaged()));
       process.exit();
     });
 }

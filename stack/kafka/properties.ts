@@ -49,9 +49,16 @@ export function kafkaContainerEnv(input: KafkaPropertiesInput): Record<string, s
   return Object.fromEntries(kafkaServerEntries(input).map(([k, v]) => [`KAFKA_${k.toUpperCase().replace(/\./g, '_')}`, v]));
 }
 
-/** KRaft cluster ids are 16 random bytes, base64url without padding (22 characters). */
+/**
+ * KRaft cluster ids are 16 random bytes, base64url without padding (22 characters). The storage
+ * tool's argument parser reads an id starting with `-` as an option (one id in 64 did), so the
+ * first byte's top bit is cleared: the first character is then one of A–Z, a–f, as in Kafka's own
+ * `Uuid.randomUuid`, which never starts with `-` either.
+ */
 export function newClusterId(random: (size: number) => Buffer): string {
-  return random(16).toString('base64url');
+  const bytes = Buffer.from(random(16));
+  bytes[0] = bytes[0]! & 0x7f;
+  return bytes.toString('base64url');
 }
 
 export const KAFKA_JVM_OPTS = ['-Xmx512m', '-Xms256m', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true'];

@@ -68,7 +68,7 @@ export function prepareKafka(
   if (existsSync(path.join(paths.kafkaData, 'meta.properties'))) return;
   const args = [
     '-cp', classpath(paths), `-Dlog4j.configuration=file:${paths.kafkaLog4j}`,
-    'kafka.tools.StorageTool', 'format', '-t', newClusterId(randomBytes), '-c', paths.kafkaProperties, '--ignore-formatted',
+    'kafka.tools.StorageTool', 'format', `--cluster-id=${newClusterId(randomBytes)}`, '-c', paths.kafkaProperties, '--ignore-formatted',
   ];
   const result = spawnSync(java, args, { cwd: paths.root, encoding: 'utf8' });
   if (result.status !== 0) {

@@ -3,6 +3,7 @@ import { DEFAULTS } from '../../core/config.js';
 import { parseJavaMajor } from '../../stack/dependencies.js';
 import { blobEndpoint, kafkaEndpoint, redisEndpoint } from '../../stack/endpoints.js';
 import { kafkaContainerEnv, kafkaServerProperties, newClusterId } from '../../stack/kafka/properties.js';
+import { stillRunningMessage } from '../../stack/status.js';
 
 describe('stack endpoints', () => {
   it('derives the local defaults from the default configuration', () => {
@@ -45,6 +46,17 @@ describe('kafka server properties', () => {
   it('makes 22-character cluster ids', () => {
     expect(newClusterId((n) => Buffer.alloc(n, 7))).toHaveLength(22);
   });
+
+  it('never makes a cluster id the storage tool would read as an option', () => {
+    // 0xf8 encodes as '-' in base64url: the id that broke a first `npm start`
+    expect(Buffer.alloc(16, 0xf8).toString('base64url').startsWith('-')).toBe(true);
+    const id = newClusterId((n) => Buffer.alloc(n, 0xf8));
+    expect(id).toHaveLength(22);
+    expect(id.startsWith('-')).toBe(false);
+    for (let first = 0; first < 256; first++) {
+      expect(newClusterId((n) => Buffer.from([first, ...Buffer.alloc(n - 1)]))).toMatch(/^[A-Za-z0-9_]/);
+    }
+  });
 });
 
 describe('parseJavaMajor', () => {
@@ -55,5 +67,20 @@ describe('parseJavaMajor', () => {
     ['nonsense', undefined],
   ])('%s -> %s', (output, major) => {
     expect(parseJavaMajor(output)).toBe(major);
+  });
+});
+
+describe('what outlives engagement start', () => {
+  it('names each stack process still running and the command that stops them', () => {
+    const text = stillRunningMessage([
+      { service: 'kafka', pid: 41 },
+      { service: 'azurite', pid: 42 },
+    ]);
+    expect(text).toContain('kafka (pid 41), azurite (pid 42)');
+    expect(text).toContain('npx engagement stack down');
+  });
+
+  it('says nothing when nothing of the stack runs', () => {
+    expect(stillRunningMessage([])).toBe('');
   });
 });
