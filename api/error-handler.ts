@@ -1,13 +1,23 @@
+/**
+ * The one way an HTTP error is answered: every error becomes `{error: code, message, details?}`
+ * (`details` lists `{path, message}` for a bad request) with a status derived from the code, so
+ * clients branch on `error` alone. A route that answers a code with another status says so in its
+ * route config (`config.errorStatus`): KPI reads answer engagement_disabled with 403, sends with 409.
+ */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { isEngagementError, type ErrorCode } from '../core/errors.js';
 
-/**
- * Every error becomes `{error: code, message, details?}` with a status derived from the code,
- * so clients branch on `error` alone. A route may pick another status for a code by putting
- * `httpStatus` in the error's details (KPI queries answer engagement_disabled with 403).
- */
-export const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
+export type ErrorStatusOverrides = Partial<Record<ErrorCode, number>>;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** statuses this route answers for some codes instead of STATUS_BY_CODE's */
+    errorStatus?: ErrorStatusOverrides;
+  }
+}
+
+export const STATUS_BY_CODE: ErrorStatusOverrides = {
   bad_request: 400,
   validation_failed: 400,
   unauthorized: 401,
@@ -30,10 +40,9 @@ export interface ErrorBody {
   details?: unknown;
 }
 
-export function errorResponse(error: unknown): { status: number; body: ErrorBody } {
+export function errorResponse(error: unknown, overrides: ErrorStatusOverrides = {}): { status: number; body: ErrorBody } {
   if (isEngagementError(error)) {
-    const override = error.details?.httpStatus;
-    const status = typeof override === 'number' ? override : (STATUS_BY_CODE[error.code] ?? 500);
+    const status = overrides[error.code] ?? STATUS_BY_CODE[error.code] ?? 500;
     const fields = error.details?.fields;
     return { status, body: { error: error.code, message: error.message, ...(fields === undefined ? {} : { details: fields }) } };
   }
@@ -47,7 +56,7 @@ export function errorResponse(error: unknown): { status: number; body: ErrorBody
 
 export function errorHandler(log: Logger) {
   return (error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
-    const { status, body } = errorResponse(error);
+    const { status, body } = errorResponse(error, request.routeOptions.config?.errorStatus);
     if (status >= 500) log.error({ err: error, method: request.method, url: request.routeOptions.url }, 'request failed');
     return reply.status(status).send(body);
   };

@@ -9,18 +9,18 @@ import { createRedis } from '../core/redis.js';
 import { topicsFor } from '../core/topics.js';
 import { EventProducer } from '../producers/event-producer.js';
 import { countingSink, type EventSink } from '../producers/event-sink.js';
-import { controlRoutes } from '../producers/http/control-routes.js';
-import { emailRoutes } from '../producers/http/email-routes.js';
-import { ingestRoutes } from '../producers/http/ingest-routes.js';
-import type { RouteDeps } from '../producers/http/route-deps.js';
-import { trackingRoutes } from '../producers/http/tracking-routes.js';
+import { controlRoutes } from './routes/control-routes.js';
+import { emailRoutes } from './routes/email-routes.js';
+import { ingestRoutes } from './routes/ingest-routes.js';
+import type { RouteDeps } from './routes/route-deps.js';
+import { trackingRoutes } from './routes/tracking-routes.js';
 import { MAX_TOKEN_CHARS } from '../producers/tracking/tokens.js';
-import { kpiRoutes } from '../projections/http/kpi-routes.js';
+import { kpiRoutes } from './routes/kpi-routes.js';
 import { keysFor } from '../projections/keys.js';
 import { ControlStore } from '../projections/control/control-store.js';
 import { errorHandler } from './error-handler.js';
 import { createServerMetrics, type ServerMetrics } from './metrics.js';
-import { opsRoutes } from './ops-routes.js';
+import { opsRoutes } from './routes/ops-routes.js';
 
 /**
  * The one HTTP server (DESIGN.md §6). `buildServer` wires routes to given clients and never

@@ -1,4 +1,4 @@
-import { table, type Cell } from '../cli/format/table.js';
+import { table, type Cell } from '../core/table.js';
 
 /** One line of the bench's result table; `check` is a correctness verdict, never a timing one. */
 export interface BenchRow {

@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'kafka_unavailable'
   | 'redis_unavailable'
   | 'storage_unavailable'
+  | 'superseded'
   | 'internal';
 
 export interface EngagementErrorOptions {
@@ -45,6 +46,22 @@ export class EngagementError extends Error {
 
 export function isEngagementError(error: unknown, code?: ErrorCode): error is EngagementError {
   return error instanceof EngagementError && (code === undefined || error.code === code);
+}
+
+/** One problem of a request: the field or parameter it concerns, and what is wrong with it. */
+export interface FieldProblem {
+  path: string;
+  message: string;
+}
+
+/** A 400 listing every problem; the HTTP body is `{error:"bad_request", message, details:[{path,message}]}`. */
+export function badRequest(fields: FieldProblem[], message = 'the request is invalid'): EngagementError {
+  return new EngagementError('bad_request', message, { details: { fields } });
+}
+
+/** A 400 about one query or path parameter. */
+export function invalidParameter(parameter: string, message: string): EngagementError {
+  return badRequest([{ path: parameter, message }], message);
 }
 
 /** Wraps anything thrown by a client library, keeping it as `cause`. */

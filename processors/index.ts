@@ -5,6 +5,7 @@ import { childLogger } from '../core/logger.js';
 import { createRedis } from '../core/redis.js';
 import { topicsFor } from '../core/topics.js';
 import { ControlStore } from '../projections/control/control-store.js';
+import { readCurrentVersion } from '../projections/current-version.js';
 import { keysFor } from '../projections/keys.js';
 import { defineApplyBatch } from '../projections/projector/apply-batch.js';
 import { EventCodec } from '../schemas/codec.js';
@@ -46,7 +47,7 @@ export async function startProcessors(config: Config, options: StartProcessorsOp
   const redis = createRedis(config);
   const codec = new EventCodec();
   const keys = keysFor(config.redisPrefix);
-  const version = options.projectionVersion ?? Number((await redis.get(keys.currentVersion())) ?? 1);
+  const version = options.projectionVersion ?? (await readCurrentVersion(redis, keys));
   const versionKeys = keys.version(version);
   defineApplyBatch(redis);
 

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Keys, ProjectionVersion } from '../projections/keys.js';
-import { DEFAULT_PROJECTION_VERSION } from '../projections/queries/context.js';
+import { readCurrentVersion } from '../projections/current-version.js';
 
 /**
  * Projection versions as the replay sees them: the live one (`P:proj:current`), the listed ones
@@ -21,9 +21,7 @@ export interface ReplayCheckpoint {
 
 const SCAN_COUNT = 1000;
 
-export async function currentVersion(redis: Redis, keys: Keys): Promise<ProjectionVersion> {
-  return Number(await redis.get(keys.currentVersion())) || DEFAULT_PROJECTION_VERSION;
-}
+export const currentVersion = readCurrentVersion;
 
 export async function listedVersions(redis: Redis, keys: Keys): Promise<ProjectionVersion[]> {
   return (await redis.smembers(keys.projectionVersions())).map(Number).filter((v) => Number.isInteger(v) && v > 0);

@@ -1,5 +1,5 @@
 import type { ContainerClient } from '@azure/storage-blob';
-import { EngagementError } from '../core/errors.js';
+import { storageError } from '../core/blob.js';
 import { isBlobExpired } from './plan.js';
 
 const CONCURRENCY = 16;
@@ -20,7 +20,7 @@ async function deleteAll(container: ContainerClient, names: AsyncIterable<string
     await flush();
   } catch (cause) {
     if ((cause as { statusCode?: number }).statusCode === 404) return deleted;
-    throw new EngagementError('storage_unavailable', `blob deletion failed: ${(cause as Error).message}`, { cause, retriable: true });
+    throw storageError(cause, 'blob deletion failed');
   }
   return deleted;
 }

@@ -1,13 +1,13 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../projections/keys.js';
-import { DEFAULT_PROJECTION_VERSION } from '../projections/queries/context.js';
+import { parseCurrentVersion } from '../projections/current-version.js';
 
 const CHUNK = 500;
 
 /** Every projection version that may hold keys: the live one and any being built or dropped. */
 export async function projectionVersions(redis: Redis, keys: Keys): Promise<number[]> {
   const [current, listed] = await Promise.all([redis.get(keys.currentVersion()), redis.smembers(keys.projectionVersions())]);
-  const versions = new Set<number>([Number(current ?? DEFAULT_PROJECTION_VERSION) || DEFAULT_PROJECTION_VERSION, ...listed.map(Number)]);
+  const versions = new Set<number>([parseCurrentVersion(current), ...listed.map(Number)]);
   return [...versions].filter((v) => Number.isInteger(v) && v > 0).sort((a, b) => a - b);
 }
 

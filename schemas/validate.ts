@@ -1,16 +1,14 @@
-import { randomUUID } from 'node:crypto';
-import type avro from 'avsc';
-import { catalog } from './catalog.js';
-import { EVENT_TYPES, type AnyEvent, type EventType } from './events.js';
-
 /**
  * Turns untrusted JSON (HTTP ingest, NDJSON files) into a typed event, or the list of what is
  * wrong with it, each with a field path. Pure.
  */
-export interface FieldError {
-  path: string;
-  message: string;
-}
+import { randomUUID } from 'node:crypto';
+import type avro from 'avsc';
+import { catalog } from './catalog.js';
+import { EVENT_TYPES, type AnyEvent, type EventType } from './events.js';
+import type { FieldProblem } from '../core/errors.js';
+
+export type FieldError = FieldProblem;
 
 export type ValidationResult = { ok: true; event: AnyEvent } | { ok: false; errors: FieldError[] };
 

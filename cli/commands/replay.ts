@@ -11,7 +11,7 @@ import { replayProgressBar } from '../../replay/progress.js';
 import { abortReplay, runReplay, type ReplayResult } from '../../replay/replay-runner.js';
 import { runVerify } from '../../replay/verify.js';
 import type { BuildCounters } from '../../replay/version-builder.js';
-import { table } from '../format/table.js';
+import { table } from '../../core/table.js';
 
 /**
  * `engagement replay`: rebuild the Redis KPI projection from the topics into a new version and

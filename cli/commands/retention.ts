@@ -8,7 +8,7 @@ import { topicsFor } from '../../core/topics.js';
 import { EventProducer } from '../../producers/event-producer.js';
 import { keysFor } from '../../projections/keys.js';
 import { runRetention } from '../../retention/run-retention.js';
-import { table } from '../format/table.js';
+import { table } from '../../core/table.js';
 
 export function parseNow(raw: string | undefined): number {
   if (raw === undefined) return Date.now();

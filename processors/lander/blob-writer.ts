@@ -1,5 +1,6 @@
 import type { ContainerClient } from '@azure/storage-blob';
-import { EngagementError } from '../../core/errors.js';
+import { storageError } from '../../core/blob.js';
+import { EngagementError, isEngagementError } from '../../core/errors.js';
 import { containerFile } from './avro-file.js';
 import type { CycleSnapshot } from './cycle-buffer.js';
 
@@ -58,7 +59,7 @@ export class BlobWriter {
         this.containerReady = false;
         this.written.clear();
       }
-      throw error;
+      throw isEngagementError(error) ? error : storageError(error, 'blob upload failed');
     }
     return written;
   }

@@ -1,6 +1,8 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { isEngagementError } from '../../core/errors.js';
 import { childLogger } from '../../core/logger.js';
+import { withRetry } from '../../core/retry.js';
 import type { EventCodec } from '../../schemas/codec.js';
 import type { ControlReader } from '../control/control-reader.js';
 import { decodeRecords } from '../decode-records.js';
@@ -9,7 +11,6 @@ import { gate } from '../gate/decide.js';
 import { metrics } from '../metrics.js';
 import { emptyStats, type RoleStats } from '../stats.js';
 import { encodeLandedRecord, landedRecordFromBody } from './avro-file.js';
-import { backoffDelay } from './backoff.js';
 import { BlobWriter } from './blob-writer.js';
 import { CycleBuffer, type CycleSnapshot } from './cycle-buffer.js';
 
@@ -44,8 +45,6 @@ interface PartitionState {
   flushing: boolean;
   chain: Promise<void>;
 }
-
-class Abandoned extends Error {}
 
 export class LanderRunner {
   readonly stats: RoleStats = emptyStats();
@@ -169,9 +168,11 @@ export class LanderRunner {
         resume();
       })
       .catch((err: unknown) => {
-        if (err instanceof Abandoned) return resume();
-        // A failed commit (rebalance in progress): the next generation re-reads this cycle.
-        log.warn({ err, partition: snapshot.partition }, 'cycle upload/commit failed; the cycle will be re-read');
+        if (isEngagementError(err, 'superseded')) return resume();
+        // A failed commit (rebalance in progress) or a storage refusal no retry fixes (credentials):
+        // the cycle is re-read from Kafka, so nothing is lost while an operator fixes storage.
+        const level = isEngagementError(err, 'storage_unavailable') ? 'error' : 'warn';
+        log[level]({ err, partition: snapshot.partition }, 'cycle upload/commit failed; the cycle will be re-read');
         if (this.isCurrent(state)) {
           this.partitions.delete(snapshot.partition);
           this.consumer.seek({ topic: this.options.topic, partition: snapshot.partition, offset: String(snapshot.cycleStart) });
@@ -194,7 +195,7 @@ export class LanderRunner {
           else state.waitingSince = Date.now();
         })
         .catch((err: unknown) => {
-          if (!(err instanceof Abandoned)) log.warn({ err }, 'idle flush failed');
+          if (!isEngagementError(err, 'superseded')) log.warn({ err }, 'idle flush failed');
         })
         .finally(() => {
           state.flushing = false;
@@ -206,21 +207,17 @@ export class LanderRunner {
     return !this.stopping && state.generation === this.generation && this.partitions.get(state.buffer.partition) === state;
   }
 
+  /** Storage outages are waited out; an upload a rebalance made moot stops with `superseded`. */
   private async uploadWithRetry(state: PartitionState, snapshot: CycleSnapshot): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      if (!this.isCurrent(state)) throw new Abandoned();
-      try {
-        const written = await this.writer.uploadCycle(snapshot);
-        this.stats.blobsUploaded += written;
-        metrics.blobsUploaded.inc(written);
-        return;
-      } catch (err) {
+    const written = await withRetry(() => this.writer.uploadCycle(snapshot), {
+      wanted: () => this.isCurrent(state),
+      onRetry: (err, attempt, delay) => {
         this.stats.uploadRetries++;
         metrics.blobRetries.inc();
-        const delay = backoffDelay(attempt);
         log.warn({ err: (err as Error).message, partition: snapshot.partition, attempt, delay }, 'blob upload failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
+      },
+    });
+    this.stats.blobsUploaded += written;
+    metrics.blobsUploaded.inc(written);
   }
 }

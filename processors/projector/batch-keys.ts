@@ -1,5 +1,5 @@
 import { dayOf, escapeId, type VersionKeys } from '../../projections/keys.js';
-import { addOrgKey, type Delta } from './delta.js';
+import { addOrgKey, type Delta } from '../../projections/projector/delta.js';
 
 /**
  * Per-batch memo of the key names the fold writes: each name is built once per batch (escaping

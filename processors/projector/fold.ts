@@ -1,7 +1,7 @@
 import { hourOfWeekUtc, type RollupField, type VersionKeys } from '../../projections/keys.js';
 import { BatchKeys } from './batch-keys.js';
 import type { EmailEvent, EmailSent, InteractionEvent, LinkClicked } from '../../schemas/events.js';
-import { addFlag, addIncr, addMax, addMin, addSeen, addSet, emptyDelta, type Delta, type Incr } from './delta.js';
+import { addFlag, addIncr, addMax, addMin, addSeen, addSet, emptyDelta, type Delta, type Incr } from '../../projections/projector/delta.js';
 import { emailMetaKey, type EmailMeta, type EmailMetaLookup } from './email-meta.js';
 
 /**

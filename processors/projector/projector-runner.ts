@@ -1,6 +1,7 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import { childLogger } from '../../core/logger.js';
+import { readCurrentVersion } from '../../projections/current-version.js';
 import type { Keys, VersionKeys } from '../../projections/keys.js';
 import { readStoredOffsets } from '../../projections/projector/apply-batch.js';
 import type { EventCodec } from '../../schemas/codec.js';
@@ -171,7 +172,7 @@ export class ProjectorRunner {
   private followCurrent(): Promise<void> {
     this.switching ??= (async () => {
       const follow = this.options.follow!;
-      const current = Number((await this.options.redis.get(follow.currentVersion())) ?? 1) || 1;
+      const current = await readCurrentVersion(this.options.redis, follow);
       if (current !== this.keys.v) {
         this.keys = follow.version(current);
         this.meta = new EmailMetaLoader(this.options.redis, this.keys);

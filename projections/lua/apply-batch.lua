@@ -24,6 +24,7 @@
 -- {2, currentVersion} when ARGV[5] is given and the current version is no longer V (a replay
 -- switched it): nothing is written, the runner moves to the current version.
 if ARGV[5] ~= '' then
+  -- no pointer: version 1 is live (projections/current-version.ts)
   local current = redis.call('GET', KEYS[2]) or '1'
   if tonumber(current) ~= tonumber(ARGV[5]) then
     return {2, current}

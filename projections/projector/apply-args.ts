@@ -1,4 +1,4 @@
-import type { Delta } from '../../processors/projector/delta.js';
+import type { Delta } from './delta.js';
 
 /**
  * Pure: turns a Delta into the KEYS and ARGV of apply-batch.lua. Every key is declared once in

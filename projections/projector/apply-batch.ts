@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { EngagementError } from '../../core/errors.js';
-import type { Delta } from '../../processors/projector/delta.js';
+import type { Delta } from './delta.js';
 import { buildApplyArgs, type BatchPosition } from './apply-args.js';
 
 /**

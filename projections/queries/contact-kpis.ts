@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { EngagementError } from '../../core/errors.js';
+import { EngagementError, invalidParameter } from '../../core/errors.js';
 import type { Keys } from '../keys.js';
 import { bestTimeToEmail, type BestTimeSlot } from './best-time.js';
 import { openQuery, readHashes } from './context.js';
@@ -73,9 +73,7 @@ export function parseDays(raw: unknown): number {
   if (raw === undefined || raw === '') return CONTACT_WINDOW.defaultDays;
   const days = Number(raw);
   if (!Number.isInteger(days) || days < 1 || days > CONTACT_WINDOW.maxDays) {
-    throw new EngagementError('bad_request', `days must be a whole number from 1 to ${CONTACT_WINDOW.maxDays}, got "${String(raw)}"`, {
-      details: { parameter: 'days' },
-    });
+    throw invalidParameter('days', `days must be a whole number from 1 to ${CONTACT_WINDOW.maxDays}, got "${String(raw)}"`);
   }
   return days;
 }

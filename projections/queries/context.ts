@@ -1,9 +1,8 @@
 import type { Redis } from 'ioredis';
 import { EngagementError } from '../../core/errors.js';
 import { fromHash, type OrgState } from '../control/org-state.js';
+import { parseCurrentVersion } from '../current-version.js';
 import type { Keys, VersionKeys } from '../keys.js';
-
-export const DEFAULT_PROJECTION_VERSION = 1;
 
 export interface QueryContext {
   keys: VersionKeys;
@@ -16,7 +15,7 @@ export interface QueryContext {
  */
 export async function openQuery(redis: Redis, keys: Keys, orgId: string): Promise<QueryContext> {
   const results = await redis.pipeline().get(keys.currentVersion()).hgetall(keys.controlOrg(orgId)).exec();
-  const version = Number(results?.[0]?.[1] ?? DEFAULT_PROJECTION_VERSION) || DEFAULT_PROJECTION_VERSION;
+  const version = parseCurrentVersion(results?.[0]?.[1]);
   const org = fromHash(orgId, (results?.[1]?.[1] as Record<string, string>) ?? {});
   if (!org.enabled) {
     throw new EngagementError('engagement_disabled', `email engagement is disabled for organisation ${orgId}`);

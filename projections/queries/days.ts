@@ -1,4 +1,4 @@
-import { EngagementError } from '../../core/errors.js';
+import { invalidParameter } from '../../core/errors.js';
 import { dayOf } from '../keys.js';
 
 const DAY_MS = 86_400_000;
@@ -8,10 +8,10 @@ export const MAX_RANGE_DAYS = 366;
 export function dateRange(from: string, to: string): string[] {
   const start = parseDate('from', from);
   const end = parseDate('to', to);
-  if (end < start) throw new EngagementError('bad_request', `"to" (${to}) is before "from" (${from})`, { details: { parameter: 'to' } });
+  if (end < start) throw invalidParameter('to', `"to" (${to}) is before "from" (${from})`);
   const days = Math.round((end - start) / DAY_MS) + 1;
   if (days > MAX_RANGE_DAYS) {
-    throw new EngagementError('bad_request', `the range spans ${days} days; at most ${MAX_RANGE_DAYS}`, { details: { parameter: 'from' } });
+    throw invalidParameter('from', `the range spans ${days} days; at most ${MAX_RANGE_DAYS}`);
   }
   return Array.from({ length: days }, (_, i) => new Date(start + i * DAY_MS).toISOString().slice(0, 10));
 }
@@ -25,7 +25,7 @@ export function parseDate(parameter: string, value: string): number {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
   const ms = match ? Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) : NaN;
   if (!match || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== value) {
-    throw new EngagementError('bad_request', `${parameter} must be a date YYYY-MM-DD, got "${value}"`, { details: { parameter } });
+    throw invalidParameter(parameter, `${parameter} must be a date YYYY-MM-DD, got "${value}"`);
   }
   return ms;
 }

@@ -4,7 +4,7 @@ import { catalog } from '../../schemas/catalog.js';
 import { EventCodec } from '../../schemas/codec.js';
 import { blobName, cycleStartOf, parseBlobName } from '../../processors/lander/blob-names.js';
 import { CycleBuffer } from '../../processors/lander/cycle-buffer.js';
-import { backoffDelay } from '../../processors/lander/backoff.js';
+import { backoffDelay } from '../../core/retry.js';
 import { EMAIL_EVENT_TYPES } from '../../schemas/events.js';
 import { fixture } from '../support/fixtures.js';
 

@@ -222,9 +222,9 @@ describe('KPI queries over the projections', () => {
     expect((await get('/v1/orgs/org-a/contacts/nobody/kpis')).statusCode).toBe(404);
     const badDays = await get('/v1/orgs/org-a/contacts/c1/kpis?days=9999');
     expect(badDays.statusCode).toBe(400);
-    expect(badDays.json()).toMatchObject({ error: 'bad_request', parameter: 'days' });
+    expect(badDays.json()).toMatchObject({ error: 'bad_request', details: [{ path: 'days' }] });
     const badDate = await get('/v1/orgs/org-a/kpis?from=2026-13-01&to=2026-12-01');
-    expect(badDate.json()).toMatchObject({ error: 'bad_request', parameter: 'from' });
+    expect(badDate.json()).toMatchObject({ error: 'bad_request', details: [{ path: 'from' }] });
     expect((await get('/v1/orgs/org-a/emails/e1/kpis', KEYS.b)).statusCode).toBe(403);
     expect((await get('/v1/orgs/org-a/kpis', KEYS.b)).statusCode).toBe(403);
     expect((await get('/v1/orgs/org-a/emails/e1/kpis', 'not-a-key')).statusCode).toBe(401);

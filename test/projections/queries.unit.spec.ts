@@ -12,7 +12,7 @@ const code = (fn: () => unknown): string | undefined => {
   try {
     fn();
   } catch (error) {
-    return isEngagementError(error) ? `${error.code}:${String(error.details?.parameter)}` : 'other';
+    return isEngagementError(error) ? `${error.code}:${String((error.details?.fields as Array<{ path: string }> | undefined)?.[0]?.path)}` : 'other';
   }
   return undefined;
 };

@@ -2,7 +2,7 @@ import { keysFor, type VersionKeys } from '../../../projections/keys.js';
 import { firstOccurrences } from '../../../processors/projector/dedupe.js';
 import { emailMetaKey, type EmailMeta } from '../../../processors/projector/email-meta.js';
 import { fold } from '../../../processors/projector/fold.js';
-import type { Delta } from '../../../processors/projector/delta.js';
+import type { Delta } from '../../../projections/projector/delta.js';
 import type { EmailEvent } from '../../../schemas/events.js';
 
 /**

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { orgAuth } from '../../api/auth.js';
-import { decideSend } from '../email/decide-send.js';
-import { parseSendEmailRequest } from '../email/send-request.js';
-import { badRequest, checkIds, controlStateUnavailable } from './request-errors.js';
+import { orgAuth } from '../auth.js';
+import { decideSend } from '../../producers/email/decide-send.js';
+import { parseSendEmailRequest } from '../../producers/email/send-request.js';
+import { badRequest } from '../../core/errors.js';
+import { checkIds, controlStateUnavailable } from './request-errors.js';
 import type { RouteDeps } from './route-deps.js';
 
 /** `POST /v1/orgs/:orgId/emails` (DESIGN.md §6): answers only after Kafka acknowledged EmailSent. */

@@ -1,13 +1,13 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { emailKey } from '../../core/topics.js';
-import { ClickBursts } from '../tracking/click-bursts.js';
-import { interactionEvent } from '../tracking/interaction.js';
-import { anonymiseIp } from '../tracking/ip-hash.js';
-import { machineReason } from '../tracking/machine.js';
-import { NO_CACHE_HEADERS, TRANSPARENT_GIF } from '../tracking/pixel.js';
-import { redirectLocation } from '../tracking/redirect-target.js';
-import { verifyToken, type TokenPayload, type TrackingKind } from '../tracking/tokens.js';
-import { TRACKING_PATHS } from '../tracking/tracking-urls.js';
+import { ClickBursts } from '../../producers/tracking/click-bursts.js';
+import { interactionEvent } from '../../producers/tracking/interaction.js';
+import { anonymiseIp } from '../../producers/tracking/ip-hash.js';
+import { machineReason } from '../../producers/tracking/machine.js';
+import { NO_CACHE_HEADERS, TRANSPARENT_GIF } from '../../producers/tracking/pixel.js';
+import { redirectLocation } from '../../producers/tracking/redirect-target.js';
+import { verifyToken, type TokenPayload, type TrackingKind } from '../../producers/tracking/tokens.js';
+import { TRACKING_PATHS } from '../../producers/tracking/tracking-urls.js';
 import type { RouteDeps } from './route-deps.js';
 
 /**

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { authenticated, mayActOn, principalOf } from '../../api/auth.js';
+import { authenticated, mayActOn, principalOf } from '../auth.js';
 import { isControlEvent, type AnyEvent, type ControlEvent, type EmailSent } from '../../schemas/events.js';
-import { applySendPolicy, parseIngestBody, screenEvents, type IngestResult } from '../ingest/ingest-batch.js';
-import { badRequest, controlStateUnavailable } from './request-errors.js';
+import { applySendPolicy, parseIngestBody, screenEvents, type IngestResult } from '../../producers/ingest/ingest-batch.js';
+import { badRequest } from '../../core/errors.js';
+import { controlStateUnavailable } from './request-errors.js';
 import type { RouteDeps } from './route-deps.js';
 
 /**

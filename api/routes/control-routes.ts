@@ -1,10 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { adminOnly, orgAuth } from '../../api/auth.js';
-import { asEngagementError } from '../../core/errors.js';
+import { adminOnly, orgAuth } from '../auth.js';
+import { asEngagementError, badRequest } from '../../core/errors.js';
 import { pendingPurgeSince } from '../../projections/control/org-state.js';
 import type { ControlEvent } from '../../schemas/events.js';
-import { controlEvent, parseEngagementBody, parseFollowEmailBody, type ControlCommand } from '../control/control-commands.js';
-import { badRequest, checkIds } from './request-errors.js';
+import { controlEvent, parseEngagementBody, parseFollowEmailBody, type ControlCommand } from '../../producers/control/control-commands.js';
+import { checkIds } from './request-errors.js';
 import type { RouteDeps } from './route-deps.js';
 
 /**

@@ -1,10 +1,4 @@
-import { EngagementError, asEngagementError } from '../../core/errors.js';
-import type { FieldError } from '../../schemas/validate.js';
-
-/** A 400 whose body lists every field problem: `{error:"bad_request", details:[{path,message}]}`. */
-export function badRequest(errors: FieldError[], message = 'the request is invalid'): EngagementError {
-  return new EngagementError('bad_request', message, { details: { fields: errors } });
-}
+import { asEngagementError, badRequest } from '../../core/errors.js';
 
 /** Redis failures reading the control state are the dependency's, not ours: answer 503. */
 export function controlStateUnavailable(error: unknown): never {

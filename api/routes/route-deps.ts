@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
-import type { ServerMetrics } from '../../api/metrics.js';
+import type { ServerMetrics } from '../metrics.js';
 import type { Config } from '../../core/config.js';
 import type { ControlStore } from '../../projections/control/control-store.js';
-import type { EventSink } from '../event-sink.js';
+import type { EventSink } from '../../producers/event-sink.js';
 
 /** What every route plugin receives as its options (the KPI routes get the same object). */
 export interface RouteDeps {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Registry, register } from 'prom-client';
-import type { RouteDeps } from '../producers/http/route-deps.js';
+import type { RouteDeps } from './route-deps.js';
 
 /**
  * Liveness, readiness and Prometheus metrics. Readiness needs the Kafka producer connected and

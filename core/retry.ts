@@ -1,0 +1,44 @@
+/**
+ * The one retry policy: retry what the error says is retriable (`EngagementError.retriable`), with
+ * capped exponential backoff and jitter, for as long as the caller still wants the result; anything
+ * else is raised at once, so a permanent failure (bad credentials, a refused request) is seen
+ * instead of being retried forever.
+ */
+import { EngagementError, isEngagementError } from './errors.js';
+
+export const BACKOFF_DEFAULTS = { baseMs: 200, capMs: 10_000 } as const;
+
+/** The delay before retry number `attempt` (0-based). Pure given `random`. */
+export function backoffDelay(attempt: number, { baseMs, capMs }: { baseMs: number; capMs: number } = BACKOFF_DEFAULTS, random = Math.random): number {
+  const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+export function isRetriable(error: unknown): boolean {
+  return isEngagementError(error) && error.retriable;
+}
+
+export interface RetryOptions {
+  /** still worth trying? When not, the retry stops with a `superseded` error. */
+  wanted?: () => boolean;
+  onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+  backoff?: { baseMs: number; capMs: number };
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const sleepMs = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function withRetry<T>(work: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
+  const sleep = options.sleep ?? sleepMs;
+  for (let attempt = 0; ; attempt++) {
+    if (options.wanted && !options.wanted()) throw new EngagementError('superseded', 'the work was given up: its result is no longer wanted');
+    try {
+      return await work();
+    } catch (error) {
+      if (!isRetriable(error)) throw error;
+      const delay = backoffDelay(attempt, options.backoff);
+      options.onRetry?.(error, attempt, delay);
+      await sleep(delay);
+    }
+  }
+}
