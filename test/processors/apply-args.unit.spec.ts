@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { keysFor } from '../../projections/keys.js';
 import { buildApplyArgs, SEEN_TTL_SECONDS } from '../../projections/projector/apply-args.js';
 import { fold } from '../../processors/projector/fold.js';
 import { fixture } from '../support/fixtures.js';
-import { keys } from './support/in-memory-projection.js';
+
+const keys = keysFor('t').version(1);
 
 describe('buildApplyArgs', () => {
   it('declares each key once and refers to it by KEYS index', () => {

@@ -51,9 +51,18 @@ describe('gate: decided at the event time', () => {
     expect(gate(event, history(...control))).toEqual(expected);
   });
 
-  it('applying a control event twice changes nothing', () => {
+  // Of two switches at the same instant the later-read wins, so a re-delivered disable read after
+  // an enable at that instant would turn the org off again if it were applied a second time.
+  it('a re-delivered control event (same eventId) is applied once', () => {
     const disable = off(T);
-    const h = history(on(T - MIN), disable, on(T + MIN), disable);
-    expect(gate(opened(T + MIN), h)).toEqual(COLLECT);
+    const h = history(on(T - MIN), disable, on(T), disable);
+    expect(gate(opened(T), h)).toEqual(COLLECT);
+    expect(h.size).toBe(3);
+  });
+
+  it('a re-delivered opt-out read after an opt-in at the same instant is applied once', () => {
+    const optOut = pref(T, false);
+    const h = history(on(0), optOut, pref(T, true), optOut);
+    expect(gate(opened(T), h)).toEqual(COLLECT);
   });
 });

@@ -116,49 +116,61 @@ describe('a followed email', () => {
   });
 
   it('flags machine interactions but keeps them: HEAD, scanner agents, too-soon clicks, link bursts; not Gmail', async () => {
-    const body = emailBody({ sentAt: new Date(Date.now() - 2000).toISOString() });
-    const r = (await send(body)).json<EmailSendResponse>().recipients[0]!;
-
-    const head = await h.app.inject({ method: 'HEAD', url: path(r.openPixelUrl) });
-    expect(head.statusCode).toBe(200);
-    expect(head.headers['content-type']).toBe('image/gif');
-    const gmail = 'Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)';
-    await h.app.inject({ method: 'GET', url: path(r.openPixelUrl), headers: { 'user-agent': gmail } });
-    await h.app.inject({ method: 'GET', url: path(r.openPixelUrl), headers: { 'user-agent': 'Mozilla/5.0 (compatible; Barracuda scanner)' } });
-    const tooSoon = await h.app.inject({ method: 'GET', url: path(r.links[1]!.trackedUrl) });
-    expect(tooSoon.statusCode).toBe(302);
-
-    const opens = await waitFor(() => {
-      const found = reader.messages.filter((m) => m.event.type === 'EmailOpened' && (m.event as EventOf<'EmailOpened'>).emailId === body.emailId);
-      return found.length === 3 && found.map((m) => m.event as EventOf<'EmailOpened'>);
-    });
-    expect(opens.map((e) => [e.method, e.machineReason])).toEqual(
-      expect.arrayContaining([
-        ['HEAD', 'head_request'],
-        ['GET', null],
-        ['GET', 'scanner_user_agent'],
-      ]),
-    );
-    const soon = await waitForEvent('LinkClicked', (e) => e.emailId === body.emailId);
-    expect(soon.event.machineReason).toBe('click_too_soon');
-
-    // A scanner opening every link of the mail within one second.
-    const later = emailBody();
-    const lr = (await send(later)).json<EmailSendResponse>().recipients[1]!;
-    h.setNow(Date.now());
+    // Every request below runs on the harness clock, pinned relative to a whole-second send time:
+    // the click_too_soon and burst rules read that clock, so no outcome depends on test speed.
+    const sentAt = Math.floor(Date.now() / 1000) * 1000 - HOUR;
+    const tooSoonMs = h.config.machineClickSeconds * 1000;
+    const at = (offsetMs: number) => h.setNow(sentAt + offsetMs);
     try {
+      at(0);
+      const body = emailBody({ sentAt: new Date(sentAt).toISOString() });
+      const recipients = (await send(body)).json<EmailSendResponse>().recipients;
+      const r = recipients[0]!;
+
+      const head = await h.app.inject({ method: 'HEAD', url: path(r.openPixelUrl) });
+      expect(head.statusCode).toBe(200);
+      expect(head.headers['content-type']).toBe('image/gif');
+      const gmail = 'Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)';
+      await h.app.inject({ method: 'GET', url: path(r.openPixelUrl), headers: { 'user-agent': gmail } });
+      await h.app.inject({ method: 'GET', url: path(r.openPixelUrl), headers: { 'user-agent': 'Mozilla/5.0 (compatible; Barracuda scanner)' } });
+      // 1 ms before the threshold by c-1; exactly at it by c-2 (another recipient: no burst).
+      at(tooSoonMs - 1);
+      expect((await h.app.inject({ method: 'GET', url: path(r.links[1]!.trackedUrl) })).statusCode).toBe(302);
+      at(tooSoonMs);
+      expect((await h.app.inject({ method: 'GET', url: path(recipients[1]!.links[1]!.trackedUrl) })).statusCode).toBe(302);
+
+      const opens = await waitFor(() => {
+        const found = reader.messages.filter((m) => m.event.type === 'EmailOpened' && (m.event as EventOf<'EmailOpened'>).emailId === body.emailId);
+        return found.length === 3 && found.map((m) => m.event as EventOf<'EmailOpened'>);
+      });
+      expect(opens.map((e) => [e.method, e.machineReason])).toEqual(
+        expect.arrayContaining([
+          ['HEAD', 'head_request'],
+          ['GET', null],
+          ['GET', 'scanner_user_agent'],
+        ]),
+      );
+      const soon = await waitForEvent('LinkClicked', (e) => e.emailId === body.emailId && e.contactId === 'c-1');
+      expect(soon.event).toMatchObject({ occurredAt: sentAt + tooSoonMs - 1, machineReason: 'click_too_soon' });
+      const inTime = await waitForEvent('LinkClicked', (e) => e.emailId === body.emailId && e.contactId === 'c-2');
+      expect(inTime.event).toMatchObject({ occurredAt: sentAt + tooSoonMs, machineReason: null });
+
+      // A scanner opening every link of the mail within one second.
+      const later = emailBody({ sentAt: new Date(sentAt).toISOString() });
+      const lr = (await send(later)).json<EmailSendResponse>().recipients[1]!;
+      at(HOUR);
       for (const link of lr.links) expect((await h.app.inject({ method: 'GET', url: path(link.trackedUrl) })).statusCode).toBe(302);
+      const burst = await waitFor(() => {
+        const found = reader.messages.filter((m) => m.event.type === 'LinkClicked' && (m.event as EventOf<'LinkClicked'>).emailId === later.emailId);
+        return found.length === 2 && found.map((m) => m.event as EventOf<'LinkClicked'>);
+      });
+      expect(burst.map((e) => [e.linkId, e.contactId, e.machineReason])).toEqual([
+        ['l0', 'c-2', null],
+        ['l1', 'c-2', 'multi_link_burst'],
+      ]);
     } finally {
       h.setNow(undefined);
     }
-    const burst = await waitFor(() => {
-      const found = reader.messages.filter((m) => m.event.type === 'LinkClicked' && (m.event as EventOf<'LinkClicked'>).emailId === later.emailId);
-      return found.length === 2 && found.map((m) => m.event as EventOf<'LinkClicked'>);
-    });
-    expect(burst.map((e) => [e.linkId, e.contactId, e.machineReason])).toEqual([
-      ['l0', 'c-2', null],
-      ['l1', 'c-2', 'multi_link_burst'],
-    ]);
   });
 });
 

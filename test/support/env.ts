@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { DEFAULTS, loadConfig, type Config } from '../../core/config.js';
 import { createContainerClient } from '../../core/blob.js';
@@ -86,20 +87,26 @@ export async function cleanupTestResources(config: Config): Promise<void> {
 
   const redis = createRedis(config);
   try {
-    // Projection keys start with their cluster hash tag `{prefix:vN}`, control keys with the prefix.
-    for (const pattern of [`${config.redisPrefix}:*`, `{${config.redisPrefix}:*`]) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-        cursor = next;
-        if (keys.length > 0) await redis.unlink(...keys);
-      } while (cursor !== '0');
-    }
+    await deleteRedisPrefix(redis, config.redisPrefix);
   } finally {
     redis.disconnect();
   }
 
   await createContainerClient(config).deleteIfExists();
+}
+
+/** Deletes the Redis keys of one test prefix (SCAN, never KEYS); refuses the default prefix. */
+export async function deleteRedisPrefix(redis: Redis, prefix: string): Promise<void> {
+  if (prefix === DEFAULTS.REDIS_PREFIX) throw new Error('deleteRedisPrefix refuses to delete the default (non-test) prefix');
+  // Projection keys start with their cluster hash tag `{prefix:vN}`, control keys with the prefix.
+  for (const pattern of [`${prefix}:*`, `{${prefix}:*`]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  }
 }
 
 /**

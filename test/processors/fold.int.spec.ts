@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { dayOf, hourOfWeekUtc, type VersionKeys } from '../../projections/keys.js';
+import type { EmailEvent } from '../../schemas/events.js';
+import { fixture } from '../support/fixtures.js';
+import { RedisProjection } from './support/redis-projection.js';
+
+/**
+ * Given/when/then on the fold, through the projector's batch step and apply-batch.lua on the real
+ * Redis; every spec delivers the same event twice (idempotency). The send is yesterday 09:00 UTC,
+ * not a fixed date: the script EXPIREATs contact-day keys 400 days after their day, so a fixed
+ * date would one day write keys that Redis drops at once.
+ */
+const DAY_MS = 86_400_000;
+const SENT_AT = Math.floor(Date.now() / DAY_MS) * DAY_MS - DAY_MS + 9 * 3_600_000;
+const LATER = SENT_AT + 3_600_000;
+const DAY = dayOf(SENT_AT);
+const sent = fixture('EmailSent', { occurredAt: SENT_AT });
+const email = (k: VersionKeys) => k.email('org-1', 'e-1');
+const orgd = (k: VersionKeys) => k.orgDay('org-1', DAY);
+const senderd = (k: VersionKeys) => k.senderDay('org-1', 's-1', DAY);
+const templated = (k: VersionKeys) => k.templateDay('org-1', 'tpl-1', DAY);
+const contactd = (k: VersionKeys) => k.contactDay('org-1', 'c-1', DAY);
+const contact = (k: VersionKeys) => k.contact('org-1', 'c-1');
+
+function given(...events: EmailEvent[]): Promise<RedisProjection> {
+  return RedisProjection.open().deliver(...events);
+}
+
+describe('fold: EmailSent', () => {
+  it('records the meta, recipients and the followed recipients once', async () => {
+    const p = await given();
+    await p.deliver(sent, sent);
+    await p.deliver(sent);
+    expect(await p.get(email)).toMatchObject({ sentAt: String(SENT_AT), senderId: 's-1', templateId: 'tpl-1', subject: 'Quarterly review', recipients: '2', followedRecipients: '1' });
+    for (const key of [orgd, senderd, templated]) expect(await p.get(key)).toEqual({ emails: '1', recipients: '2', followedRecipients: '1' });
+    expect(await p.get(contactd)).toEqual({ received: '1' });
+    expect(await p.get(contact)).toEqual({ tz: 'Europe/Paris' });
+    expect(await p.get((k) => k.contactDay('org-1', 'c-2', DAY))).toEqual({});
+  });
+});
+
+describe('fold: EmailOpened', () => {
+  it('counts opens, unique opens once per recipient, first/last open and the hour histogram', async () => {
+    const first = fixture('EmailOpened', { occurredAt: LATER });
+    const second = fixture('EmailOpened', { occurredAt: LATER + 60_000 });
+    const p = await given(sent);
+    await p.deliver(first, first);
+    await p.deliver(second);
+    await p.deliver(second);
+    expect(await p.get(email)).toMatchObject({ opens: '2', uniqueOpens: '1', firstOpenedAt: String(LATER), lastOpenedAt: String(LATER + 60_000) });
+    for (const key of [orgd, senderd, templated]) expect(await p.get(key)).toMatchObject({ opens: '2', uniqueOpens: '1' });
+    expect(await p.get(contactd)).toEqual({ received: '1', opened: '1' });
+    expect(await p.get(contact)).toEqual({ tz: 'Europe/Paris', lastOpenedAt: String(LATER + 60_000), [`h:${hourOfWeekUtc(LATER)}`]: '2' });
+  });
+
+  it('counts a machine open only as machineOpens', async () => {
+    const bot = fixture('EmailOpened', { occurredAt: LATER, machineReason: 'head_request' });
+    const p = await given(sent);
+    await p.deliver(bot);
+    await p.deliver(bot);
+    expect(await p.get(email)).toMatchObject({ machineOpens: '1' });
+    expect((await p.get(email)).opens).toBeUndefined();
+    expect(await p.get(orgd)).toMatchObject({ machineOpens: '1' });
+    expect(await p.get(contactd)).toEqual({ received: '1' });
+  });
+});
+
+describe('fold: LinkClicked', () => {
+  it('counts clicks per link, unique clickers per email and per link', async () => {
+    const a = fixture('LinkClicked', { occurredAt: LATER });
+    const b = fixture('LinkClicked', { occurredAt: LATER + 1000, linkId: 'l1', url: 'https://example.com/b' });
+    const p = await given(sent);
+    await p.deliver(a, a, b);
+    await p.deliver(b);
+    expect(await p.get(email)).toMatchObject({ clicks: '2', uniqueClicks: '1', 'lc:l0': '1', 'lc:l1': '1', 'lu:l0': '1', 'lu:l1': '1', 'url:l1': 'https://example.com/b' });
+    expect(await p.get(orgd)).toMatchObject({ clicks: '2', uniqueClicks: '1' });
+    expect(await p.get(contactd)).toEqual({ received: '1', clicked: '1' });
+  });
+
+  it('treats a click sooner than MACHINE_CLICK_SECONDS after the send as a machine', async () => {
+    const scanner = fixture('LinkClicked', { occurredAt: SENT_AT + 4999 });
+    const p = await given(sent);
+    await p.deliver(scanner, scanner);
+    expect(await p.get(email)).toMatchObject({ machineClicks: '1' });
+    expect((await p.get(email)).clicks).toBeUndefined();
+    expect(await p.get(senderd)).toMatchObject({ machineClicks: '1' });
+  });
+});
+
+describe('fold: AttachmentViewed and EmailReplied', () => {
+  it('counts attachment views and replies (a recipient once in the rollups)', async () => {
+    const view = fixture('AttachmentViewed', { occurredAt: LATER });
+    const reply = fixture('EmailReplied', { occurredAt: LATER });
+    const reply2 = fixture('EmailReplied', { occurredAt: LATER + 1 });
+    const p = await given(sent);
+    await p.deliver(view, reply, view, reply);
+    await p.deliver(reply2, reply2);
+    expect(await p.get(email)).toMatchObject({ attachmentViews: '1', replies: '2' });
+    expect(await p.get(templated)).toMatchObject({ attachmentViews: '1', replies: '1' });
+    expect(await p.get(contactd)).toEqual({ received: '1', replied: '1' });
+  });
+
+  it('indexes every touched key under the org', async () => {
+    const p = await given(sent, fixture('EmailOpened', { occurredAt: LATER }));
+    const touched = [email, (k: VersionKeys) => k.emailRecipients('org-1', 'e-1'), orgd, senderd, templated, contactd, contact];
+    expect(await p.members((k) => k.orgIndex('org-1'))).toEqual(new Set(touched.map((key) => p.name(key))));
+  });
+});

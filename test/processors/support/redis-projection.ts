@@ -1,0 +1,82 @@
+import type { Redis } from 'ioredis';
+import type { KafkaMessage } from 'kafkajs';
+import { expect, onTestFinished } from 'vitest';
+import { createRedis } from '../../../core/redis.js';
+import { ControlHistory } from '../../../processors/gate/control-history.js';
+import { EmailMetaLoader } from '../../../processors/projector/meta-loader.js';
+import { projectBatch } from '../../../processors/projector/project-batch.js';
+import { keysFor, type VersionKeys } from '../../../projections/keys.js';
+import { EventCodec } from '../../../schemas/codec.js';
+import type { EmailEvent } from '../../../schemas/events.js';
+import { deleteRedisPrefix, testConfig } from '../../support/env.js';
+import { fixture } from '../../support/fixtures.js';
+
+/**
+ * The projector's own batch step (projectBatch: decode, gate, batch de-duplication, seen sets,
+ * fold, apply-batch.lua) against the real Redis, so fold specs check what Redis holds after one
+ * or several batches. Each projection works under a fresh key prefix, deleted when the test
+ * that opened it finishes. Each `deliver` is one batch of partition 0, offsets following on;
+ * every org is enabled since the epoch, so the gate lets everything through.
+ */
+export type KeyOf = string | ((keys: VersionKeys) => string);
+
+const TOPIC = 'emails';
+const codec = new EventCodec();
+
+export class RedisProjection {
+  private nextOffset = 0;
+  private readonly history = new ControlHistory();
+  private readonly meta: EmailMetaLoader;
+
+  private constructor(
+    private readonly redis: Redis,
+    readonly keys: VersionKeys,
+    private readonly machineClickSeconds: number,
+  ) {
+    this.meta = new EmailMetaLoader(redis, keys);
+  }
+
+  /** Call inside a test: the keys and the connection are cleaned up when it finishes. */
+  static open(machineClickSeconds = 5): RedisProjection {
+    const config = testConfig();
+    const redis = createRedis(config);
+    onTestFinished(async () => {
+      try {
+        await deleteRedisPrefix(redis, config.redisPrefix);
+      } finally {
+        await redis.quit();
+      }
+    });
+    return new RedisProjection(redis, keysFor(config.redisPrefix).version(1), machineClickSeconds);
+  }
+
+  async deliver(...events: EmailEvent[]): Promise<this> {
+    if (events.length === 0) return this;
+    for (const orgId of new Set(events.map((e) => e.orgId))) this.history.apply(fixture('OrgEngagementEnabled', { orgId, occurredAt: 0, eventId: `enable-${orgId}` }));
+    const records: KafkaMessage[] = events.map((event) => ({
+      key: Buffer.from(`${event.orgId}/${event.emailId}`),
+      value: codec.encode(event),
+      timestamp: String(event.occurredAt),
+      attributes: 0,
+      offset: String(this.nextOffset++),
+      headers: {},
+    }));
+    const target = { redis: this.redis, codec, history: this.history, keys: this.keys, meta: this.meta, machineClickSeconds: this.machineClickSeconds };
+    const outcome = await projectBatch(target, TOPIC, 0, records, async () => undefined);
+    expect(outcome.deadLetters).toEqual([]);
+    expect(outcome.result).toMatchObject({ applied: true });
+    return this;
+  }
+
+  async get(key: KeyOf): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.name(key));
+  }
+
+  async members(key: KeyOf): Promise<Set<string>> {
+    return new Set(await this.redis.smembers(this.name(key)));
+  }
+
+  name(key: KeyOf): string {
+    return typeof key === 'string' ? key : key(this.keys);
+  }
+}
