@@ -40,6 +40,9 @@ export interface Keys {
   currentVersion(): string;
   projectionVersions(): string;
   replayLock(): string;
+  /** SCAN MATCH patterns covering every key under the prefix: control keys start with `P:`,
+   *  projection keys with their cluster hash tag `{P:vN}` */
+  patterns(): string[];
   // projection (versioned)
   version(v: ProjectionVersion): VersionKeys;
 }
@@ -106,6 +109,7 @@ export function keysFor(prefix: string): Keys {
     currentVersion: () => `${prefix}:proj:current`,
     projectionVersions: () => `${prefix}:proj:versions`,
     replayLock: () => `${prefix}:replay:lock`,
+    patterns: () => [`${prefix}:*`, `{${prefix}:*`],
     version: (v) => {
       const base = `{${prefix}:v${v}}:`;
       return {

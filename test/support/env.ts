@@ -4,7 +4,9 @@ import { DEFAULTS, loadConfig, type Config } from '../../core/config.js';
 import { createContainerClient } from '../../core/blob.js';
 import { createKafka } from '../../core/kafka.js';
 import { createRedis } from '../../core/redis.js';
+import { unlinkMatching } from '../../core/redis-scan.js';
 import { topicsFor } from '../../core/topics.js';
+import { keysFor } from '../../projections/keys.js';
 
 /** Endpoints chosen by test/global-setup.ts (env, local stack or containers), handed to workers. */
 export type StackEnv = Record<'KAFKA_BROKERS' | 'REDIS_URL' | 'AZURE_STORAGE_CONNECTION_STRING', string>;
@@ -86,15 +88,7 @@ export async function cleanupTestResources(config: Config): Promise<void> {
 
   const redis = createRedis(config);
   try {
-    // Projection keys start with their cluster hash tag `{prefix:vN}`, control keys with the prefix.
-    for (const pattern of [`${config.redisPrefix}:*`, `{${config.redisPrefix}:*`]) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-        cursor = next;
-        if (keys.length > 0) await redis.unlink(...keys);
-      } while (cursor !== '0');
-    }
+    for (const pattern of keysFor(config.redisPrefix).patterns()) await unlinkMatching(redis, pattern, 500);
   } finally {
     redis.disconnect();
   }
