@@ -63,8 +63,6 @@ export interface VersionKeys {
   orgIndex(orgId: string): string;
   /** checkpoint of a replay building this version */
   replay(): string;
-  /** base of one org's keys, for SCAN fallbacks */
-  orgPattern(orgId: string): string[];
 }
 
 export const ROLLUP_FIELDS = [
@@ -81,8 +79,6 @@ export const ROLLUP_FIELDS = [
   'machineClicks',
 ] as const;
 export type RollupField = (typeof ROLLUP_FIELDS)[number];
-
-export const CONTACT_DAY_FIELDS = ['received', 'opened', 'clicked', 'replied'] as const;
 
 /** Hour-of-week slot 0..167, Monday 00:00 = 0, of an epoch-ms time in UTC. */
 export function hourOfWeekUtc(ms: number): number {
@@ -126,8 +122,6 @@ export function keysFor(prefix: string): Keys {
         templateDay: (org, tpl, day) => `${base}templated:${e(org)}:${e(tpl)}:${day}`,
         orgIndex: (org) => `${base}orgkeys:${e(org)}`,
         replay: () => `${base}replay`,
-        orgPattern: (org) =>
-          ['email', 'emailr', 'contact', 'contactd', 'orgd', 'senderd', 'templated'].map((kind) => `${base}${kind}:${e(org)}:*`),
       };
     },
   };
