@@ -20,7 +20,7 @@
  *   {P:vV}:emailr:<org>:<email>             hash   per-recipient first-time flags: o:<c>, c:<c>, c:<link>:<c>, r:<c>, f:<c>
  *   {P:vV}:contact:<org>:<contact>          hash   tz, lastOpenedAt, h:<hourOfWeekUtc> open histogram
  *   {P:vV}:contactd:<org>:<contact>:<day>   hash   received, opened, clicked, replied (emails, once each); expires
- *   {P:vV}:orgd:<org>:<day>                 hash   daily rollup (same fields as ROLLUP_FIELDS)
+ *   {P:vV}:orgd:<org>:<day>                 hash   daily rollup (the fields of ROLLUP_FIELDS)
  *   {P:vV}:senderd:<org>:<sender>:<day>     hash   daily rollup per sender
  *   {P:vV}:templated:<org>:<tpl>:<day>      hash   daily rollup per template
  *   {P:vV}:orgkeys:<org>                    set    every key of that org in this version (retention deletes by it)
@@ -73,6 +73,8 @@ export const ROLLUP_FIELDS = [
   'uniqueOpens',
   'clicks',
   'uniqueClicks',
+  /** replying recipients (each once per email); the API calls it uniqueReplies, as on the email
+   *  KPIs. The stored name stays: renaming it would zero the rollups already in Redis. */
   'replies',
   'attachmentViews',
   'machineOpens',
