@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { configEnv, type Config } from '../core/config.js';
 
-/** Runs bench/processor-child.ts with a config, reads its counters, samples its peak RSS. */
+/** Runs service/processor-child.ts with a config, reads its counters (every 50 ms), samples its peak RSS. */
 export interface ChildStats {
   t: number;
   projector: number;
@@ -13,7 +13,7 @@ export interface ChildStats {
 }
 
 export function envFor(config: Config, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error', ...configEnv(config), ...extra };
+  return { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error', PROCESSOR_STATS_MS: '50', ...configEnv(config), ...extra };
 }
 
 export class ProcessorChild {
@@ -24,7 +24,7 @@ export class ProcessorChild {
   readonly exited: Promise<number | null>;
 
   constructor(config: Config, extraEnv: Record<string, string> = {}, nodeArgs: string[] = []) {
-    this.child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', new URL('./processor-child.ts', import.meta.url).pathname], {
+    this.child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', new URL('../service/processor-child.ts', import.meta.url).pathname], {
       env: envFor(config, extraEnv),
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -3,7 +3,9 @@ import { createContainerClient } from '../core/blob.js';
 import { DEFAULTS, loadConfig, type Config } from '../core/config.js';
 import { createKafka } from '../core/kafka.js';
 import { createRedis } from '../core/redis.js';
+import { unlinkMatching } from '../core/redis-scan.js';
 import { topicsFor } from '../core/topics.js';
+import { keysFor } from '../projections/keys.js';
 import { ensureTopics, stackUp } from '../stack/index.js';
 import { progress } from './progress.js';
 
@@ -55,14 +57,7 @@ export async function deleteGroups(config: Config, filter: (group: string) => bo
 export async function deleteRedisPrefix(config: Config): Promise<void> {
   const redis = createRedis(config);
   try {
-    for (const pattern of [`${config.redisPrefix}:*`, `{${config.redisPrefix}:*`]) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.unlink(...keys);
-      } while (cursor !== '0');
-    }
+    for (const pattern of keysFor(config.redisPrefix).patterns()) await unlinkMatching(redis, pattern);
   } finally {
     redis.disconnect();
   }

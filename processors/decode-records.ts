@@ -2,6 +2,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { asEngagementError, EngagementError } from '../core/errors.js';
 import type { EventCodec } from '../schemas/codec.js';
 import { isEmailEvent, type EmailEvent } from '../schemas/events.js';
+import { OCCURRED_AT_PROBLEM, occurredAtInRange } from '../schemas/occurred-at.js';
 
 /**
  * Turns a partition batch into decoded email events and rejects, never throwing: a bad record
@@ -18,8 +19,6 @@ export interface RejectedRecord {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const MIN_TIME = Date.UTC(2000, 0, 1);
-const MAX_FUTURE_MS = 86_400_000;
 
 export function decodeRecords(
   messages: readonly KafkaMessage[],
@@ -47,9 +46,7 @@ export function decodeRecords(
 /** The cheap subset of validateEvent's semantic checks that keeps nonsense out of the projections. */
 function semanticProblem(event: EmailEvent, now: number): string | null {
   if (!UUID.test(event.eventId)) return 'eventId must be a UUID';
-  if (!Number.isInteger(event.occurredAt) || event.occurredAt < MIN_TIME || event.occurredAt > now + MAX_FUTURE_MS) {
-    return 'occurredAt must be a time between 2000-01-01 and one day from now';
-  }
+  if (!occurredAtInRange(event.occurredAt, now)) return `occurredAt ${OCCURRED_AT_PROBLEM}`;
   if (event.orgId === '' || event.emailId === '') return 'orgId and emailId must not be empty';
   if (event.type !== 'EmailSent' && event.contactId === '') return 'contactId must not be empty';
   return null;

@@ -20,7 +20,7 @@
  *   {P:vV}:emailr:<org>:<email>             hash   per-recipient first-time flags: o:<c>, c:<c>, c:<link>:<c>, r:<c>, f:<c>
  *   {P:vV}:contact:<org>:<contact>          hash   tz, lastOpenedAt, h:<hourOfWeekUtc> open histogram
  *   {P:vV}:contactd:<org>:<contact>:<day>   hash   received, opened, clicked, replied (emails, once each); expires
- *   {P:vV}:orgd:<org>:<day>                 hash   daily rollup (same fields as ROLLUP_FIELDS)
+ *   {P:vV}:orgd:<org>:<day>                 hash   daily rollup (the fields of ROLLUP_FIELDS)
  *   {P:vV}:senderd:<org>:<sender>:<day>     hash   daily rollup per sender
  *   {P:vV}:templated:<org>:<tpl>:<day>      hash   daily rollup per template
  *   {P:vV}:orgkeys:<org>                    set    every key of that org in this version (retention deletes by it)
@@ -40,6 +40,9 @@ export interface Keys {
   currentVersion(): string;
   projectionVersions(): string;
   replayLock(): string;
+  /** SCAN MATCH patterns covering every key under the prefix: control keys start with `P:`,
+   *  projection keys with their cluster hash tag `{P:vN}` */
+  patterns(): string[];
   // projection (versioned)
   version(v: ProjectionVersion): VersionKeys;
 }
@@ -60,8 +63,6 @@ export interface VersionKeys {
   orgIndex(orgId: string): string;
   /** checkpoint of a replay building this version */
   replay(): string;
-  /** base of one org's keys, for SCAN fallbacks */
-  orgPattern(orgId: string): string[];
 }
 
 export const ROLLUP_FIELDS = [
@@ -72,14 +73,14 @@ export const ROLLUP_FIELDS = [
   'uniqueOpens',
   'clicks',
   'uniqueClicks',
+  /** replying recipients (each once per email); the API calls it uniqueReplies, as on the email
+   *  KPIs. The stored name stays: renaming it would zero the rollups already in Redis. */
   'replies',
   'attachmentViews',
   'machineOpens',
   'machineClicks',
 ] as const;
 export type RollupField = (typeof ROLLUP_FIELDS)[number];
-
-export const CONTACT_DAY_FIELDS = ['received', 'opened', 'clicked', 'replied'] as const;
 
 /** Hour-of-week slot 0..167, Monday 00:00 = 0, of an epoch-ms time in UTC. */
 export function hourOfWeekUtc(ms: number): number {
@@ -106,6 +107,7 @@ export function keysFor(prefix: string): Keys {
     currentVersion: () => `${prefix}:proj:current`,
     projectionVersions: () => `${prefix}:proj:versions`,
     replayLock: () => `${prefix}:replay:lock`,
+    patterns: () => [`${prefix}:*`, `{${prefix}:*`],
     version: (v) => {
       const base = `{${prefix}:v${v}}:`;
       return {
@@ -122,8 +124,6 @@ export function keysFor(prefix: string): Keys {
         templateDay: (org, tpl, day) => `${base}templated:${e(org)}:${e(tpl)}:${day}`,
         orgIndex: (org) => `${base}orgkeys:${e(org)}`,
         replay: () => `${base}replay`,
-        orgPattern: (org) =>
-          ['email', 'emailr', 'contact', 'contactd', 'orgd', 'senderd', 'templated'].map((kind) => `${base}${kind}:${e(org)}:*`),
       };
     },
   };

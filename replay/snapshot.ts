@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { scanKeys } from '../core/redis-scan.js';
 import type { VersionKeys } from '../projections/keys.js';
 import type { Fields, Snapshot } from './diff.js';
 
@@ -8,19 +9,13 @@ import type { Fields, Snapshot } from './diff.js';
  * members naming keys of the version are made relative too (the org key index).
  * `exclude` drops bookkeeping keys by their relative name.
  */
-const SCAN_COUNT = 1000;
 const READ_CHUNK = 500;
 
 export const BOOKKEEPING = (relative: string): boolean => relative.startsWith('offsets:') || relative === 'replay';
 
 export async function scanVersion(redis: Redis, keys: VersionKeys): Promise<string[]> {
   const found = new Set<string>();
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${keys.base}*`, 'COUNT', SCAN_COUNT);
-    cursor = next;
-    for (const key of batch) found.add(key);
-  } while (cursor !== '0');
+  for await (const batch of scanKeys(redis, `${keys.base}*`)) for (const key of batch) found.add(key);
   return [...found];
 }
 

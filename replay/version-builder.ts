@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Redis } from 'ioredis';
+import { REPLAY_CONSUMER, REPLAY_MAX_BYTES_PER_PARTITION, replayRun } from '../core/consumer-options.js';
 import { childLogger } from '../core/logger.js';
 import type { VersionKeys } from '../projections/keys.js';
 import type { ControlReader } from '../processors/control/control-reader.js';
@@ -39,8 +40,8 @@ export interface BuilderOptions {
   /** partition -> first offset to read (every partition of the topic) */
   start: ReadonlyMap<number, number>;
   orgId?: string;
-  /** fetch size per partition (default 1 MiB; measured in bench/RESULTS.md "Bottleneck work (2)": smaller
-   *  batches overlap the fold of one partition with another's script better than 2 or 4 MiB) */
+  /** fetch size per partition (default REPLAY_MAX_BYTES_PER_PARTITION, 1 MiB: smaller batches
+   *  overlap the fold of one partition with another's script better than 2 or 4 MiB) */
   maxBytesPerPartition?: number;
   /** test hook / interrupt: called after each applied batch; return true to stop applying */
   afterBatch?: (counters: BuildCounters) => boolean;
@@ -66,11 +67,8 @@ export class VersionBuilder {
     this.groupId = `${options.groupPrefix}.replay.${randomBytes(6).toString('hex')}`;
     this.consumer = options.kafka.consumer({
       groupId: this.groupId,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3000,
-      maxWaitTimeInMs: 200,
-      maxBytes: 16 << 20,
-      maxBytesPerPartition: options.maxBytesPerPartition ?? 1 << 20,
+      ...REPLAY_CONSUMER,
+      maxBytesPerPartition: options.maxBytesPerPartition ?? REPLAY_MAX_BYTES_PER_PARTITION,
     });
     this.meta = new EmailMetaLoader(options.redis, options.keys);
   }
@@ -84,9 +82,7 @@ export class VersionBuilder {
     await this.consumer.connect();
     await this.consumer.subscribe({ topic, fromBeginning: true });
     await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: Math.max(1, Math.min(8, this.positions.size)),
+      ...replayRun(this.positions.size),
       eachBatch: (payload) => this.onBatch(payload),
     });
     for (const [partition, offset] of this.positions) this.consumer.seek({ topic, partition, offset: String(offset) });

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { unlinkMatching } from '../core/redis-scan.js';
 import type { Keys, ProjectionVersion } from '../projections/keys.js';
 import { readCurrentVersion } from '../projections/current-version.js';
 
@@ -76,13 +77,7 @@ export async function allocateVersion(
  */
 export async function dropVersion(redis: Redis, keys: Keys, version: ProjectionVersion): Promise<number> {
   if (version === (await currentVersion(redis, keys))) throw new Error(`refusing to drop the live projection version ${version}`);
-  let deleted = 0;
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${keys.version(version).base}*`, 'COUNT', SCAN_COUNT);
-    cursor = next;
-    if (found.length > 0) deleted += await redis.unlink(...found);
-  } while (cursor !== '0');
+  const deleted = await unlinkMatching(redis, `${keys.version(version).base}*`, SCAN_COUNT);
   await redis.srem(keys.projectionVersions(), String(version));
   return deleted;
 }

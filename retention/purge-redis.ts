@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { scanMembers } from '../core/redis-scan.js';
 import type { Keys } from '../projections/keys.js';
 import { parseCurrentVersion } from '../projections/current-version.js';
 
@@ -20,12 +21,7 @@ export async function purgeOrgFromRedis(redis: Redis, keys: Keys, orgId: string)
   let deleted = 0;
   for (const v of await projectionVersions(redis, keys)) {
     const index = keys.version(v).orgIndex(orgId);
-    let cursor = '0';
-    do {
-      const [next, members] = await redis.sscan(index, cursor, 'COUNT', CHUNK);
-      cursor = next;
-      if (members.length > 0) deleted += await redis.unlink(...members);
-    } while (cursor !== '0');
+    for await (const members of scanMembers(redis, index, CHUNK)) deleted += await redis.unlink(...members);
     deleted += await redis.unlink(index);
   }
   deleted += await redis.unlink(keys.controlContacts(orgId));

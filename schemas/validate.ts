@@ -7,6 +7,7 @@ import type avro from 'avsc';
 import { catalog } from './catalog.js';
 import { EVENT_TYPES, type AnyEvent, type EventType } from './events.js';
 import type { FieldProblem } from '../core/errors.js';
+import { OCCURRED_AT_PROBLEM, occurredAtInRange } from './occurred-at.js';
 
 export type FieldError = FieldProblem;
 
@@ -14,9 +15,6 @@ export type ValidationResult = { ok: true; event: AnyEvent } | { ok: false; erro
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ID_FIELDS = ['orgId', 'emailId', 'contactId', 'senderId', 'linkId', 'attachmentId'];
-/** Events stamped before 2000 or over a day in the future are clock bugs, not facts. */
-const MIN_TIME = Date.UTC(2000, 0, 1);
-const MAX_FUTURE_MS = 86_400_000;
 
 export function validateEvent(input: unknown, now: number = Date.now()): ValidationResult {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
@@ -83,10 +81,7 @@ function toMillis(value: unknown, now: number, errors: FieldError[]): unknown {
 function semanticErrors(event: Record<string, unknown>, now: number): FieldError[] {
   const errors: FieldError[] = [];
   if (!UUID.test(String(event.eventId))) errors.push({ path: 'eventId', message: 'must be a UUID' });
-  const at = event.occurredAt as number;
-  if (!Number.isInteger(at) || at < MIN_TIME || at > now + MAX_FUTURE_MS) {
-    errors.push({ path: 'occurredAt', message: 'must be a time between 2000-01-01 and one day from now' });
-  }
+  if (!occurredAtInRange(event.occurredAt as number, now)) errors.push({ path: 'occurredAt', message: OCCURRED_AT_PROBLEM });
   const checkIds = (obj: Record<string, unknown>, prefix: string): void => {
     for (const name of ID_FIELDS) {
       const value = obj[name];

@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
-import { createServer } from 'node:net';
 import type { Config } from '../core/config.js';
+import { freePort } from '../core/net.js';
 import { findExecutable } from './dependencies.js';
 import { kafkaContainerEnv } from './kafka/properties.js';
 
@@ -36,17 +36,6 @@ function dockerAnswers(env: NodeJS.ProcessEnv): Promise<boolean> {
     socket.once('error', () => done(false));
     socket.once('connect', () => socket.write('GET /_ping HTTP/1.0\r\n\r\n'));
     socket.once('data', (chunk) => done(chunk.toString().includes(' 200 ')));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
   });
 }
 

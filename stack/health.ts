@@ -1,4 +1,3 @@
-import { Socket } from 'node:net';
 import { logLevel } from 'kafkajs';
 import { Redis } from 'ioredis';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -12,19 +11,6 @@ export interface Probe {
 }
 
 const failed = (error: unknown): Probe => ({ healthy: false, detail: error instanceof Error ? error.message : String(error) });
-
-export function portOpen(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (open: boolean): void => {
-      socket.destroy();
-      resolve(open);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('error', () => done(false));
-    socket.connect(port, host, () => done(true));
-  });
-}
 
 export async function probeKafka(config: Pick<Config, 'kafkaBrokers' | 'kafkaClientId'>): Promise<Probe> {
   const admin = createKafka(config, {

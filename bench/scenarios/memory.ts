@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { createRedis } from '../../core/redis.js';
+import { scanKeys } from '../../core/redis-scan.js';
 import { keysFor } from '../../projections/keys.js';
 import { drainWithChildren } from '../child-run.js';
 import { progress } from '../progress.js';
@@ -18,15 +19,12 @@ interface KindUsage {
 }
 
 async function usage(redis: Redis, pattern: string): Promise<KindUsage> {
-  let cursor = '0';
   let keys = 0;
   const sampled: string[] = [];
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 2000);
-    cursor = next;
+  for await (const batch of scanKeys(redis, pattern, 2000)) {
     keys += batch.length;
     for (const key of batch) if (sampled.length < SAMPLE) sampled.push(key);
-  } while (cursor !== '0');
+  }
   const pipeline = redis.pipeline();
   for (const key of sampled) pipeline.memory('USAGE', key, 'SAMPLES', '0');
   const bytes = ((await pipeline.exec()) ?? []).map(([, v]) => Number(v ?? 0));

@@ -1,3 +1,4 @@
+import { PROCESSOR_CONSUMER, PROCESSOR_RUN } from '../../core/consumer-options.js';
 import { createRedis } from '../../core/redis.js';
 import { topicsFor } from '../../core/topics.js';
 import { startProcessors } from '../../processors/index.js';
@@ -8,7 +9,6 @@ import { progress } from '../progress.js';
 import { orgDayTotals, storedOffsetSum } from '../projection-totals.js';
 import { ratePerSecond, ratio } from '../stats.js';
 import { check, type BenchContext, type Check, type ScenarioResult } from '../types.js';
-import { BASELINE_CONSUMER_OPTIONS } from './baseline-options.js';
 
 /**
  * DESIGN §8 live pipeline: one processor instance with every role (startProcessors) draining the
@@ -17,6 +17,11 @@ import { BASELINE_CONSUMER_OPTIONS } from './baseline-options.js';
  * (projector: offsets stored in Redis; lander: records consumed), group join excluded.
  */
 const POLL_MS = 5;
+/** The bare consumer gets the processors' fetch settings, so the ratio compares processing, not fetch tuning. */
+const BASELINE_CONSUMER_OPTIONS = {
+  maxWaitTimeInMs: PROCESSOR_CONSUMER.maxWaitTimeInMs,
+  partitionsConsumedConcurrently: PROCESSOR_RUN.partitionsConsumedConcurrently,
+};
 
 async function processedTotal(role: string): Promise<number> {
   const values = (await metrics.processed.get()).values;

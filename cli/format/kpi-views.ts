@@ -39,7 +39,7 @@ export function rollupView(k: RollupKpis): string {
     uniqueOpens: k.uniqueOpens,
     clicks: k.clicks,
     uniqueClicks: k.uniqueClicks,
-    replies: k.replies,
+    uniqueReplies: k.uniqueReplies,
     attachmentViews: k.attachmentViews,
     machineOpens: k.machineOpens,
     machineClicks: k.machineClicks,
@@ -48,10 +48,10 @@ export function rollupView(k: RollupKpis): string {
     clickToOpenRate: percent(k.clickToOpenRate),
     replyRate: percent(k.replyRate),
   });
-  const active = k.daily.filter((d) => d.emails + d.opens + d.clicks + d.replies + d.machineOpens + d.machineClicks > 0);
+  const active = k.daily.filter((d) => d.emails + d.opens + d.clicks + d.uniqueReplies + d.machineOpens + d.machineClicks > 0);
   const series = table(
-    ['date', 'emails', 'opens', 'uniqueOpens', 'clicks', 'uniqueClicks', 'replies', 'machineOpens', 'machineClicks'],
-    active.map((d) => [d.date, d.emails, d.opens, d.uniqueOpens, d.clicks, d.uniqueClicks, d.replies, d.machineOpens, d.machineClicks]),
+    ['date', 'emails', 'opens', 'uniqueOpens', 'clicks', 'uniqueClicks', 'uniqueReplies', 'machineOpens', 'machineClicks'],
+    active.map((d) => [d.date, d.emails, d.opens, d.uniqueOpens, d.clicks, d.uniqueClicks, d.uniqueReplies, d.machineOpens, d.machineClicks]),
   );
   return `${totals}\n\nDaily (days with activity)\n${active.length === 0 ? 'no activity in range' : series}`;
 }

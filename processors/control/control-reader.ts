@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
+import { CONTROL_CONSUMER, CONTROL_RUN } from '../../core/consumer-options.js';
 import { EngagementError } from '../../core/errors.js';
 import { childLogger } from '../../core/logger.js';
 import type { ControlStore } from '../../projections/control/control-store.js';
@@ -72,7 +73,7 @@ export class ControlReader {
   constructor(private readonly options: ControlReaderOptions & { marginMs?: number }) {
     this.marginMs = options.marginMs ?? CONTROL_PUBLISH_MARGIN_MS;
     const groupId = `${options.groupPrefix}.control-reader.${randomBytes(6).toString('hex')}`;
-    this.consumer = options.kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 500 });
+    this.consumer = options.kafka.consumer({ groupId, ...CONTROL_CONSUMER });
     this.admin = options.kafka.admin();
   }
 
@@ -81,7 +82,7 @@ export class ControlReader {
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
     await this.consumer.run({
-      autoCommit: false,
+      ...CONTROL_RUN,
       eachBatch: async ({ batch }) => {
         const events: ControlEvent[] = [];
         for (const message of batch.messages) {

@@ -1,6 +1,7 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { isEngagementError } from '../../core/errors.js';
+import { PROCESSOR_CONSUMER, PROCESSOR_RUN } from '../../core/consumer-options.js';
 import { childLogger } from '../../core/logger.js';
 import { withRetry } from '../../core/retry.js';
 import type { EventCodec } from '../../schemas/codec.js';
@@ -56,7 +57,7 @@ export class LanderRunner {
   private stopping = false;
 
   constructor(private readonly options: LanderOptions) {
-    this.consumer = options.kafka.consumer({ groupId: options.groupId, sessionTimeout: 15_000, heartbeatInterval: 1500, maxWaitTimeInMs: 500 });
+    this.consumer = options.kafka.consumer({ groupId: options.groupId, ...PROCESSOR_CONSUMER });
     this.writer = new BlobWriter(options.container);
   }
 
@@ -72,9 +73,7 @@ export class LanderRunner {
     });
     await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
     await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 2,
+      ...PROCESSOR_RUN,
       eachBatch: (payload) => this.onBatch(payload),
     });
     const tick = Math.max(100, Math.min(1000, (this.options.flushSeconds * 1000) / 4));

@@ -97,7 +97,7 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
         addIncr(delta, email, 'replies');
         addFlag(delta, flagsKey, `r:${c}`, [
           [email, 'uniqueReplies', 1],
-          ...rollupIncrs(ups, 'replies'),
+          ...rollupIncrs(ups, 'replies'), // the rollups' uniqueReplies
           [contactDay(event.orgId, event.contactId, day), 'replied', 1],
         ]);
         break;

@@ -1,5 +1,6 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Redis } from 'ioredis';
+import { PROCESSOR_CONSUMER, PROCESSOR_RUN } from '../../core/consumer-options.js';
 import { childLogger } from '../../core/logger.js';
 import { readCurrentVersion } from '../../projections/current-version.js';
 import type { Keys, VersionKeys } from '../../projections/keys.js';
@@ -53,7 +54,7 @@ export class ProjectorRunner {
   private lastHint = new Map<number, number>();
 
   constructor(private readonly options: ProjectorOptions) {
-    this.consumer = options.kafka.consumer({ groupId: options.groupId, sessionTimeout: 15_000, heartbeatInterval: 1500, maxWaitTimeInMs: 500 });
+    this.consumer = options.kafka.consumer({ groupId: options.groupId, ...PROCESSOR_CONSUMER });
     this.admin = options.kafka.admin();
     this.deadLetters = new DeadLetterWriter(options.kafka, options.deadLetterTopic);
     this.keys = options.keys;
@@ -71,9 +72,7 @@ export class ProjectorRunner {
     });
     await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
     await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 2,
+      ...PROCESSOR_RUN,
       eachBatch: (payload) => this.onBatch(payload),
     });
   }

@@ -72,7 +72,7 @@ export function emailKpisFromHash(orgId: string, emailId: string, h: Record<stri
     firstOpenedAt: toIso(h.firstOpenedAt),
     lastOpenedAt: toIso(h.lastOpenedAt),
     links: [...links.values()].sort((a, b) => a.linkId.localeCompare(b.linkId, 'en', { numeric: true })),
-    ...engagementRates({ ...counters, replies: counters.uniqueReplies }),
+    ...engagementRates(counters),
   };
 }
 

@@ -23,11 +23,11 @@ export interface EngagementRates {
 }
 
 /** Recipient-level rates: machine interactions never reach these counters. */
-export function engagementRates(c: { followedRecipients: number; uniqueOpens: number; uniqueClicks: number; replies: number }): EngagementRates {
+export function engagementRates(c: { followedRecipients: number; uniqueOpens: number; uniqueClicks: number; uniqueReplies: number }): EngagementRates {
   return {
     openRate: rate(c.uniqueOpens, c.followedRecipients),
     clickRate: rate(c.uniqueClicks, c.followedRecipients),
     clickToOpenRate: rate(c.uniqueClicks, c.uniqueOpens),
-    replyRate: rate(c.replies, c.followedRecipients),
+    replyRate: rate(c.uniqueReplies, c.followedRecipients),
   };
 }

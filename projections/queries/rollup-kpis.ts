@@ -5,7 +5,13 @@ import { openQuery, readHashes } from './context.js';
 import { bucketOf, dateRange, lastDays, parseDate } from './days.js';
 import { engagementRates, toInt, type EngagementRates } from './rates.js';
 
-export type RollupCounters = Record<RollupField, number>;
+type StoredCounters = Record<RollupField, number>;
+export type RollupCounters = Omit<StoredCounters, 'replies'> & {
+  /** recipients who replied at least once to an email (hash field `replies`), as on the email KPIs */
+  uniqueReplies: number;
+  /** @deprecated the same count as uniqueReplies, kept because DESIGN §6 names are never renamed */
+  replies: number;
+};
 export type DailyRow = { date: string } & RollupCounters;
 export type RollupScope = { kind: 'org' } | { kind: 'sender'; senderId: string } | { kind: 'template'; templateId: string };
 
@@ -19,15 +25,22 @@ export interface RollupKpis extends RollupCounters, EngagementRates {
 
 export const DEFAULT_ROLLUP_DAYS = 30;
 
-function counters(hash: Record<string, string>): RollupCounters {
-  return Object.fromEntries(ROLLUP_FIELDS.map((f) => [f, toInt(hash[f])])) as RollupCounters;
+function stored(hash: Record<string, string>): StoredCounters {
+  return Object.fromEntries(ROLLUP_FIELDS.map((f) => [f, toInt(hash[f])])) as StoredCounters;
+}
+
+/** Stored field names → API names (the hash field `replies` is the API's uniqueReplies). */
+function counters(s: StoredCounters): RollupCounters {
+  return { ...s, uniqueReplies: s.replies };
 }
 
 /** Pure: day hashes (in date order) → daily series, totals and rates. */
 export function rollupKpisFrom(orgId: string, scope: RollupScope, dates: readonly string[], hashes: ReadonlyArray<Record<string, string>>): RollupKpis {
-  const daily = dates.map((date, i) => ({ date, ...counters(hashes[i] ?? {}) }));
-  const totals = counters({});
-  for (const row of daily) for (const f of ROLLUP_FIELDS) totals[f] += row[f];
+  const days = dates.map((_, i) => stored(hashes[i] ?? {}));
+  const daily = dates.map((date, i) => ({ date, ...counters(days[i]!) }));
+  const sum = stored({});
+  for (const day of days) for (const f of ROLLUP_FIELDS) sum[f] += day[f];
+  const totals = counters(sum);
   return { orgId, scope, from: dates[0]!, to: dates[dates.length - 1]!, ...totals, ...engagementRates(totals), daily };
 }
 

@@ -1,24 +1,13 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../../core/config.js';
-import { childEnv } from '../processors/support/child.js';
-import { cleanupTestResources, createTestTopics, testConfig, waitFor } from '../support/env.js';
-
 /**
  * The README's path for a newcomer, as a user runs it: `engagement start` in one process,
  * `engagement demo` in another, against the real stack.
  */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../core/config.js';
+import { freePort } from '../../core/net.js';
+import { childEnv } from '../processors/support/child.js';
+import { cleanupTestResources, createTestTopics, testConfig, waitFor } from '../support/env.js';
 
 function envOf(config: Config, port: number): NodeJS.ProcessEnv {
   return { ...childEnv(config), PORT: String(port), LOG_LEVEL: 'warn' };

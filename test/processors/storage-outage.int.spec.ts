@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createContainerClient } from '../../core/blob.js';
 import { DEFAULTS, type Config } from '../../core/config.js';
 import { createKafka } from '../../core/kafka.js';
+import { freePort } from '../../core/net.js';
 import { createRedis } from '../../core/redis.js';
 import { topicsFor } from '../../core/topics.js';
 import { startProcessors, type ProcessorsHandle } from '../../processors/index.js';
@@ -16,14 +17,6 @@ import { cleanupTestResources, createTestTopics, testConfig, waitFor } from '../
 import { generateWorkload } from '../support/workload.js';
 import { produceEvents } from './support/produce.js';
 import { highWatermarkTotal, landedMismatch, waitForLanded, projectionMismatches, storedOffsetTotal } from './support/verify.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function startAzurite(port: number, location: string): Promise<ChildProcess> {
   const child = spawn(

@@ -95,7 +95,8 @@ const rollup = {
   uniqueOpens: 2,
   clicks: 3,
   uniqueClicks: 2,
-  replies: 1, // rollups count replying recipients
+  uniqueReplies: 1, // rollups count replying recipients
+  replies: 1, // the same count under its old name (DESIGN §6 names stay)
   attachmentViews: 1,
   machineOpens: 1,
   machineClicks: 1,

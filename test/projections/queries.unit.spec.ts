@@ -22,7 +22,7 @@ describe('rates', () => {
     expect(rate(1, 4)).toBe(0.25);
     expect(rate(3, 0)).toBe(0);
     expect(rate(5, 4)).toBe(1);
-    expect(engagementRates({ followedRecipients: 10, uniqueOpens: 5, uniqueClicks: 2, replies: 1 })).toEqual({
+    expect(engagementRates({ followedRecipients: 10, uniqueOpens: 5, uniqueClicks: 2, uniqueReplies: 1 })).toEqual({
       openRate: 0.5,
       clickRate: 0.2,
       clickToOpenRate: 0.4,
@@ -152,8 +152,8 @@ describe('rollups', () => {
       { emails: '1', followedRecipients: '4', opens: '3', uniqueOpens: '2', machineOpens: '5' },
       { uniqueClicks: '1', clicks: '2', replies: '1' },
     ]);
-    expect(kpis).toMatchObject({ emails: 1, opens: 3, uniqueOpens: 2, machineOpens: 5, clicks: 2, openRate: 0.5, clickRate: 0.25, replyRate: 0.25 });
+    expect(kpis).toMatchObject({ emails: 1, opens: 3, uniqueOpens: 2, machineOpens: 5, clicks: 2, uniqueReplies: 1, replies: 1, openRate: 0.5, clickRate: 0.25, replyRate: 0.25 });
     expect(kpis.daily).toHaveLength(2);
-    expect(kpis.daily[1]).toMatchObject({ date: '2026-01-02', clicks: 2, opens: 0 });
+    expect(kpis.daily[1]).toMatchObject({ date: '2026-01-02', clicks: 2, opens: 0, uniqueReplies: 1 });
   });
 });

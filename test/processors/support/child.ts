@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { configEnv, type Config } from '../../../core/config.js';
 
-/** Starts test/support/processor-child.ts for `config` and resolves once it says "ready". */
-const SCRIPT = fileURLToPath(new URL('../../support/processor-child.ts', import.meta.url));
+/** Starts service/processor-child.ts for `config` and resolves once it says "ready". */
+const SCRIPT = fileURLToPath(new URL('../../../service/processor-child.ts', import.meta.url));
 
 export function childEnv(config: Config): Record<string, string> {
   return { ...(process.env as Record<string, string>), ...configEnv(config), LOG_LEVEL: 'error' };
