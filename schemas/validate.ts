@@ -1,13 +1,14 @@
+/**
+ * Turns untrusted JSON (HTTP ingest, NDJSON files) into a typed event, or the list of what is
+ * wrong with it, each with a field path. Pure.
+ */
+
 import { randomUUID } from 'node:crypto';
 import type avro from 'avsc';
 import { catalog } from './catalog.js';
 import { EVENT_TYPES, type AnyEvent, type EventType } from './events.js';
 import { OCCURRED_AT_PROBLEM, occurredAtInRange } from './occurred-at.js';
 
-/**
- * Turns untrusted JSON (HTTP ingest, NDJSON files) into a typed event, or the list of what is
- * wrong with it, each with a field path. Pure.
- */
 export interface FieldError {
   path: string;
   message: string;

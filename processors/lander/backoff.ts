@@ -1,4 +1,5 @@
 /** Capped exponential backoff with jitter: the delay before retry number `attempt` (0-based). */
+
 export const BACKOFF_DEFAULTS = { baseMs: 200, capMs: 10_000 } as const;
 
 export function backoffDelay(attempt: number, { baseMs, capMs }: { baseMs: number; capMs: number } = BACKOFF_DEFAULTS, random = Math.random): number {

@@ -1,10 +1,11 @@
+/** Given/when/then on the pure fold; every spec delivers the same event twice (idempotency). */
+
 import { describe, expect, it } from 'vitest';
 import { dayOf, hourOfWeekUtc } from '../../projections/keys.js';
 import type { EmailEvent } from '../../schemas/events.js';
 import { fixture } from '../support/fixtures.js';
 import { InMemoryProjection, keys } from './support/in-memory-projection.js';
 
-/** Given/when/then on the pure fold; every spec delivers the same event twice (idempotency). */
 const SENT_AT = Date.UTC(2026, 0, 5, 9);
 const LATER = SENT_AT + 3_600_000;
 const DAY = dayOf(SENT_AT);
