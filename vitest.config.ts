@@ -1,10 +1,11 @@
-import { defineConfig } from 'vitest/config';
-
 /**
  * Three tiers by file name. Unit specs need nothing running (no global setup); integration and
  * end-to-end specs share one real stack (test/global-setup.ts). Files run one at a time: on a
  * 2-core machine that keeps broker latency and consumer-group rebalances predictable.
  */
+
+import { defineConfig } from 'vitest/config';
+
 const shared = { exclude: ['**/node_modules/**', '.stack/**'] };
 
 export default defineConfig({

@@ -1,3 +1,9 @@
+/**
+ * Drains the backlog with N processor child processes in one group, into a fresh Redis prefix
+ * and container (the earlier scenarios' groups are deleted first so the lander starts over).
+ * Timed from the first record any child processed to the last offset applied.
+ */
+
 import { createRedis } from '../core/redis.js';
 import { topicsFor } from '../core/topics.js';
 import { ProcessorChild } from './child.js';
@@ -6,11 +12,6 @@ import { progress } from './progress.js';
 import { storedOffsetSum } from './projection-totals.js';
 import type { BenchContext } from './types.js';
 
-/**
- * Drains the backlog with N processor child processes in one group, into a fresh Redis prefix
- * and container (the earlier scenarios' groups are deleted first so the lander starts over).
- * Timed from the first record any child processed to the last offset applied.
- */
 export interface ChildRun {
   instances: number;
   steadyMs: number;

@@ -1,9 +1,10 @@
+/** Runs service/processor-child.ts with a config, reads its counters (every 50 ms), samples its peak RSS. */
+
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { configEnv, type Config } from '../core/config.js';
 
-/** Runs service/processor-child.ts with a config, reads its counters (every 50 ms), samples its peak RSS. */
 export interface ChildStats {
   t: number;
   projector: number;

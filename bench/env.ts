@@ -1,3 +1,8 @@
+/**
+ * The bench's isolation: random topic / Redis / container prefixes on the local real stack,
+ * brought up when it is not running, and everything deleted afterwards.
+ */
+
 import { randomBytes } from 'node:crypto';
 import { createContainerClient } from '../core/blob.js';
 import { DEFAULTS, loadConfig, type Config } from '../core/config.js';
@@ -9,10 +14,6 @@ import { keysFor } from '../projections/keys.js';
 import { ensureTopics, stackUp } from '../stack/index.js';
 import { progress } from './progress.js';
 
-/**
- * The bench's isolation: random topic / Redis / container prefixes on the local real stack,
- * brought up when it is not running, and everything deleted afterwards.
- */
 export function benchConfig(overrides: Record<string, string> = {}): Config {
   const id = randomBytes(4).toString('hex');
   return loadConfig({

@@ -1,8 +1,9 @@
+/** Kafka helpers of the bench: fast raw produce, topic ends, and reading a topic to its end. */
+
 import { Partitioners, type Kafka } from 'kafkajs';
 import { EventCodec } from '../schemas/codec.js';
 import type { RawRecord } from './workload.js';
 
-/** Kafka helpers of the bench: fast raw produce, topic ends, and reading a topic to its end. */
 export async function produceRaw(kafka: Kafka, topic: string, records: readonly RawRecord[], onProgress?: (done: number) => void): Promise<void> {
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
   await producer.connect();

@@ -1,6 +1,3 @@
-import autocannon from 'autocannon';
-import { toLoadResult, type LoadSpec } from './load-result.js';
-
 /**
  * The load generator of the tracking and kpi scenarios, in its own process so the server under
  * test does not share an event loop with it. Reads one LoadSpec (JSON) on stdin, runs autocannon
@@ -8,6 +5,10 @@ import { toLoadResult, type LoadSpec } from './load-result.js';
  * JSON LoadResult line on stdout. Latencies are taken from autocannon's per-response timings
  * (hrtime, sub-millisecond), not its integer-millisecond histogram.
  */
+
+import autocannon from 'autocannon';
+import { toLoadResult, type LoadSpec } from './load-result.js';
+
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);

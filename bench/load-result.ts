@@ -1,10 +1,11 @@
-import { percentile } from './stats.js';
-
 /**
  * Pure side of the HTTP load runs (tracking and kpi scenarios): what the parent asks the load
  * child for, what the child answers on stdout, and how the child condenses autocannon's result
  * and its own per-response latencies into that answer.
  */
+
+import { percentile } from './stats.js';
+
 export interface LoadSpec {
   /** e.g. http://127.0.0.1:40123 */
   baseUrl: string;

@@ -1,4 +1,5 @@
 /** Progress lines go to stderr, so stdout carries only the result table. */
+
 const started = Date.now();
 
 export function progress(message: string): void {

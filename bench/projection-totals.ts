@@ -1,8 +1,9 @@
+/** Sums rollup fields over every org-day hash of a projection version, and reads stored offsets. */
+
 import type { Redis } from 'ioredis';
 import { scanKeys } from '../core/redis-scan.js';
 import { keysFor } from '../projections/keys.js';
 
-/** Sums rollup fields over every org-day hash of a projection version, and reads stored offsets. */
 export async function orgDayTotals(redis: Redis, redisPrefix: string, fields: readonly string[], version = 1): Promise<Record<string, number>> {
   const base = keysFor(redisPrefix).version(version).base;
   const totals = Object.fromEntries(fields.map((f) => [f, 0])) as Record<string, number>;

@@ -1,9 +1,10 @@
+/** RESULTS.md: each `--write-results` run appends one dated section (never the smoke run). */
+
 import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import type { MachineInfo } from './machine.js';
 import { markdownTable, type BenchRow } from './table.js';
 import type { Check } from './types.js';
 
-/** RESULTS.md: each `--write-results` run appends one dated section (never the smoke run). */
 export const RESULTS_FILE = new URL('./RESULTS.md', import.meta.url);
 
 export interface ResultsSection {

@@ -1,3 +1,5 @@
+/** Runs the DESIGN §8 scenarios on one backlog and prints one table. */
+
 import { benchConfig, cleanup, ensureStack } from './env.js';
 import { prepareBacklog } from './backlog.js';
 import { machineInfo } from './machine.js';
@@ -12,7 +14,6 @@ import { trackingScenario } from './scenarios/tracking.js';
 import { textTable, type BenchRow } from './table.js';
 import type { BenchContext, Check, ScenarioResult } from './types.js';
 
-/** Runs the DESIGN §8 scenarios on one backlog and prints one table. */
 export const SCENARIOS = ['pipeline', 'replay', 'tracking', 'kpi', 'memory', 'scaling'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 

@@ -1,11 +1,12 @@
-import { startServer, type RunningServer } from '../api/server.js';
-import { createServerMetrics } from '../api/metrics.js';
-import type { Config } from '../core/config.js';
-
 /**
  * The real API server in the bench process (`startServer` on a free loopback port), with its own
  * metrics registry so a scenario reads the server's counters after `close()` (which flushes).
  */
+
+import { startServer, type RunningServer } from '../api/server.js';
+import { createServerMetrics } from '../api/metrics.js';
+import type { Config } from '../core/config.js';
+
 export type BenchServer = RunningServer;
 
 export function startBenchServer(config: Config): Promise<BenchServer> {

@@ -1,4 +1,5 @@
 /** Pure numeric helpers of the bench: percentiles, summaries, rates. */
+
 export interface Summary {
   count: number;
   min: number;

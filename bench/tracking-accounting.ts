@@ -1,6 +1,3 @@
-import type { LoadResult } from './load-result.js';
-import type { Check } from './types.js';
-
 /**
  * Every pixel request of the tracking scenario accounted for in Kafka. Pure.
  *
@@ -10,6 +7,10 @@ import type { Check } from './types.js';
  * A run cut by the duration cap may leave up to one request per connection answered by the
  * server but never read by the client: there the 2xx count is a lower bound.
  */
+
+import type { LoadResult } from './load-result.js';
+import type { Check } from './types.js';
+
 export interface TrackingAccounting {
   load: LoadResult;
   /** EmailOpened events of the measured email on the emails topic */

@@ -1,3 +1,10 @@
+/**
+ * The bench's backlog: many orgs and contacts with Zipf-skewed activity (a few big orgs and
+ * a few very active contacts), ~10% machine interactions, ~1% re-sent events, a few opt-outs
+ * half-way (gated), and some garbage records. Everything is pre-encoded so producing is cheap,
+ * and the totals a correct pipeline must reach are counted while generating (no second pass).
+ */
+
 import { randomUUID } from 'node:crypto';
 import { emailKey } from '../core/topics.js';
 import { EventCodec } from '../schemas/codec.js';
@@ -5,12 +12,6 @@ import type { ControlEvent, EmailEvent, EmailSent } from '../schemas/events.js';
 import { seededRandom } from '../core/seeded-random.js';
 import { zipfSampler } from './zipf.js';
 
-/**
- * The bench's backlog: many orgs and contacts with Zipf-skewed activity (a few big orgs and
- * a few very active contacts), ~10% machine interactions, ~1% re-sent events, a few opt-outs
- * half-way (gated), and some garbage records. Everything is pre-encoded so producing is cheap,
- * and the totals a correct pipeline must reach are counted while generating (no second pass).
- */
 export interface BenchWorkloadOptions {
   /** approximate number of records on the emails topic */
   events: number;

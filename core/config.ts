@@ -1,9 +1,10 @@
-import { EngagementError } from './errors.js';
-
 /**
  * The one place configuration is read. `loadConfig` is pure over an env map so tests can
  * build configs for random prefixes without touching process.env.
  */
+
+import { EngagementError } from './errors.js';
+
 export interface Config {
   port: number;
   /** interface the HTTP server binds (HOST, default 127.0.0.1) */

@@ -3,6 +3,7 @@
  * (`consumer({ groupId, ...X_CONSUMER })`) and the run settings (`run({ ...X_RUN, eachBatch })`)
  * of each kind of reader. The bench baseline reuses the processors' fetch settings from here.
  */
+
 import type { ConsumerConfig, ConsumerRunConfig } from 'kafkajs';
 
 type MemberSettings = Omit<ConsumerConfig, 'groupId'>;

@@ -3,6 +3,7 @@
  * unbounded set): async generators of non-empty batches, one round trip each. As with any SCAN,
  * a key may come in more than one batch; callers that count keys must deduplicate.
  */
+
 import type { Redis } from 'ioredis';
 
 export const SCAN_COUNT = 1000;

@@ -2,6 +2,7 @@
  * mulberry32: a tiny seeded PRNG, so generated workloads (demo, tests, bench) are the same on
  * every run for a given seed. Not for anything secret. Pure.
  */
+
 export type Rand = () => number;
 
 export function seededRandom(seed: number): Rand {

@@ -1,6 +1,7 @@
+/** Topic names are built here and nowhere else. */
+
 import type { Config } from './config.js';
 
-/** Topic names are built here and nowhere else. */
 export interface Topics {
   control: string;
   emails: string;

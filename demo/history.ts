@@ -1,12 +1,13 @@
-import { randomUUID } from 'node:crypto';
-import { seededRandom } from '../core/seeded-random.js';
-import { utcOffsetHours } from '../projections/queries/best-time.js';
-
 /**
  * Three weeks of believable history for the demo org, as upstream JSON events for
  * POST /v1/events: each contact has habits (a preferred weekday hour, an open propensity),
  * so the best-time-to-email table has something to find. Deterministic for a given seed.
  */
+
+import { randomUUID } from 'node:crypto';
+import { seededRandom } from '../core/seeded-random.js';
+import { utcOffsetHours } from '../projections/queries/best-time.js';
+
 export interface DemoContact {
   contactId: string;
   type: 'contact' | 'lead';

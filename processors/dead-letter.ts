@@ -1,14 +1,15 @@
-import type { IHeaders, Kafka, Message, Producer } from 'kafkajs';
-import { childLogger } from '../core/logger.js';
-import type { RejectedRecord } from './decode-records.js';
-import { metrics } from './metrics.js';
-
 /**
  * Dead letters: the original bytes and key, with headers saying where the record came from and
  * why it was refused. Produced with acks=all and awaited BEFORE the batch's offsets move, so a
  * crash can duplicate a dead letter but never lose one. Only the projector group dead-letters
  * (one copy per bad record); the lander skips what it can't decode.
  */
+
+import type { IHeaders, Kafka, Message, Producer } from 'kafkajs';
+import { childLogger } from '../core/logger.js';
+import type { RejectedRecord } from './decode-records.js';
+import { metrics } from './metrics.js';
+
 const log = childLogger('dead-letter');
 
 export interface DeadLetterSource {

@@ -1,13 +1,14 @@
+/**
+ * Turns a partition batch into decoded email events and rejects, never throwing: a bad record
+ * must become a dead letter, not a crashed processor (DESIGN §4). Pure over the codec.
+ */
+
 import type { KafkaMessage } from 'kafkajs';
 import { asEngagementError, EngagementError } from '../core/errors.js';
 import type { EventCodec } from '../schemas/codec.js';
 import { isEmailEvent, type EmailEvent } from '../schemas/events.js';
 import { OCCURRED_AT_PROBLEM, occurredAtInRange } from '../schemas/occurred-at.js';
 
-/**
- * Turns a partition batch into decoded email events and rejects, never throwing: a bad record
- * must become a dead letter, not a crashed processor (DESIGN §4). Pure over the codec.
- */
 export interface DecodedRecord {
   offset: number;
   event: EmailEvent;

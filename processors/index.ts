@@ -1,3 +1,11 @@
+/**
+ * Starts the processor roles of DESIGN §4 in this process. The gate runs inside each sink;
+ * every role shares one control-topic reader (its history is what the gate decides on).
+ *   projector  KPI fold into Redis, exactly once    group `${topicPrefix}.projector`
+ *   lander     Avro files into blob storage          group `${topicPrefix}.lander`
+ *   control    control events into the ControlStore  (a private group per instance)
+ */
+
 import { createContainerClient } from '../core/blob.js';
 import type { Config } from '../core/config.js';
 import { createKafka } from '../core/kafka.js';
@@ -14,13 +22,6 @@ import { LanderRunner } from './lander/lander-runner.js';
 import { ProjectorRunner } from './projector/projector-runner.js';
 import type { RoleStats } from './stats.js';
 
-/**
- * Starts the processor roles of DESIGN §4 in this process. The gate runs inside each sink;
- * every role shares one control-topic reader (its history is what the gate decides on).
- *   projector  KPI fold into Redis, exactly once    group `${topicPrefix}.projector`
- *   lander     Avro files into blob storage          group `${topicPrefix}.lander`
- *   control    control events into the ControlStore  (a private group per instance)
- */
 export type ProcessorRole = 'projector' | 'lander' | 'control';
 export const PROCESSOR_ROLES: readonly ProcessorRole[] = ['projector', 'lander', 'control'];
 

@@ -1,9 +1,10 @@
-import { Counter, register } from 'prom-client';
-
 /**
  * Processor counters on the default registry (served by GET /metrics). Created once per process
  * even when several processor handles start in one test process.
  */
+
+import { Counter, register } from 'prom-client';
+
 function counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
   const existing = register.getSingleMetric(name) as Counter<L> | undefined;
   return existing ?? new Counter<L>({ name, help, labelNames: [...labelNames] });

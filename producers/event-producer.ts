@@ -1,15 +1,16 @@
-import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
-import { EngagementError } from '../core/errors.js';
-import { controlKey, emailKey, type Topics } from '../core/topics.js';
-import { EventCodec } from '../schemas/codec.js';
-import { isControlEvent, type AnyEvent } from '../schemas/events.js';
-
 /**
  * The typed producer other services import: it keys and routes events per DESIGN.md §3, uses
  * an idempotent producer with acks=all, and gathers concurrent sends into one batch for up to
  * `lingerMs`, so a tracking endpoint under load makes few large requests instead of many
  * small ones. `send` resolves only once Kafka has acknowledged the event.
  */
+
+import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { EngagementError } from '../core/errors.js';
+import { controlKey, emailKey, type Topics } from '../core/topics.js';
+import { EventCodec } from '../schemas/codec.js';
+import { isControlEvent, type AnyEvent } from '../schemas/events.js';
+
 export interface EventProducerOptions {
   lingerMs?: number;
   maxBatch?: number;

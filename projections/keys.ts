@@ -29,6 +29,7 @@
  *
  * Ids are percent-escaped of ':' '{' '}' so a hostile id can't forge another key.
  */
+
 export type ProjectionVersion = number;
 
 export interface Keys {

@@ -3,6 +3,7 @@
  * by key and field by field. A set is given as member -> "1". `*` as field means the whole key
  * is missing on one side.
  */
+
 export type Fields = Readonly<Record<string, string>>;
 export type Snapshot = ReadonlyMap<string, Fields>;
 

@@ -1,3 +1,8 @@
+/**
+ * Only one replay at a time: `SET P:replay:lock <value> NX PX ttl`, renewed every ttl/3 while
+ * the replay runs. The value says who holds it and since when, for the refusal message.
+ */
+
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -6,10 +11,6 @@ import { childLogger } from '../core/logger.js';
 import type { Keys } from '../projections/keys.js';
 import { releaseLock, renewLock } from '../projections/replay/replay-scripts.js';
 
-/**
- * Only one replay at a time: `SET P:replay:lock <value> NX PX ttl`, renewed every ttl/3 while
- * the replay runs. The value says who holds it and since when, for the refusal message.
- */
 const log = childLogger('replay-lock');
 export const DEFAULT_LOCK_TTL_MS = 30_000;
 

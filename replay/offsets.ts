@@ -1,9 +1,10 @@
-import type { Admin } from 'kafkajs';
-
 /**
  * Where a replay reads: per partition, the version's stored offset when resuming, else the
  * earliest offset or the first offset at/after a timestamp; and how far it is from the ends.
  */
+
+import type { Admin } from 'kafkajs';
+
 export type From = 'earliest' | number;
 
 export async function topicEnds(admin: Admin, topic: string): Promise<Map<number, number>> {

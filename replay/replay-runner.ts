@@ -1,3 +1,19 @@
+/**
+ * `engagement replay`: rebuilds the KPI projection from the topics into a new version V+1 while
+ * V keeps serving and the live projector keeps running, then switches `P:proj:current` to V+1 in
+ * one script and drops V. Protocol:
+ *   1. take the replay lock; resume an unfinished version (`{P:vN}:replay` status building) or
+ *      register a new one in `P:proj:versions`;
+ *   2. read the whole control topic to its end, then fold the emails topic from `from` (or the
+ *      version's stored offsets when resuming) with the projector's pipeline;
+ *   3. once the lag to the topic ends is at most `lagThreshold`, stop folding and run
+ *      switch-version.lua (current = V+1 only if it is still V). The live projector's next batch
+ *      into V is refused; it moves to V+1 and re-reads from V+1's stored offsets: exact;
+ *   4. drop V's keys (SCAN + UNLINK) and unlist it.
+ * An interrupt (signal, or the `stopAfterBatches` test hook) leaves V+1's stored offsets and
+ * checkpoint; the next run resumes it; `abort` drops it.
+ */
+
 import type { Kafka } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import type { Config } from '../core/config.js';
@@ -14,21 +30,6 @@ import { startOffsets, topicEnds, totalLag, type From } from './offsets.js';
 import { emptyCounters, VersionBuilder, type BuildCounters } from './version-builder.js';
 import { allocateVersion, currentVersion, dropVersion, unfinishedReplay, versionsToDrop } from './versions.js';
 
-/**
- * `engagement replay`: rebuilds the KPI projection from the topics into a new version V+1 while
- * V keeps serving and the live projector keeps running, then switches `P:proj:current` to V+1 in
- * one script and drops V. Protocol:
- *   1. take the replay lock; resume an unfinished version (`{P:vN}:replay` status building) or
- *      register a new one in `P:proj:versions`;
- *   2. read the whole control topic to its end, then fold the emails topic from `from` (or the
- *      version's stored offsets when resuming) with the projector's pipeline;
- *   3. once the lag to the topic ends is at most `lagThreshold`, stop folding and run
- *      switch-version.lua (current = V+1 only if it is still V). The live projector's next batch
- *      into V is refused; it moves to V+1 and re-reads from V+1's stored offsets: exact;
- *   4. drop V's keys (SCAN + UNLINK) and unlist it.
- * An interrupt (signal, or the `stopAfterBatches` test hook) leaves V+1's stored offsets and
- * checkpoint; the next run resumes it; `abort` drops it.
- */
 const log = childLogger('replay');
 const POLL_MS = 200;
 export const DEFAULT_LAG_THRESHOLD = 500;

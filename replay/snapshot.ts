@@ -1,14 +1,15 @@
-import type { Redis } from 'ioredis';
-import { scanKeys } from '../core/redis-scan.js';
-import type { VersionKeys } from '../projections/keys.js';
-import type { Fields, Snapshot } from './diff.js';
-
 /**
  * Reads a projection version into a Snapshot for the diff: every hash and set under the
  * version's base (SCAN, never KEYS), keyed relative to the base so two versions compare; set
  * members naming keys of the version are made relative too (the org key index).
  * `exclude` drops bookkeeping keys by their relative name.
  */
+
+import type { Redis } from 'ioredis';
+import { scanKeys } from '../core/redis-scan.js';
+import type { VersionKeys } from '../projections/keys.js';
+import type { Fields, Snapshot } from './diff.js';
+
 const READ_CHUNK = 500;
 
 export const BOOKKEEPING = (relative: string): boolean => relative.startsWith('offsets:') || relative === 'replay';

@@ -1,3 +1,12 @@
+/**
+ * `engagement replay --verify`: rebuilds the projection from the earliest offsets into a scratch
+ * version, up to exactly the live version's stored offsets, and compares the two key by key,
+ * field by field. The live snapshot counts only if the live offsets did not move while it was
+ * read (its data and offsets move together in one script); otherwise the scratch build follows
+ * the new live offsets and the comparison is retried. The scratch version is dropped at the end.
+ * With `orgId`, only that org's events are folded and only its keys (by the org index) compared.
+ */
+
 import { topicsFor } from '../core/topics.js';
 import { childLogger } from '../core/logger.js';
 import { ControlReader } from '../processors/control/control-reader.js';
@@ -13,14 +22,6 @@ import { VersionBuilder, type BuildCounters } from './version-builder.js';
 import { allocateVersion, currentVersion, dropVersion } from './versions.js';
 import type { Redis } from 'ioredis';
 
-/**
- * `engagement replay --verify`: rebuilds the projection from the earliest offsets into a scratch
- * version, up to exactly the live version's stored offsets, and compares the two key by key,
- * field by field. The live snapshot counts only if the live offsets did not move while it was
- * read (its data and offsets move together in one script); otherwise the scratch build follows
- * the new live offsets and the comparison is retried. The scratch version is dropped at the end.
- * With `orgId`, only that org's events are folded and only its keys (by the org index) compared.
- */
 const log = childLogger('replay-verify');
 
 export interface VerifyRequest {

@@ -1,3 +1,11 @@
+/**
+ * Reads the emails topic as fast as kafkajs allows (a private group, large fetches, every
+ * partition concurrently) and folds it into one projection version with the projector's own
+ * pipeline (`projectBatch`): the version's stored offsets move atomically with its data, so a
+ * stopped build resumes exactly. Optional `limit`: per partition, stop before that offset.
+ * Dead letters are only counted: the live projector already wrote them.
+ */
+
 import { randomBytes } from 'node:crypto';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Redis } from 'ioredis';
@@ -10,13 +18,6 @@ import { EmailMetaLoader } from '../processors/projector/meta-loader.js';
 import { projectBatch } from '../processors/projector/project-batch.js';
 import type { EventCodec } from '../schemas/codec.js';
 
-/**
- * Reads the emails topic as fast as kafkajs allows (a private group, large fetches, every
- * partition concurrently) and folds it into one projection version with the projector's own
- * pipeline (`projectBatch`): the version's stored offsets move atomically with its data, so a
- * stopped build resumes exactly. Optional `limit`: per partition, stop before that offset.
- * Dead letters are only counted: the live projector already wrote them.
- */
 const log = childLogger('replay');
 
 export interface BuildCounters {

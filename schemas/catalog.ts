@@ -1,13 +1,14 @@
+/**
+ * Every schema version of every event, read once from schemas/avro/<event>.v<N>.avsc.
+ * The highest version of an event is its current (reader and writer) schema.
+ */
+
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
 import { EVENT_TYPES, type EventType } from './events.js';
 import { fingerprintBytes, rabinFingerprint } from './fingerprint.js';
 
-/**
- * Every schema version of every event, read once from schemas/avro/<event>.v<N>.avsc.
- * The highest version of an event is its current (reader and writer) schema.
- */
 export interface SchemaVersion {
   type: EventType;
   version: number;

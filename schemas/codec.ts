@@ -1,13 +1,14 @@
-import type avro from 'avsc';
-import { EngagementError } from '../core/errors.js';
-import { catalog as defaultCatalog, type Catalog, type SchemaVersion } from './catalog.js';
-import type { AnyEvent } from './events.js';
-
 /**
  * Avro single-object encoding: 0xC3 0x01, the writer schema's 8-byte CRC-64-AVRO fingerprint
  * (little-endian), then the binary body. Decoding resolves older writer schemas to the
  * current reader schema, so readers keep working while producers roll forward or back.
  */
+
+import type avro from 'avsc';
+import { EngagementError } from '../core/errors.js';
+import { catalog as defaultCatalog, type Catalog, type SchemaVersion } from './catalog.js';
+import type { AnyEvent } from './events.js';
+
 const MARKER_0 = 0xc3;
 const MARKER_1 = 0x01;
 const HEADER_BYTES = 10;

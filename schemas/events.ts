@@ -2,6 +2,7 @@
  * The TypeScript side of schemas/avro/*.avsc (current versions). `type` is not in the Avro
  * body: the codec derives it from the writer schema's fingerprint.
  */
+
 export type ContactType = 'contact' | 'lead';
 
 interface EventBase {

@@ -2,6 +2,7 @@
  * CRC-64-AVRO (Rabin) fingerprint of a schema's Parsing Canonical Form, as the Avro spec
  * defines it for single-object encoding. Pure; the table is built once.
  */
+
 const EMPTY = 0xc15d213aa4d7a795n;
 const MASK = 0xffffffffffffffffn;
 

@@ -2,6 +2,7 @@
  * Turns untrusted JSON (HTTP ingest, NDJSON files) into a typed event, or the list of what is
  * wrong with it, each with a field path. Pure.
  */
+
 import { randomUUID } from 'node:crypto';
 import type avro from 'avsc';
 import { catalog } from './catalog.js';

@@ -5,6 +5,7 @@
  * PROCESSOR_ROLES=projector,lander limits the roles. With PROCESSOR_STATS_MS set, it also prints
  * a JSON line of its counters at that interval so the parent can time it.
  */
+
 import { loadConfig } from '../core/config.js';
 import { startProcessors, type ProcessorRole } from '../processors/index.js';
 import type { RoleStats } from '../processors/stats.js';

@@ -1,14 +1,15 @@
+/**
+ * The same three services as docker-compose.yml, through testcontainers, for machines with a
+ * Docker engine but no local Java/Redis. Chosen by TEST_STACK=docker, or automatically when
+ * `java` is missing and Docker answers. TEST_STACK=local forces the local stack.
+ */
+
 import { connect } from 'node:net';
 import type { Config } from '../core/config.js';
 import { freePort } from '../core/net.js';
 import { findExecutable } from './dependencies.js';
 import { kafkaContainerEnv } from './kafka/properties.js';
 
-/**
- * The same three services as docker-compose.yml, through testcontainers, for machines with a
- * Docker engine but no local Java/Redis. Chosen by TEST_STACK=docker, or automatically when
- * `java` is missing and Docker answers. TEST_STACK=local forces the local stack.
- */
 export const IMAGES = {
   kafka: 'apache/kafka:3.9.1',
   redis: 'redis:7',

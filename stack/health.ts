@@ -1,10 +1,11 @@
+/** One-shot health probes; each answers quickly and never throws. */
+
 import { logLevel } from 'kafkajs';
 import { Redis } from 'ioredis';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { Config } from '../core/config.js';
 import { createKafka } from '../core/kafka.js';
 
-/** One-shot health probes; each answers quickly and never throws. */
 export interface Probe {
   healthy: boolean;
   detail: string;

@@ -1,7 +1,8 @@
+/** Every file the local stack writes lives under `.stack/` at the repo root (gitignored). */
+
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Every file the local stack writes lives under `.stack/` at the repo root (gitignored). */
 export interface StackPaths {
   root: string;
   dir: string;

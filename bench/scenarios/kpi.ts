@@ -1,3 +1,10 @@
+/**
+ * DESIGN §8 KPI queries: p50/p99 latency and requests/s of the three KPI routes on the real
+ * server, against the projection the pipeline scenario built from the backlog, each under a
+ * closed-loop load from a separate process (autocannon child) over existing email / contact ids
+ * of the workload, with the admin key. Every answer must be a 200.
+ */
+
 import { createRedis } from '../../core/redis.js';
 import { ControlStore } from '../../projections/control/control-store.js';
 import { keysFor } from '../../projections/keys.js';
@@ -9,12 +16,6 @@ import { progress } from '../progress.js';
 import { startBenchServer } from '../server.js';
 import type { BenchContext, Check, ScenarioResult } from '../types.js';
 
-/**
- * DESIGN §8 KPI queries: p50/p99 latency and requests/s of the three KPI routes on the real
- * server, against the projection the pipeline scenario built from the backlog, each under a
- * closed-loop load from a separate process (autocannon child) over existing email / contact ids
- * of the workload, with the admin key. Every answer must be a 200.
- */
 export const KPI_SIZES = { smoke: 1_500, full: 30_000 } as const;
 /** Few connections: with a closed loop, latency ≈ connections / throughput (Little's law). */
 const CONNECTIONS = 10;

@@ -1,3 +1,8 @@
+/**
+ * Redis bytes per followed email and per contact (MEMORY USAGE sampled over the projection's
+ * keys, scaled by key counts), and the peak RSS (VmHWM) of one processor child draining the backlog.
+ */
+
 import type { Redis } from 'ioredis';
 import { createRedis } from '../../core/redis.js';
 import { scanKeys } from '../../core/redis-scan.js';
@@ -7,10 +12,6 @@ import { progress } from '../progress.js';
 import { summarize } from '../stats.js';
 import { check, type BenchContext, type ScenarioResult } from '../types.js';
 
-/**
- * Redis bytes per followed email and per contact (MEMORY USAGE sampled over the projection's
- * keys, scaled by key counts), and the peak RSS (VmHWM) of one processor child draining the backlog.
- */
 const SAMPLE = 2000;
 
 interface KindUsage {

@@ -1,3 +1,10 @@
+/**
+ * DESIGN §8 live pipeline: one processor instance with every role (startProcessors) draining the
+ * backlog, next to a bare kafkajs consumer that only decodes, measured in the same run.
+ * Both are timed in steady state: from the first batch processed to the last offset applied
+ * (projector: offsets stored in Redis; lander: records consumed), group join excluded.
+ */
+
 import { PROCESSOR_CONSUMER, PROCESSOR_RUN } from '../../core/consumer-options.js';
 import { createRedis } from '../../core/redis.js';
 import { topicsFor } from '../../core/topics.js';
@@ -10,12 +17,6 @@ import { orgDayTotals, storedOffsetSum } from '../projection-totals.js';
 import { ratePerSecond, ratio } from '../stats.js';
 import { check, type BenchContext, type Check, type ScenarioResult } from '../types.js';
 
-/**
- * DESIGN §8 live pipeline: one processor instance with every role (startProcessors) draining the
- * backlog, next to a bare kafkajs consumer that only decodes, measured in the same run.
- * Both are timed in steady state: from the first batch processed to the last offset applied
- * (projector: offsets stored in Redis; lander: records consumed), group join excluded.
- */
 const POLL_MS = 5;
 /** The bare consumer gets the processors' fetch settings, so the ratio compares processing, not fetch tuning. */
 const BASELINE_CONSUMER_OPTIONS = {

@@ -1,3 +1,12 @@
+/**
+ * DESIGN §8 tracking endpoint: requests/s and latency of `GET /t/o/:token` on the real server
+ * (real EventProducer, acks=all) under a closed-loop load from a separate process on loopback,
+ * then every request accounted for as an EmailOpened on the emails topic.
+ *
+ * It runs on its own topics (`<prefix>.tracking.*`, removed with the bench's) and Redis prefix, so
+ * the backlog the other scenarios drain is left untouched.
+ */
+
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../../core/config.js';
 import { createKafka } from '../../core/kafka.js';
@@ -11,14 +20,6 @@ import { counterSum, startBenchServer, type BenchServer } from '../server.js';
 import { trackingChecks } from '../tracking-accounting.js';
 import type { BenchContext, Check, ScenarioResult } from '../types.js';
 
-/**
- * DESIGN §8 tracking endpoint: requests/s and latency of `GET /t/o/:token` on the real server
- * (real EventProducer, acks=all) under a closed-loop load from a separate process on loopback,
- * then every request accounted for as an EmailOpened on the emails topic.
- *
- * It runs on its own topics (`<prefix>.tracking.*`, removed with the bench's) and Redis prefix, so
- * the backlog the other scenarios drain is left untouched.
- */
 export const TRACKING_SIZES = { smoke: 2_000, full: 200_000 } as const;
 const CONNECTIONS = 50;
 const RECIPIENTS = 200;

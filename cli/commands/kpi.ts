@@ -1,3 +1,5 @@
+/** Operators' read path: the same query functions as the HTTP API, straight from Redis. */
+
 import type { Command } from 'commander';
 import { loadConfig } from '../../core/config.js';
 import { createRedis } from '../../core/redis.js';
@@ -7,7 +9,6 @@ import { queryEmailKpis } from '../../projections/queries/email-kpis.js';
 import { queryRollupKpis } from '../../projections/queries/rollup-kpis.js';
 import { contactView, emailView, rollupView } from '../format/kpi-views.js';
 
-/** Operators' read path: the same query functions as the HTTP API, straight from Redis. */
 async function withRedis<T>(run: (redis: ReturnType<typeof createRedis>, keys: ReturnType<typeof keysFor>) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const redis = createRedis(config);

@@ -1,3 +1,10 @@
+/**
+ * `engagement replay`: rebuild the Redis KPI projection from the topics into a new version and
+ * switch to it atomically (replay/replay-runner.ts), or check it (`--verify`), or show the plan
+ * (`--dry-run`). `--org` only narrows --verify / --dry-run: with one version pointer for every
+ * org, a one-org rebuild could not switch without racing the live projector on that org.
+ */
+
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { loadConfig } from '../../core/config.js';
@@ -13,12 +20,6 @@ import { runVerify } from '../../replay/verify.js';
 import type { BuildCounters } from '../../replay/version-builder.js';
 import { table } from '../../core/table.js';
 
-/**
- * `engagement replay`: rebuild the Redis KPI projection from the topics into a new version and
- * switch to it atomically (replay/replay-runner.ts), or check it (`--verify`), or show the plan
- * (`--dry-run`). `--org` only narrows --verify / --dry-run: with one version pointer for every
- * org, a one-org rebuild could not switch without racing the live projector on that org.
- */
 interface ReplayOptions {
   from: string;
   org?: string;

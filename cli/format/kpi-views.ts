@@ -1,9 +1,10 @@
+/** Human views of the KPI documents the API serves; `--json` prints the documents themselves. */
+
 import type { ContactKpis } from '../../projections/queries/contact-kpis.js';
 import type { EmailKpis } from '../../projections/queries/email-kpis.js';
 import type { RollupKpis } from '../../projections/queries/rollup-kpis.js';
 import { keyValues, percent, table } from '../../core/table.js';
 
-/** Human views of the KPI documents the API serves; `--json` prints the documents themselves. */
 export function emailView(k: EmailKpis): string {
   const { links, ...scalars } = k;
   const main = keyValues({

@@ -1,3 +1,11 @@
+/**
+ * Reads the whole control topic from the beginning into a ControlHistory (every processor
+ * instance needs all of it, so the group id is random: no partition sharing), and, in the
+ * `control` role, also applies the events to the shared ControlStore in Redis.
+ * `caughtUp()` is the DESIGN §2 barrier: it resolves once everything on the control topic at
+ * the time of the call has been read, so a batch gated after it sees every earlier switch.
+ */
+
 import { randomBytes } from 'node:crypto';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { CONTROL_CONSUMER, CONTROL_RUN } from '../../core/consumer-options.js';
@@ -9,13 +17,6 @@ import { isControlEvent, type ControlEvent } from '../../schemas/events.js';
 import { ControlHistory } from '../gate/control-history.js';
 import { metrics } from '../metrics.js';
 
-/**
- * Reads the whole control topic from the beginning into a ControlHistory (every processor
- * instance needs all of it, so the group id is random: no partition sharing), and, in the
- * `control` role, also applies the events to the shared ControlStore in Redis.
- * `caughtUp()` is the DESIGN §2 barrier: it resolves once everything on the control topic at
- * the time of the call has been read, so a batch gated after it sees every earlier switch.
- */
 const log = childLogger('control-reader');
 
 export interface ControlReaderOptions {

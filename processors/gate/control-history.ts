@@ -1,5 +1,3 @@
-import type { ControlEvent } from '../../schemas/events.js';
-
 /**
  * The whole control history, in memory, as the gate needs it: per org the enable/disable
  * switches in time order and the latest purge, per (org, contact) the preference changes in
@@ -7,6 +5,9 @@ import type { ControlEvent } from '../../schemas/events.js';
  * this event's own time" (DESIGN §2) — that is what makes a replay give the same answer.
  * Idempotent: an event already applied (same eventId) is ignored; out-of-order arrival is fine.
  */
+
+import type { ControlEvent } from '../../schemas/events.js';
+
 export interface Transition {
   at: number;
   on: boolean;

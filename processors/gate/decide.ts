@@ -1,11 +1,12 @@
-import type { EmailEvent } from '../../schemas/events.js';
-import type { ControlHistory } from './control-history.js';
-
 /**
  * The privacy gate of DESIGN §2, decided at the event's own occurredAt. Pure over the history.
  * Order of reasons: a purge wins over everything (nothing of a purged past comes back), then
  * the org switch, then the recipient's preference.
  */
+
+import type { EmailEvent } from '../../schemas/events.js';
+import type { ControlHistory } from './control-history.js';
+
 export type GateReason = 'org_disabled' | 'contact_opted_out' | 'org_purged';
 export type GateDecision = { collect: true } | { collect: false; reason: GateReason };
 

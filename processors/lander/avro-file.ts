@@ -1,9 +1,3 @@
-import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import avro from 'avsc';
-import { catalog } from '../../schemas/catalog.js';
-import { EMAIL_EVENT_TYPES, type EmailEvent } from '../../schemas/events.js';
-
 /**
  * The landed record format: an Avro object container file whose schema is a wrapper record
  *
@@ -18,6 +12,13 @@ import { EMAIL_EVENT_TYPES, type EmailEvent } from '../../schemas/events.js';
  * The container is written here, deterministically: one block, codec null, and a sync marker
  * derived from the blob name, so rewriting a cycle produces the same bytes for the same records.
  */
+
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import avro from 'avsc';
+import { catalog } from '../../schemas/catalog.js';
+import { EMAIL_EVENT_TYPES, type EmailEvent } from '../../schemas/events.js';
+
 export interface LandedRecord {
   topic: string;
   partition: number;

@@ -4,6 +4,7 @@
  * A name is a function of record offsets alone (the cycle's first offset), which is what makes
  * a rewrite after a crash land on the same names. Ids are URI-encoded so a '/' can't add a level.
  */
+
 export interface BlobNameParts {
   orgId: string;
   date: string;

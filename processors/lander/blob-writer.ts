@@ -1,9 +1,3 @@
-import type { ContainerClient } from '@azure/storage-blob';
-import { storageError } from '../../core/blob.js';
-import { EngagementError, isEngagementError } from '../../core/errors.js';
-import { containerFile } from './avro-file.js';
-import type { CycleSnapshot } from './cycle-buffer.js';
-
 /**
  * Uploads a cycle's files, never replacing a fuller version with an emptier one: each blob
  * carries the partition offset its content reaches (`lastoffset` metadata) and the write is
@@ -16,6 +10,13 @@ import type { CycleSnapshot } from './cycle-buffer.js';
  * back to reading the blob's properties. A backlog cycle can hold thousands of small files, so
  * uploads run with bounded concurrency instead of all at once.
  */
+
+import type { ContainerClient } from '@azure/storage-blob';
+import { storageError } from '../../core/blob.js';
+import { EngagementError, isEngagementError } from '../../core/errors.js';
+import { containerFile } from './avro-file.js';
+import type { CycleSnapshot } from './cycle-buffer.js';
+
 export type UploadOutcome = 'written' | 'up_to_date';
 
 export const UPLOAD_CONCURRENCY = 32;

@@ -1,10 +1,11 @@
-import { blobDate, blobName, cycleStartOf } from './blob-names.js';
-import type { EmailEvent } from '../../schemas/events.js';
-
 /**
  * One partition's current cycle in memory: the encoded records of every org/date file of the
  * cycle, all named by the cycle's first offset. Pure bookkeeping, no I/O.
  */
+
+import { blobDate, blobName, cycleStartOf } from './blob-names.js';
+import type { EmailEvent } from '../../schemas/events.js';
+
 export interface CycleSnapshot {
   partition: number;
   cycleStart: number;

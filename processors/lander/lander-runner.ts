@@ -1,3 +1,12 @@
+/**
+ * The blob lander (DESIGN §4): exactly-once files by construction. A partition's records are
+ * buffered per cycle of N aligned offsets; when a record of the next cycle arrives, the cycle's
+ * files are uploaded and only then is the Kafka offset of the next cycle's start committed.
+ * While uploading the partition is paused (the group keeps its heartbeat); records waiting
+ * longer than BLOB_FLUSH_SECONDS are uploaded early under the same names without committing.
+ * A restart or rebalance re-reads from the committed cycle start and rewrites the same names.
+ */
+
 import type { ContainerClient } from '@azure/storage-blob';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { isEngagementError } from '../../core/errors.js';
@@ -15,14 +24,6 @@ import { encodeLandedRecord, landedRecordFromBody } from './avro-file.js';
 import { BlobWriter } from './blob-writer.js';
 import { CycleBuffer, type CycleSnapshot } from './cycle-buffer.js';
 
-/**
- * The blob lander (DESIGN §4): exactly-once files by construction. A partition's records are
- * buffered per cycle of N aligned offsets; when a record of the next cycle arrives, the cycle's
- * files are uploaded and only then is the Kafka offset of the next cycle's start committed.
- * While uploading the partition is paused (the group keeps its heartbeat); records waiting
- * longer than BLOB_FLUSH_SECONDS are uploaded early under the same names without committing.
- * A restart or rebalance re-reads from the committed cycle start and rewrites the same names.
- */
 const log = childLogger('lander');
 
 export interface LanderOptions {

@@ -1,11 +1,12 @@
-import { dayOf, escapeId, type VersionKeys } from '../../projections/keys.js';
-import { addOrgKey, type Delta } from '../../projections/projector/delta.js';
-
 /**
  * Per-batch memo of the key names the fold writes: each name is built once per batch (escaping
  * and concatenation are the fold's hottest work otherwise) and registered in the org's key index
  * the first time, so later uses are a Map lookup on an already-hashed string. Pure bookkeeping.
  */
+
+import { dayOf, escapeId, type VersionKeys } from '../../projections/keys.js';
+import { addOrgKey, type Delta } from '../../projections/projector/delta.js';
+
 const DAY_MS = 86_400_000;
 
 function memo<K, V>(map: Map<K, V>, key: K, make: () => V): V {

@@ -1,11 +1,12 @@
-import type { Redis } from 'ioredis';
-import { dayOf, type VersionKeys } from '../../projections/keys.js';
-import type { EmailEvent } from '../../schemas/events.js';
-
 /**
  * Drops events whose eventId was already applied (a re-sent event is counted once, DESIGN §4):
  * duplicates within the batch, then one SMISMEMBER per event day against the seen sets.
  */
+
+import type { Redis } from 'ioredis';
+import { dayOf, type VersionKeys } from '../../projections/keys.js';
+import type { EmailEvent } from '../../schemas/events.js';
+
 export function firstOccurrences<T extends { event: EmailEvent }>(records: readonly T[]): T[] {
   const ids = new Set<string>();
   return records.filter(({ event }) => (ids.has(event.eventId) ? false : (ids.add(event.eventId), true)));

@@ -1,14 +1,15 @@
+/**
+ * The KPI projection as a pure function: gated, de-duplicated events of one batch -> one Delta.
+ * "First time" facts (unique opens, unique clicks, received, replied) are flags applied with
+ * HSETNX by the script, so a re-delivered event counts once even after the seen window expired.
+ */
+
 import { hourOfWeekUtc, type RollupField, type VersionKeys } from '../../projections/keys.js';
 import { BatchKeys } from './batch-keys.js';
 import type { EmailEvent, EmailSent, InteractionEvent, LinkClicked } from '../../schemas/events.js';
 import { addFlag, addIncr, addMax, addMin, addSeen, addSet, emptyDelta, type Delta, type Incr } from '../../projections/projector/delta.js';
 import { emailMetaKey, type EmailMeta, type EmailMetaLookup } from './email-meta.js';
 
-/**
- * The KPI projection as a pure function: gated, de-duplicated events of one batch -> one Delta.
- * "First time" facts (unique opens, unique clicks, received, replied) are flags applied with
- * HSETNX by the script, so a re-delivered event counts once even after the seen window expired.
- */
 export interface FoldOptions {
   machineClickSeconds: number;
 }

@@ -1,3 +1,11 @@
+/**
+ * One partition batch into one projection version: decode -> gate -> de-duplicate -> fold ->
+ * one atomic apply with the batch's offsets. Shared by the live projector and `engagement replay`
+ * so a replay folds with exactly the live pipeline. The caller has already dropped records before
+ * its stored position, and passes `waitForControl` (`ControlReader.caughtUpFor`), called after
+ * decoding and before gating with the batch's newest event time.
+ */
+
 import type { KafkaMessage } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import type { VersionKeys } from '../../projections/keys.js';
@@ -12,13 +20,6 @@ import { dropSeen, firstOccurrences } from './dedupe.js';
 import { fold } from './fold.js';
 import type { EmailMetaLoader } from './meta-loader.js';
 
-/**
- * One partition batch into one projection version: decode -> gate -> de-duplicate -> fold ->
- * one atomic apply with the batch's offsets. Shared by the live projector and `engagement replay`
- * so a replay folds with exactly the live pipeline. The caller has already dropped records before
- * its stored position, and passes `waitForControl` (`ControlReader.caughtUpFor`), called after
- * decoding and before gating with the batch's newest event time.
- */
 export interface BatchTarget {
   redis: Redis;
   codec: EventCodec;

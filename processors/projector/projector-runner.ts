@@ -1,3 +1,13 @@
+/**
+ * The KPI projector: a thin runner around the pure gate and fold. Redis is the truth for its
+ * position: each batch's delta and `offsets:<topic>` move together in one Lua script fenced on
+ * the batch's first offset, and on every assignment the consumer seeks to the stored offsets.
+ * Kafka commits are only a hint for lag dashboards.
+ * With `follow`, the runner follows `P:proj:current`: once a replay switched it to another
+ * version, the apply script refuses the batch, and the runner moves its keys to the current
+ * version and seeks every assigned partition to that version's stored offsets.
+ */
+
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import { PROCESSOR_CONSUMER, PROCESSOR_RUN } from '../../core/consumer-options.js';
@@ -13,15 +23,6 @@ import { emptyStats, type RoleStats } from '../stats.js';
 import { EmailMetaLoader } from './meta-loader.js';
 import { projectBatch } from './project-batch.js';
 
-/**
- * The KPI projector: a thin runner around the pure gate and fold. Redis is the truth for its
- * position: each batch's delta and `offsets:<topic>` move together in one Lua script fenced on
- * the batch's first offset, and on every assignment the consumer seeks to the stored offsets.
- * Kafka commits are only a hint for lag dashboards.
- * With `follow`, the runner follows `P:proj:current`: once a replay switched it to another
- * version, the apply script refuses the batch, and the runner moves its keys to the current
- * version and seeks every assigned partition to that version's stored offsets.
- */
 const log = childLogger('projector');
 const HINT_COMMIT_INTERVAL_MS = 2000;
 

@@ -1,11 +1,12 @@
-import type { FieldError } from '../../schemas/validate.js';
-import type { ContactFollowPreferenceChanged, ContactType, ControlEvent } from '../../schemas/events.js';
-import type { ParseResult } from '../email/send-request.js';
-
 /**
  * The admin switches of DESIGN.md §6 as pure functions: parse the body, build the control
  * event stamped with the time the system accepts it (§2: gating is decided by that time).
  */
+
+import type { FieldError } from '../../schemas/validate.js';
+import type { ContactFollowPreferenceChanged, ContactType, ControlEvent } from '../../schemas/events.js';
+import type { ParseResult } from '../email/send-request.js';
+
 export type ControlCommand =
   | { kind: 'engagement'; enabled: boolean }
   | { kind: 'follow-email'; contactId: string; contactType: ContactType; allow: boolean }

@@ -1,14 +1,15 @@
+/**
+ * Decides what a send request becomes (DESIGN.md §2.1, §2.2): the EmailSent event to write and
+ * the answer with each followed recipient's tracking URLs. Pure: the org switch and the
+ * contacts' preferences are read by the caller.
+ */
+
 import { createHash } from 'node:crypto';
 import { EngagementError } from '../../core/errors.js';
 import type { EmailSent } from '../../schemas/events.js';
 import { recipientTracking, type TrackingContext } from '../tracking/tracking-urls.js';
 import type { SendEmailRequest } from './send-request.js';
 
-/**
- * Decides what a send request becomes (DESIGN.md §2.1, §2.2): the EmailSent event to write and
- * the answer with each followed recipient's tracking URLs. Pure: the org switch and the
- * contacts' preferences are read by the caller.
- */
 export interface SendEmailResponse {
   emailId: string;
   followed: boolean;

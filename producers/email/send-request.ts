@@ -1,10 +1,11 @@
-import type { FieldError } from '../../schemas/validate.js';
-import type { ContactType } from '../../schemas/events.js';
-
 /**
  * Parses the body of `POST /v1/orgs/:orgId/emails` (DESIGN.md §6) into a typed request, or
  * every problem found, each with its path. Pure.
  */
+
+import type { FieldError } from '../../schemas/validate.js';
+import type { ContactType } from '../../schemas/events.js';
+
 export interface SendEmailRequest {
   emailId: string;
   senderId: string;

@@ -1,12 +1,13 @@
+/**
+ * `POST /v1/events`: upstream email events, each judged on its own. Pure steps; the route reads
+ * the control state and writes to Kafka in between.
+ */
+
 import type { FieldError } from '../../schemas/validate.js';
 import { validateEvent } from '../../schemas/validate.js';
 import { isControlEvent, type AnyEvent, type EmailSent } from '../../schemas/events.js';
 import type { ParseResult } from '../email/send-request.js';
 
-/**
- * `POST /v1/events`: upstream email events, each judged on its own. Pure steps; the route reads
- * the control state and writes to Kafka in between.
- */
 export const INGEST_LIMITS = { maxEvents: 10_000 } as const;
 
 export type RejectionCode = 'validation_failed' | 'forbidden' | 'engagement_disabled';

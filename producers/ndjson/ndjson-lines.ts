@@ -1,13 +1,14 @@
+/**
+ * Streams an NDJSON file line by line (never the whole file in memory), skipping blank lines,
+ * and turns each into a validated event or a `FILE:LINE: message` problem.
+ */
+
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { EngagementError } from '../../core/errors.js';
 import { validateEvent, type ValidationResult } from '../../schemas/validate.js';
 
-/**
- * Streams an NDJSON file line by line (never the whole file in memory), skipping blank lines,
- * and turns each into a validated event or a `FILE:LINE: message` problem.
- */
 export interface NdjsonLine {
   lineNo: number;
   result: ValidationResult | { ok: false; errors: Array<{ path: string; message: string }> };

@@ -1,13 +1,14 @@
-import { EngagementError } from '../../core/errors.js';
-import { isControlEvent } from '../../schemas/events.js';
-import type { EventSink } from '../event-sink.js';
-import { formatProblem, ndjsonEvents } from './ndjson-lines.js';
-
 /**
  * `engagement produce FILE.ndjson` without the terminal: first a validation pass over every line
  * (nothing is written if any line is bad), then a second streaming pass that writes. Two passes
  * over the file instead of holding a million events in memory.
  */
+
+import { EngagementError } from '../../core/errors.js';
+import { isControlEvent } from '../../schemas/events.js';
+import type { EventSink } from '../event-sink.js';
+import { formatProblem, ndjsonEvents } from './ndjson-lines.js';
+
 export interface FileCheck {
   /** lines holding an event (blank lines excluded) */
   events: number;

@@ -5,6 +5,7 @@
  * One instance per process — a burst split across instances goes unnoticed, which is acceptable
  * for a heuristic.
  */
+
 export const CLICK_BURST_DEFAULTS = { maxEntries: 50_000 } as const;
 
 interface Entry {

@@ -1,10 +1,11 @@
-import { isIPv4, isIPv6 } from 'node:net';
-
 /**
  * Minimal personal data (DESIGN.md §2.5): the stored form of a client IP is its network, never
  * the address. IPv4 keeps the /24, IPv6 the /48 — enough for rough geography and abuse
  * analysis, not enough to single out a household. Pure.
  */
+
+import { isIPv4, isIPv6 } from 'node:net';
+
 export function anonymiseIp(ip: string | undefined | null): string | null {
   if (!ip) return null;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);

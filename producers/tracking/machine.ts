@@ -1,9 +1,10 @@
-import type { TrackingKind } from './tokens.js';
-
 /**
  * Decides whether an interaction was made by a machine (DESIGN.md §5). Pure; the caller keeps
  * the interaction either way and stores the reason, so KPIs can count it separately.
  */
+
+import type { TrackingKind } from './tokens.js';
+
 export type MachineReason = 'head_request' | 'scanner_user_agent' | 'click_too_soon' | 'multi_link_burst';
 
 export interface MachineRules {

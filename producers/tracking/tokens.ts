@@ -1,5 +1,3 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-
 /**
  * Tracking tokens: `<kid>.<payload>.<mac>`, every part URL-safe (kid is [A-Za-z0-9], the others
  * base64url). The MAC is HMAC-SHA256 over the ASCII text `<kid>.<payload>`, truncated to 16
@@ -7,6 +5,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * last character differs only in padding bits (which base64 decoding ignores) is still refused.
  * Pure: secrets come in as arguments.
  */
+
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
 export type TrackingKind = 'o' | 'c' | 'a';
 
 export type TrackingTarget =

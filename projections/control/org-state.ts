@@ -1,10 +1,11 @@
-import type { ControlEvent } from '../../schemas/events.js';
-
 /**
  * The current enablement state of one organisation, as the API needs it (not the history:
  * the gate keeps that). Pure evolve over control events; applying an event twice or out of
  * order leaves the same state, because each field remembers the time it was set.
  */
+
+import type { ControlEvent } from '../../schemas/events.js';
+
 export interface OrgState {
   orgId: string;
   enabled: boolean;

@@ -1,10 +1,11 @@
-import type { Delta } from './delta.js';
-
 /**
  * Pure: turns a Delta into the KEYS and ARGV of apply-batch.lua. Every key is declared once in
  * KEYS (cluster-correct: they share the version's hash tag) and the payload refers to keys by
  * their 1-based KEYS index, which keeps the payload small.
  */
+
+import type { Delta } from './delta.js';
+
 export interface BatchPosition {
   offsetsKey: string;
   partition: number;

@@ -1,13 +1,14 @@
+/**
+ * The thin Redis adapter of the projector: runs apply-batch.lua (EVALSHA via ioredis
+ * defineCommand) and reads the stored offsets the projector resumes from.
+ */
+
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { EngagementError } from '../../core/errors.js';
 import type { Delta } from './delta.js';
 import { buildApplyArgs, type BatchPosition } from './apply-args.js';
 
-/**
- * The thin Redis adapter of the projector: runs apply-batch.lua (EVALSHA via ioredis
- * defineCommand) and reads the stored offsets the projector resumes from.
- */
 const LUA = readFileSync(new URL('../lua/apply-batch.lua', import.meta.url), 'utf8');
 const COMMAND = 'engagementApplyBatch';
 

@@ -2,6 +2,7 @@
  * Best time to email: the hour-of-week slots with the most (human) opens, shifted from the UTC
  * histogram the projector keeps into the contact's time zone. Pure.
  */
+
 export interface BestTimeSlot {
   dayOfWeek: string;
   hour: number;

@@ -1,12 +1,13 @@
+/**
+ * The Redis adapter of `engagement replay`: the lock renew/release and the version switch, each
+ * a Lua script in its own file (projections/lua/), run with EVALSHA via ioredis defineCommand.
+ */
+
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { EngagementError } from '../../core/errors.js';
 import type { Keys, ProjectionVersion } from '../keys.js';
 
-/**
- * The Redis adapter of `engagement replay`: the lock renew/release and the version switch, each
- * a Lua script in its own file (projections/lua/), run with EVALSHA via ioredis defineCommand.
- */
 const lua = (name: string): string => readFileSync(new URL(`../lua/${name}.lua`, import.meta.url), 'utf8');
 const COMMANDS = {
   engagementLockRenew: { numberOfKeys: 1, lua: lua('lock-renew') },

@@ -2,6 +2,7 @@
  * The README's path for a newcomer, as a user runs it: `engagement start` in one process,
  * `engagement demo` in another, against the real stack.
  */
+
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../core/config.js';

@@ -1,3 +1,9 @@
+/**
+ * Issue: KPI queries, the org lifecycle and retention. A scripted scenario goes through the
+ * real HTTP API, Kafka, the processors and Redis; every KPI is compared with values computed
+ * by hand from the script below.
+ */
+
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContainerClient } from '../../core/blob.js';
@@ -10,11 +16,6 @@ import { childEnv } from '../processors/support/child.js';
 import { bearer, KEYS, startApiHarness, type ApiHarness } from '../producers/support/api-harness.js';
 import { waitFor } from '../support/env.js';
 
-/**
- * Issue: KPI queries, the org lifecycle and retention. A scripted scenario goes through the
- * real HTTP API, Kafka, the processors and Redis; every KPI is compared with values computed
- * by hand from the script below.
- */
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const T = Date.UTC(2026, 10, 20, 9, 0); // Friday 09:00 UTC: the send

@@ -1,12 +1,13 @@
+/**
+ * Each schema version must stay readable by the next (backward) and the next by the previous
+ * (forward), so producers and processors can be rolled in any order.
+ */
+
 import { readFileSync } from 'node:fs';
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { catalog, loadSchemaVersion } from '../../schemas/catalog.js';
 
-/**
- * Each schema version must stay readable by the next (backward) and the next by the previous
- * (forward), so producers and processors can be rolled in any order.
- */
 function compatible(reader: avro.Type, writer: avro.Type): boolean {
   try {
     reader.createResolver(writer);

@@ -1,6 +1,3 @@
-import { seededRandom } from '../../core/seeded-random.js';
-import type { AnyEvent, ControlEvent, EmailEvent, EmailSent, InteractionEvent } from '../../schemas/events.js';
-
 /**
  * A seeded mixed workload and the KPIs it must produce, computed here by a direct simulation of
  * DESIGN §2/§5 (deliberately not by the processors' fold), for the processor, replay and bench
@@ -8,6 +5,10 @@ import type { AnyEvent, ControlEvent, EmailEvent, EmailSent, InteractionEvent } 
  * and re-enabled; in org 1 (or 0) contact c-0 opts out half-way. Some events are sent twice
  * (same eventId), some interactions are machines (flagged, or a click right after the send).
  */
+
+import { seededRandom } from '../../core/seeded-random.js';
+import type { AnyEvent, ControlEvent, EmailEvent, EmailSent, InteractionEvent } from '../../schemas/events.js';
+
 export interface WorkloadOptions {
   orgs: number;
   emailsPerOrg: number;

@@ -1,8 +1,9 @@
+/** Starts service/processor-child.ts for `config` and resolves once it says "ready". */
+
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { configEnv, type Config } from '../../../core/config.js';
 
-/** Starts service/processor-child.ts for `config` and resolves once it says "ready". */
 const SCRIPT = fileURLToPath(new URL('../../../service/processor-child.ts', import.meta.url));
 
 export function childEnv(config: Config): Record<string, string> {

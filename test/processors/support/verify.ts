@@ -1,3 +1,5 @@
+/** Reads what the processors produced (Redis hashes, landed files, topic ends) for assertions. */
+
 import type { ContainerClient } from '@azure/storage-blob';
 import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
@@ -7,7 +9,6 @@ import type { Config } from '../../../core/config.js';
 import { waitFor } from '../../support/env.js';
 import type { ExpectedKpis, Fields } from '../../support/workload.js';
 
-/** Reads what the processors produced (Redis hashes, landed files, topic ends) for assertions. */
 export async function projectionMismatches(redis: Redis, config: Config, expected: ExpectedKpis, version = 1): Promise<string[]> {
   const k = keysFor(config.redisPrefix).version(version);
   const wanted: Array<[string, Fields]> = [];

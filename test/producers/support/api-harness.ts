@@ -1,3 +1,8 @@
+/**
+ * A producer API on the real stack for one test file: fresh topics and Redis prefix, a real
+ * EventProducer and Redis client, keys for org-a / org-b, and a clock tests may pin.
+ */
+
 import type { FastifyInstance } from 'fastify';
 import type { Consumer } from 'kafkajs';
 import type { Redis } from 'ioredis';
@@ -11,10 +16,6 @@ import { decodeEvent } from '../../../schemas/codec.js';
 import type { AnyEvent } from '../../../schemas/events.js';
 import { cleanupTestResources, createTestTopics, testConfig, testGroupId } from '../../support/env.js';
 
-/**
- * A producer API on the real stack for one test file: fresh topics and Redis prefix, a real
- * EventProducer and Redis client, keys for org-a / org-b, and a clock tests may pin.
- */
 export const KEYS = { admin: 'admin-key-test', a: 'key-a', b: 'key-b' } as const;
 
 export interface ApiHarness {
