@@ -16,6 +16,12 @@ export const metrics = {
   deadLettered: counter('engagement_processor_dead_letters_total', 'Records sent to the dead-letter topic, by code', ['code'] as const),
   duplicates: counter('engagement_projector_duplicates_total', 'Events skipped because their eventId was already applied', []),
   fenceConflicts: counter('engagement_projector_fence_conflicts_total', 'Batches refused by the offset fence (another instance moved on)', []),
+  projectionRebuilds: counter(
+    'engagement_projector_rebuilds_total',
+    'Times the projector found Redis had lost projection writes (offsets missing or behind, version pointer missing) and re-read the log',
+    ['reason'] as const,
+  ),
+  replayHolds: counter('engagement_projector_replay_holds_total', 'Batches the live projector deferred while a replay held the projection to switch it', []),
   blobsUploaded: counter('engagement_lander_blobs_uploaded_total', 'Avro files written to blob storage', []),
   blobRetries: counter('engagement_lander_upload_retries_total', 'Blob upload attempts that failed and were retried', []),
 };

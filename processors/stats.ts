@@ -9,6 +9,8 @@ export interface RoleStats {
   duplicates: number;
   batches: number;
   fenceConflicts: number;
+  /** times Redis was found to have lost projection writes and the log was re-read */
+  rebuilds: number;
   blobsUploaded: number;
   uploadRetries: number;
 }
@@ -22,6 +24,7 @@ export function emptyStats(): RoleStats {
     duplicates: 0,
     batches: 0,
     fenceConflicts: 0,
+    rebuilds: 0,
     blobsUploaded: 0,
     uploadRetries: 0,
   };

@@ -41,6 +41,8 @@ export interface Keys {
   currentVersion(): string;
   projectionVersions(): string;
   replayLock(): string;
+  /** set by a replay about to switch: the live projector applies nothing while it exists */
+  projectionHold(): string;
   /** SCAN MATCH patterns covering every key under the prefix: control keys start with `P:`,
    *  projection keys with their cluster hash tag `{P:vN}` */
   patterns(): string[];
@@ -108,6 +110,7 @@ export function keysFor(prefix: string): Keys {
     currentVersion: () => `${prefix}:proj:current`,
     projectionVersions: () => `${prefix}:proj:versions`,
     replayLock: () => `${prefix}:replay:lock`,
+    projectionHold: () => `${prefix}:proj:hold`,
     patterns: () => [`${prefix}:*`, `{${prefix}:*`],
     version: (v) => {
       const base = `{${prefix}:v${v}}:`;

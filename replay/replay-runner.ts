@@ -6,10 +6,15 @@
  *      register a new one in `P:proj:versions`;
  *   2. read the whole control topic to its end, then fold the emails topic from `from` (or the
  *      version's stored offsets when resuming) with the projector's pipeline;
- *   3. once the lag to the topic ends is at most `lagThreshold`, stop folding and run
- *      switch-version.lua (current = V+1 only if it is still V). The live projector's next batch
- *      into V is refused; it moves to V+1 and re-reads from V+1's stored offsets: exact;
- *   4. drop V's keys (SCAN + UNLINK) and unlist it.
+ *   3. the build never passes the live version's stored offsets (or the topic ends when V holds
+ *      none: a lost projection); once it is within `lagThreshold` of them, the replay *holds* the
+ *      live projector (`P:proj:hold`, with a TTL: a crashed replay cannot block it), reads V's
+ *      offsets, now final, and builds exactly up to them;
+ *   4. switch-version.lua: current = V+1 only if it is still V and V's offsets are still the ones
+ *      the build reached; the hold goes with it. The instant `replay` returns, every KPI read
+ *      equals the one before it. The live projector follows the pointer (its next batch is
+ *      refused, or its watchdog sees it while idle) at V+1's stored offsets, which are its own;
+ *   5. drop V's keys (SCAN + UNLINK) and unlist it.
  * An interrupt (signal, or the `stopAfterBatches` test hook) leaves V+1's stored offsets and
  * checkpoint; the next run resumes it; `abort` drops it.
  */
@@ -23,7 +28,7 @@ import { topicsFor } from '../core/topics.js';
 import { ControlReader } from '../processors/control/control-reader.js';
 import { keysFor, type Keys, type ProjectionVersion } from '../projections/keys.js';
 import { readStoredOffsets } from '../projections/projector/apply-batch.js';
-import { switchVersion } from '../projections/replay/replay-scripts.js';
+import { releaseLock, switchVersion } from '../projections/replay/replay-scripts.js';
 import { EventCodec } from '../schemas/codec.js';
 import { ReplayLock, defaultHolder } from './lock.js';
 import { startOffsets, topicEnds, totalLag, type From } from './offsets.js';
@@ -32,7 +37,12 @@ import { allocateVersion, currentVersion, dropVersion, unfinishedReplay, version
 
 const log = childLogger('replay');
 const POLL_MS = 200;
+const BARRIER_POLL_MS = 20;
 export const DEFAULT_LAG_THRESHOLD = 500;
+/** The hold lapses by itself this long after the replay last renewed it (a crashed replay). */
+export const HOLD_TTL_MS = 10_000;
+/** How long the live version may stay behind the build before the replay gives up. */
+const LIVE_BEHIND_LIMIT_MS = 60_000;
 
 export interface ReplayDeps {
   config: Config;
@@ -148,15 +158,29 @@ async function replayLocked(deps: ReplayDeps, keys: Keys, lock: ReplayLock, requ
       afterBatch: (c) => (interrupted ||= request.stopAfterBatches !== undefined && c.batches >= request.stopAfterBatches),
     });
     await builder.start();
+    const liveOffsetsKey = keys.version(previous).offsets(topics.emails);
+    const checkLock = (): void => {
+      if (lock.lost) throw new EngagementError('replay_locked', 'the replay lock was lost (expired or taken over); not switching', { retriable: true });
+    };
+    /** Where the build must end: the live version's offsets, or the topic ends when it holds none. */
+    const target = async (): Promise<{ live: Map<number, number>; target: Map<number, number> }> => {
+      const live = await readStoredOffsets(redis, liveOffsetsKey);
+      if (live.size === 0) return { live, target: await topicEnds(admin, topics.emails) };
+      return { live, target: new Map([...start].map(([p, s]) => [p, live.get(p) ?? s])) };
+    };
     const threshold = request.lagThreshold ?? DEFAULT_LAG_THRESHOLD;
     for (;;) {
       if (request.signal?.aborted) interrupted = true;
-      if (lock.lost) throw new EngagementError('replay_locked', 'the replay lock was lost (expired or taken over); not switching', { retriable: true });
-      const lag = totalLag(await topicEnds(admin, topics.emails), builder.positions);
+      checkLock();
+      const { target: goal } = await target();
+      builder.setLimit(goal);
+      const lag = totalLag(goal, builder.positions);
       request.onProgress?.({ version, counters: builder.counters, lag, total: builder.counters.records + lag, elapsedMs: Date.now() - began });
       if (interrupted || lag <= threshold) break;
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
+    let liveAtSwitch = new Map<number, number>();
+    if (!interrupted) liveAtSwitch = await holdAndCatchUp(redis, keys, version, builder, target, checkLock, request);
     await builder.stop();
     await deleteGroups(admin, [builder.groupId]);
     if (interrupted) {
@@ -165,22 +189,74 @@ async function replayLocked(deps: ReplayDeps, keys: Keys, lock: ReplayLock, requ
       return result('interrupted');
     }
 
-    const switched = await switchVersion(redis, keys, previous, version, lock.value);
+    const switched = await switchVersion(redis, keys, topics.emails, previous, version, lock.value, liveAtSwitch);
     if (!switched.switched) {
       throw new EngagementError(
         'conflict',
         switched.reason === 'lock_lost'
           ? `the replay lock is now held by ${switched.holder || 'nobody'}; version ${version} was not switched`
-          : `the live version moved to ${switched.current} during the replay; version ${version} was not switched`,
+          : switched.reason === 'live_moved'
+            ? `the live version moved on while the replay held it (the hold expired); version ${version} was not switched: run the replay again to resume it`
+            : `the live version moved to ${switched.current} during the replay; version ${version} was not switched`,
       );
     }
     log.info({ from: previous, to: version }, 'projection version switched');
     const droppedKeys = await dropVersion(redis, keys, previous);
     return result('switched', droppedKeys);
   } finally {
+    await releaseLock(redis, keys.projectionHold(), String(version)).catch(() => undefined);
     await builder?.stop().catch(() => undefined);
     await control.stop().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/**
+ * The barrier: holds the live projector, so the live version's offsets stop moving, then builds
+ * exactly up to them. Returns those offsets (the switch checks they are still the live ones).
+ * When the build is ahead of the live version (it lost writes and is rebuilding), the hold is
+ * let go until the live version has caught up.
+ */
+async function holdAndCatchUp(
+  redis: Redis,
+  keys: Keys,
+  version: ProjectionVersion,
+  builder: VersionBuilder,
+  target: () => Promise<{ live: Map<number, number>; target: Map<number, number> }>,
+  checkLock: () => void,
+  request: ReplayRequest,
+): Promise<Map<number, number>> {
+  const hold = keys.projectionHold();
+  const behindSince = Date.now();
+  for (;;) {
+    checkLock();
+    await redis.set(hold, String(version), 'PX', HOLD_TTL_MS);
+    const { live, target: goal } = await target();
+    const ahead = [...goal].filter(([p, offset]) => (builder.positions.get(p) ?? 0) > offset);
+    if (ahead.length === 0) {
+      builder.setLimit(goal);
+      let renewed = Date.now();
+      while (!builder.reached(goal)) {
+        checkLock();
+        if (request.signal?.aborted) throw new EngagementError('conflict', 'replay interrupted while holding the live projection; run it again to resume');
+        if (Date.now() - renewed > HOLD_TTL_MS / 4) {
+          await redis.set(hold, String(version), 'PX', HOLD_TTL_MS);
+          renewed = Date.now();
+        }
+        await new Promise((resolve) => setTimeout(resolve, BARRIER_POLL_MS));
+      }
+      log.info({ version, offsets: Object.fromEntries(goal) }, 'replay reached the live offsets');
+      return live;
+    }
+    await releaseLock(redis, hold, String(version));
+    if (Date.now() - behindSince > LIVE_BEHIND_LIMIT_MS) {
+      throw new EngagementError(
+        'conflict',
+        `the live projection stays behind the replay on partition(s) ${ahead.map(([p]) => p).join(', ')}; is the projector running? version ${version} was not switched`,
+      );
+    }
+    log.info({ partitions: ahead.map(([p]) => p) }, 'the live version is behind the replay (rebuilding?); waiting for it');
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }
 

@@ -133,6 +133,7 @@ export class VersionBuilder {
         keys: this.options.keys,
         meta: this.meta,
         machineClickSeconds: this.options.machineClickSeconds,
+        expectedStart: (p) => this.options.start.get(p) ?? 0,
         ...(this.options.orgId !== undefined ? { orgId: this.options.orgId } : {}),
       },
       topic,
@@ -143,7 +144,8 @@ export class VersionBuilder {
     const next = Number(records[records.length - 1]!.offset) + 1;
     if (!outcome.result.applied) {
       // Only another writer of this version could fence it (a second builder): follow Redis.
-      const stored = outcome.result.superseded ? position : outcome.result.storedOffset;
+      const result = outcome.result;
+      const stored = result.superseded || result.held ? position : (result.storedOffset ?? this.options.start.get(partition) ?? 0);
       log.warn({ partition, stored }, 'replay batch fenced; re-seeking');
       this.positions.set(partition, stored);
       this.consumer.seek({ topic, partition, offset: String(stored) });

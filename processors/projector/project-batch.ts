@@ -27,8 +27,10 @@ export interface BatchTarget {
   keys: VersionKeys;
   meta: EmailMetaLoader;
   machineClickSeconds: number;
-  /** the live projector: write only while `P:proj:current` still names `keys.v` */
-  currentVersionKey?: string;
+  /** where the version starts on a partition with nothing stored (the two-sided fence) */
+  expectedStart: (partition: number) => number;
+  /** the live projector: write only while `P:proj:current` still names `keys.v` and no replay holds it */
+  follow?: { currentVersionKey: string; holdKey: string };
   /** fold only this org's events (offsets still advance over every record) */
   orgId?: string;
 }
@@ -90,7 +92,8 @@ async function applyAndCount(
     partition,
     firstOffset: Number(records[0]!.offset),
     nextOffset: Number(records[records.length - 1]!.offset) + 1,
-    ...(target.currentVersionKey ? { follow: { currentVersionKey: target.currentVersionKey, version: target.keys.v } } : {}),
+    expectedStart: target.expectedStart(partition),
+    ...(target.follow ? { follow: { ...target.follow, version: target.keys.v } } : {}),
   });
   if (result.applied) target.meta.remember(events);
   return {

@@ -1,13 +1,19 @@
 /**
  * The KPI projector: a thin runner around the pure gate and fold. Redis is the truth for its
  * position: each batch's delta and `offsets:<topic>` move together in one Lua script fenced on
- * the batch's first offset, and on every assignment the consumer seeks to the stored offsets.
- * Kafka commits are only a hint for lag dashboards.
- * With `follow`, the runner follows `P:proj:current`: once a replay switched it to another
- * version, the apply script refuses the batch, and the runner moves its keys to the current
- * version and seeks every assigned partition to that version's stored offsets.
+ * the batch's first offset (two-sided: the batch must start exactly where the version ends), and
+ * on every assignment the consumer seeks to the stored offsets. Kafka commits are only a hint for
+ * lag dashboards.
+ *
+ * Redis can lose writes (FLUSHDB, a failover to a replica that lagged): the fence refuses the next
+ * batch, and a watchdog notices it while no traffic flows. Either way the runner says so (log,
+ * `engagement_projector_rebuilds_total`) and re-reads the log from what Redis still holds — the
+ * stored offsets, or the log start when none is left — so the projection is rebuilt, never gapped.
+ *
+ * With `follow`, the runner follows `P:proj:current`: once a replay switched it, the apply script
+ * refuses the batch (and the watchdog sees it while idle), and the runner moves to the current
+ * version at its stored offsets. While a replay holds the projection to switch it, batches wait.
  */
-
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import { PROCESSOR_CONSUMER, PROCESSOR_RUN } from '../../core/consumer-options.js';
@@ -25,6 +31,12 @@ import { projectBatch } from './project-batch.js';
 
 const log = childLogger('projector');
 const HINT_COMMIT_INTERVAL_MS = 2000;
+/** How often an idle projector checks that Redis still holds what it applied, and the version pointer. */
+export const WATCH_INTERVAL_MS = 1000;
+/** How long a batch waits before trying again while a replay holds the projection. */
+const HOLD_RETRY_MS = 50;
+
+export type RebuildReason = 'offsets_missing' | 'offsets_behind' | 'pointer_missing';
 
 export interface ProjectorOptions {
   kafka: Kafka;
@@ -38,6 +50,7 @@ export interface ProjectorOptions {
   machineClickSeconds: number;
   /** follow the current-version pointer (`keys` is then the version current at start) */
   follow?: Keys;
+  watchIntervalMs?: number;
 }
 
 export class ProjectorRunner {
@@ -51,8 +64,14 @@ export class ProjectorRunner {
   private switching: Promise<void> | undefined;
   /** partition -> next offset to apply, per assignment generation */
   private positions = new Map<number, number>();
+  /** partitions whose position Redis has confirmed (stored, or a batch applied): a missing offset there is a loss */
+  private confirmed = new Set<number>();
+  /** partition -> log start offset, where a version with nothing stored begins */
+  private logStarts = new Map<number, number>();
   private seekIssued = new Set<number>();
   private lastHint = new Map<number, number>();
+  private watchdog: NodeJS.Timeout | undefined;
+  private watching: Promise<void> | undefined;
 
   constructor(private readonly options: ProjectorOptions) {
     this.consumer = options.kafka.consumer({ groupId: options.groupId, ...PROCESSOR_CONSUMER });
@@ -67,8 +86,7 @@ export class ProjectorRunner {
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       const partitions = payload.memberAssignment[this.options.topic] ?? [];
       this.assigned = partitions;
-      this.positions = new Map();
-      this.seekIssued = new Set();
+      this.resetPositions();
       void this.seekToStored(partitions).catch((err: unknown) => log.warn({ err }, 'seek after join failed; batches will re-seek'));
     });
     await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
@@ -76,35 +94,58 @@ export class ProjectorRunner {
       ...PROCESSOR_RUN,
       eachBatch: (payload) => this.onBatch(payload),
     });
+    this.watchdog = setInterval(() => {
+      this.watching ??= this.watch()
+        .catch((err: unknown) => log.debug({ err }, 'projection watch failed; trying again'))
+        .finally(() => {
+          this.watching = undefined;
+        });
+    }, this.options.watchIntervalMs ?? WATCH_INTERVAL_MS);
+    this.watchdog.unref();
   }
 
   /** Graceful: kafkajs lets the batch in progress finish (and apply) before leaving the group. */
   async stop(): Promise<void> {
+    clearInterval(this.watchdog);
+    await this.watching;
     await this.consumer.disconnect();
     await Promise.all([this.deadLetters.disconnect(), this.admin.disconnect()]);
   }
 
+  private resetPositions(): void {
+    this.positions = new Map();
+    this.confirmed = new Set();
+    this.seekIssued = new Set();
+  }
+
   private async seekToStored(partitions: readonly number[]): Promise<void> {
     const stored = await readStoredOffsets(this.options.redis, this.keys.offsets(this.options.topic));
-    const earliest = stored.size < partitions.length ? await this.lowWatermarks() : new Map<number, number>();
+    const starts = stored.size < partitions.length ? await this.refreshLogStarts() : this.logStarts;
     for (const partition of partitions) {
-      const offset = stored.get(partition) ?? earliest.get(partition) ?? 0;
-      this.positions.set(partition, offset);
-      this.seekIssued.add(partition);
-      this.consumer.seek({ topic: this.options.topic, partition, offset: String(offset) });
+      const offset = stored.get(partition) ?? starts.get(partition) ?? 0;
+      if (stored.has(partition)) this.confirmed.add(partition);
+      this.seekTo(partition, offset);
     }
   }
 
-  private async lowWatermarks(): Promise<Map<number, number>> {
+  private seekTo(partition: number, offset: number): void {
+    this.positions.set(partition, offset);
+    this.seekIssued.add(partition);
+    this.consumer.seek({ topic: this.options.topic, partition, offset: String(offset) });
+  }
+
+  private async refreshLogStarts(): Promise<Map<number, number>> {
     const offsets = await this.admin.fetchTopicOffsets(this.options.topic);
-    return new Map(offsets.map((o) => [o.partition, Number(o.low)]));
+    this.logStarts = new Map(offsets.map((o) => [o.partition, Number(o.low)]));
+    return this.logStarts;
   }
 
   private async positionOf(partition: number): Promise<number> {
     const known = this.positions.get(partition);
     if (known !== undefined) return known;
     const stored = (await readStoredOffsets(this.options.redis, this.keys.offsets(this.options.topic))).get(partition);
-    const position = stored ?? (await this.lowWatermarks()).get(partition) ?? 0;
+    if (stored !== undefined) this.confirmed.add(partition);
+    const position = stored ?? (await this.refreshLogStarts()).get(partition) ?? 0;
     this.positions.set(partition, position);
     return position;
   }
@@ -116,8 +157,7 @@ export class ProjectorRunner {
     const first = Number(batch.messages[0]!.offset);
     if (first > position && !this.seekIssued.has(partition)) {
       // Kafka's committed offset is ahead of Redis (e.g. Redis lost or a new projection version): re-read.
-      this.seekIssued.add(partition);
-      this.consumer.seek({ topic, partition, offset: String(position) });
+      this.seekTo(partition, position);
       return;
     }
     const records = batch.messages.filter((m) => Number(m.offset) >= position);
@@ -126,8 +166,10 @@ export class ProjectorRunner {
       resolveOffset(String(last));
       return;
     }
+    if (!this.logStarts.has(partition)) await this.refreshLogStarts();
 
     const keys = this.keys;
+    const follow = this.options.follow;
     const outcome = await projectBatch(
       {
         redis: this.options.redis,
@@ -136,7 +178,8 @@ export class ProjectorRunner {
         keys,
         meta: this.meta,
         machineClickSeconds: this.options.machineClickSeconds,
-        ...(this.options.follow ? { currentVersionKey: this.options.follow.currentVersion() } : {}),
+        expectedStart: (p) => this.logStarts.get(p) ?? 0,
+        ...(follow ? { follow: { currentVersionKey: follow.currentVersion(), holdKey: follow.projectionHold() } } : {}),
       },
       topic,
       partition,
@@ -146,26 +189,85 @@ export class ProjectorRunner {
     );
     const { result } = outcome;
     if (!result.applied && result.superseded) {
-      log.info({ partition, from: keys.v, to: result.currentVersion }, 'projection version switched by a replay; following it');
+      log.info({ partition, from: keys.v, to: result.currentVersion }, 'projection version switched; following it');
       await this.followCurrent();
       return;
     }
     if (this.keys !== keys) return; // switched while this batch ran (it was applied to the old version)
+    if (!result.applied && result.held) {
+      // A replay is making its version the live one at exactly this version's offsets: wait for it.
+      metrics.replayHolds.inc();
+      await new Promise((resolve) => setTimeout(resolve, HOLD_RETRY_MS));
+      this.seekTo(partition, position);
+      return;
+    }
     if (!result.applied) {
-      // Another instance applied past this batch (rebalance race): follow the truth in Redis.
-      this.stats.fenceConflicts++;
-      metrics.fenceConflicts.inc();
-      log.info({ partition, firstOffset: Number(records[0]!.offset), storedOffset: result.storedOffset }, 'batch fenced; re-seeking to the stored offset');
-      this.positions.set(partition, result.storedOffset);
-      this.seekIssued.add(partition);
-      this.consumer.seek({ topic, partition, offset: String(result.storedOffset) });
+      const firstOffset = Number(records[0]!.offset);
+      if (result.storedOffset !== null && result.storedOffset > firstOffset) {
+        // Another instance applied past this batch (rebalance race): follow the truth in Redis.
+        this.stats.fenceConflicts++;
+        metrics.fenceConflicts.inc();
+        log.info({ partition, firstOffset, storedOffset: result.storedOffset }, 'batch fenced; re-seeking to the stored offset');
+        this.seekTo(partition, result.storedOffset);
+        return;
+      }
+      if (result.storedOffset === null && !this.confirmed.has(partition)) {
+        // Nothing applied here yet and the log start moved (retention): start from the new one.
+        this.seekTo(partition, (await this.refreshLogStarts()).get(partition) ?? 0);
+        return;
+      }
+      await this.rebuildFrom(partition, result.storedOffset, result.storedOffset === null ? 'offsets_missing' : 'offsets_behind', position);
       return;
     }
     this.positions.set(partition, last + 1);
+    this.confirmed.add(partition);
     this.count(outcome.records, outcome.applied, outcome.duplicates, outcome.gatedOut, outcome.deadLetters.length);
     resolveOffset(String(last));
     await this.commitHint(topic, partition, last + 1);
     await heartbeat();
+  }
+
+  /**
+   * Redis no longer holds what this runner applied on `partition`: re-read the log from what it
+   * still holds (its stored offset, else the log start), so the lost writes are applied again.
+   */
+  private async rebuildFrom(partition: number, stored: number | null, reason: RebuildReason, position: number): Promise<void> {
+    const from = stored ?? (await this.refreshLogStarts()).get(partition) ?? 0;
+    this.stats.rebuilds++;
+    metrics.projectionRebuilds.inc({ reason });
+    log.warn({ partition, version: this.keys.v, reason, appliedUpTo: position, rebuildingFrom: from }, 'Redis lost projection writes; rebuilding them from the log');
+    // Cached email metadata may describe keys that are gone.
+    this.meta = new EmailMetaLoader(this.options.redis, this.keys);
+    this.confirmed.delete(partition);
+    if (stored !== null) this.confirmed.add(partition);
+    this.seekTo(partition, from);
+  }
+
+  /** The idle check: the version pointer (with `follow`) and the stored offsets of every confirmed partition. */
+  private async watch(): Promise<void> {
+    const follow = this.options.follow;
+    if (follow) {
+      const pointer = await this.options.redis.get(follow.currentVersion());
+      const current = await readCurrentVersion(this.options.redis, follow);
+      if (current !== this.keys.v) {
+        if (pointer === null) {
+          this.stats.rebuilds++;
+          metrics.projectionRebuilds.inc({ reason: 'pointer_missing' });
+          log.warn({ version: this.keys.v, now: current }, 'the projection version pointer is gone from Redis; rebuilding the default version from the log');
+        }
+        await this.followCurrent();
+        return;
+      }
+    }
+    if (this.switching || this.confirmed.size === 0) return;
+    const stored = await readStoredOffsets(this.options.redis, this.keys.offsets(this.options.topic));
+    for (const partition of [...this.confirmed]) {
+      const position = this.positions.get(partition);
+      if (position === undefined || !this.assigned.includes(partition)) continue;
+      const offset = stored.get(partition);
+      if (offset === undefined) await this.rebuildFrom(partition, null, 'offsets_missing', position);
+      else if (offset < position) await this.rebuildFrom(partition, offset, 'offsets_behind', position);
+    }
   }
 
   /** Moves to the version `P:proj:current` names and re-seeks every assigned partition to its stored offsets. */
@@ -178,8 +280,7 @@ export class ProjectorRunner {
         this.meta = new EmailMetaLoader(this.options.redis, this.keys);
         log.info({ version: current }, 'projector now writes to the current projection version');
       }
-      this.positions = new Map();
-      this.seekIssued = new Set();
+      this.resetPositions();
       await this.seekToStored(this.assigned);
     })().finally(() => {
       this.switching = undefined;

@@ -2,12 +2,13 @@
 --
 -- KEYS[1]   {P:vV}:offsets:<topic>   hash partition -> next offset to read
 -- KEYS[2]   P:proj:current           only when ARGV[5] is not '' (the live projector follows the pointer)
+-- KEYS[3]   P:proj:hold              only when ARGV[5] is not '': a replay holds the live projection to switch it
 -- KEYS[..]  then every key the payload names, by index into KEYS (all under the {P:vV} hash tag)
 -- ARGV[1]   partition
 -- ARGV[2]   offset of the batch's first record
 -- ARGV[3]   next offset (offset of the batch's last record + 1)
 -- ARGV[4]   section sizes "i s lo hi f a x e" (entries, not ARGV items), built by
---           projections/projector/apply-args.ts; the entries follow flat from ARGV[6] on
+--           projections/projector/apply-args.ts; the entries follow flat from ARGV[7] on
 --           (k is a KEYS index):
 --             i  k field by                  HINCRBY
 --             s  k n (field value)*n         HSET (one call per key)
@@ -18,28 +19,37 @@
 --             x  k unixSeconds               EXPIREAT (contact-day keys)
 --             e  k seconds                   EXPIRE (seen sets)
 -- ARGV[5]   '' or the version V this batch writes to; when given, KEYS[2] is P:proj:current (default 1)
+-- ARGV[6]   the offset the version starts at when nothing is stored for the partition
 --
--- Returns {1, newFlags} when applied; {0, storedOffset} when fenced: the stored offset is past
--- this batch's first offset, so another instance already applied it and nothing is written;
--- {2, currentVersion} when ARGV[5] is given and the current version is no longer V (a replay
--- switched it): nothing is written, the runner moves to the current version.
+-- The fence is two-sided: a batch is applied only when it starts exactly where the stored offset
+-- (or, with nothing stored, the version's start) says the version ends. Anything else writes
+-- nothing and returns {0, stored} (stored is -1 when nothing is stored): ahead means another
+-- instance applied it; behind or missing means Redis lost writes, and the runner rebuilds.
+-- Returns {1, newFlags} when applied; {2, currentVersion} when ARGV[5] is given and the current
+-- version is no longer V (a replay switched it); {3, holder} while a replay holds the projection
+-- to switch it. In none of those cases is anything written.
 if ARGV[5] ~= '' then
   -- no pointer: version 1 is live (projections/current-version.ts)
   local current = redis.call('GET', KEYS[2]) or '1'
   if tonumber(current) ~= tonumber(ARGV[5]) then
     return {2, current}
   end
+  local hold = redis.call('GET', KEYS[3])
+  if hold then
+    return {3, hold}
+  end
 end
 local stored = redis.call('HGET', KEYS[1], ARGV[1])
-if stored and tonumber(stored) > tonumber(ARGV[2]) then
-  return {0, stored}
+local expected = tonumber(stored or ARGV[6])
+if expected ~= tonumber(ARGV[2]) then
+  return {0, stored or -1}
 end
 
 local n = {}
 for count in string.gmatch(ARGV[4], '%d+') do
   n[#n + 1] = tonumber(count)
 end
-local at = 6
+local at = 7
 local function next3()
   local k, field, v = ARGV[at], ARGV[at + 1], ARGV[at + 2]
   at = at + 3

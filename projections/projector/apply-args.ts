@@ -11,8 +11,16 @@ export interface BatchPosition {
   partition: number;
   firstOffset: number;
   nextOffset: number;
-  /** the live projector's pointer fence: write only while `currentVersionKey` still names `version` */
-  follow?: { currentVersionKey: string; version: number };
+  /**
+   * Where the version's offsets start when none is stored for the partition (the log start for a
+   * live version, the replay's start offset for a build): the batch must start exactly there.
+   */
+  expectedStart: number;
+  /**
+   * The live projector's pointer fence: write only while `currentVersionKey` still names
+   * `version` and no replay holds the projection (`holdKey`) to switch it.
+   */
+  follow?: { currentVersionKey: string; holdKey: string; version: number };
 }
 
 export interface ApplyArgs {
@@ -26,7 +34,7 @@ const SADD_CHUNK = 1000;
 const HSET_CHUNK = 500;
 
 export function buildApplyArgs(delta: Delta, position: BatchPosition): ApplyArgs {
-  const keys = position.follow ? [position.offsetsKey, position.follow.currentVersionKey] : [position.offsetsKey];
+  const keys = position.follow ? [position.offsetsKey, position.follow.currentVersionKey, position.follow.holdKey] : [position.offsetsKey];
   const index = new Map<string, number>();
   const k = (key: string): number => {
     let i = index.get(key);
@@ -103,6 +111,7 @@ export function buildApplyArgs(delta: Delta, position: BatchPosition): ApplyArgs
       String(position.nextOffset),
       counts.join(' '),
       position.follow ? String(position.follow.version) : '',
+      String(position.expectedStart),
       ...ops,
     ],
   };

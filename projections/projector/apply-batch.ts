@@ -14,8 +14,9 @@ const COMMAND = 'engagementApplyBatch';
 
 export type ApplyResult =
   | { applied: true; newFlags: number }
-  | { applied: false; superseded: false; storedOffset: number }
-  | { applied: false; superseded: true; currentVersion: number };
+  | { applied: false; superseded: false; held: false; storedOffset: number | null }
+  | { applied: false; superseded: true; currentVersion: number }
+  | { applied: false; superseded: false; held: true };
 
 interface WithCommand {
   /** ioredis flattens array arguments: tens of thousands of ARGV would overflow a spread call */
@@ -37,7 +38,9 @@ export async function applyBatch(redis: Redis, delta: Delta, position: BatchPosi
   }
   if (reply[0] === 1) return { applied: true, newFlags: Number(reply[1]) };
   if (reply[0] === 2) return { applied: false, superseded: true, currentVersion: Number(reply[1]) };
-  return { applied: false, superseded: false, storedOffset: Number(reply[1]) };
+  if (reply[0] === 3) return { applied: false, superseded: false, held: true };
+  const stored = Number(reply[1]);
+  return { applied: false, superseded: false, held: false, storedOffset: stored < 0 ? null : stored };
 }
 
 /** partition -> next offset to read, as last applied with a batch. */

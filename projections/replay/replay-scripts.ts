@@ -12,7 +12,7 @@ const lua = (name: string): string => readFileSync(new URL(`../lua/${name}.lua`,
 const COMMANDS = {
   engagementLockRenew: { numberOfKeys: 1, lua: lua('lock-renew') },
   engagementLockRelease: { numberOfKeys: 1, lua: lua('lock-release') },
-  engagementSwitchVersion: { numberOfKeys: 3, lua: lua('switch-version') },
+  engagementSwitchVersion: { numberOfKeys: 5, lua: lua('switch-version') },
 } as const;
 
 type Scripts = { [K in keyof typeof COMMANDS]: (...args: string[]) => Promise<unknown> };
@@ -38,14 +38,46 @@ export function releaseLock(redis: Redis, key: string, value: string): Promise<b
   return run<number>('lock release', () => scripts(redis).engagementLockRelease(key, value)).then((r) => r === 1);
 }
 
-export type SwitchResult = { switched: true } | { switched: false; reason: 'current_moved'; current: number } | { switched: false; reason: 'lock_lost'; holder: string };
+export type SwitchResult =
+  | { switched: true }
+  | { switched: false; reason: 'current_moved'; current: number }
+  | { switched: false; reason: 'lock_lost'; holder: string }
+  | { switched: false; reason: 'live_moved'; offsets: string };
 
-/** P:proj:current := to, only if it is still `from` and this replay still holds the lock. */
-export async function switchVersion(redis: Redis, keys: Keys, from: ProjectionVersion, to: ProjectionVersion, lockValue: string): Promise<SwitchResult> {
+/** Pure: offsets as switch-version.lua compares them, "p=o,p=o" sorted by partition. */
+export function offsetsSignature(offsets: ReadonlyMap<number, number>): string {
+  return [...offsets].sort(([a], [b]) => a - b).map(([p, o]) => `${p}=${o}`).join(',');
+}
+
+/**
+ * P:proj:current := to, only if it is still `from`, this replay still holds the lock, and the
+ * live version's stored offsets are still `liveOffsets` (those the build reached); drops the hold.
+ */
+export async function switchVersion(
+  redis: Redis,
+  keys: Keys,
+  topic: string,
+  from: ProjectionVersion,
+  to: ProjectionVersion,
+  lockValue: string,
+  liveOffsets: ReadonlyMap<number, number>,
+): Promise<SwitchResult> {
   const [code, value] = await run<[number, string]>('switch-version', () =>
-    scripts(redis).engagementSwitchVersion(keys.currentVersion(), keys.version(to).replay(), keys.replayLock(), String(from), String(to), lockValue, new Date().toISOString()),
+    scripts(redis).engagementSwitchVersion(
+      keys.currentVersion(),
+      keys.version(to).replay(),
+      keys.replayLock(),
+      keys.version(from).offsets(topic),
+      keys.projectionHold(),
+      String(from),
+      String(to),
+      lockValue,
+      new Date().toISOString(),
+      offsetsSignature(liveOffsets),
+    ),
   );
   if (code === 1) return { switched: true };
   if (code === 0) return { switched: false, reason: 'current_moved', current: Number(value) };
+  if (code === -2) return { switched: false, reason: 'live_moved', offsets: value };
   return { switched: false, reason: 'lock_lost', holder: value };
 }

@@ -10,12 +10,13 @@ describe('buildApplyArgs', () => {
   it('declares each key once and refers to it by KEYS index', () => {
     const opened = fixture('EmailOpened', { occurredAt: Date.UTC(2026, 0, 5, 10) });
     const delta = fold([opened, { ...opened, eventId: '00000000-0000-4000-8000-000000000001' }], new Map(), keys, { machineClickSeconds: 5 });
-    const { keys: declared, argv } = buildApplyArgs(delta, { offsetsKey: keys.offsets('emails'), partition: 2, firstOffset: 10, nextOffset: 12 });
+    const { keys: declared, argv } = buildApplyArgs(delta, { offsetsKey: keys.offsets('emails'), partition: 2, firstOffset: 10, expectedStart: 0, nextOffset: 12 });
     expect(declared[0]).toBe(keys.offsets('emails'));
     expect(new Set(declared).size).toBe(declared.length);
     expect(argv.slice(0, 3)).toEqual(['2', '10', '12']);
-    const [counts, version, ...ops] = argv.slice(3);
+    const [counts, version, expectedStart, ...ops] = argv.slice(3);
     expect(version).toBe('');
+    expect(expectedStart).toBe('0');
     const [i, , , , f, , , e] = counts!.split(' ').map(Number);
     const email = String(declared.indexOf(keys.email('org-1', 'e-1')) + 1);
     const increments = Array.from({ length: i! }, (_, n) => ops.slice(3 * n, 3 * n + 3));
@@ -28,9 +29,9 @@ describe('buildApplyArgs', () => {
   it('sends one HSET entry per key with all of its fields', () => {
     const sent = fixture('EmailSent', { occurredAt: Date.UTC(2026, 0, 5, 10) });
     const delta = fold([sent], new Map(), keys, { machineClickSeconds: 5 });
-    const { keys: declared, argv } = buildApplyArgs(delta, { offsetsKey: keys.offsets('emails'), partition: 0, firstOffset: 0, nextOffset: 1 });
+    const { keys: declared, argv } = buildApplyArgs(delta, { offsetsKey: keys.offsets('emails'), partition: 0, firstOffset: 0, expectedStart: 0, nextOffset: 1 });
     const [i, s] = argv[3]!.split(' ').map(Number);
-    const ops = argv.slice(5);
+    const ops = argv.slice(6);
     let at = 3 * i!;
     const sets = new Map<string, Record<string, string>>();
     for (let n = 0; n < s!; n++) {
