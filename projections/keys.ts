@@ -19,13 +19,17 @@
  *                                                  lastOpenedAt, lc:<linkId>, lu:<linkId>, url:<linkId>)
  *   {P:vV}:emailr:<org>:<email>             hash   per-recipient first-time flags: o:<c>, c:<c>, c:<link>:<c>, r:<c>, f:<c>
  *   {P:vV}:contact:<org>:<contact>          hash   tz, lastOpenedAt, h:<hourOfWeekUtc> open histogram
- *   {P:vV}:contactd:<org>:<contact>:<day>   hash   received, opened, clicked, replied (emails, once each); expires
+ *   {P:vV}:contactd:<org>:<contact>:<day>   hash   received, opened, clicked, replied (emails, once each)
  *   {P:vV}:orgd:<org>:<day>                 hash   daily rollup (same fields as ROLLUP_FIELDS)
  *   {P:vV}:senderd:<org>:<sender>:<day>     hash   daily rollup per sender
  *   {P:vV}:templated:<org>:<tpl>:<day>      hash   daily rollup per template
  *   {P:vV}:orgkeys:<org>                    set    every key of that org in this version (retention deletes by it)
  *   {P:vV}:replay                           hash   a version built by `engagement replay`: status (building|verify|live),
  *                                                  from, org, startedAt, holder, switchedAt (replay/ resumes or drops by it)
+ *
+ * Every email, emailr, contact, contactd, orgd, senderd, templated and orgkeys key expires at the
+ * HISTORY_DAYS horizon, reckoned from event time (processors/projector/fold.ts): daily keys that
+ * long after their day, the others that long after their newest event.
  *
  * Ids are percent-escaped of ':' '{' '}' so a hostile id can't forge another key.
  */

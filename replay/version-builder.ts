@@ -36,6 +36,7 @@ export interface BuilderOptions {
   groupPrefix: string;
   keys: VersionKeys;
   machineClickSeconds: number;
+  historyDays: number;
   /** partition -> first offset to read (every partition of the topic) */
   start: ReadonlyMap<number, number>;
   orgId?: string;
@@ -136,6 +137,7 @@ export class VersionBuilder {
         keys: this.options.keys,
         meta: this.meta,
         machineClickSeconds: this.options.machineClickSeconds,
+        historyDays: this.options.historyDays,
         ...(this.options.orgId !== undefined ? { orgId: this.options.orgId } : {}),
       },
       topic,

@@ -34,6 +34,7 @@ export interface ProjectorOptions {
   deadLetterTopic: string;
   groupId: string;
   machineClickSeconds: number;
+  historyDays: number;
   /** follow the current-version pointer (`keys` is then the version current at start) */
   follow?: Keys;
 }
@@ -136,6 +137,7 @@ export class ProjectorRunner {
         keys,
         meta: this.meta,
         machineClickSeconds: this.options.machineClickSeconds,
+        historyDays: this.options.historyDays,
         ...(this.options.follow ? { currentVersionKey: this.options.follow.currentVersion() } : {}),
       },
       topic,
