@@ -26,6 +26,8 @@ export interface Config {
   topicPrefix: string;
   blobContainer: string;
   retentionDays: number;
+  /** HISTORY_DAYS: the horizon of every KPI; projection keys expire after it, the emails topic keeps it + 7 days */
+  historyDays: number;
   blobRetentionDays: number;
   blobFlushSeconds: number;
   blobCycleOffsets: number;
@@ -48,6 +50,7 @@ export const DEFAULTS = {
   REDIS_PREFIX: 'eng',
   BLOB_CONTAINER: 'engagement-raw',
   RETENTION_DAYS: 90,
+  HISTORY_DAYS: 400,
   BLOB_RETENTION_DAYS: 30,
   BLOB_FLUSH_SECONDS: 10,
   BLOB_CYCLE_OFFSETS: 50_000,
@@ -169,6 +172,7 @@ export function loadConfig(env: Env = process.env): Config {
     topicPrefix,
     blobContainer,
     retentionDays: int('RETENTION_DAYS', DEFAULTS.RETENTION_DAYS, 0, 36500),
+    historyDays: int('HISTORY_DAYS', DEFAULTS.HISTORY_DAYS, 1, 36500),
     blobRetentionDays: int('BLOB_RETENTION_DAYS', DEFAULTS.BLOB_RETENTION_DAYS, 0, 36500),
     blobFlushSeconds: int('BLOB_FLUSH_SECONDS', DEFAULTS.BLOB_FLUSH_SECONDS, 1, 3600),
     blobCycleOffsets: int('BLOB_CYCLE_OFFSETS', DEFAULTS.BLOB_CYCLE_OFFSETS, 1, 10_000_000),
@@ -201,5 +205,6 @@ export function configEnv(config: Config): Record<string, string> {
     BLOB_CONTAINER: config.blobContainer,
     BLOB_CYCLE_OFFSETS: String(config.blobCycleOffsets),
     BLOB_FLUSH_SECONDS: String(config.blobFlushSeconds),
+    HISTORY_DAYS: String(config.historyDays),
   };
 }

@@ -70,6 +70,7 @@ export async function startProcessors(config: Config, options: StartProcessorsOp
         deadLetterTopic: topics.deadletter,
         groupId: `${config.topicPrefix}.projector`,
         machineClickSeconds: config.machineClickSeconds,
+        historyDays: config.historyDays,
         // an explicit version is pinned; otherwise follow `P:proj:current` across replays
         ...(options.projectionVersion === undefined ? { follow: keys } : {}),
       })

@@ -27,6 +27,10 @@
  *   {P:vV}:replay                           hash   a version built by `engagement replay`: status (building|verify|live),
  *                                                  from, org, startedAt, holder, switchedAt (replay/ resumes or drops by it)
  *
+ * Every email, emailr, contact, contactd, orgd, senderd, templated and orgkeys key expires at the
+ * HISTORY_DAYS horizon, reckoned from event time (processors/projector/fold.ts): daily keys that
+ * long after their day, the others that long after their newest event.
+ *
  * Ids are percent-escaped of ':' '{' '}' so a hostile id can't forge another key.
  */
 

@@ -153,6 +153,7 @@ async function replayLocked(deps: ReplayDeps, keys: Keys, lock: ReplayLock, requ
       groupPrefix: config.topicPrefix,
       keys: vk,
       machineClickSeconds: config.machineClickSeconds,
+      historyDays: config.historyDays,
       start,
       ...(request.maxBytesPerPartition ? { maxBytesPerPartition: request.maxBytesPerPartition } : {}),
       afterBatch: (c) => (interrupted ||= request.stopAfterBatches !== undefined && c.batches >= request.stopAfterBatches),

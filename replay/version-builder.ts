@@ -38,6 +38,7 @@ export interface BuilderOptions {
   groupPrefix: string;
   keys: VersionKeys;
   machineClickSeconds: number;
+  historyDays: number;
   /** partition -> first offset to read (every partition of the topic) */
   start: ReadonlyMap<number, number>;
   orgId?: string;
@@ -134,6 +135,7 @@ export class VersionBuilder {
         meta: this.meta,
         machineClickSeconds: this.options.machineClickSeconds,
         expectedStart: (p) => this.options.start.get(p) ?? 0,
+        historyDays: this.options.historyDays,
         ...(this.options.orgId !== undefined ? { orgId: this.options.orgId } : {}),
       },
       topic,

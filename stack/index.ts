@@ -1,6 +1,6 @@
 /** The local development / CI stack: Kafka (KRaft), Redis and Azurite. */
 
-export { stackUp, ensureTopics, type StackUpOptions } from './up.js';
+export { stackUp, ensureTopics, type EnsuredTopics, type StackUpOptions } from './up.js';
 export { stackDown, type StackDownOptions } from './down.js';
 export { runningManaged, stackStatus, stillRunningMessage, type StackConfig } from './status.js';
 export { stackEndpoints, type Endpoint, type StackEndpoints } from './endpoints.js';

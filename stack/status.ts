@@ -10,7 +10,7 @@ import type { ServiceState, StackOptions, StackStatus } from './types.js';
 
 export type StackConfig = Pick<
   Config,
-  'kafkaBrokers' | 'kafkaClientId' | 'kafkaPartitions' | 'redisUrl' | 'azureConnectionString' | 'blobContainer' | 'topicPrefix'
+  'kafkaBrokers' | 'kafkaClientId' | 'kafkaPartitions' | 'redisUrl' | 'azureConnectionString' | 'blobContainer' | 'topicPrefix' | 'historyDays'
 >;
 
 const MARKERS: Record<ServiceName, string> = { kafka: KAFKA_MARKER, redis: REDIS_MARKER, azurite: AZURITE_MARKER };

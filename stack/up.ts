@@ -1,5 +1,15 @@
 import { createKafka } from '../core/kafka.js';
 import { EngagementError } from '../core/errors.js';
+import { alterTopicConfigs, configValues, describeTopicConfigs } from '../core/topic-configs.js';
+import {
+  contractConfigEntries,
+  DEADLETTER_DAYS,
+  EMAILS_EXTRA_DAYS,
+  formatShortfall,
+  retentionContract,
+  retentionShortfalls,
+  type RetentionShortfall,
+} from '../core/topic-retention.js';
 import { topicsFor } from '../core/topics.js';
 import { INSTALL_HINTS, requireExecutable, requireJava } from './dependencies.js';
 import { stackEndpoints } from './endpoints.js';
@@ -61,13 +71,16 @@ export async function stackUp(config: StackConfig, options: StackUpOptions = {})
         : waitHealthy(config, service, paths, options.timeoutMs?.[service] ?? TIMEOUTS[service], reporter),
     ),
   );
-  const topics = await ensureTopics(config);
-  reporter.step(`kafka: topics ready: ${topics.join(', ')}`);
+  const ensured = await ensureTopics(config);
+  for (const line of retentionReport(ensured)) reporter.step(line);
+  reporter.step(
+    `kafka: topics ready: ${ensured.topics.join(', ')} (retention: control never trimmed, emails ${config.historyDays + EMAILS_EXTRA_DAYS} days, deadletter ${DEADLETTER_DAYS} days)`,
+  );
 
   return {
     services: SERVICES.map((service, i) => serviceState(service, endpoints, probes[i] as Probe, managedPid(paths, service))),
     started: [...pids.keys()],
-    topics,
+    topics: ensured.topics,
     container: config.blobContainer,
   };
 }
@@ -103,22 +116,56 @@ async function waitHealthy(
   return last;
 }
 
-/** Creates the topics of `topicsFor(config)` that do not exist yet (partitions = config.kafkaPartitions). */
-export async function ensureTopics(config: StackConfig): Promise<string[]> {
-  const names = Object.values(topicsFor(config));
+export interface EnsuredTopics {
+  topics: string[];
+  /** retention settings raised to the contract on existing topics (only on a local cluster, which the stack owns) */
+  raised: RetentionShortfall[];
+  /** retention settings short of the contract and left alone (a cluster the stack does not own): `start` refuses them */
+  shortfalls: RetentionShortfall[];
+}
+
+/**
+ * Creates the topics of `topicsFor(config)` that do not exist yet (partitions = config.kafkaPartitions)
+ * with the retention contract (core/topic-retention.ts), and raises the retention of existing
+ * ones that keep less, when the cluster is the local stack's (`raiseRetention`, default: a
+ * loopback KAFKA_BROKERS). On any other cluster it only reports the shortfalls.
+ */
+export async function ensureTopics(config: StackConfig, options: { raiseRetention?: boolean } = {}): Promise<EnsuredTopics> {
+  const contract = retentionContract(topicsFor(config), config.historyDays);
+  const names = contract.map((c) => c.topic);
+  const raise = options.raiseRetention ?? stackEndpoints(config).kafka.local;
   const admin = createKafka(config).admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
-    const missing = names.filter((t) => !existing.has(t));
+    const missing = contract.filter((c) => !existing.has(c.topic));
     if (missing.length > 0) {
       await admin.createTopics({
-        topics: missing.map((topic) => ({ topic, numPartitions: config.kafkaPartitions, replicationFactor: 1 })),
+        topics: missing.map((c) => ({ topic: c.topic, numPartitions: config.kafkaPartitions, replicationFactor: 1, configEntries: contractConfigEntries(c) })),
         waitForLeaders: true,
       });
     }
-    return names;
+    const described = await describeTopicConfigs(admin, names);
+    const shortfalls = retentionShortfalls(contract, configValues(described));
+    if (!raise || shortfalls.length === 0) return { topics: names, raised: [], shortfalls };
+    for (const topic of new Set(shortfalls.map((s) => s.topic))) {
+      const changes = new Map(shortfalls.filter((s) => s.topic === topic).map((s) => [s.setting, String(s.required)]));
+      await alterTopicConfigs(admin, topic, described.get(topic) ?? new Map(), changes);
+    }
+    return { topics: names, raised: shortfalls, shortfalls: [] };
   } finally {
     await admin.disconnect();
   }
+}
+
+/** One line per raised or short setting, for `stack up`'s output. */
+export function retentionReport(ensured: EnsuredTopics): string[] {
+  return [
+    ...ensured.raised.map(
+      (s) => `kafka: ${s.topic}: raised ${s.setting} from ${s.actual ?? '(unset)'} to ${s.required} (${s.reason}); the local stack owns its topics`,
+    ),
+    ...ensured.shortfalls.map(
+      (s) => `kafka: WARNING ${formatShortfall(s)}; not changed on a cluster the stack does not own, and \`engagement start\` refuses to run until it is`,
+    ),
+  ];
 }

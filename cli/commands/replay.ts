@@ -17,6 +17,7 @@ import { planReplay } from '../../replay/plan.js';
 import { replayProgressBar } from '../../replay/progress.js';
 import { abortReplay, runReplay, type ReplayResult } from '../../replay/replay-runner.js';
 import { runVerify } from '../../replay/verify.js';
+import { checkTopics } from '../../service/check-topics.js';
 import type { BuildCounters } from '../../replay/version-builder.js';
 import { table } from '../../core/table.js';
 
@@ -64,6 +65,8 @@ export function registerReplayCommand(program: Command): void {
       const redis = createRedis(config);
       const deps = { config, kafka: createKafka(config), redis };
       try {
+        // a log shorter than the horizon would rebuild less than the live projection holds
+        if (!opts.abort) await checkTopics(config);
         if (opts.dryRun) return await dryRun(deps, from, opts.org);
         if (opts.verify) return await verify(deps, opts.org);
         if (opts.abort) {

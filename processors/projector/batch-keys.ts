@@ -1,11 +1,13 @@
 /**
  * Per-batch memo of the key names the fold writes: each name is built once per batch (escaping
  * and concatenation are the fold's hottest work otherwise) and registered in the org's key index
- * the first time, so later uses are a Map lookup on an already-hashed string. Pure bookkeeping.
+ * the first time, so later uses are a Map lookup on an already-hashed string. A daily key's
+ * expiry is a function of its day alone (the day's start + the horizon), so it is set here, once,
+ * when the name is first built. Pure bookkeeping.
  */
 
 import { dayOf, escapeId, type VersionKeys } from '../../projections/keys.js';
-import { addOrgKey, type Delta } from '../../projections/projector/delta.js';
+import { addExpireAt, addOrgKey, type Delta } from '../../projections/projector/delta.js';
 
 const DAY_MS = 86_400_000;
 
@@ -32,10 +34,13 @@ export class BatchKeys {
   private readonly orgs = new Map<string, OrgKeys>();
   private readonly days = new Map<number, string>();
   private readonly escaped = new Map<string, string>();
+  private readonly dayExpiries = new Map<string, number>();
 
+  /** `horizonSeconds`: HISTORY_DAYS in seconds; a daily key expires that long after its day starts. */
   constructor(
     private readonly keys: VersionKeys,
     private readonly delta: Delta,
+    private readonly horizonSeconds: number,
   ) {}
 
   /** dayOf(ms), memoised per UTC day. */
@@ -58,17 +63,17 @@ export class BatchKeys {
 
   orgDay(orgId: string, day: string): string {
     const org = this.org(orgId);
-    return memo(org.days, day, () => this.touch(org, this.keys.orgDay(orgId, day)));
+    return memo(org.days, day, () => this.daily(org, this.keys.orgDay(orgId, day), day));
   }
 
   senderDay(orgId: string, senderId: string, day: string): string {
     const org = this.org(orgId);
-    return memo(memo(org.senderDays, senderId, () => new Map<string, string>()), day, () => this.touch(org, this.keys.senderDay(orgId, senderId, day)));
+    return memo(memo(org.senderDays, senderId, () => new Map<string, string>()), day, () => this.daily(org, this.keys.senderDay(orgId, senderId, day), day));
   }
 
   templateDay(orgId: string, templateId: string, day: string): string {
     const org = this.org(orgId);
-    return memo(memo(org.templateDays, templateId, () => new Map<string, string>()), day, () => this.touch(org, this.keys.templateDay(orgId, templateId, day)));
+    return memo(memo(org.templateDays, templateId, () => new Map<string, string>()), day, () => this.daily(org, this.keys.templateDay(orgId, templateId, day), day));
   }
 
   contact(orgId: string, contactId: string): string {
@@ -76,14 +81,14 @@ export class BatchKeys {
     return memo(org.contacts, contactId, () => this.touch(org, this.keys.contact(orgId, contactId)));
   }
 
-  /** The contact-day key; `onCreate` runs once per batch when the name is first built. */
-  contactDay(orgId: string, contactId: string, day: string, onCreate: (key: string) => void): string {
+  contactDay(orgId: string, contactId: string, day: string): string {
     const org = this.org(orgId);
-    return memo(memo(org.contactDays, contactId, () => new Map<string, string>()), day, () => {
-      const key = this.touch(org, this.keys.contactDay(orgId, contactId, day));
-      onCreate(key);
-      return key;
-    });
+    return memo(memo(org.contactDays, contactId, () => new Map<string, string>()), day, () => this.daily(org, this.keys.contactDay(orgId, contactId, day), day));
+  }
+
+  /** The org's key index (the fold expires it with the org's newest event). */
+  orgIndex(orgId: string): string {
+    return this.org(orgId).index;
   }
 
   private org(orgId: string): OrgKeys {
@@ -101,5 +106,11 @@ export class BatchKeys {
   private touch(org: OrgKeys, key: string): string {
     addOrgKey(this.delta, org.index, key);
     return key;
+  }
+
+  private daily(org: OrgKeys, key: string, day: string): string {
+    const expiry = memo(this.dayExpiries, day, () => Date.UTC(Number(day.slice(0, 4)), Number(day.slice(4, 6)) - 1, Number(day.slice(6, 8))) / 1000 + this.horizonSeconds);
+    addExpireAt(this.delta, key, expiry);
+    return this.touch(org, key);
   }
 }

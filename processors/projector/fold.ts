@@ -2,23 +2,33 @@
  * The KPI projection as a pure function: gated, de-duplicated events of one batch -> one Delta.
  * "First time" facts (unique opens, unique clicks, received, replied) are flags applied with
  * HSETNX by the script, so a re-delivered event counts once even after the seen window expired.
+ *
+ * Every projection key expires at the horizon (HISTORY_DAYS), reckoned from event time, never
+ * the wall clock, so the live run and a replay give the same expiries:
+ *   daily keys (org/sender/template rollups, contact-day)   HISTORY_DAYS after their day starts
+ *   email hash and its flags, contact hash, org key index   HISTORY_DAYS after their newest event
+ * The script only ever moves an expiry later (apply-batch.lua, section x). Seen sets keep their
+ * own de-duplication window (SEEN_TTL_SECONDS).
  */
 
 import { hourOfWeekUtc, type RollupField, type VersionKeys } from '../../projections/keys.js';
 import { BatchKeys } from './batch-keys.js';
 import type { EmailEvent, EmailSent, InteractionEvent, LinkClicked } from '../../schemas/events.js';
-import { addFlag, addIncr, addMax, addMin, addSeen, addSet, emptyDelta, type Delta, type Incr } from '../../projections/projector/delta.js';
+import { addExpireAt, addFlag, addIncr, addMax, addMin, addSeen, addSet, emptyDelta, type Delta, type Incr } from '../../projections/projector/delta.js';
 import { emailMetaKey, type EmailMeta, type EmailMetaLookup } from './email-meta.js';
 
 export interface FoldOptions {
   machineClickSeconds: number;
+  /** HISTORY_DAYS */
+  historyDays: number;
 }
 
-const CONTACT_DAY_TTL_SECONDS = 400 * 86_400;
+const DAY_SECONDS = 86_400;
 
 export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, keys: VersionKeys, opts: FoldOptions): Delta {
   const delta = emptyDelta();
-  const k = new BatchKeys(keys, delta);
+  const horizon = opts.historyDays * DAY_SECONDS;
+  const k = new BatchKeys(keys, delta, horizon);
   // EmailSent folded earlier in this batch is known to the interactions after it.
   const local = new Map<string, EmailMeta>();
   const metaOf = (orgId: string, emailId: string): EmailMeta | undefined => {
@@ -33,10 +43,7 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
     }
     return list;
   };
-  const contactDay = (orgId: string, contactId: string, day: string): string =>
-    k.contactDay(orgId, contactId, day, (key) =>
-      delta.expireAt.set(key, Date.parse(`${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6, 8)}T00:00:00Z`) / 1000 + CONTACT_DAY_TTL_SECONDS),
-    );
+  const contactDay = (orgId: string, contactId: string, day: string): string => k.contactDay(orgId, contactId, day);
   const rollupIncrs = (keyList: readonly string[], field: RollupField): Incr[] => keyList.map((key) => [key, field, 1] as const);
   const seenKeys = new Map<string, string>();
 
@@ -45,8 +52,10 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
     let seenKey = seenKeys.get(day);
     if (seenKey === undefined) seenKeys.set(day, (seenKey = keys.seen(day)));
     addSeen(delta, seenKey, event.eventId);
+    const expiry = Math.floor(event.occurredAt / 1000) + horizon;
+    addExpireAt(delta, k.orgIndex(event.orgId), expiry);
     if (event.type === 'EmailSent') {
-      foldSent(event);
+      foldSent(event, expiry);
       continue;
     }
     const meta = metaOf(event.orgId, event.emailId);
@@ -55,6 +64,8 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
     const c = k.escape(event.contactId);
     const machine = machineKind(event, meta, opts);
     if (machine === 'ignored') continue;
+    addExpireAt(delta, email, expiry);
+    addExpireAt(delta, flagsKey, expiry);
     if (machine !== null) {
       addIncr(delta, email, machine);
       for (const key of ups) addIncr(delta, key, machine);
@@ -72,6 +83,7 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
         ]);
         for (const key of ups) addIncr(delta, key, 'opens');
         const contact = k.contact(event.orgId, event.contactId);
+        addExpireAt(delta, contact, expiry);
         addMax(delta, contact, 'lastOpenedAt', event.occurredAt);
         addIncr(delta, contact, `h:${hourOfWeekUtc(event.occurredAt)}`);
         break;
@@ -110,10 +122,12 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
   }
   return delta;
 
-  function foldSent(event: EmailSent): void {
+  function foldSent(event: EmailSent, expiry: number): void {
     const day = k.day(event.occurredAt);
     local.set(emailMetaKey(event.orgId, event.emailId), { senderId: event.senderId, templateId: event.templateId, sentAt: event.occurredAt });
     const { email, flags } = k.email(event.orgId, event.emailId);
+    addExpireAt(delta, email, expiry);
+    addExpireAt(delta, flags, expiry);
     addSet(delta, email, 'sentAt', String(event.occurredAt));
     addSet(delta, email, 'senderId', event.senderId);
     if (event.templateId !== null) addSet(delta, email, 'templateId', event.templateId);
@@ -132,7 +146,11 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
     }
     for (const recipient of followed) {
       addFlag(delta, flags, `f:${k.escape(recipient.contactId)}`, [[contactDay(event.orgId, recipient.contactId, day), 'received', 1]]);
-      if (recipient.timeZone) addSet(delta, k.contact(event.orgId, recipient.contactId), 'tz', recipient.timeZone);
+      if (recipient.timeZone) {
+        const contact = k.contact(event.orgId, recipient.contactId);
+        addSet(delta, contact, 'tz', recipient.timeZone);
+        addExpireAt(delta, contact, expiry);
+      }
     }
   }
 }

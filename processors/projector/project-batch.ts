@@ -27,6 +27,8 @@ export interface BatchTarget {
   keys: VersionKeys;
   meta: EmailMetaLoader;
   machineClickSeconds: number;
+  /** HISTORY_DAYS: every key the fold writes expires at this horizon from its event time */
+  historyDays: number;
   /** where the version starts on a partition with nothing stored (the two-sided fence) */
   expectedStart: (partition: number) => number;
   /** the live projector: write only while `P:proj:current` still names `keys.v` and no replay holds it */
@@ -67,7 +69,7 @@ export async function projectBatch(
     const uniqueEvents = unique.map((r) => r.event);
     const [fresh, emailMeta] = await Promise.all([dropSeen(target.redis, target.keys, unique), target.meta.lookup(uniqueEvents)]);
     const events = fresh.length === unique.length ? uniqueEvents : fresh.map((r) => r.event);
-    const delta = fold(events, emailMeta, target.keys, { machineClickSeconds: target.machineClickSeconds });
+    const delta = fold(events, emailMeta, target.keys, { machineClickSeconds: target.machineClickSeconds, historyDays: target.historyDays });
     return await applyAndCount(target, topic, partition, records, delta, events, decoded.rejected, collected.length, rejected, deadLettered);
   } finally {
     await deadLettered?.catch(() => undefined);

@@ -48,6 +48,7 @@ export interface ProjectorOptions {
   deadLetterTopic: string;
   groupId: string;
   machineClickSeconds: number;
+  historyDays: number;
   /** follow the current-version pointer (`keys` is then the version current at start) */
   follow?: Keys;
   watchIntervalMs?: number;
@@ -178,6 +179,7 @@ export class ProjectorRunner {
         keys,
         meta: this.meta,
         machineClickSeconds: this.options.machineClickSeconds,
+        historyDays: this.options.historyDays,
         expectedStart: (p) => this.logStarts.get(p) ?? 0,
         ...(follow ? { follow: { currentVersionKey: follow.currentVersion(), holdKey: follow.projectionHold() } } : {}),
       },

@@ -16,7 +16,8 @@
 --             hi k field value               HSET when absent or larger (lastOpenedAt)
 --             f  k field n (k field by)*n    HSETNX the flag; when new, HINCRBY each
 --             a  k n member*n                SADD (org key index, seen eventIds)
---             x  k unixSeconds               EXPIREAT (contact-day keys)
+--             x  k unixSeconds               EXPIREAT, only later than the key's expiry (or when it has
+--                                            none): every projection key, at the HISTORY_DAYS horizon
 --             e  k seconds                   EXPIRE (seen sets)
 -- ARGV[5]   '' or the version V this batch writes to; when given, KEYS[2] is P:proj:current (default 1)
 -- ARGV[6]   the offset the version starts at when nothing is stored for the partition
@@ -97,9 +98,26 @@ for _ = 1, n[6] do
   redis.call('SADD', k, unpack(ARGV, at + 2, at + 1 + count))
   at = at + 2 + count
 end
-for _ = 1, n[7] + n[8] do
+-- An expiry only moves later (the newest event of a key wins, whatever the order batches of
+-- different partitions arrive in); one in the past deletes a key that had none (beyond the horizon).
+local nowMs
+for _ = 1, n[7] do
   local k, seconds = KEYS[tonumber(ARGV[at])], ARGV[at + 1]
-  redis.call(_ <= n[7] and 'EXPIREAT' or 'EXPIRE', k, seconds)
+  local ttl = redis.call('PTTL', k)
+  if ttl ~= -2 then
+    if ttl >= 0 and not nowMs then
+      local t = redis.call('TIME')
+      nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    end
+    if ttl == -1 or nowMs + ttl < tonumber(seconds) * 1000 then
+      redis.call('EXPIREAT', k, seconds)
+    end
+  end
+  at = at + 2
+end
+for _ = 1, n[8] do
+  local k, seconds = KEYS[tonumber(ARGV[at])], ARGV[at + 1]
+  redis.call('EXPIRE', k, seconds)
   at = at + 2
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])

@@ -15,7 +15,7 @@ export interface Delta {
   max: Map<string, Map<string, number>>;
   /** HSETNX key field 1; only when the flag is new are the increments applied */
   flags: Map<string, Map<string, Incr[]>>;
-  /** EXPIREAT in unix seconds (contact-day keys) */
+  /** EXPIREAT in unix seconds, the latest per key; the script only ever moves a key's expiry later */
   expireAt: Map<string, number>;
   /** orgIndex key -> every key of that org the batch touches */
   orgKeys: Map<string, Set<string>>;
@@ -70,6 +70,12 @@ export function addMax(delta: Delta, key: string, field: string, value: number):
 export function addFlag(delta: Delta, key: string, field: string, then: Incr[]): void {
   const fields = inner(delta.flags, key);
   if (!fields.has(field)) fields.set(field, then);
+}
+
+/** Expire `key` at `at` (unix seconds) unless the batch already gave it a later expiry. */
+export function addExpireAt(delta: Delta, key: string, at: number): void {
+  const current = delta.expireAt.get(key);
+  if (current === undefined || at > current) delta.expireAt.set(key, at);
 }
 
 export function addOrgKey(delta: Delta, indexKey: string, key: string): void {

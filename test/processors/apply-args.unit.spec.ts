@@ -9,7 +9,7 @@ const keys = keysFor('t').version(1);
 describe('buildApplyArgs', () => {
   it('declares each key once and refers to it by KEYS index', () => {
     const opened = fixture('EmailOpened', { occurredAt: Date.UTC(2026, 0, 5, 10) });
-    const delta = fold([opened, { ...opened, eventId: '00000000-0000-4000-8000-000000000001' }], new Map(), keys, { machineClickSeconds: 5 });
+    const delta = fold([opened, { ...opened, eventId: '00000000-0000-4000-8000-000000000001' }], new Map(), keys, { machineClickSeconds: 5, historyDays: 400 });
     const { keys: declared, argv } = buildApplyArgs(delta, { offsetsKey: keys.offsets('emails'), partition: 2, firstOffset: 10, expectedStart: 0, nextOffset: 12 });
     expect(declared[0]).toBe(keys.offsets('emails'));
     expect(new Set(declared).size).toBe(declared.length);
@@ -28,7 +28,7 @@ describe('buildApplyArgs', () => {
 
   it('sends one HSET entry per key with all of its fields', () => {
     const sent = fixture('EmailSent', { occurredAt: Date.UTC(2026, 0, 5, 10) });
-    const delta = fold([sent], new Map(), keys, { machineClickSeconds: 5 });
+    const delta = fold([sent], new Map(), keys, { machineClickSeconds: 5, historyDays: 400 });
     const { keys: declared, argv } = buildApplyArgs(delta, { offsetsKey: keys.offsets('emails'), partition: 0, firstOffset: 0, expectedStart: 0, nextOffset: 1 });
     const [i, s] = argv[3]!.split(' ').map(Number);
     const ops = argv.slice(6);

@@ -6,7 +6,8 @@ import { createContainerClient } from '../../core/blob.js';
 import { createKafka } from '../../core/kafka.js';
 import { createRedis } from '../../core/redis.js';
 import { unlinkMatching } from '../../core/redis-scan.js';
-import { topicsFor } from '../../core/topics.js';
+import { contractConfigEntries, retentionContract } from '../../core/topic-retention.js';
+import { topicsFor, type Topics } from '../../core/topics.js';
 import { keysFor } from '../../projections/keys.js';
 
 /** Endpoints chosen by test/global-setup.ts (env, local stack or containers), handed to workers. */
@@ -52,20 +53,34 @@ export function testGroupId(config: Pick<Config, 'topicPrefix'>, name: string): 
   return `${config.topicPrefix}.${name}`;
 }
 
-/** Creates control, emails and deadletter topics for this config (3 partitions by default). */
-export async function createTestTopics(config: Config, partitions = 3): Promise<string[]> {
-  const topics = Object.values(topicsFor(config));
+/**
+ * Creates control, emails and deadletter topics for this config (3 partitions by default) with
+ * the retention contract, as `stack up` does; `configs` overrides a topic's settings (e.g. a
+ * 7-day emails topic to see `start` refuse it).
+ */
+export async function createTestTopics(
+  config: Config,
+  partitions = 3,
+  configs: Partial<Record<keyof Topics, Record<string, string>>> = {},
+): Promise<string[]> {
+  const topics = topicsFor(config);
+  const roles = Object.keys(topics) as Array<keyof Topics>;
+  const contract = retentionContract(topics, config.historyDays);
   const admin = createKafka(config).admin();
   await admin.connect();
   try {
     await admin.createTopics({
-      topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+      topics: roles.map((role) => {
+        const entries = new Map(contractConfigEntries(contract.find((c) => c.topic === topics[role])!).map((e): [string, string] => [e.name, e.value]));
+        for (const [name, value] of Object.entries(configs[role] ?? {})) entries.set(name, value);
+        return { topic: topics[role], numPartitions: partitions, replicationFactor: 1, configEntries: [...entries].map(([name, value]) => ({ name, value })) };
+      }),
       waitForLeaders: true,
     });
   } finally {
     await admin.disconnect();
   }
-  return topics;
+  return Object.values(topics);
 }
 
 /**

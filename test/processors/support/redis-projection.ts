@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { KafkaMessage } from 'kafkajs';
 import { expect, onTestFinished } from 'vitest';
+import { DEFAULTS } from '../../../core/config.js';
 import { createRedis } from '../../../core/redis.js';
 import { ControlHistory } from '../../../processors/gate/control-history.js';
 import { EmailMetaLoader } from '../../../processors/projector/meta-loader.js';
@@ -32,12 +33,13 @@ export class RedisProjection {
     private readonly redis: Redis,
     readonly keys: VersionKeys,
     private readonly machineClickSeconds: number,
+    private readonly historyDays: number,
   ) {
     this.meta = new EmailMetaLoader(redis, keys);
   }
 
   /** Call inside a test: the keys and the connection are cleaned up when it finishes. */
-  static open(machineClickSeconds = 5): RedisProjection {
+  static open(machineClickSeconds = 5, historyDays: number = DEFAULTS.HISTORY_DAYS): RedisProjection {
     const config = testConfig();
     const redis = createRedis(config);
     onTestFinished(async () => {
@@ -47,7 +49,7 @@ export class RedisProjection {
         await redis.quit();
       }
     });
-    return new RedisProjection(redis, keysFor(config.redisPrefix).version(1), machineClickSeconds);
+    return new RedisProjection(redis, keysFor(config.redisPrefix).version(1), machineClickSeconds, historyDays);
   }
 
   async deliver(...events: EmailEvent[]): Promise<this> {
@@ -61,7 +63,7 @@ export class RedisProjection {
       offset: String(this.nextOffset++),
       headers: {},
     }));
-    const target = { redis: this.redis, codec, history: this.history, keys: this.keys, meta: this.meta, machineClickSeconds: this.machineClickSeconds, expectedStart: () => 0 };
+    const target = { redis: this.redis, codec, history: this.history, keys: this.keys, meta: this.meta, machineClickSeconds: this.machineClickSeconds, expectedStart: () => 0, historyDays: this.historyDays };
     const outcome = await projectBatch(target, TOPIC, 0, records, async () => undefined);
     expect(outcome.deadLetters).toEqual([]);
     expect(outcome.result).toMatchObject({ applied: true });
@@ -74,6 +76,16 @@ export class RedisProjection {
 
   async members(key: KeyOf): Promise<Set<string>> {
     return new Set(await this.redis.smembers(this.name(key)));
+  }
+
+  /** The key's absolute expiry in unix seconds (EXPIRETIME): -1 when it has none, -2 when it does not exist. */
+  async expiresAt(key: KeyOf): Promise<number> {
+    return Number(await this.redis.call('EXPIRETIME', this.name(key)));
+  }
+
+  /** Seconds to live (TTL): -1 without expiry, -2 when the key does not exist. */
+  async ttl(key: KeyOf): Promise<number> {
+    return this.redis.ttl(this.name(key));
   }
 
   name(key: KeyOf): string {
