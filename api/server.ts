@@ -17,7 +17,9 @@ import { trackingRoutes } from './routes/tracking-routes.js';
 import { MAX_TOKEN_CHARS } from '../producers/tracking/tokens.js';
 import { kpiRoutes } from './routes/kpi-routes.js';
 import { keysFor } from '../projections/keys.js';
+import { ControlReader } from '../processors/control/control-reader.js';
 import { ControlStore } from '../projections/control/control-store.js';
+import { EventCodec } from '../schemas/codec.js';
 import { errorHandler } from './error-handler.js';
 import { createServerMetrics, type ServerMetrics } from './metrics.js';
 import { opsRoutes } from './routes/ops-routes.js';
@@ -105,11 +107,17 @@ export async function startServer(
   options: { plugins?: readonly RoutePlugin[]; metrics?: ServerMetrics } = {},
 ): Promise<RunningServer> {
   const redis = createRedis(config);
-  const producer = new EventProducer(createKafka(config), topicsFor(config));
+  const kafka = createKafka(config);
+  const producer = new EventProducer(kafka, topicsFor(config));
+  // The API's own copy of the control topic: it answers enablement questions when Redis has lost
+  // the control store, until the control role has rewritten it.
+  const controlTopic = new ControlReader({ kafka, topic: topicsFor(config).control, groupPrefix: `${config.topicPrefix}.api`, codec: new EventCodec() });
   const metrics = options.metrics ?? createServerMetrics();
   try {
-    await producer.connect();
-    const app = buildServer({ config, producer, redis, metrics, ...(options.plugins ? { plugins: options.plugins } : {}) });
+    await Promise.all([producer.connect(), controlTopic.start()]);
+    await controlTopic.caughtUp();
+    const control = new ControlStore(redis, keysFor(config.redisPrefix), controlTopic);
+    const app = buildServer({ config, producer, redis, control, metrics, ...(options.plugins ? { plugins: options.plugins } : {}) });
     const url = await app.listen({ port: config.port, host: config.host });
     childLogger('http').info({ url }, 'engagement API listening');
     let closing: Promise<void> | undefined;
@@ -121,6 +129,7 @@ export async function startServer(
         closing ??= (async () => {
           await app.close();
           await producer.disconnect();
+          await controlTopic.stop();
           await redis.quit();
         })();
         return closing;
@@ -128,6 +137,7 @@ export async function startServer(
     };
   } catch (error) {
     await producer.disconnect().catch(() => undefined);
+    await controlTopic.stop().catch(() => undefined);
     redis.disconnect();
     throw error;
   }

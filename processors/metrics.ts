@@ -21,6 +21,7 @@ export const metrics = {
     'Times the projector found Redis had lost projection writes (offsets missing or behind, version pointer missing) and re-read the log',
     ['reason'] as const,
   ),
+  controlStoreRebuilds: counter('engagement_control_store_rebuilds_total', 'Times the control store was found gone from Redis and rewritten from the control topic', []),
   replayHolds: counter('engagement_projector_replay_holds_total', 'Batches the live projector deferred while a replay held the projection to switch it', []),
   blobsUploaded: counter('engagement_lander_blobs_uploaded_total', 'Avro files written to blob storage', []),
   blobRetries: counter('engagement_lander_upload_retries_total', 'Blob upload attempts that failed and were retried', []),

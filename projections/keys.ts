@@ -42,6 +42,8 @@ export interface Keys {
   controlOrgs(): string;
   controlOrg(orgId: string): string;
   controlContacts(orgId: string): string;
+  /** present while the control store holds the whole control topic (the control role sets it) */
+  controlSynced(): string;
   currentVersion(): string;
   projectionVersions(): string;
   replayLock(): string;
@@ -111,6 +113,7 @@ export function keysFor(prefix: string): Keys {
     controlOrgs: () => `${prefix}:ctl:orgs`,
     controlOrg: (org) => `${prefix}:ctl:org:${e(org)}`,
     controlContacts: (org) => `${prefix}:ctl:contacts:${e(org)}`,
+    controlSynced: () => `${prefix}:ctl:synced`,
     currentVersion: () => `${prefix}:proj:current`,
     projectionVersions: () => `${prefix}:proj:versions`,
     replayLock: () => `${prefix}:replay:lock`,

@@ -15,19 +15,20 @@ type RangeQuery = { from?: string; to?: string };
 
 export const kpiRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   const { redis, now } = deps;
+  const fallback = deps.control.fallback;
   const keys = keysFor(deps.config.redisPrefix);
   const read: RouteShorthandOptions = { preHandler: orgAuth(deps.config), config: { errorStatus: { engagement_disabled: 403 } } };
   const rollup = (orgId: string, scope: RollupScope, query: RangeQuery): Promise<unknown> =>
-    queryRollupKpis(redis, keys, orgId, scope, { from: query.from, to: query.to }, now());
+    queryRollupKpis(redis, keys, orgId, scope, { from: query.from, to: query.to }, now(), fallback);
 
   app.get<{ Params: OrgParams & { emailId: string } }>('/v1/orgs/:orgId/emails/:emailId/kpis', read, (req) =>
-    queryEmailKpis(redis, keys, req.params.orgId, req.params.emailId),
+    queryEmailKpis(redis, keys, req.params.orgId, req.params.emailId, fallback),
   );
 
   app.get<{ Params: OrgParams & { contactId: string }; Querystring: { days?: string } }>(
     '/v1/orgs/:orgId/contacts/:contactId/kpis',
     read,
-    (req) => queryContactKpis(redis, keys, req.params.orgId, req.params.contactId, parseDays(req.query.days), now()),
+    (req) => queryContactKpis(redis, keys, req.params.orgId, req.params.contactId, parseDays(req.query.days), now(), fallback),
   );
 
   app.get<{ Params: OrgParams; Querystring: RangeQuery }>('/v1/orgs/:orgId/kpis', read, (req) =>

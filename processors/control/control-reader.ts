@@ -11,7 +11,8 @@ import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { CONTROL_CONSUMER, CONTROL_RUN } from '../../core/consumer-options.js';
 import { EngagementError } from '../../core/errors.js';
 import { childLogger } from '../../core/logger.js';
-import type { ControlStore } from '../../projections/control/control-store.js';
+import type { ControlFallback, ControlStore } from '../../projections/control/control-store.js';
+import { evolveOrgState, initialOrgState, type OrgState } from '../../projections/control/org-state.js';
 import type { EventCodec } from '../../schemas/codec.js';
 import { isControlEvent, type ControlEvent } from '../../schemas/events.js';
 import { ControlHistory } from '../gate/control-history.js';
@@ -58,7 +59,10 @@ export function controlCheckCovers(check: ControlCheck | undefined, reachedEnds:
   return check !== undefined && reachedEnds && Number.isFinite(newestEventAt) && check.startedAt > newestEventAt + marginMs;
 }
 
-export class ControlReader {
+/** How often the control role checks that Redis still holds the control store. */
+const STORE_WATCH_MS = 1000;
+
+export class ControlReader implements ControlFallback {
   readonly history = new ControlHistory();
   private readonly consumer: Consumer;
   private readonly admin: Admin;
@@ -70,6 +74,10 @@ export class ControlReader {
   private inflight: { startedAt: number; targets: Promise<ControlCheck> } | undefined;
   private readonly marginMs: number;
   stats = { events: 0, rejected: 0, checks: 0, checksSkipped: 0 };
+  private readonly eventsByOrg = new Map<string, ControlEvent[]>();
+  private storeWatch: NodeJS.Timeout | undefined;
+  private syncing: Promise<void> | undefined;
+  private storeSyncedOnce = false;
 
   constructor(private readonly options: ControlReaderOptions & { marginMs?: number }) {
     this.marginMs = options.marginMs ?? CONTROL_PUBLISH_MARGIN_MS;
@@ -96,7 +104,7 @@ export class ControlReader {
             log.warn({ partition: batch.partition, offset: message.offset, err: error }, 'unreadable control record skipped');
           }
         }
-        for (const event of events) this.history.apply(event);
+        this.remember(events);
         if (this.options.store && events.length > 0) await this.options.store.apply(events);
         this.stats.events += events.length;
         metrics.processed.inc({ role: 'control' }, batch.messages.length);
@@ -104,6 +112,7 @@ export class ControlReader {
         this.release();
       },
     });
+    if (this.options.store) this.watchStore(this.options.store);
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart) this.failure = payload.error;
       this.release();
@@ -172,8 +181,62 @@ export class ControlReader {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.storeWatch);
+    await this.syncing;
     await this.consumer.disconnect();
     await this.admin.disconnect();
+  }
+
+  // --- ControlFallback: the current state, from the topic, for readers whose Redis copy is gone ---
+
+  remember(events: readonly ControlEvent[]): void {
+    for (const event of events) {
+      if (!this.history.apply(event)) continue;
+      const list = this.eventsByOrg.get(event.orgId) ?? [];
+      list.push(event);
+      this.eventsByOrg.set(event.orgId, list);
+    }
+  }
+
+  orgState(orgId: string): OrgState {
+    return (this.eventsByOrg.get(orgId) ?? []).reduce(evolveOrgState, initialOrgState(orgId));
+  }
+
+  contactAllows(orgId: string, contactId: string): boolean {
+    return this.history.contactAllowsAt(orgId, contactId, Infinity);
+  }
+
+  orgIds(): string[] {
+    return [...this.eventsByOrg.keys()];
+  }
+
+  /**
+   * The control role keeps the Redis store whole: once it has read the topic to its end it writes
+   * every event (idempotent) and marks the store synced; whenever the mark is gone (FLUSHDB, a
+   * failover) it does so again, and says so.
+   */
+  private watchStore(store: ControlStore): void {
+    const sync = async (): Promise<void> => {
+      if (await store.isSynced()) return;
+      await this.caughtUp();
+      await store.apply([...this.eventsByOrg.values()].flat());
+      await store.markSynced();
+      if (this.storeSyncedOnce) {
+        metrics.controlStoreRebuilds.inc();
+        log.warn({ events: this.history.size }, 'the control store was gone from Redis; rewritten from the control topic');
+      }
+      this.storeSyncedOnce = true;
+    };
+    const tick = (): void => {
+      this.syncing ??= sync()
+        .catch((err: unknown) => log.warn({ err }, 'control store sync failed; trying again'))
+        .finally(() => {
+          this.syncing = undefined;
+        });
+    };
+    tick();
+    this.storeWatch = setInterval(tick, STORE_WATCH_MS);
+    this.storeWatch.unref();
   }
 
   private reached(targets: ReadonlyMap<number, number>): boolean {

@@ -23,28 +23,29 @@ export class ControlHistory {
   private readonly orgs = new Map<string, OrgHistory>();
   private readonly applied = new Set<string>();
 
-  apply(event: ControlEvent): void {
-    if (this.applied.has(event.eventId)) return;
+  /** true when the event is new (not applied before) */
+  apply(event: ControlEvent): boolean {
+    if (this.applied.has(event.eventId)) return false;
     this.applied.add(event.eventId);
     const org = this.org(event.orgId);
     switch (event.type) {
       case 'OrgEngagementEnabled':
       case 'OrgEngagementDisabled':
         insertInTimeOrder(org.switches, { at: event.occurredAt, on: event.type === 'OrgEngagementEnabled' });
-        return;
+        return true;
       case 'ContactFollowPreferenceChanged': {
         const list = org.contacts.get(event.contactId) ?? [];
         insertInTimeOrder(list, { at: event.occurredAt, on: event.allow });
         org.contacts.set(event.contactId, list);
-        return;
+        return true;
       }
       case 'OrgPurged':
         org.purgedAt = Math.max(org.purgedAt ?? -Infinity, event.occurredAt);
-        return;
+        return true;
       // Subscription end/renewal decide when retention purges; the purge itself is the gate's fact.
       case 'SubscriptionEnded':
       case 'SubscriptionRenewed':
-        return;
+        return true;
       default: {
         const never: never = event;
         return never;

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { EngagementError, invalidParameter } from '../../core/errors.js';
 import type { Keys } from '../keys.js';
 import { bestTimeToEmail, type BestTimeSlot } from './best-time.js';
+import type { ControlFallback } from '../control/control-store.js';
 import { openQuery, readHashes } from './context.js';
 import { bucketOf, lastDays } from './days.js';
 import { rate, toInt, toIso } from './rates.js';
@@ -85,8 +86,9 @@ export async function queryContactKpis(
   contactId: string,
   days: number = CONTACT_WINDOW.defaultDays,
   now: number = Date.now(),
+  fallback?: ControlFallback,
 ): Promise<ContactKpis> {
-  const { keys: v } = await openQuery(redis, keys, orgId);
+  const { keys: v } = await openQuery(redis, keys, orgId, fallback);
   const dates = lastDays(days, now);
   const [contact, ...buckets] = await readHashes(redis, [
     v.contact(orgId, contactId),

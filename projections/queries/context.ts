@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { EngagementError } from '../../core/errors.js';
+import type { ControlFallback } from '../control/control-store.js';
 import { fromHash, type OrgState } from '../control/org-state.js';
 import { parseCurrentVersion } from '../current-version.js';
 import type { Keys, VersionKeys } from '../keys.js';
@@ -13,10 +14,12 @@ export interface QueryContext {
  * First of the two round trips of every query: which projection version is live, and may this
  * org's KPIs be served at all (a disabled org answers engagement_disabled, its data untouched).
  */
-export async function openQuery(redis: Redis, keys: Keys, orgId: string): Promise<QueryContext> {
-  const results = await redis.pipeline().get(keys.currentVersion()).hgetall(keys.controlOrg(orgId)).exec();
+export async function openQuery(redis: Redis, keys: Keys, orgId: string, fallback?: ControlFallback): Promise<QueryContext> {
+  const results = await redis.pipeline().get(keys.currentVersion()).hgetall(keys.controlOrg(orgId)).exists(keys.controlSynced()).exec();
   const version = parseCurrentVersion(results?.[0]?.[1]);
-  const org = fromHash(orgId, (results?.[1]?.[1] as Record<string, string>) ?? {});
+  // The control store lost (flushed) and not rewritten yet: the control topic decides, not a missing hash.
+  const org =
+    fallback && results?.[2]?.[1] !== 1 ? fallback.orgState(orgId) : fromHash(orgId, (results?.[1]?.[1] as Record<string, string>) ?? {});
   if (!org.enabled) {
     throw new EngagementError('engagement_disabled', `email engagement is disabled for organisation ${orgId}`);
   }

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { EngagementError } from '../../core/errors.js';
 import type { Keys } from '../keys.js';
+import type { ControlFallback } from '../control/control-store.js';
 import { openQuery, readHashes } from './context.js';
 import { engagementRates, toInt, toIso, type EngagementRates } from './rates.js';
 
@@ -76,8 +77,8 @@ export function emailKpisFromHash(orgId: string, emailId: string, h: Record<stri
   };
 }
 
-export async function queryEmailKpis(redis: Redis, keys: Keys, orgId: string, emailId: string): Promise<EmailKpis> {
-  const { keys: v } = await openQuery(redis, keys, orgId);
+export async function queryEmailKpis(redis: Redis, keys: Keys, orgId: string, emailId: string, fallback?: ControlFallback): Promise<EmailKpis> {
+  const { keys: v } = await openQuery(redis, keys, orgId, fallback);
   const [hash] = await readHashes(redis, [v.email(orgId, emailId)]);
   if (!hash || Object.keys(hash).length === 0) {
     throw new EngagementError('not_found', `no KPIs for email ${emailId} of organisation ${orgId}`);

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Keys, RollupField, VersionKeys } from '../keys.js';
 import { ROLLUP_FIELDS } from '../keys.js';
+import type { ControlFallback } from '../control/control-store.js';
 import { openQuery, readHashes } from './context.js';
 import { bucketOf, dateRange, lastDays, parseDate } from './days.js';
 import { engagementRates, toInt, type EngagementRates } from './rates.js';
@@ -66,9 +67,10 @@ export async function queryRollupKpis(
   scope: RollupScope,
   range: { from?: string; to?: string } = {},
   now: number = Date.now(),
+  fallback?: ControlFallback,
 ): Promise<RollupKpis> {
   const dates = resolveRange(range, now);
-  const { keys: v } = await openQuery(redis, keys, orgId);
+  const { keys: v } = await openQuery(redis, keys, orgId, fallback);
   const hashes = await readHashes(redis, dates.map((d) => dayKey(v, orgId, scope, bucketOf(d))));
   return rollupKpisFrom(orgId, scope, dates, hashes);
 }
