@@ -18,6 +18,7 @@ import type { GateReason } from '../gate/decide.js';
 import { gateBatch } from '../gate/gate-batch.js';
 import { dropSeen, firstOccurrences } from './dedupe.js';
 import { fold } from './fold.js';
+import type { EmailMetaLookup } from './email-meta.js';
 import type { EmailMetaLoader } from './meta-loader.js';
 
 export interface BatchTarget {
@@ -66,7 +67,7 @@ export async function projectBatch(
     const [fresh, emailMeta] = await Promise.all([dropSeen(target.redis, target.keys, unique), target.meta.lookup(uniqueEvents)]);
     const events = fresh.length === unique.length ? uniqueEvents : fresh.map((r) => r.event);
     const delta = fold(events, emailMeta, target.keys, { machineClickSeconds: target.machineClickSeconds });
-    return await applyAndCount(target, topic, partition, records, delta, events, decoded.rejected, collected.length, rejected, deadLettered);
+    return await applyAndCount(target, topic, partition, records, delta, events, emailMeta, decoded.rejected, collected.length, rejected, deadLettered);
   } finally {
     await deadLettered?.catch(() => undefined);
   }
@@ -79,6 +80,7 @@ async function applyAndCount(
   records: readonly KafkaMessage[],
   delta: ReturnType<typeof fold>,
   events: EmailEvent[],
+  emailMeta: EmailMetaLookup,
   deadLetters: RejectedRecord[],
   collected: number,
   rejected: Map<GateReason, number>,
@@ -92,7 +94,7 @@ async function applyAndCount(
     nextOffset: Number(records[records.length - 1]!.offset) + 1,
     ...(target.currentVersionKey ? { follow: { currentVersionKey: target.currentVersionKey, version: target.keys.v } } : {}),
   });
-  if (result.applied) target.meta.remember(events);
+  if (result.applied) target.meta.remember(events, emailMeta);
   return {
     result,
     records: records.length,
