@@ -138,7 +138,7 @@ export class VersionBuilder {
       topic,
       partition,
       records,
-      (newest) => this.options.control.caughtUpFor(newest),
+      () => this.options.control.caughtUp(),
     );
     const next = Number(records[records.length - 1]!.offset) + 1;
     if (!outcome.result.applied) {

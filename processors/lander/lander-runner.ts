@@ -16,7 +16,6 @@ import { withRetry } from '../../core/retry.js';
 import type { EventCodec } from '../../schemas/codec.js';
 import type { ControlReader } from '../control/control-reader.js';
 import { decodeRecords } from '../decode-records.js';
-import { newestTime } from '../projector/project-batch.js';
 import { gate } from '../gate/decide.js';
 import { metrics } from '../metrics.js';
 import { emptyStats, type RoleStats } from '../stats.js';
@@ -113,7 +112,7 @@ export class LanderRunner {
     const state = this.state(batch.partition);
     if (state.sealing) return; // paused; the unresolved records come again after resume
     const { events, rejected } = decodeRecords(batch.messages, this.options.codec);
-    await this.options.control.caughtUpFor(newestTime(batch.messages, events));
+    await this.options.control.caughtUp();
     const byOffset = new Map(events.map((r) => [r.offset, r.event]));
     let consumed = 0;
     for (const message of batch.messages) {

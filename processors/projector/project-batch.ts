@@ -2,8 +2,8 @@
  * One partition batch into one projection version: decode -> gate -> de-duplicate -> fold ->
  * one atomic apply with the batch's offsets. Shared by the live projector and `engagement replay`
  * so a replay folds with exactly the live pipeline. The caller has already dropped records before
- * its stored position, and passes `waitForControl` (`ControlReader.caughtUpFor`), called after
- * decoding and before gating with the batch's newest event time.
+ * its stored position, and passes `waitForControl` (`ControlReader.caughtUp`), called after the
+ * batch was received and before it is gated.
  */
 
 import type { KafkaMessage } from 'kafkajs';
@@ -12,7 +12,7 @@ import type { VersionKeys } from '../../projections/keys.js';
 import { applyBatch, type ApplyResult } from '../../projections/projector/apply-batch.js';
 import type { EventCodec } from '../../schemas/codec.js';
 import type { EmailEvent } from '../../schemas/events.js';
-import { decodeRecords, type DecodedRecord, type RejectedRecord } from '../decode-records.js';
+import { decodeRecords, type RejectedRecord } from '../decode-records.js';
 import type { ControlHistory } from '../gate/control-history.js';
 import type { GateReason } from '../gate/decide.js';
 import { gateBatch } from '../gate/gate-batch.js';
@@ -49,7 +49,7 @@ export async function projectBatch(
   topic: string,
   partition: number,
   records: readonly KafkaMessage[],
-  waitForControl: (newestEventAt: number) => Promise<void>,
+  waitForControl: () => Promise<void>,
   deadLetter?: (deadLetters: RejectedRecord[]) => Promise<void>,
 ): Promise<BatchOutcome> {
   const decoded = decodeRecords(records, target.codec);
@@ -57,7 +57,7 @@ export async function projectBatch(
   const deadLettered = deadLetter && decoded.rejected.length > 0 ? deadLetter(decoded.rejected) : undefined;
   deadLettered?.catch(() => undefined); // surfaced by the await below
   try {
-    await waitForControl(newestTime(records, decoded.events));
+    await waitForControl();
     const mine = target.orgId === undefined ? decoded.events : decoded.events.filter((r) => r.event.orgId === target.orgId);
     const { collected, rejected } = gateBatch(mine, target.history);
     const unique = firstOccurrences(collected);
@@ -103,15 +103,4 @@ async function applyAndCount(
     gatedOut: rejected,
     deadLetters,
   };
-}
-
-/** The newest time a batch's gating depends on: its events' occurredAt and the record timestamps. */
-export function newestTime(records: readonly KafkaMessage[], events: readonly DecodedRecord[]): number {
-  let newest = -Infinity;
-  for (const event of events) if (event.event.occurredAt > newest) newest = event.event.occurredAt;
-  for (const record of records) {
-    const ts = Number(record.timestamp);
-    if (ts > newest) newest = ts;
-  }
-  return newest;
 }

@@ -141,7 +141,7 @@ export class ProjectorRunner {
       topic,
       partition,
       records,
-      (newest) => this.options.control.caughtUpFor(newest),
+      () => this.options.control.caughtUp(),
       (rejected) => this.deadLetters.send(rejected, { topic, partition, group: this.options.groupId }),
     );
     const { result } = outcome;
