@@ -70,6 +70,7 @@ export async function startProcessors(config: Config, options: StartProcessorsOp
         deadLetterTopic: topics.deadletter,
         groupId: `${config.topicPrefix}.projector`,
         machineClickSeconds: config.machineClickSeconds,
+        maxClockSkewSeconds: config.maxClockSkewSeconds,
         // an explicit version is pinned; otherwise follow `P:proj:current` across replays
         ...(options.projectionVersion === undefined ? { follow: keys } : {}),
       })
@@ -84,6 +85,7 @@ export async function startProcessors(config: Config, options: StartProcessorsOp
         groupId: `${config.topicPrefix}.lander`,
         cycleOffsets: config.blobCycleOffsets,
         flushSeconds: config.blobFlushSeconds,
+        maxClockSkewSeconds: config.maxClockSkewSeconds,
       })
     : undefined;
 

@@ -143,6 +143,7 @@ async function replayLocked(deps: ReplayDeps, keys: Keys, lock: ReplayLock, requ
       groupPrefix: config.topicPrefix,
       keys: vk,
       machineClickSeconds: config.machineClickSeconds,
+      maxClockSkewSeconds: config.maxClockSkewSeconds,
       start,
       ...(request.maxBytesPerPartition ? { maxBytesPerPartition: request.maxBytesPerPartition } : {}),
       afterBatch: (c) => (interrupted ||= request.stopAfterBatches !== undefined && c.batches >= request.stopAfterBatches),

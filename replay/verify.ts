@@ -73,6 +73,7 @@ export async function runVerify(deps: ReplayDeps, request: VerifyRequest = {}): 
       groupPrefix: config.topicPrefix,
       keys: sk,
       machineClickSeconds: config.machineClickSeconds,
+      maxClockSkewSeconds: config.maxClockSkewSeconds,
       start,
       ...(request.orgId !== undefined ? { orgId: request.orgId } : {}),
     });

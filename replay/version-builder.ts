@@ -38,6 +38,7 @@ export interface BuilderOptions {
   groupPrefix: string;
   keys: VersionKeys;
   machineClickSeconds: number;
+  maxClockSkewSeconds: number;
   /** partition -> first offset to read (every partition of the topic) */
   start: ReadonlyMap<number, number>;
   orgId?: string;
@@ -133,6 +134,7 @@ export class VersionBuilder {
         keys: this.options.keys,
         meta: this.meta,
         machineClickSeconds: this.options.machineClickSeconds,
+        maxClockSkewSeconds: this.options.maxClockSkewSeconds,
         ...(this.options.orgId !== undefined ? { orgId: this.options.orgId } : {}),
       },
       topic,

@@ -34,6 +34,8 @@ export interface LanderOptions {
   groupId: string;
   cycleOffsets: number;
   flushSeconds: number;
+  /** MAX_CLOCK_SKEW_SECONDS: how far an occurredAt may be ahead of its record's timestamp */
+  maxClockSkewSeconds: number;
 }
 
 interface PartitionState {
@@ -111,7 +113,7 @@ export class LanderRunner {
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
     const state = this.state(batch.partition);
     if (state.sealing) return; // paused; the unresolved records come again after resume
-    const { events, rejected } = decodeRecords(batch.messages, this.options.codec);
+    const { events, rejected } = decodeRecords(batch.messages, this.options.codec, this.options.maxClockSkewSeconds * 1000);
     await this.options.control.caughtUp();
     const byOffset = new Map(events.map((r) => [r.offset, r.event]));
     let consumed = 0;

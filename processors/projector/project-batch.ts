@@ -28,6 +28,8 @@ export interface BatchTarget {
   keys: VersionKeys;
   meta: EmailMetaLoader;
   machineClickSeconds: number;
+  /** MAX_CLOCK_SKEW_SECONDS: how far an occurredAt may be ahead of its record's timestamp */
+  maxClockSkewSeconds: number;
   /** the live projector: write only while `P:proj:current` still names `keys.v` */
   currentVersionKey?: string;
   /** fold only this org's events (offsets still advance over every record) */
@@ -52,7 +54,7 @@ export async function projectBatch(
   waitForControl: () => Promise<void>,
   deadLetter?: (deadLetters: RejectedRecord[]) => Promise<void>,
 ): Promise<BatchOutcome> {
-  const decoded = decodeRecords(records, target.codec);
+  const decoded = decodeRecords(records, target.codec, target.maxClockSkewSeconds * 1000);
   // Dead letters are sent while the batch is gated and folded; they are awaited before the apply.
   const deadLettered = deadLetter && decoded.rejected.length > 0 ? deadLetter(decoded.rejected) : undefined;
   deadLettered?.catch(() => undefined); // surfaced by the await below

@@ -36,6 +36,7 @@ export interface ProjectorOptions {
   deadLetterTopic: string;
   groupId: string;
   machineClickSeconds: number;
+  maxClockSkewSeconds: number;
   /** follow the current-version pointer (`keys` is then the version current at start) */
   follow?: Keys;
 }
@@ -136,6 +137,7 @@ export class ProjectorRunner {
         keys,
         meta: this.meta,
         machineClickSeconds: this.options.machineClickSeconds,
+        maxClockSkewSeconds: this.options.maxClockSkewSeconds,
         ...(this.options.follow ? { currentVersionKey: this.options.follow.currentVersion() } : {}),
       },
       topic,

@@ -61,7 +61,7 @@ export class RedisProjection {
       offset: String(this.nextOffset++),
       headers: {},
     }));
-    const target = { redis: this.redis, codec, history: this.history, keys: this.keys, meta: this.meta, machineClickSeconds: this.machineClickSeconds };
+    const target = { redis: this.redis, codec, history: this.history, keys: this.keys, meta: this.meta, machineClickSeconds: this.machineClickSeconds, maxClockSkewSeconds: 300 };
     const outcome = await projectBatch(target, TOPIC, 0, records, async () => undefined);
     expect(outcome.deadLetters).toEqual([]);
     expect(outcome.result).toMatchObject({ applied: true });
