@@ -32,6 +32,8 @@ export interface Config {
   blobFlushSeconds: number;
   blobCycleOffsets: number;
   machineClickSeconds: number;
+  /** how far ahead of the receiving clock (API) or the record's timestamp (processors) an occurredAt/sentAt may be */
+  maxClockSkewSeconds: number;
   machineUserAgents: string[];
   maxBodyBytes: number;
   retentionIntervalSeconds: number;
@@ -55,6 +57,7 @@ export const DEFAULTS = {
   BLOB_FLUSH_SECONDS: 10,
   BLOB_CYCLE_OFFSETS: 50_000,
   MACHINE_CLICK_SECONDS: 5,
+  MAX_CLOCK_SKEW_SECONDS: 300,
   KAFKA_PARTITIONS: 6,
   MAX_BODY_BYTES: 1_048_576,
   RETENTION_INTERVAL_SECONDS: 3600,
@@ -177,6 +180,7 @@ export function loadConfig(env: Env = process.env): Config {
     blobFlushSeconds: int('BLOB_FLUSH_SECONDS', DEFAULTS.BLOB_FLUSH_SECONDS, 1, 3600),
     blobCycleOffsets: int('BLOB_CYCLE_OFFSETS', DEFAULTS.BLOB_CYCLE_OFFSETS, 1, 10_000_000),
     machineClickSeconds: int('MACHINE_CLICK_SECONDS', DEFAULTS.MACHINE_CLICK_SECONDS, 0, 3600),
+    maxClockSkewSeconds: int('MAX_CLOCK_SKEW_SECONDS', DEFAULTS.MAX_CLOCK_SKEW_SECONDS, 0, 86_400),
     machineUserAgents,
     maxBodyBytes: int('MAX_BODY_BYTES', DEFAULTS.MAX_BODY_BYTES, 1024, 100 * 1_048_576),
     retentionIntervalSeconds: int('RETENTION_INTERVAL_SECONDS', DEFAULTS.RETENTION_INTERVAL_SECONDS, 1, 86_400 * 7),
@@ -206,5 +210,6 @@ export function configEnv(config: Config): Record<string, string> {
     BLOB_CYCLE_OFFSETS: String(config.blobCycleOffsets),
     BLOB_FLUSH_SECONDS: String(config.blobFlushSeconds),
     HISTORY_DAYS: String(config.historyDays),
+    MAX_CLOCK_SKEW_SECONDS: String(config.maxClockSkewSeconds),
   };
 }

@@ -1,13 +1,15 @@
 /**
  * Turns a partition batch into decoded email events and rejects, never throwing: a bad record
- * must become a dead letter, not a crashed processor (DESIGN §4). Pure over the codec.
+ * must become a dead letter, not a crashed processor (DESIGN §4). Pure over the codec, and the
+ * verdict depends on the record alone (never on the processor's clock): its occurredAt is bounded
+ * by the record's own timestamp, so a replay dead-letters exactly what the live run did.
  */
 
 import type { KafkaMessage } from 'kafkajs';
 import { asEngagementError, EngagementError } from '../core/errors.js';
 import type { EventCodec } from '../schemas/codec.js';
 import { isEmailEvent, type EmailEvent } from '../schemas/events.js';
-import { OCCURRED_AT_PROBLEM, occurredAtInRange } from '../schemas/occurred-at.js';
+import { DEFAULT_MAX_CLOCK_SKEW_MS, recordTimeProblem } from '../schemas/occurred-at.js';
 
 export interface DecodedRecord {
   offset: number;
@@ -24,7 +26,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function decodeRecords(
   messages: readonly KafkaMessage[],
   codec: EventCodec,
-  now: number = Date.now(),
+  maxSkewMs: number = DEFAULT_MAX_CLOCK_SKEW_MS,
 ): { events: DecodedRecord[]; rejected: RejectedRecord[] } {
   const events: DecodedRecord[] = [];
   const rejected: RejectedRecord[] = [];
@@ -34,7 +36,7 @@ export function decodeRecords(
       if (!message.value) throw new EngagementError('decode_failed', 'record has no value');
       const event = codec.decode(message.value);
       if (!isEmailEvent(event)) throw new EngagementError('validation_failed', `${event.type} does not belong on the emails topic`);
-      const problem = semanticProblem(event, now);
+      const problem = semanticProblem(event, Number(message.timestamp), maxSkewMs);
       if (problem) throw new EngagementError('validation_failed', problem);
       events.push({ offset, event });
     } catch (error) {
@@ -45,9 +47,10 @@ export function decodeRecords(
 }
 
 /** The cheap subset of validateEvent's semantic checks that keeps nonsense out of the projections. */
-function semanticProblem(event: EmailEvent, now: number): string | null {
+function semanticProblem(event: EmailEvent, recordTimestamp: number, maxSkewMs: number): string | null {
   if (!UUID.test(event.eventId)) return 'eventId must be a UUID';
-  if (!occurredAtInRange(event.occurredAt, now)) return `occurredAt ${OCCURRED_AT_PROBLEM}`;
+  const timeProblem = recordTimeProblem(event.occurredAt, recordTimestamp, maxSkewMs);
+  if (timeProblem) return `occurredAt ${timeProblem}`;
   if (event.orgId === '' || event.emailId === '') return 'orgId and emailId must not be empty';
   if (event.type !== 'EmailSent' && event.contactId === '') return 'contactId must not be empty';
   return null;

@@ -71,6 +71,7 @@ export async function startProcessors(config: Config, options: StartProcessorsOp
         groupId: `${config.topicPrefix}.projector`,
         machineClickSeconds: config.machineClickSeconds,
         historyDays: config.historyDays,
+        maxClockSkewSeconds: config.maxClockSkewSeconds,
         // an explicit version is pinned; otherwise follow `P:proj:current` across replays
         ...(options.projectionVersion === undefined ? { follow: keys } : {}),
       })
@@ -85,6 +86,7 @@ export async function startProcessors(config: Config, options: StartProcessorsOp
         groupId: `${config.topicPrefix}.lander`,
         cycleOffsets: config.blobCycleOffsets,
         flushSeconds: config.blobFlushSeconds,
+        maxClockSkewSeconds: config.maxClockSkewSeconds,
       })
     : undefined;
 

@@ -17,7 +17,8 @@
  *                                                  (recipients, followedRecipients, opens, uniqueOpens, clicks, uniqueClicks,
  *                                                  machineOpens, machineClicks, attachmentViews, replies, uniqueReplies, firstOpenedAt,
  *                                                  lastOpenedAt, lc:<linkId>, lu:<linkId>, url:<linkId>)
- *   {P:vV}:emailr:<org>:<email>             hash   per-recipient first-time flags: o:<c>, c:<c>, c:<link>:<c>, r:<c>, f:<c>
+ *   {P:vV}:emailr:<org>:<email>             hash   first-time flags: sent (the send itself), and per recipient
+ *                                                  o:<c>, c:<c>, c:<link>:<c>, r:<c>, f:<c>
  *   {P:vV}:contact:<org>:<contact>          hash   tz, lastOpenedAt, h:<hourOfWeekUtc> open histogram
  *   {P:vV}:contactd:<org>:<contact>:<day>   hash   received, opened, clicked, replied (emails, once each); expires
  *   {P:vV}:orgd:<org>:<day>                 hash   daily rollup (the fields of ROLLUP_FIELDS)

@@ -154,6 +154,7 @@ async function replayLocked(deps: ReplayDeps, keys: Keys, lock: ReplayLock, requ
       keys: vk,
       machineClickSeconds: config.machineClickSeconds,
       historyDays: config.historyDays,
+      maxClockSkewSeconds: config.maxClockSkewSeconds,
       start,
       ...(request.maxBytesPerPartition ? { maxBytesPerPartition: request.maxBytesPerPartition } : {}),
       afterBatch: (c) => (interrupted ||= request.stopAfterBatches !== undefined && c.batches >= request.stopAfterBatches),

@@ -74,6 +74,7 @@ export async function runVerify(deps: ReplayDeps, request: VerifyRequest = {}): 
       keys: sk,
       machineClickSeconds: config.machineClickSeconds,
       historyDays: config.historyDays,
+      maxClockSkewSeconds: config.maxClockSkewSeconds,
       start,
       ...(request.orgId !== undefined ? { orgId: request.orgId } : {}),
     });

@@ -39,6 +39,7 @@ export interface BuilderOptions {
   keys: VersionKeys;
   machineClickSeconds: number;
   historyDays: number;
+  maxClockSkewSeconds: number;
   /** partition -> first offset to read (every partition of the topic) */
   start: ReadonlyMap<number, number>;
   orgId?: string;
@@ -136,12 +137,13 @@ export class VersionBuilder {
         machineClickSeconds: this.options.machineClickSeconds,
         expectedStart: (p) => this.options.start.get(p) ?? 0,
         historyDays: this.options.historyDays,
+        maxClockSkewSeconds: this.options.maxClockSkewSeconds,
         ...(this.options.orgId !== undefined ? { orgId: this.options.orgId } : {}),
       },
       topic,
       partition,
       records,
-      (newest) => this.options.control.caughtUpFor(newest),
+      () => this.options.control.caughtUp(),
     );
     const next = Number(records[records.length - 1]!.offset) + 1;
     if (!outcome.result.applied) {

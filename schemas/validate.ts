@@ -8,7 +8,7 @@ import type avro from 'avsc';
 import { catalog } from './catalog.js';
 import { EVENT_TYPES, type AnyEvent, type EventType } from './events.js';
 import type { FieldProblem } from '../core/errors.js';
-import { OCCURRED_AT_PROBLEM, occurredAtInRange } from './occurred-at.js';
+import { DEFAULT_MAX_CLOCK_SKEW_MS, receivedTimeProblem } from './occurred-at.js';
 
 export type FieldError = FieldProblem;
 
@@ -17,7 +17,8 @@ export type ValidationResult = { ok: true; event: AnyEvent } | { ok: false; erro
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ID_FIELDS = ['orgId', 'emailId', 'contactId', 'senderId', 'linkId', 'attachmentId'];
 
-export function validateEvent(input: unknown, now: number = Date.now()): ValidationResult {
+/** `now` is the receiving clock: an occurredAt more than `maxSkewMs` ahead of it is refused. */
+export function validateEvent(input: unknown, now: number = Date.now(), maxSkewMs: number = DEFAULT_MAX_CLOCK_SKEW_MS): ValidationResult {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return { ok: false, errors: [{ path: '', message: 'an event must be a JSON object' }] };
   }
@@ -36,7 +37,7 @@ export function validateEvent(input: unknown, now: number = Date.now()): Validat
       errors.push({ path: path.join('.'), message: `invalid value ${JSON.stringify(value) ?? 'undefined'}` });
     },
   });
-  if (errors.length === 0) errors.push(...semanticErrors(candidate, now));
+  if (errors.length === 0) errors.push(...semanticErrors(candidate, now, maxSkewMs));
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, event: { ...candidate, type } as unknown as AnyEvent };
 }
@@ -79,10 +80,11 @@ function toMillis(value: unknown, now: number, errors: FieldError[]): unknown {
   return value;
 }
 
-function semanticErrors(event: Record<string, unknown>, now: number): FieldError[] {
+function semanticErrors(event: Record<string, unknown>, now: number, maxSkewMs: number): FieldError[] {
   const errors: FieldError[] = [];
   if (!UUID.test(String(event.eventId))) errors.push({ path: 'eventId', message: 'must be a UUID' });
-  if (!occurredAtInRange(event.occurredAt as number, now)) errors.push({ path: 'occurredAt', message: OCCURRED_AT_PROBLEM });
+  const timeProblem = receivedTimeProblem(event.occurredAt as number, now, maxSkewMs);
+  if (timeProblem) errors.push({ path: 'occurredAt', message: timeProblem });
   const checkIds = (obj: Record<string, unknown>, prefix: string): void => {
     for (const name of ID_FIELDS) {
       const value = obj[name];

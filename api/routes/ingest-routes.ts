@@ -15,7 +15,7 @@ export const ingestRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => 
     const parsed = parseIngestBody(request.body);
     if (!parsed.ok) throw badRequest(parsed.errors);
     const principal = principalOf(request);
-    const { accepted, rejected } = screenEvents(parsed.value, (orgId) => mayActOn(principal, orgId), deps.now(), principal.admin);
+    const { accepted, rejected } = screenEvents(parsed.value, (orgId) => mayActOn(principal, orgId), deps.now(), principal.admin, deps.config.maxClockSkewSeconds * 1000);
 
     const toWrite: Array<{ index: number; event: AnyEvent }> = [];
     const sends = accepted.filter((a): a is { index: number; event: EmailSent } => a.event.type === 'EmailSent');

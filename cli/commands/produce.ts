@@ -16,7 +16,8 @@ export function registerProduceCommand(program: Command): void {
     .argument('<file>', 'one JSON event per line (blank lines are skipped)')
     .action(async (file: string) => {
       const config = loadConfig();
-      const check = await checkFile(file);
+      const maxSkewMs = config.maxClockSkewSeconds * 1000;
+      const check = await checkFile(file, maxSkewMs);
       if (check.problems.length > 0) {
         process.stderr.write(`${check.problems.join('\n')}\n`);
         process.stderr.write(`${check.problems.length} bad line(s) in ${file}: nothing written\n`);
@@ -33,7 +34,7 @@ export function registerProduceCommand(program: Command): void {
       await producer.connect();
       try {
         bar?.start(check.events, 0);
-        const summary = await produceFile(file, producer, { onProgress: (n) => bar?.update(n) });
+        const summary = await produceFile(file, producer, { onProgress: (n) => bar?.update(n), maxSkewMs });
         await producer.flush();
         bar?.stop();
         const used = [summary.control > 0 ? topics.control : undefined, summary.email > 0 ? topics.emails : undefined].filter(Boolean);

@@ -3,7 +3,8 @@
  * instance needs all of it, so the group id is random: no partition sharing), and, in the
  * `control` role, also applies the events to the shared ControlStore in Redis.
  * `caughtUp()` is the DESIGN §2 barrier: it resolves once everything on the control topic at
- * the time of the call has been read, so a batch gated after it sees every earlier switch.
+ * the time of the call has been read, so a batch gated after it sees every switch acknowledged
+ * before the batch was received — exactly, whatever the age of the batch.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -16,6 +17,7 @@ import { evolveOrgState, initialOrgState, type OrgState } from '../../projection
 import type { EventCodec } from '../../schemas/codec.js';
 import { isControlEvent, type ControlEvent } from '../../schemas/events.js';
 import { ControlHistory } from '../gate/control-history.js';
+import { FreshCheck } from './fresh-check.js';
 import { metrics } from '../metrics.js';
 
 const log = childLogger('control-reader');
@@ -34,31 +36,6 @@ interface Waiter {
   resolve: () => void;
 }
 
-/** One end-offset check of the control topic: when it started and the ends it saw. */
-export interface ControlCheck {
-  startedAt: number;
-  targets: ReadonlyMap<number, number>;
-}
-
-/**
- * Safety margin of the shortcut below: the assumption is that a control event is on the topic at
- * most this long after the time it is stamped with (the API stamps it, then awaits the acks=all
- * produce, which kafkajs may retry for tens of seconds while a broker is in trouble). It is
- * deliberately generous: it only decides which batches may skip the round trip, and a backlog
- * (replay, restart after downtime) is older than it anyway; live batches keep checking.
- */
-export const CONTROL_PUBLISH_MARGIN_MS = 5 * 60_000;
-
-/**
- * Pure: may a batch whose newest event time is `newestEventAt` be gated without a new end-offset
- * check? Yes when an earlier check started after `newestEventAt + marginMs` and the history has
- * read up to that check's ends: every control event stamped at or before any of the batch's
- * events was on the topic when that check started, so it is below those ends and already read.
- */
-export function controlCheckCovers(check: ControlCheck | undefined, reachedEnds: boolean, newestEventAt: number, marginMs: number): boolean {
-  return check !== undefined && reachedEnds && Number.isFinite(newestEventAt) && check.startedAt > newestEventAt + marginMs;
-}
-
 /** How often the control role checks that Redis still holds the control store. */
 const STORE_WATCH_MS = 1000;
 
@@ -69,18 +46,19 @@ export class ControlReader implements ControlFallback {
   private readonly positions = new Map<number, number>();
   private waiters: Waiter[] = [];
   private failure: Error | undefined;
-  /** the newest check whose ends the history has reached */
-  private covered: ControlCheck | undefined;
-  private inflight: { startedAt: number; targets: Promise<ControlCheck> } | undefined;
-  private readonly marginMs: number;
-  stats = { events: 0, rejected: 0, checks: 0, checksSkipped: 0 };
+  /** end offsets of the control topic's non-empty partitions, one ListOffsets shared by concurrent callers */
+  private readonly ends = new FreshCheck(async () => {
+    this.stats.checks++;
+    const offsets = await this.admin.fetchTopicOffsets(this.options.topic);
+    return new Map(offsets.filter((o) => Number(o.high) > 0).map((o) => [o.partition, Number(o.high)]));
+  });
+  stats = { events: 0, rejected: 0, checks: 0 };
   private readonly eventsByOrg = new Map<string, ControlEvent[]>();
   private storeWatch: NodeJS.Timeout | undefined;
   private syncing: Promise<void> | undefined;
   private storeSyncedOnce = false;
 
-  constructor(private readonly options: ControlReaderOptions & { marginMs?: number }) {
-    this.marginMs = options.marginMs ?? CONTROL_PUBLISH_MARGIN_MS;
+  constructor(private readonly options: ControlReaderOptions) {
     const groupId = `${options.groupPrefix}.control-reader.${randomBytes(6).toString('hex')}`;
     this.consumer = options.kafka.consumer({ groupId, ...CONTROL_CONSUMER });
     this.admin = options.kafka.admin();
@@ -119,65 +97,33 @@ export class ControlReader implements ControlFallback {
     });
   }
 
-  /** Resolves once the history holds every control event written before this call. */
-  async caughtUp(timeoutMs = 60_000): Promise<void> {
-    await this.waitFor(await this.check(Date.now()), timeoutMs);
-  }
-
   /**
-   * The per-batch barrier: resolves once the history holds every control event that can affect
-   * a batch whose newest event time (occurredAt, and the record timestamps) is `newestEventAt`.
-   * Skips the end-offset round trip when a previous check already covers it (controlCheckCovers),
-   * and shares one in-flight check between concurrent batches when that check covers them too.
-   * A backlog (replay, restart after downtime) pays the round trip once.
+   * The DESIGN §2 barrier, called for every batch after it was received and before it is gated:
+   * resolves once the history holds every control event on the topic when this was called, from
+   * an end-offset check that started after the call (FreshCheck; concurrent callers share it).
+   * No shortcut by the batch's age: a replay pays one round trip per wave of batches.
    */
-  async caughtUpFor(newestEventAt: number, timeoutMs = 60_000): Promise<void> {
+  async caughtUp(timeoutMs = 60_000): Promise<void> {
     if (this.failure) throw this.failure;
-    const covered = this.covered;
-    if (covered && controlCheckCovers(covered, this.reached(covered.targets), newestEventAt, this.marginMs)) {
-      this.stats.checksSkipped++;
-      return;
-    }
-    const earliest = Number.isFinite(newestEventAt) ? newestEventAt + this.marginMs + 1 : Infinity;
-    await this.waitFor(await this.check(earliest), timeoutMs);
+    await this.waitFor(await this.ends.after(), timeoutMs);
   }
 
-  /** An end-offset check that started at or after `notBefore` (an in-flight one is shared). */
-  private check(notBefore: number): Promise<ControlCheck> {
-    const inflight = this.inflight;
-    if (inflight && inflight.startedAt >= notBefore) return inflight.targets;
-    const startedAt = Date.now();
-    this.stats.checks++;
-    const targets = this.admin.fetchTopicOffsets(this.options.topic).then(
-      (offsets) => ({ startedAt, targets: new Map(offsets.filter((o) => Number(o.high) > 0).map((o) => [o.partition, Number(o.high)])) }),
-    );
-    const entry = { startedAt, targets };
-    this.inflight = entry;
-    const clear = (): void => {
-      if (this.inflight === entry) this.inflight = undefined;
-    };
-    targets.then(clear, clear);
-    return targets;
-  }
-
-  private async waitFor(check: ControlCheck, timeoutMs: number): Promise<void> {
-    if (!this.reached(check.targets)) {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          this.waiters = this.waiters.filter((w) => w !== waiter);
-          reject(new EngagementError('kafka_unavailable', `control topic not caught up within ${timeoutMs} ms`, { retriable: true }));
-        }, timeoutMs);
-        const waiter: Waiter = {
-          targets: new Map(check.targets),
-          resolve: () => {
-            clearTimeout(timer);
-            resolve();
-          },
-        };
-        this.waiters.push(waiter);
-      });
-    }
-    if (!this.covered || check.startedAt > this.covered.startedAt) this.covered = check;
+  private async waitFor(targets: ReadonlyMap<number, number>, timeoutMs: number): Promise<void> {
+    if (this.reached(targets)) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new EngagementError('kafka_unavailable', `control topic not caught up within ${timeoutMs} ms`, { retriable: true }));
+      }, timeoutMs);
+      const waiter: Waiter = {
+        targets: new Map(targets),
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      this.waiters.push(waiter);
+    });
   }
 
   async stop(): Promise<void> {

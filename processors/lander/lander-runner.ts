@@ -16,7 +16,6 @@ import { withRetry } from '../../core/retry.js';
 import type { EventCodec } from '../../schemas/codec.js';
 import type { ControlReader } from '../control/control-reader.js';
 import { decodeRecords } from '../decode-records.js';
-import { newestTime } from '../projector/project-batch.js';
 import { gate } from '../gate/decide.js';
 import { metrics } from '../metrics.js';
 import { emptyStats, type RoleStats } from '../stats.js';
@@ -35,6 +34,8 @@ export interface LanderOptions {
   groupId: string;
   cycleOffsets: number;
   flushSeconds: number;
+  /** MAX_CLOCK_SKEW_SECONDS: how far an occurredAt may be ahead of its record's timestamp */
+  maxClockSkewSeconds: number;
 }
 
 interface PartitionState {
@@ -112,8 +113,8 @@ export class LanderRunner {
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
     const state = this.state(batch.partition);
     if (state.sealing) return; // paused; the unresolved records come again after resume
-    const { events, rejected } = decodeRecords(batch.messages, this.options.codec);
-    await this.options.control.caughtUpFor(newestTime(batch.messages, events));
+    const { events, rejected } = decodeRecords(batch.messages, this.options.codec, this.options.maxClockSkewSeconds * 1000);
+    await this.options.control.caughtUp();
     const byOffset = new Map(events.map((r) => [r.offset, r.event]));
     let consumed = 0;
     for (const message of batch.messages) {

@@ -24,6 +24,8 @@ export interface FoldOptions {
 }
 
 const DAY_SECONDS = 86_400;
+/** The email's first-time flag for the send itself (a field of the flags hash; recipient flags all hold a ':'). */
+export const SENT_FLAG = 'sent';
 
 export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, keys: VersionKeys, opts: FoldOptions): Delta {
   const delta = emptyDelta();
@@ -122,7 +124,15 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
   }
   return delta;
 
+  /**
+   * One email is one email (DESIGN §4): a send whose email is already known — folded before this
+   * batch (its meta is in Redis) or earlier in it — is a retry, whatever its sentAt. It changes
+   * nothing: the first send's meta stays, and its increments are not applied again. The `sent`
+   * flag gates the increments in the script as well, so they count once even if the meta were
+   * missed.
+   */
   function foldSent(event: EmailSent, expiry: number): void {
+    if (metaOf(event.orgId, event.emailId) !== undefined) return;
     const day = k.day(event.occurredAt);
     local.set(emailMetaKey(event.orgId, event.emailId), { senderId: event.senderId, templateId: event.templateId, sentAt: event.occurredAt });
     const { email, flags } = k.email(event.orgId, event.emailId);
@@ -135,15 +145,11 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
     const followed = event.follow ? event.recipients.filter((r) => r.followed) : [];
     const n = event.recipients.length;
     const ups = rollups(event.orgId, day, event);
-    addIncr(delta, email, 'recipients', n);
-    for (const key of ups) {
-      addIncr(delta, key, 'emails');
-      addIncr(delta, key, 'recipients', n);
-    }
+    const once: Incr[] = [[email, 'recipients', n], ...rollupIncrs(ups, 'emails'), ...ups.map((key) => [key, 'recipients', n] as const)];
     if (followed.length > 0) {
-      addIncr(delta, email, 'followedRecipients', followed.length);
-      for (const key of ups) addIncr(delta, key, 'followedRecipients', followed.length);
+      once.push([email, 'followedRecipients', followed.length], ...ups.map((key) => [key, 'followedRecipients', followed.length] as const));
     }
+    addFlag(delta, flags, SENT_FLAG, once);
     for (const recipient of followed) {
       addFlag(delta, flags, `f:${k.escape(recipient.contactId)}`, [[contactDay(event.orgId, recipient.contactId, day), 'received', 1]]);
       if (recipient.timeZone) {

@@ -7,7 +7,9 @@ import { Lru } from './lru.js';
 /**
  * The fold's emailMeta input: an LRU filled from folded EmailSent events, and for misses ONE
  * pipelined HMGET per batch (an email's events share a partition, so its EmailSent was folded
- * before, possibly by another instance or before a restart).
+ * before, possibly by another instance or before a restart). For an email with an EmailSent in
+ * the batch the answer always comes from Redis, never the cache: it decides whether that send is
+ * the first (DESIGN §4: one email is one email), and Redis may have lost what the cache remembers.
  */
 export class EmailMetaLoader {
   private readonly cache: Lru<string, EmailMeta>;
@@ -23,12 +25,12 @@ export class EmailMetaLoader {
   async lookup(events: readonly EmailEvent[]): Promise<Map<string, EmailMeta>> {
     const found = new Map<string, EmailMeta>();
     const sentHere = new Set<string>();
+    for (const event of events) if (event.type === 'EmailSent') sentHere.add(emailMetaKey(event.orgId, event.emailId));
     const missing = new Map<string, { orgId: string; emailId: string }>();
     for (const event of events) {
       const key = emailMetaKey(event.orgId, event.emailId);
-      if (event.type === 'EmailSent') sentHere.add(key);
-      if (found.has(key) || sentHere.has(key) || missing.has(key)) continue;
-      const cached = this.cache.get(key);
+      if (found.has(key) || missing.has(key)) continue;
+      const cached = sentHere.has(key) ? undefined : this.cache.get(key);
       if (cached) found.set(key, cached);
       else missing.set(key, { orgId: event.orgId, emailId: event.emailId });
     }
@@ -48,16 +50,18 @@ export class EmailMetaLoader {
     return found;
   }
 
-  /** Called once a batch is applied: its EmailSent events are now the truth in Redis too. */
-  remember(events: readonly EmailEvent[]): void {
+  /**
+   * Called once a batch is applied with the `known` meta its fold was given: the first EmailSent
+   * of each email not known before is now the truth in Redis too (a retry changed nothing).
+   */
+  remember(events: readonly EmailEvent[], known: ReadonlyMap<string, EmailMeta>): void {
+    const firsts = new Set<string>();
     for (const event of events) {
-      if (event.type === 'EmailSent') {
-        this.cache.set(emailMetaKey(event.orgId, event.emailId), {
-          senderId: event.senderId,
-          templateId: event.templateId,
-          sentAt: event.occurredAt,
-        });
-      }
+      if (event.type !== 'EmailSent') continue;
+      const key = emailMetaKey(event.orgId, event.emailId);
+      if (known.has(key) || firsts.has(key)) continue;
+      firsts.add(key);
+      this.cache.set(key, { senderId: event.senderId, templateId: event.templateId, sentAt: event.occurredAt });
     }
   }
 }

@@ -2,8 +2,8 @@
  * One partition batch into one projection version: decode -> gate -> de-duplicate -> fold ->
  * one atomic apply with the batch's offsets. Shared by the live projector and `engagement replay`
  * so a replay folds with exactly the live pipeline. The caller has already dropped records before
- * its stored position, and passes `waitForControl` (`ControlReader.caughtUpFor`), called after
- * decoding and before gating with the batch's newest event time.
+ * its stored position, and passes `waitForControl` (`ControlReader.caughtUp`), called after the
+ * batch was received and before it is gated.
  */
 
 import type { KafkaMessage } from 'kafkajs';
@@ -12,12 +12,13 @@ import type { VersionKeys } from '../../projections/keys.js';
 import { applyBatch, type ApplyResult } from '../../projections/projector/apply-batch.js';
 import type { EventCodec } from '../../schemas/codec.js';
 import type { EmailEvent } from '../../schemas/events.js';
-import { decodeRecords, type DecodedRecord, type RejectedRecord } from '../decode-records.js';
+import { decodeRecords, type RejectedRecord } from '../decode-records.js';
 import type { ControlHistory } from '../gate/control-history.js';
 import type { GateReason } from '../gate/decide.js';
 import { gateBatch } from '../gate/gate-batch.js';
 import { dropSeen, firstOccurrences } from './dedupe.js';
 import { fold } from './fold.js';
+import type { EmailMetaLookup } from './email-meta.js';
 import type { EmailMetaLoader } from './meta-loader.js';
 
 export interface BatchTarget {
@@ -33,6 +34,8 @@ export interface BatchTarget {
   expectedStart: (partition: number) => number;
   /** the live projector: write only while `P:proj:current` still names `keys.v` and no replay holds it */
   follow?: { currentVersionKey: string; holdKey: string };
+  /** MAX_CLOCK_SKEW_SECONDS: how far an occurredAt may be ahead of its record's timestamp */
+  maxClockSkewSeconds: number;
   /** fold only this org's events (offsets still advance over every record) */
   orgId?: string;
 }
@@ -52,15 +55,15 @@ export async function projectBatch(
   topic: string,
   partition: number,
   records: readonly KafkaMessage[],
-  waitForControl: (newestEventAt: number) => Promise<void>,
+  waitForControl: () => Promise<void>,
   deadLetter?: (deadLetters: RejectedRecord[]) => Promise<void>,
 ): Promise<BatchOutcome> {
-  const decoded = decodeRecords(records, target.codec);
+  const decoded = decodeRecords(records, target.codec, target.maxClockSkewSeconds * 1000);
   // Dead letters are sent while the batch is gated and folded; they are awaited before the apply.
   const deadLettered = deadLetter && decoded.rejected.length > 0 ? deadLetter(decoded.rejected) : undefined;
   deadLettered?.catch(() => undefined); // surfaced by the await below
   try {
-    await waitForControl(newestTime(records, decoded.events));
+    await waitForControl();
     const mine = target.orgId === undefined ? decoded.events : decoded.events.filter((r) => r.event.orgId === target.orgId);
     const { collected, rejected } = gateBatch(mine, target.history);
     const unique = firstOccurrences(collected);
@@ -70,7 +73,7 @@ export async function projectBatch(
     const [fresh, emailMeta] = await Promise.all([dropSeen(target.redis, target.keys, unique), target.meta.lookup(uniqueEvents)]);
     const events = fresh.length === unique.length ? uniqueEvents : fresh.map((r) => r.event);
     const delta = fold(events, emailMeta, target.keys, { machineClickSeconds: target.machineClickSeconds, historyDays: target.historyDays });
-    return await applyAndCount(target, topic, partition, records, delta, events, decoded.rejected, collected.length, rejected, deadLettered);
+    return await applyAndCount(target, topic, partition, records, delta, events, emailMeta, decoded.rejected, collected.length, rejected, deadLettered);
   } finally {
     await deadLettered?.catch(() => undefined);
   }
@@ -83,6 +86,7 @@ async function applyAndCount(
   records: readonly KafkaMessage[],
   delta: ReturnType<typeof fold>,
   events: EmailEvent[],
+  emailMeta: EmailMetaLookup,
   deadLetters: RejectedRecord[],
   collected: number,
   rejected: Map<GateReason, number>,
@@ -97,7 +101,7 @@ async function applyAndCount(
     expectedStart: target.expectedStart(partition),
     ...(target.follow ? { follow: { ...target.follow, version: target.keys.v } } : {}),
   });
-  if (result.applied) target.meta.remember(events);
+  if (result.applied) target.meta.remember(events, emailMeta);
   return {
     result,
     records: records.length,
@@ -106,15 +110,4 @@ async function applyAndCount(
     gatedOut: rejected,
     deadLetters,
   };
-}
-
-/** The newest time a batch's gating depends on: its events' occurredAt and the record timestamps. */
-export function newestTime(records: readonly KafkaMessage[], events: readonly DecodedRecord[]): number {
-  let newest = -Infinity;
-  for (const event of events) if (event.event.occurredAt > newest) newest = event.event.occurredAt;
-  for (const record of records) {
-    const ts = Number(record.timestamp);
-    if (ts > newest) newest = ts;
-  }
-  return newest;
 }

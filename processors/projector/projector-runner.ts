@@ -49,6 +49,7 @@ export interface ProjectorOptions {
   groupId: string;
   machineClickSeconds: number;
   historyDays: number;
+  maxClockSkewSeconds: number;
   /** follow the current-version pointer (`keys` is then the version current at start) */
   follow?: Keys;
   watchIntervalMs?: number;
@@ -182,11 +183,12 @@ export class ProjectorRunner {
         historyDays: this.options.historyDays,
         expectedStart: (p) => this.logStarts.get(p) ?? 0,
         ...(follow ? { follow: { currentVersionKey: follow.currentVersion(), holdKey: follow.projectionHold() } } : {}),
+        maxClockSkewSeconds: this.options.maxClockSkewSeconds,
       },
       topic,
       partition,
       records,
-      (newest) => this.options.control.caughtUpFor(newest),
+      () => this.options.control.caughtUp(),
       (rejected) => this.deadLetters.send(rejected, { topic, partition, group: this.options.groupId }),
     );
     const { result } = outcome;

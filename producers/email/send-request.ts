@@ -4,6 +4,7 @@
  */
 
 import type { FieldError } from '../../schemas/validate.js';
+import { DEFAULT_MAX_CLOCK_SKEW_MS, receivedTimeProblem } from '../../schemas/occurred-at.js';
 import type { ContactType } from '../../schemas/events.js';
 
 export interface SendEmailRequest {
@@ -27,14 +28,12 @@ export const SEND_LIMITS = {
   maxSubjectChars: 2000,
   maxUrlChars: 4000,
   maxNameChars: 500,
-  /** same clock-bug bounds as schemas/validate.ts */
-  minTime: Date.UTC(2000, 0, 1),
-  maxFutureMs: 86_400_000,
 } as const;
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
 
-export function parseSendEmailRequest(body: unknown, nowMs: number): ParseResult<SendEmailRequest> {
+/** `nowMs` is the receiving clock: a sentAt more than `maxSkewMs` ahead of it is refused (same bounds as ingest). */
+export function parseSendEmailRequest(body: unknown, nowMs: number, maxSkewMs: number = DEFAULT_MAX_CLOCK_SKEW_MS): ParseResult<SendEmailRequest> {
   const errors: FieldError[] = [];
   const fail = (path: string, message: string): void => void errors.push({ path, message });
   if (!isObject(body)) return { ok: false, errors: [{ path: '', message: 'the body must be a JSON object' }] };
@@ -82,7 +81,7 @@ export function parseSendEmailRequest(body: unknown, nowMs: number): ParseResult
   const senderId = id(body, 'senderId', 'senderId');
   const templateId = optionalString('templateId', SEND_LIMITS.maxIdChars);
   const subject = optionalString('subject', SEND_LIMITS.maxSubjectChars);
-  const sentAt = parseTime(body.sentAt, nowMs, fail);
+  const sentAt = parseTime(body.sentAt, nowMs, maxSkewMs, fail);
   if (typeof body.follow !== 'boolean') fail('follow', 'is required: true or false');
 
   const seen = new Set<string>();
@@ -127,11 +126,16 @@ export function parseSendEmailRequest(body: unknown, nowMs: number): ParseResult
   };
 }
 
-function parseTime(value: unknown, nowMs: number, fail: (path: string, message: string) => void): number {
+function parseTime(value: unknown, nowMs: number, maxSkewMs: number, fail: (path: string, message: string) => void): number {
   if (value === undefined || value === null) return nowMs;
   const ms = typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : NaN;
-  if (!Number.isInteger(ms) || ms < SEND_LIMITS.minTime || ms > nowMs + SEND_LIMITS.maxFutureMs) {
-    fail('sentAt', 'must be an ISO-8601 time (or epoch ms) between 2000-01-01 and one day from now');
+  if (Number.isNaN(ms)) {
+    fail('sentAt', 'must be an ISO-8601 time or epoch milliseconds');
+    return nowMs;
+  }
+  const problem = receivedTimeProblem(ms, nowMs, maxSkewMs);
+  if (problem) {
+    fail('sentAt', problem);
     return nowMs;
   }
   return ms;

@@ -5,6 +5,7 @@
 
 import type { FieldError } from '../../schemas/validate.js';
 import { validateEvent } from '../../schemas/validate.js';
+import { DEFAULT_MAX_CLOCK_SKEW_MS } from '../../schemas/occurred-at.js';
 import { isControlEvent, type AnyEvent, type EmailSent } from '../../schemas/events.js';
 import type { ParseResult } from '../email/send-request.js';
 
@@ -34,10 +35,16 @@ export function parseIngestBody(body: unknown): ParseResult<unknown[]> {
  * Validates each item and checks the caller may write for its org. Control events are the CRM
  * backend's admin history (a backfill): only the admin key may send them here.
  */
-export function screenEvents(items: readonly unknown[], mayWrite: (orgId: string) => boolean, nowMs: number, mayWriteControl = false): Screened {
+export function screenEvents(
+  items: readonly unknown[],
+  mayWrite: (orgId: string) => boolean,
+  nowMs: number,
+  mayWriteControl = false,
+  maxSkewMs: number = DEFAULT_MAX_CLOCK_SKEW_MS,
+): Screened {
   const out: Screened = { accepted: [], rejected: [] };
   items.forEach((item, index) => {
-    const result = validateEvent(item, nowMs);
+    const result = validateEvent(item, nowMs, maxSkewMs);
     if (!result.ok) return void out.rejected.push({ index, status: 'rejected', error: 'validation_failed', errors: result.errors });
     const event: AnyEvent = result.event;
     if (!mayWrite(event.orgId)) {

@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { EngagementError } from '../../core/errors.js';
+import { DEFAULT_MAX_CLOCK_SKEW_MS } from '../../schemas/occurred-at.js';
 import { validateEvent, type ValidationResult } from '../../schemas/validate.js';
 
 export interface NdjsonLine {
@@ -14,7 +15,12 @@ export interface NdjsonLine {
   result: ValidationResult | { ok: false; errors: Array<{ path: string; message: string }> };
 }
 
-export async function* ndjsonEvents(path: string, nowMs: () => number = Date.now): AsyncGenerator<NdjsonLine> {
+/** Each line is validated against `nowMs()` as the receiving clock, with `maxSkewMs` as MAX_CLOCK_SKEW_SECONDS. */
+export async function* ndjsonEvents(
+  path: string,
+  nowMs: () => number = Date.now,
+  maxSkewMs: number = DEFAULT_MAX_CLOCK_SKEW_MS,
+): AsyncGenerator<NdjsonLine> {
   await access(path).catch((cause: unknown) => {
     throw new EngagementError('not_found', `${path}: cannot read the file (${(cause as Error).message})`, { cause });
   });
@@ -30,7 +36,7 @@ export async function* ndjsonEvents(path: string, nowMs: () => number = Date.now
       yield { lineNo, result: { ok: false, errors: [{ path: '', message: `invalid JSON: ${(error as Error).message}` }] } };
       continue;
     }
-    yield { lineNo, result: validateEvent(json, nowMs()) };
+    yield { lineNo, result: validateEvent(json, nowMs(), maxSkewMs) };
   }
 }
 

@@ -6,6 +6,7 @@
 
 import { EngagementError } from '../../core/errors.js';
 import { isControlEvent } from '../../schemas/events.js';
+import { DEFAULT_MAX_CLOCK_SKEW_MS } from '../../schemas/occurred-at.js';
 import type { EventSink } from '../event-sink.js';
 import { formatProblem, ndjsonEvents } from './ndjson-lines.js';
 
@@ -25,9 +26,9 @@ export interface ProduceSummary {
 /** Events awaiting Kafka's ack at once: bounds memory while keeping the producer's batches full. */
 export const PRODUCE_WINDOW = 20_000;
 
-export async function checkFile(path: string): Promise<FileCheck> {
+export async function checkFile(path: string, maxSkewMs: number = DEFAULT_MAX_CLOCK_SKEW_MS): Promise<FileCheck> {
   const check: FileCheck = { events: 0, problems: [] };
-  for await (const { lineNo, result } of ndjsonEvents(path)) {
+  for await (const { lineNo, result } of ndjsonEvents(path, Date.now, maxSkewMs)) {
     if (result.ok) check.events += 1;
     else check.problems.push(formatProblem(path, lineNo, result.errors));
   }
@@ -37,7 +38,7 @@ export async function checkFile(path: string): Promise<FileCheck> {
 export async function produceFile(
   path: string,
   sink: EventSink,
-  options: { onProgress?: (written: number) => void; window?: number } = {},
+  options: { onProgress?: (written: number) => void; window?: number; maxSkewMs?: number } = {},
 ): Promise<ProduceSummary> {
   const window = options.window ?? PRODUCE_WINDOW;
   const summary: ProduceSummary = { written: 0, control: 0, email: 0 };
@@ -49,7 +50,7 @@ export async function produceFile(
     summary.written += batch.length;
     options.onProgress?.(summary.written);
   };
-  for await (const { lineNo, result } of ndjsonEvents(path)) {
+  for await (const { lineNo, result } of ndjsonEvents(path, Date.now, options.maxSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS)) {
     if (!result.ok) {
       // The file changed since it was checked: stop rather than write half of it blindly.
       throw new EngagementError('validation_failed', `${formatProblem(path, lineNo, result.errors)} (the file changed after validation)`);

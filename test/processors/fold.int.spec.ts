@@ -39,6 +39,42 @@ describe('fold: EmailSent', () => {
   });
 });
 
+describe('fold: EmailSent retried under the same emailId', () => {
+  // a retry is the same send with another sentAt: the same eventId, and another day's seen set
+  const retryNextDay = { ...sent, occurredAt: SENT_AT - 2 * DAY_MS + 3_600_000, subject: 'Retried', senderId: 's-2' };
+  const firstSend = { ...sent, occurredAt: SENT_AT - 3 * DAY_MS };
+  const retryLater = { ...sent, occurredAt: SENT_AT + 6 * 3_600_000, templateId: 'tpl-2' };
+  const firstDay = dayOf(firstSend.occurredAt);
+
+  it('is one email: the first send wins and its counts are applied once, in later batches or the same one', async () => {
+    const p = await given(firstSend);
+    await p.deliver(retryNextDay);
+    await p.deliver(retryLater, retryNextDay);
+    expect(await p.get(email)).toMatchObject({ sentAt: String(firstSend.occurredAt), senderId: 's-1', templateId: 'tpl-1', subject: 'Quarterly review', recipients: '2', followedRecipients: '1' });
+    expect(await p.get((k) => k.orgDay('org-1', firstDay))).toEqual({ emails: '1', recipients: '2', followedRecipients: '1' });
+    for (const day of [dayOf(retryNextDay.occurredAt), DAY]) {
+      expect(await p.get((k) => k.orgDay('org-1', day))).toEqual({});
+      expect(await p.get((k) => k.senderDay('org-1', 's-2', day))).toEqual({});
+      expect(await p.get((k) => k.templateDay('org-1', 'tpl-2', day))).toEqual({});
+      expect(await p.get((k) => k.contactDay('org-1', 'c-1', day))).toEqual({});
+    }
+    expect(await p.get((k) => k.contactDay('org-1', 'c-1', firstDay))).toEqual({ received: '1' });
+  });
+
+  it('a retry in the same batch as the first send changes nothing either', async () => {
+    const p = await given(firstSend, retryNextDay, retryLater);
+    expect(await p.get(email)).toMatchObject({ sentAt: String(firstSend.occurredAt), senderId: 's-1', recipients: '2', followedRecipients: '1' });
+    expect(await p.get((k) => k.orgDay('org-1', firstDay))).toEqual({ emails: '1', recipients: '2', followedRecipients: '1' });
+    expect(await p.get((k) => k.orgDay('org-1', dayOf(retryNextDay.occurredAt)))).toEqual({});
+  });
+
+  it('clicks are judged against the first send time', async () => {
+    const p = await given(firstSend);
+    await p.deliver(retryLater, fixture('LinkClicked', { occurredAt: retryLater.occurredAt + 1000 }));
+    expect(await p.get(email)).toMatchObject({ clicks: '1' });
+  });
+});
+
 describe('fold: EmailOpened', () => {
   it('counts opens, unique opens once per recipient, first/last open and the hour histogram', async () => {
     const first = fixture('EmailOpened', { occurredAt: LATER });

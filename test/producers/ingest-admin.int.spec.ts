@@ -140,3 +140,34 @@ describe('operations', () => {
     expect((await h.app.inject({ method: 'GET', url: '/nope' })).json()).toMatchObject({ error: 'not_found' });
   });
 });
+
+describe('times ahead of the server clock (MAX_CLOCK_SKEW_SECONDS, default 300)', () => {
+  const now = Date.UTC(2026, 10, 2, 9, 30);
+  const ahead = new Date(now + 301_000).toISOString();
+  const sendBody = (sentAt: string) => ({ emailId: `e-${randomUUID()}`, senderId: 's', sentAt, recipients: [{ contactId: 'c-1' }], follow: false });
+
+  it('POST /v1/events refuses an occurredAt more than the skew ahead, naming the field', async () => {
+    h.setNow(now);
+    try {
+      const reply = { type: 'EmailReplied', orgId: 'org-a', emailId: 'e-1', contactId: 'c-1' };
+      const res = await ingest([{ ...reply, occurredAt: ahead }, { ...reply, occurredAt: new Date(now + 300_000).toISOString() }]);
+      const { results } = res.json<{ results: Array<{ status: string; errors?: Array<{ path: string; message: string }> }> }>();
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'accepted']);
+      expect(results[0]!.errors).toEqual([{ path: 'occurredAt', message: 'is 301 s ahead of the server clock: at most 300 s (MAX_CLOCK_SKEW_SECONDS) is accepted' }]);
+    } finally {
+      h.setNow(undefined);
+    }
+  });
+
+  it('POST /v1/orgs/:orgId/emails answers 400 naming sentAt', async () => {
+    h.setNow(now);
+    try {
+      const res = await h.app.inject({ method: 'POST', url: '/v1/orgs/org-a/emails', headers: bearer(KEYS.a), payload: sendBody(ahead) });
+      expect(res.statusCode).toBe(400);
+      expect(JSON.stringify(res.json())).toContain('"sentAt"');
+      expect(JSON.stringify(res.json())).toContain('MAX_CLOCK_SKEW_SECONDS');
+    } finally {
+      h.setNow(undefined);
+    }
+  });
+});

@@ -27,6 +27,17 @@ describe('validateEvent', () => {
     expect(result).toMatchObject({ ok: true, event: { templateId: null, links: [], recipients: [{ timeZone: null }] } });
   });
 
+  it('refuses an occurredAt more than MAX_CLOCK_SKEW_SECONDS ahead of the receiving clock, naming the field', () => {
+    const reply = { type: 'EmailReplied', orgId: 'o', emailId: 'e1', contactId: 'c' };
+    expect(validateEvent({ ...reply, occurredAt: now + 300_000 }, now).ok).toBe(true);
+    expect(validateEvent({ ...reply, occurredAt: now + 301_000 }, now)).toEqual({
+      ok: false,
+      errors: [{ path: 'occurredAt', message: 'is 301 s ahead of the server clock: at most 300 s (MAX_CLOCK_SKEW_SECONDS) is accepted' }],
+    });
+    expect(validateEvent({ ...reply, occurredAt: new Date(now + 3_600_000).toISOString() }, now).ok).toBe(false); // an hour: refused (a day used to pass)
+    expect(validateEvent({ ...reply, occurredAt: now + 3_600_000 }, now, 7_200_000).ok).toBe(true);
+  });
+
   it.each([
     [{ type: 'Nope' }, 'type'],
     [{ type: 'EmailReplied', orgId: 'o1', emailId: 'e1' }, 'contactId'],

@@ -63,7 +63,7 @@ export class RedisProjection {
       offset: String(this.nextOffset++),
       headers: {},
     }));
-    const target = { redis: this.redis, codec, history: this.history, keys: this.keys, meta: this.meta, machineClickSeconds: this.machineClickSeconds, expectedStart: () => 0, historyDays: this.historyDays };
+    const target = { redis: this.redis, codec, history: this.history, keys: this.keys, meta: this.meta, machineClickSeconds: this.machineClickSeconds, expectedStart: () => 0, historyDays: this.historyDays, maxClockSkewSeconds: 300 };
     const outcome = await projectBatch(target, TOPIC, 0, records, async () => undefined);
     expect(outcome.deadLetters).toEqual([]);
     expect(outcome.result).toMatchObject({ applied: true });

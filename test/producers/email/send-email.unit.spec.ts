@@ -39,6 +39,16 @@ describe('parseSendEmailRequest', () => {
     });
   });
 
+  it('refuses a sentAt more than MAX_CLOCK_SKEW_SECONDS ahead of the server clock, naming the field', () => {
+    expect(parse({ ...body, sentAt: now + 300_000 }).sentAt).toBe(now + 300_000);
+    expect(parseSendEmailRequest({ ...body, sentAt: now + 301_000 }, now)).toEqual({
+      ok: false,
+      errors: [{ path: 'sentAt', message: 'is 301 s ahead of the server clock: at most 300 s (MAX_CLOCK_SKEW_SECONDS) is accepted' }],
+    });
+    expect(parseSendEmailRequest({ ...body, sentAt: new Date(now + 3_600_000).toISOString() }, now).ok).toBe(false);
+    expect(parseSendEmailRequest({ ...body, sentAt: now + 3_600_000 }, now, 7_200_000).ok).toBe(true);
+  });
+
   it('reads sentAt as ISO or epoch ms', () => {
     expect(parse({ ...body, sentAt: '2026-11-01T10:00:00Z' }).sentAt).toBe(Date.UTC(2026, 10, 1, 10));
     expect(parse({ ...body, sentAt: 1_790_000_000_000 }).sentAt).toBe(1_790_000_000_000);
