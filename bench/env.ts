@@ -9,7 +9,6 @@ import { DEFAULTS, loadConfig, type Config } from '../core/config.js';
 import { createKafka } from '../core/kafka.js';
 import { createRedis } from '../core/redis.js';
 import { unlinkMatching } from '../core/redis-scan.js';
-import { topicsFor } from '../core/topics.js';
 import { keysFor } from '../projections/keys.js';
 import { ensureTopics, stackUp } from '../stack/index.js';
 import { progress } from './progress.js';

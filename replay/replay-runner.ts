@@ -32,7 +32,7 @@ import { releaseLock, switchVersion } from '../projections/replay/replay-scripts
 import { EventCodec } from '../schemas/codec.js';
 import { ReplayLock, defaultHolder } from './lock.js';
 import { startOffsets, topicEnds, totalLag, type From } from './offsets.js';
-import { emptyCounters, VersionBuilder, type BuildCounters } from './version-builder.js';
+import { builderSettings, emptyCounters, VersionBuilder, type BuildCounters } from './version-builder.js';
 import { allocateVersion, currentVersion, dropVersion, unfinishedReplay, versionsToDrop } from './versions.js';
 
 const log = childLogger('replay');
@@ -149,12 +149,8 @@ async function replayLocked(deps: ReplayDeps, keys: Keys, lock: ReplayLock, requ
       redis,
       codec,
       control,
-      topic: topics.emails,
-      groupPrefix: config.topicPrefix,
+      ...builderSettings(config, topics.emails),
       keys: vk,
-      machineClickSeconds: config.machineClickSeconds,
-      historyDays: config.historyDays,
-      maxClockSkewSeconds: config.maxClockSkewSeconds,
       start,
       ...(request.maxBytesPerPartition ? { maxBytesPerPartition: request.maxBytesPerPartition } : {}),
       afterBatch: (c) => (interrupted ||= request.stopAfterBatches !== undefined && c.batches >= request.stopAfterBatches),

@@ -18,7 +18,7 @@ import { defaultHolder, ReplayLock } from './lock.js';
 import { startOffsets } from './offsets.js';
 import { deleteGroups, type ReplayDeps, type ReplayProgress } from './replay-runner.js';
 import { snapshotOrg, snapshotVersion } from './snapshot.js';
-import { VersionBuilder, type BuildCounters } from './version-builder.js';
+import { builderSettings, VersionBuilder, type BuildCounters } from './version-builder.js';
 import { allocateVersion, currentVersion, dropVersion } from './versions.js';
 import type { Redis } from 'ioredis';
 
@@ -69,12 +69,8 @@ export async function runVerify(deps: ReplayDeps, request: VerifyRequest = {}): 
       redis,
       codec,
       control,
-      topic: topics.emails,
-      groupPrefix: config.topicPrefix,
+      ...builderSettings(config, topics.emails),
       keys: sk,
-      machineClickSeconds: config.machineClickSeconds,
-      historyDays: config.historyDays,
-      maxClockSkewSeconds: config.maxClockSkewSeconds,
       start,
       ...(request.orgId !== undefined ? { orgId: request.orgId } : {}),
     });

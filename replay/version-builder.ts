@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import { REPLAY_CONSUMER, REPLAY_MAX_BYTES_PER_PARTITION, replayRun } from '../core/consumer-options.js';
+import type { Config } from '../core/config.js';
 import { childLogger } from '../core/logger.js';
 import type { VersionKeys } from '../projections/keys.js';
 import type { ControlReader } from '../processors/control/control-reader.js';
@@ -48,6 +49,20 @@ export interface BuilderOptions {
   maxBytesPerPartition?: number;
   /** test hook / interrupt: called after each applied batch; return true to stop applying */
   afterBatch?: (counters: BuildCounters) => boolean;
+}
+
+/** The settings a build shares with the live projector, from the one configuration. */
+export function builderSettings(
+  config: Pick<Config, 'topicPrefix' | 'machineClickSeconds' | 'historyDays' | 'maxClockSkewSeconds'>,
+  topic: string,
+): Pick<BuilderOptions, 'topic' | 'groupPrefix' | 'machineClickSeconds' | 'historyDays' | 'maxClockSkewSeconds'> {
+  return {
+    topic,
+    groupPrefix: config.topicPrefix,
+    machineClickSeconds: config.machineClickSeconds,
+    historyDays: config.historyDays,
+    maxClockSkewSeconds: config.maxClockSkewSeconds,
+  };
 }
 
 export function emptyCounters(): BuildCounters {

@@ -11,7 +11,7 @@ import { cleanupTestResources, createTestTopics, testConfig, waitFor } from '../
 import { generateWorkload } from '../support/workload.js';
 import { killHard, startChild, stopGracefully } from './support/child.js';
 import { produceEvents } from './support/produce.js';
-import { highWatermarkTotal, landedMismatch, waitForLanded, projectionMismatches, storedOffsetTotal } from './support/verify.js';
+import { landedMismatch, waitForLanded, projectionMismatches, storedOffsetTotal, waitForProjectorAtEnd } from './support/verify.js';
 
 describe('processors killed with SIGKILL under load still end exactly once', () => {
   let config: Config;
@@ -46,8 +46,7 @@ describe('processors killed with SIGKILL under load still end exactly once', () 
       child = await startChild(config);
     }
     await producing;
-    const end = await highWatermarkTotal(kafka, topic);
-    await waitFor(async () => (await storedOffsetTotal(redis, config, topic)) === end, { timeoutMs: 90_000, intervalMs: 200, message: 'projector at the end' });
+    await waitForProjectorAtEnd(kafka, redis, config, topic, 1, 90_000);
     expect(await projectionMismatches(redis, config, workload.expected)).toEqual([]);
 
     const container = createContainerClient(config);

@@ -15,10 +15,10 @@ import { runReplay } from '../../replay/replay-runner.js';
 import { snapshotVersion } from '../../replay/snapshot.js';
 import { encodeEvent } from '../../schemas/codec.js';
 import type { EmailSent } from '../../schemas/events.js';
-import { cleanupTestResources, createTestTopics, testConfig, waitFor } from '../support/env.js';
+import { cleanupTestResources, createTestTopics, testConfig } from '../support/env.js';
 import { fixture } from '../support/fixtures.js';
 import { produceEvents, produceRaw } from './support/produce.js';
-import { highWatermarkTotal, storedOffsetTotal } from './support/verify.js';
+import { waitForProjectorAtEnd } from './support/verify.js';
 
 /**
  * DESIGN §2 and §4 on the real stack, through the real processors and then `runReplay`:
@@ -43,10 +43,7 @@ describe('one email is one email, and live and replay decide alike', () => {
   let redis: Redis;
   let handle: ProcessorsHandle | undefined;
   const topic = (): string => topicsFor(config).emails;
-  const caughtUp = async (version: number): Promise<void> => {
-    const end = await highWatermarkTotal(kafka, topic());
-    await waitFor(async () => (await storedOffsetTotal(redis, config, topic(), version)) === end, { timeoutMs: 60_000, message: `v${version} at the end` });
-  };
+  const caughtUp = (version: number): Promise<void> => waitForProjectorAtEnd(kafka, redis, config, topic(), version);
 
   beforeAll(async () => {
     config = testConfig();

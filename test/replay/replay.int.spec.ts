@@ -20,7 +20,7 @@ import type { OrgPurged } from '../../schemas/events.js';
 import { cleanupTestResources, createTestTopics, testConfig, waitFor } from '../support/env.js';
 import { generateWorkload } from '../support/workload.js';
 import { garbageRecords, produceEvents, produceRaw } from '../processors/support/produce.js';
-import { highWatermarkTotal, projectionMismatches, storedOffsetTotal } from '../processors/support/verify.js';
+import { highWatermarkTotal, projectionMismatches, storedOffsetTotal, waitForProjectorAtEnd } from '../processors/support/verify.js';
 
 /**
  * `engagement replay` against the real stack, with the live projector running all along:
@@ -39,10 +39,7 @@ describe('replay rebuilds the projection blue/green, exactly', () => {
   const later = generateWorkload({ orgs: 1, emailsPerOrg: 60, recipients: 3, seed: 23, startAt, idPrefix: 'later', privacySwitches: false });
   const deps = (): { config: Config; kafka: Kafka; redis: Redis } => ({ config, kafka, redis });
   const topic = (): string => topicsFor(config).emails;
-  const caughtUp = async (version: number): Promise<void> => {
-    const end = await highWatermarkTotal(kafka, topic());
-    await waitFor(async () => (await storedOffsetTotal(redis, config, topic(), version)) === end, { timeoutMs: 60_000, message: `v${version} at the end` });
-  };
+  const caughtUp = (version: number): Promise<void> => waitForProjectorAtEnd(kafka, redis, config, topic(), version);
 
   beforeAll(async () => {
     config = testConfig();

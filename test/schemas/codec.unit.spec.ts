@@ -1,4 +1,3 @@
-import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { isEngagementError } from '../../core/errors.js';
 import { catalog } from '../../schemas/catalog.js';

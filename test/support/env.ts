@@ -5,10 +5,8 @@ import { DEFAULTS, loadConfig, type Config } from '../../core/config.js';
 import { createContainerClient } from '../../core/blob.js';
 import { createKafka } from '../../core/kafka.js';
 import { createRedis } from '../../core/redis.js';
-import { unlinkMatching } from '../../core/redis-scan.js';
 import { contractConfigEntries, retentionContract } from '../../core/topic-retention.js';
 import { topicsFor, type Topics } from '../../core/topics.js';
-import { keysFor } from '../../projections/keys.js';
 
 /** Endpoints chosen by test/global-setup.ts (env, local stack or containers), handed to workers. */
 export type StackEnv = Record<'KAFKA_BROKERS' | 'REDIS_URL' | 'AZURE_STORAGE_CONNECTION_STRING', string>;

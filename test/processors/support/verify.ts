@@ -85,3 +85,9 @@ export async function waitForLanded(container: ContainerClient, count: number, t
     { timeoutMs, intervalMs: 500, message: `${count} records landed` },
   );
 }
+
+/** Waits until a projection version's stored offsets reach the topic's end. */
+export async function waitForProjectorAtEnd(kafka: Kafka, redis: Redis, config: Config, topic: string, version = 1, timeoutMs = 60_000): Promise<void> {
+  const end = await highWatermarkTotal(kafka, topic);
+  await waitFor(async () => (await storedOffsetTotal(redis, config, topic, version)) === end, { timeoutMs, intervalMs: 100, message: `v${version} at the end` });
+}
