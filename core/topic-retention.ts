@@ -17,6 +17,8 @@ export const DEADLETTER_DAYS = 30;
 export const UNLIMITED = -1;
 
 export type RetentionSetting = 'retention.ms' | 'retention.bytes';
+/** A compacted topic keeps only the last record per key: for control (key orgId) that drops the history. */
+export const CLEANUP_POLICY = 'cleanup.policy';
 
 export interface TopicRetention {
   topic: string;
@@ -24,15 +26,18 @@ export interface TopicRetention {
   minimum: Partial<Record<RetentionSetting, number>>;
   /** why, for messages */
   reason: string;
+  /** must be `cleanup.policy=delete`: compaction would keep one record per key */
+  noCompaction?: boolean;
 }
 
 export function retentionContract(topics: Topics, historyDays: number): TopicRetention[] {
   return [
-    { topic: topics.control, minimum: { 'retention.ms': UNLIMITED, 'retention.bytes': UNLIMITED }, reason: 'the control history is never trimmed' },
+    { topic: topics.control, minimum: { 'retention.ms': UNLIMITED, 'retention.bytes': UNLIMITED }, reason: 'the control history is never trimmed', noCompaction: true },
     {
       topic: topics.emails,
       minimum: { 'retention.ms': (historyDays + EMAILS_EXTRA_DAYS) * DAY_MS, 'retention.bytes': UNLIMITED },
       reason: `HISTORY_DAYS ${historyDays} + ${EMAILS_EXTRA_DAYS} days`,
+      noCompaction: true,
     },
     { topic: topics.deadletter, minimum: { 'retention.ms': DEADLETTER_DAYS * DAY_MS }, reason: `dead letters are kept ${DEADLETTER_DAYS} days` },
   ];
@@ -45,7 +50,7 @@ export function contractConfigEntries(retention: TopicRetention): Array<{ name: 
 
 export interface RetentionShortfall {
   topic: string;
-  setting: RetentionSetting;
+  setting: RetentionSetting | typeof CLEANUP_POLICY;
   /** as the cluster reported it; undefined when it did not report it */
   actual: string | undefined;
   required: number;
@@ -69,8 +74,12 @@ export function retentionShortfalls(
   described: ReadonlyMap<string, ReadonlyMap<string, string>>,
 ): RetentionShortfall[] {
   const shortfalls: RetentionShortfall[] = [];
-  for (const { topic, minimum, reason } of contract) {
+  for (const { topic, minimum, reason, noCompaction } of contract) {
     const configs = described.get(topic);
+    const policy = configs?.get(CLEANUP_POLICY);
+    if (noCompaction && policy !== undefined && policy.includes('compact')) {
+      shortfalls.push({ topic, setting: CLEANUP_POLICY, actual: policy, required: UNLIMITED, reason: 'a compacted topic keeps only the last record per key' });
+    }
     for (const [setting, required] of Object.entries(minimum) as Array<[RetentionSetting, number]>) {
       const actual = configs?.get(setting);
       if (actual === undefined) {
@@ -86,6 +95,7 @@ export function retentionShortfalls(
 
 /** e.g. "t.emails: retention.ms=604800000 (7 days), required retention.ms >= 34992000000 (405 days: HISTORY_DAYS 400 + 7 days) or -1" */
 export function formatShortfall(s: RetentionShortfall): string {
+  if (s.setting === CLEANUP_POLICY) return `${s.topic}: ${CLEANUP_POLICY}=${s.actual ?? ''}, required ${CLEANUP_POLICY}=delete (${s.reason})`;
   const actual = s.actual === undefined ? `${s.setting} is not reported by the cluster` : `${s.setting}=${s.actual}${inDays(s.setting, s.actual)}`;
   const required =
     s.required === UNLIMITED

@@ -27,7 +27,7 @@ import { childLogger } from '../core/logger.js';
 import { topicsFor } from '../core/topics.js';
 import { ControlReader } from '../processors/control/control-reader.js';
 import { keysFor, type Keys, type ProjectionVersion } from '../projections/keys.js';
-import { readStoredOffsets } from '../projections/projector/apply-batch.js';
+import { advanceStoredOffset, readStoredOffsets } from '../projections/projector/apply-batch.js';
 import { releaseLock, switchVersion } from '../projections/replay/replay-scripts.js';
 import { EventCodec } from '../schemas/codec.js';
 import { ReplayLock, defaultHolder } from './lock.js';
@@ -143,6 +143,18 @@ async function replayLocked(deps: ReplayDeps, keys: Keys, lock: ReplayLock, requ
     await control.caughtUp(); // the whole control history before anything is gated (DESIGN §2)
     const stored = await readStoredOffsets(redis, vk.offsets(topics.emails));
     const start = await startOffsets(admin, topics.emails, from, stored);
+    for (const { partition, low } of (await admin.fetchTopicOffsets(topics.emails)).map((o) => ({ partition: o.partition, low: Number(o.low) }))) {
+      const resumeAt = stored.get(partition);
+      if (resumeAt !== undefined && resumeAt < low) {
+        // A build resumed after its records left the log (retention): continue from the log start.
+        await advanceStoredOffset(redis, vk.offsets(topics.emails), partition, resumeAt, low);
+        start.set(partition, low);
+      } else if (resumeAt === undefined) {
+        // The new version starts where the build starts (`--from` a time included), so after the
+        // switch the live projector's fence continues from here, not from the log start.
+        await redis.hsetnx(vk.offsets(topics.emails), String(partition), String(start.get(partition) ?? low));
+      }
+    }
     let interrupted = false;
     builder = new VersionBuilder({
       kafka,
@@ -234,8 +246,13 @@ async function holdAndCatchUp(
     if (ahead.length === 0) {
       builder.setLimit(goal);
       let renewed = Date.now();
+      const deadline = Date.now() + LIVE_BEHIND_LIMIT_MS;
       while (!builder.reached(goal)) {
         checkLock();
+        if (Date.now() > deadline) {
+          // Never keep the live projector waiting on a build that does not move.
+          throw new EngagementError('conflict', `the replay did not reach the live offsets within ${LIVE_BEHIND_LIMIT_MS / 1000} s while holding the live projection; run it again to resume`, { retriable: true });
+        }
         if (request.signal?.aborted) throw new EngagementError('conflict', 'replay interrupted while holding the live projection; run it again to resume');
         if (Date.now() - renewed > HOLD_TTL_MS / 4) {
           await redis.set(hold, String(version), 'PX', HOLD_TTL_MS);

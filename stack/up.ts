@@ -5,6 +5,7 @@ import {
   contractConfigEntries,
   DEADLETTER_DAYS,
   EMAILS_EXTRA_DAYS,
+  CLEANUP_POLICY,
   formatShortfall,
   retentionContract,
   retentionShortfalls,
@@ -149,7 +150,7 @@ export async function ensureTopics(config: StackConfig, options: { raiseRetentio
     const shortfalls = retentionShortfalls(contract, configValues(described));
     if (!raise || shortfalls.length === 0) return { topics: names, raised: [], shortfalls };
     for (const topic of new Set(shortfalls.map((s) => s.topic))) {
-      const changes = new Map(shortfalls.filter((s) => s.topic === topic).map((s) => [s.setting, String(s.required)]));
+      const changes = new Map(shortfalls.filter((s) => s.topic === topic).map((s) => [s.setting, s.setting === CLEANUP_POLICY ? 'delete' : String(s.required)]));
       await alterTopicConfigs(admin, topic, described.get(topic) ?? new Map(), changes);
     }
     return { topics: names, raised: shortfalls, shortfalls: [] };
@@ -162,7 +163,7 @@ export async function ensureTopics(config: StackConfig, options: { raiseRetentio
 export function retentionReport(ensured: EnsuredTopics): string[] {
   return [
     ...ensured.raised.map(
-      (s) => `kafka: ${s.topic}: raised ${s.setting} from ${s.actual ?? '(unset)'} to ${s.required} (${s.reason}); the local stack owns its topics`,
+      (s) => `kafka: ${s.topic}: raised ${s.setting} from ${s.actual ?? '(unset)'} to ${s.setting === CLEANUP_POLICY ? 'delete' : s.required} (${s.reason}); the local stack owns its topics`,
     ),
     ...ensured.shortfalls.map(
       (s) => `kafka: WARNING ${formatShortfall(s)}; not changed on a cluster the stack does not own, and \`engagement start\` refuses to run until it is`,

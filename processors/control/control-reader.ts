@@ -165,8 +165,7 @@ export class ControlReader implements ControlFallback {
     const sync = async (): Promise<void> => {
       if (await store.isSynced()) return;
       await this.caughtUp();
-      await store.apply([...this.eventsByOrg.values()].flat());
-      await store.markSynced();
+      await store.apply([...this.eventsByOrg.values()].flat(), { synced: true });
       if (this.storeSyncedOnce) {
         metrics.controlStoreRebuilds.inc();
         log.warn({ events: this.history.size }, 'the control store was gone from Redis; rewritten from the control topic');

@@ -18,9 +18,9 @@ import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import { PROCESSOR_CONSUMER, PROCESSOR_RUN } from '../../core/consumer-options.js';
 import { childLogger } from '../../core/logger.js';
-import { readCurrentVersion } from '../../projections/current-version.js';
+import { FIRST_PROJECTION_VERSION, parseCurrentVersion, readCurrentVersion, restoreCurrentVersion } from '../../projections/current-version.js';
 import type { Keys, VersionKeys } from '../../projections/keys.js';
-import { readStoredOffsets } from '../../projections/projector/apply-batch.js';
+import { advanceStoredOffset, readStoredOffsets } from '../../projections/projector/apply-batch.js';
 import type { EventCodec } from '../../schemas/codec.js';
 import type { ControlReader } from '../control/control-reader.js';
 import { DeadLetterWriter } from '../dead-letter.js';
@@ -236,7 +236,15 @@ export class ProjectorRunner {
    * still holds (its stored offset, else the log start), so the lost writes are applied again.
    */
   private async rebuildFrom(partition: number, stored: number | null, reason: RebuildReason, position: number): Promise<void> {
-    const from = stored ?? (await this.refreshLogStarts()).get(partition) ?? 0;
+    const logStart = (await this.refreshLogStarts()).get(partition) ?? 0;
+    if (stored !== null && stored < logStart) {
+      // The records between are gone from the log (retention): nothing can be re-read there.
+      log.warn({ partition, stored, logStart }, 'stored offset is before the log start; continuing from the log start');
+      await advanceStoredOffset(this.options.redis, this.keys.offsets(this.options.topic), partition, stored, logStart);
+      this.seekTo(partition, logStart);
+      return;
+    }
+    const from = stored ?? logStart;
     this.stats.rebuilds++;
     metrics.projectionRebuilds.inc({ reason });
     log.warn({ partition, version: this.keys.v, reason, appliedUpTo: position, rebuildingFrom: from }, 'Redis lost projection writes; rebuilding them from the log');
@@ -252,13 +260,17 @@ export class ProjectorRunner {
     const follow = this.options.follow;
     if (follow) {
       const pointer = await this.options.redis.get(follow.currentVersion());
-      const current = await readCurrentVersion(this.options.redis, follow);
-      if (current !== this.keys.v) {
-        if (pointer === null) {
+      if (pointer === null && this.keys.v !== FIRST_PROJECTION_VERSION) {
+        const restored = await restoreCurrentVersion(this.options.redis, follow);
+        if (restored !== null) log.warn({ version: restored }, 'the projection version pointer was gone from Redis; restored it from the list of versions');
+        else {
           this.stats.rebuilds++;
           metrics.projectionRebuilds.inc({ reason: 'pointer_missing' });
-          log.warn({ version: this.keys.v, now: current }, 'the projection version pointer is gone from Redis; rebuilding the default version from the log');
+          log.warn({ version: this.keys.v }, 'the projection version pointer and its versions are gone from Redis; rebuilding the first version from the log');
         }
+      }
+      const current = pointer === null ? await readCurrentVersion(this.options.redis, follow) : parseCurrentVersion(pointer);
+      if (current !== this.keys.v) {
         await this.followCurrent();
         return;
       }

@@ -36,12 +36,19 @@ export class ControlStore {
     await this.redis.set(this.keys.controlSynced(), new Date().toISOString());
   }
 
-  async apply(events: readonly ControlEvent[]): Promise<void> {
+  /**
+   * `synced`: these are all the control events (the control role after reading the topic to its
+   * end): the mark is set in the same transaction, so a flush can't leave a mark on an empty store.
+   */
+  async apply(events: readonly ControlEvent[], { synced = false }: { synced?: boolean } = {}): Promise<void> {
     this.fallback?.remember(events);
     const byOrg = new Map<string, ControlEvent[]>();
     for (const event of events) byOrg.set(event.orgId, [...(byOrg.get(event.orgId) ?? []), event]);
     const orgIds = [...byOrg.keys()];
-    if (orgIds.length === 0) return;
+    if (orgIds.length === 0) {
+      if (synced) await this.markSynced();
+      return;
+    }
     const states = await this.readOrgs(orgIds);
     const contacts = new Map<string, Map<string, { allow: boolean; at: number }>>();
     const multi = this.redis.multi();
@@ -69,6 +76,7 @@ export class ControlStore {
         if (at >= storedAt) multi.hset(this.keys.controlContacts(orgId), contactId, `${allow ? 1 : 0}:${at}`);
       });
     }
+    if (synced) multi.set(this.keys.controlSynced(), new Date().toISOString());
     await multi.exec();
   }
 

@@ -48,3 +48,16 @@ export async function readStoredOffsets(redis: Redis, offsetsKey: string): Promi
   const hash = await redis.hgetall(offsetsKey);
   return new Map(Object.entries(hash).map(([partition, offset]) => [Number(partition), Number(offset)]));
 }
+
+const ADVANCE = `local stored = redis.call('HGET', KEYS[1], ARGV[1])
+if stored == ARGV[2] then redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) return 1 end
+return 0`;
+
+/**
+ * Moves a partition's stored offset from `from` to `to` when the records between are gone from
+ * the log (trimmed by retention: their keys expired at the horizon before the records did), so
+ * the two-sided fence accepts the log start. Only if the stored offset is still `from`.
+ */
+export async function advanceStoredOffset(redis: Redis, offsetsKey: string, partition: number, from: number, to: number): Promise<boolean> {
+  return (await redis.eval(ADVANCE, 1, offsetsKey, String(partition), String(from), String(to))) === 1;
+}

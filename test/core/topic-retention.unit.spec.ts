@@ -88,4 +88,14 @@ describe('retention contract', () => {
     expect(keepsAtLeast(Number.MAX_SAFE_INTEGER, -1)).toBe(false);
     expect(keepsAtLeast(10, 10)).toBe(true);
   });
+
+  it('refuses a compacted control or emails topic: compaction keeps one record per key', () => {
+    const shortfalls = retentionShortfalls(contract, described({ 'p.control': { 'cleanup.policy': 'compact' }, 'p.emails': { 'cleanup.policy': 'compact,delete' } }));
+    expect(shortfalls.map((s) => [s.topic, s.setting])).toEqual([
+      ['p.control', 'cleanup.policy'],
+      ['p.emails', 'cleanup.policy'],
+    ]);
+    expect(formatShortfall(shortfalls[0]!)).toBe('p.control: cleanup.policy=compact, required cleanup.policy=delete (a compacted topic keeps only the last record per key)');
+    expect(retentionShortfalls(contract, described({ 'p.control': { 'cleanup.policy': 'delete' } }))).toEqual([]);
+  });
 });
