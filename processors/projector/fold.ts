@@ -6,7 +6,9 @@
  * Every projection key expires at the horizon (HISTORY_DAYS), reckoned from event time, never
  * the wall clock, so the live run and a replay give the same expiries:
  *   daily keys (org/sender/template rollups, contact-day)   HISTORY_DAYS after their day starts
- *   email hash and its flags, contact hash, org key index   HISTORY_DAYS after their newest event
+ *   email hash and its flags                                HISTORY_DAYS after the send (the newest
+ *                                                           event when the send is unknown)
+ *   contact hash, org key index                             HISTORY_DAYS after their newest event
  * The script only ever moves an expiry later (apply-batch.lua, section x). Seen sets keep their
  * own de-duplication window (SEEN_TTL_SECONDS).
  */
@@ -66,8 +68,11 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
     const c = k.escape(event.contactId);
     const machine = machineKind(event, meta, opts);
     if (machine === 'ignored') continue;
-    addExpireAt(delta, email, expiry);
-    addExpireAt(delta, flagsKey, expiry);
+    // An email's keys live HISTORY_DAYS from its send, as its EmailSent record does in the log,
+    // so a replay can always rebuild what the live projection still holds.
+    const emailExpiry = meta ? Math.floor(meta.sentAt / 1000) + horizon : expiry;
+    addExpireAt(delta, email, emailExpiry);
+    addExpireAt(delta, flagsKey, emailExpiry);
     if (machine !== null) {
       addIncr(delta, email, machine);
       for (const key of ups) addIncr(delta, key, machine);

@@ -28,13 +28,14 @@ const daily = [
 const at = (ms: number): number => Math.floor(ms / 1000) + H * DAY_S;
 
 describe('projection keys expire at the HISTORY_DAYS horizon', () => {
-  it('a projected email: its keys HISTORY_DAYS after its newest event, daily keys after their day, seen sets after the de-dup window', async () => {
+  it('a projected email: its keys HISTORY_DAYS after its send (as its EmailSent in the log), the contact and org index after their newest event, daily keys after their day, seen sets after the de-dup window', async () => {
     const sent = fixture('EmailSent', { occurredAt: SENT_AT });
     const opened = fixture('EmailOpened', { occurredAt: SENT_AT + 3_600_000 });
     const p = await RedisProjection.open(5, H).deliver(sent, sent);
     expect(await p.expiresAt(email)).toBe(at(SENT_AT));
     await p.deliver(opened, opened);
-    for (const key of [email, flags, contact, index]) expect(await p.expiresAt(key), p.name(key)).toBe(at(opened.occurredAt));
+    for (const key of [email, flags]) expect(await p.expiresAt(key), p.name(key)).toBe(at(SENT_AT));
+    for (const key of [contact, index]) expect(await p.expiresAt(key), p.name(key)).toBe(at(opened.occurredAt));
     for (const key of daily) expect(await p.expiresAt(key), p.name(key)).toBe(DAY_START_S + H * DAY_S);
     const seenTtl = await p.ttl((k) => k.seen(DAY));
     expect(seenTtl).toBeGreaterThan(SEEN_TTL_SECONDS - 60);
@@ -47,7 +48,8 @@ describe('projection keys expire at the HISTORY_DAYS horizon', () => {
     const early = fixture('EmailOpened', { occurredAt: SENT_AT + 3_600_000, contactId: 'c-2' });
     const p = await RedisProjection.open(5, H).deliver(sent, late);
     await p.deliver(early);
-    for (const key of [email, flags, index]) expect(await p.expiresAt(key), p.name(key)).toBe(at(late.occurredAt));
+    for (const key of [email, flags]) expect(await p.expiresAt(key), p.name(key)).toBe(at(SENT_AT));
+    expect(await p.expiresAt(index)).toBe(at(late.occurredAt));
     expect(await p.expiresAt((k) => k.contact('org-1', 'c-2'))).toBe(at(early.occurredAt));
   });
 
