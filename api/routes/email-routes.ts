@@ -13,14 +13,21 @@ export const emailRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   app.post<{ Params: { orgId: string } }>('/v1/orgs/:orgId/emails', { preHandler: orgAuth(deps.config) }, async (request, reply) => {
     const { orgId } = request.params;
     checkIds({ orgId });
-    const parsed = parseSendEmailRequest(request.body, deps.now(), deps.config.maxClockSkewSeconds * 1000);
+    const acceptedAt = deps.now();
+    const parsed = parseSendEmailRequest(request.body, acceptedAt, deps.config.maxClockSkewSeconds * 1000);
     if (!parsed.ok) throw badRequest(parsed.errors);
     const email = parsed.value;
     const [org, allows] = await Promise.all([
       deps.control.readOrg(orgId),
       email.follow ? deps.control.readContactsAllow(orgId, email.recipients.map((r) => r.contactId)) : new Map<string, boolean>(),
     ]).catch(controlStateUnavailable);
-    const { event, response } = decideSend(email, { orgId, orgEnabled: org.enabled, allows, tracking });
+    const { event, response } = decideSend(email, {
+      orgId,
+      acceptedAt,
+      orgEnabled: org.enabled,
+      allows,
+      tracking,
+    });
     await deps.sink.send(event);
     return reply.status(201).send(response);
   });

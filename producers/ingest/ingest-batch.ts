@@ -70,6 +70,16 @@ export function screenEvents(
 }
 
 /**
+ * The instant of an ingested send's follow decision, at which the gate judges it. This endpoint
+ * decides with the control state of now (`applySendPolicy`), so acceptedAt is the ingest time;
+ * only the admin key may carry its own acceptedAt, to backfill history as it was decided then
+ * (with the control history backfilled alongside). An org key's acceptedAt is replaced.
+ */
+export function stampAcceptedAt(event: EmailSent, nowMs: number, admin: boolean): EmailSent {
+  return { ...event, acceptedAt: admin && event.acceptedAt !== null ? event.acceptedAt : nowMs };
+}
+
+/**
  * An EmailSent arriving here obeys the same rules as `POST …/emails`: no follow while the org is
  * disabled, and recipients who don't allow following are not followed.
  */

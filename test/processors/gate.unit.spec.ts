@@ -11,7 +11,8 @@ const off = (at: number): ControlEvent => fixture('OrgEngagementDisabled', { occ
 const pref = (at: number, allow: boolean, contactId = 'c-1'): ControlEvent => fixture('ContactFollowPreferenceChanged', { occurredAt: at, allow, contactId });
 const purged = (at: number): ControlEvent => fixture('OrgPurged', { occurredAt: at });
 const opened = (at: number, contactId = 'c-1'): EmailEvent => fixture('EmailOpened', { occurredAt: at, contactId });
-const sent = (at: number): EmailEvent => fixture('EmailSent', { occurredAt: at });
+/** a send accepted at its sentAt, unless said otherwise; `null`: a v1/v2 writer without acceptedAt */
+const sent = (at: number, acceptedAt: number | null = at): EmailEvent => fixture('EmailSent', { occurredAt: at, acceptedAt });
 
 function history(...events: ControlEvent[]): ControlHistory {
   const h = new ControlHistory();
@@ -49,6 +50,23 @@ describe('gate: decided at the event time', () => {
   ];
   it.each(cases)('%s', (_name, control, event, expected) => {
     expect(gate(event, history(...control))).toEqual(expected);
+  });
+
+  describe('EmailSent is judged at acceptedAt, the instant of the follow decision', () => {
+    const cases: Array<[string, ControlEvent[], EmailEvent, GateDecision]> = [
+      ['reported an hour late, accepted after the enable', [on(T)], sent(T - 60 * MIN, T + 1), COLLECT],
+      ['sentAt while enabled, accepted after a disable', [on(0), off(T)], sent(T - MIN, T + 1), no('org_disabled')],
+      ['a v1/v2 writer (no acceptedAt): judged at occurredAt as before', [on(T)], sent(T - 60 * MIN, null), no('org_disabled')],
+      ['a v1/v2 writer while enabled', [on(0)], sent(T, null), COLLECT],
+      ['accepted before the purge', [on(0), purged(T)], sent(T - 2 * MIN, T - MIN), no('org_purged')],
+    ];
+    it.each(cases)('%s', (_name, control, event, expected) => {
+      expect(gate(event, history(...control))).toEqual(expected);
+    });
+
+    it('interactions are still judged at their own occurredAt', () => {
+      expect(gate(fixture('EmailOpened', { occurredAt: T - 1 }), history(on(T)))).toEqual(no('org_disabled'));
+    });
   });
 
   // Of two switches at the same instant the later-read wins, so a re-delivered disable read after

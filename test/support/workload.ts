@@ -108,6 +108,7 @@ export function generateWorkload(options: WorkloadOptions): Workload {
         eventId: newId(),
         orgId,
         occurredAt: sentAt,
+        acceptedAt: sentAt,
         emailId,
         senderId: `s-${Math.floor(rand() * 3)}`,
         templateId: rand() < 0.7 ? `tpl-${Math.floor(rand() * 2)}` : null,
