@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { orgAuth } from '../auth.js';
 import { decideSend } from '../../producers/email/decide-send.js';
 import { parseSendEmailRequest } from '../../producers/email/send-request.js';
+import { subscriptionEnded } from '../../projections/control/org-state.js';
 import { badRequest } from '../../core/errors.js';
 import { checkIds, controlStateUnavailable } from './request-errors.js';
 import type { RouteDeps } from './route-deps.js';
@@ -25,6 +26,7 @@ export const emailRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
       orgId,
       acceptedAt,
       orgEnabled: org.enabled,
+      subscriptionEnded: subscriptionEnded(org),
       allows,
       tracking,
     });

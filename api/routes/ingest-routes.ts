@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { authenticated, mayActOn, principalOf } from '../auth.js';
 import { isControlEvent, type AnyEvent, type ControlEvent, type EmailSent } from '../../schemas/events.js';
 import { applySendPolicy, parseIngestBody, screenEvents, stampAcceptedAt, type IngestResult } from '../../producers/ingest/ingest-batch.js';
+import { subscriptionEnded } from '../../projections/control/org-state.js';
 import { badRequest } from '../../core/errors.js';
 import { controlStateUnavailable } from './request-errors.js';
 import type { RouteDeps } from './route-deps.js';
@@ -27,7 +28,9 @@ export const ingestRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => 
         continue;
       }
       const orgId = item.event.orgId;
-      const decision = applySendPolicy(stampAcceptedAt(item.event, now, principal.admin), policy.enabled.get(orgId) ?? false, policy.allows.get(orgId) ?? new Map());
+      const decision = applySendPolicy(stampAcceptedAt(item.event, now, principal.admin), policy.enabled.get(orgId) ?? false, policy.allows.get(orgId) ?? new Map(), {
+        subscriptionEnded: policy.ended.get(orgId) ?? false,
+      });
       if (decision.ok) toWrite.push({ index: item.index, event: decision.event });
       else rejected.push({ index: item.index, status: 'rejected', error: decision.error, errors: decision.errors });
     }
@@ -51,5 +54,9 @@ async function readPolicy(deps: RouteDeps, sends: readonly EmailSent[]) {
     const contacts = [...new Set(sends.filter((s) => s.orgId === orgId).flatMap((s) => s.recipients.map((r) => r.contactId)))];
     allows.set(orgId, await deps.control.readContactsAllow(orgId, contacts));
   }
-  return { enabled: new Map(orgIds.map((o) => [o, states.get(o)?.enabled ?? false])), allows };
+  return {
+    enabled: new Map(orgIds.map((o) => [o, states.get(o)?.enabled ?? false])),
+    ended: new Map(orgIds.map((o) => [o, states.has(o) && subscriptionEnded(states.get(o)!)])),
+    allows,
+  };
 }

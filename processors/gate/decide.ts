@@ -3,16 +3,17 @@
  * occurredAt, an EmailSent at its acceptedAt (the follow decision; its occurredAt, the CRM's
  * sentAt, only places it on its day) or, for a writer that did not carry it, at its occurredAt.
  * Pure over the history. Order of reasons: a purge wins over everything (nothing of a purged past
- * comes back), then the org switch, then the recipient's preference.
+ * comes back), then the subscription's end, then the org switch (after a purge the org is
+ * disabled until a later enable), then the recipient's preference.
  */
 
 import type { EmailEvent } from '../../schemas/events.js';
 import type { ControlHistory } from './control-history.js';
 
-export type GateReason = 'org_disabled' | 'contact_opted_out' | 'org_purged';
+export type GateReason = 'org_disabled' | 'contact_opted_out' | 'org_purged' | 'subscription_ended';
 export type GateDecision = { collect: true } | { collect: false; reason: GateReason };
 
-export const GATE_REASONS: readonly GateReason[] = ['org_disabled', 'contact_opted_out', 'org_purged'];
+export const GATE_REASONS: readonly GateReason[] = ['org_disabled', 'contact_opted_out', 'org_purged', 'subscription_ended'];
 
 const COLLECT: GateDecision = { collect: true };
 
@@ -25,6 +26,7 @@ export function gate(event: EmailEvent, history: ControlHistory): GateDecision {
   const at = gateTime(event);
   const purgedAt = history.purgedAt(event.orgId);
   if (purgedAt !== null && at <= purgedAt) return { collect: false, reason: 'org_purged' };
+  if (!history.subscriptionActiveAt(event.orgId, at)) return { collect: false, reason: 'subscription_ended' };
   if (!history.orgEnabledAt(event.orgId, at)) return { collect: false, reason: 'org_disabled' };
   // EmailSent keeps its per-recipient `followed` flags, decided by the API when it was accepted.
   if (event.type === 'EmailSent') return COLLECT;

@@ -1,7 +1,7 @@
 /**
- * Decides what a send request becomes (DESIGN.md §2.1, §2.2): the EmailSent event to write and
- * the answer with each followed recipient's tracking URLs. Pure: the org switch and the
- * contacts' preferences are read by the caller, at `acceptedAt`. The event
+ * Decides what a send request becomes (DESIGN.md §2.1, §2.2, §2.3): the EmailSent event to write
+ * and the answer with each followed recipient's tracking URLs. Pure: the org switch, the
+ * subscription and the contacts' preferences are read by the caller, at `acceptedAt`. The event
  * carries that instant, and the gate judges the send at it (sentAt only places it on its day),
  * so a 201 with followed recipients always yields their `received` counts.
  */
@@ -29,12 +29,17 @@ export interface SendContext {
   /** the server's clock when it accepted the send: the instant of the follow decision */
   acceptedAt: number;
   orgEnabled: boolean;
+  /** the org's subscription ended (and was not renewed): nothing of it is collected any more */
+  subscriptionEnded: boolean;
   /** contactId -> allows following (absent = allows) */
   allows: ReadonlyMap<string, boolean>;
   tracking: TrackingContext;
 }
 
 export function decideSend(request: SendEmailRequest, ctx: SendContext): { event: EmailSent; response: SendEmailResponse } {
+  if (request.follow && ctx.subscriptionEnded) {
+    throw new EngagementError('subscription_ended', `the subscription of organisation "${ctx.orgId}" has ended: the email can't be followed`);
+  }
   if (request.follow && !ctx.orgEnabled) {
     throw new EngagementError('engagement_disabled', `email engagement is disabled for organisation "${ctx.orgId}": the email can't be followed`);
   }

@@ -1,6 +1,6 @@
 /**
- * Issue 12: the follow decision is made once, when the API accepts the send. Real HTTP API, Kafka,
- * processors, Redis.
+ * Issue 12 (items 1 and 4): the follow decision is made once, when the API accepts the send, and
+ * collection stops at a subscription's end and at a purge. Real HTTP API, Kafka, processors, Redis.
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,5 +96,81 @@ describe('the follow decision is made when the API accepts the send', () => {
     const contact = await get(`/v1/orgs/${org}/contacts/c1/kpis?days=7`);
     expect(contact.statusCode).toBe(200);
     expect(contact.json()).toMatchObject({ emailsReceived: 1, emailsOpened: 1, openRate: 1 });
+  });
+});
+
+describe('subscription end stops collection at its instant; renew restores it', () => {
+  it('collects before the end, nothing after it, again after the renewal; KPIs stay readable', async () => {
+    const org = 'org-sub';
+    at(T);
+    expect((await enable(org)).statusCode).toBe(200);
+    at(T + HOUR);
+    const pixel = await sendFollowed(org, 'e-sub');
+    at(T + 2 * HOUR);
+    await open(pixel);
+    await settle();
+    const gatedBefore = projectorStats().gatedOut.subscription_ended;
+
+    at(T + 3 * HOUR);
+    const end = await h.app.inject({ method: 'POST', url: `/v1/orgs/${org}/subscription/end`, headers: admin });
+    expect(end.statusCode).toBe(200);
+    at(T + 3 * HOUR + MIN);
+    const refused = await send(org, 'e-after-end');
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ error: 'subscription_ended' });
+    // Not followed, the email is accepted (as while disabled), but nothing after the end is collected.
+    expect((await send(org, 'e-unfollowed', { follow: false })).statusCode).toBe(201);
+    at(T + 4 * HOUR);
+    await open(pixel); // after the end: not collected
+    await settle();
+    expect(projectorStats().gatedOut.subscription_ended - gatedBefore).toBe(2);
+    const readable = await get(`/v1/orgs/${org}/emails/e-sub/kpis`);
+    expect(readable.statusCode).toBe(200);
+    expect(readable.json()).toMatchObject({ recipients: 1, opens: 1 });
+
+    at(T + 5 * HOUR);
+    expect((await h.app.inject({ method: 'POST', url: `/v1/orgs/${org}/subscription/renew`, headers: admin })).statusCode).toBe(200);
+    at(T + 6 * HOUR);
+    await open(pixel); // after the renewal: collected
+    await sendFollowed(org, 'e-renewed');
+    await settle();
+    expect((await get(`/v1/orgs/${org}/emails/e-sub/kpis`)).json()).toMatchObject({ recipients: 1, opens: 2 });
+    expect((await get(`/v1/orgs/${org}/emails/e-renewed/kpis`)).json()).toMatchObject({ recipients: 1, followedRecipients: 1 });
+  });
+});
+
+describe('after a purge the org is disabled until an administrator enables it again', () => {
+  it('collects nothing after the purge while the org is still "enabled" from before; an enable restores collection', async () => {
+    const org = 'org-purge';
+    at(T);
+    expect((await enable(org)).statusCode).toBe(200);
+    at(T + HOUR);
+    const pixel = await sendFollowed(org, 'e-purge');
+    at(T + 2 * HOUR);
+    await open(pixel);
+    await settle(); // gated and applied before the purge exists
+    const gatedBefore = projectorStats().gatedOut.org_disabled;
+
+    // The purge event alone (the deletions are retention's part): what the gate and the API make of it.
+    const purgedAt = T + 3 * HOUR;
+    at(purgedAt);
+    const purge = await h.app.inject({ method: 'POST', url: '/v1/events', headers: admin, payload: [{ type: 'OrgPurged', orgId: org, occurredAt: purgedAt }] });
+    expect(purge.statusCode).toBe(200);
+    at(T + 4 * HOUR);
+    expect((await get(`/v1/orgs/${org}/kpis`)).json()).toMatchObject({ error: 'engagement_disabled' });
+    const refused = await send(org, 'e-after-purge');
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ error: 'engagement_disabled' });
+    await open(pixel); // after the purge, not re-enabled: not collected
+    await settle();
+    expect(projectorStats().gatedOut.org_disabled - gatedBefore).toBe(1);
+
+    at(T + 5 * HOUR);
+    expect((await enable(org)).json()).toMatchObject({ enabled: true });
+    at(T + 6 * HOUR);
+    await open(pixel);
+    await settle();
+    // The open before the purge (its deletion is not part of this test) and the one after the enable.
+    expect((await get(`/v1/orgs/${org}/emails/e-purge/kpis`)).json()).toMatchObject({ opens: 2 });
   });
 });

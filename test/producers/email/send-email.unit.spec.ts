@@ -90,13 +90,14 @@ describe('parseSendEmailRequest', () => {
 });
 
 describe('decideSend', () => {
-  const ctx = { orgId: 'o', acceptedAt: now, orgEnabled: true, allows: new Map<string, boolean>(), tracking };
+  const ctx = { orgId: 'o', acceptedAt: now, orgEnabled: true, subscriptionEnded: false, allows: new Map<string, boolean>(), tracking };
 
   it('follows allowed recipients with signed URLs for every link and attachment', () => {
     const { event, response } = decideSend(parse(body), {
       orgId: 'org-1',
       acceptedAt: now,
       orgEnabled: true,
+      subscriptionEnded: false,
       allows: new Map([['c-2', false]]),
       tracking,
     });
@@ -129,6 +130,11 @@ describe('decideSend', () => {
 
   it('refuses to follow while the org is disabled', () => {
     expect(() => decideSend(parse(body), { ...ctx, orgEnabled: false })).toThrow(expect.objectContaining({ code: 'engagement_disabled' }));
+  });
+
+  it('refuses to follow once the subscription has ended', () => {
+    expect(() => decideSend(parse(body), { ...ctx, subscriptionEnded: true })).toThrow(expect.objectContaining({ code: 'subscription_ended' }));
+    expect(decideSend(parse({ ...body, follow: false }), { ...ctx, subscriptionEnded: true }).event.follow).toBe(false);
   });
 
   it('stamps acceptedAt with the server clock; a late sentAt only places the email on its day', () => {

@@ -45,6 +45,16 @@ describe('ingest batch', () => {
     expect(unfollowed.ok && unfollowed.event.recipients.every((r) => !r.followed)).toBe(true);
   });
 
+  it('an ingested EmailSent is not followed once the subscription has ended', () => {
+    const sent = fixture('EmailSent');
+    expect(applySendPolicy(sent, true, new Map(), { subscriptionEnded: true })).toMatchObject({
+      ok: false,
+      error: 'subscription_ended',
+      errors: [{ path: 'follow' }],
+    });
+    expect(applySendPolicy({ ...sent, follow: false }, true, new Map(), { subscriptionEnded: true }).ok).toBe(true);
+  });
+
   it("an ingested EmailSent is accepted at the ingest time; only the admin key's backfill keeps its own acceptedAt", () => {
     const given = fixture('EmailSent', { acceptedAt: now - 86_400_000 });
     const absent = fixture('EmailSent', { acceptedAt: null });
