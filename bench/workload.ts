@@ -111,6 +111,7 @@ export function generateBenchWorkload(options: BenchWorkloadOptions): BenchWorkl
       eventId: randomUUID(),
       orgId,
       occurredAt: sentAt,
+      acceptedAt: sentAt,
       emailId,
       senderId: `s-${Math.floor(rand() * 20)}`,
       templateId: rand() < 0.6 ? `tpl-${Math.floor(rand() * 10)}` : null,

@@ -12,7 +12,11 @@ function counter<L extends string>(name: string, help: string, labelNames: reado
 
 export const metrics = {
   processed: counter('engagement_processor_events_total', 'Records read by a processor role', ['role'] as const),
-  gatedOut: counter('engagement_processor_gated_out_total', 'Events rejected by the privacy gate, by reason', ['role', 'reason'] as const),
+  gatedOut: counter(
+    'engagement_processor_gated_out_total',
+    'Events rejected by the privacy gate, by reason (org_disabled, contact_opted_out, org_purged, subscription_ended)',
+    ['role', 'reason'] as const,
+  ),
   deadLettered: counter('engagement_processor_dead_letters_total', 'Records sent to the dead-letter topic, by code', ['code'] as const),
   duplicates: counter('engagement_projector_duplicates_total', 'Events skipped because their eventId was already applied', []),
   fenceConflicts: counter('engagement_projector_fence_conflicts_total', 'Batches refused by the offset fence (another instance moved on)', []),

@@ -52,6 +52,12 @@ export interface Attachment {
 
 export interface EmailSent extends EventBase {
   type: 'EmailSent';
+  /**
+   * When the API accepted the send: the instant of the follow decision, at which the gate judges
+   * the send (`occurredAt`, the CRM's sentAt, only places it on its day). null when read from a
+   * v1/v2 writer or a backfill that did not say: the gate then judges at occurredAt.
+   */
+  acceptedAt: number | null;
   emailId: string;
   senderId: string;
   templateId: string | null;

@@ -49,6 +49,8 @@ function withDefaults(raw: Record<string, unknown>, type: avro.Type, now: number
     let value = raw[field.name];
     if (field.name === 'eventId' && value === undefined) value = randomUUID();
     if (field.name === 'occurredAt') value = toMillis(value, now, errors);
+    // EmailSent's acceptedAt: absent stays null (the gate then judges the send at occurredAt).
+    if (field.name === 'acceptedAt' && value !== undefined && value !== null) value = toMillis(value, now, errors, 'acceptedAt');
     if (value === undefined) value = field.defaultValue();
     if (Array.isArray(value) && field.type.typeName === 'array') {
       const items = (field.type as unknown as { itemsType: avro.Type }).itemsType;
@@ -65,18 +67,18 @@ function withDefaults(raw: Record<string, unknown>, type: avro.Type, now: number
   return out;
 }
 
-function toMillis(value: unknown, now: number, errors: FieldError[]): unknown {
+function toMillis(value: unknown, now: number, errors: FieldError[], path = 'occurredAt'): unknown {
   if (value === undefined || value === null) return now;
   if (typeof value === 'number') return value;
   if (typeof value === 'string') {
     const parsed = Date.parse(value);
     if (Number.isNaN(parsed)) {
-      errors.push({ path: 'occurredAt', message: `"${value}" is not an ISO-8601 timestamp` });
+      errors.push({ path, message: `"${value}" is not an ISO-8601 timestamp` });
       return value;
     }
     return parsed;
   }
-  errors.push({ path: 'occurredAt', message: 'must be an ISO-8601 string or epoch milliseconds' });
+  errors.push({ path, message: 'must be an ISO-8601 string or epoch milliseconds' });
   return value;
 }
 
@@ -85,6 +87,8 @@ function semanticErrors(event: Record<string, unknown>, now: number, maxSkewMs: 
   if (!UUID.test(String(event.eventId))) errors.push({ path: 'eventId', message: 'must be a UUID' });
   const timeProblem = receivedTimeProblem(event.occurredAt as number, now, maxSkewMs);
   if (timeProblem) errors.push({ path: 'occurredAt', message: timeProblem });
+  const acceptedProblem = typeof event.acceptedAt === 'number' ? receivedTimeProblem(event.acceptedAt, now, maxSkewMs) : null;
+  if (acceptedProblem) errors.push({ path: 'acceptedAt', message: acceptedProblem });
   const checkIds = (obj: Record<string, unknown>, prefix: string): void => {
     for (const name of ID_FIELDS) {
       const value = obj[name];

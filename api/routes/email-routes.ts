@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { orgAuth } from '../auth.js';
 import { decideSend } from '../../producers/email/decide-send.js';
 import { parseSendEmailRequest } from '../../producers/email/send-request.js';
+import { subscriptionEnded } from '../../projections/control/org-state.js';
 import { badRequest } from '../../core/errors.js';
 import { checkIds, controlStateUnavailable } from './request-errors.js';
 import type { RouteDeps } from './route-deps.js';
@@ -13,14 +14,22 @@ export const emailRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   app.post<{ Params: { orgId: string } }>('/v1/orgs/:orgId/emails', { preHandler: orgAuth(deps.config) }, async (request, reply) => {
     const { orgId } = request.params;
     checkIds({ orgId });
-    const parsed = parseSendEmailRequest(request.body, deps.now(), deps.config.maxClockSkewSeconds * 1000);
+    const acceptedAt = deps.now();
+    const parsed = parseSendEmailRequest(request.body, acceptedAt, deps.config.maxClockSkewSeconds * 1000);
     if (!parsed.ok) throw badRequest(parsed.errors);
     const email = parsed.value;
     const [org, allows] = await Promise.all([
       deps.control.readOrg(orgId),
       email.follow ? deps.control.readContactsAllow(orgId, email.recipients.map((r) => r.contactId)) : new Map<string, boolean>(),
     ]).catch(controlStateUnavailable);
-    const { event, response } = decideSend(email, { orgId, orgEnabled: org.enabled, allows, tracking });
+    const { event, response } = decideSend(email, {
+      orgId,
+      acceptedAt,
+      orgEnabled: org.enabled,
+      subscriptionEnded: subscriptionEnded(org),
+      allows,
+      tracking,
+    });
     await deps.sink.send(event);
     return reply.status(201).send(response);
   });

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { authenticated, mayActOn, principalOf } from '../auth.js';
 import { isControlEvent, type AnyEvent, type ControlEvent, type EmailSent } from '../../schemas/events.js';
-import { applySendPolicy, parseIngestBody, screenEvents, type IngestResult } from '../../producers/ingest/ingest-batch.js';
+import { applySendPolicy, parseIngestBody, screenEvents, stampAcceptedAt, type IngestResult } from '../../producers/ingest/ingest-batch.js';
+import { subscriptionEnded } from '../../projections/control/org-state.js';
 import { badRequest } from '../../core/errors.js';
 import { controlStateUnavailable } from './request-errors.js';
 import type { RouteDeps } from './route-deps.js';
@@ -15,7 +16,8 @@ export const ingestRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => 
     const parsed = parseIngestBody(request.body);
     if (!parsed.ok) throw badRequest(parsed.errors);
     const principal = principalOf(request);
-    const { accepted, rejected } = screenEvents(parsed.value, (orgId) => mayActOn(principal, orgId), deps.now(), principal.admin, deps.config.maxClockSkewSeconds * 1000);
+    const now = deps.now();
+    const { accepted, rejected } = screenEvents(parsed.value, (orgId) => mayActOn(principal, orgId), now, principal.admin, deps.config.maxClockSkewSeconds * 1000);
 
     const toWrite: Array<{ index: number; event: AnyEvent }> = [];
     const sends = accepted.filter((a): a is { index: number; event: EmailSent } => a.event.type === 'EmailSent');
@@ -25,7 +27,10 @@ export const ingestRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => 
         toWrite.push(item);
         continue;
       }
-      const decision = applySendPolicy(item.event, policy.enabled.get(item.event.orgId) ?? false, policy.allows.get(item.event.orgId) ?? new Map());
+      const orgId = item.event.orgId;
+      const decision = applySendPolicy(stampAcceptedAt(item.event, now, principal.admin), policy.enabled.get(orgId) ?? false, policy.allows.get(orgId) ?? new Map(), {
+        subscriptionEnded: policy.ended.get(orgId) ?? false,
+      });
       if (decision.ok) toWrite.push({ index: item.index, event: decision.event });
       else rejected.push({ index: item.index, status: 'rejected', error: decision.error, errors: decision.errors });
     }
@@ -49,5 +54,9 @@ async function readPolicy(deps: RouteDeps, sends: readonly EmailSent[]) {
     const contacts = [...new Set(sends.filter((s) => s.orgId === orgId).flatMap((s) => s.recipients.map((r) => r.contactId)))];
     allows.set(orgId, await deps.control.readContactsAllow(orgId, contacts));
   }
-  return { enabled: new Map(orgIds.map((o) => [o, states.get(o)?.enabled ?? false])), allows };
+  return {
+    enabled: new Map(orgIds.map((o) => [o, states.get(o)?.enabled ?? false])),
+    ended: new Map(orgIds.map((o) => [o, states.has(o) && subscriptionEnded(states.get(o)!)])),
+    allows,
+  };
 }

@@ -1,8 +1,10 @@
 /**
  * The whole control history, in memory, as the gate needs it: per org the enable/disable
- * switches in time order and the latest purge, per (org, contact) the preference changes in
- * time order. Kept as transitions, not current state, because gating asks "what was true at
- * this event's own time" (DESIGN §2) — that is what makes a replay give the same answer.
+ * switches, the subscription ends and renewals and the purges in time order, per (org, contact)
+ * the preference changes in time order. Kept as transitions, not current state, because gating
+ * asks "what was true at this event's own time" (DESIGN §2) — that is what makes a replay give
+ * the same answer. A purge starts the org over (DESIGN §2.3): after it, the org is disabled until
+ * an enable later than the purge, and a subscription that ended before it no longer counts.
  * Idempotent: an event already applied (same eventId) is ignored; out-of-order arrival is fine.
  */
 
@@ -15,7 +17,10 @@ export interface Transition {
 
 interface OrgHistory {
   switches: Transition[];
-  purgedAt: number | null;
+  /** times in order */
+  subscriptionEnds: number[];
+  renewals: number[];
+  purges: number[];
   contacts: Map<string, Transition[]>;
 }
 
@@ -40,11 +45,13 @@ export class ControlHistory {
         return true;
       }
       case 'OrgPurged':
-        org.purgedAt = Math.max(org.purgedAt ?? -Infinity, event.occurredAt);
+        insertTime(org.purges, event.occurredAt);
         return true;
-      // Subscription end/renewal decide when retention purges; the purge itself is the gate's fact.
       case 'SubscriptionEnded':
+        insertTime(org.subscriptionEnds, event.occurredAt);
+        return true;
       case 'SubscriptionRenewed':
+        insertTime(org.renewals, event.occurredAt);
         return true;
       default: {
         const never: never = event;
@@ -53,9 +60,26 @@ export class ControlHistory {
     }
   }
 
-  /** A new organisation starts disabled (DESIGN §6). */
+  /** A new organisation starts disabled (DESIGN §6), and so does a purged one: only a later enable counts. */
   orgEnabledAt(orgId: string, at: number): boolean {
-    return stateAt(this.orgs.get(orgId)?.switches, at, false);
+    const org = this.orgs.get(orgId);
+    if (!org) return false;
+    const last = lastAtOrBefore(org.switches, at);
+    return last !== undefined && last.on && last.at > this.purgeBefore(org, at);
+  }
+
+  /**
+   * Collection stops at a subscription's end and resumes at its renewal; a renewal at the very
+   * instant of an end wins (as for retention, `pendingPurgeSince`). An end before the latest
+   * purge is done with.
+   */
+  subscriptionActiveAt(orgId: string, at: number): boolean {
+    const org = this.orgs.get(orgId);
+    if (!org) return true;
+    const ended = lastAtOrBefore(org.subscriptionEnds, at);
+    if (ended === undefined || ended <= this.purgeBefore(org, at)) return true;
+    const renewed = lastAtOrBefore(org.renewals, at);
+    return renewed !== undefined && renewed >= ended;
   }
 
   /** A contact allows following until it says otherwise. */
@@ -63,8 +87,9 @@ export class ControlHistory {
     return stateAt(this.orgs.get(orgId)?.contacts.get(contactId), at, true);
   }
 
+  /** the latest purge: everything of the org up to it is gone for good */
   purgedAt(orgId: string): number | null {
-    return this.orgs.get(orgId)?.purgedAt ?? null;
+    return this.orgs.get(orgId)?.purges.at(-1) ?? null;
   }
 
   get size(): number {
@@ -74,10 +99,15 @@ export class ControlHistory {
   private org(orgId: string): OrgHistory {
     let org = this.orgs.get(orgId);
     if (!org) {
-      org = { switches: [], purgedAt: null, contacts: new Map() };
+      org = { switches: [], subscriptionEnds: [], renewals: [], purges: [], contacts: new Map() };
       this.orgs.set(orgId, org);
     }
     return org;
+  }
+
+  /** the latest purge at or before `at`, -Infinity when none */
+  private purgeBefore(org: OrgHistory, at: number): number {
+    return lastAtOrBefore(org.purges, at) ?? -Infinity;
   }
 }
 
@@ -88,15 +118,27 @@ function insertInTimeOrder(list: Transition[], item: Transition): void {
   list.splice(i, 0, item);
 }
 
+function insertTime(list: number[], at: number): void {
+  let i = list.length;
+  while (i > 0 && list[i - 1]! > at) i--;
+  list.splice(i, 0, at);
+}
+
 /** The state set by the last transition at or before `at` (a switch at exactly t applies at t). */
 function stateAt(list: readonly Transition[] | undefined, at: number, initial: boolean): boolean {
-  if (!list || list.length === 0) return initial;
+  if (!list) return initial;
+  return lastAtOrBefore(list, at)?.on ?? initial;
+}
+
+/** The last item at or before `at` of a list in time order (binary search). */
+function lastAtOrBefore<T extends number | Transition>(list: readonly T[], at: number): T | undefined {
+  const time = (item: T): number => (typeof item === 'number' ? item : item.at);
   let lo = 0;
-  let hi = list.length; // first index with list[i].at > at
+  let hi = list.length; // first index with a time > at
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (list[mid]!.at <= at) lo = mid + 1;
+    if (time(list[mid]!) <= at) lo = mid + 1;
     else hi = mid;
   }
-  return lo === 0 ? initial : list[lo - 1]!.on;
+  return lo === 0 ? undefined : list[lo - 1];
 }

@@ -1,7 +1,9 @@
 /**
- * Decides what a send request becomes (DESIGN.md §2.1, §2.2): the EmailSent event to write and
- * the answer with each followed recipient's tracking URLs. Pure: the org switch and the
- * contacts' preferences are read by the caller.
+ * Decides what a send request becomes (DESIGN.md §2.1, §2.2, §2.3): the EmailSent event to write
+ * and the answer with each followed recipient's tracking URLs. Pure: the org switch, the
+ * subscription and the contacts' preferences are read by the caller, at `acceptedAt`. The event
+ * carries that instant, and the gate judges the send at it (sentAt only places it on its day),
+ * so a 201 with followed recipients always yields their `received` counts.
  */
 
 import { createHash } from 'node:crypto';
@@ -24,13 +26,20 @@ export interface SendEmailResponse {
 
 export interface SendContext {
   orgId: string;
+  /** the server's clock when it accepted the send: the instant of the follow decision */
+  acceptedAt: number;
   orgEnabled: boolean;
+  /** the org's subscription ended (and was not renewed): nothing of it is collected any more */
+  subscriptionEnded: boolean;
   /** contactId -> allows following (absent = allows) */
   allows: ReadonlyMap<string, boolean>;
   tracking: TrackingContext;
 }
 
 export function decideSend(request: SendEmailRequest, ctx: SendContext): { event: EmailSent; response: SendEmailResponse } {
+  if (request.follow && ctx.subscriptionEnded) {
+    throw new EngagementError('subscription_ended', `the subscription of organisation "${ctx.orgId}" has ended: the email can't be followed`);
+  }
   if (request.follow && !ctx.orgEnabled) {
     throw new EngagementError('engagement_disabled', `email engagement is disabled for organisation "${ctx.orgId}": the email can't be followed`);
   }
@@ -47,6 +56,7 @@ export function decideSend(request: SendEmailRequest, ctx: SendContext): { event
     eventId: emailSentEventId(ctx.orgId, request.emailId),
     orgId: ctx.orgId,
     occurredAt: request.sentAt,
+    acceptedAt: ctx.acceptedAt,
     emailId: request.emailId,
     senderId: request.senderId,
     templateId: request.templateId,

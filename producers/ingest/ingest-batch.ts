@@ -11,7 +11,7 @@ import type { ParseResult } from '../email/send-request.js';
 
 export const INGEST_LIMITS = { maxEvents: 10_000 } as const;
 
-export type RejectionCode = 'validation_failed' | 'forbidden' | 'engagement_disabled';
+export type RejectionCode = 'validation_failed' | 'forbidden' | 'engagement_disabled' | 'subscription_ended';
 
 export type IngestResult =
   | { index: number; status: 'accepted'; eventId: string }
@@ -70,15 +70,30 @@ export function screenEvents(
 }
 
 /**
- * An EmailSent arriving here obeys the same rules as `POST …/emails`: no follow while the org is
- * disabled, and recipients who don't allow following are not followed.
+ * The instant of an ingested send's follow decision, at which the gate judges it. This endpoint
+ * decides with the control state of now (`applySendPolicy`), so acceptedAt is the ingest time;
+ * only the admin key may carry its own acceptedAt, to backfill history as it was decided then
+ * (with the control history backfilled alongside). An org key's acceptedAt is replaced.
+ */
+export function stampAcceptedAt(event: EmailSent, nowMs: number, admin: boolean): EmailSent {
+  return { ...event, acceptedAt: admin && event.acceptedAt !== null ? event.acceptedAt : nowMs };
+}
+
+/**
+ * An EmailSent arriving here obeys the same rules as `POST …/emails`: no follow once the
+ * subscription has ended or while the org is disabled, and recipients who don't allow following
+ * are not followed.
  */
 export function applySendPolicy(
   event: EmailSent,
   orgEnabled: boolean,
   allows: ReadonlyMap<string, boolean>,
+  lifecycle: { subscriptionEnded?: boolean } = {},
 ): { ok: true; event: EmailSent } | { ok: false; error: RejectionCode; errors: FieldError[] } {
   if (!event.follow) return { ok: true, event: { ...event, recipients: event.recipients.map((r) => ({ ...r, followed: false })) } };
+  if (lifecycle.subscriptionEnded) {
+    return { ok: false, error: 'subscription_ended', errors: [{ path: 'follow', message: `the subscription of organisation "${event.orgId}" has ended` }] };
+  }
   if (!orgEnabled) {
     return { ok: false, error: 'engagement_disabled', errors: [{ path: 'follow', message: `email engagement is disabled for organisation "${event.orgId}"` }] };
   }

@@ -2,12 +2,15 @@
  * The current enablement state of one organisation, as the API needs it (not the history:
  * the gate keeps that). Pure evolve over control events; applying an event twice or out of
  * order leaves the same state, because each field remembers the time it was set.
+ * After a purge the org is disabled until an enable later than the purge (DESIGN §2.3), and its
+ * ended subscription is done with: a purged org starts over like a new one.
  */
 
 import type { ControlEvent } from '../../schemas/events.js';
 
 export interface OrgState {
   orgId: string;
+  /** the latest switch was an enable, and it came after the latest purge */
   enabled: boolean;
   /** occurredAt of the switch that set `enabled`, 0 when never switched */
   changedAt: number;
@@ -21,6 +24,15 @@ export function initialOrgState(orgId: string): OrgState {
 }
 
 export function evolveOrgState(state: OrgState, event: ControlEvent): OrgState {
+  return disabledByPurge(evolveFields(state, event));
+}
+
+/** A switch at or before the latest purge does not outlive it (order-independent: both times are kept). */
+function disabledByPurge(state: OrgState): OrgState {
+  return state.enabled && state.purgedAt !== null && state.changedAt <= state.purgedAt ? { ...state, enabled: false } : state;
+}
+
+function evolveFields(state: OrgState, event: ControlEvent): OrgState {
   switch (event.type) {
     case 'OrgEngagementEnabled':
     case 'OrgEngagementDisabled':
@@ -50,6 +62,14 @@ export function pendingPurgeSince(state: OrgState): number | null {
   return ended;
 }
 
+/**
+ * The subscription ended and was neither renewed nor purged since: nothing of the org is
+ * collected (the gate decides so by event time), its KPIs stay readable until the purge.
+ */
+export function subscriptionEnded(state: OrgState): boolean {
+  return pendingPurgeSince(state) !== null;
+}
+
 export function toHash(state: OrgState): Record<string, string> {
   return {
     enabled: state.enabled ? '1' : '0',
@@ -63,12 +83,13 @@ export function toHash(state: OrgState): Record<string, string> {
 export function fromHash(orgId: string, hash: Record<string, string>): OrgState {
   const time = (value: string | undefined): number | null => (value === undefined || value === '' ? null : Number(value));
   if (Object.keys(hash).length === 0) return initialOrgState(orgId);
-  return {
+  // disabledByPurge: a hash written before that rule still reads as disabled after its purge
+  return disabledByPurge({
     orgId,
     enabled: hash.enabled === '1',
     changedAt: Number(hash.changedAt ?? 0),
     subscriptionEndedAt: time(hash.subscriptionEndedAt),
     renewedAt: time(hash.renewedAt),
     purgedAt: time(hash.purgedAt),
-  };
+  });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ControlHistory } from '../../processors/gate/control-history.js';
-import { gate, type GateDecision } from '../../processors/gate/decide.js';
+import { gate, type GateDecision, type GateReason } from '../../processors/gate/decide.js';
 import type { ControlEvent, EmailEvent } from '../../schemas/events.js';
 import { fixture } from '../support/fixtures.js';
 
@@ -10,8 +10,11 @@ const on = (at: number): ControlEvent => fixture('OrgEngagementEnabled', { occur
 const off = (at: number): ControlEvent => fixture('OrgEngagementDisabled', { occurredAt: at });
 const pref = (at: number, allow: boolean, contactId = 'c-1'): ControlEvent => fixture('ContactFollowPreferenceChanged', { occurredAt: at, allow, contactId });
 const purged = (at: number): ControlEvent => fixture('OrgPurged', { occurredAt: at });
+const ended = (at: number): ControlEvent => fixture('SubscriptionEnded', { occurredAt: at });
+const renewed = (at: number): ControlEvent => fixture('SubscriptionRenewed', { occurredAt: at });
 const opened = (at: number, contactId = 'c-1'): EmailEvent => fixture('EmailOpened', { occurredAt: at, contactId });
-const sent = (at: number): EmailEvent => fixture('EmailSent', { occurredAt: at });
+/** a send accepted at its sentAt, unless said otherwise; `null`: a v1/v2 writer without acceptedAt */
+const sent = (at: number, acceptedAt: number | null = at): EmailEvent => fixture('EmailSent', { occurredAt: at, acceptedAt });
 
 function history(...events: ControlEvent[]): ControlHistory {
   const h = new ControlHistory();
@@ -20,7 +23,7 @@ function history(...events: ControlEvent[]): ControlHistory {
 }
 
 const COLLECT: GateDecision = { collect: true };
-const no = (reason: 'org_disabled' | 'contact_opted_out' | 'org_purged'): GateDecision => ({ collect: false, reason });
+const no = (reason: GateReason): GateDecision => ({ collect: false, reason });
 
 describe('gate: decided at the event time', () => {
   const cases: Array<[string, ControlEvent[], EmailEvent, GateDecision]> = [
@@ -44,11 +47,50 @@ describe('gate: decided at the event time', () => {
     ['EmailSent while disabled', [on(0), off(T - MIN)], sent(T), no('org_disabled')],
     ['purged: everything up to the purge', [on(0), purged(T)], opened(T), no('org_purged')],
     ['purged: even before it', [on(0), purged(T)], sent(T - 10 * MIN), no('org_purged')],
-    ['purged: after the purge an enabled org collects again', [on(0), purged(T)], opened(T + 1), COLLECT],
+    ['purged: after the purge an org enabled before it collects nothing', [on(0), purged(T)], opened(T + 1), no('org_disabled')],
+    ['purged: an enable after the purge restores collection', [on(0), purged(T), on(T + MIN)], opened(T + MIN), COLLECT],
+    ['purged: between the purge and the enable', [on(0), purged(T), on(T + MIN)], opened(T + MIN - 1), no('org_disabled')],
+    ['purged: an enable at the purge instant does not outlive it', [on(0), purged(T), on(T)], opened(T + 1), no('org_disabled')],
+    ['purged: read out of order, the later enable still counts', [on(T + MIN), purged(T), on(0)], opened(T + MIN), COLLECT],
+    ['purged twice: an enable between the purges is gone', [on(0), purged(T), on(T + MIN), purged(T + 2 * MIN)], opened(T + 3 * MIN), no('org_disabled')],
     ['purge wins over a disabled org', [purged(T)], opened(T - 1), no('org_purged')],
+    ['subscription end: collected before it', [on(0), ended(T)], opened(T - 1), COLLECT],
+    ['subscription end applies at its instant', [on(0), ended(T)], opened(T), no('subscription_ended')],
+    ['subscription end: nothing after it', [on(0), ended(T)], opened(T + 60 * MIN), no('subscription_ended')],
+    ['subscription end: a send accepted after it', [on(0), ended(T)], sent(T + 1), no('subscription_ended')],
+    ['subscription end wins over a disabled org', [on(0), off(T - MIN), ended(T)], opened(T + 1), no('subscription_ended')],
+    ['renewal restores collection from its instant', [on(0), ended(T), renewed(T + MIN)], opened(T + MIN), COLLECT],
+    ['renewal: between the end and the renewal', [on(0), ended(T), renewed(T + MIN)], opened(T + MIN - 1), no('subscription_ended')],
+    ['renewal: before the end still collected', [on(0), ended(T), renewed(T + MIN)], opened(T - 1), COLLECT],
+    ['end, renew, end again', [on(0), ended(T), renewed(T + MIN), ended(T + 2 * MIN)], opened(T + 3 * MIN), no('subscription_ended')],
+    ['end and renewal read out of order', [renewed(T + MIN), on(0), ended(T)], opened(T + 2 * MIN), COLLECT],
+    ['renewal at the instant of the end wins', [on(0), ended(T), renewed(T)], opened(T), COLLECT],
+    ['a renewed org that is disabled is still disabled', [on(0), ended(T), renewed(T + MIN), off(T + 2 * MIN)], opened(T + 3 * MIN), no('org_disabled')],
+    ['purge after the end: up to the purge is purged', [on(0), ended(T), purged(T + MIN)], opened(T + MIN), no('org_purged')],
+    ['purge after the end: a new enable starts over, the old end is done with', [on(0), ended(T), purged(T + MIN), on(T + 2 * MIN)], opened(T + 3 * MIN), COLLECT],
+    ['purge after the end: not re-enabled, disabled', [on(0), ended(T), purged(T + MIN)], opened(T + 2 * MIN), no('org_disabled')],
   ];
   it.each(cases)('%s', (_name, control, event, expected) => {
     expect(gate(event, history(...control))).toEqual(expected);
+  });
+
+  describe('EmailSent is judged at acceptedAt, the instant of the follow decision', () => {
+    const cases: Array<[string, ControlEvent[], EmailEvent, GateDecision]> = [
+      ['reported an hour late, accepted after the enable', [on(T)], sent(T - 60 * MIN, T + 1), COLLECT],
+      ['sentAt while enabled, accepted after a disable', [on(0), off(T)], sent(T - MIN, T + 1), no('org_disabled')],
+      ['a v1/v2 writer (no acceptedAt): judged at occurredAt as before', [on(T)], sent(T - 60 * MIN, null), no('org_disabled')],
+      ['a v1/v2 writer while enabled', [on(0)], sent(T, null), COLLECT],
+      ['accepted before the subscription ended, sentAt after it', [on(0), ended(T)], sent(T + MIN, T - 1), COLLECT],
+      ['accepted after the purge and the re-enable, sentAt before the purge', [on(0), purged(T), on(T + MIN)], sent(T - MIN, T + 2 * MIN), COLLECT],
+      ['accepted before the purge', [on(0), purged(T)], sent(T - 2 * MIN, T - MIN), no('org_purged')],
+    ];
+    it.each(cases)('%s', (_name, control, event, expected) => {
+      expect(gate(event, history(...control))).toEqual(expected);
+    });
+
+    it('interactions are still judged at their own occurredAt', () => {
+      expect(gate(fixture('EmailOpened', { occurredAt: T - 1 }), history(on(T)))).toEqual(no('org_disabled'));
+    });
   });
 
   // Of two switches at the same instant the later-read wins, so a re-delivered disable read after

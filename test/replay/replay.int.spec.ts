@@ -16,7 +16,7 @@ import { runReplay } from '../../replay/replay-runner.js';
 import { snapshotVersion } from '../../replay/snapshot.js';
 import { runVerify } from '../../replay/verify.js';
 import { currentVersion, dropVersion, listedVersions, readCheckpoint } from '../../replay/versions.js';
-import type { OrgPurged } from '../../schemas/events.js';
+import type { OrgEngagementEnabled, OrgPurged } from '../../schemas/events.js';
 import { cleanupTestResources, createTestTopics, testConfig, waitFor } from '../support/env.js';
 import { generateWorkload } from '../support/workload.js';
 import { garbageRecords, produceEvents, produceRaw } from '../processors/support/produce.js';
@@ -36,6 +36,8 @@ describe('replay rebuilds the projection blue/green, exactly', () => {
   const main = generateWorkload({ orgs: 3, emailsPerOrg: 200, recipients: 3, seed: 21, startAt });
   const purgedOrg = generateWorkload({ orgs: 1, emailsPerOrg: 80, recipients: 3, seed: 22, startAt, idPrefix: 'purged', privacySwitches: false });
   const purge: OrgPurged = { type: 'OrgPurged', eventId: randomUUID(), orgId: 'purged-org-0', occurredAt: startAt + 18 * 3_600_000 };
+  // After a purge the org is disabled until an administrator enables it again: here 1 ms later.
+  const reenable: OrgEngagementEnabled = { type: 'OrgEngagementEnabled', eventId: randomUUID(), orgId: 'purged-org-0', occurredAt: purge.occurredAt + 1 };
   const later = generateWorkload({ orgs: 1, emailsPerOrg: 60, recipients: 3, seed: 23, startAt, idPrefix: 'later', privacySwitches: false });
   const deps = (): { config: Config; kafka: Kafka; redis: Redis } => ({ config, kafka, redis });
   const topic = (): string => topicsFor(config).emails;
@@ -47,7 +49,7 @@ describe('replay rebuilds the projection blue/green, exactly', () => {
     redis = createRedis(config);
     await createTestTopics(config);
     handle = await startProcessors(config, { roles: ['projector', 'control'] });
-    await produceEvents(kafka, config, [...main.control, ...purgedOrg.control, purge]);
+    await produceEvents(kafka, config, [...main.control, ...purgedOrg.control, purge, reenable]);
     await produceEvents(kafka, config, [...main.emails, ...purgedOrg.emails]);
     await produceRaw(kafka, topicsFor(config).emails, garbageRecords());
     await caughtUp(1);
@@ -63,7 +65,7 @@ describe('replay rebuilds the projection blue/green, exactly', () => {
   it('the live run is what the workload expects, purge included', async () => {
     expect(await projectionMismatches(redis, config, main.expected)).toEqual([]);
     expect(baseline.size).toBeGreaterThan(100);
-    expect([...baseline.keys()].some((k) => k.includes('purged-org-0'))).toBe(true); // events after the purge stay
+    expect([...baseline.keys()].some((k) => k.includes('purged-org-0'))).toBe(true); // events after the purge and the re-enable stay
   });
 
   it('replays into v2 while queries run: never a half-built answer, then exactly the live KPIs', { timeout: 120_000 }, async () => {

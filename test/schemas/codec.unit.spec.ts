@@ -25,6 +25,25 @@ describe('single-object codec', () => {
     expect(decoded).toMatchObject({ emailId: 'e-1', follow: true });
     if (decoded.type !== 'EmailSent') throw new Error('unreachable');
     expect(decoded.recipients.map((r) => r.timeZone)).toEqual([null, null]);
+    expect(decoded.acceptedAt).toBeNull();
+  });
+
+  it('reads an EmailSent written with v2 (no acceptedAt) with acceptedAt null: the gate judges it at occurredAt', () => {
+    const v2 = catalog.versions.get('EmailSent')!.find((v) => v.version === 2)!;
+    const event = fixture('EmailSent');
+    const decoded = codec.decode(codec.encodeWith(v2, event));
+    expect(plain(decoded)).toEqual({ ...plain(event), acceptedAt: null });
+  });
+
+  it('an EmailSent written with v3 keeps its acceptedAt, and v2 readers can still read it', () => {
+    const event = fixture('EmailSent', { acceptedAt: Date.UTC(2026, 10, 2, 10, 30) });
+    expect(codec.decode(codec.encode(event))).toMatchObject({ acceptedAt: Date.UTC(2026, 10, 2, 10, 30), occurredAt: event.occurredAt });
+    const v2 = catalog.versions.get('EmailSent')!.find((v) => v.version === 2)!;
+    const v3 = catalog.current.get('EmailSent')!;
+    expect(v3.version).toBe(3);
+    const old = v2.avroType.fromBuffer(v3.avroType.toBuffer(event), v2.avroType.createResolver(v3.avroType)) as Record<string, unknown>;
+    expect(old).toMatchObject({ emailId: 'e-1', occurredAt: event.occurredAt });
+    expect(old).not.toHaveProperty('acceptedAt');
   });
 
   it('reads an EmailOpened written with v1 with the defaults of v2', () => {

@@ -27,6 +27,18 @@ describe('validateEvent', () => {
     expect(result).toMatchObject({ ok: true, event: { templateId: null, links: [], recipients: [{ timeZone: null }] } });
   });
 
+  it("reads EmailSent's acceptedAt as ISO or epoch ms, leaves it null when absent, bounds it like occurredAt", () => {
+    const sent = { type: 'EmailSent', orgId: 'o1', emailId: 'e1', senderId: 's1', follow: true, recipients: [] };
+    expect(validateEvent(sent, now)).toMatchObject({ ok: true, event: { acceptedAt: null } });
+    expect(validateEvent({ ...sent, acceptedAt: '2026-11-24T10:00:00Z' }, now)).toMatchObject({ ok: true, event: { acceptedAt: Date.UTC(2026, 10, 24, 10) } });
+    expect(validateEvent({ ...sent, acceptedAt: now - 1 }, now)).toMatchObject({ ok: true, event: { acceptedAt: now - 1 } });
+    expect(validateEvent({ ...sent, acceptedAt: 'soon' }, now)).toMatchObject({ ok: false, errors: [{ path: 'acceptedAt' }] });
+    expect(validateEvent({ ...sent, acceptedAt: now + 301_000 }, now)).toEqual({
+      ok: false,
+      errors: [{ path: 'acceptedAt', message: 'is 301 s ahead of the server clock: at most 300 s (MAX_CLOCK_SKEW_SECONDS) is accepted' }],
+    });
+  });
+
   it('refuses an occurredAt more than MAX_CLOCK_SKEW_SECONDS ahead of the receiving clock, naming the field', () => {
     const reply = { type: 'EmailReplied', orgId: 'o', emailId: 'e1', contactId: 'c' };
     expect(validateEvent({ ...reply, occurredAt: now + 300_000 }, now).ok).toBe(true);

@@ -21,6 +21,7 @@ export function fixture<T extends EventType>(type: T, overrides: Partial<EventOf
     EmailSent: {
       type: 'EmailSent',
       ...base,
+      acceptedAt: base.occurredAt + 1_000,
       emailId: 'e-1',
       senderId: 's-1',
       templateId: 'tpl-1',

@@ -90,10 +90,14 @@ describe('parseSendEmailRequest', () => {
 });
 
 describe('decideSend', () => {
+  const ctx = { orgId: 'o', acceptedAt: now, orgEnabled: true, subscriptionEnded: false, allows: new Map<string, boolean>(), tracking };
+
   it('follows allowed recipients with signed URLs for every link and attachment', () => {
     const { event, response } = decideSend(parse(body), {
       orgId: 'org-1',
+      acceptedAt: now,
       orgEnabled: true,
+      subscriptionEnded: false,
       allows: new Map([['c-2', false]]),
       tracking,
     });
@@ -101,6 +105,7 @@ describe('decideSend', () => {
       type: 'EmailSent',
       orgId: 'org-1',
       occurredAt: now,
+      acceptedAt: now,
       follow: true,
       recipients: [
         { contactId: 'c-1', contactType: 'contact', followed: true, timeZone: 'Europe/Paris' },
@@ -124,13 +129,23 @@ describe('decideSend', () => {
   });
 
   it('refuses to follow while the org is disabled', () => {
-    expect(() => decideSend(parse(body), { orgId: 'o', orgEnabled: false, allows: new Map(), tracking })).toThrow(
-      expect.objectContaining({ code: 'engagement_disabled' }),
-    );
+    expect(() => decideSend(parse(body), { ...ctx, orgEnabled: false })).toThrow(expect.objectContaining({ code: 'engagement_disabled' }));
+  });
+
+  it('refuses to follow once the subscription has ended', () => {
+    expect(() => decideSend(parse(body), { ...ctx, subscriptionEnded: true })).toThrow(expect.objectContaining({ code: 'subscription_ended' }));
+    expect(decideSend(parse({ ...body, follow: false }), { ...ctx, subscriptionEnded: true }).event.follow).toBe(false);
+  });
+
+  it('stamps acceptedAt with the server clock; a late sentAt only places the email on its day', () => {
+    const sentAt = now - 3_600_000;
+    const { event, response } = decideSend(parse({ ...body, sentAt }), ctx);
+    expect(event).toMatchObject({ occurredAt: sentAt, acceptedAt: now });
+    expect(response.recipients[0]!.followed).toBe(true);
   });
 
   it('follow:false writes an unfollowed email with no URLs, even while disabled', () => {
-    const { event, response } = decideSend(parse({ ...body, follow: false }), { orgId: 'o', orgEnabled: false, allows: new Map(), tracking });
+    const { event, response } = decideSend(parse({ ...body, follow: false }), { ...ctx, orgEnabled: false });
     expect(event.follow).toBe(false);
     expect(event.recipients.every((r) => !r.followed)).toBe(true);
     expect(response.followed).toBe(false);

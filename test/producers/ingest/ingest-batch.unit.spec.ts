@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applySendPolicy, parseIngestBody, screenEvents } from '../../../producers/ingest/ingest-batch.js';
+import { applySendPolicy, parseIngestBody, screenEvents, stampAcceptedAt } from '../../../producers/ingest/ingest-batch.js';
 import { controlEvent, parseFollowEmailBody } from '../../../producers/control/control-commands.js';
 import { fixture, plain } from '../../support/fixtures.js';
 
@@ -43,6 +43,25 @@ describe('ingest batch', () => {
     expect(allowed.ok && allowed.event.recipients.map((r) => r.followed)).toEqual([false, false]);
     const unfollowed = applySendPolicy({ ...sent, follow: false }, false, new Map());
     expect(unfollowed.ok && unfollowed.event.recipients.every((r) => !r.followed)).toBe(true);
+  });
+
+  it('an ingested EmailSent is not followed once the subscription has ended', () => {
+    const sent = fixture('EmailSent');
+    expect(applySendPolicy(sent, true, new Map(), { subscriptionEnded: true })).toMatchObject({
+      ok: false,
+      error: 'subscription_ended',
+      errors: [{ path: 'follow' }],
+    });
+    expect(applySendPolicy({ ...sent, follow: false }, true, new Map(), { subscriptionEnded: true }).ok).toBe(true);
+  });
+
+  it("an ingested EmailSent is accepted at the ingest time; only the admin key's backfill keeps its own acceptedAt", () => {
+    const given = fixture('EmailSent', { acceptedAt: now - 86_400_000 });
+    const absent = fixture('EmailSent', { acceptedAt: null });
+    expect(stampAcceptedAt(absent, now, false).acceptedAt).toBe(now);
+    expect(stampAcceptedAt(given, now, false).acceptedAt).toBe(now);
+    expect(stampAcceptedAt(absent, now, true).acceptedAt).toBe(now);
+    expect(stampAcceptedAt(given, now, true).acceptedAt).toBe(now - 86_400_000);
   });
 });
 
