@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'unknown_event_type'
   | 'token_invalid'
   | 'engagement_disabled'
+  | 'control_unreadable'
   | 'forbidden'
   | 'unauthorized'
   | 'not_found'

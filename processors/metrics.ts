@@ -21,6 +21,11 @@ export const metrics = {
     'Times the projector found Redis had lost projection writes (offsets missing or behind, version pointer missing) and re-read the log',
     ['reason'] as const,
   ),
+  controlRecordsFailed: counter(
+    'engagement_control_records_failed_total',
+    'Control records that could not be decoded or validated (each blocks its organisation until resolved), by code',
+    ['code'] as const,
+  ),
   controlStoreRebuilds: counter('engagement_control_store_rebuilds_total', 'Times the control store was found gone from Redis and rewritten from the control topic', []),
   replayHolds: counter('engagement_projector_replay_holds_total', 'Batches the live projector deferred while a replay held the projection to switch it', []),
   blobsUploaded: counter('engagement_lander_blobs_uploaded_total', 'Avro files written to blob storage', []),

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isEngagementError } from '../../core/errors.js';
 import { catalog } from '../../schemas/catalog.js';
 import { EventCodec } from '../../schemas/codec.js';
-import { EVENT_TYPES } from '../../schemas/events.js';
+import { EVENT_TYPES, legacyContactType, recipientTypeOf } from '../../schemas/events.js';
 import { fixture, plain } from '../support/fixtures.js';
 
 const codec = new EventCodec();
@@ -26,6 +26,33 @@ describe('single-object codec', () => {
     expect(decoded).toMatchObject({ emailId: 'e-1', follow: true });
     if (decoded.type !== 'EmailSent') throw new Error('unreachable');
     expect(decoded.recipients.map((r) => r.timeZone)).toEqual([null, null]);
+  });
+
+  it('reads records written before recipient types: the legacy contactType, else a contact', () => {
+    const v2 = catalog.versions.get('EmailSent')!.find((v) => v.version === 2)!;
+    const sent = codec.decode(codec.encodeWith(v2, fixture('EmailSent')));
+    if (sent.type !== 'EmailSent') throw new Error('unreachable');
+    expect(sent.recipients.map((r) => [r.recipientType, recipientTypeOf(r)])).toEqual([
+      [null, 'contact'],
+      [null, 'lead'],
+    ]);
+    const pref1 = catalog.versions.get('ContactFollowPreferenceChanged')!.find((v) => v.version === 1)!;
+    const pref = codec.decode(codec.encodeWith(pref1, fixture('ContactFollowPreferenceChanged', { recipientType: undefined })));
+    if (pref.type !== 'ContactFollowPreferenceChanged') throw new Error('unreachable');
+    expect(recipientTypeOf(pref)).toBe('lead');
+    const click1 = catalog.versions.get('LinkClicked')!.find((v) => v.version === 1)!;
+    const click = codec.decode(codec.encodeWith(click1, fixture('LinkClicked')));
+    if (click.type !== 'LinkClicked') throw new Error('unreachable');
+    expect([click.recipientType, recipientTypeOf(click)]).toEqual([null, 'contact']);
+  });
+
+  it('an account is written as a contact for readers of the previous version (they know no accounts)', () => {
+    const account = fixture('ContactFollowPreferenceChanged', { contactType: legacyContactType('account'), recipientType: 'account' });
+    const v1 = catalog.versions.get('ContactFollowPreferenceChanged')!.find((v) => v.version === 1)!;
+    const current = catalog.current.get('ContactFollowPreferenceChanged')!;
+    const old = v1.avroType.fromBuffer(codec.encode(account).subarray(10), v1.avroType.createResolver(current.avroType)) as { contactType: string };
+    expect(old.contactType).toBe('contact');
+    expect(recipientTypeOf(codec.decode(codec.encode(account)) as typeof account)).toBe('account');
   });
 
   it('reads an EmailOpened written with v1 with the defaults of v2', () => {
