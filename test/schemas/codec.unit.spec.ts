@@ -46,6 +46,13 @@ describe('single-object codec', () => {
     expect([click.recipientType, recipientTypeOf(click)]).toEqual([null, 'contact']);
   });
 
+  it('round-trips the recipient type of interactions', () => {
+    for (const recipientType of ['lead', 'account', 'contact', null] as const) {
+      const click = fixture('LinkClicked', { recipientType });
+      expect(plain(codec.decode(codec.encode(click)))).toEqual(plain(click));
+    }
+  });
+
   it('an account is written as a contact for readers of the previous version (they know no accounts)', () => {
     const account = fixture('ContactFollowPreferenceChanged', { contactType: legacyContactType('account'), recipientType: 'account' });
     const v1 = catalog.versions.get('ContactFollowPreferenceChanged')!.find((v) => v.version === 1)!;

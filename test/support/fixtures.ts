@@ -41,12 +41,12 @@ export function fixture<T extends EventType>(type: T, overrides: Partial<EventOf
       ...base,
       emailId: 'e-1',
       contactId: 'c-1',
-      recipientType: 'lead',
+      recipientType: null,
       linkId: 'l0',
       url: 'https://example.com/offer?x=1',
       ...client,
     },
-    AttachmentViewed: { type: 'AttachmentViewed', ...base, emailId: 'e-1', contactId: 'c-1', recipientType: 'account', attachmentId: 'a0', ...client },
+    AttachmentViewed: { type: 'AttachmentViewed', ...base, emailId: 'e-1', contactId: 'c-1', recipientType: null, attachmentId: 'a0', ...client },
     EmailReplied: { type: 'EmailReplied', ...base, emailId: 'e-1', contactId: 'c-1', recipientType: 'contact' },
   };
   return { ...all[type], ...overrides } as EventOf<T>;
