@@ -125,7 +125,9 @@ export class ControlReader implements ControlFallback {
         }
         this.remember(events);
         if (this.options.store && this.applyLive) {
-          if (unreadable || events.some((e) => e.type === 'ControlRecordResolved')) await this.publishUnreadable(this.options.store);
+          if (unreadable || this.pendingDeadLetters.length > 0 || events.some((e) => e.type === 'ControlRecordResolved')) {
+            await this.publishUnreadable(this.options.store);
+          }
           if (events.length > 0) await this.options.store.apply(events);
         }
         this.stats.events += events.length;
@@ -185,13 +187,12 @@ export class ControlReader implements ControlFallback {
   private async publishUnreadable(store: ControlStore): Promise<void> {
     const unresolved = this.history.unresolved();
     const open = new Set(unresolved.map((r) => `${r.partition}:${r.offset}`));
-    const pending = this.pendingDeadLetters;
-    this.pendingDeadLetters = [];
-    const due = pending.filter((p) => open.has(`${p.unreadable.partition}:${p.unreadable.offset}`));
-    if (this.options.deadLetters) {
-      for (const { partition, record } of due) {
-        await this.options.deadLetters.send([record], { topic: this.options.topic, partition, group: 'control' });
-      }
+    this.pendingDeadLetters = this.pendingDeadLetters.filter((p) => open.has(`${p.unreadable.partition}:${p.unreadable.offset}`));
+    // one at a time, dropped from the list once Kafka acknowledged it: a failure retries the rest
+    while (this.options.deadLetters && this.pendingDeadLetters.length > 0) {
+      const { partition, record } = this.pendingDeadLetters[0]!;
+      await this.options.deadLetters.send([record], { topic: this.options.topic, partition, group: 'control' });
+      this.pendingDeadLetters.shift();
     }
     await store.setUnreadable(unresolved);
   }
