@@ -19,7 +19,7 @@ export function emptyStats(): RoleStats {
   return {
     records: 0,
     collected: 0,
-    gatedOut: { org_disabled: 0, contact_opted_out: 0, org_purged: 0, subscription_ended: 0 },
+    gatedOut: { org_disabled: 0, contact_opted_out: 0, org_purged: 0, subscription_ended: 0, control_unreadable: 0 },
     deadLettered: 0,
     duplicates: 0,
     batches: 0,

@@ -215,8 +215,10 @@ describe('KPI queries over the projections', () => {
       lastOpenedAt: new Date(T + 2 * HOUR).toISOString(),
       bestTimeToEmail: null, // two opens: below the minimum
     });
-    const c3 = (await get('/v1/orgs/org-a/contacts/c3/kpis')).json<Record<string, unknown>>();
-    expect(c3).toMatchObject({ emailsReceived: 1, emailsOpened: 0, emailsClicked: 0, lastOpenedAt: null });
+    // c3 is a lead: its own namespace (DESIGN §2.2), not the contact c3's
+    const c3 = (await get('/v1/orgs/org-a/leads/c3/kpis')).json<Record<string, unknown>>();
+    expect(c3).toMatchObject({ recipientType: 'lead', emailsReceived: 1, emailsOpened: 0, emailsClicked: 0, lastOpenedAt: null });
+    expect((await get('/v1/orgs/org-a/contacts/c3/kpis')).statusCode).toBe(404);
   });
 
   it('answers 404 for the unknown, 400 naming a bad parameter, 401/403 across orgs', async () => {
