@@ -10,6 +10,12 @@
  *   P:proj:current                          string the projection version queries read (default 1)
  *   P:proj:versions                         set    every version that may hold keys (live, being built, being dropped)
  *   P:replay:lock                           string holder of the replay lock (SET NX PX)
+ *   P:purges                                hash   orgId -> a purge in progress (JSON: eventId, purgedAt, step…);
+ *                                                  the field goes when the purge is complete (retention/)
+ *   P:purge:fence                           hash   sha1(orgId) -> purgedAt of its latest purge: apply-batch.lua refuses
+ *                                                  a batch gated without that purge (kept: no org id, no personal data)
+ *   P:landers                               set    ids of the lander instances that may upload blobs
+ *   P:lander:<instance>                     string the control positions that instance has passed (JSON), with a TTL
  *
  *   {P:vV}:offsets:<topic>                  hash   partition -> next offset to read (written with the batch)
  *   {P:vV}:seen:<YYYYMMDD>                  set    eventIds applied, by event day; expires after the dedup window
@@ -50,6 +56,12 @@ export interface Keys {
   replayLock(): string;
   /** set by a replay about to switch: the live projector applies nothing while it exists */
   projectionHold(): string;
+  /** purges in progress, by orgId (retention resumes them) */
+  purges(): string;
+  /** sha1(orgId) -> purgedAt: the projector's fence against batches gated before a purge */
+  purgeFence(): string;
+  landers(): string;
+  landerAck(instanceId: string): string;
   /** SCAN MATCH patterns covering every key under the prefix: control keys start with `P:`,
    *  projection keys with their cluster hash tag `{P:vN}` */
   patterns(): string[];
@@ -119,6 +131,10 @@ export function keysFor(prefix: string): Keys {
     projectionVersions: () => `${prefix}:proj:versions`,
     replayLock: () => `${prefix}:replay:lock`,
     projectionHold: () => `${prefix}:proj:hold`,
+    purges: () => `${prefix}:purges`,
+    purgeFence: () => `${prefix}:purge:fence`,
+    landers: () => `${prefix}:landers`,
+    landerAck: (id) => `${prefix}:lander:${e(id)}`,
     patterns: () => [`${prefix}:*`, `{${prefix}:*`],
     version: (v) => {
       const base = `{${prefix}:v${v}}:`;

@@ -155,6 +155,7 @@ async function replayLocked(deps: ReplayDeps, keys: Keys, lock: ReplayLock, requ
       machineClickSeconds: config.machineClickSeconds,
       historyDays: config.historyDays,
       maxClockSkewSeconds: config.maxClockSkewSeconds,
+      purgeFenceKey: keys.purgeFence(),
       start,
       ...(request.maxBytesPerPartition ? { maxBytesPerPartition: request.maxBytesPerPartition } : {}),
       afterBatch: (c) => (interrupted ||= request.stopAfterBatches !== undefined && c.batches >= request.stopAfterBatches),

@@ -75,6 +75,7 @@ export async function runVerify(deps: ReplayDeps, request: VerifyRequest = {}): 
       machineClickSeconds: config.machineClickSeconds,
       historyDays: config.historyDays,
       maxClockSkewSeconds: config.maxClockSkewSeconds,
+      purgeFenceKey: keys.purgeFence(),
       start,
       ...(request.orgId !== undefined ? { orgId: request.orgId } : {}),
     });
