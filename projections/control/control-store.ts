@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { ControlEvent } from '../../schemas/events.js';
 import type { Keys } from '../keys.js';
 import { evolveOrgState, fromHash, toHash, type OrgState } from './org-state.js';
+import { isPurgedTombstone } from './purged-org.js';
 
 /**
  * The current control state in Redis, shared by every API instance: written right after a
@@ -55,6 +56,12 @@ export class ControlStore {
           if (!previous || previous.at <= event.occurredAt) perOrg.set(event.contactId, { allow: event.allow, at: event.occurredAt });
           contacts.set(orgId, perOrg);
         }
+      }
+      if (isPurgedTombstone(state)) {
+        // Nothing after the purge: the org reads as never seen (disabled); its entry goes.
+        multi.srem(this.keys.controlOrgs(), orgId);
+        multi.del(this.keys.controlOrg(orgId));
+        continue;
       }
       multi.sadd(this.keys.controlOrgs(), orgId);
       multi.hset(this.keys.controlOrg(orgId), toHash(state));

@@ -323,7 +323,9 @@ describe('retention', () => {
     expect(await blobsOf('org-b')).toBe(0);
     const v1 = keysFor(h.config.redisPrefix).version(1);
     expect(await h.redis.exists(v1.email('org-b', 'b1'), v1.orgIndex('org-b'), v1.contact('org-b', 'x1'))).toBe(0);
-    expect((await get('/v1/orgs/org-b/emails/b1/kpis', KEYS.b)).statusCode).toBe(404);
+    // The control store forgets the org too: it reads as a new org, disabled (DESIGN §2 rule 3).
+    expect((await get('/v1/orgs/org-b/emails/b1/kpis', KEYS.b)).statusCode).toBe(403);
+    expect(await h.redis.exists(keysFor(h.config.redisPrefix).controlOrg('org-b'))).toBe(0);
     expect((await get('/v1/orgs/org-a/emails/e1/kpis')).json()).toEqual(orgABefore);
     expect(await blobsOf('org-a')).toBe(orgABlobs);
     // A second pass finds nothing more to do.
