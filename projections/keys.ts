@@ -4,7 +4,7 @@
  * Layout (P = REDIS_PREFIX, V = projection version; the `{P:vV}` hash tag keeps one version's
  * keys in one cluster slot, which the atomic batch script needs):
  *
- *   P:ctl:orgs                              set    orgIds ever seen on the control topic
+ *   P:ctl:orgs                              set    orgIds with a control state (a purged org with nothing after leaves)
  *   P:ctl:org:<org>                         hash   enabled 0|1, changedAt, subscriptionEndedAt, renewedAt, purgedAt
  *   P:ctl:contacts:<org>                    hash   contactId -> "0" (does not allow) | "1" (allows)
  *   P:proj:current                          string the projection version queries read (default 1)
