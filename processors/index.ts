@@ -77,6 +77,7 @@ export async function startProcessors(config: Config, options: StartProcessorsOp
         maxClockSkewSeconds: config.maxClockSkewSeconds,
         // an explicit version is pinned; otherwise follow `P:proj:current` across replays
         ...(options.projectionVersion === undefined ? { follow: keys } : {}),
+        purgeFenceKey: keys.purgeFence(),
       })
     : undefined;
   const lander = roles.includes('lander')
@@ -90,6 +91,7 @@ export async function startProcessors(config: Config, options: StartProcessorsOp
         cycleOffsets: config.blobCycleOffsets,
         flushSeconds: config.blobFlushSeconds,
         maxClockSkewSeconds: config.maxClockSkewSeconds,
+        acks: { redis, keys },
       })
     : undefined;
 

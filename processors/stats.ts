@@ -9,6 +9,8 @@ export interface RoleStats {
   duplicates: number;
   batches: number;
   fenceConflicts: number;
+  /** batches refused by the purge fence (gated before a purge) and gated again */
+  purgeFences: number;
   /** times Redis was found to have lost projection writes and the log was re-read */
   rebuilds: number;
   blobsUploaded: number;
@@ -24,6 +26,7 @@ export function emptyStats(): RoleStats {
     duplicates: 0,
     batches: 0,
     fenceConflicts: 0,
+    purgeFences: 0,
     rebuilds: 0,
     blobsUploaded: 0,
     uploadRetries: 0,

@@ -4,7 +4,7 @@
  * Layout (P = REDIS_PREFIX, V = projection version; the `{P:vV}` hash tag keeps one version's
  * keys in one cluster slot, which the atomic batch script needs):
  *
- *   P:ctl:orgs                              set    orgIds ever seen on the control topic
+ *   P:ctl:orgs                              set    orgIds with a control state (a purged org with nothing after leaves)
  *   P:ctl:org:<org>                         hash   enabled 0|1, changedAt, subscriptionEndedAt, renewedAt, purgedAt
  *   P:ctl:contacts:<org>                    hash   contactId -> "<0|1>:<changedAt>" (0: does not allow, 1: allows)
  *   P:ctl:leads:<org>, P:ctl:accounts:<org> hash   the same for leads and accounts (each type its own namespace)
@@ -16,6 +16,13 @@
  *   P:proj:current                          string the projection version queries read (default 1)
  *   P:proj:versions                         set    every version that may hold keys (live, being built, being dropped)
  *   P:replay:lock                           string holder of the replay lock (SET NX PX)
+ *   P:purges                                hash   orgId -> a purge in progress (JSON: eventId, purgedAt, step…);
+ *                                                  the field goes when the purge is complete (retention/)
+ *   P:purge:fence                           hash   sha1(orgId) -> purgedAt of its latest purge: apply-batch.lua refuses
+ *                                                  a batch gated without that purge, and the control store evolves the
+ *                                                  org from it (kept: no org id, no personal data)
+ *   P:landers                               set    ids of the lander instances that may upload blobs
+ *   P:lander:<instance>                     string the control positions that instance has passed (JSON), with a TTL
  *
  *   {P:vV}:offsets:<topic>                  hash   partition -> next offset to read (written with the batch)
  *   {P:vV}:seen:<YYYYMMDD>                  set    eventIds applied, by event day; expires after the dedup window
@@ -68,6 +75,12 @@ export interface Keys {
   replayLock(): string;
   /** set by a replay about to switch: the live projector applies nothing while it exists */
   projectionHold(): string;
+  /** purges in progress, by orgId (retention resumes them) */
+  purges(): string;
+  /** sha1(orgId) -> purgedAt: the projector's fence against batches gated before a purge */
+  purgeFence(): string;
+  landers(): string;
+  landerAck(instanceId: string): string;
   /** SCAN MATCH patterns covering every key under the prefix: control keys start with `P:`,
    *  projection keys with their cluster hash tag `{P:vN}` */
   patterns(): string[];
@@ -146,6 +159,10 @@ export function keysFor(prefix: string): Keys {
     projectionVersions: () => `${prefix}:proj:versions`,
     replayLock: () => `${prefix}:replay:lock`,
     projectionHold: () => `${prefix}:proj:hold`,
+    purges: () => `${prefix}:purges`,
+    purgeFence: () => `${prefix}:purge:fence`,
+    landers: () => `${prefix}:landers`,
+    landerAck: (id) => `${prefix}:lander:${e(id)}`,
     patterns: () => [`${prefix}:*`, `{${prefix}:*`],
     version: (v) => {
       const base = `{${prefix}:v${v}}:`;

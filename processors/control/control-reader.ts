@@ -172,6 +172,14 @@ export class ControlReader implements ControlFallback {
     });
   }
 
+  /**
+   * partition -> next control offset read: every event before it is in `history`. A sink that
+   * takes this and then gates (synchronously) gates with at least those events.
+   */
+  positionsRead(): Map<number, number> {
+    return new Map(this.positions);
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.storeWatch);
     await this.syncing;

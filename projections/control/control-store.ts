@@ -5,6 +5,8 @@ import { RECIPIENT_TYPES, recipientKey, recipientTypeOf, type ControlEvent, type
 import type { Keys } from '../keys.js';
 import { evolveOrgState, fromHash, toHash, type OrgState } from './org-state.js';
 import { suppressionHash } from './suppression.js';
+import { isPurgedTombstone } from './purged-org.js';
+import { orgDigest } from '../purge-fence.js';
 
 /**
  * The current control state in Redis, shared by every API instance: written right after a
@@ -21,6 +23,13 @@ import { suppressionHash } from './suppression.js';
  * preferences live one hash per type (a lead and a contact with one id are two recipients); a
  * "do not allow" is also kept as a suppression hash (P:suppress:<org>) that outlives a purge, and
  * a preference older than the org's purge is never written in the clear again, only as that hash.
+ *
+ * A purged org with nothing after its purge keeps no entry (purged-org.ts: it reads as a new,
+ * disabled org). What it keeps is the purge fence (P:purge:fence, sha1(orgId) -> purgedAt, no org
+ * id in clear), set by the same script: an org is evolved from its hash *and* its latest purge, and
+ * no event at or before that purge is applied again, so re-applying older control events (the
+ * control role re-reading the topic, a late batch) never brings back an ended subscription without
+ * the purge that concluded it, and a re-enabled org is not due for a purge again.
  */
 export interface ControlFallback {
   orgState(orgId: string): OrgState;
@@ -57,7 +66,7 @@ export class ControlStore {
     readonly fallback?: ControlFallback,
     private readonly suppressionSecret?: string,
   ) {
-    if (!('engagementControlApply' in redis)) redis.defineCommand('engagementControlApply', { numberOfKeys: 7, lua: APPLY_LUA });
+    if (!('engagementControlApply' in redis)) redis.defineCommand('engagementControlApply', { numberOfKeys: 8, lua: APPLY_LUA });
   }
 
   async isSynced(): Promise<boolean> {
@@ -98,6 +107,7 @@ export class ControlStore {
       ...RECIPIENT_TYPES.map((type) => this.keys.controlRecipients(orgId, type)),
       this.keys.suppression(orgId),
       this.keys.controlUnreadable(),
+      this.keys.purgeFence(),
     ];
     const prefArgs = [...prefs.values()].flatMap((p) => [
       String(TYPE_KEY_INDEX[p.type]),
@@ -107,15 +117,17 @@ export class ControlStore {
       suppressionHash(secret!, orgId, p.type, p.id),
     ]);
     for (let attempt = 1; attempt <= APPLY_ATTEMPTS; attempt++) {
-      const hash = await this.redis.hgetall(this.keys.controlOrg(orgId));
-      const state = events.reduce(evolveOrgState, fromHash(orgId, hash));
-      const fields = Object.entries(toHash(state)).flat();
+      const { hash, fence } = await this.readOrgAndFence(orgId);
+      const state = evolveAfterPurge(fromHash(orgId, hash), fence === '' ? null : Number(fence), events);
+      const tombstone = isPurgedTombstone(state);
+      const fields = tombstone ? [] : Object.entries(toHash(state)).flat();
       const applied = await script.engagementControlApply(
         ...keys,
         orgId,
-        hash.rev ?? '',
+        `${hash.rev ?? ''}:${fence}`,
         state.purgedAt === null ? '' : String(state.purgedAt),
         purges ? '1' : '0',
+        tombstone ? '1' : '0',
         String(fields.length / 2),
         ...fields,
         String(prefs.size),
@@ -126,6 +138,13 @@ export class ControlStore {
       if (applied === 1) return;
     }
     throw new EngagementError('redis_unavailable', `control state of organisation "${orgId}" kept changing under ${APPLY_ATTEMPTS} attempts`, { retriable: true });
+  }
+
+  /** The org's hash and the time of its latest fenced purge (null: never purged). */
+  private async readOrgAndFence(orgId: string): Promise<{ hash: Record<string, string>; fence: string }> {
+    const results = (await this.redis.pipeline().hgetall(this.keys.controlOrg(orgId)).hget(this.keys.purgeFence(), orgDigest(orgId)).exec()) ?? [];
+    for (const [error] of results) if (error) throw error;
+    return { hash: (results[0]?.[1] as Record<string, string> | undefined) ?? {}, fence: (results[1]?.[1] as string | null | undefined) ?? '' };
   }
 
   /** The unresolved unreadable control records (the control role writes them whole). */
@@ -182,4 +201,18 @@ export class ControlStore {
     if (this.fallback && !(await this.isSynced())) return this.fallback.orgIds();
     return this.redis.smembers(this.keys.controlOrgs());
   }
+}
+
+/**
+ * The org state after `events`, from its stored state and its latest purge (the fence): the purge
+ * is part of the state even when the purge left no hash, and events at or before it are done with.
+ */
+export function evolveAfterPurge(stored: OrgState, fence: number | null, events: readonly ControlEvent[]): OrgState {
+  if (fence === null) return events.reduce(evolveOrgState, stored);
+  const base = stored.purgedAt !== null && stored.purgedAt >= fence ? stored : evolveOrgState(stored, purgedAt(stored.orgId, fence));
+  return events.filter((e) => e.occurredAt > fence).reduce(evolveOrgState, base);
+}
+
+function purgedAt(orgId: string, at: number): ControlEvent {
+  return { type: 'OrgPurged', eventId: '', orgId, occurredAt: at };
 }

@@ -11,24 +11,38 @@
 -- KEYS[5]  P:ctl:accounts:<org>
 -- KEYS[6]  P:suppress:<org>                 set of suppression hashes ("do not allow")
 -- KEYS[7]  P:ctl:unreadable                 unresolved unreadable control records
+-- KEYS[8]  P:purge:fence                    sha1(orgId) -> purgedAt of the org's latest purge
 -- ARGV[1]  org id
--- ARGV[2]  the revision the caller read ('' when the hash did not exist)
+-- ARGV[2]  '<rev>:<fence>': the revision the caller read ('' when the hash did not exist) and the
+--          org's purge fence it read ('' when none): a purge fenced since is a change as well
 -- ARGV[3]  purgedAt of the evolved state ('' when never purged)
 -- ARGV[4]  1 when these events hold an OrgPurged: the org's plain preferences up to purgedAt go
--- ARGV[5]  n, the number of org state field/value pairs that follow
--- ARGV[6 .. 5+2n]                           field, value, ...
+-- ARGV[5]  1 when the evolved state is a purged org with nothing after its purge (purged-org.ts):
+--          its hash and its P:ctl:orgs entry go, and the purge is kept in the fence (no org id in
+--          clear), from which the caller evolves the org from then on
+-- ARGV[6]  n, the number of org state field/value pairs that follow (0 with ARGV[5] = 1)
+-- ARGV[7 .. 6+2n]                           field, value, ...
 -- then     m, the number of preferences, followed by m groups of
 --          type index (3 contact, 4 lead, 5 account), id, allow (0|1), at, suppression hash
 -- then     k, the number of resolved unreadable records, followed by k "<partition>:<offset>"
 --
 -- Returns 1 when applied, 0 when the org hash moved since ARGV[2] (nothing was written).
 local rev = redis.call('HGET', KEYS[2], 'rev') or ''
-if rev ~= ARGV[2] then
+local fence = redis.call('HGET', KEYS[8], redis.sha1hex(ARGV[1])) or ''
+if rev .. ':' .. fence ~= ARGV[2] then
   return 0
 end
 local purgedAt = tonumber(ARGV[3])
-local n = tonumber(ARGV[5])
-local i = 6
+if ARGV[5] == '1' and purgedAt ~= nil then
+  redis.call('DEL', KEYS[2])
+  redis.call('SREM', KEYS[1], ARGV[1])
+  local fenced = tonumber(fence)
+  if fenced == nil or fenced < purgedAt then
+    redis.call('HSET', KEYS[8], redis.sha1hex(ARGV[1]), ARGV[3])
+  end
+end
+local n = tonumber(ARGV[6])
+local i = 7
 if n > 0 then
   local fields = {}
   for j = 0, 2 * n - 1 do

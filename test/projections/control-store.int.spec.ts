@@ -1,6 +1,7 @@
 /**
  * The control store on real Redis: concurrent writers (two API instances, each with its own
  * connection) end in the later state, whatever order their writes interleave in.
+ * A purged org keeps no entry, and nothing older than its purge brings one back.
  */
 
 import { randomUUID } from 'node:crypto';
@@ -9,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../core/config.js';
 import { createRedis } from '../../core/redis.js';
 import { ControlStore } from '../../projections/control/control-store.js';
+import { pendingPurgeSince } from '../../projections/control/org-state.js';
 import { keysFor } from '../../projections/keys.js';
 import type { ControlEvent } from '../../schemas/events.js';
 import { deleteRedisPrefix, testConfig } from '../support/env.js';
@@ -75,5 +77,33 @@ describe('ControlStore.apply is atomic', () => {
       if (allows !== laterAllows || suppressed !== (laterAllows ? 0 : 1)) wrong.push(`${orgId}: allows=${allows} suppressed=${suppressed}`);
     }
     expect(wrong).toEqual([]);
+  });
+});
+
+describe('ControlStore.apply after a purge', () => {
+  it('keeps no entry of a purged org, and older control events applied again never make it due for a purge again', async () => {
+    const keys = keysFor(config.redisPrefix);
+    const store = new ControlStore(redisA, keys, undefined, 'secret');
+    const orgId = `org-purged-${randomUUID()}`;
+    const event = (type: 'OrgEngagementEnabled' | 'SubscriptionEnded' | 'OrgPurged', occurredAt: number): ControlEvent =>
+      ({ type, eventId: randomUUID(), orgId, occurredAt }) as ControlEvent;
+    const enabled = event('OrgEngagementEnabled', T);
+    const ended = event('SubscriptionEnded', T + 1000);
+    await store.apply([enabled, ended]);
+    expect(pendingPurgeSince(await store.readOrg(orgId))).toBe(T + 1000);
+    await store.apply([event('OrgPurged', T + 2000)]);
+    expect(await redisA.exists(keys.controlOrg(orgId))).toBe(0);
+    expect(await redisA.sismember(keys.controlOrgs(), orgId)).toBe(0);
+    // the events before the purge, re-applied (a late batch, the control role re-reading the topic)
+    await store.apply([enabled, ended]);
+    expect(await redisA.exists(keys.controlOrg(orgId))).toBe(0);
+    // re-enabled after the purge, then the old events once more: enabled, not due
+    await store.apply([event('OrgEngagementEnabled', T + 3000)]);
+    await store.apply([ended]);
+    await store.apply([enabled, ended]);
+    const state = await store.readOrg(orgId);
+    expect(state).toMatchObject({ enabled: true, changedAt: T + 3000, purgedAt: T + 2000 });
+    expect(pendingPurgeSince(state)).toBeNull();
+    expect(await store.listOrgs()).toContain(orgId);
   });
 });
