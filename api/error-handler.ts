@@ -26,6 +26,7 @@ export const STATUS_BY_CODE: ErrorStatusOverrides = {
   token_invalid: 404,
   engagement_disabled: 409,
   subscription_ended: 409,
+  control_unreadable: 409,
   conflict: 409,
   replay_locked: 409,
   payload_too_large: 413,

@@ -70,7 +70,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     config,
     sink: countingSink(deps.producer, (event) => metrics.eventsWritten.inc({ type: event.type })),
     redis: deps.redis,
-    control: deps.control ?? new ControlStore(deps.redis, keysFor(config.redisPrefix)),
+    control: deps.control ?? new ControlStore(deps.redis, keysFor(config.redisPrefix), undefined, config.suppressionSecret),
     metrics,
     now: deps.now ?? Date.now,
     newEventId: randomUUID,
@@ -116,7 +116,7 @@ export async function startServer(
   try {
     await Promise.all([producer.connect(), controlTopic.start()]);
     await controlTopic.caughtUp();
-    const control = new ControlStore(redis, keysFor(config.redisPrefix), controlTopic);
+    const control = new ControlStore(redis, keysFor(config.redisPrefix), controlTopic, config.suppressionSecret);
     const app = buildServer({ config, producer, redis, control, metrics, ...(options.plugins ? { plugins: options.plugins } : {}) });
     const url = await app.listen({ port: config.port, host: config.host });
     childLogger('http').info({ url }, 'engagement API listening');

@@ -13,8 +13,10 @@ export interface Config {
   trustProxy: boolean;
   publicBaseUrl: string;
   adminKey: string;
-  /** orgId -> api key */
-  apiKeys: ReadonlyMap<string, string>;
+  /** [orgId, api key] pairs: an org may have several keys (rotation), a key may serve several orgs */
+  apiKeys: ReadonlyArray<readonly [string, string]>;
+  /** keys the suppression hashes of DESIGN §2.2 (HMAC-SHA256 of org, recipient type and id) */
+  suppressionSecret: string;
   /** kid -> secret; the first entry signs, every entry verifies (rotation). */
   trackingSecrets: ReadonlyArray<{ kid: string; secret: string }>;
   kafkaBrokers: string[];
@@ -82,7 +84,14 @@ export const DEFAULTS = {
   ],
   DEV_ADMIN_KEY: 'dev-admin-key',
   DEV_TRACKING_SECRET: 'k1:dev-tracking-secret-change-me',
+  DEV_SUPPRESSION_SECRET: 'dev-suppression-secret-change-me',
 } as const;
+
+/** 127.0.0.0/8, ::1 and localhost: the only interfaces on which the dev defaults of secrets apply. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || h === '::ffff:127.0.0.1';
+}
 
 type Env = Record<string, string | undefined>;
 
@@ -124,13 +133,26 @@ export function loadConfig(env: Env = process.env): Config {
   };
 
   const port = int('PORT', DEFAULTS.PORT, 0, 65535);
-  const adminKey = str('ENGAGEMENT_ADMIN_KEY', production ? undefined : DEFAULTS.DEV_ADMIN_KEY);
-  const apiKeys = new Map(pairs('ENGAGEMENT_API_KEYS', env.ENGAGEMENT_API_KEYS ?? ''));
-  const trackingSecrets = pairs(
-    'TRACKING_SECRET',
-    str('TRACKING_SECRET', production ? undefined : DEFAULTS.DEV_TRACKING_SECRET),
-  ).map(([kid, secret]) => ({ kid, secret }));
-  if (trackingSecrets.length === 0) problems.push('TRACKING_SECRET must name at least one kid:secret');
+  const host = str('HOST', '127.0.0.1');
+  // Dev defaults of secrets only on a loopback interface outside production: a server others can
+  // reach never runs with a key written in this file.
+  const devDefaults = !production && isLoopbackHost(host);
+  const requiredBecause = production ? 'when NODE_ENV=production' : `when HOST (${host}) is not a loopback address`;
+  const secret = (name: string, fallback: string): string => {
+    const raw = env[name];
+    if (raw !== undefined && raw !== '') return raw;
+    if (devDefaults) return fallback;
+    problems.push(`${name} is required ${requiredBecause}`);
+    return '';
+  };
+  const adminKey = secret('ENGAGEMENT_ADMIN_KEY', DEFAULTS.DEV_ADMIN_KEY);
+  const apiKeys = pairs('ENGAGEMENT_API_KEYS', env.ENGAGEMENT_API_KEYS ?? '');
+  const suppressionSecret = secret('SUPPRESSION_SECRET', DEFAULTS.DEV_SUPPRESSION_SECRET);
+  const trackingSecrets = pairs('TRACKING_SECRET', secret('TRACKING_SECRET', DEFAULTS.DEV_TRACKING_SECRET)).map(([kid, value]) => ({
+    kid,
+    secret: value,
+  }));
+  if (trackingSecrets.length === 0 && (env.TRACKING_SECRET ?? '') !== '') problems.push('TRACKING_SECRET must name at least one kid:secret');
   for (const { kid } of trackingSecrets) {
     if (!/^[A-Za-z0-9]{1,8}$/.test(kid)) problems.push(`TRACKING_SECRET key id "${kid}" must be 1-8 letters or digits`);
   }
@@ -160,11 +182,12 @@ export function loadConfig(env: Env = process.env): Config {
 
   const config: Config = {
     port,
-    host: str('HOST', '127.0.0.1'),
+    host,
     trustProxy: env.TRUST_PROXY === 'true' || env.TRUST_PROXY === '1',
     publicBaseUrl,
     adminKey,
     apiKeys,
+    suppressionSecret,
     trackingSecrets,
     kafkaBrokers,
     kafkaClientId: str('KAFKA_CLIENT_ID', 'engagement'),

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'token_invalid'
   | 'engagement_disabled'
   | 'subscription_ended'
+  | 'control_unreadable'
   | 'forbidden'
   | 'unauthorized'
   | 'not_found'

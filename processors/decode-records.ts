@@ -8,7 +8,7 @@
 import type { KafkaMessage } from 'kafkajs';
 import { asEngagementError, EngagementError } from '../core/errors.js';
 import type { EventCodec } from '../schemas/codec.js';
-import { isEmailEvent, type EmailEvent } from '../schemas/events.js';
+import { isEmailEvent, RECIPIENT_TYPES, type EmailEvent } from '../schemas/events.js';
 import { DEFAULT_MAX_CLOCK_SKEW_MS, recordTimeProblem } from '../schemas/occurred-at.js';
 
 export interface DecodedRecord {
@@ -53,5 +53,8 @@ function semanticProblem(event: EmailEvent, recordTimestamp: number, maxSkewMs: 
   if (timeProblem) return `occurredAt ${timeProblem}`;
   if (event.orgId === '' || event.emailId === '') return 'orgId and emailId must not be empty';
   if (event.type !== 'EmailSent' && event.contactId === '') return 'contactId must not be empty';
+  if (event.type !== 'EmailSent' && event.recipientType != null && !RECIPIENT_TYPES.includes(event.recipientType)) {
+    return `recipientType must be one of ${RECIPIENT_TYPES.join(', ')}, got "${String(event.recipientType)}"`;
+  }
   return null;
 }

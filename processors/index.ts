@@ -18,6 +18,7 @@ import { keysFor } from '../projections/keys.js';
 import { defineApplyBatch } from '../projections/projector/apply-batch.js';
 import { EventCodec } from '../schemas/codec.js';
 import { ControlReader } from './control/control-reader.js';
+import { DeadLetterWriter } from './dead-letter.js';
 import { LanderRunner } from './lander/lander-runner.js';
 import { ProjectorRunner } from './projector/projector-runner.js';
 import type { RoleStats } from './stats.js';
@@ -57,7 +58,9 @@ export async function startProcessors(config: Config, options: StartProcessorsOp
     topic: topics.control,
     groupPrefix: config.topicPrefix,
     codec,
-    ...(roles.includes('control') ? { store: new ControlStore(redis, keys) } : {}),
+    ...(roles.includes('control')
+      ? { store: new ControlStore(redis, keys, undefined, config.suppressionSecret), deadLetters: new DeadLetterWriter(kafka, topics.deadletter) }
+      : {}),
   });
   const projector = roles.includes('projector')
     ? new ProjectorRunner({
@@ -74,6 +77,7 @@ export async function startProcessors(config: Config, options: StartProcessorsOp
         maxClockSkewSeconds: config.maxClockSkewSeconds,
         // an explicit version is pinned; otherwise follow `P:proj:current` across replays
         ...(options.projectionVersion === undefined ? { follow: keys } : {}),
+        purgeFenceKey: keys.purgeFence(),
       })
     : undefined;
   const lander = roles.includes('lander')
@@ -87,6 +91,7 @@ export async function startProcessors(config: Config, options: StartProcessorsOp
         cycleOffsets: config.blobCycleOffsets,
         flushSeconds: config.blobFlushSeconds,
         maxClockSkewSeconds: config.maxClockSkewSeconds,
+        acks: { redis, keys },
       })
     : undefined;
 

@@ -14,7 +14,7 @@ export const metrics = {
   processed: counter('engagement_processor_events_total', 'Records read by a processor role', ['role'] as const),
   gatedOut: counter(
     'engagement_processor_gated_out_total',
-    'Events rejected by the privacy gate, by reason (org_disabled, contact_opted_out, org_purged, subscription_ended)',
+    'Events rejected by the privacy gate, by reason (org_disabled, contact_opted_out, org_purged, subscription_ended, control_unreadable)',
     ['role', 'reason'] as const,
   ),
   deadLettered: counter('engagement_processor_dead_letters_total', 'Records sent to the dead-letter topic, by code', ['code'] as const),
@@ -24,6 +24,11 @@ export const metrics = {
     'engagement_projector_rebuilds_total',
     'Times the projector found Redis had lost projection writes (offsets missing or behind, version pointer missing) and re-read the log',
     ['reason'] as const,
+  ),
+  controlRecordsFailed: counter(
+    'engagement_control_records_failed_total',
+    'Control records that could not be decoded or validated (each blocks its organisation until resolved), by code',
+    ['code'] as const,
   ),
   controlStoreRebuilds: counter('engagement_control_store_rebuilds_total', 'Times the control store was found gone from Redis and rewritten from the control topic', []),
   replayHolds: counter('engagement_projector_replay_holds_total', 'Batches the live projector deferred while a replay held the projection to switch it', []),

@@ -4,12 +4,25 @@
  * Layout (P = REDIS_PREFIX, V = projection version; the `{P:vV}` hash tag keeps one version's
  * keys in one cluster slot, which the atomic batch script needs):
  *
- *   P:ctl:orgs                              set    orgIds ever seen on the control topic
+ *   P:ctl:orgs                              set    orgIds with a control state (a purged org with nothing after leaves)
  *   P:ctl:org:<org>                         hash   enabled 0|1, changedAt, subscriptionEndedAt, renewedAt, purgedAt
- *   P:ctl:contacts:<org>                    hash   contactId -> "0" (does not allow) | "1" (allows)
+ *   P:ctl:contacts:<org>                    hash   contactId -> "<0|1>:<changedAt>" (0: does not allow, 1: allows)
+ *   P:ctl:leads:<org>, P:ctl:accounts:<org> hash   the same for leads and accounts (each type its own namespace)
+ *   P:ctl:unreadable                        hash   "<partition>:<offset>" -> JSON {orgId|null, at, reason}: unresolved
+ *                                                  unreadable control records (fail closed; the control role writes it)
+ *   P:suppress:<org>                        set    HMAC-SHA256(SUPPRESSION_SECRET, org, type, id) of every recipient
+ *                                                  that said "do not allow" (DESIGN §2.2): outlives a purge, never in
+ *                                                  the org index, removed when the recipient allows again
  *   P:proj:current                          string the projection version queries read (default 1)
  *   P:proj:versions                         set    every version that may hold keys (live, being built, being dropped)
  *   P:replay:lock                           string holder of the replay lock (SET NX PX)
+ *   P:purges                                hash   orgId -> a purge in progress (JSON: eventId, purgedAt, step…);
+ *                                                  the field goes when the purge is complete (retention/)
+ *   P:purge:fence                           hash   sha1(orgId) -> purgedAt of its latest purge: apply-batch.lua refuses
+ *                                                  a batch gated without that purge, and the control store evolves the
+ *                                                  org from it (kept: no org id, no personal data)
+ *   P:landers                               set    ids of the lander instances that may upload blobs
+ *   P:lander:<instance>                     string the control positions that instance has passed (JSON), with a TTL
  *
  *   {P:vV}:offsets:<topic>                  hash   partition -> next offset to read (written with the batch)
  *   {P:vV}:seen:<YYYYMMDD>                  set    eventIds applied, by event day; expires after the dedup window
@@ -33,7 +46,14 @@
  * long after their day, the others that long after their newest event.
  *
  * Ids are percent-escaped of ':' '{' '}' so a hostile id can't forge another key.
+ *
+ * A recipient in a projection key or a flag (`<contact>` above) is `recipientRef(type, id)`: the
+ * escaped id for a contact (so keys written before recipient types stay valid), the escaped id
+ * followed by `%lead` or `%account` for the other types. escapeId writes '%' only before two
+ * upper-case hex digits, so no contact id can produce a lead's or an account's ref.
  */
+
+import type { RecipientType } from '../schemas/events.js';
 
 export type ProjectionVersion = number;
 
@@ -43,6 +63,11 @@ export interface Keys {
   controlOrgs(): string;
   controlOrg(orgId: string): string;
   controlContacts(orgId: string): string;
+  /** the preference hash of one recipient type (contacts: controlContacts) */
+  controlRecipients(orgId: string, type: RecipientType): string;
+  controlUnreadable(): string;
+  /** outside the org's purgeable keys on purpose: "do not allow" outlives a purge */
+  suppression(orgId: string): string;
   /** present while the control store holds the whole control topic (the control role sets it) */
   controlSynced(): string;
   currentVersion(): string;
@@ -50,6 +75,12 @@ export interface Keys {
   replayLock(): string;
   /** set by a replay about to switch: the live projector applies nothing while it exists */
   projectionHold(): string;
+  /** purges in progress, by orgId (retention resumes them) */
+  purges(): string;
+  /** sha1(orgId) -> purgedAt: the projector's fence against batches gated before a purge */
+  purgeFence(): string;
+  landers(): string;
+  landerAck(instanceId: string): string;
   /** SCAN MATCH patterns covering every key under the prefix: control keys start with `P:`,
    *  projection keys with their cluster hash tag `{P:vN}` */
   patterns(): string[];
@@ -65,8 +96,8 @@ export interface VersionKeys {
   seen(day: string): string;
   email(orgId: string, emailId: string): string;
   emailRecipients(orgId: string, emailId: string): string;
-  contact(orgId: string, contactId: string): string;
-  contactDay(orgId: string, contactId: string, day: string): string;
+  contact(orgId: string, contactId: string, type?: RecipientType): string;
+  contactDay(orgId: string, contactId: string, day: string, type?: RecipientType): string;
   orgDay(orgId: string, day: string): string;
   senderDay(orgId: string, senderId: string, day: string): string;
   templateDay(orgId: string, templateId: string, day: string): string;
@@ -107,18 +138,31 @@ export function escapeId(id: string): string {
   return id.replace(/[%:{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
+/** A recipient's part of a projection key or flag (see the header). */
+export function recipientRef(type: RecipientType, id: string): string {
+  return type === 'contact' ? escapeId(id) : `${escapeId(id)}%${type}`;
+}
+
 export function keysFor(prefix: string): Keys {
   const e = escapeId;
+  const r = recipientRef;
   return {
     prefix,
     controlOrgs: () => `${prefix}:ctl:orgs`,
     controlOrg: (org) => `${prefix}:ctl:org:${e(org)}`,
     controlContacts: (org) => `${prefix}:ctl:contacts:${e(org)}`,
+    controlRecipients: (org, type) => `${prefix}:ctl:${type}s:${e(org)}`,
+    controlUnreadable: () => `${prefix}:ctl:unreadable`,
+    suppression: (org) => `${prefix}:suppress:${e(org)}`,
     controlSynced: () => `${prefix}:ctl:synced`,
     currentVersion: () => `${prefix}:proj:current`,
     projectionVersions: () => `${prefix}:proj:versions`,
     replayLock: () => `${prefix}:replay:lock`,
     projectionHold: () => `${prefix}:proj:hold`,
+    purges: () => `${prefix}:purges`,
+    purgeFence: () => `${prefix}:purge:fence`,
+    landers: () => `${prefix}:landers`,
+    landerAck: (id) => `${prefix}:lander:${e(id)}`,
     patterns: () => [`${prefix}:*`, `{${prefix}:*`],
     version: (v) => {
       const base = `{${prefix}:v${v}}:`;
@@ -129,8 +173,8 @@ export function keysFor(prefix: string): Keys {
         seen: (day) => `${base}seen:${day}`,
         email: (org, email) => `${base}email:${e(org)}:${e(email)}`,
         emailRecipients: (org, email) => `${base}emailr:${e(org)}:${e(email)}`,
-        contact: (org, contact) => `${base}contact:${e(org)}:${e(contact)}`,
-        contactDay: (org, contact, day) => `${base}contactd:${e(org)}:${e(contact)}:${day}`,
+        contact: (org, contact, type = 'contact') => `${base}contact:${e(org)}:${r(type, contact)}`,
+        contactDay: (org, contact, day, type = 'contact') => `${base}contactd:${e(org)}:${r(type, contact)}:${day}`,
         orgDay: (org, day) => `${base}orgd:${e(org)}:${day}`,
         senderDay: (org, sender, day) => `${base}senderd:${e(org)}:${e(sender)}:${day}`,
         templateDay: (org, tpl, day) => `${base}templated:${e(org)}:${e(tpl)}:${day}`,

@@ -163,6 +163,7 @@ async function replayLocked(deps: ReplayDeps, keys: Keys, lock: ReplayLock, requ
       control,
       ...builderSettings(config, topics.emails),
       keys: vk,
+      purgeFenceKey: keys.purgeFence(),
       start,
       ...(request.maxBytesPerPartition ? { maxBytesPerPartition: request.maxBytesPerPartition } : {}),
       afterBatch: (c) => (interrupted ||= request.stopAfterBatches !== undefined && c.batches >= request.stopAfterBatches),

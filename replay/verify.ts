@@ -71,6 +71,7 @@ export async function runVerify(deps: ReplayDeps, request: VerifyRequest = {}): 
       control,
       ...builderSettings(config, topics.emails),
       keys: sk,
+      purgeFenceKey: keys.purgeFence(),
       start,
       ...(request.orgId !== undefined ? { orgId: request.orgId } : {}),
     });

@@ -44,6 +44,8 @@ export interface BuilderOptions {
   /** partition -> first offset to read (every partition of the topic) */
   start: ReadonlyMap<number, number>;
   orgId?: string;
+  /** P:purge:fence: a batch gated before a purge retention fenced is refused and gated again */
+  purgeFenceKey?: string;
   /** fetch size per partition (default REPLAY_MAX_BYTES_PER_PARTITION, 1 MiB: smaller batches
    *  overlap the fold of one partition with another's script better than 2 or 4 MiB) */
   maxBytesPerPartition?: number;
@@ -154,6 +156,7 @@ export class VersionBuilder {
         historyDays: this.options.historyDays,
         maxClockSkewSeconds: this.options.maxClockSkewSeconds,
         ...(this.options.orgId !== undefined ? { orgId: this.options.orgId } : {}),
+        ...(this.options.purgeFenceKey ? { purgeFenceKey: this.options.purgeFenceKey } : {}),
       },
       topic,
       partition,
@@ -162,9 +165,10 @@ export class VersionBuilder {
     );
     const next = Number(records[records.length - 1]!.offset) + 1;
     if (!outcome.result.applied) {
-      // Only another writer of this version could fence it (a second builder): follow Redis.
+      // Another writer of this version (a second builder) fenced it: follow Redis; a purge fenced
+      // it: read the batch again (the next attempt waits for the control topic and gates anew).
       const result = outcome.result;
-      const stored = result.superseded || result.held ? position : (result.storedOffset ?? this.options.start.get(partition) ?? 0);
+      const stored = result.superseded || result.held || 'purged' in result ? position : (result.storedOffset ?? this.options.start.get(partition) ?? 0);
       log.warn({ partition, stored }, 'replay batch fenced; re-seeking');
       this.positions.set(partition, stored);
       this.consumer.seek({ topic, partition, offset: String(stored) });

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { scanMembers } from '../core/redis-scan.js';
 import type { Keys } from '../projections/keys.js';
+import { RECIPIENT_TYPES } from '../schemas/events.js';
 import { parseCurrentVersion } from '../projections/current-version.js';
 
 const CHUNK = 500;
@@ -14,8 +15,9 @@ export async function projectionVersions(redis: Redis, keys: Keys): Promise<numb
 
 /**
  * Deletes every projection key of one org, in every version, through the per-org index the
- * projector keeps (no KEYS, no keyspace-wide SCAN), and its stored contact preferences.
- * Returns how many keys were deleted.
+ * projector keeps (no KEYS, no keyspace-wide SCAN), and its stored recipient preferences (of
+ * every type). Its suppression list (P:suppress:<org>, keyed hashes of who said "do not allow")
+ * stays on purpose: an opt-out outlives a purge (DESIGN §2.2). Returns how many keys were deleted.
  */
 export async function purgeOrgFromRedis(redis: Redis, keys: Keys, orgId: string): Promise<number> {
   let deleted = 0;
@@ -24,6 +26,6 @@ export async function purgeOrgFromRedis(redis: Redis, keys: Keys, orgId: string)
     for await (const members of scanMembers(redis, index, CHUNK)) deleted += await redis.unlink(...members);
     deleted += await redis.unlink(index);
   }
-  deleted += await redis.unlink(keys.controlContacts(orgId));
+  deleted += await redis.unlink(...RECIPIENT_TYPES.map((type) => keys.controlRecipients(orgId, type)));
   return deleted;
 }

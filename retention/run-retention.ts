@@ -4,15 +4,22 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../core/config.js';
 import { childLogger } from '../core/logger.js';
 import { orgBlobPrefix } from '../processors/lander/blob-names.js';
+import { landersBehind } from '../processors/lander/lander-acks.js';
 import type { EventProducer } from '../producers/event-producer.js';
 import { ControlStore } from '../projections/control/control-store.js';
 import type { Keys } from '../projections/keys.js';
+import { fencePurge } from '../projections/purge-fence.js';
 import type { OrgPurged } from '../schemas/events.js';
 import { orgsDueForPurge } from './plan.js';
 import { deleteExpiredBlobs, purgeOrgBlobs } from './purge-blobs.js';
+import { nextStep, parsePurgeRecord, type PurgeRecord, type PurgeStep } from './purge-record.js';
 import { purgeOrgFromRedis } from './purge-redis.js';
 
 const log = childLogger('retention');
+
+/** How long a pass waits for the landers to pass a purge before leaving it to the next pass. */
+export const LANDER_WAIT_MS = 30_000;
+const LANDER_POLL_MS = 200;
 
 export interface RetentionDeps {
   config: Pick<Config, 'retentionDays' | 'blobRetentionDays'>;
@@ -20,47 +27,171 @@ export interface RetentionDeps {
   keys: Keys;
   container: ContainerClient;
   producer: EventProducer;
+  /** end offsets of the control topic (partition -> high watermark) */
+  controlEnds: () => Promise<ReadonlyMap<number, number>>;
+  landerWaitMs?: number;
+  /** called after each purge step is recorded (tests stop the process there) */
+  afterStep?: (orgId: string, step: PurgeStep) => void;
 }
 
-export interface PurgedOrg {
+export interface PurgeOutcome {
   orgId: string;
   subscriptionEndedAt: string;
+  purgedAt: string;
+  /** the step an earlier pass left this purge at, null for a purge begun by this pass */
+  resumedFrom: PurgeStep | null;
+  status: 'completed' | 'waiting' | 'failed';
+  /** for an unfinished purge: the step the next pass resumes at */
+  step: PurgeStep | null;
   redisKeysDeleted: number;
   blobsDeleted: number;
+  reason?: string;
 }
 
 export interface RetentionReport {
   now: string;
-  purged: PurgedOrg[];
+  /** purges completed by this pass (begun now or resumed) */
+  purged: PurgeOutcome[];
+  /** purges still in progress: the next pass resumes them */
+  unfinished: PurgeOutcome[];
   expiredBlobsDeleted: number;
+  expiredBlobsError?: string;
 }
 
 /**
- * One retention pass at `now`: the OrgPurged event goes to the control topic first (so the gate
- * refuses anything of the org up to that instant, in the live run and in every later replay),
- * then the org's projection keys and blobs are deleted; last, expired landing blobs go.
+ * One retention pass at `now`. A purge is a recorded sequence of idempotent steps
+ * (purge-record.ts), begun when an org falls due and resumed by every later pass until its last
+ * step: a crash or an outage at any step leaves the record, never a half-purged org that is no
+ * longer due. Ordered with the processors (DESIGN §2): the OrgPurged event goes to the control
+ * topic first; then the purge fence makes the projector refuse every batch gated without it, so
+ * the Redis deletions that follow are final; blobs are deleted only once every lander has passed
+ * the event (processors/lander/lander-acks.ts). Last, expired landing blobs go.
  */
 export async function runRetention(deps: RetentionDeps, now: number = Date.now()): Promise<RetentionReport> {
   const control = new ControlStore(deps.redis, deps.keys);
+  const inProgress = await readPurges(deps);
   const states = await control.readOrgs(await control.listOrgs());
-  const due = orgsDueForPurge(states.values(), now, deps.config.retentionDays);
-  const purged: PurgedOrg[] = [];
-  for (const state of due) {
-    const event: OrgPurged = { type: 'OrgPurged', eventId: randomUUID(), orgId: state.orgId, occurredAt: now };
-    await deps.producer.send(event);
-    await control.apply([event]);
-    const redisKeysDeleted = await purgeOrgFromRedis(deps.redis, deps.keys, state.orgId);
-    const blobsDeleted = await purgeOrgBlobs(deps.container, orgBlobPrefix(state.orgId));
-    const entry = {
-      orgId: state.orgId,
-      subscriptionEndedAt: new Date(state.subscriptionEndedAt!).toISOString(),
-      redisKeysDeleted,
-      blobsDeleted,
-    };
-    log.info(entry, 'organisation purged');
-    purged.push(entry);
+  const outcomes: PurgeOutcome[] = [];
+
+  for (const [orgId, record] of inProgress) {
+    const state = states.get(orgId);
+    if (record.step === 'event' && state && state.renewedAt !== null && state.renewedAt >= record.subscriptionEndedAt) {
+      // Renewed before the purge became a fact (its event never acknowledged): cancelled.
+      await deps.redis.hdel(deps.keys.purges(), orgId);
+      log.info({ orgId }, 'purge cancelled by a renewal before its event');
+      continue;
+    }
+    outcomes.push(await purgeOrg(deps, control, orgId, record, record.step));
   }
-  const expiredBlobsDeleted = await deleteExpiredBlobs(deps.container, now, deps.config.blobRetentionDays);
-  if (expiredBlobsDeleted > 0) log.info({ expiredBlobsDeleted }, 'expired landing blobs deleted');
-  return { now: new Date(now).toISOString(), purged, expiredBlobsDeleted };
+  for (const state of orgsDueForPurge(states.values(), now, deps.config.retentionDays)) {
+    if (inProgress.has(state.orgId)) continue;
+    const record: PurgeRecord = { eventId: randomUUID(), purgedAt: now, subscriptionEndedAt: state.subscriptionEndedAt!, step: 'event' };
+    // Recorded before the event is sent: from here on the purge is finished by some pass.
+    if ((await deps.redis.hsetnx(deps.keys.purges(), state.orgId, JSON.stringify(record))) === 0) continue;
+    outcomes.push(await purgeOrg(deps, control, state.orgId, record, null));
+  }
+
+  let expiredBlobsDeleted = 0;
+  let expiredBlobsError: string | undefined;
+  try {
+    expiredBlobsDeleted = await deleteExpiredBlobs(deps.container, now, deps.config.blobRetentionDays);
+    if (expiredBlobsDeleted > 0) log.info({ expiredBlobsDeleted }, 'expired landing blobs deleted');
+  } catch (error) {
+    expiredBlobsError = (error as Error).message;
+    log.error({ err: error }, 'expired landing blobs not deleted; the next pass tries again');
+  }
+  return {
+    now: new Date(now).toISOString(),
+    purged: outcomes.filter((o) => o.status === 'completed'),
+    unfinished: outcomes.filter((o) => o.status !== 'completed'),
+    expiredBlobsDeleted,
+    ...(expiredBlobsError !== undefined ? { expiredBlobsError } : {}),
+  };
+}
+
+async function readPurges(deps: RetentionDeps): Promise<Map<string, PurgeRecord>> {
+  const purges = new Map<string, PurgeRecord>();
+  for (const [orgId, raw] of Object.entries(await deps.redis.hgetall(deps.keys.purges()))) {
+    const record = parsePurgeRecord(raw);
+    if (record) purges.set(orgId, record);
+    else log.error({ orgId, raw }, 'unreadable purge record left alone');
+  }
+  return purges;
+}
+
+/** Runs the purge from `record.step` to its end; an error stops it at the step that failed. */
+async function purgeOrg(deps: RetentionDeps, control: ControlStore, orgId: string, record: PurgeRecord, resumedFrom: PurgeStep | null): Promise<PurgeOutcome> {
+  const outcome: PurgeOutcome = {
+    orgId,
+    subscriptionEndedAt: new Date(record.subscriptionEndedAt).toISOString(),
+    purgedAt: new Date(record.purgedAt).toISOString(),
+    resumedFrom,
+    status: 'completed',
+    step: null,
+    redisKeysDeleted: 0,
+    blobsDeleted: 0,
+  };
+  if (resumedFrom) log.warn({ orgId, step: resumedFrom }, 'resuming an unfinished purge');
+  const event: OrgPurged = { type: 'OrgPurged', eventId: record.eventId, orgId, occurredAt: record.purgedAt };
+  let step: PurgeStep | null = record.step;
+  try {
+    while (step !== null) {
+      switch (step) {
+        case 'event':
+          // Sent again when resumed here: the same eventId, so every reader applies it once.
+          await deps.producer.send(event);
+          await control.apply([event]);
+          record.controlEnds = Object.fromEntries(await deps.controlEnds());
+          break;
+        case 'fence':
+          await fencePurge(deps.redis, deps.keys, orgId, record.purgedAt);
+          break;
+        case 'redis':
+          // The control store forgets the org (a purged org reads as never seen) unless it lives on.
+          await control.apply([event]);
+          outcome.redisKeysDeleted = await purgeOrgFromRedis(deps.redis, deps.keys, orgId);
+          break;
+        case 'landers': {
+          const behind = await waitForLanders(deps, new Map(Object.entries(record.controlEnds ?? {}).map(([p, o]) => [Number(p), o])));
+          if (behind.length > 0) {
+            outcome.status = 'waiting';
+            outcome.step = step;
+            outcome.reason = `lander instance(s) ${behind.join(', ')} not yet past the purge event`;
+            log.warn({ orgId, behind }, 'purge waits for the landers; the next pass resumes it');
+            return outcome;
+          }
+          break;
+        }
+        case 'blobs':
+          outcome.blobsDeleted = await purgeOrgBlobs(deps.container, orgBlobPrefix(orgId));
+          break;
+        default: {
+          const never: never = step;
+          return never;
+        }
+      }
+      const done: PurgeStep = step;
+      step = nextStep(done);
+      if (step === null) await deps.redis.hdel(deps.keys.purges(), orgId);
+      else await deps.redis.hset(deps.keys.purges(), orgId, JSON.stringify({ ...record, step }));
+      deps.afterStep?.(orgId, done);
+    }
+  } catch (error) {
+    outcome.status = 'failed';
+    outcome.step = step;
+    outcome.reason = (error as Error).message;
+    log.error({ err: error, orgId, step }, 'purge step failed; the next pass resumes it');
+    return outcome;
+  }
+  log.info(outcome, 'organisation purged');
+  return outcome;
+}
+
+async function waitForLanders(deps: RetentionDeps, targets: ReadonlyMap<number, number>): Promise<string[]> {
+  const deadline = Date.now() + (deps.landerWaitMs ?? LANDER_WAIT_MS);
+  for (;;) {
+    const behind = await landersBehind(deps.redis, deps.keys, targets);
+    if (behind.length === 0 || Date.now() >= deadline) return behind;
+    await new Promise((resolve) => setTimeout(resolve, LANDER_POLL_MS));
+  }
 }

@@ -3,7 +3,15 @@
  * body: the codec derives it from the writer schema's fingerprint.
  */
 
+/** The legacy enum of v1 schemas: older readers know only these two. */
 export type ContactType = 'contact' | 'lead';
+/**
+ * A recipient's namespace (DESIGN §2.2): a lead and a contact with one id are two recipients.
+ * Schemas carry it as `recipientType` (null in records written before it existed); read it with
+ * `recipientTypeOf`, never from `contactType` alone.
+ */
+export type RecipientType = 'contact' | 'lead' | 'account';
+export const RECIPIENT_TYPES: readonly RecipientType[] = ['contact', 'lead', 'account'];
 
 interface EventBase {
   eventId: string;
@@ -22,6 +30,7 @@ export interface ContactFollowPreferenceChanged extends EventBase {
   type: 'ContactFollowPreferenceChanged';
   contactId: string;
   contactType: ContactType;
+  recipientType?: RecipientType | null;
   allow: boolean;
 }
 export interface SubscriptionEnded extends EventBase {
@@ -33,10 +42,17 @@ export interface SubscriptionRenewed extends EventBase {
 export interface OrgPurged extends EventBase {
   type: 'OrgPurged';
 }
+/** An administrator resolved the unreadable control record at (partition, offset). */
+export interface ControlRecordResolved extends EventBase {
+  type: 'ControlRecordResolved';
+  partition: number;
+  offset: number;
+}
 
 export interface Recipient {
   contactId: string;
   contactType: ContactType;
+  recipientType?: RecipientType | null;
   followed: boolean;
   timeZone: string | null;
 }
@@ -71,6 +87,8 @@ export interface EmailSent extends EventBase {
 interface InteractionBase extends EventBase {
   emailId: string;
   contactId: string;
+  /** null or absent: a contact */
+  recipientType?: RecipientType | null;
 }
 interface ClientFields {
   userAgent: string | null;
@@ -100,7 +118,8 @@ export type ControlEvent =
   | ContactFollowPreferenceChanged
   | SubscriptionEnded
   | SubscriptionRenewed
-  | OrgPurged;
+  | OrgPurged
+  | ControlRecordResolved;
 export type InteractionEvent = EmailOpened | LinkClicked | AttachmentViewed | EmailReplied;
 export type EmailEvent = EmailSent | InteractionEvent;
 export type AnyEvent = ControlEvent | EmailEvent;
@@ -114,6 +133,7 @@ export const CONTROL_EVENT_TYPES = [
   'SubscriptionEnded',
   'SubscriptionRenewed',
   'OrgPurged',
+  'ControlRecordResolved',
 ] as const satisfies readonly ControlEvent['type'][];
 
 export const EMAIL_EVENT_TYPES = [
@@ -132,4 +152,19 @@ export function isControlEvent(event: AnyEvent): event is ControlEvent {
 
 export function isEmailEvent(event: AnyEvent): event is EmailEvent {
   return !isControlEvent(event);
+}
+
+/** The namespace of a recipient, preference or interaction (`recipientType`, else the legacy `contactType`, else contact). */
+export function recipientTypeOf(r: { recipientType?: RecipientType | null; contactType?: ContactType }): RecipientType {
+  return r.recipientType ?? r.contactType ?? 'contact';
+}
+
+/** What older readers get in the legacy `contactType` enum (they know no accounts). */
+export function legacyContactType(type: RecipientType): ContactType {
+  return type === 'lead' ? 'lead' : 'contact';
+}
+
+/** One recipient's identity as a map key: `<type>:<id>` (the type holds no ':'). */
+export function recipientKey(type: RecipientType, id: string): string {
+  return `${type}:${id}`;
 }

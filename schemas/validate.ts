@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type avro from 'avsc';
 import { catalog } from './catalog.js';
-import { EVENT_TYPES, type AnyEvent, type EventType } from './events.js';
+import { EVENT_TYPES, RECIPIENT_TYPES, type AnyEvent, type EventType, type RecipientType } from './events.js';
 import type { FieldProblem } from '../core/errors.js';
 import { DEFAULT_MAX_CLOCK_SKEW_MS, receivedTimeProblem } from './occurred-at.js';
 
@@ -98,6 +98,9 @@ function semanticErrors(event: Record<string, unknown>, now: number, maxSkewMs: 
     }
   };
   checkIds(event, '');
+  if (typeof event.recipientType === 'string' && !RECIPIENT_TYPES.includes(event.recipientType as RecipientType)) {
+    errors.push({ path: 'recipientType', message: `must be one of ${RECIPIENT_TYPES.join(', ')}` });
+  }
   for (const list of ['recipients', 'links', 'attachments']) {
     const items = event[list];
     if (Array.isArray(items)) items.forEach((item, i) => checkIds(item as Record<string, unknown>, `${list}.${i}.`));

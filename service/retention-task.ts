@@ -1,28 +1,24 @@
-import { createContainerClient } from '../core/blob.js';
 import type { Config } from '../core/config.js';
-import { createKafka } from '../core/kafka.js';
 import { childLogger } from '../core/logger.js';
-import { createRedis } from '../core/redis.js';
-import { topicsFor } from '../core/topics.js';
-import { EventProducer } from '../producers/event-producer.js';
-import { keysFor } from '../projections/keys.js';
+import { connectRetention } from '../retention/connect.js';
 import { runRetention } from '../retention/run-retention.js';
 
 const log = childLogger('retention');
 
 /**
  * The periodic retention pass inside `engagement start`. A failed pass is logged and retried at
- * the next tick; passes never overlap.
+ * the next tick (an unfinished purge is resumed there); passes never overlap.
  */
 export async function startRetentionTask(config: Config): Promise<{ stop(): Promise<void> }> {
-  const redis = createRedis(config);
-  const producer = new EventProducer(createKafka(config), topicsFor(config));
-  await producer.connect();
-  const deps = { config, redis, producer, keys: keysFor(config.redisPrefix), container: createContainerClient(config) };
+  const { deps, close } = await connectRetention(config);
   let running: Promise<unknown> = Promise.resolve();
   const tick = (): void => {
     running = running.then(() =>
-      runRetention(deps).catch((error: unknown) => log.error({ err: error }, 'retention pass failed; retrying at the next tick')),
+      runRetention(deps)
+        .then((report) => {
+          if (report.unfinished.length > 0) log.warn({ unfinished: report.unfinished }, 'purges left unfinished; the next pass resumes them');
+        })
+        .catch((error: unknown) => log.error({ err: error }, 'retention pass failed; retrying at the next tick')),
     );
   };
   const timer = setInterval(tick, config.retentionIntervalSeconds * 1000);
@@ -31,8 +27,7 @@ export async function startRetentionTask(config: Config): Promise<{ stop(): Prom
     async stop() {
       clearInterval(timer);
       await running;
-      await producer.disconnect();
-      redis.disconnect();
+      await close();
     },
   };
 }

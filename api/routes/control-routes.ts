@@ -3,7 +3,8 @@ import { adminOnly, orgAuth } from '../auth.js';
 import { asEngagementError, badRequest } from '../../core/errors.js';
 import { pendingPurgeSince } from '../../projections/control/org-state.js';
 import type { ControlEvent } from '../../schemas/events.js';
-import { controlEvent, parseEngagementBody, parseFollowEmailBody, type ControlCommand } from '../../producers/control/control-commands.js';
+import { controlEvent, parseEngagementBody, parseFollowEmailBody, parseResolveBody, type ControlCommand } from '../../producers/control/control-commands.js';
+import { RECIPIENT_PATHS } from './recipient-paths.js';
 import { checkIds } from './request-errors.js';
 import type { RouteDeps } from './route-deps.js';
 
@@ -36,18 +37,35 @@ export const controlRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) =>
     return orgState(orgId);
   });
 
-  app.put<{ Params: { orgId: string; contactId: string } }>(
-    '/v1/orgs/:orgId/contacts/:contactId/follow-email',
-    { preHandler: orgAuth(deps.config) },
-    async (request) => {
-      const { orgId, contactId } = request.params;
-      checkIds({ orgId, contactId });
-      const body = parseFollowEmailBody(request.body);
-      if (!body.ok) throw badRequest(body.errors);
-      const event = await write(orgId, { kind: 'follow-email', contactId, ...body.value });
-      return { orgId, contactId, contactType: body.value.contactType, allow: body.value.allow, changedAt: event.occurredAt };
-    },
-  );
+  // One route per recipient type: a lead and a contact with one id are two recipients (DESIGN §2.2).
+  for (const [segment, pathType] of RECIPIENT_PATHS) {
+    app.put<{ Params: { orgId: string; contactId: string } }>(
+      `/v1/orgs/:orgId/${segment}/:contactId/follow-email`,
+      { preHandler: orgAuth(deps.config) },
+      async (request) => {
+        const { orgId, contactId } = request.params;
+        checkIds({ orgId, contactId });
+        const body = parseFollowEmailBody(request.body, pathType);
+        if (!body.ok) throw badRequest(body.errors);
+        const { recipientType, allow } = body.value;
+        const event = await write(orgId, { kind: 'follow-email', contactId, recipientType, allow });
+        return { orgId, contactId, contactType: recipientType, recipientType, allow, changedAt: event.occurredAt };
+      },
+    );
+  }
+
+  /**
+   * Fail closed (DESIGN §2): an unreadable control record blocks its org until an administrator
+   * resolves it here, after restoring what it meant (e.g. sending the opt-out or the switch again).
+   */
+  app.post<{ Params: { orgId: string } }>('/v1/orgs/:orgId/control/resolve', { preHandler: adminOnly(deps.config) }, async (request) => {
+    const { orgId } = request.params;
+    checkIds({ orgId });
+    const body = parseResolveBody(request.body);
+    if (!body.ok) throw badRequest(body.errors);
+    const event = await write(orgId, { kind: 'resolve-unreadable', ...body.value });
+    return { orgId, ...body.value, resolvedAt: event.occurredAt, unresolved: await deps.control.readUnreadable(orgId) };
+  });
 
   app.post<{ Params: { orgId: string } }>('/v1/orgs/:orgId/subscription/end', { preHandler: adminOnly(deps.config) }, async (request) => {
     checkIds({ orgId: request.params.orgId });

@@ -3,7 +3,7 @@ import { orgAuth } from '../auth.js';
 import { decideSend } from '../../producers/email/decide-send.js';
 import { parseSendEmailRequest } from '../../producers/email/send-request.js';
 import { subscriptionEnded } from '../../projections/control/org-state.js';
-import { badRequest } from '../../core/errors.js';
+import { badRequest, EngagementError } from '../../core/errors.js';
 import { checkIds, controlStateUnavailable } from './request-errors.js';
 import type { RouteDeps } from './route-deps.js';
 
@@ -18,10 +18,20 @@ export const emailRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
     const parsed = parseSendEmailRequest(request.body, acceptedAt, deps.config.maxClockSkewSeconds * 1000);
     if (!parsed.ok) throw badRequest(parsed.errors);
     const email = parsed.value;
-    const [org, allows] = await Promise.all([
+    const [org, allows, unreadable] = await Promise.all([
       deps.control.readOrg(orgId),
-      email.follow ? deps.control.readContactsAllow(orgId, email.recipients.map((r) => r.contactId)) : new Map<string, boolean>(),
+      email.follow
+        ? deps.control.readRecipientsAllow(orgId, email.recipients.map((r) => ({ type: r.recipientType, id: r.contactId })))
+        : new Map<string, boolean>(),
+      email.follow ? deps.control.readUnreadable(orgId) : [],
     ]).catch(controlStateUnavailable);
+    if (unreadable.length > 0) {
+      const at = unreadable.map((r) => `partition ${r.partition} offset ${r.offset}`).join(', ');
+      throw new EngagementError(
+        'control_unreadable',
+        `a control record of organisation "${orgId}" could not be read (${at}): nothing of it is followed until an administrator resolves it (POST /v1/orgs/:orgId/control/resolve)`,
+      );
+    }
     const { event, response } = decideSend(email, {
       orgId,
       acceptedAt,

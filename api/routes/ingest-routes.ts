@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { authenticated, mayActOn, principalOf } from '../auth.js';
-import { isControlEvent, type AnyEvent, type ControlEvent, type EmailSent } from '../../schemas/events.js';
+import { isControlEvent, recipientKey, recipientTypeOf, type AnyEvent, type ControlEvent, type EmailSent } from '../../schemas/events.js';
 import { applySendPolicy, parseIngestBody, screenEvents, stampAcceptedAt, type IngestResult } from '../../producers/ingest/ingest-batch.js';
 import { subscriptionEnded } from '../../projections/control/org-state.js';
 import { badRequest } from '../../core/errors.js';
@@ -51,8 +51,13 @@ async function readPolicy(deps: RouteDeps, sends: readonly EmailSent[]) {
   const states = await deps.control.readOrgs(orgIds);
   const allows = new Map<string, Map<string, boolean>>();
   for (const orgId of orgIds) {
-    const contacts = [...new Set(sends.filter((s) => s.orgId === orgId).flatMap((s) => s.recipients.map((r) => r.contactId)))];
-    allows.set(orgId, await deps.control.readContactsAllow(orgId, contacts));
+    const recipients = new Map(
+      sends
+        .filter((s) => s.orgId === orgId)
+        .flatMap((s) => s.recipients.map((r) => ({ type: recipientTypeOf(r), id: r.contactId })))
+        .map((r) => [recipientKey(r.type, r.id), r] as const),
+    );
+    allows.set(orgId, await deps.control.readRecipientsAllow(orgId, [...recipients.values()]));
   }
   return {
     enabled: new Map(orgIds.map((o) => [o, states.get(o)?.enabled ?? false])),

@@ -9,6 +9,7 @@ import { parseDays, queryContactKpis } from '../../projections/queries/contact-k
 import { queryEmailKpis } from '../../projections/queries/email-kpis.js';
 import { queryRollupKpis, type RollupScope } from '../../projections/queries/rollup-kpis.js';
 import type { RouteDeps } from './route-deps.js';
+import { RECIPIENT_PATHS } from './recipient-paths.js';
 
 type OrgParams = { orgId: string };
 type RangeQuery = { from?: string; to?: string };
@@ -25,11 +26,14 @@ export const kpiRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
     queryEmailKpis(redis, keys, req.params.orgId, req.params.emailId, fallback),
   );
 
-  app.get<{ Params: OrgParams & { contactId: string }; Querystring: { days?: string } }>(
-    '/v1/orgs/:orgId/contacts/:contactId/kpis',
-    read,
-    (req) => queryContactKpis(redis, keys, req.params.orgId, req.params.contactId, parseDays(req.query.days), now(), fallback),
-  );
+  // One route per recipient type (DESIGN §2.2: a lead and a contact with one id are two recipients).
+  for (const [segment, type] of RECIPIENT_PATHS) {
+    app.get<{ Params: OrgParams & { contactId: string }; Querystring: { days?: string } }>(
+      `/v1/orgs/:orgId/${segment}/:contactId/kpis`,
+      read,
+      (req) => queryContactKpis(redis, keys, req.params.orgId, req.params.contactId, parseDays(req.query.days), now(), fallback, type),
+    );
+  }
 
   app.get<{ Params: OrgParams; Querystring: RangeQuery }>('/v1/orgs/:orgId/kpis', read, (req) =>
     rollup(req.params.orgId, { kind: 'org' }, req.query),

@@ -48,7 +48,7 @@ export const trackingRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) =
     const rawAgent = request.headers['user-agent'];
     const userAgent = typeof rawAgent === 'string' && rawAgent !== '' ? rawAgent.slice(0, MAX_USER_AGENT_CHARS) : null;
     // DESIGN.md §5 names links: attachments stay out of burst detection.
-    const burst = token.kind === 'c' && method === 'GET' && bursts.record(emailKey(token.orgId, token.emailId), token.contactId, token.linkId, now);
+    const burst = token.kind === 'c' && method === 'GET' && bursts.record(emailKey(token.orgId, token.emailId), `${token.recipientType}:${token.contactId}`, token.linkId, now);
     const reason = machineReason({ kind: token.kind, method, userAgent, sentAtSec: token.sentAtSec, nowMs: now, burst }, config);
     const event = interactionEvent(token, { method, userAgent, ipHash: anonymiseIp(request.ip), machineReason: reason }, deps.newEventId(), now);
     try {

@@ -2,6 +2,8 @@
 
 import type { Command } from 'commander';
 import { loadConfig } from '../../core/config.js';
+import { invalidParameter } from '../../core/errors.js';
+import { RECIPIENT_TYPES, type RecipientType } from '../../schemas/events.js';
 import { createRedis } from '../../core/redis.js';
 import { keysFor } from '../../projections/keys.js';
 import { parseDays, queryContactKpis } from '../../projections/queries/contact-kpis.js';
@@ -39,10 +41,13 @@ export function registerKpiCommand(program: Command): void {
     .command('contact <orgId> <contactId>')
     .description('recipient activity over a window, with the best time to email')
     .option('--days <n>', 'window in days (1-365)', '30')
+    .option('--type <type>', 'recipient type: contact, lead or account', 'contact')
     .option('--json', 'print JSON')
-    .action(async (orgId: string, contactId: string, opts: { days: string; json?: boolean }) => {
+    .action(async (orgId: string, contactId: string, opts: { days: string; type: string; json?: boolean }) => {
       const days = parseDays(opts.days);
-      const result = await withRedis((redis, keys) => queryContactKpis(redis, keys, orgId, contactId, days));
+      if (!RECIPIENT_TYPES.includes(opts.type as RecipientType)) throw invalidParameter('type', `--type must be one of ${RECIPIENT_TYPES.join(', ')}, got "${opts.type}"`);
+      const type = opts.type as RecipientType;
+      const result = await withRedis((redis, keys) => queryContactKpis(redis, keys, orgId, contactId, days, Date.now(), undefined, type));
       print(Boolean(opts.json), result, contactView);
     });
 

@@ -156,7 +156,7 @@ export function summary(r: ReplayResult): string {
     ...(r.from !== 'earliest' ? [`  partial rebuild   version ${r.version} holds only events read from ${r.from} on; earlier events are not in it`] : []),
     `  events read       ${c.records}`,
     `  collected         ${c.collected}`,
-    `  gated out         org_disabled ${c.gatedOut.org_disabled}, contact_opted_out ${c.gatedOut.contact_opted_out}, org_purged ${c.gatedOut.org_purged}, subscription_ended ${c.gatedOut.subscription_ended}`,
+    `  gated out         org_disabled ${c.gatedOut.org_disabled}, contact_opted_out ${c.gatedOut.contact_opted_out}, org_purged ${c.gatedOut.org_purged}, subscription_ended ${c.gatedOut.subscription_ended}, control_unreadable ${c.gatedOut.control_unreadable}`,
     `  duplicates        ${c.duplicates}`,
     `  dead letters      ${c.deadLetters} (counted only: the live projector already dead-lettered them)`,
     `  elapsed           ${(r.elapsedMs / 1000).toFixed(1)} s`,

@@ -1,13 +1,8 @@
 import type { Command } from 'commander';
-import { createContainerClient } from '../../core/blob.js';
-import { loadConfig } from '../../core/config.js';
+import { loadConfig, type Config } from '../../core/config.js';
 import { EngagementError } from '../../core/errors.js';
-import { createKafka } from '../../core/kafka.js';
-import { createRedis } from '../../core/redis.js';
-import { topicsFor } from '../../core/topics.js';
-import { EventProducer } from '../../producers/event-producer.js';
-import { keysFor } from '../../projections/keys.js';
-import { runRetention } from '../../retention/run-retention.js';
+import { connectRetention } from '../../retention/connect.js';
+import { runRetention, type PurgeOutcome, type RetentionReport } from '../../retention/run-retention.js';
 import { table } from '../../core/table.js';
 
 export function parseNow(raw: string | undefined): number {
@@ -28,31 +23,43 @@ export function registerRetentionCommand(program: Command): void {
     .action(async (opts: { now?: string; json?: boolean }) => {
       const now = parseNow(opts.now);
       const config = loadConfig();
-      const redis = createRedis(config);
-      const producer = new EventProducer(createKafka(config), topicsFor(config));
+      const { deps, close } = await connectRetention(config);
       try {
-        await producer.connect();
-        const report = await runRetention(
-          { config, redis, keys: keysFor(config.redisPrefix), container: createContainerClient(config), producer },
-          now,
-        );
+        const report = await runRetention(deps, now);
+        // An unfinished purge is not an error of this pass, but the operator (or cron) must see it.
+        if (report.unfinished.some((p) => p.status === 'failed') || report.expiredBlobsError !== undefined) process.exitCode = 1;
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
           return;
         }
-        process.stdout.write(`retention at ${report.now} (RETENTION_DAYS=${config.retentionDays}, BLOB_RETENTION_DAYS=${config.blobRetentionDays})\n`);
-        process.stdout.write(
-          report.purged.length === 0
-            ? 'no organisation due for a purge\n'
-            : `${table(
-                ['org', 'subscription ended', 'redis keys deleted', 'blobs deleted'],
-                report.purged.map((p) => [p.orgId, p.subscriptionEndedAt, p.redisKeysDeleted, p.blobsDeleted]),
-              )}\n`,
-        );
-        process.stdout.write(`expired landing blobs deleted: ${report.expiredBlobsDeleted}\n`);
+        process.stdout.write(formatReport(report, config));
       } finally {
-        await producer.disconnect().catch(() => undefined);
-        redis.disconnect();
+        await close();
       }
     });
+}
+
+export function formatReport(report: RetentionReport, config: Pick<Config, 'retentionDays' | 'blobRetentionDays'>): string {
+  const lines = [`retention at ${report.now} (RETENTION_DAYS=${config.retentionDays}, BLOB_RETENTION_DAYS=${config.blobRetentionDays})`];
+  const resumed = (p: PurgeOutcome): string => (p.resumedFrom === null ? '' : `from ${p.resumedFrom}`);
+  lines.push(
+    report.purged.length === 0
+      ? 'no organisation purged'
+      : table(
+          ['org', 'subscription ended', 'purged at', 'resumed', 'redis keys deleted', 'blobs deleted'],
+          report.purged.map((p) => [p.orgId, p.subscriptionEndedAt, p.purgedAt, resumed(p), p.redisKeysDeleted, p.blobsDeleted]),
+        ),
+  );
+  if (report.unfinished.length > 0) {
+    lines.push('unfinished purges (the next `retention run` resumes them):');
+    lines.push(
+      table(
+        ['org', 'purged at', 'resumed', 'status', 'stopped at step', 'reason'],
+        report.unfinished.map((p) => [p.orgId, p.purgedAt, resumed(p), p.status, p.step ?? '', p.reason ?? '']),
+      ),
+    );
+  }
+  lines.push(`expired landing blobs deleted: ${report.expiredBlobsDeleted}`);
+  if (report.expiredBlobsError !== undefined) lines.push(`expired landing blobs not deleted: ${report.expiredBlobsError}`);
+  return `${lines.join('\n')}\n`;
 }

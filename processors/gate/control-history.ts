@@ -8,7 +8,7 @@
  * Idempotent: an event already applied (same eventId) is ignored; out-of-order arrival is fine.
  */
 
-import type { ControlEvent } from '../../schemas/events.js';
+import { recipientKey, recipientTypeOf, type ControlEvent, type RecipientType } from '../../schemas/events.js';
 
 export interface Transition {
   at: number;
@@ -21,12 +21,31 @@ interface OrgHistory {
   subscriptionEnds: number[];
   renewals: number[];
   purges: number[];
+  /** by `<recipientType>:<id>`: a lead and a contact with one id are two recipients */
   contacts: Map<string, Transition[]>;
+}
+
+/**
+ * A control record that could not be decoded or validated (DESIGN §2: fail closed). It blocks
+ * its org (null: the record's key was unreadable too, so every org) from `at` — the record's
+ * Kafka timestamp — until an administrator's ControlRecordResolved for (partition, offset).
+ * Kept as an interval of event time, like every other control fact, so a replay blocks the same
+ * events the live run blocked.
+ */
+export interface UnreadableRecord {
+  partition: number;
+  offset: number;
+  orgId: string | null;
+  at: number;
+  reason: string;
 }
 
 export class ControlHistory {
   private readonly orgs = new Map<string, OrgHistory>();
   private readonly applied = new Set<string>();
+  private readonly unreadable = new Map<string, UnreadableRecord>();
+  /** `<partition>:<offset>` -> time of the first resolution */
+  private readonly resolutions = new Map<string, number>();
 
   /** true when the event is new (not applied before) */
   apply(event: ControlEvent): boolean {
@@ -39,9 +58,15 @@ export class ControlHistory {
         insertInTimeOrder(org.switches, { at: event.occurredAt, on: event.type === 'OrgEngagementEnabled' });
         return true;
       case 'ContactFollowPreferenceChanged': {
-        const list = org.contacts.get(event.contactId) ?? [];
+        const key = recipientKey(recipientTypeOf(event), event.contactId);
+        const list = org.contacts.get(key) ?? [];
         insertInTimeOrder(list, { at: event.occurredAt, on: event.allow });
-        org.contacts.set(event.contactId, list);
+        org.contacts.set(key, list);
+        return true;
+      }
+      case 'ControlRecordResolved': {
+        const key = `${event.partition}:${event.offset}`;
+        this.resolutions.set(key, Math.min(this.resolutions.get(key) ?? Infinity, event.occurredAt));
         return true;
       }
       case 'OrgPurged':
@@ -82,9 +107,31 @@ export class ControlHistory {
     return renewed !== undefined && renewed >= ended;
   }
 
-  /** A contact allows following until it says otherwise. */
-  contactAllowsAt(orgId: string, contactId: string, at: number): boolean {
-    return stateAt(this.orgs.get(orgId)?.contacts.get(contactId), at, true);
+  /** A recipient allows following until it says otherwise. */
+  contactAllowsAt(orgId: string, contactId: string, at: number, type: RecipientType = 'contact'): boolean {
+    return stateAt(this.orgs.get(orgId)?.contacts.get(recipientKey(type, contactId)), at, true);
+  }
+
+  /** Records an unreadable control record; true when it was not known yet. */
+  markUnreadable(record: UnreadableRecord): boolean {
+    const key = `${record.partition}:${record.offset}`;
+    if (this.unreadable.has(key)) return false;
+    this.unreadable.set(key, record);
+    return true;
+  }
+
+  /** The org is blocked at `at` by an unreadable control record: from its time until its resolution. */
+  blockedAt(orgId: string, at: number): boolean {
+    for (const [key, record] of this.unreadable) {
+      if (record.orgId !== null && record.orgId !== orgId) continue;
+      if (at >= record.at && at < (this.resolutions.get(key) ?? Infinity)) return true;
+    }
+    return false;
+  }
+
+  /** Unreadable records no administrator has resolved yet. */
+  unresolved(): UnreadableRecord[] {
+    return [...this.unreadable].filter(([key]) => !this.resolutions.has(key)).map(([, record]) => record);
   }
 
   /** the latest purge: everything of the org up to it is gone for good */

@@ -52,7 +52,11 @@ export class BlobWriter {
       }
     };
     try {
-      await Promise.all(Array.from({ length: Math.min(UPLOAD_CONCURRENCY, files.length) }, worker));
+      // Settled, not the first failure: an attempt is over only when none of its writes is in
+      // flight (the lander's purge acknowledgement counts on it).
+      const results = await Promise.allSettled(Array.from({ length: Math.min(UPLOAD_CONCURRENCY, files.length) }, worker));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     } catch (error) {
       // Storage came back without the container (a fresh emulator, an operator's mistake): recreate
       // it and forget what was written there, so the retry writes every file again.

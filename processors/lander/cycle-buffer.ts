@@ -3,7 +3,7 @@
  * cycle, all named by the cycle's first offset. Pure bookkeeping, no I/O.
  */
 
-import { blobDate, blobName, cycleStartOf } from './blob-names.js';
+import { blobDate, blobName, cycleStartOf, parseBlobName } from './blob-names.js';
 import type { EmailEvent } from '../../schemas/events.js';
 
 export interface CycleSnapshot {
@@ -12,12 +12,15 @@ export interface CycleSnapshot {
   /** last offset consumed into this cycle: the files' content is a function of it */
   lastOffset: number;
   files: Map<string, Buffer[]>;
+  /** the events of `files`, record for record (an upload gates a purged org's records again) */
+  events: Map<string, EmailEvent[]>;
 }
 
 export class CycleBuffer {
   cycleStart: number | null = null;
   lastOffset = -1;
   private files = new Map<string, Buffer[]>();
+  private events = new Map<string, EmailEvent[]>();
 
   constructor(
     readonly topic: string,
@@ -37,8 +40,13 @@ export class CycleBuffer {
     if (!event || !encoded) return;
     const name = blobName({ orgId: event.orgId, date: blobDate(event.occurredAt), topic: this.topic, partition: this.partition, cycleStart: this.cycleStart });
     const list = this.files.get(name);
-    if (list) list.push(encoded);
-    else this.files.set(name, [encoded]);
+    if (list) {
+      list.push(encoded);
+      this.events.get(name)!.push(event);
+    } else {
+      this.files.set(name, [encoded]);
+      this.events.set(name, [event]);
+    }
   }
 
   snapshot(): CycleSnapshot {
@@ -47,6 +55,7 @@ export class CycleBuffer {
       cycleStart: this.cycleStart ?? 0,
       lastOffset: this.lastOffset,
       files: new Map([...this.files].map(([name, list]) => [name, [...list]])),
+      events: new Map([...this.events].map(([name, list]) => [name, [...list]])),
     };
   }
 
@@ -55,5 +64,33 @@ export class CycleBuffer {
     this.cycleStart = null;
     this.lastOffset = -1;
     this.files = new Map();
+    this.events = new Map();
   }
+}
+
+/**
+ * The snapshot as an upload starting now may write it: the records of an org with a purge are
+ * gated again with `keep` (the gate over the history as it is now), so records gated before the
+ * lander read the purge never reach storage after it (DESIGN §2: a purge is ordered with the
+ * processors). Orgs never purged, the common case, are passed through untouched. Pure.
+ */
+export function withoutPurged(snapshot: CycleSnapshot, purged: (orgId: string) => boolean, keep: (event: EmailEvent) => boolean): CycleSnapshot {
+  let files: Map<string, Buffer[]> | undefined;
+  let events: Map<string, EmailEvent[]> | undefined;
+  for (const [name, list] of snapshot.events) {
+    const orgId = parseBlobName(name)?.orgId;
+    if (orgId === undefined || !purged(orgId)) continue;
+    files ??= new Map(snapshot.files);
+    events ??= new Map(snapshot.events);
+    const buffers = snapshot.files.get(name)!;
+    const kept = list.flatMap((event, i) => (keep(event) ? [i] : []));
+    if (kept.length === 0) {
+      files.delete(name);
+      events.delete(name);
+    } else if (kept.length < list.length) {
+      files.set(name, kept.map((i) => buffers[i]!));
+      events.set(name, kept.map((i) => list[i]!));
+    }
+  }
+  return files && events ? { ...snapshot, files, events } : snapshot;
 }

@@ -5,14 +5,23 @@
  * While uploading the partition is paused (the group keeps its heartbeat); records waiting
  * longer than BLOB_FLUSH_SECONDS are uploaded early under the same names without committing.
  * A restart or rebalance re-reads from the committed cycle start and rewrites the same names.
+ *
+ * Purges (DESIGN §2): records are gated when their batch is read, but uploaded later; every
+ * upload attempt therefore gates a purged org's buffered records again with the history as it is
+ * then, and the instance publishes, through `lander-acks.ts`, the control positions every running
+ * upload has gated with. Retention deletes an org's blobs only once every lander has passed the
+ * OrgPurged event, so no record gated before the purge is written after it.
  */
 
+import { randomBytes } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
+import type { Redis } from 'ioredis';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { isEngagementError } from '../../core/errors.js';
 import { PROCESSOR_CONSUMER, PROCESSOR_RUN } from '../../core/consumer-options.js';
 import { childLogger } from '../../core/logger.js';
 import { withRetry } from '../../core/retry.js';
+import type { Keys } from '../../projections/keys.js';
 import type { EventCodec } from '../../schemas/codec.js';
 import type { ControlReader } from '../control/control-reader.js';
 import { decodeRecords } from '../decode-records.js';
@@ -21,7 +30,8 @@ import { metrics } from '../metrics.js';
 import { emptyStats, type RoleStats } from '../stats.js';
 import { encodeLandedRecord, landedRecordFromBody } from './avro-file.js';
 import { BlobWriter } from './blob-writer.js';
-import { CycleBuffer, type CycleSnapshot } from './cycle-buffer.js';
+import { CycleBuffer, withoutPurged, type CycleSnapshot } from './cycle-buffer.js';
+import { ACK_INTERVAL_MS, minPositions, publishLanderAck, removeLanderAck } from './lander-acks.js';
 
 const log = childLogger('lander');
 
@@ -36,6 +46,8 @@ export interface LanderOptions {
   flushSeconds: number;
   /** MAX_CLOCK_SKEW_SECONDS: how far an occurredAt may be ahead of its record's timestamp */
   maxClockSkewSeconds: number;
+  /** where the instance publishes the control positions its uploads have passed (purges wait for them) */
+  acks?: { redis: Redis; keys: Keys };
 }
 
 interface PartitionState {
@@ -57,6 +69,11 @@ export class LanderRunner {
   private partitions = new Map<number, PartitionState>();
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
+  private readonly instanceId = randomBytes(6).toString('hex');
+  /** upload attempts in flight -> the control positions each gated with */
+  private readonly uploading = new Map<number, ReadonlyMap<number, number>>();
+  private uploadSeq = 0;
+  private ackTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: LanderOptions) {
     this.consumer = options.kafka.consumer({ groupId: options.groupId, ...PROCESSOR_CONSUMER });
@@ -64,6 +81,8 @@ export class LanderRunner {
   }
 
   async start(): Promise<void> {
+    // Registered before anything is consumed: retention then waits for this instance too.
+    if (this.options.acks) await this.publishAck();
     await this.consumer.connect();
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       // Eager rebalance: every buffer restarts from the committed cycle starts; uploads of the old
@@ -80,6 +99,30 @@ export class LanderRunner {
     });
     const tick = Math.max(100, Math.min(1000, (this.options.flushSeconds * 1000) / 4));
     this.timer = setInterval(() => this.idleFlush(), tick);
+    if (this.options.acks) {
+      this.ackTimer = setInterval(() => void this.publishAck().catch((err: unknown) => log.warn({ err }, 'purge acknowledgement not published')), ACK_INTERVAL_MS);
+      this.ackTimer.unref();
+    }
+  }
+
+  /** The control positions every upload running now or later has gated with (lander-acks.ts). */
+  private async publishAck(): Promise<void> {
+    let positions = this.options.control.positionsRead();
+    for (const started of this.uploading.values()) positions = minPositions(positions, started);
+    await publishLanderAck(this.options.acks!.redis, this.options.acks!.keys, this.instanceId, positions);
+  }
+
+  /** One upload attempt: a purged org's records are gated again with the history as it is now. */
+  private async upload(snapshot: CycleSnapshot): Promise<number> {
+    const id = this.uploadSeq++;
+    const history = this.options.control.history;
+    this.uploading.set(id, this.options.control.positionsRead());
+    try {
+      const current = withoutPurged(snapshot, (orgId) => history.purgedAt(orgId) !== null, (event) => gate(event, history).collect);
+      return await this.writer.uploadCycle(current);
+    } finally {
+      this.uploading.delete(id);
+    }
   }
 
   /** Graceful: finish the batch, leave the group, then put what is buffered in storage (no commit). */
@@ -89,8 +132,10 @@ export class LanderRunner {
     this.stopping = true;
     const pending = [...this.partitions.values()];
     await Promise.allSettled(
-      pending.map((state) => (state.chain = state.chain.then(() => this.writer.uploadCycle(state.buffer.snapshot()).then(() => undefined)))),
+      pending.map((state) => (state.chain = state.chain.then(() => this.upload(state.buffer.snapshot()).then(() => undefined)))),
     ).then((results) => results.forEach((r) => r.status === 'rejected' && log.warn({ err: r.reason }, 'final flush failed')));
+    clearInterval(this.ackTimer);
+    if (this.options.acks) await removeLanderAck(this.options.acks.redis, this.options.acks.keys, this.instanceId).catch(() => undefined);
   }
 
   private state(partition: number): PartitionState {
@@ -210,7 +255,7 @@ export class LanderRunner {
 
   /** Storage outages are waited out; an upload a rebalance made moot stops with `superseded`. */
   private async uploadWithRetry(state: PartitionState, snapshot: CycleSnapshot): Promise<void> {
-    const written = await withRetry(() => this.writer.uploadCycle(snapshot), {
+    const written = await withRetry(() => this.upload(snapshot), {
       wanted: () => this.isCurrent(state),
       onRetry: (err, attempt, delay) => {
         this.stats.uploadRetries++;

@@ -6,7 +6,8 @@
  * when the name is first built. Pure bookkeeping.
  */
 
-import { dayOf, escapeId, type VersionKeys } from '../../projections/keys.js';
+import { dayOf, escapeId, recipientRef, type VersionKeys } from '../../projections/keys.js';
+import type { RecipientType } from '../../schemas/events.js';
 import { addExpireAt, addOrgKey, type Delta } from '../../projections/projector/delta.js';
 
 const DAY_MS = 86_400_000;
@@ -34,6 +35,7 @@ export class BatchKeys {
   private readonly orgs = new Map<string, OrgKeys>();
   private readonly days = new Map<number, string>();
   private readonly escaped = new Map<string, string>();
+  private readonly refs = new Map<RecipientType, Map<string, string>>();
   private readonly dayExpiries = new Map<string, number>();
 
   /** `horizonSeconds`: HISTORY_DAYS in seconds; a daily key expires that long after its day starts. */
@@ -51,6 +53,12 @@ export class BatchKeys {
 
   escape(id: string): string {
     return memo(this.escaped, id, () => escapeId(id));
+  }
+
+  /** recipientRef(type, id), memoised: a recipient's part of a flag. */
+  recipient(type: RecipientType, id: string): string {
+    if (type === 'contact') return this.escape(id);
+    return memo(memo(this.refs, type, () => new Map<string, string>()), id, () => recipientRef(type, id));
   }
 
   email(orgId: string, emailId: string): { email: string; flags: string } {
@@ -76,14 +84,16 @@ export class BatchKeys {
     return memo(memo(org.templateDays, templateId, () => new Map<string, string>()), day, () => this.daily(org, this.keys.templateDay(orgId, templateId, day), day));
   }
 
-  contact(orgId: string, contactId: string): string {
+  contact(orgId: string, contactId: string, type: RecipientType): string {
     const org = this.org(orgId);
-    return memo(org.contacts, contactId, () => this.touch(org, this.keys.contact(orgId, contactId)));
+    return memo(org.contacts, this.recipient(type, contactId), () => this.touch(org, this.keys.contact(orgId, contactId, type)));
   }
 
-  contactDay(orgId: string, contactId: string, day: string): string {
+  contactDay(orgId: string, contactId: string, day: string, type: RecipientType): string {
     const org = this.org(orgId);
-    return memo(memo(org.contactDays, contactId, () => new Map<string, string>()), day, () => this.daily(org, this.keys.contactDay(orgId, contactId, day), day));
+    return memo(memo(org.contactDays, this.recipient(type, contactId), () => new Map<string, string>()), day, () =>
+      this.daily(org, this.keys.contactDay(orgId, contactId, day, type), day),
+    );
   }
 
   /** The org's key index (the fold expires it with the org's newest event). */

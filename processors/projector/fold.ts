@@ -15,7 +15,7 @@
 
 import { hourOfWeekUtc, type RollupField, type VersionKeys } from '../../projections/keys.js';
 import { BatchKeys } from './batch-keys.js';
-import type { EmailEvent, EmailSent, InteractionEvent, LinkClicked } from '../../schemas/events.js';
+import { recipientTypeOf, type EmailEvent, type EmailSent, type InteractionEvent, type LinkClicked } from '../../schemas/events.js';
 import { addExpireAt, addFlag, addIncr, addMax, addMin, addSeen, addSet, emptyDelta, type Delta, type Incr } from '../../projections/projector/delta.js';
 import { emailMetaKey, type EmailMeta, type EmailMetaLookup } from './email-meta.js';
 
@@ -47,7 +47,7 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
     }
     return list;
   };
-  const contactDay = (orgId: string, contactId: string, day: string): string => k.contactDay(orgId, contactId, day);
+  const contactDay = k.contactDay.bind(k);
   const rollupIncrs = (keyList: readonly string[], field: RollupField): Incr[] => keyList.map((key) => [key, field, 1] as const);
   const seenKeys = new Map<string, string>();
 
@@ -65,7 +65,9 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
     const meta = metaOf(event.orgId, event.emailId);
     const { email, flags: flagsKey } = k.email(event.orgId, event.emailId);
     const ups = rollups(event.orgId, day, meta);
-    const c = k.escape(event.contactId);
+    // A recipient is (type, id): a lead and a contact with one id are two recipients.
+    const type = recipientTypeOf(event);
+    const c = k.recipient(type, event.contactId);
     const machine = machineKind(event, meta, opts);
     if (machine === 'ignored') continue;
     // An email's keys live HISTORY_DAYS from its send, as its EmailSent record does in the log,
@@ -86,10 +88,10 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
         addFlag(delta, flagsKey, `o:${c}`, [
           [email, 'uniqueOpens', 1],
           ...rollupIncrs(ups, 'uniqueOpens'),
-          [contactDay(event.orgId, event.contactId, day), 'opened', 1],
+          [contactDay(event.orgId, event.contactId, day, type), 'opened', 1],
         ]);
         for (const key of ups) addIncr(delta, key, 'opens');
-        const contact = k.contact(event.orgId, event.contactId);
+        const contact = k.contact(event.orgId, event.contactId, type);
         addExpireAt(delta, contact, expiry);
         addMax(delta, contact, 'lastOpenedAt', event.occurredAt);
         addIncr(delta, contact, `h:${hourOfWeekUtc(event.occurredAt)}`);
@@ -103,7 +105,7 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
         addFlag(delta, flagsKey, `c:${c}`, [
           [email, 'uniqueClicks', 1],
           ...rollupIncrs(ups, 'uniqueClicks'),
-          [contactDay(event.orgId, event.contactId, day), 'clicked', 1],
+          [contactDay(event.orgId, event.contactId, day, type), 'clicked', 1],
         ]);
         addFlag(delta, flagsKey, `c:${link}:${c}`, [[email, `lu:${link}`, 1]]);
         for (const key of ups) addIncr(delta, key, 'clicks');
@@ -118,7 +120,7 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
         addFlag(delta, flagsKey, `r:${c}`, [
           [email, 'uniqueReplies', 1],
           ...rollupIncrs(ups, 'replies'), // the rollups' uniqueReplies
-          [contactDay(event.orgId, event.contactId, day), 'replied', 1],
+          [contactDay(event.orgId, event.contactId, day, type), 'replied', 1],
         ]);
         break;
       default: {
@@ -156,9 +158,10 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
     }
     addFlag(delta, flags, SENT_FLAG, once);
     for (const recipient of followed) {
-      addFlag(delta, flags, `f:${k.escape(recipient.contactId)}`, [[contactDay(event.orgId, recipient.contactId, day), 'received', 1]]);
+      const type = recipientTypeOf(recipient);
+      addFlag(delta, flags, `f:${k.recipient(type, recipient.contactId)}`, [[contactDay(event.orgId, recipient.contactId, day, type), 'received', 1]]);
       if (recipient.timeZone) {
-        const contact = k.contact(event.orgId, recipient.contactId);
+        const contact = k.contact(event.orgId, recipient.contactId, type);
         addSet(delta, contact, 'tz', recipient.timeZone);
         addExpireAt(delta, contact, expiry);
       }

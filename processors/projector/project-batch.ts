@@ -38,6 +38,8 @@ export interface BatchTarget {
   maxClockSkewSeconds: number;
   /** fold only this org's events (offsets still advance over every record) */
   orgId?: string;
+  /** P:purge:fence: a batch gated without a purge retention has fenced is refused (apply-batch.lua) */
+  purgeFenceKey?: string;
 }
 
 export interface BatchOutcome {
@@ -66,6 +68,9 @@ export async function projectBatch(
     await waitForControl();
     const mine = target.orgId === undefined ? decoded.events : decoded.events.filter((r) => r.event.orgId === target.orgId);
     const { collected, rejected } = gateBatch(mine, target.history);
+    // What the gate knew of each org's purge, read in the same tick as the gate: the history may
+    // learn a purge while this batch awaits Redis, and the fence must judge what the gate used.
+    const purgesKnown = knownPurges(collected, target.history);
     const unique = firstOccurrences(collected);
     // Both lookups only read: run them together. Meta is looked up for every unique event (a
     // superset of the fresh ones), which changes nothing for the fold.
@@ -73,7 +78,7 @@ export async function projectBatch(
     const [fresh, emailMeta] = await Promise.all([dropSeen(target.redis, target.keys, unique), target.meta.lookup(uniqueEvents)]);
     const events = fresh.length === unique.length ? uniqueEvents : fresh.map((r) => r.event);
     const delta = fold(events, emailMeta, target.keys, { machineClickSeconds: target.machineClickSeconds, historyDays: target.historyDays });
-    return await applyAndCount(target, topic, partition, records, delta, events, emailMeta, decoded.rejected, collected.length, rejected, deadLettered);
+    return await applyAndCount(target, topic, partition, records, delta, events, emailMeta, decoded.rejected, collected.length, rejected, deadLettered, purgesKnown);
   } finally {
     await deadLettered?.catch(() => undefined);
   }
@@ -91,6 +96,7 @@ async function applyAndCount(
   collected: number,
   rejected: Map<GateReason, number>,
   deadLettered: Promise<void> | undefined,
+  purgesKnown: ReadonlyMap<string, number>,
 ): Promise<BatchOutcome> {
   if (deadLettered) await deadLettered;
   const result = await applyBatch(target.redis, delta, {
@@ -100,6 +106,7 @@ async function applyAndCount(
     nextOffset: Number(records[records.length - 1]!.offset) + 1,
     expectedStart: target.expectedStart(partition),
     ...(target.follow ? { follow: { ...target.follow, version: target.keys.v } } : {}),
+    ...(target.purgeFenceKey ? { fence: { key: target.purgeFenceKey, orgs: purgesKnown } } : {}),
   });
   if (result.applied) target.meta.remember(events, emailMeta);
   return {
@@ -110,4 +117,11 @@ async function applyAndCount(
     gatedOut: rejected,
     deadLetters,
   };
+}
+
+/** orgId -> the purgedAt the gate knew (-1 for none), for every org with a collected event. */
+function knownPurges(collected: ReadonlyArray<{ event: EmailEvent }>, history: ControlHistory): Map<string, number> {
+  const known = new Map<string, number>();
+  for (const { event } of collected) if (!known.has(event.orgId)) known.set(event.orgId, history.purgedAt(event.orgId) ?? -1);
+  return known;
 }

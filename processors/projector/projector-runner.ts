@@ -52,6 +52,8 @@ export interface ProjectorOptions {
   maxClockSkewSeconds: number;
   /** follow the current-version pointer (`keys` is then the version current at start) */
   follow?: Keys;
+  /** P:purge:fence: batches gated before a purge retention fenced are refused and gated again */
+  purgeFenceKey?: string;
   watchIntervalMs?: number;
 }
 
@@ -184,6 +186,7 @@ export class ProjectorRunner {
         expectedStart: (p) => this.logStarts.get(p) ?? 0,
         ...(follow ? { follow: { currentVersionKey: follow.currentVersion(), holdKey: follow.projectionHold() } } : {}),
         maxClockSkewSeconds: this.options.maxClockSkewSeconds,
+        ...(this.options.purgeFenceKey ? { purgeFenceKey: this.options.purgeFenceKey } : {}),
       },
       topic,
       partition,
@@ -202,6 +205,14 @@ export class ProjectorRunner {
       // A replay is making its version the live one at exactly this version's offsets: wait for it.
       metrics.replayHolds.inc();
       await new Promise((resolve) => setTimeout(resolve, HOLD_RETRY_MS));
+      this.seekTo(partition, position);
+      return;
+    }
+    if (!result.applied && 'purged' in result) {
+      // Gated before the control reader saw a purge retention has since fenced: the next attempt
+      // waits for the control topic (the OrgPurged event is on it) and gates the batch again.
+      this.stats.purgeFences++;
+      log.info({ partition, orgId: result.purged }, 'batch gated before a purge; gating it again');
       this.seekTo(partition, position);
       return;
     }

@@ -8,7 +8,7 @@
 
 import { createHash } from 'node:crypto';
 import { EngagementError } from '../../core/errors.js';
-import type { EmailSent } from '../../schemas/events.js';
+import { legacyContactType, recipientKey, type EmailSent, type RecipientType } from '../../schemas/events.js';
 import { recipientTracking, type TrackingContext } from '../tracking/tracking-urls.js';
 import type { SendEmailRequest } from './send-request.js';
 
@@ -17,6 +17,7 @@ export interface SendEmailResponse {
   followed: boolean;
   recipients: Array<{
     contactId: string;
+    type: RecipientType;
     followed: boolean;
     openPixelUrl?: string;
     links: Array<{ url: string; trackedUrl: string }>;
@@ -31,7 +32,7 @@ export interface SendContext {
   orgEnabled: boolean;
   /** the org's subscription ended (and was not renewed): nothing of it is collected any more */
   subscriptionEnded: boolean;
-  /** contactId -> allows following (absent = allows) */
+  /** recipientKey(type, id) -> allows following (absent = allows) */
   allows: ReadonlyMap<string, boolean>;
   tracking: TrackingContext;
 }
@@ -47,8 +48,10 @@ export function decideSend(request: SendEmailRequest, ctx: SendContext): { event
   const attachments = request.attachments.map((a, i) => ({ attachmentId: `a${i}`, name: a.name, url: a.url }));
   const recipients = request.recipients.map((r) => ({
     contactId: r.contactId,
-    contactType: r.contactType,
-    followed: request.follow && ctx.allows.get(r.contactId) !== false,
+    // older readers know only contact | lead: an account reads there as a contact
+    contactType: legacyContactType(r.recipientType),
+    recipientType: r.recipientType,
+    followed: request.follow && ctx.allows.get(recipientKey(r.recipientType, r.contactId)) !== false,
     timeZone: r.timeZone,
   }));
   const event: EmailSent = {
@@ -74,10 +77,16 @@ export function decideSend(request: SendEmailRequest, ctx: SendContext): { event
       r.followed
         ? {
             contactId: r.contactId,
+            type: r.recipientType,
             followed: true,
-            ...recipientTracking(ctx.tracking, { orgId: ctx.orgId, emailId: request.emailId, contactId: r.contactId, sentAtSec }, links, attachments),
+            ...recipientTracking(
+              ctx.tracking,
+              { orgId: ctx.orgId, emailId: request.emailId, contactId: r.contactId, recipientType: r.recipientType, sentAtSec },
+              links,
+              attachments,
+            ),
           }
-        : { contactId: r.contactId, followed: false, links: [], attachments: [] },
+        : { contactId: r.contactId, type: r.recipientType, followed: false, links: [], attachments: [] },
     ),
   };
   return { event, response };

@@ -5,7 +5,7 @@
 
 import type { FieldError } from '../../schemas/validate.js';
 import { DEFAULT_MAX_CLOCK_SKEW_MS, receivedTimeProblem } from '../../schemas/occurred-at.js';
-import type { ContactType } from '../../schemas/events.js';
+import { RECIPIENT_TYPES, recipientKey, type RecipientType } from '../../schemas/events.js';
 
 export interface SendEmailRequest {
   emailId: string;
@@ -14,7 +14,8 @@ export interface SendEmailRequest {
   subject: string | null;
   /** epoch ms */
   sentAt: number;
-  recipients: Array<{ contactId: string; contactType: ContactType; timeZone: string | null }>;
+  /** a recipient is (recipientType, contactId): a lead and a contact with one id are two recipients */
+  recipients: Array<{ contactId: string; recipientType: RecipientType; timeZone: string | null }>;
   links: Array<{ url: string }>;
   attachments: Array<{ name: string; url: string }>;
   follow: boolean;
@@ -89,16 +90,18 @@ export function parseSendEmailRequest(body: unknown, nowMs: number, maxSkewMs: n
     const path = `recipients.${i}`;
     if (!isObject(item)) {
       fail(path, 'must be an object {contactId, type}');
-      return { contactId: '', contactType: 'contact' as const, timeZone: null };
+      return { contactId: '', recipientType: 'contact' as const, timeZone: null };
     }
     const contactId = id(item, 'contactId', `${path}.contactId`);
-    if (contactId !== '' && seen.has(contactId)) fail(`${path}.contactId`, `"${contactId}" is listed twice`);
-    seen.add(contactId);
     const type = item.type ?? 'contact';
-    if (type !== 'contact' && type !== 'lead') fail(`${path}.type`, 'must be "contact" or "lead"');
+    const valid = RECIPIENT_TYPES.includes(type as RecipientType);
+    if (!valid) fail(`${path}.type`, 'must be "contact", "lead" or "account"');
+    const key = recipientKey(valid ? (type as RecipientType) : 'contact', contactId);
+    if (contactId !== '' && seen.has(key)) fail(`${path}.contactId`, `"${contactId}" is listed twice`);
+    seen.add(key);
     const tz = item.timeZone ?? null;
     if (tz !== null && (typeof tz !== 'string' || !isTimeZone(tz))) fail(`${path}.timeZone`, 'must be an IANA time zone such as "Europe/Paris"');
-    return { contactId, contactType: (type === 'lead' ? 'lead' : 'contact') as ContactType, timeZone: typeof tz === 'string' ? tz : null };
+    return { contactId, recipientType: valid ? (type as RecipientType) : 'contact', timeZone: typeof tz === 'string' ? tz : null };
   });
   const links = list('links', SEND_LIMITS.maxLinks, false).map((item, i) => {
     if (!isObject(item)) {

@@ -6,7 +6,7 @@
 import type { FieldError } from '../../schemas/validate.js';
 import { validateEvent } from '../../schemas/validate.js';
 import { DEFAULT_MAX_CLOCK_SKEW_MS } from '../../schemas/occurred-at.js';
-import { isControlEvent, type AnyEvent, type EmailSent } from '../../schemas/events.js';
+import { isControlEvent, recipientKey, recipientTypeOf, type AnyEvent, type EmailSent } from '../../schemas/events.js';
 import type { ParseResult } from '../email/send-request.js';
 
 export const INGEST_LIMITS = { maxEvents: 10_000 } as const;
@@ -99,6 +99,6 @@ export function applySendPolicy(
   }
   return {
     ok: true,
-    event: { ...event, recipients: event.recipients.map((r) => ({ ...r, followed: r.followed && allows.get(r.contactId) !== false })) },
+    event: { ...event, recipients: event.recipients.map((r) => ({ ...r, followed: r.followed && allows.get(recipientKey(recipientTypeOf(r), r.contactId)) !== false })) },
   };
 }

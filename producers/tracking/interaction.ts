@@ -19,6 +19,8 @@ export function interactionEvent(token: TokenPayload, client: ClientFacts, event
     occurredAt: nowMs,
     emailId: token.emailId,
     contactId: token.contactId,
+    // null for a contact: the record is then what it was before recipient types
+    recipientType: token.recipientType === 'contact' ? null : token.recipientType,
     ...client,
   };
   switch (token.kind) {

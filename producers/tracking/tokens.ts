@@ -4,9 +4,15 @@
  * bytes. Verifying compares the canonical base64url text of the expected MAC, so a token whose
  * last character differs only in padding bits (which base64 decoding ignores) is still refused.
  * Pure: secrets come in as arguments.
+ *
+ * The payload names the recipient as (type, id): a lead and a contact with one id are two
+ * recipients. Format 1 (no type) is a contact: contacts are still signed in it, so their tokens
+ * are unchanged, and every token issued before recipient types verifies as before. Leads and
+ * accounts are signed in format 2, which carries the type.
  */
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { RECIPIENT_TYPES, type RecipientType } from '../../schemas/events.js';
 
 export type TrackingKind = 'o' | 'c' | 'a';
 
@@ -19,6 +25,7 @@ export type TokenPayload = {
   orgId: string;
   emailId: string;
   contactId: string;
+  recipientType: RecipientType;
   /** send time in whole seconds: enough for machine detection, short in the URL */
   sentAtSec: number;
 } & TrackingTarget;
@@ -31,7 +38,10 @@ export interface TrackingSecret {
 export const MAC_BYTES = 16;
 /** Far above any real token (URLs are capped at send time); refuses junk before hashing it. */
 export const MAX_TOKEN_CHARS = 8192;
-const FORMAT_VERSION = 1;
+/** [1, kind, org, email, contact, sentAtSec, id?, url?]: a contact */
+const FORMAT_CONTACT = 1;
+/** [2, kind, org, email, recipient, sentAtSec, recipientType, id?, url?] */
+const FORMAT_TYPED = 2;
 
 export function signToken(payload: TokenPayload, secrets: readonly TrackingSecret[]): string {
   const signer = secrets[0];
@@ -63,22 +73,33 @@ function mac(secret: string, text: string): string {
   return createHmac('sha256', secret).update(text, 'ascii').digest().subarray(0, MAC_BYTES).toString('base64url');
 }
 
-/** A positional array keeps the URL short: [version, kind, org, email, contact, sentAtSec, id?, url?]. */
+/** A positional array keeps the URL short (formats above). */
 type Wire = [number, TrackingKind, string, string, string, number, ...string[]];
 
 function toWire(p: TokenPayload): Wire {
-  const head: Wire = [FORMAT_VERSION, p.kind, p.orgId, p.emailId, p.contactId, p.sentAtSec];
+  const head: Wire =
+    p.recipientType === 'contact'
+      ? [FORMAT_CONTACT, p.kind, p.orgId, p.emailId, p.contactId, p.sentAtSec]
+      : [FORMAT_TYPED, p.kind, p.orgId, p.emailId, p.contactId, p.sentAtSec, p.recipientType];
   if (p.kind === 'c') return [...head, p.linkId, p.url];
   if (p.kind === 'a') return [...head, p.attachmentId, p.url];
   return head;
 }
 
-function fromWire(value: unknown): TokenPayload | null {
-  if (!Array.isArray(value) || value[0] !== FORMAT_VERSION) return null;
-  const [, kind, orgId, emailId, contactId, sentAtSec, id, url] = value as unknown[];
+function fromWire(wire: unknown): TokenPayload | null {
+  if (!Array.isArray(wire)) return null;
+  let value: unknown[] = wire;
+  let recipientType: RecipientType = 'contact';
+  if (wire[0] === FORMAT_TYPED) {
+    const type = wire[6];
+    if (!RECIPIENT_TYPES.includes(type as RecipientType) || type === 'contact') return null;
+    recipientType = type as RecipientType;
+    value = [FORMAT_CONTACT, ...wire.slice(1, 6), ...wire.slice(7)];
+  } else if (wire[0] !== FORMAT_CONTACT) return null;
+  const [, kind, orgId, emailId, contactId, sentAtSec, id, url] = value;
   if (typeof orgId !== 'string' || typeof emailId !== 'string' || typeof contactId !== 'string') return null;
   if (typeof sentAtSec !== 'number' || !Number.isInteger(sentAtSec)) return null;
-  const base = { orgId, emailId, contactId, sentAtSec };
+  const base = { orgId, emailId, contactId, recipientType, sentAtSec };
   if (kind === 'o' && value.length === 6) return { ...base, kind };
   if (typeof id !== 'string' || typeof url !== 'string' || value.length !== 8) return null;
   if (kind === 'c') return { ...base, kind, linkId: id, url };

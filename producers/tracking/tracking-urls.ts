@@ -1,4 +1,4 @@
-import type { Attachment, Link } from '../../schemas/events.js';
+import type { Attachment, Link, RecipientType } from '../../schemas/events.js';
 import { signToken, type TrackingSecret } from './tokens.js';
 
 /** The public paths of the tracking endpoints; routes and URL building share them. */
@@ -18,7 +18,7 @@ export interface TrackingContext {
 /** Signed pixel, link and attachment URLs for one followed recipient of one email. Pure. */
 export function recipientTracking(
   ctx: TrackingContext,
-  who: { orgId: string; emailId: string; contactId: string; sentAtSec: number },
+  who: { orgId: string; emailId: string; contactId: string; recipientType: RecipientType; sentAtSec: number },
   links: readonly Link[],
   attachments: readonly Attachment[],
 ): RecipientTracking {

@@ -1,7 +1,12 @@
+import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import type { ControlEvent } from '../../schemas/events.js';
+import { EngagementError } from '../../core/errors.js';
+import { RECIPIENT_TYPES, recipientKey, recipientTypeOf, type ControlEvent, type RecipientType } from '../../schemas/events.js';
 import type { Keys } from '../keys.js';
 import { evolveOrgState, fromHash, toHash, type OrgState } from './org-state.js';
+import { suppressionHash } from './suppression.js';
+import { isPurgedTombstone } from './purged-org.js';
+import { orgDigest } from '../purge-fence.js';
 
 /**
  * The current control state in Redis, shared by every API instance: written right after a
@@ -12,21 +17,57 @@ import { evolveOrgState, fromHash, toHash, type OrgState } from './org-state.js'
  * the store synced (`P:ctl:synced`) once it holds the whole control topic, and rewrites it when
  * the mark is gone. Until then a reader with a `fallback` (the API's own copy of the control
  * topic) answers from the topic, never "disabled" because Redis forgot.
+ *
+ * Each org's events are applied atomically (projections/lua/control-apply.lua: compare-and-set
+ * on the org hash's revision, retried), so concurrent writers end in the later state. Recipient
+ * preferences live one hash per type (a lead and a contact with one id are two recipients); a
+ * "do not allow" is also kept as a suppression hash (P:suppress:<org>) that outlives a purge, and
+ * a preference older than the org's purge is never written in the clear again, only as that hash.
+ *
+ * A purged org with nothing after its purge keeps no entry (purged-org.ts: it reads as a new,
+ * disabled org). What it keeps is the purge fence (P:purge:fence, sha1(orgId) -> purgedAt, no org
+ * id in clear), set by the same script: an org is evolved from its hash *and* its latest purge, and
+ * no event at or before that purge is applied again, so re-applying older control events (the
+ * control role re-reading the topic, a late batch) never brings back an ended subscription without
+ * the purge that concluded it, and a re-enabled org is not due for a purge again.
  */
 export interface ControlFallback {
   orgState(orgId: string): OrgState;
-  contactAllows(orgId: string, contactId: string): boolean;
+  contactAllows(orgId: string, contactId: string, type?: RecipientType): boolean;
   orgIds(): string[];
   /** an event this process just had acknowledged, before the reader sees it on the topic */
   remember(events: readonly ControlEvent[]): void;
 }
 
+export interface UnreadableEntry {
+  partition: number;
+  offset: number;
+  /** null: the record's key was unreadable too, every org is blocked */
+  orgId: string | null;
+  at: number;
+  reason: string;
+}
+
+const APPLY_LUA = readFileSync(new URL('../lua/control-apply.lua', import.meta.url), 'utf8');
+/** Compare-and-set attempts per org before giving up (each loses only to a concurrent writer). */
+const APPLY_ATTEMPTS = 50;
+const TYPE_KEY_INDEX: Record<RecipientType, number> = { contact: 3, lead: 4, account: 5 };
+
+type ApplyScript = { engagementControlApply(...args: string[]): Promise<number> };
+
 export class ControlStore {
+  /**
+   * `suppressionSecret` (SUPPRESSION_SECRET) keys the suppression hashes; a store without it can
+   * apply org switches but no recipient preference.
+   */
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
     readonly fallback?: ControlFallback,
-  ) {}
+    private readonly suppressionSecret?: string,
+  ) {
+    if (!('engagementControlApply' in redis)) redis.defineCommand('engagementControlApply', { numberOfKeys: 8, lua: APPLY_LUA });
+  }
 
   async isSynced(): Promise<boolean> {
     return (await this.redis.exists(this.keys.controlSynced())) === 1;
@@ -36,48 +77,87 @@ export class ControlStore {
     await this.redis.set(this.keys.controlSynced(), new Date().toISOString());
   }
 
-  /**
-   * `synced`: these are all the control events (the control role after reading the topic to its
-   * end): the mark is set in the same transaction, so a flush can't leave a mark on an empty store.
-   */
-  async apply(events: readonly ControlEvent[], { synced = false }: { synced?: boolean } = {}): Promise<void> {
+  async apply(events: readonly ControlEvent[]): Promise<void> {
     this.fallback?.remember(events);
     const byOrg = new Map<string, ControlEvent[]>();
     for (const event of events) byOrg.set(event.orgId, [...(byOrg.get(event.orgId) ?? []), event]);
-    const orgIds = [...byOrg.keys()];
-    if (orgIds.length === 0) {
-      if (synced) await this.markSynced();
-      return;
+    await Promise.all([...byOrg].map(([orgId, orgEvents]) => this.applyOrg(orgId, orgEvents)));
+  }
+
+  private async applyOrg(orgId: string, events: readonly ControlEvent[]): Promise<void> {
+    // The latest preference of each recipient in these events (equal times: the later one read).
+    const prefs = new Map<string, { type: RecipientType; id: string; allow: boolean; at: number }>();
+    const resolved: string[] = [];
+    let purges = false;
+    for (const event of events) {
+      if (event.type === 'ContactFollowPreferenceChanged') {
+        const type = recipientTypeOf(event);
+        const key = recipientKey(type, event.contactId);
+        const previous = prefs.get(key);
+        if (!previous || previous.at <= event.occurredAt) prefs.set(key, { type, id: event.contactId, allow: event.allow, at: event.occurredAt });
+      } else if (event.type === 'ControlRecordResolved') resolved.push(`${event.partition}:${event.offset}`);
+      else if (event.type === 'OrgPurged') purges = true;
     }
-    const states = await this.readOrgs(orgIds);
-    const contacts = new Map<string, Map<string, { allow: boolean; at: number }>>();
-    const multi = this.redis.multi();
-    for (const [orgId, orgEvents] of byOrg) {
-      let state = states.get(orgId)!;
-      for (const event of orgEvents) {
-        state = evolveOrgState(state, event);
-        if (event.type === 'ContactFollowPreferenceChanged') {
-          const perOrg = contacts.get(orgId) ?? new Map<string, { allow: boolean; at: number }>();
-          const previous = perOrg.get(event.contactId);
-          if (!previous || previous.at <= event.occurredAt) perOrg.set(event.contactId, { allow: event.allow, at: event.occurredAt });
-          contacts.set(orgId, perOrg);
-        }
-      }
-      multi.sadd(this.keys.controlOrgs(), orgId);
-      multi.hset(this.keys.controlOrg(orgId), toHash(state));
+    const secret = this.suppressionSecret;
+    if (prefs.size > 0 && secret === undefined) throw new EngagementError('config_invalid', 'this control store has no SUPPRESSION_SECRET: it cannot apply preferences');
+    const script = this.redis as unknown as ApplyScript;
+    const keys = [
+      this.keys.controlOrgs(),
+      this.keys.controlOrg(orgId),
+      ...RECIPIENT_TYPES.map((type) => this.keys.controlRecipients(orgId, type)),
+      this.keys.suppression(orgId),
+      this.keys.controlUnreadable(),
+      this.keys.purgeFence(),
+    ];
+    const prefArgs = [...prefs.values()].flatMap((p) => [
+      String(TYPE_KEY_INDEX[p.type]),
+      p.id,
+      p.allow ? '1' : '0',
+      String(p.at),
+      suppressionHash(secret!, orgId, p.type, p.id),
+    ]);
+    for (let attempt = 1; attempt <= APPLY_ATTEMPTS; attempt++) {
+      const { hash, fence } = await this.readOrgAndFence(orgId);
+      const state = evolveAfterPurge(fromHash(orgId, hash), fence === '' ? null : Number(fence), events);
+      const tombstone = isPurgedTombstone(state);
+      const fields = tombstone ? [] : Object.entries(toHash(state)).flat();
+      const applied = await script.engagementControlApply(
+        ...keys,
+        orgId,
+        `${hash.rev ?? ''}:${fence}`,
+        state.purgedAt === null ? '' : String(state.purgedAt),
+        purges ? '1' : '0',
+        tombstone ? '1' : '0',
+        String(fields.length / 2),
+        ...fields,
+        String(prefs.size),
+        ...prefArgs,
+        String(resolved.length),
+        ...resolved,
+      );
+      if (applied === 1) return;
     }
-    for (const [orgId, perOrg] of contacts) {
-      // Each value carries its time, so re-applying an older event never undoes a newer one.
-      const ids = [...perOrg.keys()];
-      const stored = await this.redis.hmget(this.keys.controlContacts(orgId), ...ids);
-      ids.forEach((contactId, i) => {
-        const { allow, at } = perOrg.get(contactId)!;
-        const storedAt = Number(stored[i]?.split(':')[1] ?? -1);
-        if (at >= storedAt) multi.hset(this.keys.controlContacts(orgId), contactId, `${allow ? 1 : 0}:${at}`);
-      });
-    }
-    if (synced) multi.set(this.keys.controlSynced(), new Date().toISOString());
+    throw new EngagementError('redis_unavailable', `control state of organisation "${orgId}" kept changing under ${APPLY_ATTEMPTS} attempts`, { retriable: true });
+  }
+
+  /** The org's hash and the time of its latest fenced purge (null: never purged). */
+  private async readOrgAndFence(orgId: string): Promise<{ hash: Record<string, string>; fence: string }> {
+    const results = (await this.redis.pipeline().hgetall(this.keys.controlOrg(orgId)).hget(this.keys.purgeFence(), orgDigest(orgId)).exec()) ?? [];
+    for (const [error] of results) if (error) throw error;
+    return { hash: (results[0]?.[1] as Record<string, string> | undefined) ?? {}, fence: (results[1]?.[1] as string | null | undefined) ?? '' };
+  }
+
+  /** The unresolved unreadable control records (the control role writes them whole). */
+  async setUnreadable(records: readonly UnreadableEntry[]): Promise<void> {
+    const multi = this.redis.multi().del(this.keys.controlUnreadable());
+    for (const r of records) multi.hset(this.keys.controlUnreadable(), `${r.partition}:${r.offset}`, JSON.stringify(r));
     await multi.exec();
+  }
+
+  /** The unresolved unreadable control records that block `orgId` (those of any org with an unreadable key too). */
+  async readUnreadable(orgId: string): Promise<UnreadableEntry[]> {
+    const values = await this.redis.hvals(this.keys.controlUnreadable());
+    return values.map((v) => JSON.parse(v) as UnreadableEntry).filter((r) => r.orgId === null || r.orgId === orgId);
   }
 
   async readOrgs(orgIds: readonly string[]): Promise<Map<string, OrgState>> {
@@ -94,17 +174,45 @@ export class ControlStore {
     return (await this.readOrgs([orgId])).get(orgId)!;
   }
 
-  /** contactId -> allows following; a contact never seen allows. */
-  async readContactsAllow(orgId: string, contactIds: readonly string[]): Promise<Map<string, boolean>> {
-    if (contactIds.length === 0) return new Map();
+  /**
+   * recipientKey(type, id) -> allows following. A stored preference answers; without one (never
+   * said, or forgotten by a purge) the suppression list does: a recipient never seen allows.
+   */
+  async readRecipientsAllow(orgId: string, recipients: ReadonlyArray<{ type: RecipientType; id: string }>): Promise<Map<string, boolean>> {
+    if (recipients.length === 0) return new Map();
     const fallback = this.fallback;
-    if (fallback && !(await this.isSynced())) return new Map(contactIds.map((id) => [id, fallback.contactAllows(orgId, id)]));
-    const values = await this.redis.hmget(this.keys.controlContacts(orgId), ...contactIds);
-    return new Map(contactIds.map((id, i) => [id, values[i] == null || values[i]!.startsWith('1')]));
+    if (fallback && !(await this.isSynced())) return new Map(recipients.map((r) => [recipientKey(r.type, r.id), fallback.contactAllows(orgId, r.id, r.type)]));
+    const pipeline = this.redis.pipeline();
+    for (const r of recipients) pipeline.hget(this.keys.controlRecipients(orgId, r.type), r.id);
+    const secret = this.suppressionSecret;
+    if (secret !== undefined) pipeline.smismember(this.keys.suppression(orgId), ...recipients.map((r) => suppressionHash(secret, orgId, r.type, r.id)));
+    const results = (await pipeline.exec()) ?? [];
+    for (const [error] of results) if (error) throw error;
+    const suppressed = (results[recipients.length]?.[1] as number[] | undefined) ?? [];
+    return new Map(
+      recipients.map((r, i) => {
+        const stored = results[i]?.[1] as string | null;
+        return [recipientKey(r.type, r.id), stored != null ? stored.startsWith('1') : suppressed[i] !== 1];
+      }),
+    );
   }
 
   async listOrgs(): Promise<string[]> {
     if (this.fallback && !(await this.isSynced())) return this.fallback.orgIds();
     return this.redis.smembers(this.keys.controlOrgs());
   }
+}
+
+/**
+ * The org state after `events`, from its stored state and its latest purge (the fence): the purge
+ * is part of the state even when the purge left no hash, and events at or before it are done with.
+ */
+export function evolveAfterPurge(stored: OrgState, fence: number | null, events: readonly ControlEvent[]): OrgState {
+  if (fence === null) return events.reduce(evolveOrgState, stored);
+  const base = stored.purgedAt !== null && stored.purgedAt >= fence ? stored : evolveOrgState(stored, purgedAt(stored.orgId, fence));
+  return events.filter((e) => e.occurredAt > fence).reduce(evolveOrgState, base);
+}
+
+function purgedAt(orgId: string, at: number): ControlEvent {
+  return { type: 'OrgPurged', eventId: '', orgId, occurredAt: at };
 }

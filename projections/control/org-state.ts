@@ -45,6 +45,7 @@ function evolveFields(state: OrgState, event: ControlEvent): OrgState {
     case 'OrgPurged':
       return event.occurredAt >= (state.purgedAt ?? 0) ? { ...state, purgedAt: event.occurredAt } : state;
     case 'ContactFollowPreferenceChanged':
+    case 'ControlRecordResolved':
       return state;
     default: {
       const never: never = event;

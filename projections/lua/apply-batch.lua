@@ -8,7 +8,7 @@
 -- ARGV[2]   offset of the batch's first record
 -- ARGV[3]   next offset (offset of the batch's last record + 1)
 -- ARGV[4]   section sizes "i s lo hi f a x e" (entries, not ARGV items), built by
---           projections/projector/apply-args.ts; the entries follow flat from ARGV[7] on
+--           projections/projector/apply-args.ts; the entries follow flat from ARGV[8 + 2m] on
 --           (k is a KEYS index):
 --             i  k field by                  HINCRBY
 --             s  k n (field value)*n         HSET (one call per key)
@@ -21,6 +21,9 @@
 --             e  k seconds                   EXPIRE (seen sets)
 -- ARGV[5]   '' or the version V this batch writes to; when given, KEYS[2] is P:proj:current (default 1)
 -- ARGV[6]   the offset the version starts at when nothing is stored for the partition
+-- ARGV[7]   '' or "k m": the purge fence, KEYS[k] is P:purge:fence (sha1(orgId) -> purgedAt) and
+--           ARGV[8 .. 7 + 2m] are m pairs (orgId, the purgedAt the batch was gated with, -1 for none),
+--           one per org the batch writes
 --
 -- The fence is two-sided: a batch is applied only when it starts exactly where the stored offset
 -- (or, with nothing stored, the version's start) says the version ends. Anything else writes
@@ -28,7 +31,9 @@
 -- instance applied it; behind or missing means Redis lost writes, and the runner rebuilds.
 -- Returns {1, newFlags} when applied; {2, currentVersion} when ARGV[5] is given and the current
 -- version is no longer V (a replay switched it); {3, holder} while a replay holds the projection
--- to switch it. In none of those cases is anything written.
+-- to switch it; {4, orgId} when retention fenced a purge of orgId that the batch was not gated
+-- with (the runner waits for the control topic again and re-gates: DESIGN §2, a purge is ordered
+-- with the processors). In none of those cases is anything written.
 if ARGV[5] ~= '' then
   -- no pointer: version 1 is live (projections/current-version.ts)
   local current = redis.call('GET', KEYS[2]) or '1'
@@ -46,11 +51,24 @@ if expected ~= tonumber(ARGV[2]) then
   return {0, stored or -1}
 end
 
+local at = 8
+if ARGV[7] ~= '' then
+  local fenceKey, m = string.match(ARGV[7], '(%d+) (%d+)')
+  fenceKey = KEYS[tonumber(fenceKey)]
+  for i = 0, tonumber(m) - 1 do
+    local org, known = ARGV[8 + 2 * i], tonumber(ARGV[9 + 2 * i])
+    local fence = redis.call('HGET', fenceKey, redis.sha1hex(org))
+    if fence and tonumber(fence) > known then
+      return {4, org}
+    end
+  end
+  at = 8 + 2 * tonumber(m)
+end
+
 local n = {}
 for count in string.gmatch(ARGV[4], '%d+') do
   n[#n + 1] = tonumber(count)
 end
-local at = 7
 local function next3()
   local k, field, v = ARGV[at], ARGV[at + 1], ARGV[at + 2]
   at = at + 3

@@ -21,6 +21,11 @@ export interface BatchPosition {
    * `version` and no replay holds the projection (`holdKey`) to switch it.
    */
   follow?: { currentVersionKey: string; holdKey: string; version: number };
+  /**
+   * The purge fence: for every org the batch writes, the purgedAt its gate knew (-1 for none).
+   * The batch is refused when `key` (P:purge:fence) holds a later purge of one of them.
+   */
+  fence?: { key: string; orgs: ReadonlyMap<string, number> };
 }
 
 export interface ApplyArgs {
@@ -35,6 +40,14 @@ const HSET_CHUNK = 500;
 
 export function buildApplyArgs(delta: Delta, position: BatchPosition): ApplyArgs {
   const keys = position.follow ? [position.offsetsKey, position.follow.currentVersionKey, position.follow.holdKey] : [position.offsetsKey];
+  const fence: string[] = [];
+  if (position.fence && position.fence.orgs.size > 0) {
+    keys.push(position.fence.key);
+    fence.push(`${keys.length} ${position.fence.orgs.size}`);
+    for (const [orgId, known] of position.fence.orgs) fence.push(orgId, String(known));
+  } else {
+    fence.push('');
+  }
   const index = new Map<string, number>();
   const k = (key: string): number => {
     let i = index.get(key);
@@ -112,6 +125,7 @@ export function buildApplyArgs(delta: Delta, position: BatchPosition): ApplyArgs
       counts.join(' '),
       position.follow ? String(position.follow.version) : '',
       String(position.expectedStart),
+      ...fence,
       ...ops,
     ],
   };

@@ -16,7 +16,9 @@ export type ApplyResult =
   | { applied: true; newFlags: number }
   | { applied: false; superseded: false; held: false; storedOffset: number | null }
   | { applied: false; superseded: true; currentVersion: number }
-  | { applied: false; superseded: false; held: true };
+  | { applied: false; superseded: false; held: true }
+  /** retention fenced a purge of `orgId` the batch was not gated with: wait for the control topic, gate again */
+  | { applied: false; superseded: false; held: false; purged: string };
 
 interface WithCommand {
   /** ioredis flattens array arguments: tens of thousands of ARGV would overflow a spread call */
@@ -39,6 +41,7 @@ export async function applyBatch(redis: Redis, delta: Delta, position: BatchPosi
   if (reply[0] === 1) return { applied: true, newFlags: Number(reply[1]) };
   if (reply[0] === 2) return { applied: false, superseded: true, currentVersion: Number(reply[1]) };
   if (reply[0] === 3) return { applied: false, superseded: false, held: true };
+  if (reply[0] === 4) return { applied: false, superseded: false, held: false, purged: String(reply[1]) };
   const stored = Number(reply[1]);
   return { applied: false, superseded: false, held: false, storedOffset: stored < 0 ? null : stored };
 }

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { EngagementError, invalidParameter } from '../../core/errors.js';
 import type { Keys } from '../keys.js';
+import type { RecipientType } from '../../schemas/events.js';
 import { bestTimeToEmail, type BestTimeSlot } from './best-time.js';
 import type { ControlFallback } from '../control/control-store.js';
 import { openQuery, readHashes } from './context.js';
@@ -87,15 +88,16 @@ export async function queryContactKpis(
   days: number = CONTACT_WINDOW.defaultDays,
   now: number = Date.now(),
   fallback?: ControlFallback,
-): Promise<ContactKpis> {
+  type: RecipientType = 'contact',
+): Promise<ContactKpis & { recipientType: RecipientType }> {
   const { keys: v } = await openQuery(redis, keys, orgId, fallback);
   const dates = lastDays(days, now);
   const [contact, ...buckets] = await readHashes(redis, [
-    v.contact(orgId, contactId),
-    ...dates.map((d) => v.contactDay(orgId, contactId, bucketOf(d))),
+    v.contact(orgId, contactId, type),
+    ...dates.map((d) => v.contactDay(orgId, contactId, bucketOf(d), type)),
   ]);
   if (Object.keys(contact!).length === 0 && buckets.every((b) => Object.keys(b).length === 0)) {
-    throw new EngagementError('not_found', `no KPIs for contact ${contactId} of organisation ${orgId}`);
+    throw new EngagementError('not_found', `no KPIs for ${type} ${contactId} of organisation ${orgId}`);
   }
-  return contactKpisFrom(orgId, contactId, dates, contact!, buckets, now);
+  return { ...contactKpisFrom(orgId, contactId, dates, contact!, buckets, now), recipientType: type };
 }

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { keyResolver, mayActOn } from '../../api/auth.js';
+import { loadConfig } from '../../core/config.js';
+import { isEngagementError } from '../../core/errors.js';
 
-const resolve = keyResolver({ adminKey: 'admin-secret', apiKeys: new Map([['org-a', 'key-a'], ['org-b', 'key-b'], ['org-c', 'key-a']]) });
+const resolve = keyResolver({ adminKey: 'admin-secret', apiKeys: [['org-a', 'key-a'], ['org-b', 'key-b'], ['org-c', 'key-a']] });
 
 describe('keyResolver', () => {
   it('resolves the admin key to an admin acting on every org', () => {
@@ -21,5 +23,44 @@ describe('keyResolver', () => {
     expect(resolve('nope')).toBeNull();
     expect(resolve('key-')).toBeNull();
     expect(resolve('admin-secret ')).toBeNull();
+  });
+});
+
+describe('several keys per org (rotation)', () => {
+  it('ENGAGEMENT_API_KEYS keeps every key of an org: the old and the new one both work', () => {
+    const config = loadConfig({ ENGAGEMENT_API_KEYS: 'org-a:old-key,org-a:new-key,org-b:key-b' });
+    const rotating = keyResolver(config);
+    for (const key of ['old-key', 'new-key']) expect([...rotating(key)!.orgIds]).toEqual(['org-a']);
+    expect([...rotating('key-b')!.orgIds]).toEqual(['org-b']);
+  });
+});
+
+describe('no default secrets where others can reach the server', () => {
+  const problems = (env: Record<string, string>): string[] => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (error) {
+      if (!isEngagementError(error)) throw error;
+      return (error.details as { problems: string[] }).problems;
+    }
+  };
+
+  it('refuses to start on a non-loopback HOST without ENGAGEMENT_ADMIN_KEY, naming the variable', () => {
+    const found = problems({ HOST: '0.0.0.0', TRACKING_SECRET: 'k1:s', SUPPRESSION_SECRET: 's' });
+    expect(found).toEqual(['ENGAGEMENT_ADMIN_KEY is required when HOST (0.0.0.0) is not a loopback address']);
+    expect(problems({ HOST: '10.1.2.3' })).toEqual([
+      'ENGAGEMENT_ADMIN_KEY is required when HOST (10.1.2.3) is not a loopback address',
+      'SUPPRESSION_SECRET is required when HOST (10.1.2.3) is not a loopback address',
+      'TRACKING_SECRET is required when HOST (10.1.2.3) is not a loopback address',
+    ]);
+  });
+
+  it('keeps the dev defaults on loopback interfaces only', () => {
+    for (const host of ['127.0.0.1', 'localhost', '::1', '127.0.0.2']) {
+      expect(loadConfig({ HOST: host }).adminKey).toBe('dev-admin-key');
+    }
+    expect(loadConfig({ HOST: '0.0.0.0', ENGAGEMENT_ADMIN_KEY: 'a', TRACKING_SECRET: 'k1:s', SUPPRESSION_SECRET: 's' }).adminKey).toBe('a');
+    expect(problems({ NODE_ENV: 'production' })).toContain('ENGAGEMENT_ADMIN_KEY is required when NODE_ENV=production');
   });
 });

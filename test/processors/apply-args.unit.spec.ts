@@ -14,9 +14,10 @@ describe('buildApplyArgs', () => {
     expect(declared[0]).toBe(keys.offsets('emails'));
     expect(new Set(declared).size).toBe(declared.length);
     expect(argv.slice(0, 3)).toEqual(['2', '10', '12']);
-    const [counts, version, expectedStart, ...ops] = argv.slice(3);
+    const [counts, version, expectedStart, fence, ...ops] = argv.slice(3);
     expect(version).toBe('');
     expect(expectedStart).toBe('0');
+    expect(fence).toBe('');
     const [i, , , , f, , , e] = counts!.split(' ').map(Number);
     const email = String(declared.indexOf(keys.email('org-1', 'e-1')) + 1);
     const increments = Array.from({ length: i! }, (_, n) => ops.slice(3 * n, 3 * n + 3));
@@ -31,7 +32,7 @@ describe('buildApplyArgs', () => {
     const delta = fold([sent], new Map(), keys, { machineClickSeconds: 5, historyDays: 400 });
     const { keys: declared, argv } = buildApplyArgs(delta, { offsetsKey: keys.offsets('emails'), partition: 0, firstOffset: 0, expectedStart: 0, nextOffset: 1 });
     const [i, s] = argv[3]!.split(' ').map(Number);
-    const ops = argv.slice(6);
+    const ops = argv.slice(7);
     let at = 3 * i!;
     const sets = new Map<string, Record<string, string>>();
     for (let n = 0; n < s!; n++) {
@@ -45,5 +46,24 @@ describe('buildApplyArgs', () => {
     const expected = new Map([...delta.set].map(([key, byField]) => [key, Object.fromEntries(byField)]));
     expect(sets).toEqual(expected);
     expect(s).toBe(delta.set.size);
+  });
+
+  it('names the purge fence and, per org written, the purge its gate knew, before the entries', () => {
+    const opened = fixture('EmailOpened', { occurredAt: Date.UTC(2026, 0, 5, 10) });
+    const delta = fold([opened], new Map(), keys, { machineClickSeconds: 5, historyDays: 400 });
+    const plain = buildApplyArgs(delta, { offsetsKey: keys.offsets('emails'), partition: 0, firstOffset: 0, expectedStart: 0, nextOffset: 1 });
+    const fenced = buildApplyArgs(delta, {
+      offsetsKey: keys.offsets('emails'),
+      partition: 0,
+      firstOffset: 0,
+      expectedStart: 0,
+      nextOffset: 1,
+      fence: { key: 't:purge:fence', orgs: new Map([['org-1', -1], ['org-2', 1234]]) },
+    });
+    expect(fenced.keys[1]).toBe('t:purge:fence');
+    expect(fenced.argv.slice(6, 11)).toEqual(['2 2', 'org-1', '-1', 'org-2', '1234']);
+    // The payload refers to keys by index: one more key up front shifts every index by one.
+    expect(fenced.argv.slice(11).length).toBe(plain.argv.slice(7).length);
+    expect(fenced.keys.slice(2)).toEqual(plain.keys.slice(1));
   });
 });

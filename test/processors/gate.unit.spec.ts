@@ -8,7 +8,7 @@ const T = Date.UTC(2026, 0, 10, 12);
 const MIN = 60_000;
 const on = (at: number): ControlEvent => fixture('OrgEngagementEnabled', { occurredAt: at });
 const off = (at: number): ControlEvent => fixture('OrgEngagementDisabled', { occurredAt: at });
-const pref = (at: number, allow: boolean, contactId = 'c-1'): ControlEvent => fixture('ContactFollowPreferenceChanged', { occurredAt: at, allow, contactId });
+const pref = (at: number, allow: boolean, contactId = 'c-1'): ControlEvent => fixture('ContactFollowPreferenceChanged', { occurredAt: at, allow, contactId, contactType: 'contact', recipientType: null });
 const purged = (at: number): ControlEvent => fixture('OrgPurged', { occurredAt: at });
 const ended = (at: number): ControlEvent => fixture('SubscriptionEnded', { occurredAt: at });
 const renewed = (at: number): ControlEvent => fixture('SubscriptionRenewed', { occurredAt: at });
@@ -106,5 +106,63 @@ describe('gate: decided at the event time', () => {
     const optOut = pref(T, false);
     const h = history(on(0), optOut, pref(T, true), optOut);
     expect(gate(opened(T), h)).toEqual(COLLECT);
+  });
+});
+
+describe('gate: recipient types are separate namespaces', () => {
+  const leadPref = (at: number, allow: boolean): ControlEvent =>
+    fixture('ContactFollowPreferenceChanged', { occurredAt: at, allow, contactId: 'c-1', contactType: 'lead', recipientType: 'lead' });
+  const accountPref = (at: number, allow: boolean): ControlEvent =>
+    fixture('ContactFollowPreferenceChanged', { occurredAt: at, allow, contactId: 'c-1', contactType: 'contact', recipientType: 'account' });
+  const openedBy = (type: 'contact' | 'lead' | 'account'): EmailEvent => fixture('EmailOpened', { occurredAt: T, contactId: 'c-1', recipientType: type === 'contact' ? null : type });
+
+  it('a lead who opted out does not opt out the contact with the same id, nor the reverse', () => {
+    const h = history(on(0), leadPref(T - MIN, false));
+    expect(gate(openedBy('lead'), h)).toEqual(no('contact_opted_out'));
+    expect(gate(openedBy('contact'), h)).toEqual(COLLECT);
+    expect(gate(openedBy('account'), h)).toEqual(COLLECT);
+    const h2 = history(on(0), pref(T - MIN, false));
+    expect(gate(openedBy('contact'), h2)).toEqual(no('contact_opted_out'));
+    expect(gate(openedBy('lead'), h2)).toEqual(COLLECT);
+  });
+
+  it('an account is a recipient with its own preference', () => {
+    const h = history(on(0), accountPref(T - MIN, false));
+    expect(gate(openedBy('account'), h)).toEqual(no('contact_opted_out'));
+    expect(gate(openedBy('contact'), h)).toEqual(COLLECT);
+  });
+
+  it('a v1 preference (no recipientType) of a lead stays a lead', () => {
+    const v1Lead = fixture('ContactFollowPreferenceChanged', { occurredAt: T - MIN, allow: false, contactId: 'c-1', contactType: 'lead', recipientType: null });
+    const h = history(on(0), v1Lead);
+    expect(gate(openedBy('lead'), h)).toEqual(no('contact_opted_out'));
+    expect(gate(openedBy('contact'), h)).toEqual(COLLECT);
+  });
+});
+
+describe('gate: an unreadable control record fails closed for its org, from its time until resolved', () => {
+  const unreadable = (orgId: string | null, at: number) => ({ partition: 0, offset: 7, orgId, at, reason: 'garbage' });
+  const resolved = (at: number): ControlEvent => fixture('ControlRecordResolved', { occurredAt: at, partition: 0, offset: 7 });
+  const openedIn = (orgId: string, at: number): EmailEvent => fixture('EmailOpened', { occurredAt: at, orgId });
+  const enabled = (orgId: string): ControlEvent => fixture('OrgEngagementEnabled', { occurredAt: 0, orgId });
+
+  it('blocks only that org, from the record time, and resolution reopens it from its own time', () => {
+    const h = history(enabled('org-a'), enabled('org-b'));
+    h.markUnreadable(unreadable('org-a', T));
+    expect(gate(openedIn('org-a', T - 1), h)).toEqual(COLLECT);
+    expect(gate(openedIn('org-a', T + 10 * MIN), h)).toEqual({ collect: false, reason: 'control_unreadable' });
+    expect(gate(openedIn('org-b', T + 10 * MIN), h)).toEqual(COLLECT);
+    h.apply(resolved(T + 5 * MIN));
+    expect(gate(openedIn('org-a', T + MIN), h)).toEqual({ collect: false, reason: 'control_unreadable' });
+    expect(gate(openedIn('org-a', T + 5 * MIN), h)).toEqual(COLLECT);
+    expect(h.unresolved()).toEqual([]);
+  });
+
+  it('a resolution read before its record (another partition) still applies; an unreadable key blocks every org', () => {
+    const h = history(enabled('org-a'), enabled('org-b'), resolved(T + MIN));
+    expect(h.markUnreadable(unreadable(null, T))).toBe(true);
+    expect(h.markUnreadable(unreadable(null, T))).toBe(false);
+    expect(gate(openedIn('org-b', T), h)).toEqual({ collect: false, reason: 'control_unreadable' });
+    expect(gate(openedIn('org-b', T + MIN), h)).toEqual(COLLECT);
   });
 });

@@ -3,7 +3,8 @@ import { containerFile, encodeLandedRecord, landedRecordFromBody, readLandedFile
 import { catalog } from '../../schemas/catalog.js';
 import { EventCodec } from '../../schemas/codec.js';
 import { blobName, cycleStartOf, parseBlobName } from '../../processors/lander/blob-names.js';
-import { CycleBuffer } from '../../processors/lander/cycle-buffer.js';
+import { CycleBuffer, withoutPurged } from '../../processors/lander/cycle-buffer.js';
+import { minPositions, passed } from '../../processors/lander/lander-acks.js';
 import { backoffDelay } from '../../core/retry.js';
 import { EMAIL_EVENT_TYPES } from '../../schemas/events.js';
 import { fixture } from '../support/fixtures.js';
@@ -77,5 +78,37 @@ describe('landed record from the original body', () => {
     expect(codec.currentBody(codec.encodeWith(old, opened), 'EmailOpened')).toBeUndefined();
     expect(codec.currentBody(codec.encode(opened), 'LinkClicked')).toBeUndefined();
     expect(codec.currentBody(Buffer.from([0xc3, 0x01]), 'EmailOpened')).toBeUndefined();
+  });
+});
+
+describe('an upload after a purge', () => {
+  const day = Date.UTC(2026, 0, 5);
+  const buffer = new CycleBuffer('p.emails', 0, 100);
+  const gone = fixture('EmailOpened', { orgId: 'gone', occurredAt: day });
+  const back = fixture('EmailOpened', { orgId: 'gone', occurredAt: day + 7_200_000 });
+  const kept = fixture('EmailOpened', { orgId: 'kept', occurredAt: day });
+  buffer.add(0, gone, Buffer.from('gone'));
+  buffer.add(1, back, Buffer.from('back'));
+  buffer.add(2, kept, Buffer.from('kept'));
+  const snapshot = buffer.snapshot();
+
+  it('gates a purged org\'s buffered records again and leaves other orgs untouched', () => {
+    const purgedAt = day + 3_600_000;
+    const after = withoutPurged(snapshot, (orgId) => orgId === 'gone', (event) => event.occurredAt > purgedAt);
+    expect([...after.files.values()].flat().map(String)).toEqual(['back', 'kept']);
+    expect(after.files.get('org=kept/date=2026-01-05/p.emails+0+0.avro')).toBe(snapshot.files.get('org=kept/date=2026-01-05/p.emails+0+0.avro'));
+    const none = withoutPurged(snapshot, (orgId) => orgId === 'gone', () => false);
+    expect([...none.files.keys()]).toEqual(['org=kept/date=2026-01-05/p.emails+0+0.avro']);
+    expect(withoutPurged(snapshot, () => false, () => false)).toBe(snapshot);
+  });
+});
+
+describe('lander purge acknowledgements', () => {
+  it('report the smaller position of each partition, and pass a target only when every partition reaches it', () => {
+    expect(minPositions(new Map([[0, 5], [1, 9]]), new Map([[0, 7], [1, 3]]))).toEqual(new Map([[0, 5], [1, 3]]));
+    expect(minPositions(new Map([[0, 5]]), new Map())).toEqual(new Map());
+    expect(passed(new Map([[0, 5], [1, 3]]), new Map([[0, 5]]))).toBe(true);
+    expect(passed(new Map([[0, 4]]), new Map([[0, 5]]))).toBe(false);
+    expect(passed(new Map(), new Map([[2, 1]]))).toBe(false);
   });
 });

@@ -182,7 +182,7 @@ describe('forged and tampered tokens', () => {
     const openToken = path(r.openPixelUrl).split('/').pop()!;
     const flip = (token: string, i: number) => token.slice(0, i) + (token[i] === 'A' ? 'B' : 'A') + token.slice(i + 1);
     const forged = signToken(
-      { kind: 'c', orgId: 'org-a', emailId: 'e', contactId: 'c', sentAtSec: 1, linkId: 'l0', url: 'https://evil.example/' },
+      { kind: 'c', orgId: 'org-a', emailId: 'e', contactId: 'c', recipientType: 'contact', sentAtSec: 1, linkId: 'l0', url: 'https://evil.example/' },
       [{ kid: 'k1', secret: 'guessed' }],
     );
 
@@ -203,7 +203,7 @@ describe('forged and tampered tokens', () => {
 
   it('tokens signed with a retired but still listed key keep working', async () => {
     const token = signToken(
-      { kind: 'c', orgId: 'org-a', emailId: 'e-rot', contactId: 'c-1', sentAtSec: 1, linkId: 'l0', url: 'https://example.com/rotated' },
+      { kind: 'c', orgId: 'org-a', emailId: 'e-rot', contactId: 'c-1', recipientType: 'contact', sentAtSec: 1, linkId: 'l0', url: 'https://example.com/rotated' },
       [{ kid: 'k0', secret: 'retired-secret' }],
     );
     const res = await h.app.inject({ method: 'GET', url: `/t/c/${token}` });
@@ -233,14 +233,17 @@ describe('privacy switches on send', () => {
     const body = emailBody();
     const answer = (await send(body)).json<EmailSendResponse>();
     expect(answer.recipients[0]).toMatchObject({ contactId: 'c-1', followed: true });
-    expect(answer.recipients[1]).toEqual({ contactId: 'c-2', followed: false, links: [], attachments: [] });
+    expect(answer.recipients[1]).toEqual({ contactId: 'c-2', type: 'lead', followed: false, links: [], attachments: [] });
     const sent = await waitForEvent('EmailSent', (e) => e.emailId === body.emailId);
     expect(sent.event.recipients.map((r) => r.followed)).toEqual([true, false]);
     const control = await waitForEvent('ContactFollowPreferenceChanged', (e) => e.contactId === 'c-2');
     expect(control.key).toBe('org-a');
     expect(control.topic).toBe(topicsFor(h.config).control);
 
+    // a contact's "allow" is not the lead's (two namespaces); the lead's own is
     await h.app.inject({ method: 'PUT', url: '/v1/orgs/org-a/contacts/c-2/follow-email', headers: bearer(KEYS.a), payload: { allow: true } });
+    expect((await send(emailBody())).json<EmailSendResponse>().recipients[1]!.followed).toBe(false);
+    await h.app.inject({ method: 'PUT', url: '/v1/orgs/org-a/leads/c-2/follow-email', headers: bearer(KEYS.a), payload: { allow: true } });
     expect((await send(emailBody())).json<EmailSendResponse>().recipients[1]!.followed).toBe(true);
   });
 

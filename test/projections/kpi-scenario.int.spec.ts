@@ -215,8 +215,10 @@ describe('KPI queries over the projections', () => {
       lastOpenedAt: new Date(T + 2 * HOUR).toISOString(),
       bestTimeToEmail: null, // two opens: below the minimum
     });
-    const c3 = (await get('/v1/orgs/org-a/contacts/c3/kpis')).json<Record<string, unknown>>();
-    expect(c3).toMatchObject({ emailsReceived: 1, emailsOpened: 0, emailsClicked: 0, lastOpenedAt: null });
+    // c3 is a lead: its own namespace (DESIGN §2.2), not the contact c3's
+    const c3 = (await get('/v1/orgs/org-a/leads/c3/kpis')).json<Record<string, unknown>>();
+    expect(c3).toMatchObject({ recipientType: 'lead', emailsReceived: 1, emailsOpened: 0, emailsClicked: 0, lastOpenedAt: null });
+    expect((await get('/v1/orgs/org-a/contacts/c3/kpis')).statusCode).toBe(404);
   });
 
   it('answers 404 for the unknown, 400 naming a bad parameter, 401/403 across orgs', async () => {
@@ -323,8 +325,11 @@ describe('retention', () => {
     expect(await blobsOf('org-b')).toBe(0);
     const v1 = keysFor(h.config.redisPrefix).version(1);
     expect(await h.redis.exists(v1.email('org-b', 'b1'), v1.orgIndex('org-b'), v1.contact('org-b', 'x1'))).toBe(0);
-    // After the purge the org is disabled until an administrator enables it again; then nothing is left.
-    expect((await get('/v1/orgs/org-b/emails/b1/kpis', KEYS.b)).json()).toMatchObject({ error: 'engagement_disabled' });
+    // After the purge the org is disabled until an administrator enables it again, and the control
+    // store forgets it: it reads as a new org, disabled (DESIGN §2 rule 3). Re-enabled, nothing is left.
+    const disabled = await get('/v1/orgs/org-b/emails/b1/kpis', KEYS.b);
+    expect([disabled.statusCode, disabled.json()]).toMatchObject([403, { error: 'engagement_disabled' }]);
+    expect(await h.redis.exists(keysFor(h.config.redisPrefix).controlOrg('org-b'))).toBe(0);
     at(ended + 91 * DAY + HOUR);
     expect((await h.app.inject({ method: 'PUT', url: '/v1/orgs/org-b/engagement', headers: bearer(KEYS.admin), payload: { enabled: true } })).statusCode).toBe(200);
     expect((await get('/v1/orgs/org-b/emails/b1/kpis', KEYS.b)).statusCode).toBe(404);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isEngagementError } from '../../core/errors.js';
 import { catalog } from '../../schemas/catalog.js';
 import { EventCodec } from '../../schemas/codec.js';
-import { EVENT_TYPES } from '../../schemas/events.js';
+import { EVENT_TYPES, legacyContactType, recipientTypeOf } from '../../schemas/events.js';
 import { fixture, plain } from '../support/fixtures.js';
 
 const codec = new EventCodec();
@@ -32,7 +32,9 @@ describe('single-object codec', () => {
     const v2 = catalog.versions.get('EmailSent')!.find((v) => v.version === 2)!;
     const event = fixture('EmailSent');
     const decoded = codec.decode(codec.encodeWith(v2, event));
-    expect(plain(decoded)).toEqual({ ...plain(event), acceptedAt: null });
+    // v2 has no recipientType either: it reads as null (recipientTypeOf falls back to contactType)
+    const expected = plain(event) as { recipients: Array<Record<string, unknown>> };
+    expect(plain(decoded)).toEqual({ ...expected, acceptedAt: null, recipients: expected.recipients.map((r) => ({ ...r, recipientType: null })) });
   });
 
   it('an EmailSent written with v3 keeps its acceptedAt, and v2 readers can still read it', () => {
@@ -44,6 +46,40 @@ describe('single-object codec', () => {
     const old = v2.avroType.fromBuffer(v3.avroType.toBuffer(event), v2.avroType.createResolver(v3.avroType)) as Record<string, unknown>;
     expect(old).toMatchObject({ emailId: 'e-1', occurredAt: event.occurredAt });
     expect(old).not.toHaveProperty('acceptedAt');
+  });
+
+  it('reads records written before recipient types: the legacy contactType, else a contact', () => {
+    const v2 = catalog.versions.get('EmailSent')!.find((v) => v.version === 2)!;
+    const sent = codec.decode(codec.encodeWith(v2, fixture('EmailSent')));
+    if (sent.type !== 'EmailSent') throw new Error('unreachable');
+    expect(sent.recipients.map((r) => [r.recipientType, recipientTypeOf(r)])).toEqual([
+      [null, 'contact'],
+      [null, 'lead'],
+    ]);
+    const pref1 = catalog.versions.get('ContactFollowPreferenceChanged')!.find((v) => v.version === 1)!;
+    const pref = codec.decode(codec.encodeWith(pref1, fixture('ContactFollowPreferenceChanged', { recipientType: undefined })));
+    if (pref.type !== 'ContactFollowPreferenceChanged') throw new Error('unreachable');
+    expect(recipientTypeOf(pref)).toBe('lead');
+    const click1 = catalog.versions.get('LinkClicked')!.find((v) => v.version === 1)!;
+    const click = codec.decode(codec.encodeWith(click1, fixture('LinkClicked')));
+    if (click.type !== 'LinkClicked') throw new Error('unreachable');
+    expect([click.recipientType, recipientTypeOf(click)]).toEqual([null, 'contact']);
+  });
+
+  it('round-trips the recipient type of interactions', () => {
+    for (const recipientType of ['lead', 'account', 'contact', null] as const) {
+      const click = fixture('LinkClicked', { recipientType });
+      expect(plain(codec.decode(codec.encode(click)))).toEqual(plain(click));
+    }
+  });
+
+  it('an account is written as a contact for readers of the previous version (they know no accounts)', () => {
+    const account = fixture('ContactFollowPreferenceChanged', { contactType: legacyContactType('account'), recipientType: 'account' });
+    const v1 = catalog.versions.get('ContactFollowPreferenceChanged')!.find((v) => v.version === 1)!;
+    const current = catalog.current.get('ContactFollowPreferenceChanged')!;
+    const old = v1.avroType.fromBuffer(codec.encode(account).subarray(10), v1.avroType.createResolver(current.avroType)) as { contactType: string };
+    expect(old.contactType).toBe('contact');
+    expect(recipientTypeOf(codec.decode(codec.encode(account)) as typeof account)).toBe('account');
   });
 
   it('reads an EmailOpened written with v1 with the defaults of v2', () => {

@@ -39,6 +39,7 @@ describe('foundation: kafkajs, Azurite and Redis against the real stack', () => 
         occurredAt: Date.UTC(2025, 0, 2, 3, 4, 5),
         emailId: 'email-1',
         contactId: 'contact-1',
+        recipientType: null,
         userAgent: 'Mozilla/5.0',
         ipHash: null,
         method: 'GET',

@@ -44,7 +44,7 @@ export interface ExpectedKpis {
   landed: string[];
   /** eventIds of interactions that must appear nowhere (disabled window / after the opt-out) */
   excluded: Set<string>;
-  gatedOutRecords: { org_disabled: number; contact_opted_out: number; org_purged: number; subscription_ended: number };
+  gatedOutRecords: { org_disabled: number; contact_opted_out: number; org_purged: number; subscription_ended: number; control_unreadable: number };
 }
 
 export interface Workload {
@@ -172,7 +172,7 @@ export function generateWorkload(options: WorkloadOptions): Workload {
     contacts: new Map(),
     landed: [],
     excluded: new Set(),
-    gatedOutRecords: { org_disabled: 0, contact_opted_out: 0, org_purged: 0, subscription_ended: 0 },
+    gatedOutRecords: { org_disabled: 0, contact_opted_out: 0, org_purged: 0, subscription_ended: 0, control_unreadable: 0 },
   };
   const hash = (map: Map<string, Fields>, key: string): Fields => {
     let h = map.get(key);

@@ -32,7 +32,7 @@ describe('parseSendEmailRequest', () => {
       templateId: null,
       subject: null,
       sentAt: now,
-      recipients: [{ contactId: 'c', contactType: 'contact', timeZone: null }],
+      recipients: [{ contactId: 'c', recipientType: 'contact', timeZone: null }],
       links: [],
       attachments: [],
       follow: false,
@@ -98,7 +98,7 @@ describe('decideSend', () => {
       acceptedAt: now,
       orgEnabled: true,
       subscriptionEnded: false,
-      allows: new Map([['c-2', false]]),
+      allows: new Map([['lead:c-2', false]]),
       tracking,
     });
     expect(event).toMatchObject({
@@ -118,11 +118,11 @@ describe('decideSend', () => {
       attachments: [{ attachmentId: 'a0', name: 'deck.pdf', url: 'https://files.example.com/deck.pdf' }],
     });
     const [followed, optedOut] = response.recipients;
-    expect(optedOut).toEqual({ contactId: 'c-2', followed: false, links: [], attachments: [] });
+    expect(optedOut).toEqual({ contactId: 'c-2', type: 'lead', followed: false, links: [], attachments: [] });
     expect(followed!.followed).toBe(true);
     const token = (url: string) => verifyToken(url.split('/').pop()!, tracking.secrets);
     expect(followed!.openPixelUrl!.startsWith('https://t.example/t/o/')).toBe(true);
-    expect(token(followed!.openPixelUrl!)).toEqual({ kind: 'o', orgId: 'org-1', emailId: 'e-1', contactId: 'c-1', sentAtSec: now / 1000 });
+    expect(token(followed!.openPixelUrl!)).toEqual({ kind: 'o', recipientType: 'contact', orgId: 'org-1', emailId: 'e-1', contactId: 'c-1', sentAtSec: now / 1000 });
     expect(followed!.links.map((l) => l.url)).toEqual(['https://example.com/a', 'https://example.com/b?x=1']);
     expect(token(followed!.links[1]!.trackedUrl)).toMatchObject({ kind: 'c', linkId: 'l1', url: 'https://example.com/b?x=1' });
     expect(token(followed!.attachments[0]!.trackedUrl)).toMatchObject({ kind: 'a', attachmentId: 'a0' });

@@ -39,7 +39,7 @@ describe('ingest batch', () => {
   it('an ingested EmailSent obeys the org switch and the contacts preferences', () => {
     const sent = fixture('EmailSent');
     expect(applySendPolicy(sent, false, new Map())).toMatchObject({ ok: false, error: 'engagement_disabled' });
-    const allowed = applySendPolicy(sent, true, new Map([['c-1', false]]));
+    const allowed = applySendPolicy(sent, true, new Map([['contact:c-1', false]]));
     expect(allowed.ok && allowed.event.recipients.map((r) => r.followed)).toEqual([false, false]);
     const unfollowed = applySendPolicy({ ...sent, follow: false }, false, new Map());
     expect(unfollowed.ok && unfollowed.event.recipients.every((r) => !r.followed)).toBe(true);
@@ -68,16 +68,25 @@ describe('ingest batch', () => {
 describe('control commands', () => {
   it('builds control events stamped with the accepted time', () => {
     expect(controlEvent('o', { kind: 'engagement', enabled: false }, 'id', 123)).toEqual({ type: 'OrgEngagementDisabled', eventId: 'id', orgId: 'o', occurredAt: 123 });
-    expect(controlEvent('o', { kind: 'follow-email', contactId: 'c', contactType: 'lead', allow: false }, 'id', 5)).toMatchObject({
+    expect(controlEvent('o', { kind: 'follow-email', contactId: 'c', recipientType: 'lead', allow: false }, 'id', 5)).toMatchObject({
       type: 'ContactFollowPreferenceChanged',
       contactId: 'c',
       contactType: 'lead',
+      recipientType: 'lead',
       allow: false,
+    });
+    // an account: older readers see a contact in the legacy enum, the type is in recipientType
+    expect(controlEvent('o', { kind: 'follow-email', contactId: 'c', recipientType: 'account', allow: false }, 'id', 5)).toMatchObject({
+      contactType: 'contact',
+      recipientType: 'account',
     });
   });
 
   it('follow-email type defaults to contact and is checked', () => {
-    expect(parseFollowEmailBody({ allow: true })).toEqual({ ok: true, value: { allow: true, contactType: 'contact' } });
+    expect(parseFollowEmailBody({ allow: true })).toEqual({ ok: true, value: { allow: true, recipientType: 'contact' } });
+    expect(parseFollowEmailBody({ allow: true, type: 'account' })).toEqual({ ok: true, value: { allow: true, recipientType: 'account' } });
+    expect(parseFollowEmailBody({ allow: true }, 'lead')).toEqual({ ok: true, value: { allow: true, recipientType: 'lead' } });
+    expect(parseFollowEmailBody({ allow: true, type: 'contact' }, 'lead').ok).toBe(false);
     expect(parseFollowEmailBody({ allow: 'no', type: 'x' }).ok).toBe(false);
   });
 });

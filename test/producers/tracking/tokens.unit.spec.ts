@@ -7,6 +7,7 @@ const click: TokenPayload = {
   orgId: 'org-1',
   emailId: 'e-1',
   contactId: 'c-1',
+  recipientType: 'contact',
   sentAtSec: 1_790_000_000,
   linkId: 'l0',
   url: 'https://example.com/offer?x=1&y=é#top',
@@ -15,11 +16,25 @@ const click: TokenPayload = {
 describe('tracking tokens', () => {
   it('round-trips every kind of payload', () => {
     const payloads: TokenPayload[] = [
-      { kind: 'o', orgId: 'org-1', emailId: 'e-1', contactId: 'c-1', sentAtSec: 1 },
+      { kind: 'o', orgId: 'org-1', emailId: 'e-1', contactId: 'c-1', recipientType: 'contact', sentAtSec: 1 },
       click,
-      { kind: 'a', orgId: 'o', emailId: 'e', contactId: 'c', sentAtSec: 2, attachmentId: 'a0', url: 'https://f.example/deck.pdf' },
+      { kind: 'a', orgId: 'o', emailId: 'e', contactId: 'c', recipientType: 'contact', sentAtSec: 2, attachmentId: 'a0', url: 'https://f.example/deck.pdf' },
+      { kind: 'o', orgId: 'org-1', emailId: 'e-1', contactId: 'c-1', recipientType: 'lead', sentAtSec: 1 },
+      { ...click, recipientType: 'account' },
+      { kind: 'a', orgId: 'o', emailId: 'e', contactId: 'c', recipientType: 'lead', sentAtSec: 2, attachmentId: 'a0', url: 'https://f.example/deck.pdf' },
     ];
     for (const payload of payloads) expect(verifyToken(signToken(payload, secrets), secrets)).toEqual(payload);
+  });
+
+  it('names the recipient type: a lead\'s token is not a contact\'s, and a contact\'s is the format-1 token issued before types', () => {
+    const lead = signToken({ ...click, recipientType: 'lead' }, secrets);
+    expect(lead).not.toBe(signToken(click, secrets));
+    expect(verifyToken(lead, secrets)).toMatchObject({ contactId: 'c-1', recipientType: 'lead' });
+    // a format-1 payload, as every token signed before recipient types: verifies, as a contact
+    const body = JSON.parse(Buffer.from(signToken(click, secrets).split('.')[1]!, 'base64url').toString('utf8')) as unknown[];
+    expect(body[0]).toBe(1);
+    expect(body).not.toContain('contact');
+    expect(verifyToken(signToken(click, secrets), secrets)?.recipientType).toBe('contact');
   });
 
   it('is URL-safe and carries the signing key id and a MAC of at least 16 bytes', () => {

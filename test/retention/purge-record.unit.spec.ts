@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { isPurgedTombstone } from '../../projections/control/purged-org.js';
+import { evolveOrgState, initialOrgState } from '../../projections/control/org-state.js';
+import { nextStep, parsePurgeRecord, PURGE_STEPS } from '../../retention/purge-record.js';
+import type { ControlEvent } from '../../schemas/events.js';
+
+describe('purge record', () => {
+  it('walks the steps in order to the end', () => {
+    expect(PURGE_STEPS).toEqual(['event', 'fence', 'redis', 'landers', 'blobs']);
+    expect(nextStep('event')).toBe('fence');
+    expect(nextStep('blobs')).toBeNull();
+  });
+
+  it('reads back what was written, and refuses what is not a record', () => {
+    const record = { eventId: 'e', purgedAt: 2, subscriptionEndedAt: 1, step: 'redis' as const, controlEnds: { '0': 4 } };
+    expect(parsePurgeRecord(JSON.stringify(record))).toEqual(record);
+    expect(parsePurgeRecord('{')).toBeNull();
+    expect(parsePurgeRecord(JSON.stringify({ ...record, step: 'later' }))).toBeNull();
+  });
+});
+
+describe('a purged org in the control store', () => {
+  const event = (type: ControlEvent['type'], occurredAt: number): ControlEvent => ({ type, occurredAt, orgId: 'o', eventId: `${type}-${occurredAt}` }) as ControlEvent;
+  const state = (...events: ControlEvent[]) => events.reduce(evolveOrgState, initialOrgState('o'));
+
+  it('is a tombstone when nothing happened after the purge, whatever the order the events are applied in', () => {
+    const events = [event('OrgEngagementEnabled', 1), event('SubscriptionEnded', 2), event('OrgPurged', 10)];
+    expect(isPurgedTombstone(state(...events))).toBe(true);
+    expect(isPurgedTombstone(state(...[...events].reverse()))).toBe(true);
+    expect(isPurgedTombstone(state(event('OrgPurged', 10)))).toBe(true);
+    expect(isPurgedTombstone(state(...events.slice(0, 2)))).toBe(false);
+  });
+
+  it('lives on once re-enabled, ended or renewed after the purge', () => {
+    const purged = [event('OrgEngagementEnabled', 1), event('SubscriptionEnded', 2), event('OrgPurged', 10)];
+    expect(isPurgedTombstone(state(...purged, event('OrgEngagementEnabled', 11)))).toBe(false);
+    expect(isPurgedTombstone(state(...purged, event('SubscriptionRenewed', 12)))).toBe(false);
+    expect(isPurgedTombstone(state(...purged, event('SubscriptionEnded', 13)))).toBe(false);
+  });
+});

@@ -1,0 +1,71 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ContainerClient } from '@azure/storage-blob';
+import type { Redis } from 'ioredis';
+import type { Config } from '../../../core/config.js';
+import { scanKeys } from '../../../core/redis-scan.js';
+import { orgBlobPrefix } from '../../../processors/lander/blob-names.js';
+import { escapeId, keysFor } from '../../../projections/keys.js';
+import type { RetentionReport } from '../../../retention/run-retention.js';
+import type { AnyEvent } from '../../../schemas/events.js';
+import { childEnv } from '../../processors/support/child.js';
+import { fixture } from '../../support/fixtures.js';
+
+const CHILD = fileURLToPath(new URL('./retention-child.ts', import.meta.url));
+
+/** Retention settings of these tests: a 1-day purge delay, and landing blobs that never expire. */
+export const RETENTION_ENV = { RETENTION_DAYS: '1', BLOB_RETENTION_DAYS: '3650' };
+
+function env(config: Config): Record<string, string> {
+  return { ...childEnv(config), ...RETENTION_ENV, LOG_LEVEL: 'fatal' };
+}
+
+/** `engagement retention run --now` as an operator runs it. */
+export function retentionCli(config: Config, now: number, json = false): { status: number | null; stdout: string; stderr: string } {
+  const args = ['bin/engagement.js', 'retention', 'run', '--now', new Date(now).toISOString(), ...(json ? ['--json'] : [])];
+  const run = spawnSync('node', args, { env: env(config), encoding: 'utf8', timeout: 120_000 });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+export function retentionJson(config: Config, now: number): RetentionReport {
+  const run = retentionCli(config, now, true);
+  if (run.status !== 0 && run.stdout.trim() === '') throw new Error(`retention run failed: ${run.stderr}`);
+  return JSON.parse(run.stdout) as RetentionReport;
+}
+
+/** A retention pass in a child process that SIGKILLs itself right after recording `step`. */
+export function retentionKilledAfter(config: Config, now: number, step: string): Promise<NodeJS.Signals | number | null> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
+    env: { ...env(config), RETENTION_NOW: new Date(now).toISOString(), KILL_AFTER_STEP: step },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
+}
+
+/** Every Redis key under the config's prefix whose name holds the org id (a full SCAN). */
+export async function redisKeysOf(redis: Redis, config: Config, orgId: string): Promise<string[]> {
+  const found = new Set<string>();
+  for (const pattern of keysFor(config.redisPrefix).patterns()) {
+    for await (const batch of scanKeys(redis, pattern)) for (const key of batch) if (key.includes(escapeId(orgId))) found.add(key);
+  }
+  return [...found].sort();
+}
+
+/** Every blob of the container whose name holds the org id (a full listing). */
+export async function blobsOf(container: ContainerClient, orgId: string): Promise<string[]> {
+  const names: string[] = [];
+  if (!(await container.exists())) return names;
+  for await (const blob of container.listBlobsFlat()) if (blob.name.startsWith(orgBlobPrefix(orgId)) || blob.name.includes(orgId)) names.push(blob.name);
+  return names;
+}
+
+/** An enabled org with one followed email to c-1, opened once. */
+export function orgWithAnOpen(orgId: string, at: number): { control: AnyEvent[]; emails: AnyEvent[] } {
+  return {
+    control: [fixture('OrgEngagementEnabled', { orgId, occurredAt: at - 60_000 })],
+    emails: [
+      fixture('EmailSent', { orgId, emailId: 'e-1', occurredAt: at }),
+      fixture('EmailOpened', { orgId, emailId: 'e-1', contactId: 'c-1', occurredAt: at + 1000 }),
+    ],
+  };
+}
