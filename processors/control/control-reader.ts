@@ -239,9 +239,11 @@ export class ControlReader implements ControlFallback {
       if (this.applyLive && (await store.isSynced())) return;
       await this.caughtUp();
       this.applyLive = true; // batches read from here on are applied as they come (idempotent)
+      const token = await store.beginSync();
       await store.apply([...this.eventsByOrg.values()].flat());
       await this.publishUnreadable(store);
-      await store.markSynced();
+      // Not marked when Redis was flushed meanwhile: the next tick rewrites it again.
+      if (!(await store.finishSync(token))) return;
       if (this.storeSyncedOnce) {
         metrics.controlStoreRebuilds.inc();
         log.warn({ events: this.history.size }, 'the control store was gone from Redis; rewritten from the control topic');

@@ -55,6 +55,11 @@ const TYPE_KEY_INDEX: Record<RecipientType, number> = { contact: 3, lead: 4, acc
 
 type ApplyScript = { engagementControlApply(...args: string[]): Promise<number> };
 
+const FINISH_SYNC = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[2], ARGV[2])
+return 1`;
+
 export class ControlStore {
   /**
    * `suppressionSecret` (SUPPRESSION_SECRET) keys the suppression hashes; a store without it can
@@ -75,6 +80,22 @@ export class ControlStore {
 
   async markSynced(): Promise<void> {
     await this.redis.set(this.keys.controlSynced(), new Date().toISOString());
+  }
+
+  /**
+   * A rewrite of the whole store is bracketed: `beginSync` leaves a token, `finishSync` sets the
+   * synced mark only if the token is still there. A flush in between takes the token with the
+   * data, so the mark is never set on a store that lost what was just written.
+   */
+  async beginSync(): Promise<string> {
+    const token = `${process.pid}:${Date.now()}:${Math.random().toString(36).slice(2)}`;
+    await this.redis.set(`${this.keys.controlSynced()}:pending`, token);
+    return token;
+  }
+
+  async finishSync(token: string): Promise<boolean> {
+    const marked = await this.redis.eval(FINISH_SYNC, 2, `${this.keys.controlSynced()}:pending`, this.keys.controlSynced(), token, new Date().toISOString());
+    return marked === 1;
   }
 
   async apply(events: readonly ControlEvent[]): Promise<void> {
