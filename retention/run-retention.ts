@@ -14,6 +14,7 @@ import { orgsDueForPurge } from './plan.js';
 import { deleteExpiredBlobs, purgeOrgBlobs } from './purge-blobs.js';
 import { nextStep, parsePurgeRecord, type PurgeRecord, type PurgeStep } from './purge-record.js';
 import { purgeOrgFromRedis } from './purge-redis.js';
+import { orgDigest } from '../projections/purge-fence.js';
 
 const log = childLogger('retention');
 
@@ -75,7 +76,7 @@ export async function runRetention(deps: RetentionDeps, now: number = Date.now()
 
   for (const [orgId, record] of inProgress) {
     const state = states.get(orgId);
-    if (record.step === 'event' && state && state.renewedAt !== null && state.renewedAt >= record.subscriptionEndedAt) {
+    if (record.step === 'event' && state && state.renewedAt !== null && state.renewedAt >= record.subscriptionEndedAt && (await purgeNotYetAFact(deps, orgId, record, state.renewedAt))) {
       // Renewed before the purge became a fact (its event never acknowledged): cancelled.
       await deps.redis.hdel(deps.keys.purges(), orgId);
       log.info({ orgId }, 'purge cancelled by a renewal before its event');
@@ -195,3 +196,15 @@ async function waitForLanders(deps: RetentionDeps, targets: ReadonlyMap<number, 
     await new Promise((resolve) => setTimeout(resolve, LANDER_POLL_MS));
   }
 }
+
+/**
+ * A renewal cancels a recorded purge only while the purge is not a fact: the renewal came before
+ * the purge's instant and no OrgPurged of it reached the control store (which fences it). Once
+ * the event is out, the purge is finished whatever came after, or its data would outlive it.
+ */
+async function purgeNotYetAFact(deps: RetentionDeps, orgId: string, record: PurgeRecord, renewedAt: number): Promise<boolean> {
+  if (renewedAt >= record.purgedAt) return false;
+  const fenced = await deps.redis.hget(deps.keys.purgeFence(), orgDigest(orgId));
+  return fenced === null || Number(fenced) < record.purgedAt;
+}
+

@@ -55,6 +55,16 @@ export function screenEvents(
         errors: [{ path: 'orgId', message: `this key may not write events for organisation "${event.orgId}"` }],
       });
     }
+    if (event.type === 'OrgPurged' || event.type === 'ControlRecordResolved') {
+      // A purge is retention's to make (it deletes what the event promises); a resolution names a
+      // dead-lettered record: both have their own paths, never a raw event.
+      return void out.rejected.push({
+        index,
+        status: 'rejected',
+        error: 'forbidden',
+        errors: [{ path: 'type', message: `${event.type} is written by ${event.type === 'OrgPurged' ? '`engagement retention run`' : 'POST /v1/orgs/:orgId/control/resolve'}, not through /v1/events` }],
+      });
+    }
     if (isControlEvent(event) && !mayWriteControl) {
       // Control events change what every processor collects: org keys use the admin endpoints.
       return void out.rejected.push({
