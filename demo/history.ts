@@ -75,7 +75,8 @@ export function demoHistory(options: HistoryOptions): Array<Record<string, unkno
       const habitUtc = c.habitHour - utcOffsetHours(c.timeZone, sentAt);
       const openedAt = Math.min(now - HOUR, dayStart(sentAt) + (dayOffset * 24 + habitUtc) * HOUR + Math.floor(random() * 50) * 60_000);
       if (openedAt <= sentAt) continue;
-      const interaction = { orgId, emailId, contactId: c.contactId, userAgent: 'Mozilla/5.0 (Macintosh)', method: 'GET' };
+      // a lead's interactions are a lead's (recipient types are separate namespaces)
+      const interaction = { orgId, emailId, contactId: c.contactId, recipientType: c.type, userAgent: 'Mozilla/5.0 (Macintosh)', method: 'GET' };
       events.push({ type: 'EmailOpened', eventId: randomUUID(), occurredAt: openedAt, ...interaction });
       if (random() < 0.3) events.push({ type: 'EmailOpened', eventId: randomUUID(), occurredAt: openedAt + 2 * HOUR, ...interaction });
       if (random() < 0.45) {
@@ -84,7 +85,7 @@ export function demoHistory(options: HistoryOptions): Array<Record<string, unkno
         events.push({ type: 'LinkClicked', eventId: randomUUID(), occurredAt: openedAt + 90_000, linkId, url, ...interaction });
       }
       if (random() < 0.15) {
-        events.push({ type: 'EmailReplied', eventId: randomUUID(), occurredAt: openedAt + 20 * 60_000, orgId, emailId, contactId: c.contactId });
+        events.push({ type: 'EmailReplied', eventId: randomUUID(), occurredAt: openedAt + 20 * 60_000, orgId, emailId, contactId: c.contactId, recipientType: c.type });
       }
     }
   }

@@ -102,9 +102,20 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const done = result.status === 200 && body.opens === opens && body.clicks === clicks && body.replies === 1 && body.machineOpens === 1 && body.machineClicks === 1;
     return done ? body : undefined;
   });
-  const busiest = [...contacts.slice(0, 29)].sort((a, b) => b.propensity - a.propensity)[0]!;
-  const contact = await api.ok<ContactKpis>('GET', `/v1/orgs/${orgId}/contacts/${busiest.contactId}/kpis?days=30`);
-  const org = await api.ok<RollupKpis>('GET', `/v1/orgs/${orgId}/kpis`);
+  // The backfill sits on other partitions than the live email: wait until every send and open is counted.
+  const sends = history.filter((e) => e.type === 'EmailSent').length + 1;
+  const allOpens = history.filter((e) => e.type === 'EmailOpened').length + opens + 1;
+  log(`waiting for the pipeline to project the history (${sends} emails, ${allOpens} opens)...`);
+  const org = await pollUntil(options.timeoutMs ?? 60_000, async () => {
+    const result = await api.call<RollupKpis>('GET', `/v1/orgs/${orgId}/kpis`);
+    const body = result.body;
+    return result.status === 200 && body.emails === sends && body.opens + body.machineOpens === allOpens ? body : undefined;
+  });
+  // The recipient who opened most in the history: the one with a best time to email to show.
+  const opensOf = (id: string): number => history.filter((e) => e.type === 'EmailOpened' && e.contactId === id).length;
+  const busiest = [...contacts.slice(0, 29)].sort((a, b) => opensOf(b.contactId) - opensOf(a.contactId))[0]!;
+  // Contacts, leads and accounts are separate namespaces: read the recipient where it lives.
+  const contact = await api.ok<ContactKpis>('GET', `/v1/orgs/${orgId}/${busiest.type}s/${busiest.contactId}/kpis?days=30`);
   return { orgId, liveEmailId, email, contact, org };
 }
 
