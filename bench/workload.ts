@@ -51,7 +51,7 @@ export interface BenchWorkload {
   emails: RawRecord[];
   expected: BenchExpected;
   /** a few (org, email, contact) that exist, for KPI queries */
-  samples: Array<{ orgId: string; emailId: string; contactId: string }>;
+  samples: Array<{ orgId: string; emailId: string; contactId: string; type: 'contact' | 'lead' }>;
 }
 
 const MACHINE_AGENTS = ['Mimecast URL scanner', 'Proofpoint', 'Apple Mail Privacy'];
@@ -124,7 +124,7 @@ export function generateBenchWorkload(options: BenchWorkloadOptions): BenchWorkl
     const list: EmailEvent[] = [sent];
     for (const r of sent.recipients) {
       if (!sent.follow || !r.followed) continue;
-      if (samples.length < 200 && rand() < 0.05) samples.push({ orgId, emailId, contactId: r.contactId });
+      if (samples.length < 200 && rand() < 0.05) samples.push({ orgId, emailId, contactId: r.contactId, type: r.contactType === 'lead' ? 'lead' : 'contact' });
       const base = { orgId, emailId, contactId: r.contactId, ipHash: 'h:3f9a1c', method: 'GET' };
       const after = (): number => sentAt + 30_000 + Math.floor(rand() * 3 * 3_600_000);
       const machine = (): string | null => (rand() < 0.1 ? 'user_agent' : null);

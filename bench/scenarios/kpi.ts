@@ -41,7 +41,7 @@ export async function kpiScenario(ctx: BenchContext): Promise<ScenarioResult> {
   // The workload's own control events, applied to the projection's control state (idempotent:
   // the pipeline's control role has normally done it already). Nothing is written to Kafka.
   const redis = createRedis(config);
-  const store = new ControlStore(redis, keysFor(config.redisPrefix));
+  const store = new ControlStore(redis, keysFor(config.redisPrefix), undefined, config.suppressionSecret);
   const codec = new EventCodec();
   const control = ctx.workload.control.map((r) => codec.decode(r.value)).filter((e): e is ControlEvent => isControlEvent(e));
   await store.apply(control);
@@ -54,7 +54,7 @@ export async function kpiScenario(ctx: BenchContext): Promise<ScenarioResult> {
   const enc = encodeURIComponent;
   const routes: Route[] = [
     { metric: 'email KPIs', paths: samples.map((s) => `/v1/orgs/${enc(s.orgId)}/emails/${enc(s.emailId)}/kpis`), field: 'opens' },
-    { metric: 'contact KPIs (30 days)', paths: [...new Set(samples.map((s) => `/v1/orgs/${enc(s.orgId)}/contacts/${enc(s.contactId)}/kpis?days=30`))], field: 'emailsReceived' },
+    { metric: 'contact KPIs (30 days)', paths: [...new Set(samples.map((s) => `/v1/orgs/${enc(s.orgId)}/${s.type}s/${enc(s.contactId)}/kpis?days=30`))], field: 'emailsReceived' },
     { metric: 'org KPIs (30-day range)', paths: orgIds.map((o) => `/v1/orgs/${enc(o)}/kpis?from=${from}&to=${today}`), field: 'opens' },
   ];
   const headers = { authorization: `Bearer ${config.adminKey}` };
