@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -17,32 +16,7 @@ import { cleanupTestResources, createTestTopics, testConfig, waitFor } from '../
 import { generateWorkload } from '../support/workload.js';
 import { produceEvents } from './support/produce.js';
 import { highWatermarkTotal, landedMismatch, waitForLanded, projectionMismatches, storedOffsetTotal } from './support/verify.js';
-
-function startAzurite(port: number, location: string): Promise<ChildProcess> {
-  const child = spawn(
-    'node_modules/.bin/azurite-blob',
-    ['--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', location, '--silent', '--disableTelemetry', '--skipApiVersionCheck', '--loose'],
-    { stdio: 'ignore' },
-  );
-  return waitFor(
-    () =>
-      new Promise<ChildProcess | false>((resolve) => {
-        const probe = createServer();
-        probe.once('error', () => resolve(child)); // port taken: Azurite is listening
-        probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(false)));
-      }),
-    { timeoutMs: 20_000, message: 'azurite listening' },
-  );
-}
-
-/** SIGTERM: Azurite persists its metadata on a clean exit, like a storage service that was down. */
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
+import { startAzurite, stopAzurite } from '../support/azurite.js';
 
 describe('blob storage outage', () => {
   const location = mkdtempSync(join(tmpdir(), 'azurite-outage-'));
@@ -53,7 +27,7 @@ describe('blob storage outage', () => {
 
   afterAll(async () => {
     await handle?.stop();
-    if (azurite) await stop(azurite);
+    if (azurite) await stopAzurite(azurite);
     redis?.disconnect();
     if (config) await cleanupTestResources(config).catch(() => undefined);
     rmSync(location, { recursive: true, force: true });
@@ -77,7 +51,7 @@ describe('blob storage outage', () => {
     const lander = (): RoleStats => handle!.stats().lander as RoleStats;
     await waitFor(() => lander().blobsUploaded > 0, { timeoutMs: 30_000, message: 'first blobs uploaded' });
 
-    await stop(azurite);
+    await stopAzurite(azurite);
     azurite = undefined;
     await produceEvents(kafka, config, workload.emails.slice(half));
     const end = await highWatermarkTotal(kafka, topic);

@@ -5,9 +5,8 @@
  * (a full SCAN) or in the container (a full listing).
  */
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -25,6 +24,7 @@ import { fixture } from '../support/fixtures.js';
 import { cleanupTestResources, createTestTopics, randomSuffix, testConfig, waitFor } from '../support/env.js';
 import { produceEvents } from '../processors/support/produce.js';
 import { blobsOf, orgWithAnOpen, redisKeysOf, RETENTION_ENV, retentionCli, retentionJson, retentionKilledAfter } from './support/purge-helpers.js';
+import { startAzurite, stopAzurite } from '../support/azurite.js';
 
 const DAY = 86_400_000;
 
@@ -97,31 +97,6 @@ describe('a purge killed between its event and its deletions', () => {
     expect(await blobsOf(container, orgId)).toEqual([]);
   });
 });
-
-function startAzurite(port: number, location: string): Promise<ChildProcess> {
-  const child = spawn(
-    'node_modules/.bin/azurite-blob',
-    ['--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', location, '--silent', '--disableTelemetry', '--skipApiVersionCheck', '--loose'],
-    { stdio: 'ignore' },
-  );
-  return waitFor(
-    () =>
-      new Promise<ChildProcess | false>((resolve) => {
-        const probe = createServer();
-        probe.once('error', () => resolve(child)); // port taken: Azurite is listening
-        probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(false)));
-      }),
-    { timeoutMs: 20_000, message: 'azurite listening' },
-  );
-}
-
-function stopAzurite(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
 
 describe('a purge that meets blob storage down', () => {
   const location = mkdtempSync(join(tmpdir(), 'azurite-purge-'));
