@@ -91,7 +91,7 @@ export interface TimelinePoint {
 
 /** Points on a time axis (an email's send and its first and last open). */
 export function timeline(title: string, points: readonly TimelinePoint[]): Html {
-  const H = 70;
+  const H = 72;
   const times = points.map((p) => Date.parse(p.at));
   const min = Math.min(...times);
   const span = Math.max(1, Math.max(...times) - min);
@@ -99,7 +99,8 @@ export function timeline(title: string, points: readonly TimelinePoint[]): Html 
   const marks = points
     .map((p, i) => {
       const px = x(times[i]!);
-      return `<circle cx="${px.toFixed(1)}" cy="30" r="6" class="people"><title>${esc(p.label)} ${esc(p.at)}</title></circle><text x="${px.toFixed(1)}" y="${i % 2 === 0 ? 14 : 56}" text-anchor="middle">${esc(p.label)}</text>`;
+      const anchor = px < W * 0.15 ? 'start' : px > W * 0.85 ? 'end' : 'middle';
+      return `<circle cx="${px.toFixed(1)}" cy="30" r="6" class="people"><title>${esc(p.label)} ${esc(p.at)}</title></circle><text x="${px.toFixed(1)}" y="${i % 2 === 0 ? 14 : 56}" text-anchor="${anchor}">${esc(p.label)}</text>`;
     })
     .join('');
   return raw(

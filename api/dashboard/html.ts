@@ -62,6 +62,11 @@ export function figures(items: ReadonlyArray<{ key: string; label: string; value
   );
 }
 
+/** An ISO time as people read it: `2026-11-26 01:22:42 UTC`. */
+export function when(iso: string | null): string {
+  return iso === null ? 'never' : `${iso.slice(0, 19).replace('T', ' ')} UTC`;
+}
+
 export function percent(rate: number): string {
   return `${(rate * 100).toFixed(1)}%`;
 }

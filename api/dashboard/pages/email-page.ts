@@ -1,6 +1,6 @@
 import type { EmailKpis } from '../../../projections/queries/email-kpis.js';
 import { horizontalBars, timeline } from '../charts.js';
-import { figures, html, table, type Html } from '../html.js';
+import { figures, html, table, when, type Html } from '../html.js';
 import { rateFigures } from './org-page.js';
 
 /** The email page: recipients, the open → click → reply funnel, clicks per link, the open timeline. */
@@ -17,7 +17,7 @@ export function emailPage(k: EmailKpis): Html {
     ...(k.lastOpenedAt && k.lastOpenedAt !== k.firstOpenedAt ? [{ label: 'last open', at: k.lastOpenedAt }] : []),
   ];
   return html`
-<p class="note">${k.subject ?? '(no subject)'} — sender ${k.senderId ?? '—'}${k.templateId ? `, template ${k.templateId}` : ''}, sent ${k.sentAt ?? '—'}</p>
+<p class="note">${k.subject ?? '(no subject)'} — sender ${k.senderId ?? '—'}${k.templateId ? `, template ${k.templateId}` : ''}, sent ${when(k.sentAt)}</p>
 ${figures([
   { key: 'recipients', label: 'Recipients', value: k.recipients },
   { key: 'followedRecipients', label: 'Followed', value: k.followedRecipients },
@@ -41,6 +41,6 @@ ${table('links', 'Clicks per link', ['link', 'url', 'clicks', 'unique clicks'], 
 </section>
 <section><h2>Open timeline</h2>
 ${moments.length > 1 ? timeline('Send, first and last open', moments) : html``}
-${table('timeline', 'Open timeline', ['moment', 'time (UTC)'], moments.map((m) => [m.label, m.at]))}
+${table('timeline', 'Open timeline', ['moment', 'time (UTC)'], moments.map((m) => [m.label, when(m.at)]))}
 </section>`;
 }

@@ -1,11 +1,11 @@
 import { horizontalBars } from '../charts.js';
-import { figures, html, table, type Html } from '../html.js';
+import { figures, html, table, when, type Html } from '../html.js';
 import type { OperationsData } from '../operations-data.js';
 
 /** The operations page (admin key only). */
 export function operationsPage(d: OperationsData): Html {
   return html`
-<p class="note">Read at ${d.readAt}.</p>
+<p class="note">Read at ${when(d.readAt)}.</p>
 ${figures([
   { key: 'deadLetters', label: 'Dead letters (in the topic)', value: d.deadLetters.total },
   { key: 'projectionVersion', label: 'Projection version', value: d.projection.current },
@@ -15,7 +15,7 @@ ${figures([
 <section><h2>Consumer lag</h2>
 ${horizontalBars('Lag per group', d.groups.map((g) => ({ label: g.group, value: g.totalLag })))}
 ${d.groups.map((g) =>
-  table(`lag-${g.source}-${g.group.replace(/[^a-z0-9]+/gi, '-')}`, `${g.group} on ${g.topic} (${g.source === 'redis' ? 'offsets stored with the projection' : 'committed offsets'})`, ['partition', 'committed', 'log end', 'lag'], g.partitions.map((p) => [
+  table(`lag-${g.source}-${g.group.replace(/[^a-z0-9]+/gi, '-')}`, `${g.group} on ${g.topic} (${g.source === 'redis' ? 'offsets stored with the projection in Redis: what the KPIs have read' : 'offsets committed to Kafka; the projector commits them lazily, its Redis offsets are the ones that count'})`, ['partition', 'committed', 'log end', 'lag'], g.partitions.map((p) => [
     p.partition,
     p.committed,
     p.end,
@@ -25,7 +25,7 @@ ${d.groups.map((g) =>
 </section>
 <section><h2>Dead letters</h2>
 ${d.deadLetters.recentError ? html`<p class="warn">Latest reasons could not be read: ${d.deadLetters.recentError}</p>` : html``}
-${table('dead-letters', 'Latest dead letters', ['time', 'code', 'reason', 'from', 'group'], d.deadLetters.recent.map((r) => [r.at, r.code, r.reason, `${r.sourceTopic}[${r.sourcePartition}]@${r.sourceOffset}`, r.group]))}
+${table('dead-letters', 'Latest dead letters', ['time', 'code', 'reason', 'from', 'group'], d.deadLetters.recent.map((r) => [when(r.at), r.code, r.reason, `${r.sourceTopic}[${r.sourcePartition}]@${r.sourceOffset}`, r.group]))}
 </section>
 <section><h2>Projection and replay</h2>
 ${table('projection', 'Projection versions', ['version', 'status', 'detail'], d.projection.versions.map((v) => [v.version, v.status, v.detail]))}

@@ -1,7 +1,7 @@
 import type { RollupKpis } from '../../../projections/queries/rollup-kpis.js';
 import type { OrgTop, TopGroup } from '../../../projections/queries/org-top.js';
 import { stackedBars } from '../charts.js';
-import { figures, html, percent, raw, table, type Html } from '../html.js';
+import { figures, html, percent, raw, table, when, type Html } from '../html.js';
 import { dashboardPaths as paths } from '../paths.js';
 
 export function rateFigures(k: { openRate: number; clickRate: number; clickToOpenRate?: number; replyRate: number }): Html {
@@ -13,8 +13,8 @@ export function rateFigures(k: { openRate: number; clickRate: number; clickToOpe
   ]);
 }
 
-function groupTable(id: string, caption: string, rows: readonly TopGroup[]): Html {
-  return table(id, caption, [caption.split(' ')[1] ?? 'id', 'emails', 'followed', 'unique opens', 'unique clicks', 'replies', 'open rate', 'click rate', 'reply rate'], rows.map((g) => [
+function groupTable(id: string, caption: string, idHead: string, rows: readonly TopGroup[]): Html {
+  return table(id, caption, [idHead, 'emails', 'followed', 'unique opens', 'unique clicks', 'replies', 'open rate', 'click rate', 'reply rate'], rows.map((g) => [
     g.id,
     g.emails,
     g.followedRecipients,
@@ -57,13 +57,15 @@ ${stackedBars('Opens per day', series((d) => d.opens, (d) => d.machineOpens))}
 ${stackedBars('Clicks per day', series((d) => d.clicks, (d) => d.machineClicks))}
 ${stackedBars('Replies per day', series((d) => d.uniqueReplies, () => 0))}
 </div>
-${table('daily', 'Daily series (the charts as a table)', ['date', 'emails', 'opens', 'machine opens', 'clicks', 'machine clicks', 'replies'], k.daily.map((d) => [d.date, d.emails, d.opens, d.machineOpens, d.clicks, d.machineClicks, d.uniqueReplies]))}
+<details><summary>The charts as a table</summary>
+${table('daily', 'Daily series', ['date', 'emails', 'opens', 'machine opens', 'clicks', 'machine clicks', 'replies'], k.daily.map((d) => [d.date, d.emails, d.opens, d.machineOpens, d.clicks, d.machineClicks, d.uniqueReplies]))}
+</details>
 </section>
 <section><h2>Top emails</h2>
 ${table('top-emails', 'Top emails by unique opens', ['email', 'subject', 'sent', 'followed', 'unique opens', 'unique clicks', 'replies', 'open rate'], top.emails.map((e) => [
   raw(`<a href="${paths.email(org, e.emailId)}">${html`${e.emailId}`.html}</a>`),
   e.subject,
-  e.sentAt?.slice(0, 16).replace('T', ' ') ?? null,
+  when(e.sentAt),
   e.followedRecipients,
   e.uniqueOpens,
   e.uniqueClicks,
@@ -73,8 +75,8 @@ ${table('top-emails', 'Top emails by unique opens', ['email', 'subject', 'sent',
 ${top.truncated ? html`<p class="note">This organisation has more emails than the ranking reads; some were left out.</p>` : html``}
 </section>
 <section><h2>Top senders and templates</h2>
-${groupTable('top-senders', 'Top senders', top.senders)}
-${groupTable('top-templates', 'Top templates', top.templates)}
+${groupTable('top-senders', 'Top senders by unique opens', 'sender', top.senders)}
+${groupTable('top-templates', 'Top templates by unique opens', 'template', top.templates)}
 </section>
 <section><h2>Find</h2>
 <form class="find" method="get" action="${paths.find(org)}"><label>Email id <input name="emailId" required></label><button type="submit">Open email</button></form>

@@ -1,7 +1,7 @@
 import type { ContactKpis } from '../../../projections/queries/contact-kpis.js';
 import type { RecipientHeatmap } from '../../../projections/queries/recipient-heatmap.js';
 import { heatmap, WEEKDAYS } from '../charts.js';
-import { figures, html, percent, table, type Html } from '../html.js';
+import { figures, html, percent, table, when, type Html } from '../html.js';
 
 /** The contact / lead / account page: activity over a window, last open, the 7×24 heatmap. */
 export function recipientPage(k: ContactKpis, map: RecipientHeatmap | null, action: string): Html {
@@ -18,7 +18,7 @@ ${figures([
   { key: 'openRate', label: 'Open rate', value: percent(k.openRate) },
   { key: 'clickRate', label: 'Click rate', value: percent(k.clickRate) },
   { key: 'replyRate', label: 'Reply rate', value: percent(k.replyRate) },
-  { key: 'lastOpenedAt', label: 'Last open', value: k.lastOpenedAt ?? 'never' },
+  { key: 'lastOpenedAt', label: 'Last open', value: when(k.lastOpenedAt) },
 ])}
 <section><h2>Best time to email</h2>
 <p data-kpi="bestTimeToEmail">${best ? best.map((s) => `${s.dayOfWeek} ${s.hour}:00 (${s.opens} opens)`).join(', ') : 'not enough opens yet'}</p>

@@ -8,7 +8,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../../core/kafka.js';
 import { topicsFor } from '../../../core/topics.js';
-import { percent } from '../../../api/dashboard/html.js';
+import { percent, when } from '../../../api/dashboard/html.js';
 import { startProcessors, type ProcessorsHandle } from '../../../processors/index.js';
 import { waitFor } from '../../support/env.js';
 import { highWatermarkTotal, storedOffsetTotal } from '../../processors/support/verify.js';
@@ -189,7 +189,7 @@ describe('an org key', () => {
     const contact = await api<Record<string, number | string | null>>('/v1/orgs/org-a/contacts/c-1/kpis');
     for (const name of ['emailsReceived', 'emailsOpened', 'emailsClicked', 'emailsReplied']) expect(await kpi(page, name), name).toBe(String(contact[name]));
     for (const name of ['openRate', 'clickRate', 'replyRate']) expect(await kpi(page, name), name).toBe(percent(contact[name] as number));
-    expect(await kpi(page, 'lastOpenedAt')).toBe(contact.lastOpenedAt);
+    expect(await kpi(page, 'lastOpenedAt')).toBe(when(contact.lastOpenedAt as string));
     const heat = await api<{ opens: number[][]; totalOpens: number; timeZone: string }>('/v1/orgs/org-a/contacts/c-1/heatmap');
     expect(heat.totalOpens).toBe(6);
     expect(heat.timeZone).toBe('Europe/Paris');
