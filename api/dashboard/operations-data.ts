@@ -77,6 +77,7 @@ export interface OperationsDeps {
 
 export class OperationsReader {
   private admin: Admin | undefined;
+  private closed = false;
   private cached: { at: number; data: Promise<OperationsData> } | undefined;
 
   constructor(private readonly deps: OperationsDeps) {}
@@ -92,11 +93,13 @@ export class OperationsReader {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.admin?.disconnect();
     this.admin = undefined;
   }
 
   private async connectedAdmin(): Promise<Admin> {
+    if (this.closed) throw new Error('the server is closing');
     if (!this.admin) {
       const admin = this.deps.kafka.admin();
       await admin.connect();
@@ -105,13 +108,13 @@ export class OperationsReader {
     return this.admin;
   }
 
-  private async load(): Promise<OperationsData> {
+  /** Lag of every group and the records in the dead-letter topic: what /metrics exports too. */
+  async positions() {
     const { config, redis } = this.deps;
     const topics = topicsFor(config);
     const keys = keysFor(config.redisPrefix);
     const admin = await this.connectedAdmin();
     const [emailEnds, deadEnds, current] = await Promise.all([admin.fetchTopicOffsets(topics.emails), admin.fetchTopicOffsets(topics.deadletter), readCurrentVersion(redis, keys)]);
-
     const groups: GroupLag[] = [];
     for (const role of ['projector', 'lander']) {
       const group = `${config.topicPrefix}.${role}`;
@@ -123,8 +126,15 @@ export class OperationsReader {
     const stored = await redis.hgetall(keys.version(current).offsets(topics.emails));
     const projected = lagOf(emailEnds, new Map(Object.entries(stored).map(([p, o]) => [Number(p), Number(o)] as const)));
     groups.push({ group: `projection v${current}`, source: 'redis', topic: topics.emails, partitions: projected, totalLag: projected.reduce((s, p) => s + p.lag, 0) });
+    const deadLetterRecords = deadEnds.reduce((s, p) => s + Number(p.high) - Number(p.low), 0);
+    return { groups, deadEnds, current, deadLetterRecords };
+  }
 
-    const total = deadEnds.reduce((s, p) => s + Number(p.high) - Number(p.low), 0);
+  private async load(): Promise<OperationsData> {
+    const { config, redis } = this.deps;
+    const topics = topicsFor(config);
+    const keys = keysFor(config.redisPrefix);
+    const { groups, deadEnds, current, deadLetterRecords: total } = await this.positions();
     let recent: DeadLetter[] = [];
     let recentError: string | null = null;
     if (total > 0) {

@@ -19,6 +19,7 @@ import { queryRollupKpis } from '../../projections/queries/rollup-kpis.js';
 import { keyResolver, mayActOn, type Principal } from '../auth.js';
 import { html, page, type NavLink } from '../dashboard/html.js';
 import { OperationsReader } from '../dashboard/operations-data.js';
+import { registerPositionMetrics } from '../dashboard/position-metrics.js';
 import { emailPage } from '../dashboard/pages/email-page.js';
 import { operationsPage } from '../dashboard/pages/operations-page.js';
 import { orgPage } from '../dashboard/pages/org-page.js';
@@ -54,6 +55,7 @@ export const dashboardRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) 
   const principals = new WeakMap<FastifyRequest, Principal>();
   const operations = new OperationsReader({ config, kafka: createKafka(config), redis, control: deps.control, registries: [deps.metrics.registry], now });
   app.addHook('onClose', () => operations.close());
+  registerPositionMetrics(deps.metrics.registry, () => operations.positions());
 
   const send = (reply: FastifyReply, status: number, title: string, body: ReturnType<typeof html>, nav: readonly NavLink[] = []) =>
     reply.status(status).headers(PAGE_HEADERS).send(page(title, body, nav));

@@ -231,4 +231,12 @@ describe('the admin key', () => {
     await page.screenshot({ path: `${SCREENSHOTS}operations.png`, fullPage: true });
     await context.close();
   });
+
+  it('/metrics exports the same lag and dead-letter records, for the Grafana dashboard', async () => {
+    const text = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
+    const value = (line: RegExp): number => Number(text.split('\n').find((l) => line.test(l))?.split(' ').pop());
+    expect(value(/^engagement_deadletter_records /)).toBeGreaterThan(0);
+    expect(value(/^engagement_consumer_lag\{group="projection",partition="\d+"\}/)).toBe(0);
+    expect(text).toMatch(new RegExp(`^engagement_consumer_lag\\{group="${h.config.topicPrefix}\\.projector",partition="\\d+"\\}`, 'm'));
+  });
 });
