@@ -13,7 +13,7 @@ export interface StackedPoint {
 }
 
 /** Daily bars, people solid and machines stacked above in a lighter hatch. */
-export function stackedBars(title: string, points: readonly StackedPoint[]): Html {
+export function stackedBars(title: string, points: readonly StackedPoint[], withMachines = true): Html {
   const H = 180;
   const top = 10;
   const bottom = 24;
@@ -32,10 +32,12 @@ export function stackedBars(title: string, points: readonly StackedPoint[]): Htm
     .join('');
   const every = Math.max(1, Math.ceil(points.length / 6));
   const labels = points
-    .map((p, i) => (i % every === 0 ? `<text x="${(i * slot + slot / 2).toFixed(1)}" y="${H - 6}" text-anchor="middle">${esc(p.label.slice(5))}</text>` : ''))
+    .map((p, i) =>
+      i % every === 0 ? `<text x="${(i === 0 ? 0 : i * slot + slot / 2).toFixed(1)}" y="${H - 6}" text-anchor="${i === 0 ? 'start' : 'middle'}">${esc(p.label.slice(5))}</text>` : '',
+    )
     .join('');
   return raw(
-    `<figure class="chart"><svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}"><text x="4" y="12" class="axis">max ${max}</text><line x1="0" x2="${W}" y1="${H - bottom}" y2="${H - bottom}" class="axis-line"/>${bars}${labels}</svg><figcaption>${esc(title)} <span class="key people">people</span> <span class="key machines">machines</span></figcaption></figure>`,
+    `<figure class="chart"><svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}"><text x="4" y="12" class="axis">max ${max}</text><line x1="0" x2="${W}" y1="${H - bottom}" y2="${H - bottom}" class="axis-line"/>${bars}${labels}</svg><figcaption>${esc(title)} <span class="key people">people</span>${withMachines ? ' <span class="key machines">machines</span>' : ''}</figcaption></figure>`,
   );
 }
 

@@ -103,6 +103,10 @@ export class OperationsReader {
     if (!this.admin) {
       const admin = this.deps.kafka.admin();
       await admin.connect();
+      if (this.closed) {
+        await admin.disconnect();
+        throw new Error('the server is closing');
+      }
       this.admin = admin;
     }
     return this.admin;

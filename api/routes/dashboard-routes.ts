@@ -37,7 +37,8 @@ const PAGE_HEADERS = {
   'cache-control': 'no-store',
   'content-security-policy': "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  // not no-referrer: with it browsers send `Origin: null` on our own forms, which sameOrigin refuses
+  'referrer-policy': 'same-origin',
 };
 
 type OrgParams = { orgId: string };
@@ -90,6 +91,14 @@ export const dashboardRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) 
     if (!principal(request).admin) throw new EngagementError('forbidden', 'the operations page needs the admin key');
   };
   const orgPage_ = { preHandler: [signedIn, orgAllowed] };
+  // SameSite=Strict keeps the cookie off other sites' requests; this keeps their forms off ours
+  // (a forged sign-in would put the victim in the attacker's session).
+  const sameOrigin: preHandlerAsyncHookHandler = async (request) => {
+    const origin = request.headers.origin;
+    if (origin !== undefined && originHost(origin) !== request.headers.host) {
+      throw new EngagementError('forbidden', 'this form may only be posted from the dashboard itself');
+    }
+  };
 
   app.get('/dashboard/assets/dashboard.css', async (_request, reply) =>
     reply.headers({ 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=300', 'x-content-type-options': 'nosniff' }).send(CSS),
@@ -97,7 +106,7 @@ export const dashboardRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) 
 
   app.get('/dashboard/sign-in', async (_request, reply) => send(reply, 200, 'Sign in', signInPage(null)));
 
-  app.post<{ Body: { key?: unknown } }>('/dashboard/sign-in', async (request, reply) => {
+  app.post<{ Body: { key?: unknown } }>('/dashboard/sign-in', { preHandler: sameOrigin }, async (request, reply) => {
     const key = typeof request.body?.key === 'string' ? request.body.key.trim() : '';
     const resolved = key === '' ? null : resolveKey(key);
     if (!resolved) return send(reply.header('www-authenticate', 'Bearer'), 401, 'Sign in', signInPage(key === '' ? 'Enter an API key.' : 'That key is not valid. Check it and try again.'));
@@ -108,7 +117,7 @@ export const dashboardRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) 
       .redirect(paths.home, 303);
   });
 
-  app.post('/dashboard/sign-out', async (_request, reply) =>
+  app.post('/dashboard/sign-out', { preHandler: sameOrigin }, async (_request, reply) =>
     reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure: secureCookie }).redirect(paths.signIn, 303),
   );
 
@@ -167,3 +176,11 @@ export const dashboardRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) 
     send(reply, 200, 'Operations', operationsPage(await operations.read()), navFor(principal(request))),
   );
 };
+
+function originHost(origin: string): string | null {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return null; // "null" (opaque origins) and anything malformed
+  }
+}

@@ -55,7 +55,7 @@ ${rateFigures(k)}
 <div class="charts">
 ${stackedBars('Opens per day', series((d) => d.opens, (d) => d.machineOpens))}
 ${stackedBars('Clicks per day', series((d) => d.clicks, (d) => d.machineClicks))}
-${stackedBars('Replies per day', series((d) => d.uniqueReplies, () => 0))}
+${stackedBars('Replies per day', series((d) => d.uniqueReplies, () => 0), false)}
 </div>
 <details><summary>The charts as a table</summary>
 ${table('daily', 'Daily series', ['date', 'emails', 'opens', 'machine opens', 'clicks', 'machine clicks', 'replies'], k.daily.map((d) => [d.date, d.emails, d.opens, d.machineOpens, d.clicks, d.machineClicks, d.uniqueReplies]))}

@@ -127,6 +127,15 @@ describe('sign-in', () => {
     await page.close();
   });
 
+  it('refuses a sign-in form posted from another site', async () => {
+    for (const origin of ['https://evil.example', 'null']) {
+      const res = await h.app.inject({ method: 'POST', url: '/dashboard/sign-in', headers: { origin, 'content-type': 'application/x-www-form-urlencoded' }, payload: `key=${KEYS.a}` });
+      expect(res.statusCode).toBe(403);
+      expect(res.headers['set-cookie']).toBeUndefined();
+      expect(res.headers['content-type']).toContain('text/html');
+    }
+  });
+
   it('sets an HttpOnly, SameSite=Strict, expiring session cookie and no key in any URL', async () => {
     const { context, page } = await signIn(KEYS.a);
     expect(page.url()).not.toContain(KEYS.a);
@@ -214,6 +223,20 @@ describe('an org key', () => {
     }
     await page.screenshot({ path: `${SCREENSHOTS}forbidden.png`, fullPage: true });
     await context.close();
+  });
+});
+
+describe('the API reference page', () => {
+  it('renders from local files only', async () => {
+    const page = await browser.newPage();
+    const hosts = new Set<string>();
+    page.on('request', (request) => hosts.add(new URL(request.url()).host));
+    await page.goto(`${base}/docs`);
+    await page.waitForSelector('text=Email engagement pipeline');
+    await page.getByText('/v1/orgs/{orgId}/emails', { exact: true }).first().waitFor();
+    expect([...hosts].filter((host) => host !== '' && host !== new URL(base).host)).toEqual([]);
+    await page.screenshot({ path: `${SCREENSHOTS}api-reference.png` });
+    await page.close();
   });
 });
 
