@@ -32,7 +32,7 @@ ${table('projection', 'Projection versions', ['version', 'status', 'detail'], d.
 <p>Replay lock: ${d.projection.replayLock ?? 'free'}; live projector ${d.projection.held ? 'held by a replay about to switch' : 'not held'}.</p>
 </section>
 <section><h2>Purges</h2>
-${table('purges', 'Organisations pending purge', ['org', 'subscription ended', 'purge due', 'in progress'], d.purges.map((p) => [p.orgId, p.subscriptionEndedAt, p.purgeDueAt, p.inProgress]))}
+${table('purges', 'Organisations pending purge', ['org', 'subscription ended', 'purge due', 'in progress'], d.purges.map((p) => [p.orgId, p.subscriptionEndedAt ? when(p.subscriptionEndedAt) : null, p.purgeDueAt ? when(p.purgeDueAt) : null, p.inProgress]))}
 </section>
 <section><h2>Spool</h2>
 ${d.spool.length === 0 ? html`<p>No spool in this process.</p>` : table('spool', 'Spool', ['metric', 'labels', 'value'], d.spool.map((s) => [s.name, s.labels, s.value]))}

@@ -1,6 +1,6 @@
 import type { ContactKpis } from '../../../projections/queries/contact-kpis.js';
 import type { RecipientHeatmap } from '../../../projections/queries/recipient-heatmap.js';
-import { heatmap, WEEKDAYS } from '../charts.js';
+import { heatmap, horizontalBars, WEEKDAYS } from '../charts.js';
 import { figures, html, percent, table, when, type Html } from '../html.js';
 
 /** The contact / lead / account page: activity over a window, last open, the 7×24 heatmap. */
@@ -20,6 +20,15 @@ ${figures([
   { key: 'replyRate', label: 'Reply rate', value: percent(k.replyRate) },
   { key: 'lastOpenedAt', label: 'Last open', value: when(k.lastOpenedAt) },
 ])}
+<section><h2>Activity over ${k.days} days</h2>
+${horizontalBars('Emails received, opened, clicked, replied', [
+  { label: 'received', value: k.emailsReceived },
+  { label: 'opened', value: k.emailsOpened },
+  { label: 'clicked', value: k.emailsClicked },
+  { label: 'replied', value: k.emailsReplied },
+])}
+<p class="note">The figures above are this chart as numbers.</p>
+</section>
 <section><h2>Best time to email</h2>
 <p data-kpi="bestTimeToEmail">${best ? best.map((s) => `${s.dayOfWeek} ${s.hour}:00 (${s.opens} opens)`).join(', ') : 'not enough opens yet'}</p>
 ${heatmap(`Opens by hour of week, ${k.timeZone ?? 'UTC'}`, cells)}

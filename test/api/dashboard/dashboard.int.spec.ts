@@ -46,10 +46,12 @@ beforeAll(async () => {
   processors = await startProcessors(h.config, { roles: ['control', 'projector'] });
   base = await h.app.listen({ port: 0, host: '127.0.0.1' });
 
-  for (const org of ['org-a', 'org-b']) {
+  for (const org of ['org-a', 'org-b', 'org-c']) {
     const res = await h.app.inject({ method: 'PUT', url: `/v1/orgs/${org}/engagement`, headers: admin, payload: { enabled: true } });
     expect(res.statusCode).toBe(200);
   }
+  const ended = await h.app.inject({ method: 'POST', url: '/v1/orgs/org-c/subscription/end', headers: admin });
+  expect(ended.statusCode, ended.body).toBe(200);
   const sent = await h.app.inject({
     method: 'POST',
     url: '/v1/orgs/org-a/emails',
@@ -251,6 +253,11 @@ describe('the admin key', () => {
     expect(await page.locator('#dead-letters tbody').textContent()).toContain(topicsFor(h.config).emails);
     expect(await kpi(page, 'projectionVersion')).toBe('1');
     expect(await kpi(page, `lag:projection v1`)).toBe('0');
+    const purge = await page.locator('#purges tbody tr', { hasText: 'org-c' }).locator('td').allTextContents();
+    expect(purge[0]).toBe('org-c');
+    const endedAt = Date.parse(purge[1]!.replace(' UTC', 'Z').replace(' ', 'T'));
+    expect(Math.abs(endedAt - Date.now())).toBeLessThan(10 * 60_000);
+    expect(Date.parse(purge[2]!.replace(' UTC', 'Z').replace(' ', 'T')) - endedAt).toBe(h.config.retentionDays * 86_400_000);
     await page.screenshot({ path: `${SCREENSHOTS}operations.png`, fullPage: true });
     await context.close();
   });
