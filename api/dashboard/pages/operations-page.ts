@@ -15,7 +15,7 @@ ${figures([
 <section><h2>Consumer lag</h2>
 ${horizontalBars('Lag per group', d.groups.map((g) => ({ label: g.group, value: g.totalLag })))}
 ${d.groups.map((g) =>
-  table(`lag-${g.source}-${g.group.replace(/[^a-z0-9]+/gi, '-')}`, `${g.group} on ${g.topic} (${g.source === 'redis' ? 'offsets stored with the projection in Redis: what the KPIs have read' : 'offsets committed to Kafka; the projector commits them lazily, its Redis offsets are the ones that count'})`, ['partition', 'committed', 'log end', 'lag'], g.partitions.map((p) => [
+  table(`lag-${g.source}-${g.group.replace(/[^a-z0-9]+/gi, '-')}`, `${g.group} on ${g.topic} (${g.source === 'redis' ? 'offsets stored with the projection in Redis: what the KPIs have read' : g.group.endsWith('.projector') ? 'offsets committed to Kafka, which the projector commits lazily: the projection’s own offsets below are the ones that count' : 'offsets committed to Kafka'})`, ['partition', 'committed', 'log end', 'lag'], g.partitions.map((p) => [
     p.partition,
     p.committed,
     p.end,
