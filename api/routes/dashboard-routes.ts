@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import { EngagementError } from '../../core/errors.js';
+import { asEngagementError, EngagementError } from '../../core/errors.js';
 import { createKafka } from '../../core/kafka.js';
 import { keysFor } from '../../projections/keys.js';
 import { parseDays, queryContactKpis } from '../../projections/queries/contact-kpis.js';
@@ -109,6 +109,7 @@ export const dashboardRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) 
   app.post<{ Body: { key?: unknown } }>('/dashboard/sign-in', { preHandler: sameOrigin }, async (request, reply) => {
     const key = typeof request.body?.key === 'string' ? request.body.key.trim() : '';
     const resolved = key === '' ? null : resolveKey(key);
+    if (!resolved) request.log.warn({ ip: request.ip }, 'dashboard sign-in refused: unknown key');
     if (!resolved) return send(reply.header('www-authenticate', 'Bearer'), 401, 'Sign in', signInPage(key === '' ? 'Enter an API key.' : 'That key is not valid. Check it and try again.'));
     const token = signSession({ keyDigest: keyDigest(key), expiresAt: now() + config.dashboardSessionHours * 3_600_000 }, config.dashboardSessionSecret);
     return reply
@@ -173,7 +174,17 @@ export const dashboardRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) 
   }
 
   app.get('/dashboard/operations', { preHandler: [signedIn, adminOnly] }, async (request, reply) =>
-    send(reply, 200, 'Operations', operationsPage(await operations.read()), navFor(principal(request))),
+    send(
+      reply,
+      200,
+      'Operations',
+      operationsPage(
+        await operations.read().catch((error: unknown) => {
+          throw asEngagementError(error, 'kafka_unavailable', true);
+        }),
+      ),
+      navFor(principal(request)),
+    ),
   );
 };
 
