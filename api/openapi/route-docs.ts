@@ -10,6 +10,17 @@ import { TOP_LIMIT } from '../../projections/queries/org-top.js';
 import type { JsonSchema } from '../../schemas/json-schema.js';
 import { RECIPIENT_PATHS } from '../routes/recipient-paths.js';
 import { engagementBody, followEmailBody, ingestBody, resolveBody, sendEmailBody, signInBody } from './request-schemas.js';
+import {
+  emailKpisResponse,
+  errorResponse,
+  heatmapResponse,
+  ingestResponse,
+  orgStateResponse,
+  recipientKpisResponse,
+  rollupKpisResponse,
+  sendEmailResponse,
+  topResponse,
+} from './response-schemas.js';
 
 export interface RouteDoc {
   summary: string;
@@ -21,8 +32,8 @@ export interface RouteDoc {
   querystring?: Record<string, JsonSchema>;
   body?: JsonSchema;
   bodyType?: string;
-  /** status -> description (and content type when it is not JSON) */
-  responses: Record<string, string | { description: string; type: string }>;
+  /** status -> description, with the JSON schema of the answer or the content type when it is not JSON */
+  responses: Record<string, string | { description: string; type: string } | { description: string; schema: JsonSchema }>;
 }
 
 const pathId: JsonSchema = { type: 'string', minLength: 1, maxLength: 200 };
@@ -42,14 +53,14 @@ const DOCS: Record<string, RouteDoc> = {
     auth: 'bearer',
     params: org,
     body: sendEmailBody,
-    responses: { '201': 'the send, with per-recipient tracking URLs', ...writeErrors, '409': 'engagement_disabled, subscription_ended or control_unreadable' },
+    responses: { '201': { description: 'the send, with per-recipient tracking URLs', schema: sendEmailResponse }, ...writeErrors, '409': 'engagement_disabled, subscription_ended or control_unreadable' },
   },
   'POST /v1/events': {
     summary: 'Batch of upstream events, a result per event',
     tags: ['producers'],
     auth: 'bearer',
     body: ingestBody,
-    responses: { '200': 'every event accepted', '207': 'some events rejected (see results)', '400': 'the body is not an array of 1..10000 items', '401': 'no or unknown key' },
+    responses: { '200': { description: 'every event accepted', schema: ingestResponse }, '207': { description: 'some events rejected (see results)', schema: ingestResponse }, '400': 'the body is not an array of 1..10000 items', '401': 'no or unknown key' },
   },
   'PUT /v1/orgs/:orgId/engagement': {
     summary: 'Switch the organisation on or off',
@@ -57,7 +68,7 @@ const DOCS: Record<string, RouteDoc> = {
     auth: 'bearer',
     params: org,
     body: engagementBody,
-    responses: { '200': 'the org state', ...writeErrors },
+    responses: { '200': { description: 'the org state', schema: orgStateResponse }, ...writeErrors },
   },
   'POST /v1/orgs/:orgId/control/resolve': {
     summary: 'Admin: resolve an unreadable control record',
@@ -67,23 +78,23 @@ const DOCS: Record<string, RouteDoc> = {
     body: resolveBody,
     responses: { '200': 'what remains unresolved', ...writeErrors },
   },
-  'POST /v1/orgs/:orgId/subscription/end': { summary: 'Admin: end the subscription (collection stops now)', tags: ['control'], auth: 'bearer', params: org, responses: { '200': 'the org state', ...writeErrors } },
-  'POST /v1/orgs/:orgId/subscription/renew': { summary: 'Admin: renew the subscription', tags: ['control'], auth: 'bearer', params: org, responses: { '200': 'the org state', ...writeErrors } },
+  'POST /v1/orgs/:orgId/subscription/end': { summary: 'Admin: end the subscription (collection stops now)', tags: ['control'], auth: 'bearer', params: org, responses: { '200': { description: 'the org state', schema: orgStateResponse }, ...writeErrors } },
+  'POST /v1/orgs/:orgId/subscription/renew': { summary: 'Admin: renew the subscription', tags: ['control'], auth: 'bearer', params: org, responses: { '200': { description: 'the org state', schema: orgStateResponse }, ...writeErrors } },
   'GET /v1/orgs/:orgId/emails/:emailId/kpis': {
     summary: 'Per-email KPIs and per-link clicks',
     tags: ['kpis'],
     auth: 'bearer',
     params: { ...org, emailId: pathId },
-    responses: { '200': 'the email KPIs', ...readErrors },
+    responses: { '200': { description: 'the email KPIs', schema: emailKpisResponse }, ...readErrors },
   },
-  'GET /v1/orgs/:orgId/kpis': { summary: 'Organisation daily series, totals and rates', tags: ['kpis'], auth: 'bearer', params: org, querystring: range, responses: { '200': 'the org KPIs', ...readErrors } },
+  'GET /v1/orgs/:orgId/kpis': { summary: 'Organisation daily series, totals and rates', tags: ['kpis'], auth: 'bearer', params: org, querystring: range, responses: { '200': { description: 'the org KPIs', schema: rollupKpisResponse }, ...readErrors } },
   'GET /v1/orgs/:orgId/senders/:senderId/kpis': {
     summary: 'Sender daily series, totals and rates',
     tags: ['kpis'],
     auth: 'bearer',
     params: { ...org, senderId: pathId },
     querystring: range,
-    responses: { '200': 'the sender KPIs', ...readErrors },
+    responses: { '200': { description: 'the sender KPIs', schema: rollupKpisResponse }, ...readErrors },
   },
   'GET /v1/orgs/:orgId/templates/:templateId/kpis': {
     summary: 'Template daily series, totals and rates',
@@ -91,7 +102,7 @@ const DOCS: Record<string, RouteDoc> = {
     auth: 'bearer',
     params: { ...org, templateId: pathId },
     querystring: range,
-    responses: { '200': 'the template KPIs', ...readErrors },
+    responses: { '200': { description: 'the template KPIs', schema: rollupKpisResponse }, ...readErrors },
   },
   'GET /v1/orgs/:orgId/top': {
     summary: 'Top emails, senders and templates over a range',
@@ -99,7 +110,7 @@ const DOCS: Record<string, RouteDoc> = {
     auth: 'bearer',
     params: org,
     querystring: { ...range, limit: { type: 'integer', minimum: 1, maximum: TOP_LIMIT.max, default: TOP_LIMIT.default } },
-    responses: { '200': 'the rankings (emails by unique opens; senders and templates by unique opens)', ...readErrors },
+    responses: { '200': { description: 'the rankings (emails, senders and templates by unique opens)', schema: topResponse }, ...readErrors },
   },
   'GET /t/o/:token': { summary: 'Open pixel (always a 1×1 GIF)', tags: ['tracking'], auth: 'none', params: { token: { type: 'string' } }, responses: { '200': { description: 'a GIF', type: 'image/gif' } } },
   'GET /t/c/:token': {
@@ -179,14 +190,14 @@ for (const [segment, type] of RECIPIENT_PATHS) {
     auth: 'bearer',
     params,
     querystring: { days: { type: 'integer', minimum: 1, maximum: CONTACT_WINDOW.maxDays, default: CONTACT_WINDOW.defaultDays } },
-    responses: { '200': `the ${type} KPIs`, ...readErrors },
+    responses: { '200': { description: `the ${type} KPIs`, schema: recipientKpisResponse }, ...readErrors },
   };
   DOCS[`GET /v1/orgs/:orgId/${segment}/:contactId/heatmap`] = {
     summary: `A ${type}'s opens per hour of week (7×24) in its own time zone`,
     tags: ['kpis'],
     auth: 'bearer',
     params,
-    responses: { '200': 'opens[day][hour], Monday first', ...readErrors },
+    responses: { '200': { description: 'opens[day][hour], Monday first', schema: heatmapResponse }, ...readErrors },
   };
   DOCS[`GET /dashboard/orgs/:orgId/${segment}/:contactId`] = {
     summary: `Dashboard: ${type} page`,
@@ -211,8 +222,10 @@ export function fastifySchema(doc: RouteDoc): Record<string, unknown> {
   const object = (properties: Record<string, JsonSchema>, required: string[] = []) => ({ type: 'object', properties, required });
   const response = Object.fromEntries(
     Object.entries(doc.responses).map(([status, r]) => {
+      if (typeof r === 'object' && 'schema' in r) return [status, { description: r.description, content: { 'application/json': { schema: r.schema } } }];
       const { description, type } = typeof r === 'string' ? { description: r, type: 'application/json' } : r;
-      return [status, { description, content: { [type]: { schema: type === 'application/json' ? {} : { type: 'string' } } } }];
+      const schema = type !== 'application/json' ? { type: 'string' } : Number(status) >= 400 ? errorResponse : {};
+      return [status, { description, content: { [type]: { schema } } }];
     }),
   );
   return {

@@ -5,6 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../../core/kafka.js';
 import { topicsFor } from '../../../core/topics.js';
@@ -20,6 +22,8 @@ let h: ApiHarness;
 let processors: ProcessorsHandle;
 let browser: Browser;
 let base: string;
+/** answers of the writes in beforeAll, checked against the published schemas below */
+const written: Array<{ path: string; method: string; status: number; body: unknown }> = [];
 const emailId = `e-${randomUUID().slice(0, 8)}`;
 const admin = bearer(KEYS.admin);
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
@@ -72,6 +76,7 @@ beforeAll(async () => {
     },
   });
   expect(sent.statusCode, sent.body).toBe(201);
+  written.push({ path: '/v1/orgs/{orgId}/emails', method: 'post', status: 201, body: sent.json() });
   const [c1, c2, l1] = sent.json<EmailSendResponse>().recipients;
   for (let i = 0; i < 6; i++) await track(c1!.openPixelUrl);
   await track(c2!.openPixelUrl);
@@ -85,6 +90,7 @@ beforeAll(async () => {
     payload: [{ type: 'EmailReplied', orgId: 'org-a', emailId, contactId: 'c-1', recipientType: 'contact' }],
   });
   expect(replied.statusCode, replied.body).toBe(200);
+  written.push({ path: '/v1/events', method: 'post', status: 200, body: replied.json() });
 
   // garbage on the emails topic: the projector dead-letters it
   const producer = createKafka(h.config).producer();
@@ -231,6 +237,39 @@ describe('an org key', () => {
     }
     await page.screenshot({ path: `${SCREENSHOTS}forbidden.png`, fullPage: true });
     await context.close();
+  });
+});
+
+describe('the published response schemas', () => {
+  it('describe the real answers of the reads and writes, field for field', async () => {
+    const spec = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json<{ paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>> }>();
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats.default(ajv);
+    const check = (path: string, method: string, status: number, body: unknown): void => {
+      const schema = spec.paths[path]?.[method]?.responses[String(status)]?.content?.['application/json']?.schema;
+      expect(schema, `${method} ${path} ${status}`).toBeDefined();
+      expect(Object.keys(schema!).length, `${method} ${path} ${status} has a schema`).toBeGreaterThan(0);
+      expect(ajv.validate(schema!, body), `${method} ${path}: ${JSON.stringify(ajv.errors)}`).toBe(true);
+    };
+    const reads: Array<[string, string]> = [
+      ['/v1/orgs/{orgId}/kpis', '/v1/orgs/org-a/kpis'],
+      ['/v1/orgs/{orgId}/senders/{senderId}/kpis', '/v1/orgs/org-a/senders/sender-ann/kpis'],
+      ['/v1/orgs/{orgId}/templates/{templateId}/kpis', '/v1/orgs/org-a/templates/tpl-welcome/kpis'],
+      ['/v1/orgs/{orgId}/emails/{emailId}/kpis', `/v1/orgs/org-a/emails/${emailId}/kpis`],
+      ['/v1/orgs/{orgId}/contacts/{contactId}/kpis', '/v1/orgs/org-a/contacts/c-1/kpis'],
+      ['/v1/orgs/{orgId}/leads/{contactId}/kpis', '/v1/orgs/org-a/leads/l-1/kpis'],
+      ['/v1/orgs/{orgId}/contacts/{contactId}/heatmap', '/v1/orgs/org-a/contacts/c-1/heatmap'],
+      ['/v1/orgs/{orgId}/top', '/v1/orgs/org-a/top'],
+    ];
+    for (const [path, url] of reads) check(path, 'get', 200, await api(url));
+    for (const w of written) check(w.path, w.method, w.status, w.body);
+    const denied = await h.app.inject({ method: 'GET', url: '/v1/orgs/org-b/kpis', headers: bearer(KEYS.a) });
+    check('/v1/orgs/{orgId}/kpis', 'get', 403, denied.json());
+    const bad = await h.app.inject({ method: 'GET', url: '/v1/orgs/org-a/top?limit=0', headers: bearer(KEYS.a) });
+    check('/v1/orgs/{orgId}/top', 'get', 400, bad.json());
+    // and a closed read model refuses a field it does not describe
+    const schema = spec.paths['/v1/orgs/{orgId}/top']!.get!.responses['200']!.content!['application/json']!.schema;
+    expect(ajv.validate(schema, { ...(await api<object>('/v1/orgs/org-a/top')), extra: 1 })).toBe(false);
   });
 });
 
