@@ -23,11 +23,16 @@ import { EventCodec } from '../schemas/codec.js';
 import { errorHandler } from './error-handler.js';
 import { createServerMetrics, type ServerMetrics } from './metrics.js';
 import { opsRoutes } from './routes/ops-routes.js';
+import { registerOpenApi } from './openapi/openapi-plugin.js';
+import { insightRoutes } from './routes/insight-routes.js';
+import { dashboardRoutes } from './routes/dashboard-routes.js';
 
 /**
  * The one HTTP server (DESIGN.md §6). `buildServer` wires routes to given clients and never
  * listens (tests use `app.inject` or `listen({port: 0})`); `startServer` owns the clients.
  */
+const API_VERSION = '0.1.0';
+
 export type RoutePlugin = FastifyPluginAsync<RouteDeps>;
 
 export interface ServerDeps {
@@ -50,6 +55,8 @@ const ROUTE_PLUGINS: readonly RoutePlugin[] = [
   ingestRoutes,
   controlRoutes,
   kpiRoutes,
+  insightRoutes,
+  dashboardRoutes,
 ];
 
 export function buildServer(deps: ServerDeps): FastifyInstance {
@@ -87,6 +94,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     );
   });
 
+  // first: every route registered after it is described in /openapi.json
+  registerOpenApi(app, API_VERSION);
   void app.register(opsRoutes, { ...routeDeps, kafkaConnected: () => deps.producer.isConnected });
   for (const plugin of [...ROUTE_PLUGINS, ...(deps.plugins ?? [])]) void app.register(plugin, routeDeps);
   return app;

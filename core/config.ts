@@ -19,6 +19,10 @@ export interface Config {
   suppressionSecret: string;
   /** kid -> secret; the first entry signs, every entry verifies (rotation). */
   trackingSecrets: ReadonlyArray<{ kid: string; secret: string }>;
+  /** signs the dashboard's session cookies (HMAC-SHA256); a new value signs every session out */
+  dashboardSessionSecret: string;
+  /** lifetime of a dashboard session */
+  dashboardSessionHours: number;
   kafkaBrokers: string[];
   kafkaClientId: string;
   kafkaPartitions: number;
@@ -85,6 +89,8 @@ export const DEFAULTS = {
   DEV_ADMIN_KEY: 'dev-admin-key',
   DEV_TRACKING_SECRET: 'k1:dev-tracking-secret-change-me',
   DEV_SUPPRESSION_SECRET: 'dev-suppression-secret-change-me',
+  DEV_DASHBOARD_SESSION_SECRET: 'dev-dashboard-session-secret-change-me',
+  DASHBOARD_SESSION_HOURS: 8,
 } as const;
 
 /** 127.0.0.0/8, ::1 and localhost: the only interfaces on which the dev defaults of secrets apply. */
@@ -156,6 +162,7 @@ export function loadConfig(env: Env = process.env): Config {
   for (const { kid } of trackingSecrets) {
     if (!/^[A-Za-z0-9]{1,8}$/.test(kid)) problems.push(`TRACKING_SECRET key id "${kid}" must be 1-8 letters or digits`);
   }
+  const dashboardSessionSecret = secret('DASHBOARD_SESSION_SECRET', DEFAULTS.DEV_DASHBOARD_SESSION_SECRET);
   const kafkaBrokers = str('KAFKA_BROKERS', DEFAULTS.KAFKA_BROKERS)
     .split(',')
     .map((b) => b.trim())
@@ -189,6 +196,8 @@ export function loadConfig(env: Env = process.env): Config {
     apiKeys,
     suppressionSecret,
     trackingSecrets,
+    dashboardSessionSecret,
+    dashboardSessionHours: int('DASHBOARD_SESSION_HOURS', DEFAULTS.DASHBOARD_SESSION_HOURS, 1, 24 * 30),
     kafkaBrokers,
     kafkaClientId: str('KAFKA_CLIENT_ID', 'engagement'),
     kafkaPartitions: int('KAFKA_PARTITIONS', DEFAULTS.KAFKA_PARTITIONS, 1, 1000),

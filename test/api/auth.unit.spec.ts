@@ -47,12 +47,13 @@ describe('no default secrets where others can reach the server', () => {
   };
 
   it('refuses to start on a non-loopback HOST without ENGAGEMENT_ADMIN_KEY, naming the variable', () => {
-    const found = problems({ HOST: '0.0.0.0', TRACKING_SECRET: 'k1:s', SUPPRESSION_SECRET: 's' });
+    const found = problems({ HOST: '0.0.0.0', TRACKING_SECRET: 'k1:s', SUPPRESSION_SECRET: 's', DASHBOARD_SESSION_SECRET: 'd' });
     expect(found).toEqual(['ENGAGEMENT_ADMIN_KEY is required when HOST (0.0.0.0) is not a loopback address']);
     expect(problems({ HOST: '10.1.2.3' })).toEqual([
       'ENGAGEMENT_ADMIN_KEY is required when HOST (10.1.2.3) is not a loopback address',
       'SUPPRESSION_SECRET is required when HOST (10.1.2.3) is not a loopback address',
       'TRACKING_SECRET is required when HOST (10.1.2.3) is not a loopback address',
+      'DASHBOARD_SESSION_SECRET is required when HOST (10.1.2.3) is not a loopback address',
     ]);
   });
 
@@ -60,7 +61,7 @@ describe('no default secrets where others can reach the server', () => {
     for (const host of ['127.0.0.1', 'localhost', '::1', '127.0.0.2']) {
       expect(loadConfig({ HOST: host }).adminKey).toBe('dev-admin-key');
     }
-    expect(loadConfig({ HOST: '0.0.0.0', ENGAGEMENT_ADMIN_KEY: 'a', TRACKING_SECRET: 'k1:s', SUPPRESSION_SECRET: 's' }).adminKey).toBe('a');
+    expect(loadConfig({ HOST: '0.0.0.0', ENGAGEMENT_ADMIN_KEY: 'a', TRACKING_SECRET: 'k1:s', SUPPRESSION_SECRET: 's', DASHBOARD_SESSION_SECRET: 'd' }).adminKey).toBe('a');
     expect(problems({ NODE_ENV: 'production' })).toContain('ENGAGEMENT_ADMIN_KEY is required when NODE_ENV=production');
   });
 });

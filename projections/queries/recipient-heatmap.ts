@@ -1,0 +1,53 @@
+/**
+ * A recipient's whole 7×24 open histogram in the recipient's own time zone (the dashboard's
+ * heatmap): the same shift as best time to email, every slot kept.
+ */
+import type { Redis } from 'ioredis';
+import { EngagementError } from '../../core/errors.js';
+import type { RecipientType } from '../../schemas/events.js';
+import type { ControlFallback } from '../control/control-store.js';
+import type { Keys } from '../keys.js';
+import { bestTimeToEmail } from './best-time.js';
+import { openQuery, readHashes } from './context.js';
+import { toInt } from './rates.js';
+
+export const HEATMAP_DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'] as const;
+
+export interface RecipientHeatmap {
+  orgId: string;
+  contactId: string;
+  recipientType: RecipientType;
+  timeZone: string | null;
+  /** opens per local hour of week: `opens[day][hour]`, Monday first */
+  opens: number[][];
+  totalOpens: number;
+}
+
+/** Pure: the contact hash → the local-time grid. */
+export function heatmapFrom(contact: Record<string, string>, now: number): { timeZone: string | null; opens: number[][]; totalOpens: number } {
+  const histogram = new Map<number, number>();
+  for (const [field, value] of Object.entries(contact)) if (field.startsWith('h:')) histogram.set(Number(field.slice(2)), toInt(value));
+  const timeZone = contact.tz || null;
+  const opens = HEATMAP_DAYS.map(() => Array.from({ length: 24 }, () => 0));
+  let totalOpens = 0;
+  for (const slot of bestTimeToEmail(histogram, timeZone, now, { minOpens: 0, top: 168 }) ?? []) {
+    opens[HEATMAP_DAYS.indexOf(slot.dayOfWeek as (typeof HEATMAP_DAYS)[number])]![slot.hour] = slot.opens;
+    totalOpens += slot.opens;
+  }
+  return { timeZone, opens, totalOpens };
+}
+
+export async function queryRecipientHeatmap(
+  redis: Redis,
+  keys: Keys,
+  orgId: string,
+  contactId: string,
+  type: RecipientType,
+  now: number,
+  fallback?: ControlFallback,
+): Promise<RecipientHeatmap> {
+  const { keys: v } = await openQuery(redis, keys, orgId, fallback);
+  const [contact] = await readHashes(redis, [v.contact(orgId, contactId, type)]);
+  if (!contact || Object.keys(contact).length === 0) throw new EngagementError('not_found', `no KPIs for ${type} ${contactId} of organisation ${orgId}`);
+  return { orgId, contactId, recipientType: type, ...heatmapFrom(contact, now) };
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { heatmap, stackedBars } from '../../../api/dashboard/charts.js';
+import { esc, html, page, raw, table } from '../../../api/dashboard/html.js';
+import { lagOf } from '../../../api/dashboard/operations-data.js';
+import { classifyIndex, rankGroups } from '../../../projections/queries/org-top.js';
+import { heatmapFrom } from '../../../projections/queries/recipient-heatmap.js';
+import { hourOfWeekUtc, keysFor } from '../../../projections/keys.js';
+
+describe('dashboard HTML', () => {
+  it('escapes every interpolated value unless it is markup built here', () => {
+    expect(esc('<script>"&\'')).toBe('&#60;script&#62;&#34;&#38;&#39;');
+    expect(html`<p>${'<b>'}</p>${raw('<i>ok</i>')}`.html).toBe('<p>&#60;b&#62;</p><i>ok</i>');
+    expect(table('t', 'c', ['a'], [['<x>'], [3]]).html).toContain('<td>&#60;x&#62;</td>');
+    expect(page('<t>', html``)).toContain('<title>&#60;t&#62; · Email engagement</title>');
+  });
+
+  it('draws one labelled bar group per day and 168 heatmap cells', () => {
+    const bars = stackedBars('Opens', [{ label: '2026-11-01', people: 3, machines: 1 }, { label: '2026-11-02', people: 0, machines: 0 }]).html;
+    expect(bars.match(/<g>/g)).toHaveLength(2);
+    expect(bars).toContain('aria-label="Opens"');
+    expect(bars).toContain('3 people, 1 machines');
+    expect(heatmap('h', Array.from({ length: 168 }, (_, i) => i % 5)).html.match(/class="heat"/g)).toHaveLength(168);
+  });
+});
+
+describe('dashboard reads (pure parts)', () => {
+  const v = keysFor('p').version(2);
+
+  it('finds an org’s emails and its sender and template days in range from the key index', () => {
+    const members = [
+      v.email('o:1', 'e{1}'),
+      v.email('o:10', 'not-mine'),
+      v.senderDay('o:1', 's:a', '20261101'),
+      v.senderDay('o:1', 's:a', '20261001'),
+      v.templateDay('o:1', 't1', '20261102'),
+      v.contact('o:1', 'c1'),
+      v.orgDay('o:1', '20261101'),
+    ];
+    const found = classifyIndex(v, 'o:1', members, new Set(['20261101', '20261102']));
+    expect(found.emails).toEqual([v.email('o:1', 'e{1}')]);
+    expect(found.senders).toEqual([{ key: v.senderDay('o:1', 's:a', '20261101'), id: 's:a' }]);
+    expect(found.templates).toEqual([{ key: v.templateDay('o:1', 't1', '20261102'), id: 't1' }]);
+  });
+
+  it('ranks senders by unique opens over their days, with rates', () => {
+    const day = (uniqueOpens: number, followed: number) => ({ emails: '1', followedRecipients: String(followed), uniqueOpens: String(uniqueOpens), replies: '1' });
+    const ranked = rankGroups([{ id: 'a', hash: day(1, 4) }, { id: 'b', hash: day(3, 4) }, { id: 'a', hash: day(3, 4) }], 10);
+    expect(ranked.map((r) => [r.id, r.emails, r.uniqueOpens, r.openRate, r.uniqueReplies])).toEqual([
+      ['a', 2, 4, 0.5, 2],
+      ['b', 1, 3, 0.75, 1],
+    ]);
+  });
+
+  it('shifts the UTC histogram into the recipient’s zone, keeping every slot', () => {
+    const mondayNineUtc = Date.UTC(2026, 10, 23, 9);
+    const map = heatmapFrom({ tz: 'Asia/Tokyo', [`h:${hourOfWeekUtc(mondayNineUtc)}`]: '2' }, mondayNineUtc);
+    expect(map.opens).toHaveLength(7);
+    expect(map.opens[0]![18]).toBe(2); // 09:00 UTC is 18:00 in Tokyo
+    expect(map.totalOpens).toBe(2);
+  });
+
+  it('computes lag per partition; a group that never committed lags by the whole log', () => {
+    const ends = [{ partition: 1, high: '10', low: '2' }, { partition: 0, high: '5', low: '0' }];
+    expect(lagOf(ends, new Map([[0, 5]]))).toEqual([
+      { partition: 0, committed: 5, end: 5, lag: 0 },
+      { partition: 1, committed: null, end: 10, lag: 8 },
+    ]);
+  });
+});
