@@ -1,6 +1,6 @@
 /**
  * DESIGN §8 KPI queries: p50/p99 latency and requests/s of the three KPI routes on the real
- * server, against the projection the pipeline scenario built from the backlog, each under a
+ * server (its own process, API role only: bench/api-child.ts), against the projection the pipeline scenario built from the backlog, each under a
  * closed-loop load from a separate process (autocannon child) over existing email / contact ids
  * of the workload, with the admin key. Every answer must be a 200.
  */
@@ -13,7 +13,7 @@ import { isControlEvent, type ControlEvent } from '../../schemas/events.js';
 import { allStatus, statusLine, type LoadResult } from '../load-result.js';
 import { runLoad } from '../load.js';
 import { progress } from '../progress.js';
-import { startBenchServer } from '../server.js';
+import { startApiChild } from '../api-child.js';
 import type { BenchContext, Check, ScenarioResult } from '../types.js';
 
 export const KPI_SIZES = { smoke: 1_500, full: 30_000 } as const;
@@ -60,17 +60,19 @@ export async function kpiScenario(ctx: BenchContext): Promise<ScenarioResult> {
   const headers = { authorization: `Bearer ${config.adminKey}` };
 
   progress(`kpi: server on the pipeline's projection (${config.redisPrefix}), ${samples.length} samples over ${orgIds.length} orgs`);
-  const server = await startBenchServer(config);
+  const server = await startApiChild(config);
   const rows: ScenarioResult['rows'] = [];
   const checks: Check[] = [{ scenario: name, name: 'sample orgs enabled', ok: enabled === orgIds.length, detail: `${enabled} (want ${orgIds.length})` }];
   try {
     for (const route of routes) {
-      // JIT warm-up in-process, and a look at one answer: a KPI document, not an error.
-      const warm = await Promise.all(
-        Array.from({ length: WARMUP_PER_ROUTE }, (_, i) => server.app.inject({ method: 'GET', url: route.paths[i % route.paths.length]!, headers })),
-      );
-      const warmOk = warm.filter((r) => r.statusCode === 200).length;
-      const doc = warm[0]!.json<Record<string, unknown>>();
+      // JIT warm-up, and a look at one answer: a KPI document, not an error.
+      const warm: Array<{ status: number; body: Record<string, unknown> }> = [];
+      for (let i = 0; i < WARMUP_PER_ROUTE; i++) {
+        const response = await fetch(`${server.url}${route.paths[i % route.paths.length]!}`, { headers });
+        warm.push({ status: response.status, body: (await response.json()) as Record<string, unknown> });
+      }
+      const warmOk = warm.filter((r) => r.status === 200).length;
+      const doc = warm[0]!.body;
       checks.push({
         scenario: name,
         name: `${route.metric}: warm-up answers 200 with KPIs`,
@@ -90,7 +92,7 @@ export async function kpiScenario(ctx: BenchContext): Promise<ScenarioResult> {
       checks.push({ scenario: name, name: `${route.metric}: all responses 200`, ok: allStatus(load, 200), detail: statusLine(load) });
     }
   } finally {
-    await server.close();
+    await server.stop();
   }
   return { rows, checks };
 }
