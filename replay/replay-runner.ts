@@ -165,6 +165,8 @@ async function replayLocked(deps: ReplayDeps, keys: Keys, lock: ReplayLock, requ
       keys: vk,
       purgeFenceKey: keys.purgeFence(),
       start,
+      // A new version holds nothing: fold in memory, write each key once. A resumed one goes per batch.
+      fresh: unfinished === null,
       ...(request.maxBytesPerPartition ? { maxBytesPerPartition: request.maxBytesPerPartition } : {}),
       afterBatch: (c) => (interrupted ||= request.stopAfterBatches !== undefined && c.batches >= request.stopAfterBatches),
     });
@@ -183,6 +185,7 @@ async function replayLocked(deps: ReplayDeps, keys: Keys, lock: ReplayLock, requ
     for (;;) {
       if (request.signal?.aborted) interrupted = true;
       checkLock();
+      builder.check();
       const { target: goal } = await target();
       builder.setLimit(goal);
       const lag = totalLag(goal, builder.positions);
