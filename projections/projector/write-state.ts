@@ -9,6 +9,7 @@
  * Use a connection of its own: WATCH belongs to the connection.
  */
 
+import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { EngagementError } from '../../core/errors.js';
 import { orgDigest } from '../purge-fence.js';
@@ -17,6 +18,10 @@ import type { DrainedState } from './fold-state.js';
 
 /** Members per SADD and fields per HSET: bounded arguments per command. */
 const CHUNK = 1000;
+/** ARGV items per write-keys.lua call (Lua's unpack() limit is per HSET, far above one key's fields). */
+const SCRIPT_ARGS = 20_000;
+const LUA = readFileSync(new URL('../lua/write-keys.lua', import.meta.url), 'utf8');
+const COMMAND = 'engagementWriteKeys';
 
 export interface StateWrite {
   offsetsKey: string;
@@ -57,23 +62,46 @@ export async function writeDrained(conn: Redis, drained: DrainedState, write: St
         return { written: false, reason: 'purged', orgId: fenced[0] };
       }
     }
+    if (!(COMMAND in conn)) conn.defineCommand(COMMAND, { lua: LUA });
     const multi = conn.multi();
     let commands = 0;
+    // HSET and EXPIREAT of many keys per script call: ioredis builds one command object per call,
+    // which was most of the Node time of a write with one command per key.
+    const run = (multi as unknown as Record<string, (n: number, keys: string[], argv: string[]) => unknown>)[COMMAND]!.bind(multi);
+    let chunkKeys: string[] = [];
+    let chunkArgs: string[] = [];
+    const flush = (): void => {
+      if (chunkKeys.length === 0) return;
+      run(chunkKeys.length, chunkKeys, chunkArgs);
+      commands++;
+      chunkKeys = [];
+      chunkArgs = [];
+    };
+    const expiries = new Map(drained.expireAt);
     for (const [key, fields] of drained.set) {
-      let args: string[] = [];
-      for (const [field, value] of fields) {
-        args.push(field, value);
-        if (args.length >= 2 * CHUNK) {
-          multi.hset(key, ...args);
-          commands++;
-          args = [];
+      if (fields.size > CHUNK) {
+        // a huge hash (a flags hash of a mass mailing) goes on its own, in bounded HSETs
+        let args: string[] = [];
+        for (const [field, value] of fields) {
+          args.push(field, value);
+          if (args.length >= 2 * CHUNK) {
+            multi.hset(key, ...args);
+            commands++;
+            args = [];
+          }
         }
-      }
-      if (args.length > 0) {
-        multi.hset(key, ...args);
+        if (args.length > 0) multi.hset(key, ...args);
         commands++;
+        continue;
       }
+      const at = expiries.get(key);
+      expiries.delete(key);
+      chunkKeys.push(key);
+      chunkArgs.push(at === undefined ? '' : String(at), String(fields.size));
+      for (const [field, value] of fields) chunkArgs.push(field, value);
+      if (chunkArgs.length >= SCRIPT_ARGS) flush();
     }
+    flush();
     for (const [key, fields] of drained.incr) {
       for (const [field, by] of fields) {
         multi.hincrby(key, field, by);
@@ -90,7 +118,7 @@ export async function writeDrained(conn: Redis, drained: DrainedState, write: St
       multi.expire(key, SEEN_TTL_SECONDS);
       commands++;
     }
-    for (const [key, at] of drained.expireAt) {
+    for (const [key, at] of expiries) {
       multi.expireat(key, at);
       commands++;
     }
