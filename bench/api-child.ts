@@ -5,6 +5,7 @@
  */
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Config } from '../core/config.js';
 import { envFor } from './child.js';
@@ -26,7 +27,16 @@ async function freePort(): Promise<number> {
 export interface ApiChild {
   url: string;
   pid: number;
+  /** CPU time (user + system) the child has used so far, in µs (clock-tick resolution, 10 ms) */
+  cpuMicros(): number;
   stop(): Promise<void>;
+}
+
+/** Linux: utime + stime of a process from /proc/<pid>/stat, at the usual 100 ticks per second. */
+function cpuMicrosOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 export async function startApiChild(config: Config): Promise<ApiChild> {
@@ -50,7 +60,7 @@ export async function startApiChild(config: Config): Promise<ApiChild> {
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the API child exited with ${child.exitCode} before it was ready`);
     const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
-    if (ok) return { url, pid: child.pid!, stop };
+    if (ok) return { url, pid: child.pid!, cpuMicros: () => cpuMicrosOf(child.pid!), stop };
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`the API child was not ready within ${READY_TIMEOUT_MS / 1000} s`);

@@ -83,12 +83,15 @@ export async function kpiScenario(ctx: BenchContext): Promise<ScenarioResult> {
         detail: `${warmOk}/${warm.length} 200; ${route.field} ${String(doc[route.field])}`,
       });
       progress(`kpi: ${route.metric}: ${amount} requests, ${CONNECTIONS} connections, ${route.paths.length} paths round robin`);
+      const cpuBefore = server.cpuMicros();
       const load: LoadResult = await runLoad({ baseUrl: server.url, paths: route.paths, headers, connections: CONNECTIONS, amount, maxDurationMs });
       const lat = load.latencyMs;
       progress(`kpi: ${route.metric}: ${Math.round(load.requestsPerSecond)} req/s, p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms`);
       const note = `${load.responses} requests, ${load.connections} connections, ${route.paths.length} ids, ${(load.elapsedMs / 1000).toFixed(2)} s${load.endedBy === 'duration' ? ' (cut by the duration cap)' : ''}`;
+      const cpuPerRequest = (server.cpuMicros() - cpuBefore) / Math.max(1, load.responses);
       rows.push(
         { scenario: name, metric: `${route.metric}`, value: load.requestsPerSecond, unit: 'req/s', note },
+        { scenario: name, metric: `${route.metric}: API CPU per request`, value: cpuPerRequest, unit: 'µs', note: 'user + system time of the API process over the load' },
         { scenario: name, metric: `${route.metric} p50`, value: lat.p50, unit: 'ms' },
         { scenario: name, metric: `${route.metric} p99`, value: lat.p99, unit: 'ms', reference: route.type ? 'same run' : '< 5 ms', note: `p99.9 ${lat.p999.toFixed(2)} ms, max ${lat.max.toFixed(2)} ms` },
       );

@@ -2,6 +2,7 @@ import { createRedis } from '../../core/redis.js';
 import { runReplay } from '../../replay/replay-runner.js';
 import { freshSinks } from '../env.js';
 import { progress } from '../progress.js';
+import { commandUsec, usecBetween } from '../redis-cpu.js';
 import { orgDayTotals } from '../projection-totals.js';
 import { ratePerSecond } from '../stats.js';
 import { check, type BenchContext, type ScenarioResult } from '../types.js';
@@ -23,7 +24,12 @@ export async function replayScenario(ctx: BenchContext): Promise<ScenarioResult>
     const redis = createRedis(sinks);
     try {
       progress(`replay (${writePath}): rebuilding a fresh projection from ${ctx.backlog} records`);
+      // CPU per event, not only wall time: on a shared box the wall time says more about the neighbours.
+      const usecBefore = await commandUsec(redis);
+      const cpuBefore = process.cpuUsage();
       const result = await runReplay({ config: sinks, kafka: ctx.kafka, redis }, { lagThreshold: 0, writePath });
+      const cpu = process.cpuUsage(cpuBefore);
+      const redisCpu = usecBetween(usecBefore, await commandUsec(redis));
       const x = ctx.workload.expected;
       const totals = await orgDayTotals(redis, sinks.redisPrefix, ['emails', 'opens', 'clicks'], result.version);
       const rate = ratePerSecond(result.counters.records, result.elapsedMs);
@@ -35,6 +41,14 @@ export async function replayScenario(ctx: BenchContext): Promise<ScenarioResult>
         unit: 'ev/s',
         reference: writePath === 'fold' ? '≥ 200k/s' : 'same run',
         note: `${result.counters.records} records, ${result.counters.batches} batches, ${(result.elapsedMs / 1000).toFixed(2)} s incl. lock, control read and switch`,
+      });
+      const events = Math.max(1, result.counters.records);
+      rows.push({
+        scenario: name,
+        metric: `${writePath}: CPU per event, replay process / Redis`,
+        value: (cpu.user + cpu.system) / events,
+        unit: 'µs',
+        note: `Redis ${(redisCpu.total / events).toFixed(2)} µs/event (INFO commandstats: ${redisCpu.top.map(([c, u]) => `${c} ${(u / 1e6).toFixed(2)} s`).join(', ')})`,
       });
       const label = (what: string): string => `${writePath}: ${what}`;
       checks.push(
