@@ -26,3 +26,16 @@ export function usecBetween(before: ReadonlyMap<string, number>, after: Readonly
   diff.sort((a, b) => b[1] - a[1]);
   return { total: diff.reduce((s, [, d]) => s + d, 0), top: diff.slice(0, 4) };
 }
+
+/**
+ * CPU time of Redis's main thread so far (INFO cpu), in µs: what the commands really cost, unlike
+ * commandstats, whose per-command times grow when the box deschedules Redis, and count a script's
+ * inner commands twice. Every client of this Redis counts: measure on a Redis of its own
+ * (REDIS_URL) for a clean figure.
+ */
+export async function redisCpuMicros(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const value = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  const main = value('used_cpu_user_main_thread') + value('used_cpu_sys_main_thread');
+  return Math.round((Number.isFinite(main) ? main : value('used_cpu_user') + value('used_cpu_sys')) * 1e6);
+}
