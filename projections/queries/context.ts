@@ -108,3 +108,30 @@ function decode(plan: ReadPlan, rest: unknown[]): ReadReply {
     }
   }
 }
+
+export interface QueryContext {
+  keys: VersionKeys;
+  org: OrgState;
+}
+
+/**
+ * The version and the org's enablement alone (one round trip), for a read that builds its own
+ * key list afterwards; a KPI query should use `runQuery`, which reads its keys in the same script.
+ */
+export async function openQuery(redis: Redis, keys: Keys, orgId: string, fallback?: ControlFallback): Promise<QueryContext> {
+  const { keys: v, org } = await runQuery<'hash'>(redis, keys, orgId, () => ({ mode: 'hash', keys: [] }), fallback);
+  return { keys: v, org };
+}
+
+/** HGETALL of each key in one pipeline (not atomic with a preceding openQuery). */
+export async function readHashes(redis: Redis, names: readonly string[]): Promise<Array<Record<string, string>>> {
+  if (names.length === 0) return [];
+  const pipeline = redis.pipeline();
+  for (const name of names) pipeline.hgetall(name);
+  const results = (await pipeline.exec()) ?? [];
+  return names.map((_, i) => {
+    const [error, value] = results[i] ?? [null, {}];
+    if (error) throw new EngagementError('redis_unavailable', error.message, { cause: error, retriable: true });
+    return (value as Record<string, string>) ?? {};
+  });
+}
