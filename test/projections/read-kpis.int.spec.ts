@@ -3,6 +3,7 @@ import { isEngagementError } from '../../core/errors.js';
 import { createRedis } from '../../core/redis.js';
 import { keysFor } from '../../projections/keys.js';
 import { queryContactKpis } from '../../projections/queries/contact-kpis.js';
+import { openQuery } from '../../projections/queries/context.js';
 import { bucketOf, lastDays } from '../../projections/queries/days.js';
 import { queryEmailKpis } from '../../projections/queries/email-kpis.js';
 import { queryRollupKpis } from '../../projections/queries/rollup-kpis.js';
@@ -49,8 +50,10 @@ describe('KPI reads in one script', () => {
     expect(org.emails).toBe(2);
     expect(org.daily[29]).toMatchObject({ date: days[29], emails: 2, opens: 7 });
     expect(org.daily[0]).toMatchObject({ emails: 0, opens: 0 });
+    expect((await openQuery(redis, keys, 'org-1')).keys.v).toBe(2);
     await redis.set(keys.currentVersion(), '1');
     expect((await queryEmailKpis(redis, keys, 'org-1', 'e-1')).opens).toBe(10);
+    expect((await openQuery(redis, keys, 'org-1')).org.enabled).toBe(true);
   });
 
   it('sum a contact window inside Redis, days outside it left out', async () => {
