@@ -77,6 +77,7 @@ export const FLUSH_RECORDS = 250_000;
 /** Fetch sizes of a fresh build: every batch waits for one control check, so fewer, larger ones. */
 const FRESH_MAX_BYTES_PER_PARTITION = 4 << 20;
 const FRESH_MAX_BYTES = 64 << 20;
+const WRITE_RETRIES = 3;
 const DAY_MS = 86_400_000;
 
 /** The settings a build shares with the live projector, from the one configuration. */
@@ -216,13 +217,19 @@ export class VersionBuilder {
       const purges = this.purgesKnown;
       this.purgesKnown = new Map();
       this.sinceWrite = 0;
-      const result = await writeDrained(this.writer, drained, {
+      const write = {
         offsetsKey: this.options.keys.offsets(this.options.topic),
         expected: new Map(this.positions),
         start: this.options.start,
         next,
         ...(this.options.purgeFenceKey ? { fence: { key: this.options.purgeFenceKey, orgs: purges } } : {}),
-      });
+      };
+      let result = await writeDrained(this.writer, drained, write);
+      // A watched key changed between the check and EXEC (e.g. retention fenced another org's
+      // purge): nothing was written; check and write again.
+      for (let retry = 0; retry < WRITE_RETRIES && !result.written && result.reason === 'raced'; retry++) {
+        result = await writeDrained(this.writer, drained, write);
+      }
       if (!result.written) {
         // Nothing was written; what was folded is lost with this build: a new run resumes from
         // the stored offsets with the per-batch pipeline, which re-reads, re-gates and re-fences.
