@@ -6,6 +6,7 @@ import { fold } from '../../processors/projector/fold.js';
 import { dayOf, keysFor } from '../../projections/keys.js';
 import { FoldState } from '../../projections/projector/fold-state.js';
 import { writeDrained } from '../../projections/projector/write-state.js';
+import { orgDigest } from '../../projections/purge-fence.js';
 import { scanVersion, snapshotVersion } from '../../replay/snapshot.js';
 import type { EmailEvent } from '../../schemas/events.js';
 import { deleteRedisPrefix, testConfig } from '../support/env.js';
@@ -61,6 +62,13 @@ describe('a fresh fold in memory equals the per-batch script', () => {
       // the two-sided fence: a write that does not start where the stored offset is writes nothing
       const stale = await writeDrained(writer, state.drain(), { offsetsKey: keys.offsets('emails'), expected: new Map([[0, 0]]), start: new Map([[0, 0]]), next: new Map([[0, 1]]) });
       expect(stale).toMatchObject({ written: false, reason: 'offsets', stored: events.length });
+      // the purge fence: an org purged after the purge its events were gated with refuses the write
+      const fence = `${config.redisPrefix}:purge:fence`;
+      const orgId = events[0]!.orgId;
+      await redis.hset(fence, orgDigest(orgId), '5');
+      const at = { offsetsKey: keys.offsets('emails'), expected: new Map([[0, events.length]]), start: new Map([[0, 0]]), next: new Map([[0, events.length]]) };
+      expect(await writeDrained(writer, state.drain(), { ...at, fence: { key: fence, orgs: new Map([[orgId, -1]]) } })).toEqual({ written: false, reason: 'purged', orgId });
+      expect(await writeDrained(writer, state.drain(), { ...at, fence: { key: fence, orgs: new Map([[orgId, 5]]) } })).toMatchObject({ written: true });
 
       const [want, got] = await Promise.all([snapshotVersion(redis, live.keys), snapshotVersion(redis, keys)]);
       expect(got.size).toBeGreaterThan(100);
