@@ -71,6 +71,9 @@ export interface ReplayRequest {
   lockTtlMs?: number;
   /** Kafka fetch size per partition (default 1 MiB) */
   maxBytesPerPartition?: number;
+  /** 'per-batch': a new version is also built with the live projector's per-batch script (the
+   *  bench measures both write paths in one run); default 'fold' (in memory, each key once) */
+  writePath?: 'fold' | 'per-batch';
   onProgress?: (progress: ReplayProgress) => void;
 }
 
@@ -165,6 +168,8 @@ async function replayLocked(deps: ReplayDeps, keys: Keys, lock: ReplayLock, requ
       keys: vk,
       purgeFenceKey: keys.purgeFence(),
       start,
+      // A new version holds nothing: fold in memory, write each key once. A resumed one goes per batch.
+      fresh: unfinished === null && request.writePath !== 'per-batch',
       ...(request.maxBytesPerPartition ? { maxBytesPerPartition: request.maxBytesPerPartition } : {}),
       afterBatch: (c) => (interrupted ||= request.stopAfterBatches !== undefined && c.batches >= request.stopAfterBatches),
     });
@@ -183,6 +188,7 @@ async function replayLocked(deps: ReplayDeps, keys: Keys, lock: ReplayLock, requ
     for (;;) {
       if (request.signal?.aborted) interrupted = true;
       checkLock();
+      builder.check();
       const { target: goal } = await target();
       builder.setLimit(goal);
       const lag = totalLag(goal, builder.positions);

@@ -73,6 +73,7 @@ export async function runVerify(deps: ReplayDeps, request: VerifyRequest = {}): 
       keys: sk,
       purgeFenceKey: keys.purgeFence(),
       start,
+      fresh: true, // a scratch version: nothing in it yet
       ...(request.orgId !== undefined ? { orgId: request.orgId } : {}),
     });
     const targetsOf = async (): Promise<Map<number, number>> => {

@@ -15,9 +15,14 @@ const DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'
 const HOURS_PER_WEEK = 168;
 
 /** Offset of a time zone from UTC in whole hours at `at` (half-hour zones round down). */
-export function utcOffsetHours(timeZone: string, at: number): number {
-  try {
-    const parts = new Intl.DateTimeFormat('en-US', {
+/** Building an Intl.DateTimeFormat costs ~50 µs: one per time zone, kept (a bounded set: IANA zones). */
+const formats = new Map<string, Intl.DateTimeFormat>();
+const MAX_FORMATS = 1_000;
+
+function formatFor(timeZone: string): Intl.DateTimeFormat {
+  let format = formats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
       timeZone,
       hourCycle: 'h23',
       year: 'numeric',
@@ -25,7 +30,16 @@ export function utcOffsetHours(timeZone: string, at: number): number {
       day: 'numeric',
       hour: 'numeric',
       minute: 'numeric',
-    }).formatToParts(new Date(at));
+    });
+    if (formats.size >= MAX_FORMATS) formats.clear();
+    formats.set(timeZone, format);
+  }
+  return format;
+}
+
+export function utcOffsetHours(timeZone: string, at: number): number {
+  try {
+    const parts = formatFor(timeZone).formatToParts(new Date(at));
     const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
     const local = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'));
     return Math.floor((local - Math.floor(at / 60_000) * 60_000) / 3_600_000);
