@@ -19,6 +19,8 @@ export interface Config {
   suppressionSecret: string;
   /** kid -> secret; the first entry signs, every entry verifies (rotation). */
   trackingSecrets: ReadonlyArray<{ kid: string; secret: string }>;
+  /** ENGAGEMENT_MASTER_KEY: kid -> secret; the first wraps new data keys, every entry unwraps (rotation). */
+  masterKeys: ReadonlyArray<{ kid: string; secret: string }>;
   kafkaBrokers: string[];
   kafkaClientId: string;
   kafkaPartitions: number;
@@ -85,6 +87,7 @@ export const DEFAULTS = {
   DEV_ADMIN_KEY: 'dev-admin-key',
   DEV_TRACKING_SECRET: 'k1:dev-tracking-secret-change-me',
   DEV_SUPPRESSION_SECRET: 'dev-suppression-secret-change-me',
+  DEV_MASTER_KEY: 'm1:dev-master-key-change-me-not-for-production',
 } as const;
 
 /** 127.0.0.0/8, ::1 and localhost: the only interfaces on which the dev defaults of secrets apply. */
@@ -156,6 +159,13 @@ export function loadConfig(env: Env = process.env): Config {
   for (const { kid } of trackingSecrets) {
     if (!/^[A-Za-z0-9]{1,8}$/.test(kid)) problems.push(`TRACKING_SECRET key id "${kid}" must be 1-8 letters or digits`);
   }
+  const masterKeys = pairs('ENGAGEMENT_MASTER_KEY', secret('ENGAGEMENT_MASTER_KEY', DEFAULTS.DEV_MASTER_KEY)).map(([kid, value]) => ({ kid, secret: value }));
+  if (masterKeys.length === 0 && (env.ENGAGEMENT_MASTER_KEY ?? '') !== '') problems.push('ENGAGEMENT_MASTER_KEY must name at least one kid:secret');
+  for (const { kid, secret: value } of masterKeys) {
+    if (!/^[A-Za-z0-9]{1,8}$/.test(kid)) problems.push(`ENGAGEMENT_MASTER_KEY key id "${kid}" must be 1-8 letters or digits`);
+    if (value.length < 16) problems.push(`ENGAGEMENT_MASTER_KEY secret of "${kid}" must have at least 16 characters`);
+  }
+  if (new Set(masterKeys.map((m) => m.kid)).size !== masterKeys.length) problems.push('ENGAGEMENT_MASTER_KEY names a key id twice');
   const kafkaBrokers = str('KAFKA_BROKERS', DEFAULTS.KAFKA_BROKERS)
     .split(',')
     .map((b) => b.trim())
@@ -189,6 +199,7 @@ export function loadConfig(env: Env = process.env): Config {
     apiKeys,
     suppressionSecret,
     trackingSecrets,
+    masterKeys,
     kafkaBrokers,
     kafkaClientId: str('KAFKA_CLIENT_ID', 'engagement'),
     kafkaPartitions: int('KAFKA_PARTITIONS', DEFAULTS.KAFKA_PARTITIONS, 1, 1000),
@@ -234,5 +245,6 @@ export function configEnv(config: Config): Record<string, string> {
     BLOB_FLUSH_SECONDS: String(config.blobFlushSeconds),
     HISTORY_DAYS: String(config.historyDays),
     MAX_CLOCK_SKEW_SECONDS: String(config.maxClockSkewSeconds),
+    ENGAGEMENT_MASTER_KEY: config.masterKeys.map((m) => `${m.kid}:${m.secret}`).join(','),
   };
 }
