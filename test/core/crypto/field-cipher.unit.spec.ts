@@ -28,7 +28,7 @@ describe('field cipher (AES-256-GCM, AAD = eventId:path)', () => {
     expect(() => openField(key, sealed, '00000000-0000-4000-8000-000000000000', 'contactId')).toThrow(FieldCipherError);
     expect(() => openField(key, sealed, EVENT, 'userAgent')).toThrow(FieldCipherError);
     const bytes = Buffer.from(sealed, 'base64url');
-    bytes[NONCE_BYTES] ^= 1;
+    bytes[NONCE_BYTES] = bytes[NONCE_BYTES]! ^ 1;
     expect(() => openField(key, bytes.toString('base64url'), EVENT, 'contactId')).toThrow(FieldCipherError);
     expect(() => openField(key, 'AAAA', EVENT, 'contactId')).toThrow(FieldCipherError);
   });
