@@ -14,6 +14,7 @@ import type { Config } from '../core/config.js';
 import { childLogger } from '../core/logger.js';
 import type { VersionKeys } from '../projections/keys.js';
 import type { ControlReader } from '../processors/control/control-reader.js';
+import type { ProcessorKeys } from '../processors/open-records.js';
 import { GATE_REASONS, type GateReason } from '../processors/gate/decide.js';
 import { EmailMetaLoader } from '../processors/projector/meta-loader.js';
 import { projectBatch } from '../processors/projector/project-batch.js';
@@ -49,6 +50,8 @@ export interface BuilderOptions {
   /** fetch size per partition (default REPLAY_MAX_BYTES_PER_PARTITION, 1 MiB: smaller batches
    *  overlap the fold of one partition with another's script better than 2 or 4 MiB) */
   maxBytesPerPartition?: number;
+  /** the org data keys: sealed events are opened before they are gated, as in the live projector */
+  dataKeys?: ProcessorKeys;
   /** test hook / interrupt: called after each applied batch; return true to stop applying */
   afterBatch?: (counters: BuildCounters) => boolean;
 }
@@ -157,6 +160,7 @@ export class VersionBuilder {
         maxClockSkewSeconds: this.options.maxClockSkewSeconds,
         ...(this.options.orgId !== undefined ? { orgId: this.options.orgId } : {}),
         ...(this.options.purgeFenceKey ? { purgeFenceKey: this.options.purgeFenceKey } : {}),
+        ...(this.options.dataKeys ? { dataKeys: this.options.dataKeys } : {}),
       },
       topic,
       partition,
