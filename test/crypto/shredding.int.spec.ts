@@ -13,6 +13,7 @@ import type { Consumer, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../core/config.js';
 import { FieldCipherError } from '../../core/crypto/field-cipher.js';
+import { createContainerClient } from '../../core/blob.js';
 import { createKafka } from '../../core/kafka.js';
 import type { Keyring } from '../../core/keys/keyring.js';
 import { createRedis } from '../../core/redis.js';
@@ -29,7 +30,7 @@ import { fixture } from '../support/fixtures.js';
 import { startTestKeyring } from '../support/keys.js';
 import { generateWorkload, type ExpectedKpis } from '../support/workload.js';
 import { produceEvents, produceRaw } from '../processors/support/produce.js';
-import { projectionMismatches, waitForProjectorAtEnd } from '../processors/support/verify.js';
+import { projectionMismatches, readAllLanded, waitForProjectorAtEnd } from '../processors/support/verify.js';
 
 const DAY = 86_400_000;
 
@@ -72,12 +73,12 @@ describe('crypto-shredding: a purge destroys the org key', () => {
   let goneKeyId: string;
 
   beforeAll(async () => {
-    config = testConfig({ RETENTION_DAYS: '1', BLOB_RETENTION_DAYS: '3650' });
+    config = testConfig({ RETENTION_DAYS: '1', BLOB_RETENTION_DAYS: '3650', BLOB_FLUSH_SECONDS: '1' });
     kafka = createKafka(config);
     redis = createRedis(config);
     await createTestTopics(config);
     keys = await startTestKeyring(config);
-    handle = await startProcessors(config, { roles: ['projector', 'control'] });
+    handle = await startProcessors(config, { roles: ['projector', 'control', 'lander'] });
     await produceEvents(kafka, config, [...kept.control, ...gone.control, ended]);
     await produceEvents(kafka, config, [...kept.emails, ...gone.emails], 20_000, keys);
     goneKeyId = keys.current(goneOrg)!.keyId;
@@ -94,6 +95,25 @@ describe('crypto-shredding: a purge destroys the org key', () => {
   it('the live projector opened the sealed events: every org is projected exactly', async () => {
     expect(await projectionMismatches(redis, config, only(kept.expected, 'kept'))).toEqual([]);
     expect(await projectionMismatches(redis, config, only(gone.expected, 'gone'))).toEqual([]);
+  });
+
+  it('the lander keeps each record as on the log (sealed): a reader with the key opens it', { timeout: 60_000 }, async () => {
+    const container = createContainerClient(config);
+    const expected = kept.expected.landed.length + gone.expected.landed.length;
+    const { records } = await waitFor(async () => {
+      const landed = await readAllLanded(container);
+      return landed.records.length >= expected ? landed : undefined;
+    }, { timeoutMs: 45_000, message: 'every collected record landed' });
+    const originals = new Map([...kept.emails, ...gone.emails].map((e) => [e.eventId, e]));
+    for (const { event } of records) {
+      expect(event.encryption?.keyId).toBe(keys.current(event.orgId)!.keyId);
+      const original = originals.get(event.eventId)!;
+      const opened = openEvent(event, keys.current(event.orgId)!.key, 'all');
+      if (opened.type === 'EmailSent' && original.type === 'EmailSent') expect(opened.recipients.map((r) => r.contactId)).toEqual(original.recipients.map((r) => r.contactId));
+      else if (opened.type !== 'EmailSent' && original.type !== 'EmailSent') expect(opened.contactId).toBe(original.contactId);
+      // sealed in the blob: the recipient is not there in clear
+      if (event.type !== 'EmailSent' && original.type !== 'EmailSent') expect(event.contactId).not.toBe(original.contactId);
+    }
   });
 
   it('after the purge, a reader holding every live key recovers nothing of the purged org; the others still open', { timeout: 120_000 }, async () => {
