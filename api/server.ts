@@ -108,12 +108,13 @@ export interface RunningServer {
 
 export async function startServer(
   config: Config,
-  options: { plugins?: readonly RoutePlugin[]; metrics?: ServerMetrics } = {},
+  /** `unsealedForBench`: email events written in clear, as before encryption; only the bench's same-run baseline uses it (no configuration reaches it) */
+  options: { plugins?: readonly RoutePlugin[]; metrics?: ServerMetrics; unsealedForBench?: boolean } = {},
 ): Promise<RunningServer> {
   const redis = createRedis(config);
   const kafka = createKafka(config);
   const keys = new Keyring({ kafka, topic: topicsFor(config).keys, masterKeys: config.masterKeys, groupPrefix: `${config.topicPrefix}.api` });
-  const producer = new EventProducer(kafka, topicsFor(config), { keys });
+  const producer = new EventProducer(kafka, topicsFor(config), options.unsealedForBench ? {} : { keys });
   // The API's own copy of the control topic: it answers enablement questions when Redis has lost
   // the control store, until the control role has rewritten it.
   const controlTopic = new ControlReader({ kafka, topic: topicsFor(config).control, groupPrefix: `${config.topicPrefix}.api`, codec: new EventCodec() });
