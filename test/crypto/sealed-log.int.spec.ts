@@ -102,6 +102,10 @@ describe('the emails topic holds no personal field in clear', () => {
     const sealed = raw.map((b) => decodeEvent(b) as EmailEvent).filter((e) => e.emailId === emailId);
     expect(sealed).toHaveLength(5);
     for (const e of sealed) expect(e.encryption).toEqual({ algorithm: 'A256GCM', keyId: h.keys.current('org-a')!.keyId });
+
+    const metrics = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/^engagement_keys_cached [1-9]/m);
+    expect(metrics).toContain('engagement_decrypt_failures_total');
   });
 
   it('refuses an event that claims to be sealed already (sealing is the pipeline\'s)', async () => {
