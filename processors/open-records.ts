@@ -2,6 +2,8 @@
  * The one point where processors decrypt (DESIGN §2 "Purge reaches the log"): after a batch is
  * decoded and the control topic read to its end, before it is gated. Each sealed event gets the
  * fields of `scope` opened with the key its `encryption.keyId` names; clear (old) records pass.
+ * Scope `gate` (the lander) opens the recipient only when the gate will look it up: when the org
+ * has recipient preferences at all.
  *
  * A key this process does not hold: the keys topic is read to its end and the control topic again
  * (a purge writes OrgPurged before it destroys the key, so the history then knows the purge), and
@@ -77,6 +79,8 @@ export async function openRecords<T extends { offset: number; event: EmailEvent 
 function openOne<T extends { offset: number; event: EmailEvent }>(record: T, ctx: OpenContext): Opened<T> {
   const { event } = record;
   if (!isSealed(event)) return { kind: 'ok', record };
+  // The gate reads the recipient only to find its preference: an org without any needs no decryption.
+  if (ctx.scope === 'gate' && (event.type === 'EmailSent' || !ctx.history.hasRecipientPreferences(event.orgId))) return { kind: 'ok', record };
   if (event.encryption.algorithm !== FIELD_ALGORITHM) {
     keyMetrics.decryptFailures.inc({ reason: 'malformed' });
     return { kind: 'failed', error: new EngagementError('decrypt_failed', `${event.type} is sealed with unknown algorithm "${event.encryption.algorithm}"`) };

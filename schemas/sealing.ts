@@ -12,7 +12,8 @@
  *   AttachmentViewed  contactId, userAgent, ipHash
  *   EmailReplied      contactId
  * A null stays null. Opening takes a scope, so a processor pays only for the fields it reads:
- * `gate` (the recipient of an interaction), `projection` (what the KPI fold stores), `all`.
+ * `gate` (the recipient of an interaction), `projection` (what the KPI fold reads: ids of followed
+ * recipients and of interactions, subject, clicked URL), `all`.
  */
 
 import { FIELD_ALGORITHM, openField, sealField } from '../core/crypto/field-cipher.js';
@@ -63,7 +64,8 @@ function transformAny(event: EmailEvent, f: Cipher, scope: OpenScope): EmailEven
       return {
         ...event,
         subject: nullable(event.subject, 'subject'),
-        recipients: event.recipients.map((r, i) => ({ ...r, contactId: f(r.contactId, `recipients.${i}.contactId`) })),
+        // the fold reads only followed recipients' ids (the others are a count)
+        recipients: event.recipients.map((r, i) => (all || (event.follow && r.followed) ? { ...r, contactId: f(r.contactId, `recipients.${i}.contactId`) } : r)),
         links: all ? event.links.map((l, i) => ({ ...l, url: f(l.url, `links.${i}.url`) })) : event.links,
         attachments: all ? event.attachments.map((a, i) => ({ ...a, name: f(a.name, `attachments.${i}.name`), url: f(a.url, `attachments.${i}.url`) })) : event.attachments,
       };

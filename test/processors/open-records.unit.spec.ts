@@ -90,3 +90,16 @@ describe('opening sealed records before the gate', () => {
     expect(failed[0]).toMatchObject({ offset: 3, error: { code: 'decrypt_failed' } });
   });
 });
+
+describe('the gate scope (lander) opens only what the gate reads', () => {
+  it('leaves a record sealed when its org has no recipient preference (every recipient allows), opens it when it has one', async () => {
+    const event = sealEvent(fixture('EmailOpened', { occurredAt: T }), KEY);
+    const none = await openRecords([record(event)], ctx(keyring({}), history(enabled), 'gate'));
+    expect(none.opened[0]!.event).toBe(event);
+    const optOut = fixture('ContactFollowPreferenceChanged', { occurredAt: T - 1000, contactId: 'c-1', contactType: 'contact', recipientType: null, allow: false });
+    const h = history(enabled, optOut);
+    const some = await openRecords([record(event)], ctx(keyring({ 'org-1': KEY }), h, 'gate'));
+    expect((some.opened[0]!.event as { contactId: string }).contactId).toBe('c-1');
+    expect(gate(some.opened[0]!.event, h)).toEqual({ collect: false, reason: 'contact_opted_out' });
+  });
+});

@@ -34,8 +34,10 @@ describe('sealing the personal fields of email events', () => {
     const projection = openEvent(click, key.key, 'projection');
     expect(projection.url).toMatch(/^https:\/\/example.com/);
     expect(projection.userAgent).toBe(click.userAgent);
-    const sent = openEvent(sealEvent(fixture('EmailSent'), key), key.key, 'projection');
-    expect(sent.recipients.map((r) => r.contactId)).toEqual(['c-1', 'c-2']);
+    const sealedSent = sealEvent(fixture('EmailSent'), key);
+    const sent = openEvent(sealedSent, key.key, 'projection');
+    // c-2 is not followed: the fold only counts it, so it stays sealed
+    expect(sent.recipients.map((r) => r.contactId)).toEqual(['c-1', sealedSent.recipients[1]!.contactId]);
     expect(sent.subject).toBe('Quarterly review');
   });
 
