@@ -113,3 +113,66 @@ describe('keys topic and keyring', () => {
     expect(again.keyId).not.toBe(key.keyId);
   });
 });
+
+/**
+ * The mechanism of the README's bound, with the bound's settings shrunk to milliseconds: a
+ * destroyed key record is physically gone from the topic once its segment rolled (the retention
+ * pass's markers) and the log cleaner compacted it. With the shipped settings the same steps take
+ * at most segment.ms + one retention interval + max.compaction.lag.ms (3 h).
+ */
+describe('a destroyed key is compacted away', () => {
+  let config: Config;
+  let kafka: Kafka;
+  let keyring: Keyring | undefined;
+
+  beforeAll(async () => {
+    config = testConfig();
+    kafka = createKafka(config);
+    await createTestTopics(config, 1, { keys: { 'segment.ms': '200', 'max.compaction.lag.ms': '200', 'delete.retention.ms': '200', 'min.cleanable.dirty.ratio': '0.01' } });
+  });
+
+  afterAll(async () => {
+    await keyring?.stop();
+    if (config) await cleanupTestResources(config);
+  });
+
+  it('leaves no record of the org on the topic after tombstone, roll and compaction', { timeout: 120_000 }, async () => {
+    keyring = new Keyring({ kafka, topic: topicsFor(config).keys, masterKeys: [OLD], groupPrefix: testGroupId(config, 'ring') });
+    await keyring.start();
+    const key = await keyring.ensure('org-gone');
+    await keyring.ensure('org-kept');
+    await keyring.destroy('org-gone');
+    const wrappedOf = async (orgId: string): Promise<Array<string | null>> => {
+      const consumer = kafka.consumer({ groupId: testGroupId(config, `raw-${randomUUID()}`), maxWaitTimeInMs: 100 });
+      const admin = kafka.admin();
+      await Promise.all([consumer.connect(), admin.connect()]);
+      const [ends] = await admin.fetchTopicOffsets(topicsFor(config).keys);
+      await admin.disconnect();
+      const high = Number(ends!.high);
+      const values: Array<string | null> = [];
+      let read = Number(ends!.low);
+      await consumer.subscribe({ topic: topicsFor(config).keys, fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          read = Number(message.offset) + 1;
+          if (message.key?.toString() === orgId) values.push(message.value?.toString() ?? null);
+        },
+      });
+      await waitFor(() => read >= high, { message: 'the keys topic read to its end' });
+      await consumer.disconnect();
+      return values;
+    };
+    expect((await wrappedOf('org-gone')).some((v) => v !== null && v.includes(key.keyId))).toBe(true);
+    const gone = await waitFor(
+      async () => {
+        await keyring!.rollSegments(); // what every retention pass does
+        const values = await wrappedOf('org-gone');
+        return values.every((v) => v === null) ? values : undefined;
+      },
+      { timeoutMs: 100_000, intervalMs: 2000, message: 'the key record compacted away' },
+    );
+    expect(gone.filter((v) => v !== null)).toEqual([]);
+    // the other org's key is untouched
+    expect((await wrappedOf('org-kept')).filter((v) => v !== null)).toHaveLength(1);
+  });
+});
