@@ -61,7 +61,7 @@ export async function openRecords<T extends { offset: number; event: EmailEvent 
     else if (result.kind === 'failed') failed.push({ offset: record.offset, error: result.error });
     else {
       const { event } = record;
-      if (ctx.history.purgedAt(event.orgId) !== null && !gate(event, ctx.history).collect) {
+      if (refusedAsPurged(event, ctx)) {
         opened.push(record); // sealed under a destroyed key: the gate refuses it (org_purged, …)
         return;
       }
@@ -86,7 +86,7 @@ function openOne<T extends { offset: number; event: EmailEvent }>(record: T, ctx
     return { kind: 'failed', error: new EngagementError('decrypt_failed', `${event.type} is sealed with unknown algorithm "${event.encryption.algorithm}"`) };
   }
   const key = ctx.keys?.key(event.orgId, event.encryption.keyId);
-  if (!key) return { kind: 'missing' };
+  if (!key) return refusedAsPurged(event, ctx) ? { kind: 'ok', record } : { kind: 'missing' };
   try {
     return { kind: 'ok', record: { ...record, event: openEvent(event, key, ctx.scope) } };
   } catch (error) {
@@ -94,4 +94,9 @@ function openOne<T extends { offset: number; event: EmailEvent }>(record: T, ctx
     keyMetrics.decryptFailures.inc({ reason: 'auth_failed' });
     return { kind: 'failed', error: new EngagementError('decrypt_failed', `${event.type} of org "${event.orgId}" does not open with data key ${event.encryption.keyId}: ${error.message}`) };
   }
+}
+
+/** A purged org's record the gate refuses whatever its recipient: it needs no key (a replay of a purged org pays no look-up). */
+function refusedAsPurged(event: EmailEvent, ctx: OpenContext): boolean {
+  return ctx.history.purgedAt(event.orgId) !== null && !gate(event, ctx.history).collect;
 }

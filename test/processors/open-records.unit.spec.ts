@@ -70,9 +70,11 @@ describe('opening sealed records before the gate', () => {
   it('a purged org whose key is destroyed: the record stays sealed and the gate counts it org_purged (no dead letter)', async () => {
     const h = history(enabled, fixture('OrgPurged', { occurredAt: T + 1000 }));
     const event = sealEvent(fixture('EmailOpened', { occurredAt: T }), KEY);
-    const { opened, failed } = await openRecords([record(event)], ctx(keyring({}), h, 'gate'));
+    const keys = keyring({});
+    const { opened, failed } = await openRecords([record(event)], ctx(keys, h, 'projection'));
     expect(failed).toEqual([]);
     expect(opened[0]!.event).toBe(event);
+    expect(keys.refreshed).toBe(0); // a replay of a purged org pays no key look-up
     expect(gate(opened[0]!.event, h)).toEqual({ collect: false, reason: 'org_purged' });
   });
 
