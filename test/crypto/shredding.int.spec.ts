@@ -167,11 +167,14 @@ describe('crypto-shredding: a purge destroys the org key', () => {
     await produceRaw(kafka, topicsFor(config).emails, [{ key: 'ghost-org/e-ghost', value: encodeEvent(stray) }]);
     const letters = await waitFor(async () => {
       const all = await readTopic(kafka, config, topicsFor(config).deadletter, 1);
-      return all.filter((r) => r.headers['dlq.code'] === 'key_unknown');
+      const found = all.filter((r) => r.headers['dlq.code'] === 'key_unknown');
+      return found.length > 0 ? found : undefined;
     }, { timeoutMs: 45_000, message: 'the key_unknown dead letter' });
-    expect(letters).toHaveLength(1);
-    expect(letters[0]!.headers['dlq.reason']).toMatch(/ghost-org.*never-written/);
-    expect(decodeEvent(letters[0]!.value).eventId).toBe(stray.eventId);
+    // at least once: a batch read again (a fence, a version switch) may dead-letter it again
+    for (const letter of letters) {
+      expect(letter.headers['dlq.reason']).toMatch(/ghost-org.*never-written/);
+      expect(decodeEvent(letter.value).eventId).toBe(stray.eventId);
+    }
   });
 
   it('enabling the org again after the purge gives it a new key', async () => {
