@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config.js';
 import { createKafka } from '../core/kafka.js';
+import { Keyring, type DataKeySource } from '../core/keys/keyring.js';
 import { childLogger } from '../core/logger.js';
 import { createRedis } from '../core/redis.js';
 import { topicsFor } from '../core/topics.js';
@@ -46,6 +47,8 @@ export interface ServerDeps {
   /** more route plugins, registered after the producer routes with the same RouteDeps */
   plugins?: readonly RoutePlugin[];
   now?: () => number;
+  /** the org data keys: an org's key is created when it is enabled */
+  keys?: DataKeySource;
 }
 
 /** Route plugins every server registers. The KPI query routes join here. */
@@ -81,6 +84,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     metrics,
     now: deps.now ?? Date.now,
     newEventId: randomUUID,
+    ...(deps.keys ? { keys: deps.keys } : {}),
   };
 
   app.setErrorHandler(errorHandler(log));
@@ -113,20 +117,22 @@ export interface RunningServer {
 
 export async function startServer(
   config: Config,
-  options: { plugins?: readonly RoutePlugin[]; metrics?: ServerMetrics } = {},
+  /** `unsealedForBench`: email events written in clear, as before encryption; only the bench's same-run baseline uses it (no configuration reaches it) */
+  options: { plugins?: readonly RoutePlugin[]; metrics?: ServerMetrics; unsealedForBench?: boolean } = {},
 ): Promise<RunningServer> {
   const redis = createRedis(config);
   const kafka = createKafka(config);
-  const producer = new EventProducer(kafka, topicsFor(config));
+  const keys = new Keyring({ kafka, topic: topicsFor(config).keys, masterKeys: config.masterKeys, groupPrefix: `${config.topicPrefix}.api` });
+  const producer = new EventProducer(kafka, topicsFor(config), options.unsealedForBench ? {} : { keys });
   // The API's own copy of the control topic: it answers enablement questions when Redis has lost
   // the control store, until the control role has rewritten it.
   const controlTopic = new ControlReader({ kafka, topic: topicsFor(config).control, groupPrefix: `${config.topicPrefix}.api`, codec: new EventCodec() });
   const metrics = options.metrics ?? createServerMetrics();
   try {
-    await Promise.all([producer.connect(), controlTopic.start()]);
+    await Promise.all([producer.connect(), controlTopic.start(), keys.start()]);
     await controlTopic.caughtUp();
     const control = new ControlStore(redis, keysFor(config.redisPrefix), controlTopic, config.suppressionSecret);
-    const app = buildServer({ config, producer, redis, control, metrics, ...(options.plugins ? { plugins: options.plugins } : {}) });
+    const app = buildServer({ config, producer, redis, control, metrics, keys, ...(options.plugins ? { plugins: options.plugins } : {}) });
     const url = await app.listen({ port: config.port, host: config.host });
     childLogger('http').info({ url }, 'engagement API listening');
     let closing: Promise<void> | undefined;
@@ -139,6 +145,7 @@ export async function startServer(
           await app.close();
           await producer.disconnect();
           await controlTopic.stop();
+          await keys.stop();
           await redis.quit();
         })();
         return closing;
@@ -147,6 +154,7 @@ export async function startServer(
   } catch (error) {
     await producer.disconnect().catch(() => undefined);
     await controlTopic.stop().catch(() => undefined);
+    await keys.stop().catch(() => undefined);
     redis.disconnect();
     throw error;
   }

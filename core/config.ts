@@ -23,6 +23,8 @@ export interface Config {
   dashboardSessionSecret: string;
   /** lifetime of a dashboard session */
   dashboardSessionHours: number;
+  /** ENGAGEMENT_MASTER_KEY: kid -> secret; the first wraps new data keys, every entry unwraps (rotation). */
+  masterKeys: ReadonlyArray<{ kid: string; secret: string }>;
   kafkaBrokers: string[];
   kafkaClientId: string;
   kafkaPartitions: number;
@@ -91,6 +93,7 @@ export const DEFAULTS = {
   DEV_SUPPRESSION_SECRET: 'dev-suppression-secret-change-me',
   DEV_DASHBOARD_SESSION_SECRET: 'dev-dashboard-session-secret-change-me',
   DASHBOARD_SESSION_HOURS: 8,
+  DEV_MASTER_KEY: 'm1:dev-master-key-change-me-not-for-production',
 } as const;
 
 /** 127.0.0.0/8, ::1 and localhost: the only interfaces on which the dev defaults of secrets apply. */
@@ -163,6 +166,13 @@ export function loadConfig(env: Env = process.env): Config {
     if (!/^[A-Za-z0-9]{1,8}$/.test(kid)) problems.push(`TRACKING_SECRET key id "${kid}" must be 1-8 letters or digits`);
   }
   const dashboardSessionSecret = secret('DASHBOARD_SESSION_SECRET', DEFAULTS.DEV_DASHBOARD_SESSION_SECRET);
+  const masterKeys = pairs('ENGAGEMENT_MASTER_KEY', secret('ENGAGEMENT_MASTER_KEY', DEFAULTS.DEV_MASTER_KEY)).map(([kid, value]) => ({ kid, secret: value }));
+  if (masterKeys.length === 0 && (env.ENGAGEMENT_MASTER_KEY ?? '') !== '') problems.push('ENGAGEMENT_MASTER_KEY must name at least one kid:secret');
+  for (const { kid, secret: value } of masterKeys) {
+    if (!/^[A-Za-z0-9]{1,8}$/.test(kid)) problems.push(`ENGAGEMENT_MASTER_KEY key id "${kid}" must be 1-8 letters or digits`);
+    if (value.length < 16) problems.push(`ENGAGEMENT_MASTER_KEY secret of "${kid}" must have at least 16 characters`);
+  }
+  if (new Set(masterKeys.map((m) => m.kid)).size !== masterKeys.length) problems.push('ENGAGEMENT_MASTER_KEY names a key id twice');
   const kafkaBrokers = str('KAFKA_BROKERS', DEFAULTS.KAFKA_BROKERS)
     .split(',')
     .map((b) => b.trim())
@@ -198,6 +208,7 @@ export function loadConfig(env: Env = process.env): Config {
     trackingSecrets,
     dashboardSessionSecret,
     dashboardSessionHours: int('DASHBOARD_SESSION_HOURS', DEFAULTS.DASHBOARD_SESSION_HOURS, 1, 24 * 30),
+    masterKeys,
     kafkaBrokers,
     kafkaClientId: str('KAFKA_CLIENT_ID', 'engagement'),
     kafkaPartitions: int('KAFKA_PARTITIONS', DEFAULTS.KAFKA_PARTITIONS, 1, 1000),
@@ -243,5 +254,6 @@ export function configEnv(config: Config): Record<string, string> {
     BLOB_FLUSH_SECONDS: String(config.blobFlushSeconds),
     HISTORY_DAYS: String(config.historyDays),
     MAX_CLOCK_SKEW_SECONDS: String(config.maxClockSkewSeconds),
+    ENGAGEMENT_MASTER_KEY: config.masterKeys.map((m) => `${m.kid}:${m.secret}`).join(','),
   };
 }

@@ -25,6 +25,7 @@ import type { Config } from '../core/config.js';
 import { EngagementError } from '../core/errors.js';
 import { childLogger } from '../core/logger.js';
 import { topicsFor } from '../core/topics.js';
+import { Keyring } from '../core/keys/keyring.js';
 import { ControlReader } from '../processors/control/control-reader.js';
 import { keysFor, type Keys, type ProjectionVersion } from '../projections/keys.js';
 import { advanceStoredOffset, readStoredOffsets } from '../projections/projector/apply-batch.js';
@@ -133,6 +134,7 @@ async function replayLocked(deps: ReplayDeps, keys: Keys, lock: ReplayLock, requ
 
   const codec = deps.codec ?? new EventCodec();
   const control = new ControlReader({ kafka, topic: topics.control, groupPrefix: `${config.topicPrefix}.replay`, codec });
+  const dataKeys = new Keyring({ kafka, topic: topics.keys, masterKeys: config.masterKeys, groupPrefix: `${config.topicPrefix}.replay` });
   const admin = kafka.admin();
   let builder: VersionBuilder | undefined;
   const result = (status: ReplayResult['status'], droppedKeys = 0): ReplayResult => {
@@ -142,7 +144,7 @@ async function replayLocked(deps: ReplayDeps, keys: Keys, lock: ReplayLock, requ
   };
   try {
     await admin.connect();
-    await control.start();
+    await Promise.all([control.start(), dataKeys.start()]);
     await control.caughtUp(); // the whole control history before anything is gated (DESIGN §2)
     const stored = await readStoredOffsets(redis, vk.offsets(topics.emails));
     const start = await startOffsets(admin, topics.emails, from, stored);
@@ -164,6 +166,7 @@ async function replayLocked(deps: ReplayDeps, keys: Keys, lock: ReplayLock, requ
       redis,
       codec,
       control,
+      dataKeys,
       ...builderSettings(config, topics.emails),
       keys: vk,
       purgeFenceKey: keys.purgeFence(),
@@ -224,6 +227,7 @@ async function replayLocked(deps: ReplayDeps, keys: Keys, lock: ReplayLock, requ
     await releaseLock(redis, keys.projectionHold(), String(version)).catch(() => undefined);
     await builder?.stop().catch(() => undefined);
     await control.stop().catch(() => undefined);
+    await dataKeys.stop().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
   }
 }

@@ -22,6 +22,7 @@ import type { Config } from '../core/config.js';
 import { childLogger } from '../core/logger.js';
 import type { VersionKeys } from '../projections/keys.js';
 import type { ControlReader } from '../processors/control/control-reader.js';
+import { openRecords, type ProcessorKeys } from '../processors/open-records.js';
 import { GATE_REASONS, type GateReason } from '../processors/gate/decide.js';
 import { EmailMetaLoader } from '../processors/projector/meta-loader.js';
 import { projectBatch } from '../processors/projector/project-batch.js';
@@ -66,6 +67,8 @@ export interface BuilderOptions {
   /** fetch size per partition (default REPLAY_MAX_BYTES_PER_PARTITION, 1 MiB: smaller batches
    *  overlap the fold of one partition with another's script better than 2 or 4 MiB) */
   maxBytesPerPartition?: number;
+  /** the org data keys: sealed events are opened before they are gated, as in the live projector */
+  dataKeys?: ProcessorKeys;
   /** test hook / interrupt: called after each applied batch; return true to stop applying */
   afterBatch?: (counters: BuildCounters) => boolean;
   /** the version holds nothing yet (not a resumed build): fold in memory, write each key once */
@@ -263,7 +266,9 @@ export class VersionBuilder {
     await o.control.caughtUp();
     if (this.halted) return;
     const mine = o.orgId === undefined ? decoded.events : decoded.events.filter((r) => r.event.orgId === o.orgId);
-    const { collected, rejected } = gateBatch(mine, o.control.history);
+    // The same single decryption point as the per-batch path: a purged org's records stay sealed and are gated out.
+    const { opened, failed } = await openRecords(mine, { keys: o.dataKeys, history: o.control.history, waitForControl: () => o.control.caughtUp(), scope: 'projection' });
+    const { collected, rejected } = gateBatch(opened, o.control.history);
     // What the gate knew of each org's purge, in the same tick as the gate (the write's purge fence).
     const orgs = new Set<string>();
     for (const { event } of collected) orgs.add(event.orgId);
@@ -290,7 +295,7 @@ export class VersionBuilder {
     c.records += records.length;
     c.collected += events.length;
     c.duplicates += collected.length - events.length;
-    c.deadLetters += decoded.rejected.length;
+    c.deadLetters += decoded.rejected.length + failed.length;
     for (const [reason, n] of rejected) c.gatedOut[reason] += n;
   }
 
@@ -332,6 +337,7 @@ export class VersionBuilder {
         maxClockSkewSeconds: this.options.maxClockSkewSeconds,
         ...(this.options.orgId !== undefined ? { orgId: this.options.orgId } : {}),
         ...(this.options.purgeFenceKey ? { purgeFenceKey: this.options.purgeFenceKey } : {}),
+        ...(this.options.dataKeys ? { dataKeys: this.options.dataKeys } : {}),
       },
       topic,
       partition,

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { ServerMetrics } from '../metrics.js';
 import type { Config } from '../../core/config.js';
+import type { DataKeySource } from '../../core/keys/keyring.js';
 import type { ControlStore } from '../../projections/control/control-store.js';
 import type { EventSink } from '../../producers/event-sink.js';
 
@@ -14,4 +15,6 @@ export interface RouteDeps {
   metrics: ServerMetrics;
   now: () => number;
   newEventId: () => string;
+  /** org data keys (absent in tests that build a server without Kafka) */
+  keys?: DataKeySource;
 }
