@@ -22,7 +22,11 @@ import { ControlStore } from '../projections/control/control-store.js';
 import { EventCodec } from '../schemas/codec.js';
 import { errorHandler } from './error-handler.js';
 import { createServerMetrics, type ServerMetrics } from './metrics.js';
-import { opsRoutes } from './routes/ops-routes.js';
+import { opsRoutes, type SpoolStatus } from './routes/ops-routes.js';
+import { SegmentSpool } from '../producers/spool/segment-spool.js';
+import { SpoolDrainer } from '../producers/spool/spool-drainer.js';
+import { SpoolSink } from '../producers/spool/spool-sink.js';
+import { registerSpoolGauges } from './metrics.js';
 
 /**
  * The one HTTP server (DESIGN.md §6). `buildServer` wires routes to given clients and never
@@ -41,6 +45,8 @@ export interface ServerDeps {
   /** more route plugins, registered after the producer routes with the same RouteDeps */
   plugins?: readonly RoutePlugin[];
   now?: () => number;
+  /** the tracking spool and its status for /readyz (startServer always gives one) */
+  spool?: { sink: SpoolSink; status: () => SpoolStatus };
 }
 
 /** Route plugins every server registers. The KPI query routes join here. */
@@ -74,6 +80,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     metrics,
     now: deps.now ?? Date.now,
     newEventId: randomUUID,
+    ...(deps.spool ? { spool: deps.spool.sink } : {}),
   };
 
   app.setErrorHandler(errorHandler(log));
@@ -87,7 +94,11 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     );
   });
 
-  void app.register(opsRoutes, { ...routeDeps, kafkaConnected: () => deps.producer.isConnected });
+  void app.register(opsRoutes, {
+    ...routeDeps,
+    kafkaConnected: () => deps.producer.isConnected,
+    ...(deps.spool ? { spoolStatus: deps.spool.status } : {}),
+  });
   for (const plugin of [...ROUTE_PLUGINS, ...(deps.plugins ?? [])]) void app.register(plugin, routeDeps);
   return app;
 }
@@ -113,11 +124,54 @@ export async function startServer(
   // the control store, until the control role has rewritten it.
   const controlTopic = new ControlReader({ kafka, topic: topicsFor(config).control, groupPrefix: `${config.topicPrefix}.api`, codec: new EventCodec() });
   const metrics = options.metrics ?? createServerMetrics();
+  const log = childLogger('spool');
+  // Opened first: what a previous run left (a crash, a kill -9) starts draining at once.
+  const spool = SegmentSpool.open({
+    dir: config.spoolDir,
+    maxBytes: config.spoolMaxBytes,
+    segmentBytes: config.spoolSegmentBytes,
+    fsyncMs: config.spoolFsyncMs,
+    onSyncError: (err) => log.error({ err }, 'spool fdatasync failed; retried at the next group commit'),
+  });
+  if (spool.recovery.records > 0 || spool.recovery.corruptTails > 0) log.warn({ dir: config.spoolDir, ...spool.recovery }, 'spool recovered');
+  registerSpoolGauges(metrics, spool);
+  // A short request timeout: a stalled broker is noticed (and /readyz says "spooling") within seconds.
+  const drainer = new SpoolDrainer(spool, createKafka(config, { requestTimeout: 10_000 }), {
+    onSent: (records) => metrics.spoolSent.inc(records),
+    onError: (err, records) => {
+      metrics.spoolSendFailures.inc();
+      log.warn({ err, records, waiting: spool.stats().records }, 'spool batch not acknowledged by Kafka; retrying');
+    },
+  });
+  drainer.start();
+  const spoolStatus = (): SpoolStatus => {
+    const stats = spool.stats();
+    return {
+      draining: drainer.healthy,
+      accepting: spool.hasRoom(),
+      records: stats.records,
+      bytes: stats.bytes,
+      oldestAgeSeconds: stats.oldestAt === null ? 0 : Math.max(0, (Date.now() - stats.oldestAt) / 1000),
+    };
+  };
+  const stopSpool = async (): Promise<void> => {
+    await drainer.stop();
+    spool.close();
+  };
   try {
     await Promise.all([producer.connect(), controlTopic.start()]);
     await controlTopic.caughtUp();
     const control = new ControlStore(redis, keysFor(config.redisPrefix), controlTopic, config.suppressionSecret);
-    const app = buildServer({ config, producer, redis, control, metrics, ...(options.plugins ? { plugins: options.plugins } : {}) });
+    const spoolSink = new SpoolSink(spool, topicsFor(config), new EventCodec());
+    const app = buildServer({
+      config,
+      producer,
+      redis,
+      control,
+      metrics,
+      spool: { sink: spoolSink, status: spoolStatus },
+      ...(options.plugins ? { plugins: options.plugins } : {}),
+    });
     const url = await app.listen({ port: config.port, host: config.host });
     childLogger('http').info({ url }, 'engagement API listening');
     let closing: Promise<void> | undefined;
@@ -128,6 +182,7 @@ export async function startServer(
       close() {
         closing ??= (async () => {
           await app.close();
+          await stopSpool();
           await producer.disconnect();
           await controlTopic.stop();
           await redis.quit();
@@ -136,6 +191,7 @@ export async function startServer(
       },
     };
   } catch (error) {
+    await stopSpool().catch(() => undefined);
     await producer.disconnect().catch(() => undefined);
     await controlTopic.stop().catch(() => undefined);
     redis.disconnect();

@@ -15,9 +15,10 @@ import type { RouteDeps } from './route-deps.js';
  * fastify derives from it share one handler; HEAD is recorded as a machine interaction.
  * A person must never see an error because of us: the pixel is answered whatever happens, and
  * a verified click redirects even when Kafka is down (the failure is logged and counted).
- * Since the answer does not depend on the write, it does not wait for Kafka's ack: the event is
- * queued in the batching producer (flushed within its linger, and on shutdown), which is what lets
- * one instance serve tens of thousands of pixels a second.
+ * Since the answer does not depend on the write, it never waits for Kafka: the event is appended
+ * to the durable spool (producers/spool/: write(2) before the answer, group-committed to disk, sent
+ * to Kafka in order by the drainer), so it survives a Kafka outage and a kill -9 of this process.
+ * Without a spool (tests building the server on a fake producer) it goes to the producer directly.
  */
 const ROUTE_NAMES: Record<TrackingKind, string> = { o: 'open', c: 'click', a: 'attachment' };
 const MAX_USER_AGENT_CHARS = 512;
@@ -36,13 +37,15 @@ export const trackingRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) =
         metrics.trackingRequests.inc({ route, outcome: 'rejected' });
         return kind === 'o' ? pixel(reply) : notFound(reply);
       }
-      record(request, token).then((outcome) => metrics.trackingRequests.inc({ route, outcome }));
+      const outcome = record(request, token);
+      if (typeof outcome === 'string') metrics.trackingRequests.inc({ route, outcome });
+      else void outcome.then((o) => metrics.trackingRequests.inc({ route, outcome: o }));
       if (kind === 'o') return pixel(reply);
       return reply.status(302).headers({ 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' }).redirect(location, 302);
     };
   };
 
-  async function record(request: FastifyRequest, token: TokenPayload): Promise<string> {
+  function record(request: FastifyRequest, token: TokenPayload): string | Promise<string> {
     const now = deps.now();
     const method = request.method;
     const rawAgent = request.headers['user-agent'];
@@ -51,13 +54,20 @@ export const trackingRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) =
     const burst = token.kind === 'c' && method === 'GET' && bursts.record(emailKey(token.orgId, token.emailId), `${token.recipientType}:${token.contactId}`, token.linkId, now);
     const reason = machineReason({ kind: token.kind, method, userAgent, sentAtSec: token.sentAtSec, nowMs: now, burst }, config);
     const event = interactionEvent(token, { method, userAgent, ipHash: anonymiseIp(request.ip), machineReason: reason }, deps.newEventId(), now);
-    try {
-      await deps.sink.send(event);
-      return reason === null ? 'recorded' : 'machine';
-    } catch (error) {
-      request.log.error({ err: error, type: event.type, orgId: event.orgId }, 'tracking interaction not written');
-      return 'write_failed';
+    if (deps.spool) {
+      const outcome = deps.spool.append(event);
+      metrics.spoolAppends.inc({ outcome });
+      if (outcome === 'spooled') return reason === null ? 'recorded' : 'machine';
+      request.log.warn({ type: event.type, orgId: event.orgId, outcome }, 'tracking interaction not spooled');
+      return `spool_${outcome}`;
     }
+    return deps.sink.send(event).then(
+      () => (reason === null ? 'recorded' : 'machine'),
+      (error: unknown) => {
+        request.log.error({ err: error, type: event.type, orgId: event.orgId }, 'tracking interaction not written');
+        return 'write_failed';
+      },
+    );
   }
 
   app.get(`${TRACKING_PATHS.o}:token`, handler('o'));
