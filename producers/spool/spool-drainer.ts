@@ -9,7 +9,7 @@
 import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import type { SegmentSpool, SpoolBatch } from './segment-spool.js';
 
-export const DRAINER_DEFAULTS = { batchRecords: 2000, minBackoffMs: 100, maxBackoffMs: 5000 } as const;
+export const DRAINER_DEFAULTS = { batchRecords: 2000, minBackoffMs: 100, maxBackoffMs: 5000, stalledMs: 2000 } as const;
 
 export interface DrainerOptions {
   batchRecords?: number;
@@ -26,8 +26,8 @@ export class SpoolDrainer {
   private running: Promise<void> | undefined;
   private stopping = false;
   private backoff: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
-  /** false from a failed batch until the next acknowledged one: Kafka is down or slow */
-  healthy = true;
+  private failing = false;
+  private inFlightSince: number | undefined;
   private readonly batchRecords: number;
   private readonly minBackoffMs: number;
   private readonly maxBackoffMs: number;
@@ -40,6 +40,12 @@ export class SpoolDrainer {
     this.batchRecords = options.batchRecords ?? DRAINER_DEFAULTS.batchRecords;
     this.minBackoffMs = options.minBackoffMs ?? DRAINER_DEFAULTS.minBackoffMs;
     this.maxBackoffMs = options.maxBackoffMs ?? DRAINER_DEFAULTS.maxBackoffMs;
+  }
+
+  /** False from a failed batch until the next acknowledged one, or while a batch waits for Kafka
+   *  longer than `stalledMs` (a stalled broker answers nothing, so no error comes for a while). */
+  get healthy(): boolean {
+    return !this.failing && (this.inFlightSince === undefined || Date.now() - this.inFlightSince < DRAINER_DEFAULTS.stalledMs);
   }
 
   start(): void {
@@ -71,21 +77,24 @@ export class SpoolDrainer {
         }
       }
       const current = batch;
+      this.inFlightSince = Date.now();
       try {
         await this.send(current);
         const last = current.messages[current.messages.length - 1]!;
         this.spool.ack(current.end, current.messages.length, last.timestamp);
         this.options.onSent?.(current.messages.length);
-        this.healthy = true;
+        this.failing = false;
         delay = this.minBackoffMs;
         batch = undefined;
       } catch (error) {
-        this.healthy = false;
+        this.failing = true;
         this.options.onError?.(error as Error, current.messages.length);
         await this.producer?.disconnect().catch(() => undefined);
         this.producer = undefined;
         await this.sleep(delay);
         delay = Math.min(this.maxBackoffMs, delay * 2);
+      } finally {
+        this.inFlightSince = undefined;
       }
     }
   }
