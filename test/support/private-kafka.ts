@@ -27,7 +27,7 @@ export async function startPrivateKafka(): Promise<PrivateKafka> {
   const port = await freePort();
   const controllerPort = await freePort();
   const paths = stackPaths(REPO_ROOT, dir);
-  prepareKafka(java, paths, { host: '127.0.0.1', port, controllerPort }, { kafkaPartitions: 3 });
+  prepareKafka(java, paths, { host: '127.0.0.1', port, controllerPort, local: true, display: `127.0.0.1:${port}` }, { kafkaPartitions: 3 });
   const pid = spawnKafka(java, paths);
   const brokers = `127.0.0.1:${port}`;
   const signal = (name: NodeJS.Signals) => {
