@@ -1,6 +1,4 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { emailKey } from '../../core/topics.js';
-import { ClickBursts } from '../../producers/tracking/click-bursts.js';
 import { interactionEvent } from '../../producers/tracking/interaction.js';
 import { anonymiseIp } from '../../producers/tracking/ip-hash.js';
 import { machineReason } from '../../producers/tracking/machine.js';
@@ -24,7 +22,6 @@ const ROUTE_NAMES: Record<TrackingKind, string> = { o: 'open', c: 'click', a: 'a
 const MAX_USER_AGENT_CHARS = 512;
 
 export const trackingRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
-  const bursts = new ClickBursts();
   const { config, metrics } = deps;
 
   const handler = (kind: TrackingKind) => {
@@ -50,9 +47,8 @@ export const trackingRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) =
     const method = request.method;
     const rawAgent = request.headers['user-agent'];
     const userAgent = typeof rawAgent === 'string' && rawAgent !== '' ? rawAgent.slice(0, MAX_USER_AGENT_CHARS) : null;
-    // DESIGN.md §5 names links: attachments stay out of burst detection.
-    const burst = token.kind === 'c' && method === 'GET' && bursts.record(emailKey(token.orgId, token.emailId), `${token.recipientType}:${token.contactId}`, token.linkId, now);
-    const reason = machineReason({ kind: token.kind, method, userAgent, sentAtSec: token.sentAtSec, nowMs: now, burst }, config);
+    // Bursts (several links in one second) are the projector's to judge: it sees every instance's clicks.
+    const reason = machineReason({ kind: token.kind, method, userAgent, sentAtSec: token.sentAtSec, nowMs: now }, config);
     const event = interactionEvent(token, { method, userAgent, ipHash: anonymiseIp(request.ip), machineReason: reason }, deps.newEventId(), now);
     if (deps.spool) {
       const outcome = deps.spool.append(event);

@@ -16,7 +16,7 @@
 import { hourOfWeekUtc, type RollupField, type VersionKeys } from '../../projections/keys.js';
 import { BatchKeys } from './batch-keys.js';
 import { recipientTypeOf, type EmailEvent, type EmailSent, type InteractionEvent, type LinkClicked } from '../../schemas/events.js';
-import { addExpireAt, addFlag, addIncr, addMax, addMin, addSeen, addSet, emptyDelta, type Delta, type Incr } from '../../projections/projector/delta.js';
+import { addBurstClick, addExpireAt, addFlag, addIncr, addMax, addMin, addSeen, addSet, emptyDelta, type Delta, type Incr } from '../../projections/projector/delta.js';
 import { emailMetaKey, type EmailMeta, type EmailMetaLookup } from './email-meta.js';
 
 export interface FoldOptions {
@@ -26,6 +26,8 @@ export interface FoldOptions {
 }
 
 const DAY_SECONDS = 86_400;
+/** the reason API instances before the projector's burst rule wrote on the later clicks of a burst */
+const MULTI_LINK_BURST = 'multi_link_burst';
 /** The email's first-time flag for the send itself (a field of the flags hash; recipient flags all hold a ':'). */
 export const SENT_FLAG = 'sent';
 
@@ -98,17 +100,19 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
         break;
       }
       case 'LinkClicked': {
+        // Counted by the script's burst rule, in log order (apply-batch.lua section k): a person's
+        // click, unless another link of this email is clicked by this recipient in the same second.
         const link = k.escape(event.linkId);
-        addIncr(delta, email, 'clicks');
-        addIncr(delta, email, `lc:${link}`);
         addSet(delta, email, `url:${link}`, event.url);
-        addFlag(delta, flagsKey, `c:${c}`, [
-          [email, 'uniqueClicks', 1],
-          ...rollupIncrs(ups, 'uniqueClicks'),
-          [contactDay(event.orgId, event.contactId, day, type), 'clicked', 1],
-        ]);
-        addFlag(delta, flagsKey, `c:${link}:${c}`, [[email, `lu:${link}`, 1]]);
-        for (const key of ups) addIncr(delta, key, 'clicks');
+        addBurstClick(delta, {
+          flags: flagsKey,
+          email,
+          contactDay: contactDay(event.orgId, event.contactId, day, type),
+          recipient: c,
+          link,
+          second: Math.floor(event.occurredAt / 1000),
+          rollups: ups,
+        });
         break;
       }
       case 'AttachmentViewed':
@@ -180,7 +184,9 @@ export function machineKind(
   opts: FoldOptions,
 ): 'machineOpens' | 'machineClicks' | 'ignored' | null {
   if (event.type === 'EmailReplied') return null;
-  const flagged = event.machineReason !== null && event.machineReason !== '';
+  // A burst is the projector's to judge (apply-batch.lua section k), over every instance's clicks:
+  // the edge's own per-process verdict, in records written before, is not taken as final.
+  const flagged = event.machineReason !== null && event.machineReason !== '' && event.machineReason !== MULTI_LINK_BURST;
   if (event.type === 'EmailOpened') return flagged ? 'machineOpens' : null;
   if (event.type === 'AttachmentViewed') return flagged ? 'ignored' : null;
   return flagged || tooSoon(event, meta, opts) ? 'machineClicks' : null;
