@@ -13,11 +13,13 @@
  * own de-duplication window (SEEN_TTL_SECONDS).
  */
 
-import { hourOfWeekUtc, type RollupField, type VersionKeys } from '../../projections/keys.js';
+import { type RollupField, type VersionKeys } from '../../projections/keys.js';
+import { hourOfWeekIn } from '../../projections/local-hour.js';
 import { BatchKeys } from './batch-keys.js';
 import { recipientTypeOf, type EmailEvent, type EmailSent, type InteractionEvent, type LinkClicked } from '../../schemas/events.js';
 import { addBurstClick, addExpireAt, addFlag, addIncr, addMax, addMin, addSeen, addSet, emptyDelta, type Delta, type Incr } from '../../projections/projector/delta.js';
-import { emailMetaKey, type EmailMeta, type EmailMetaLookup } from './email-meta.js';
+import { emailMetaKey, ZONES_FIELD, type EmailMeta, type EmailMetaLookup } from './email-meta.js';
+import { zonesOf } from './recipient-zones.js';
 
 export interface FoldOptions {
   machineClickSeconds: number;
@@ -96,7 +98,8 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
         const contact = k.contact(event.orgId, event.contactId, type);
         addExpireAt(delta, contact, expiry);
         addMax(delta, contact, 'lastOpenedAt', event.occurredAt);
-        addIncr(delta, contact, `h:${hourOfWeekUtc(event.occurredAt)}`);
+        // best time: the hour of week on the recipient's clock at this open, in the zone the send gave
+        addIncr(delta, contact, `hl:${hourOfWeekIn(event.occurredAt, meta?.zones?.[c] ?? null)}`);
         break;
       }
       case 'LinkClicked': {
@@ -145,8 +148,10 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
   function foldSent(event: EmailSent, expiry: number): void {
     if (metaOf(event.orgId, event.emailId) !== undefined) return;
     const day = k.day(event.occurredAt);
-    local.set(emailMetaKey(event.orgId, event.emailId), { senderId: event.senderId, templateId: event.templateId, sentAt: event.occurredAt });
+    const zones = zonesOf(event);
+    local.set(emailMetaKey(event.orgId, event.emailId), { senderId: event.senderId, templateId: event.templateId, sentAt: event.occurredAt, zones });
     const { email, flags } = k.email(event.orgId, event.emailId);
+    if (zones) addSet(delta, flags, ZONES_FIELD, JSON.stringify(zones));
     addExpireAt(delta, email, expiry);
     addExpireAt(delta, flags, expiry);
     addSet(delta, email, 'sentAt', String(event.occurredAt));
