@@ -103,6 +103,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   return app;
 }
 
+const SPOOL_DRAIN_ON_CLOSE_MS = 15_000;
+
 export interface RunningServer {
   app: FastifyInstance;
   /** e.g. http://127.0.0.1:8080 */
@@ -154,8 +156,10 @@ export async function startServer(
       oldestAgeSeconds: stats.oldestAt === null ? 0 : Math.max(0, (Date.now() - stats.oldestAt) / 1000),
     };
   };
-  const stopSpool = async (): Promise<void> => {
-    await drainer.stop();
+  // On a graceful stop the spool is sent while Kafka takes it (up to SPOOL_DRAIN_ON_CLOSE_MS); the
+  // rest waits on disk for the next start.
+  const stopSpool = async (drainMs = 0): Promise<void> => {
+    await drainer.stop({ drainMs });
     spool.close();
   };
   try {
@@ -182,7 +186,7 @@ export async function startServer(
       close() {
         closing ??= (async () => {
           await app.close();
-          await stopSpool();
+          await stopSpool(SPOOL_DRAIN_ON_CLOSE_MS);
           await producer.disconnect();
           await controlTopic.stop();
           await redis.quit();

@@ -71,8 +71,16 @@ export const trackingRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) =
   app.get(`${TRACKING_PATHS.a}:token`, handler('a'));
 };
 
+const PIXEL_HEADERS = { ...NO_CACHE_HEADERS, 'content-type': 'image/gif', 'content-length': String(TRANSPARENT_GIF.length) };
+/** The GIF as a latin1 string: node writes a string body and the headers in one write(2), a
+ *  Buffer body in a writev of two — measurably slower on the hottest route. */
+const GIF_LATIN1 = TRANSPARENT_GIF.toString('latin1');
+
 function pixel(reply: FastifyReply): FastifyReply {
-  return reply.status(200).headers({ ...NO_CACHE_HEADERS, 'content-type': 'image/gif' }).send(TRANSPARENT_GIF);
+  reply.hijack(); // onResponse (the duration metric) still runs: it listens on the response
+  reply.raw.writeHead(200, PIXEL_HEADERS);
+  reply.raw.end(GIF_LATIN1, 'latin1');
+  return reply;
 }
 
 function notFound(reply: FastifyReply): FastifyReply {

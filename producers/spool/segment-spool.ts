@@ -18,7 +18,7 @@
  * new record ('full', the caller counts it): what is already spooled is never evicted, and the
  * person still gets the pixel or the redirect.
  */
-import { closeSync, existsSync, fdatasync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, statSync, unlinkSync, writeFileSync, writeSync, close } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmdirSync, statSync, unlinkSync, writeFileSync, writeSync, close } from 'node:fs';
 import path from 'node:path';
 import { EngagementError } from '../../core/errors.js';
 import { decodeFrames, encodeFrame, FRAME_HEADER_BYTES, MAX_FRAME_PAYLOAD } from './frame.js';
@@ -75,6 +75,7 @@ interface Segment {
 
 const SEGMENT_SUFFIX = '.seg';
 const READ_CHUNK_BYTES = 1 << 20;
+const ACKED_EVERY_MS = 100;
 
 export class SegmentSpool {
   readonly recovery: SpoolRecovery = { records: 0, corruptTails: 0, corruptBytes: 0 };
@@ -92,6 +93,9 @@ export class SegmentSpool {
   private timer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
   private closed = false;
+  private ackedFd: number | undefined;
+  private ackedWrittenAt = 0;
+  private ackedPending: SpoolPosition | undefined;
 
   private constructor(private readonly options: SpoolOptions) {}
 
@@ -131,13 +135,20 @@ export class SegmentSpool {
   /** Up to `maxRecords` messages after the read position (which moves past them), in append order. */
   read(maxRecords: number): SpoolBatch {
     const messages: SpoolMessage[] = [];
+    let exhausted = false;
     while (messages.length < maxRecords) {
       const index = this.segments.findIndex((s) => s.seq === this.readPos.seq);
       const segment = this.segments[index];
-      if (!segment) break;
+      if (!segment) {
+        exhausted = true;
+        break;
+      }
       if (this.readPos.offset >= segment.size) {
         const next = this.segments[index + 1];
-        if (!next) break;
+        if (!next) {
+          exhausted = true;
+          break;
+        }
         this.readPos = { seq: next.seq, offset: 0 };
         continue;
       }
@@ -161,7 +172,8 @@ export class SegmentSpool {
       }
       this.readPos = { seq: segment.seq, offset: this.readPos.offset + decoded.validBytes };
     }
-    this.unreadRecords -= messages.length;
+    // at the end of what was written nothing is unread, whatever a skipped damaged tail held
+    this.unreadRecords = exhausted ? 0 : Math.max(0, this.unreadRecords - messages.length);
     return { messages, end: { ...this.readPos } };
   }
 
@@ -169,11 +181,7 @@ export class SegmentSpool {
   ack(end: SpoolPosition, records: number, lastTimestamp: number | null): void {
     this.waiting = Math.max(0, this.waiting - records);
     this.oldestAt = this.waiting === 0 ? null : (lastTimestamp ?? this.oldestAt);
-    try {
-      writeFileSync(path.join(this.options.dir, 'ACKED'), `${end.seq} ${end.offset}\n`);
-    } catch {
-      // the next ack writes it again; meanwhile a restart re-sends more (at least once)
-    }
+    this.writeAcked(end);
     while (this.segments.length > 1) {
       const head = this.segments[0]!;
       if (head.seq > end.seq || (head.seq === end.seq && end.offset < head.size)) break;
@@ -191,6 +199,24 @@ export class SegmentSpool {
     }
   }
 
+  /**
+   * The acknowledged position, overwritten in place (fixed width, one pwrite on an open file) at
+   * most every ACKED_EVERY_MS: a stale one only makes a restart re-send a little more.
+   */
+  private writeAcked(end: SpoolPosition, force = false): void {
+    this.ackedPending = end;
+    const now = Date.now();
+    if (!force && now - this.ackedWrittenAt < ACKED_EVERY_MS) return;
+    this.ackedWrittenAt = now;
+    try {
+      this.ackedFd ??= openSync(path.join(this.options.dir, 'ACKED'), 'w');
+      writeSync(this.ackedFd, `${String(end.seq).padStart(16, ' ')} ${String(end.offset).padStart(16, ' ')}\n`, 0, 'ascii');
+      this.ackedPending = undefined;
+    } catch {
+      // the next ack writes it again; meanwhile a restart re-sends more (at least once)
+    }
+  }
+
   /** Resolves at the next append (or close); the drainer waits on it when it has read everything. */
   waitForData(): Promise<void> {
     if (this.unreadRecords > 0 || this.closed) return Promise.resolve();
@@ -205,6 +231,11 @@ export class SegmentSpool {
   /** Lets a reader blocked in `waitForData` go (the drainer stopping). */
   wakeUp(): void {
     this.wake?.();
+  }
+
+  /** records appended and not yet handed to a reader */
+  get unread(): number {
+    return this.unreadRecords;
   }
 
   stats(): SpoolStats {
@@ -227,12 +258,26 @@ export class SegmentSpool {
     } catch {
       // nothing more to do: the data is in the page cache
     }
+    if (this.ackedPending) this.writeAcked(this.ackedPending, true);
+    if (this.ackedFd !== undefined) closeSync(this.ackedFd);
     closeSync(this.fd);
     if (this.readFd) closeSync(this.readFd.fd);
-    try {
-      unlinkSync(this.lockFile());
-    } catch {
-      // gone already
+    // Nothing waiting: leave no files behind (only ours; the directory goes only if then empty).
+    const empty = this.waiting === 0;
+    const ours = empty ? [...this.segments.map((s) => s.file), path.join(this.options.dir, 'ACKED')] : [];
+    for (const file of [...ours, this.lockFile()]) {
+      try {
+        unlinkSync(file);
+      } catch {
+        // gone already
+      }
+    }
+    if (empty) {
+      try {
+        rmdirSync(this.options.dir);
+      } catch {
+        // not empty (someone else's files) or gone: leave it
+      }
     }
   }
 
@@ -339,7 +384,7 @@ export class SegmentSpool {
 
   private readAcked(): SpoolPosition | undefined {
     try {
-      const [seq, offset] = readFileSync(path.join(this.options.dir, 'ACKED'), 'utf8').trim().split(' ').map(Number);
+      const [seq, offset] = readFileSync(path.join(this.options.dir, 'ACKED'), 'utf8').trim().split(/\s+/).map(Number);
       if (Number.isInteger(seq) && Number.isInteger(offset)) return { seq: seq!, offset: offset! };
     } catch {
       // none yet, or unreadable: re-send everything (at least once)

@@ -9,7 +9,7 @@
 import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import type { SegmentSpool, SpoolBatch } from './segment-spool.js';
 
-export const DRAINER_DEFAULTS = { batchRecords: 2000, minBackoffMs: 100, maxBackoffMs: 5000, stalledMs: 2000 } as const;
+export const DRAINER_DEFAULTS = { batchRecords: 2000, lingerMs: 5, minBackoffMs: 100, maxBackoffMs: 5000, stalledMs: 2000 } as const;
 
 export interface DrainerOptions {
   batchRecords?: number;
@@ -27,6 +27,7 @@ export class SpoolDrainer {
   private stopping = false;
   private backoff: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
   private failing = false;
+  private drained: (() => void) | undefined;
   private inFlightSince: number | undefined;
   private readonly batchRecords: number;
   private readonly minBackoffMs: number;
@@ -52,8 +53,18 @@ export class SpoolDrainer {
     this.running ??= this.loop();
   }
 
-  /** Finishes the batch in flight (what stays unsent waits in the spool for the next start). */
-  async stop(): Promise<void> {
+  /**
+   * Stops after the batch in flight. With `drainMs`, first keeps sending until the spool is empty,
+   * Kafka fails, or the time is up; what stays unsent waits in the spool for the next start.
+   */
+  async stop(options: { drainMs?: number } = {}): Promise<void> {
+    const deadline = Date.now() + (options.drainMs ?? 0);
+    while (!this.stopping && this.spool.stats().records > 0 && !this.failing && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        this.drained = resolve;
+        setTimeout(resolve, 50).unref();
+      });
+    }
     this.stopping = true;
     this.spool.wakeUp();
     if (this.backoff) {
@@ -70,11 +81,14 @@ export class SpoolDrainer {
     let delay = this.minBackoffMs;
     while (!this.stopping) {
       if (!batch || batch.messages.length === 0) {
-        batch = this.spool.read(this.batchRecords);
-        if (batch.messages.length === 0) {
+        if (this.spool.unread === 0) {
           await this.spool.waitForData();
+          // a few ms of linger gather a trickle into one request (and one ACKED write)
+          if (this.spool.unread < this.batchRecords) await this.sleep(DRAINER_DEFAULTS.lingerMs);
           continue;
         }
+        batch = this.spool.read(this.batchRecords);
+        if (batch.messages.length === 0) continue;
       }
       const current = batch;
       this.inFlightSince = Date.now();
@@ -83,6 +97,7 @@ export class SpoolDrainer {
         const last = current.messages[current.messages.length - 1]!;
         this.spool.ack(current.end, current.messages.length, last.timestamp);
         this.options.onSent?.(current.messages.length);
+        this.drained?.();
         this.failing = false;
         delay = this.minBackoffMs;
         batch = undefined;
