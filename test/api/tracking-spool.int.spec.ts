@@ -19,10 +19,10 @@ import { createKafka } from '../../core/kafka.js';
 import { freePort } from '../../core/net.js';
 import { createRedis } from '../../core/redis.js';
 import { topicsFor } from '../../core/topics.js';
-import { startProcessors, type ProcessorsHandle } from '../../processors/index.js';
 import { keysFor } from '../../projections/keys.js';
 import { cleanupTestResources, createTestTopics, testConfig, waitFor } from '../support/env.js';
 import { startPrivateKafka, type PrivateKafka } from '../support/private-kafka.js';
+import { startChild, stopGracefully } from '../processors/support/child.js';
 
 const CHILD = fileURLToPath(new URL('./support/api-child.ts', import.meta.url));
 const ADMIN = 'spool-admin-key';
@@ -37,7 +37,8 @@ let config: Config;
 let spoolDir: string;
 let port: number;
 let api: ChildProcess | undefined;
-let processors: ProcessorsHandle;
+/** the projector and control roles, in their own process: this one only times the requests */
+let processors: ChildProcess | undefined;
 let redis: Redis;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
 /** per recipient index: its email id, pixel path and click path */
@@ -156,12 +157,14 @@ async function settled(): Promise<void> {
 
 beforeAll(async () => {
   kafka = await startPrivateKafka();
-  spoolDir = mkdtempSync(path.join(tmpdir(), 'spool-int-'));
+  spoolDir = mkdtempSync(path.join(process.env.SPOOL_TEST_DIR ?? tmpdir(), 'spool-int-'));
   port = await freePort();
   config = testConfig({ KAFKA_BROKERS: kafka.brokers, ENGAGEMENT_ADMIN_KEY: ADMIN });
   await createTestTopics(config, 3);
   redis = createRedis(config);
-  processors = await startProcessors(config, { roles: ['projector', 'control'] });
+  process.env.PROCESSOR_ROLES = 'projector,control';
+  processors = await startChild(config);
+  delete process.env.PROCESSOR_ROLES;
   api = await startApi();
   expect((await request('PUT', `/v1/orgs/${ORG}/engagement`, { enabled: true }, admin)).status).toBe(200);
   for (let e = 0; e < EMAILS; e++) {
@@ -196,7 +199,7 @@ afterAll(async () => {
     api.kill('SIGTERM');
     await new Promise((resolve) => api!.once('exit', resolve));
   }
-  await processors?.stop();
+  if (processors) await stopGracefully(processors);
   await cleanupTestResources(config).catch(() => undefined);
   redis?.disconnect();
   agent.destroy();
