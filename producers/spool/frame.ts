@@ -18,6 +18,14 @@ export function encodeFrame(payload: Buffer): Buffer {
   return frame;
 }
 
+/** Fills in the header of a frame whose payload is already at `frame[FRAME_HEADER_BYTES..]`. */
+export function sealFrame(frame: Buffer): Buffer {
+  const payload = frame.subarray(FRAME_HEADER_BYTES);
+  frame.writeUInt32BE(payload.length, 0);
+  frame.writeUInt32BE(crc32(payload), 4);
+  return frame;
+}
+
 export interface DecodedFrames {
   /** payloads of the valid records, in order, with the byte offset each frame starts at */
   records: Array<{ offset: number; payload: Buffer }>;

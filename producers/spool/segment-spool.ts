@@ -111,8 +111,12 @@ export class SegmentSpool {
 
   /** Writes one message (write(2), no fsync). Never throws: 'full' and 'failed' are for the caller to count. */
   append(message: SpoolMessage): AppendOutcome {
+    return this.appendFrame(encodeFrame(encodeSpoolMessage(message)), message.timestamp);
+  }
+
+  /** Writes one whole frame (frame.ts) holding a spool message stamped `timestamp`; see `append`. */
+  appendFrame(frame: Buffer, timestamp: number): AppendOutcome {
     if (this.closed) return 'failed';
-    const frame = encodeFrame(encodeSpoolMessage(message));
     if (this.bytes + frame.length > this.options.maxBytes) return 'full';
     try {
       if (this.active.size > 0 && this.active.size + frame.length > this.options.segmentBytes) this.rotate();
@@ -126,7 +130,7 @@ export class SegmentSpool {
     this.bytes += frame.length;
     this.waiting += 1;
     this.unreadRecords += 1;
-    if (this.oldestAt === null) this.oldestAt = message.timestamp;
+    if (this.oldestAt === null) this.oldestAt = timestamp;
     this.dirty = true;
     this.wake?.();
     return 'spooled';

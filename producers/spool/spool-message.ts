@@ -15,17 +15,27 @@ export interface SpoolMessage {
 const VERSION = 1;
 
 export function encodeSpoolMessage(message: SpoolMessage): Buffer {
-  const topic = Buffer.from(message.topic, 'utf8');
-  const key = Buffer.from(message.key, 'utf8');
-  const out = Buffer.allocUnsafe(1 + 2 + topic.length + 2 + key.length + 8 + message.value.length);
-  let at = out.writeUInt8(VERSION, 0);
-  at = out.writeUInt16BE(topic.length, at);
-  at += topic.copy(out, at);
-  at = out.writeUInt16BE(key.length, at);
-  at += key.copy(out, at);
-  at = out.writeDoubleBE(message.timestamp, at);
+  const out = Buffer.allocUnsafe(spoolHeadBytes(message.topic, message.key) + message.value.length);
+  const at = writeSpoolMessageHead(out, 0, message.topic, message.key, message.timestamp);
   message.value.copy(out, at);
   return out;
+}
+
+/** Bytes of everything before the value (an upper bound: utf8 takes at most 3 bytes per UTF-16 unit). */
+export function spoolHeadBytes(topic: string, key: string): number {
+  return 1 + 2 + 3 * topic.length + 2 + 3 * key.length + 8;
+}
+
+/** Writes everything before the value at `pos` (`buf` has spoolHeadBytes room); returns where the value goes. */
+export function writeSpoolMessageHead(buf: Buffer, pos: number, topic: string, key: string, timestamp: number): number {
+  let at = buf.writeUInt8(VERSION, pos);
+  const topicLength = buf.write(topic, at + 2, 'utf8');
+  buf.writeUInt16BE(topicLength, at);
+  at += 2 + topicLength;
+  const keyLength = buf.write(key, at + 2, 'utf8');
+  buf.writeUInt16BE(keyLength, at);
+  at += 2 + keyLength;
+  return buf.writeDoubleBE(timestamp, at);
 }
 
 /** The message of a payload whose checksum matched; throws on a layout this version can't read. */

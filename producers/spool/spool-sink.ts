@@ -8,7 +8,12 @@ import type { Topics } from '../../core/topics.js';
 import type { EventCodec } from '../../schemas/codec.js';
 import type { AnyEvent } from '../../schemas/events.js';
 import { routeEvent } from '../event-producer.js';
+import { FRAME_HEADER_BYTES, MAX_FRAME_PAYLOAD, sealFrame } from './frame.js';
 import type { AppendOutcome, SegmentSpool } from './segment-spool.js';
+import { spoolHeadBytes, writeSpoolMessageHead } from './spool-message.js';
+
+/** One frame is built here at a time (append is synchronous): no allocation per interaction. */
+const scratch = Buffer.allocUnsafe(FRAME_HEADER_BYTES + MAX_FRAME_PAYLOAD);
 
 export type SpoolOutcome = AppendOutcome | 'invalid';
 
@@ -27,12 +32,15 @@ export class SpoolSink {
   append(event: AnyEvent): SpoolOutcome {
     const sealed = this.options.seal ? this.options.seal(event) : event;
     const { topic, key } = routeEvent(this.topics, sealed);
-    let value: Buffer;
+    if (spoolHeadBytes(topic, key) > MAX_FRAME_PAYLOAD / 2) return 'invalid';
+    const valueAt = writeSpoolMessageHead(scratch, FRAME_HEADER_BYTES, topic, key, sealed.occurredAt);
+    let end: number;
     try {
-      value = this.codec.encode(sealed);
+      end = this.codec.encodeInto(sealed, scratch, valueAt);
     } catch {
       return 'invalid';
     }
-    return this.spool.append({ topic, key, timestamp: sealed.occurredAt, value });
+    if (end < 0) return 'invalid'; // larger than a frame may be
+    return this.spool.appendFrame(sealFrame(scratch.subarray(0, end)), sealed.occurredAt);
   }
 }

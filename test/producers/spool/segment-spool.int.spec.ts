@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SegmentSpool, type SpoolOptions } from '../../../producers/spool/segment-spool.js';
+import { SpoolSink } from '../../../producers/spool/spool-sink.js';
+import { EventCodec } from '../../../schemas/codec.js';
+import { fixture } from '../../support/fixtures.js';
 
 /** The spool on a real directory (no Kafka): append, read, ack, restart, torn tails, full. */
 const dirs: string[] = [];
@@ -105,6 +108,22 @@ describe('SegmentSpool', () => {
     expect(batch.messages).toHaveLength(spooled);
     spool.ack(batch.end, spooled, null);
     expect(spool.append(big(1))).toBe('spooled');
+  });
+
+  it('holds what the sink appends as the producer would send it: topic, key, timestamp, single-object value', () => {
+    const spool = openSpool(options());
+    const codec = new EventCodec();
+    const topics = { control: 't.control', emails: 't.emails', deadletter: 't.deadletter' };
+    const sink = new SpoolSink(spool, topics, codec);
+    const open = fixture('EmailOpened', { orgId: 'org-é', emailId: 'e:1', userAgent: 'ü'.repeat(300) });
+    const click = fixture('LinkClicked', {});
+    expect(sink.append(open)).toBe('spooled');
+    expect(sink.append(click)).toBe('spooled');
+    const [first, second] = spool.read(10).messages;
+    expect({ ...first!, value: codec.decode(first!.value) }).toEqual({ topic: 't.emails', key: 'org-é/e:1', timestamp: open.occurredAt, value: open });
+    expect(first!.value.equals(codec.encode(open))).toBe(true);
+    expect(codec.decode(second!.value)).toEqual(click);
+    expect(sink.append({ ...click, linkId: 42 } as never)).toBe('invalid');
   });
 
   it('refuses a directory another live process holds', () => {
