@@ -18,7 +18,7 @@ export function encodeSpoolMessage(message: SpoolMessage): Buffer {
   const out = Buffer.allocUnsafe(spoolHeadBytes(message.topic, message.key) + message.value.length);
   const at = writeSpoolMessageHead(out, 0, message.topic, message.key, message.timestamp);
   message.value.copy(out, at);
-  return out;
+  return out.subarray(0, at + message.value.length);
 }
 
 /** Bytes of everything before the value (an upper bound: utf8 takes at most 3 bytes per UTF-16 unit). */
