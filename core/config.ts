@@ -3,7 +3,12 @@
  * build configs for random prefixes without touching process.env.
  */
 
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { EngagementError } from './errors.js';
+
+/** The repo's `.stack/` (gitignored), where the local stack keeps its data: the default spool lives there. */
+const STACK_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.stack');
 
 export interface Config {
   port: number;
@@ -45,6 +50,14 @@ export interface Config {
   machineUserAgents: string[];
   maxBodyBytes: number;
   retentionIntervalSeconds: number;
+  /** SPOOL_DIR: the tracking endpoints' durable spool (one directory per API process) */
+  spoolDir: string;
+  /** SPOOL_MAX_BYTES: above it new tracking records are refused (counted), never the spooled ones evicted */
+  spoolMaxBytes: number;
+  /** SPOOL_FSYNC_MS: group-commit period, the durability window against a power loss */
+  spoolFsyncMs: number;
+  /** SPOOL_SEGMENT_BYTES: size at which a new segment file starts */
+  spoolSegmentBytes: number;
   production: boolean;
 }
 
@@ -69,6 +82,9 @@ export const DEFAULTS = {
   KAFKA_PARTITIONS: 6,
   MAX_BODY_BYTES: 1_048_576,
   RETENTION_INTERVAL_SECONDS: 3600,
+  SPOOL_MAX_BYTES: 1024 * 1_048_576,
+  SPOOL_FSYNC_MS: 10,
+  SPOOL_SEGMENT_BYTES: 16 * 1_048_576,
   /** Mail-privacy proxies and link scanners; Gmail's image proxy is deliberately absent. */
   MACHINE_USER_AGENTS: [
     'Mimecast',
@@ -227,6 +243,10 @@ export function loadConfig(env: Env = process.env): Config {
     machineUserAgents,
     maxBodyBytes: int('MAX_BODY_BYTES', DEFAULTS.MAX_BODY_BYTES, 1024, 100 * 1_048_576),
     retentionIntervalSeconds: int('RETENTION_INTERVAL_SECONDS', DEFAULTS.RETENTION_INTERVAL_SECONDS, 1, 86_400 * 7),
+    spoolDir: path.resolve(str('SPOOL_DIR', defaultSpoolDir(topicPrefix, port))),
+    spoolMaxBytes: int('SPOOL_MAX_BYTES', DEFAULTS.SPOOL_MAX_BYTES, 1_048_576, Number.MAX_SAFE_INTEGER),
+    spoolFsyncMs: int('SPOOL_FSYNC_MS', DEFAULTS.SPOOL_FSYNC_MS, 1, 1000),
+    spoolSegmentBytes: int('SPOOL_SEGMENT_BYTES', DEFAULTS.SPOOL_SEGMENT_BYTES, 65_536, 1024 * 1_048_576),
     production,
   };
   if (problems.length > 0) {
@@ -235,6 +255,15 @@ export function loadConfig(env: Env = process.env): Config {
     });
   }
   return config;
+}
+
+/**
+ * One spool per API process: by topic prefix and port, so two local instances never share one.
+ * On port 0 (tests, the bench) the port is only known after listening: the pid stands in, and such
+ * a spool is only picked up again by the same pid; set SPOOL_DIR to keep it across restarts.
+ */
+function defaultSpoolDir(topicPrefix: string, port: number): string {
+  return path.join(STACK_DIR, 'spool', `${topicPrefix}-${port === 0 ? `pid${process.pid}` : port}`);
 }
 
 /**

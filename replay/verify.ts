@@ -76,7 +76,8 @@ export async function runVerify(deps: ReplayDeps, request: VerifyRequest = {}): 
       keys: sk,
       purgeFenceKey: keys.purgeFence(),
       start,
-      fresh: true, // a scratch version: nothing in it yet
+      // a scratch version holds nothing, but the in-memory fold does not judge click bursts yet: per batch
+      fresh: false,
       ...(request.orgId !== undefined ? { orgId: request.orgId } : {}),
     });
     const targetsOf = async (): Promise<Map<number, number>> => {

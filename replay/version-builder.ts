@@ -30,6 +30,7 @@ import { decodeRecords } from '../processors/decode-records.js';
 import { gateBatch } from '../processors/gate/gate-batch.js';
 import { firstOccurrences } from '../processors/projector/dedupe.js';
 import { fold } from '../processors/projector/fold.js';
+import { zonesOf } from '../processors/projector/recipient-zones.js';
 import { emailMetaKey, type EmailMeta } from '../processors/projector/email-meta.js';
 import { dayOf } from '../projections/keys.js';
 import { FoldState } from '../projections/projector/fold-state.js';
@@ -286,7 +287,7 @@ export class VersionBuilder {
     for (const event of events) {
       if (event.type !== 'EmailSent') continue;
       const key = emailMetaKey(event.orgId, event.emailId);
-      if (!this.metas.has(key)) this.metas.set(key, { senderId: event.senderId, templateId: event.templateId, sentAt: event.occurredAt });
+      if (!this.metas.has(key)) this.metas.set(key, { senderId: event.senderId, templateId: event.templateId, sentAt: event.occurredAt, zones: zonesOf(event) });
     }
     this.folded.set(partition, Number(records[records.length - 1]!.offset) + 1);
     this.sinceWrite += records.length;

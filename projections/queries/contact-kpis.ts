@@ -50,8 +50,10 @@ export function contactKpisFrom(
     replied += toInt(b.replied);
   }
   const histogram = new Map<number, number>();
+  const legacyUtc = new Map<number, number>();
   for (const [field, value] of Object.entries(contact)) {
-    if (field.startsWith('h:')) histogram.set(Number(field.slice(2)), toInt(value));
+    if (field.startsWith('hl:')) histogram.set(Number(field.slice(3)), toInt(value));
+    else if (field.startsWith('h:')) legacyUtc.set(Number(field.slice(2)), toInt(value));
   }
   const timeZone = contact.tz || null;
   return {
@@ -69,7 +71,7 @@ export function contactKpisFrom(
     clickRate: rate(clicked, received),
     replyRate: rate(replied, received),
     lastOpenedAt: toIso(contact.lastOpenedAt),
-    bestTimeToEmail: bestTimeToEmail(histogram, timeZone, now),
+    bestTimeToEmail: bestTimeToEmail(histogram, timeZone, now, { legacyUtc }),
   };
 }
 

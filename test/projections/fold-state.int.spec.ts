@@ -51,7 +51,7 @@ describe('a fresh fold in memory equals the per-batch script', () => {
           .filter(({ event }) => !state.hasSeen(keys.seen(dayOf(event.occurredAt)), event.eventId))
           .map((r) => r.event);
         state.merge(fold(batch, metas, keys, { machineClickSeconds: 5, historyDays: 400 }), Math.floor(Date.now() / 1000));
-        for (const e of batch) if (e.type === 'EmailSent' && !metas.has(emailMetaKey(e.orgId, e.emailId))) metas.set(emailMetaKey(e.orgId, e.emailId), { senderId: e.senderId, templateId: e.templateId, sentAt: e.occurredAt });
+        for (const e of batch) if (e.type === 'EmailSent' && !metas.has(emailMetaKey(e.orgId, e.emailId))) metas.set(emailMetaKey(e.orgId, e.emailId), { senderId: e.senderId, templateId: e.templateId, sentAt: e.occurredAt, zones: null });
         const next = Math.min(at + BATCH, events.length);
         if (++batches % 3 === 0 || next === events.length) {
           const result = await writeDrained(writer, state.drain(), { offsetsKey: keys.offsets('emails'), expected: new Map([[0, written]]), start: new Map([[0, 0]]), next: new Map([[0, next]]) });
