@@ -59,6 +59,14 @@ describe('dashboard reads (pure parts)', () => {
     expect(map.totalOpens).toBe(2);
   });
 
+  it('adds the slots counted on the recipient’s clock (hl:) to the legacy UTC ones, unshifted', () => {
+    const mondayNineUtc = Date.UTC(2026, 10, 23, 9);
+    const map = heatmapFrom({ tz: 'Asia/Tokyo', 'hl:18': '3', [`h:${hourOfWeekUtc(mondayNineUtc)}`]: '2', 'hl:30': '1' }, mondayNineUtc);
+    expect(map.opens[0]![18]).toBe(5);
+    expect(map.opens[1]![6]).toBe(1);
+    expect(map.totalOpens).toBe(6);
+  });
+
   it('computes lag per partition; a group that never committed lags by the whole log', () => {
     const ends = [{ partition: 1, high: '10', low: '2' }, { partition: 0, high: '5', low: '0' }];
     expect(lagOf(ends, new Map([[0, 5]]))).toEqual([
