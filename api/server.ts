@@ -24,6 +24,7 @@ import { errorHandler } from './error-handler.js';
 import { createServerMetrics, type ServerMetrics } from './metrics.js';
 import { opsRoutes } from './routes/ops-routes.js';
 import { registerOpenApi } from './openapi/openapi-plugin.js';
+import { OrgTopCache } from '../projections/queries/org-top.js';
 import { insightRoutes } from './routes/insight-routes.js';
 import { dashboardRoutes } from './routes/dashboard-routes.js';
 
@@ -81,6 +82,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     metrics,
     now: deps.now ?? Date.now,
     newEventId: randomUUID,
+    orgTopCache: new OrgTopCache(),
   };
 
   app.setErrorHandler(errorHandler(log));

@@ -137,7 +137,7 @@ export const dashboardRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) 
     const range = { from: request.query.from || undefined, to: request.query.to || undefined };
     const [kpis, top] = await Promise.all([
       queryRollupKpis(redis, keys, orgId, { kind: 'org' }, range, now(), fallback),
-      queryOrgTop(redis, keys, orgId, range, TOP_LIMIT.default, now(), fallback),
+      queryOrgTop(redis, keys, orgId, range, TOP_LIMIT.default, now(), fallback, deps.orgTopCache),
     ]);
     return send(reply, 200, `Organisation ${orgId}`, orgPage(kpis, top), navFor(principal(request), orgId));
   });

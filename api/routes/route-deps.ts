@@ -3,6 +3,7 @@ import type { ServerMetrics } from '../metrics.js';
 import type { Config } from '../../core/config.js';
 import type { ControlStore } from '../../projections/control/control-store.js';
 import type { EventSink } from '../../producers/event-sink.js';
+import type { OrgTopCache } from '../../projections/queries/org-top.js';
 
 /** What every route plugin receives as its options (the KPI routes get the same object). */
 export interface RouteDeps {
@@ -14,4 +15,6 @@ export interface RouteDeps {
   metrics: ServerMetrics;
   now: () => number;
   newEventId: () => string;
+  /** the org rankings, shared by the API and the dashboard */
+  orgTopCache: OrgTopCache;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { heatmap, stackedBars } from '../../../api/dashboard/charts.js';
 import { esc, html, page, raw, table } from '../../../api/dashboard/html.js';
 import { lagOf } from '../../../api/dashboard/operations-data.js';
-import { classifyIndex, rankGroups } from '../../../projections/queries/org-top.js';
+import { classifyIndex, rankEmailCandidates, rankGroups } from '../../../projections/queries/org-top.js';
 import { heatmapFrom } from '../../../projections/queries/recipient-heatmap.js';
 import { hourOfWeekUtc, keysFor } from '../../../projections/keys.js';
 
@@ -40,6 +40,13 @@ describe('dashboard reads (pure parts)', () => {
     expect(found.emails).toEqual([v.email('o:1', 'e{1}')]);
     expect(found.senders).toEqual([{ key: v.senderDay('o:1', 's:a', '20261101'), id: 's:a' }]);
     expect(found.templates).toEqual([{ key: v.templateDay('o:1', 't1', '20261102'), id: 't1' }]);
+  });
+
+  it('keeps only emails sent in the range before cutting to the limit', () => {
+    const c = (key: string, sentAt: string | null, uniqueOpens: string) => ({ key, sentAt, uniqueOpens, uniqueClicks: '0' });
+    const ranked = rankEmailCandidates([c('a', '5', '100'), c('b', '15', '1'), c('c', '12', '3'), c('d', null, '50'), c('e', '20', '9')], 10, 20, 1);
+    expect(ranked).toEqual(['c']);
+    expect(rankEmailCandidates([c('b', '15', '3'), c('a', '12', '3')], 10, 20, 5)).toEqual(['a', 'b']);
   });
 
   it('ranks senders by unique opens over their days, with rates', () => {
