@@ -315,3 +315,72 @@ describe('the admin key', () => {
     expect(text).toMatch(new RegExp(`^engagement_consumer_lag\\{group="${h.config.topicPrefix}\\.projector",partition="\\d+"\\}`, 'm'));
   });
 });
+
+/** A dashboard session for `key`, signed in through the form as a browser on the same site would. */
+async function sessionCookie(key: string): Promise<string> {
+  const res = await h.app.inject({
+    method: 'POST',
+    url: '/dashboard/sign-in',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
+    payload: `key=${encodeURIComponent(key)}`,
+  });
+  expect(res.statusCode, res.body).toBe(303);
+  return String([res.headers['set-cookie']].flat()[0]).split(';')[0]!;
+}
+
+const page_ = (url: string, cookie: string) => h.app.inject({ method: 'GET', url, headers: { cookie } });
+
+describe('organisation scope', () => {
+  it('an org key gets 403 on every page and read of another org', async () => {
+    const cookie = await sessionCookie(KEYS.a);
+    for (const url of ['/dashboard/orgs/org-b/leads/l-1', '/dashboard/orgs/org-b/accounts/acc-1', '/dashboard/orgs/org-b/find?emailId=x', '/dashboard/orgs/org-b/find?recipient=c-1&type=lead']) {
+      const res = await page_(url, cookie);
+      expect(res.statusCode, url).toBe(403);
+      expect(res.body, url).toContain('may not open organisation');
+    }
+    for (const url of ['/v1/orgs/org-b/top', '/v1/orgs/org-b/contacts/c-1/heatmap', '/v1/orgs/org-b/leads/l-1/heatmap', '/v1/orgs/org-b/accounts/acc-1/heatmap']) {
+      const res = await h.app.inject({ method: 'GET', url, headers: bearer(KEYS.a) });
+      expect(res.statusCode, url).toBe(403);
+      expect(res.json(), url).toMatchObject({ error: 'forbidden' });
+    }
+  });
+
+  it('a disabled org answers 403 engagement_disabled from /top, /heatmap and its pages; re-enabled, its data comes back', async () => {
+    const id = `e-b-${randomUUID().slice(0, 8)}`;
+    const sent = await h.app.inject({
+      method: 'POST',
+      url: '/v1/orgs/org-b/emails',
+      headers: bearer(KEYS.b),
+      payload: { emailId: id, senderId: 'sender-bo', subject: 'Hello B', recipients: [{ contactId: 'cb-1', type: 'contact' }], follow: true },
+    });
+    expect(sent.statusCode, sent.body).toBe(201);
+    await track(sent.json<EmailSendResponse>().recipients[0]!.openPixelUrl);
+    await projected();
+    const reads = ['/v1/orgs/org-b/top', '/v1/orgs/org-b/contacts/cb-1/heatmap'];
+    const pages = ['/dashboard/orgs/org-b', `/dashboard/orgs/org-b/emails/${id}`, '/dashboard/orgs/org-b/contacts/cb-1'];
+    const before = await api<{ emails: Array<{ emailId: string; uniqueOpens: number }> }>('/v1/orgs/org-b/top', KEYS.b);
+    expect(before.emails).toEqual([expect.objectContaining({ emailId: id, uniqueOpens: 1 })]);
+    const cookie = await sessionCookie(KEYS.b);
+
+    const off = await h.app.inject({ method: 'PUT', url: '/v1/orgs/org-b/engagement', headers: bearer(KEYS.b), payload: { enabled: false } });
+    expect(off.statusCode).toBe(200);
+    await waitFor(async () => (await h.app.inject({ method: 'GET', url: reads[0]!, headers: bearer(KEYS.b) })).statusCode === 403, { timeoutMs: 30_000, message: 'org-b disabled' });
+    for (const url of reads) {
+      const res = await h.app.inject({ method: 'GET', url, headers: bearer(KEYS.b) });
+      expect(res.statusCode, url).toBe(403);
+      expect(res.json(), url).toMatchObject({ error: 'engagement_disabled' });
+    }
+    for (const url of pages) {
+      const res = await page_(url, cookie);
+      expect(res.statusCode, url).toBe(403);
+      expect(res.body, url).toContain('email engagement is disabled for organisation org-b');
+    }
+
+    const on = await h.app.inject({ method: 'PUT', url: '/v1/orgs/org-b/engagement', headers: bearer(KEYS.b), payload: { enabled: true } });
+    expect(on.statusCode).toBe(200);
+    await waitFor(async () => (await h.app.inject({ method: 'GET', url: reads[0]!, headers: bearer(KEYS.b) })).statusCode === 200, { timeoutMs: 30_000, message: 'org-b enabled again' });
+    expect(await api('/v1/orgs/org-b/top', KEYS.b)).toEqual(before);
+    expect((await api<{ totalOpens: number }>('/v1/orgs/org-b/contacts/cb-1/heatmap', KEYS.b)).totalOpens).toBe(1);
+    for (const url of pages) expect((await page_(url, cookie)).statusCode, url).toBe(200);
+  }, 90_000);
+});
