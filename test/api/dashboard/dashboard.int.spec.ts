@@ -142,6 +142,29 @@ describe('sign-in', () => {
       expect(res.headers['set-cookie']).toBeUndefined();
       expect(res.headers['content-type']).toContain('text/html');
     }
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const post = (headers: Record<string, string>) => h.app.inject({ method: 'POST', url: '/dashboard/sign-in', headers: { ...form, ...headers }, payload: `key=${KEYS.a}` });
+    // no Sec-Fetch-Site and no Origin: nothing says it is ours
+    expect((await post({})).statusCode).toBe(403);
+    // the browser's Sec-Fetch-Site wins over a matching Origin
+    expect((await post({ 'sec-fetch-site': 'cross-site', origin: base })).statusCode).toBe(403);
+    expect((await post({ 'sec-fetch-site': 'same-origin' })).statusCode).toBe(303);
+    // behind a proxy the Host differs; the configured public origin is what counts
+    expect((await post({ origin: h.config.publicBaseUrl, host: '10.1.2.3:8080' })).statusCode).toBe(303);
+  });
+
+  it('limits sign-in attempts per address, with a clear page', async () => {
+    const attempt = (remoteAddress: string) =>
+      h.app.inject({ method: 'POST', url: '/dashboard/sign-in', remoteAddress, headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' }, payload: 'key=wrong' });
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await attempt('198.51.100.23')).statusCode);
+    expect(statuses.every((s) => s === 401)).toBe(true);
+    const limited = await attempt('198.51.100.23');
+    expect(limited.statusCode).toBe(429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(limited.headers['content-type']).toContain('text/html');
+    expect(limited.body).toContain('Too many sign-in attempts');
+    expect((await attempt('198.51.100.24')).statusCode).toBe(401);
   });
 
   it('sets an HttpOnly, SameSite=Strict, expiring session cookie and no key in any URL', async () => {
@@ -150,7 +173,7 @@ describe('sign-in', () => {
     const cookies = await context.cookies();
     expect(cookies).toHaveLength(1);
     const [session] = cookies;
-    expect(session).toMatchObject({ name: 'eng_session', httpOnly: true, sameSite: 'Strict' });
+    expect(session).toMatchObject({ name: 'eng_session', httpOnly: true, sameSite: 'Strict', path: '/dashboard', secure: false });
     expect(session!.expires * 1000).toBeGreaterThan(Date.now());
     expect(session!.expires * 1000).toBeLessThanOrEqual(Date.now() + h.config.dashboardSessionHours * 3_600_000 + 5_000);
     expect(session!.value).not.toContain(KEYS.a);
