@@ -14,6 +14,7 @@ import { keysFor } from '../../projections/keys.js';
 import { parseDays, queryContactKpis } from '../../projections/queries/contact-kpis.js';
 import { queryEmailKpis } from '../../projections/queries/email-kpis.js';
 import { queryOrgTop, TOP_LIMIT } from '../../projections/queries/org-top.js';
+import { queryRecipientDaily } from '../../projections/queries/recipient-daily.js';
 import { queryRecipientHeatmap } from '../../projections/queries/recipient-heatmap.js';
 import { queryRollupKpis } from '../../projections/queries/rollup-kpis.js';
 import { keyResolver, mayActOn, type Principal } from '../auth.js';
@@ -172,15 +173,16 @@ export const dashboardRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) 
     app.get<{ Params: OrgParams & { contactId: string }; Querystring: { days?: string } }>(`/dashboard/orgs/:orgId/${segment}/:contactId`, orgPage_, async (request, reply) => {
       const { orgId, contactId } = request.params;
       const days = parseDays(request.query.days);
-      const [kpis, map] = await Promise.all([
+      const [kpis, daily, map] = await Promise.all([
         queryContactKpis(redis, keys, orgId, contactId, days, now(), fallback, type),
+        queryRecipientDaily(redis, keys, orgId, contactId, type, days, now(), fallback),
         queryRecipientHeatmap(redis, keys, orgId, contactId, type, now(), fallback).catch((error: unknown) => {
           if (error instanceof EngagementError && error.code === 'not_found') return null;
           throw error;
         }),
       ]);
       const title = `${type[0]!.toUpperCase()}${type.slice(1)} ${contactId}`;
-      return send(reply, 200, title, recipientPage(kpis, map, paths.recipient(orgId, segment, contactId)), navFor(principal(request), orgId));
+      return send(reply, 200, title, recipientPage(kpis, map, paths.recipient(orgId, segment, contactId), daily), navFor(principal(request), orgId));
     });
   }
 

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../../core/kafka.js';
 import { topicsFor } from '../../../core/topics.js';
 import { percent, when } from '../../../api/dashboard/html.js';
+import { CONTACT_WINDOW } from '../../../projections/queries/contact-kpis.js';
 import { startProcessors, type ProcessorsHandle } from '../../../processors/index.js';
 import { waitFor } from '../../support/env.js';
 import { highWatermarkTotal, storedOffsetTotal } from '../../processors/support/verify.js';
@@ -235,6 +236,13 @@ describe('an org key', () => {
     expect(heat.timeZone).toBe('Europe/Paris');
     const grid = await page.locator('#heatmap tbody tr').evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td.num')].map((td) => Number(td.textContent))));
     expect(grid).toEqual(heat.opens);
+    // the daily series over the window: its table adds up to the API's totals
+    const activity = await page.locator('#activity tbody tr').evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    expect(activity.length).toBeGreaterThan(0);
+    const column = (i: number) => activity.reduce((sum, row) => sum + Number(row[i]), 0);
+    expect([column(1), column(2), column(3), column(4)]).toEqual([contact.emailsReceived, contact.emailsOpened, contact.emailsClicked, contact.emailsReplied]);
+    expect(await page.locator('svg[aria-label^="Emails received, opened, clicked and replied per day"] g').count()).toBe(contact.days);
+    expect(await page.getAttribute('input[name=days]', 'max')).toBe(String(CONTACT_WINDOW.maxDays));
     await page.screenshot({ path: `${SCREENSHOTS}contact.png`, fullPage: true });
 
     // phone width: each page fits without sideways scrolling of the body (wide tables scroll in place)

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { heatmap, stackedBars } from '../../../api/dashboard/charts.js';
+import { groupedBars, heatmap, stackedBars } from '../../../api/dashboard/charts.js';
+import { recipientDaysFrom } from '../../../projections/queries/recipient-daily.js';
 import { esc, html, page, raw, table } from '../../../api/dashboard/html.js';
 import { lagOf } from '../../../api/dashboard/operations-data.js';
 import { classifyIndex, rankEmailCandidates, rankGroups } from '../../../projections/queries/org-top.js';
@@ -20,6 +21,18 @@ describe('dashboard HTML', () => {
     expect(bars).toContain('aria-label="Opens"');
     expect(bars).toContain('3 people, 1 machines');
     expect(heatmap('h', Array.from({ length: 168 }, (_, i) => i % 5)).html.match(/class="heat"/g)).toHaveLength(168);
+  });
+
+  it('draws a recipient’s days with one bar per series, from its day buckets', () => {
+    const days = recipientDaysFrom(['2026-11-01', '2026-11-02'], [{ received: '2', opened: '1' }, {}]);
+    expect(days).toEqual([
+      { date: '2026-11-01', received: 2, opened: 1, clicked: 0, replied: 0 },
+      { date: '2026-11-02', received: 0, opened: 0, clicked: 0, replied: 0 },
+    ]);
+    const chart = groupedBars('Activity', ['received', 'opened'], days.map((d) => ({ label: d.date, values: [d.received, d.opened] }))).html;
+    expect(chart.match(/<g>/g)).toHaveLength(2);
+    expect(chart.match(/class="series-\d"/g)).toHaveLength(4);
+    expect(chart).toContain('2026-11-01: 2 received, 1 opened');
   });
 });
 
