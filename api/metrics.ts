@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * One registry per server instance (not prom-client's global one), so tests can build several
@@ -10,6 +10,62 @@ export interface ServerMetrics {
   trackingRequests: Counter<'route' | 'outcome'>;
   tokensRejected: Counter<'route'>;
   httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  /** tracking records offered to the spool, by outcome (spooled, full, failed, invalid) */
+  spoolAppends: Counter<'outcome'>;
+  spoolSent: Counter;
+  spoolSendFailures: Counter;
+}
+
+/** What the spool gauges read at scrape time. */
+export interface SpoolGaugeSource {
+  stats(): { bytes: number; records: number; oldestAt: number | null };
+  recovery: { corruptTails: number; corruptBytes: number };
+}
+
+/** Spool size, backlog and age, read when scraped, and the corrupt tails found on open. */
+export function registerSpoolGauges(metrics: ServerMetrics, source: SpoolGaugeSource, now: () => number = Date.now): void {
+  const registers = [metrics.registry];
+  new Gauge({
+    name: 'engagement_spool_bytes',
+    help: 'Bytes of spool segments on disk (tracking records not yet acknowledged by Kafka, and their segment)',
+    registers,
+    collect() {
+      this.set(source.stats().bytes);
+    },
+  });
+  new Gauge({
+    name: 'engagement_spool_records',
+    help: 'Tracking records in the spool waiting for Kafka',
+    registers,
+    collect() {
+      this.set(source.stats().records);
+    },
+  });
+  new Gauge({
+    name: 'engagement_spool_oldest_age_seconds',
+    help: 'Age of the oldest tracking record waiting in the spool (0 when empty)',
+    registers,
+    collect() {
+      const at = source.stats().oldestAt;
+      this.set(at === null ? 0 : Math.max(0, (now() - at) / 1000));
+    },
+  });
+  new Gauge({
+    name: 'engagement_spool_corrupt_tails',
+    help: 'Torn or corrupt segment tails skipped since this process opened the spool',
+    registers,
+    collect() {
+      this.set(source.recovery.corruptTails);
+    },
+  });
+  new Gauge({
+    name: 'engagement_spool_corrupt_bytes',
+    help: 'Bytes of torn or corrupt segment tails skipped since this process opened the spool',
+    registers,
+    collect() {
+      this.set(source.recovery.corruptBytes);
+    },
+  });
 }
 
 export function createServerMetrics(options: { defaultMetrics?: boolean } = {}): ServerMetrics {
@@ -40,6 +96,22 @@ export function createServerMetrics(options: { defaultMetrics?: boolean } = {}):
       help: 'HTTP request duration by route pattern',
       labelNames: ['method', 'route', 'status_code'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    spoolAppends: new Counter({
+      name: 'engagement_spool_appends_total',
+      help: 'Tracking records offered to the durable spool, by outcome: spooled, full (SPOOL_MAX_BYTES reached: refused), failed (disk error), invalid',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    spoolSent: new Counter({
+      name: 'engagement_spool_sent_total',
+      help: 'Spooled tracking records acknowledged by Kafka (a re-sent record counts again)',
+      registers: [registry],
+    }),
+    spoolSendFailures: new Counter({
+      name: 'engagement_spool_send_failures_total',
+      help: 'Spool batches Kafka did not acknowledge (retried from the same position)',
       registers: [registry],
     }),
   };

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../core/config.js';
 import { createKafka } from '../core/kafka.js';
+import { Keyring, type DataKeySource } from '../core/keys/keyring.js';
 import { childLogger } from '../core/logger.js';
 import { createRedis } from '../core/redis.js';
 import { topicsFor } from '../core/topics.js';
@@ -20,13 +21,19 @@ import { keysFor } from '../projections/keys.js';
 import { ControlReader } from '../processors/control/control-reader.js';
 import { ControlStore } from '../projections/control/control-store.js';
 import { EventCodec } from '../schemas/codec.js';
+import { isControlEvent, type AnyEvent } from '../schemas/events.js';
+import { isSealed, sealEvent } from '../schemas/sealing.js';
 import { errorHandler } from './error-handler.js';
 import { createServerMetrics, type ServerMetrics } from './metrics.js';
-import { opsRoutes } from './routes/ops-routes.js';
 import { registerOpenApi } from './openapi/openapi-plugin.js';
 import { OrgTopCache } from '../projections/queries/org-top.js';
 import { insightRoutes } from './routes/insight-routes.js';
 import { dashboardRoutes } from './routes/dashboard-routes.js';
+import { opsRoutes, type SpoolStatus } from './routes/ops-routes.js';
+import { SegmentSpool } from '../producers/spool/segment-spool.js';
+import { SpoolDrainer } from '../producers/spool/spool-drainer.js';
+import { SpoolSink } from '../producers/spool/spool-sink.js';
+import { registerSpoolGauges } from './metrics.js';
 
 /**
  * The one HTTP server (DESIGN.md §6). `buildServer` wires routes to given clients and never
@@ -47,6 +54,23 @@ export interface ServerDeps {
   /** more route plugins, registered after the producer routes with the same RouteDeps */
   plugins?: readonly RoutePlugin[];
   now?: () => number;
+  /** the org data keys: an org's key is created when it is enabled */
+  keys?: DataKeySource;
+  /** the tracking spool and its status for /readyz (startServer always gives one) */
+  spool?: { sink: SpoolSink; status: () => SpoolStatus };
+}
+
+/**
+ * Tracking hits are sealed into the spool with the org's data key when this process holds it (it
+ * reads every key from the keys topic); without one, nothing personal is spooled in clear: the
+ * route falls back to the producer, which fetches or creates the key.
+ */
+function sealWithKnownKey(keys: DataKeySource): (event: AnyEvent) => AnyEvent | undefined {
+  return (event) => {
+    if (isControlEvent(event) || isSealed(event)) return event;
+    const key = keys.current(event.orgId);
+    return key ? sealEvent(event, key) : undefined;
+  };
 }
 
 /** Route plugins every server registers. The KPI query routes join here. */
@@ -83,6 +107,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     now: deps.now ?? Date.now,
     newEventId: randomUUID,
     orgTopCache: new OrgTopCache(),
+    ...(deps.keys ? { keys: deps.keys } : {}),
+    ...(deps.spool ? { spool: deps.spool.sink } : {}),
   };
 
   app.setErrorHandler(errorHandler(log));
@@ -98,10 +124,16 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   // first: every route registered after it is described in /openapi.json
   registerOpenApi(app, API_VERSION);
-  void app.register(opsRoutes, { ...routeDeps, kafkaConnected: () => deps.producer.isConnected });
+  void app.register(opsRoutes, {
+    ...routeDeps,
+    kafkaConnected: () => deps.producer.isConnected,
+    ...(deps.spool ? { spoolStatus: deps.spool.status } : {}),
+  });
   for (const plugin of [...ROUTE_PLUGINS, ...(deps.plugins ?? [])]) void app.register(plugin, routeDeps);
   return app;
 }
+
+const SPOOL_DRAIN_ON_CLOSE_MS = 15_000;
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -115,20 +147,68 @@ export interface RunningServer {
 
 export async function startServer(
   config: Config,
-  options: { plugins?: readonly RoutePlugin[]; metrics?: ServerMetrics } = {},
+  /** `unsealedForBench`: email events written in clear, as before encryption; only the bench's same-run baseline uses it (no configuration reaches it) */
+  options: { plugins?: readonly RoutePlugin[]; metrics?: ServerMetrics; unsealedForBench?: boolean } = {},
 ): Promise<RunningServer> {
   const redis = createRedis(config);
   const kafka = createKafka(config);
-  const producer = new EventProducer(kafka, topicsFor(config));
+  const keys = new Keyring({ kafka, topic: topicsFor(config).keys, masterKeys: config.masterKeys, groupPrefix: `${config.topicPrefix}.api` });
+  const producer = new EventProducer(kafka, topicsFor(config), options.unsealedForBench ? {} : { keys });
   // The API's own copy of the control topic: it answers enablement questions when Redis has lost
   // the control store, until the control role has rewritten it.
   const controlTopic = new ControlReader({ kafka, topic: topicsFor(config).control, groupPrefix: `${config.topicPrefix}.api`, codec: new EventCodec() });
   const metrics = options.metrics ?? createServerMetrics();
+  const log = childLogger('spool');
+  // Opened first: what a previous run left (a crash, a kill -9) starts draining at once.
+  const spool = SegmentSpool.open({
+    dir: config.spoolDir,
+    maxBytes: config.spoolMaxBytes,
+    segmentBytes: config.spoolSegmentBytes,
+    fsyncMs: config.spoolFsyncMs,
+    onSyncError: (err) => log.error({ err }, 'spool fdatasync failed; retried at the next group commit'),
+  });
+  if (spool.recovery.records > 0 || spool.recovery.corruptTails > 0) log.warn({ dir: config.spoolDir, ...spool.recovery }, 'spool recovered');
+  registerSpoolGauges(metrics, spool);
+  // A short request timeout: a stalled broker is noticed (and /readyz says "spooling") within seconds.
+  const drainer = new SpoolDrainer(spool, createKafka(config, { requestTimeout: 10_000 }), {
+    onSent: (records) => metrics.spoolSent.inc(records),
+    onError: (err, records) => {
+      metrics.spoolSendFailures.inc();
+      log.warn({ err, records, waiting: spool.stats().records }, 'spool batch not acknowledged by Kafka; retrying');
+    },
+  });
+  drainer.start();
+  const spoolStatus = (): SpoolStatus => {
+    const stats = spool.stats();
+    return {
+      draining: drainer.healthy,
+      accepting: spool.hasRoom(),
+      records: stats.records,
+      bytes: stats.bytes,
+      oldestAgeSeconds: stats.oldestAt === null ? 0 : Math.max(0, (Date.now() - stats.oldestAt) / 1000),
+    };
+  };
+  // On a graceful stop the spool is sent while Kafka takes it (up to SPOOL_DRAIN_ON_CLOSE_MS); the
+  // rest waits on disk for the next start.
+  const stopSpool = async (drainMs = 0): Promise<void> => {
+    await drainer.stop({ drainMs });
+    spool.close();
+  };
   try {
-    await Promise.all([producer.connect(), controlTopic.start()]);
+    await Promise.all([producer.connect(), controlTopic.start(), keys.start()]);
     await controlTopic.caughtUp();
     const control = new ControlStore(redis, keysFor(config.redisPrefix), controlTopic, config.suppressionSecret);
-    const app = buildServer({ config, producer, redis, control, metrics, ...(options.plugins ? { plugins: options.plugins } : {}) });
+    const spoolSink = new SpoolSink(spool, topicsFor(config), new EventCodec(), { seal: sealWithKnownKey(keys) });
+    const app = buildServer({
+      config,
+      producer,
+      redis,
+      control,
+      metrics,
+      keys,
+      spool: { sink: spoolSink, status: spoolStatus },
+      ...(options.plugins ? { plugins: options.plugins } : {}),
+    });
     const url = await app.listen({ port: config.port, host: config.host });
     childLogger('http').info({ url }, 'engagement API listening');
     let closing: Promise<void> | undefined;
@@ -139,16 +219,20 @@ export async function startServer(
       close() {
         closing ??= (async () => {
           await app.close();
+          await stopSpool(SPOOL_DRAIN_ON_CLOSE_MS);
           await producer.disconnect();
           await controlTopic.stop();
+          await keys.stop();
           await redis.quit();
         })();
         return closing;
       },
     };
   } catch (error) {
+    await stopSpool().catch(() => undefined);
     await producer.disconnect().catch(() => undefined);
     await controlTopic.stop().catch(() => undefined);
+    await keys.stop().catch(() => undefined);
     redis.disconnect();
     throw error;
   }

@@ -5,6 +5,7 @@ import { prepareBacklog } from './backlog.js';
 import { machineInfo } from './machine.js';
 import { progress } from './progress.js';
 import { writeResults } from './results.js';
+import { encryptionScenario } from './scenarios/encryption.js';
 import { kpiScenario } from './scenarios/kpi.js';
 import { memoryScenario } from './scenarios/memory.js';
 import { pipelineScenario } from './scenarios/pipeline.js';
@@ -14,7 +15,7 @@ import { trackingScenario } from './scenarios/tracking.js';
 import { textTable, type BenchRow } from './table.js';
 import type { BenchContext, Check, ScenarioResult } from './types.js';
 
-export const SCENARIOS = ['pipeline', 'replay', 'tracking', 'kpi', 'memory', 'scaling'] as const;
+export const SCENARIOS = ['pipeline', 'replay', 'tracking', 'kpi', 'memory', 'scaling', 'encryption'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 const RUNNERS: Record<ScenarioName, (ctx: BenchContext) => Promise<ScenarioResult>> = {
@@ -24,6 +25,7 @@ const RUNNERS: Record<ScenarioName, (ctx: BenchContext) => Promise<ScenarioResul
   kpi: kpiScenario,
   memory: memoryScenario,
   scaling: scalingScenario,
+  encryption: encryptionScenario,
 };
 
 export interface BenchOptions {

@@ -9,8 +9,8 @@ import type { Config } from '../core/config.js';
 
 export type BenchServer = RunningServer;
 
-export function startBenchServer(config: Config): Promise<BenchServer> {
-  return startServer({ ...config, port: 0, host: '127.0.0.1' }, { metrics: createServerMetrics({ defaultMetrics: false }) });
+export function startBenchServer(config: Config, options: { unsealed?: boolean } = {}): Promise<BenchServer> {
+  return startServer({ ...config, port: 0, host: '127.0.0.1' }, { metrics: createServerMetrics({ defaultMetrics: false }), ...(options.unsealed ? { unsealedForBench: true } : {}) });
 }
 
 /** Sum of a counter's values whose labels match. */

@@ -3,7 +3,12 @@
  * build configs for random prefixes without touching process.env.
  */
 
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { EngagementError } from './errors.js';
+
+/** The repo's `.stack/` (gitignored), where the local stack keeps its data: the default spool lives there. */
+const STACK_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.stack');
 
 export interface Config {
   port: number;
@@ -23,6 +28,8 @@ export interface Config {
   dashboardSessionSecret: string;
   /** lifetime of a dashboard session */
   dashboardSessionHours: number;
+  /** ENGAGEMENT_MASTER_KEY: kid -> secret; the first wraps new data keys, every entry unwraps (rotation). */
+  masterKeys: ReadonlyArray<{ kid: string; secret: string }>;
   kafkaBrokers: string[];
   kafkaClientId: string;
   kafkaPartitions: number;
@@ -43,6 +50,14 @@ export interface Config {
   machineUserAgents: string[];
   maxBodyBytes: number;
   retentionIntervalSeconds: number;
+  /** SPOOL_DIR: the tracking endpoints' durable spool (one directory per API process) */
+  spoolDir: string;
+  /** SPOOL_MAX_BYTES: above it new tracking records are refused (counted), never the spooled ones evicted */
+  spoolMaxBytes: number;
+  /** SPOOL_FSYNC_MS: group-commit period, the durability window against a power loss */
+  spoolFsyncMs: number;
+  /** SPOOL_SEGMENT_BYTES: size at which a new segment file starts */
+  spoolSegmentBytes: number;
   production: boolean;
 }
 
@@ -67,6 +82,9 @@ export const DEFAULTS = {
   KAFKA_PARTITIONS: 6,
   MAX_BODY_BYTES: 1_048_576,
   RETENTION_INTERVAL_SECONDS: 3600,
+  SPOOL_MAX_BYTES: 1024 * 1_048_576,
+  SPOOL_FSYNC_MS: 10,
+  SPOOL_SEGMENT_BYTES: 16 * 1_048_576,
   /** Mail-privacy proxies and link scanners; Gmail's image proxy is deliberately absent. */
   MACHINE_USER_AGENTS: [
     'Mimecast',
@@ -91,6 +109,7 @@ export const DEFAULTS = {
   DEV_SUPPRESSION_SECRET: 'dev-suppression-secret-change-me',
   DEV_DASHBOARD_SESSION_SECRET: 'dev-dashboard-session-secret-change-me',
   DASHBOARD_SESSION_HOURS: 8,
+  DEV_MASTER_KEY: 'm1:dev-master-key-change-me-not-for-production',
 } as const;
 
 /** 127.0.0.0/8, ::1 and localhost: the only interfaces on which the dev defaults of secrets apply. */
@@ -163,6 +182,13 @@ export function loadConfig(env: Env = process.env): Config {
     if (!/^[A-Za-z0-9]{1,8}$/.test(kid)) problems.push(`TRACKING_SECRET key id "${kid}" must be 1-8 letters or digits`);
   }
   const dashboardSessionSecret = secret('DASHBOARD_SESSION_SECRET', DEFAULTS.DEV_DASHBOARD_SESSION_SECRET);
+  const masterKeys = pairs('ENGAGEMENT_MASTER_KEY', secret('ENGAGEMENT_MASTER_KEY', DEFAULTS.DEV_MASTER_KEY)).map(([kid, value]) => ({ kid, secret: value }));
+  if (masterKeys.length === 0 && (env.ENGAGEMENT_MASTER_KEY ?? '') !== '') problems.push('ENGAGEMENT_MASTER_KEY must name at least one kid:secret');
+  for (const { kid, secret: value } of masterKeys) {
+    if (!/^[A-Za-z0-9]{1,8}$/.test(kid)) problems.push(`ENGAGEMENT_MASTER_KEY key id "${kid}" must be 1-8 letters or digits`);
+    if (value.length < 16) problems.push(`ENGAGEMENT_MASTER_KEY secret of "${kid}" must have at least 16 characters`);
+  }
+  if (new Set(masterKeys.map((m) => m.kid)).size !== masterKeys.length) problems.push('ENGAGEMENT_MASTER_KEY names a key id twice');
   const kafkaBrokers = str('KAFKA_BROKERS', DEFAULTS.KAFKA_BROKERS)
     .split(',')
     .map((b) => b.trim())
@@ -198,6 +224,7 @@ export function loadConfig(env: Env = process.env): Config {
     trackingSecrets,
     dashboardSessionSecret,
     dashboardSessionHours: int('DASHBOARD_SESSION_HOURS', DEFAULTS.DASHBOARD_SESSION_HOURS, 1, 24 * 30),
+    masterKeys,
     kafkaBrokers,
     kafkaClientId: str('KAFKA_CLIENT_ID', 'engagement'),
     kafkaPartitions: int('KAFKA_PARTITIONS', DEFAULTS.KAFKA_PARTITIONS, 1, 1000),
@@ -216,6 +243,10 @@ export function loadConfig(env: Env = process.env): Config {
     machineUserAgents,
     maxBodyBytes: int('MAX_BODY_BYTES', DEFAULTS.MAX_BODY_BYTES, 1024, 100 * 1_048_576),
     retentionIntervalSeconds: int('RETENTION_INTERVAL_SECONDS', DEFAULTS.RETENTION_INTERVAL_SECONDS, 1, 86_400 * 7),
+    spoolDir: path.resolve(str('SPOOL_DIR', defaultSpoolDir(topicPrefix, port))),
+    spoolMaxBytes: int('SPOOL_MAX_BYTES', DEFAULTS.SPOOL_MAX_BYTES, 1_048_576, Number.MAX_SAFE_INTEGER),
+    spoolFsyncMs: int('SPOOL_FSYNC_MS', DEFAULTS.SPOOL_FSYNC_MS, 1, 1000),
+    spoolSegmentBytes: int('SPOOL_SEGMENT_BYTES', DEFAULTS.SPOOL_SEGMENT_BYTES, 65_536, 1024 * 1_048_576),
     production,
   };
   if (problems.length > 0) {
@@ -224,6 +255,15 @@ export function loadConfig(env: Env = process.env): Config {
     });
   }
   return config;
+}
+
+/**
+ * One spool per API process: by topic prefix and port, so two local instances never share one.
+ * On port 0 (tests, the bench) the port is only known after listening: the pid stands in, and such
+ * a spool is only picked up again by the same pid; set SPOOL_DIR to keep it across restarts.
+ */
+function defaultSpoolDir(topicPrefix: string, port: number): string {
+  return path.join(STACK_DIR, 'spool', `${topicPrefix}-${port === 0 ? `pid${process.pid}` : port}`);
 }
 
 /**
@@ -243,5 +283,6 @@ export function configEnv(config: Config): Record<string, string> {
     BLOB_FLUSH_SECONDS: String(config.blobFlushSeconds),
     HISTORY_DAYS: String(config.historyDays),
     MAX_CLOCK_SKEW_SECONDS: String(config.maxClockSkewSeconds),
+    ENGAGEMENT_MASTER_KEY: config.masterKeys.map((m) => `${m.kid}:${m.secret}`).join(','),
   };
 }

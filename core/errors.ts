@@ -6,6 +6,8 @@ export type ErrorCode =
   | 'dependency_missing'
   | 'stack_failed'
   | 'decode_failed'
+  | 'key_unknown'
+  | 'decrypt_failed'
   | 'validation_failed'
   | 'unknown_event_type'
   | 'token_invalid'

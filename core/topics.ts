@@ -6,6 +6,8 @@ export interface Topics {
   control: string;
   emails: string;
   deadletter: string;
+  /** data keys of the organisations (compacted, key orgId): crypto-shredding, DESIGN §2 */
+  keys: string;
 }
 
 export function topicsFor(config: Pick<Config, 'topicPrefix'>): Topics {
@@ -13,6 +15,7 @@ export function topicsFor(config: Pick<Config, 'topicPrefix'>): Topics {
     control: `${config.topicPrefix}.control`,
     emails: `${config.topicPrefix}.emails`,
     deadletter: `${config.topicPrefix}.deadletter`,
+    keys: `${config.topicPrefix}.keys`,
   };
 }
 

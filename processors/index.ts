@@ -9,6 +9,7 @@
 import { createContainerClient } from '../core/blob.js';
 import type { Config } from '../core/config.js';
 import { createKafka } from '../core/kafka.js';
+import { Keyring } from '../core/keys/keyring.js';
 import { childLogger } from '../core/logger.js';
 import { createRedis } from '../core/redis.js';
 import { topicsFor } from '../core/topics.js';
@@ -52,6 +53,7 @@ export async function startProcessors(config: Config, options: StartProcessorsOp
   const version = options.projectionVersion ?? (await readCurrentVersion(redis, keys));
   const versionKeys = keys.version(version);
   defineApplyBatch(redis);
+  const dataKeys = new Keyring({ kafka, topic: topics.keys, masterKeys: config.masterKeys, groupPrefix: config.topicPrefix });
 
   const control = new ControlReader({
     kafka,
@@ -78,6 +80,7 @@ export async function startProcessors(config: Config, options: StartProcessorsOp
         // an explicit version is pinned; otherwise follow `P:proj:current` across replays
         ...(options.projectionVersion === undefined ? { follow: keys } : {}),
         purgeFenceKey: keys.purgeFence(),
+        dataKeys,
       })
     : undefined;
   const lander = roles.includes('lander')
@@ -92,10 +95,11 @@ export async function startProcessors(config: Config, options: StartProcessorsOp
         flushSeconds: config.blobFlushSeconds,
         maxClockSkewSeconds: config.maxClockSkewSeconds,
         acks: { redis, keys },
+        dataKeys,
       })
     : undefined;
 
-  await control.start();
+  await Promise.all([control.start(), dataKeys.start()]);
   await Promise.all([projector?.start(), lander?.start()]);
   log.info({ roles, projectionVersion: version }, 'processors started');
 
@@ -111,6 +115,7 @@ export async function startProcessors(config: Config, options: StartProcessorsOp
       (stopped ??= (async () => {
         await Promise.all([projector?.stop(), lander?.stop()]);
         await control.stop();
+        await dataKeys.stop();
         redis.disconnect();
         log.info({ roles }, 'processors stopped');
       })()),

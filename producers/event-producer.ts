@@ -3,18 +3,28 @@
  * an idempotent producer with acks=all, and gathers concurrent sends into one batch for up to
  * `lingerMs`, so a tracking endpoint under load makes few large requests instead of many
  * small ones. `send` resolves only once Kafka has acknowledged the event.
+ *
+ * With `keys` (every production wiring: API, `engagement produce`), the personal fields of email
+ * events are sealed here, the one point every producer passes, with the org's data key
+ * (created on the org's first event when it has none; schemas/sealing.ts). Without it events are
+ * written in clear, as by a producer from before encryption (tests of old records, the bench's
+ * clear baseline).
  */
 
 import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import { EngagementError } from '../core/errors.js';
 import { controlKey, emailKey, type Topics } from '../core/topics.js';
 import { EventCodec } from '../schemas/codec.js';
+import type { DataKey, DataKeySource } from '../core/keys/keyring.js';
 import { isControlEvent, type AnyEvent } from '../schemas/events.js';
+import { isSealed, sealEvent } from '../schemas/sealing.js';
 
 export interface EventProducerOptions {
   lingerMs?: number;
   maxBatch?: number;
   codec?: EventCodec;
+  /** seal email events with the org's data key (schemas/sealing.ts) */
+  keys?: DataKeySource;
 }
 
 export const PRODUCER_DEFAULTS = { lingerMs: 2, maxBatch: 2000 } as const;
@@ -40,6 +50,9 @@ export class EventProducer {
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> = Promise.resolve();
   private connected = false;
+  private readonly keys: DataKeySource | undefined;
+  /** orgId -> events waiting for the org's key to be created: later events of the org queue behind them */
+  private readonly waitingForKey = new Map<string, Promise<unknown>>();
 
   constructor(
     kafka: Kafka,
@@ -56,6 +69,7 @@ export class EventProducer {
     this.codec = options.codec ?? new EventCodec();
     this.lingerMs = options.lingerMs ?? PRODUCER_DEFAULTS.lingerMs;
     this.maxBatch = options.maxBatch ?? PRODUCER_DEFAULTS.maxBatch;
+    this.keys = options.keys;
   }
 
   async connect(): Promise<void> {
@@ -72,6 +86,23 @@ export class EventProducer {
   /** Encodes (throws a validation error synchronously on a bad event) and sends one event. */
   send(event: AnyEvent): Promise<void> {
     if (!this.connected) return Promise.reject(new EngagementError('kafka_unavailable', 'producer is not connected'));
+    const keys = this.keys;
+    if (!keys || isControlEvent(event) || isSealed(event)) return this.enqueue(event);
+    const waiting = this.waitingForKey.get(event.orgId);
+    const known = waiting ? undefined : keys.current(event.orgId);
+    if (known) return this.enqueue(sealEvent(event, known));
+    // The org has no key here yet: create (or read) it; the org's later events wait behind this one.
+    const sealed = (waiting ?? Promise.resolve()).then(() => keys.ensure(event.orgId)).then((dataKey: DataKey) => sealEvent(event, dataKey));
+    const queued = sealed.then((e) => this.enqueue(e));
+    const marker = sealed.catch(() => undefined);
+    this.waitingForKey.set(event.orgId, marker);
+    void marker.then(() => {
+      if (this.waitingForKey.get(event.orgId) === marker) this.waitingForKey.delete(event.orgId);
+    });
+    return queued;
+  }
+
+  private enqueue(event: AnyEvent): Promise<void> {
     const { topic, key } = routeEvent(this.topics, event);
     const message: Message = { key, value: this.codec.encode(event), timestamp: String(event.occurredAt) };
     return new Promise<void>((resolve, reject) => {

@@ -31,8 +31,12 @@
  *                                                  machineOpens, machineClicks, attachmentViews, replies, uniqueReplies, firstOpenedAt,
  *                                                  lastOpenedAt, lc:<linkId>, lu:<linkId>, url:<linkId>)
  *   {P:vV}:emailr:<org>:<email>             hash   first-time flags: sent (the send itself), and per recipient
- *                                                  o:<c>, c:<c>, c:<link>:<c>, r:<c>, f:<c>
- *   {P:vV}:contact:<org>:<contact>          hash   tz, lastOpenedAt, h:<hourOfWeekUtc> open histogram
+ *                                                  o:<c>, c:<c>, c:<link>:<c>, r:<c>, f:<c>; k:<c> the recipient's
+ *                                                  latest click second (burst rule, apply-batch.lua section k);
+ *                                                  z: JSON {<c>: IANA zone} of the recipients the send gave a zone
+ *   {P:vV}:contact:<org>:<contact>          hash   tz, lastOpenedAt, hl:<slot> open histogram in the recipient's local
+ *                                                  hour of week at each open (h:<hourOfWeekUtc>: the UTC histogram
+ *                                                  written before; read, shifted, until a replay rewrites it)
  *   {P:vV}:contactd:<org>:<contact>:<day>   hash   received, opened, clicked, replied (emails, once each); expires
  *   {P:vV}:orgd:<org>:<day>                 hash   daily rollup (the fields of ROLLUP_FIELDS)
  *   {P:vV}:senderd:<org>:<sender>:<day>     hash   daily rollup per sender
@@ -123,11 +127,7 @@ export const ROLLUP_FIELDS = [
 ] as const;
 export type RollupField = (typeof ROLLUP_FIELDS)[number];
 
-/** Hour-of-week slot 0..167, Monday 00:00 = 0, of an epoch-ms time in UTC. */
-export function hourOfWeekUtc(ms: number): number {
-  const d = new Date(ms);
-  return ((d.getUTCDay() + 6) % 7) * 24 + d.getUTCHours();
-}
+export { hourOfWeekUtc } from './local-hour.js';
 
 /** YYYYMMDD of an epoch-ms time in UTC: the day bucket of every daily key. */
 export function dayOf(ms: number): string {

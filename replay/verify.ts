@@ -9,6 +9,7 @@
 
 import { topicsFor } from '../core/topics.js';
 import { childLogger } from '../core/logger.js';
+import { Keyring } from '../core/keys/keyring.js';
 import { ControlReader } from '../processors/control/control-reader.js';
 import { keysFor, type ProjectionVersion, type VersionKeys } from '../projections/keys.js';
 import { readStoredOffsets } from '../projections/projector/apply-batch.js';
@@ -52,6 +53,7 @@ export async function runVerify(deps: ReplayDeps, request: VerifyRequest = {}): 
   const lock = await ReplayLock.acquire(redis, keys, request.holder ?? defaultHolder());
   const codec = deps.codec ?? new EventCodec();
   const control = new ControlReader({ kafka, topic: topics.control, groupPrefix: `${config.topicPrefix}.replay`, codec });
+  const dataKeys = new Keyring({ kafka, topic: topics.keys, masterKeys: config.masterKeys, groupPrefix: `${config.topicPrefix}.replay` });
   const admin = kafka.admin();
   let builder: VersionBuilder | undefined;
   let scratch: ProjectionVersion | undefined;
@@ -61,7 +63,7 @@ export async function runVerify(deps: ReplayDeps, request: VerifyRequest = {}): 
     const lk = keys.version(live);
     const sk = keys.version(scratch);
     await admin.connect();
-    await control.start();
+    await Promise.all([control.start(), dataKeys.start()]);
     await control.caughtUp();
     const start = await startOffsets(admin, topics.emails, 'earliest', new Map());
     builder = new VersionBuilder({
@@ -69,10 +71,13 @@ export async function runVerify(deps: ReplayDeps, request: VerifyRequest = {}): 
       redis,
       codec,
       control,
+      dataKeys,
       ...builderSettings(config, topics.emails),
       keys: sk,
       purgeFenceKey: keys.purgeFence(),
       start,
+      // a scratch version holds nothing, but the in-memory fold does not judge click bursts yet: per batch
+      fresh: false,
       ...(request.orgId !== undefined ? { orgId: request.orgId } : {}),
     });
     const targetsOf = async (): Promise<Map<number, number>> => {
@@ -109,6 +114,7 @@ export async function runVerify(deps: ReplayDeps, request: VerifyRequest = {}): 
   } finally {
     await builder?.stop().catch(() => undefined);
     await control.stop().catch(() => undefined);
+    await dataKeys.stop().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
     if (scratch !== undefined) await dropVersion(redis, keys, scratch).catch((err: unknown) => log.warn({ err, scratch }, 'scratch version not dropped; the next replay drops it'));
     await lock.release();

@@ -1,9 +1,17 @@
 /**
  * Reads the emails topic as fast as kafkajs allows (a private group, large fetches, every
- * partition concurrently) and folds it into one projection version with the projector's own
- * pipeline (`projectBatch`): the version's stored offsets move atomically with its data, so a
- * stopped build resumes exactly. Optional `limit`: per partition, stop before that offset.
- * Dead letters are only counted: the live projector already wrote them.
+ * partition concurrently) and folds it into one projection version. Optional `limit`: per
+ * partition, stop before that offset. Dead letters are only counted: the live projector already
+ * wrote them. Two write paths, the same fold (processors/projector/fold.ts) and gate:
+ *   - fresh (`fresh: true`, the version holds nothing yet): the batches' Deltas are merged in
+ *     memory (projections/projector/fold-state.ts: first-time flags, min/max, expiries and
+ *     de-duplication decided in Node) and written every FLUSH_RECORDS records, and whenever the
+ *     build reaches its limit, as final values, each key once per write, in one MULTI with the
+ *     offsets of every partition (projections/projector/write-state.ts);
+ *   - resumed: the projector's own per-batch pipeline (`projectBatch`, apply-batch.lua), which
+ *     reads what is already in the version.
+ * Either way the version's stored offsets move atomically with its data, so a stopped build
+ * resumes exactly; `positions` are those stored offsets.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -14,9 +22,20 @@ import type { Config } from '../core/config.js';
 import { childLogger } from '../core/logger.js';
 import type { VersionKeys } from '../projections/keys.js';
 import type { ControlReader } from '../processors/control/control-reader.js';
+import { openRecords, type ProcessorKeys } from '../processors/open-records.js';
 import { GATE_REASONS, type GateReason } from '../processors/gate/decide.js';
 import { EmailMetaLoader } from '../processors/projector/meta-loader.js';
 import { projectBatch } from '../processors/projector/project-batch.js';
+import { decodeRecords } from '../processors/decode-records.js';
+import { gateBatch } from '../processors/gate/gate-batch.js';
+import { firstOccurrences } from '../processors/projector/dedupe.js';
+import { fold } from '../processors/projector/fold.js';
+import { zonesOf } from '../processors/projector/recipient-zones.js';
+import { emailMetaKey, type EmailMeta } from '../processors/projector/email-meta.js';
+import { dayOf } from '../projections/keys.js';
+import { FoldState } from '../projections/projector/fold-state.js';
+import { writeDrained } from '../projections/projector/write-state.js';
+import { EngagementError } from '../core/errors.js';
 import type { EventCodec } from '../schemas/codec.js';
 
 const log = childLogger('replay');
@@ -49,9 +68,21 @@ export interface BuilderOptions {
   /** fetch size per partition (default REPLAY_MAX_BYTES_PER_PARTITION, 1 MiB: smaller batches
    *  overlap the fold of one partition with another's script better than 2 or 4 MiB) */
   maxBytesPerPartition?: number;
+  /** the org data keys: sealed events are opened before they are gated, as in the live projector */
+  dataKeys?: ProcessorKeys;
   /** test hook / interrupt: called after each applied batch; return true to stop applying */
   afterBatch?: (counters: BuildCounters) => boolean;
+  /** the version holds nothing yet (not a resumed build): fold in memory, write each key once */
+  fresh?: boolean;
 }
+
+/** Records folded in memory between two writes of a fresh build (bounds the MULTI and the pending counters). */
+export const FLUSH_RECORDS = 250_000;
+/** Fetch sizes of a fresh build: every batch waits for one control check, so fewer, larger ones. */
+const FRESH_MAX_BYTES_PER_PARTITION = 4 << 20;
+const FRESH_MAX_BYTES = 64 << 20;
+const WRITE_RETRIES = 3;
+const DAY_MS = 86_400_000;
 
 /** The settings a build shares with the live projector, from the one configuration. */
 export function builderSettings(
@@ -81,14 +112,31 @@ export class VersionBuilder {
   private limit: Map<number, number> | undefined;
   private readonly paused = new Set<number>();
   private halted = false;
+  // fresh builds only
+  private readonly state: FoldState | undefined;
+  /** partition -> next offset folded in memory (ahead of `positions` until the next write) */
+  private readonly folded: Map<number, number>;
+  /** every first EmailSent folded: the fold's email meta (an email's events share its partition) */
+  private readonly metas = new Map<string, EmailMeta>();
+  private readonly seenKeys = new Map<number, string>();
+  /** orgId -> the smallest purgedAt its gate knew (-1 for none) since the last write */
+  private purgesKnown = new Map<string, number>();
+  private sinceWrite = 0;
+  private writing: Promise<void> = Promise.resolve();
+  private writer: Redis | undefined;
+  private failure: Error | undefined;
 
   constructor(private readonly options: BuilderOptions) {
     this.positions = new Map(options.start);
+    this.folded = new Map(options.start);
+    if (options.fresh) this.state = new FoldState();
     this.groupId = `${options.groupPrefix}.replay.${randomBytes(6).toString('hex')}`;
     this.consumer = options.kafka.consumer({
       groupId: this.groupId,
       ...REPLAY_CONSUMER,
-      maxBytesPerPartition: options.maxBytesPerPartition ?? REPLAY_MAX_BYTES_PER_PARTITION,
+      // A fresh build's batch size costs no script time: large fetches, fewer control checks.
+      ...(options.fresh ? { maxBytes: FRESH_MAX_BYTES } : {}),
+      maxBytesPerPartition: options.maxBytesPerPartition ?? (options.fresh ? FRESH_MAX_BYTES_PER_PARTITION : REPLAY_MAX_BYTES_PER_PARTITION),
     });
     this.meta = new EmailMetaLoader(options.redis, options.keys);
   }
@@ -99,6 +147,10 @@ export class VersionBuilder {
 
   async start(): Promise<void> {
     const { topic } = this.options;
+    if (this.state) {
+      this.writer = this.options.redis.duplicate();
+      await this.writer.ping();
+    }
     await this.consumer.connect();
     await this.consumer.subscribe({ topic, fromBeginning: true });
     await this.consumer.run({
@@ -110,29 +162,148 @@ export class VersionBuilder {
 
   /** Per partition, apply nothing at or after `limit` (verify builds up to the live offsets). */
   setLimit(limit: ReadonlyMap<number, number>): void {
+    this.check();
     this.limit = new Map(limit);
-    const resume = [...this.paused].filter((p) => (this.positions.get(p) ?? 0) < (this.limit!.get(p) ?? Infinity));
+    if (this.state && this.atLimit()) void this.write();
+    const resume = [...this.paused].filter((p) => this.next(p) < (this.limit!.get(p) ?? Infinity));
     if (resume.length === 0) return;
     for (const p of resume) this.paused.delete(p);
     this.consumer.resume([{ topic: this.options.topic, partitions: resume }]);
-    for (const p of resume) this.consumer.seek({ topic: this.options.topic, partition: p, offset: String(this.positions.get(p) ?? 0) });
+    for (const p of resume) this.consumer.seek({ topic: this.options.topic, partition: p, offset: String(this.next(p)) });
   }
 
+  /** Every target offset is stored (written with its data). */
   reached(targets: ReadonlyMap<number, number>): boolean {
+    this.check();
     for (const [partition, offset] of targets) if ((this.positions.get(partition) ?? 0) < offset) return false;
     return true;
   }
 
-  /** Stops applying, lets the batch in flight finish, leaves the group. */
+  /** Throws what stopped a fresh build's writes (a fence, Redis). */
+  check(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  /** Stops applying, lets the batch in flight finish, leaves the group; a fresh build writes what it folded. */
   async stop(): Promise<void> {
     this.halted = true;
     await this.consumer.disconnect();
+    if (this.state) {
+      await this.write();
+      this.writer?.disconnect();
+      this.writer = undefined;
+      this.check();
+    }
+  }
+
+  /** Where the partition's next record to fold is. */
+  private next(partition: number): number {
+    return (this.state ? this.folded : this.positions).get(partition) ?? 0;
+  }
+
+  private atLimit(): boolean {
+    if (!this.limit) return false;
+    for (const [partition, offset] of this.folded) if (offset < (this.limit.get(partition) ?? Infinity)) return false;
+    return true;
+  }
+
+  /**
+   * Writes what was folded since the last write, with every partition's folded offset. Serialised;
+   * what it writes is taken synchronously, so batches folded meanwhile go with the next write.
+   */
+  private write(): Promise<void> {
+    this.writing = this.writing.then(async () => {
+      const state = this.state!;
+      const next = new Map(this.folded);
+      const unchanged = [...next].every(([p, o]) => this.positions.get(p) === o);
+      if ((state.idle && unchanged) || this.failure || !this.writer) return;
+      const drained = state.drain();
+      const purges = this.purgesKnown;
+      this.purgesKnown = new Map();
+      this.sinceWrite = 0;
+      const write = {
+        offsetsKey: this.options.keys.offsets(this.options.topic),
+        expected: new Map(this.positions),
+        start: this.options.start,
+        next,
+        ...(this.options.purgeFenceKey ? { fence: { key: this.options.purgeFenceKey, orgs: purges } } : {}),
+      };
+      let result = await writeDrained(this.writer, drained, write);
+      // A watched key changed between the check and EXEC (e.g. retention fenced another org's
+      // purge): nothing was written; check and write again.
+      for (let retry = 0; retry < WRITE_RETRIES && !result.written && result.reason === 'raced'; retry++) {
+        result = await writeDrained(this.writer, drained, write);
+      }
+      if (!result.written) {
+        // Nothing was written; what was folded is lost with this build: a new run resumes from
+        // the stored offsets with the per-batch pipeline, which re-reads, re-gates and re-fences.
+        const why =
+          result.reason === 'purged'
+            ? `retention fenced a purge of organisation ${result.orgId} during the replay`
+            : result.reason === 'offsets'
+              ? `another writer moved partition ${result.partition} of the version to ${String(result.stored)}`
+              : 'another writer changed the version during the write';
+        throw new EngagementError('conflict', `${why}; run the replay again to resume it`, { retriable: true });
+      }
+      for (const [p, o] of next) this.positions.set(p, o);
+    }).catch((error: unknown) => {
+      this.failure ??= error as Error;
+      this.halted = true;
+    });
+    return this.writing;
+  }
+
+  private seenKey(ms: number): string {
+    const day = Math.floor(ms / DAY_MS);
+    let key = this.seenKeys.get(day);
+    if (key === undefined) this.seenKeys.set(day, (key = this.options.keys.seen(dayOf(ms))));
+    return key;
+  }
+
+  /** A fresh build's batch: decode, gate, de-duplicate and fold in memory; write at the thresholds. */
+  private async foldBatch(partition: number, records: EachBatchPayload['batch']['messages']): Promise<void> {
+    const o = this.options;
+    const decoded = decodeRecords(records, o.codec, o.maxClockSkewSeconds * 1000);
+    await o.control.caughtUp();
+    if (this.halted) return;
+    const mine = o.orgId === undefined ? decoded.events : decoded.events.filter((r) => r.event.orgId === o.orgId);
+    // The same single decryption point as the per-batch path: a purged org's records stay sealed and are gated out.
+    const { opened, failed } = await openRecords(mine, { keys: o.dataKeys, history: o.control.history, waitForControl: () => o.control.caughtUp(), scope: 'projection' });
+    const { collected, rejected } = gateBatch(opened, o.control.history);
+    // What the gate knew of each org's purge, in the same tick as the gate (the write's purge fence).
+    const orgs = new Set<string>();
+    for (const { event } of collected) orgs.add(event.orgId);
+    for (const orgId of orgs) {
+      const known = o.control.history.purgedAt(orgId) ?? -1;
+      const before = this.purgesKnown.get(orgId);
+      if (before === undefined || known < before) this.purgesKnown.set(orgId, known);
+    }
+    const state = this.state!;
+    const events = firstOccurrences(collected)
+      .filter((r) => !state.hasSeen(this.seenKey(r.event.occurredAt), r.event.eventId))
+      .map((r) => r.event);
+    const delta = fold(events, this.metas, o.keys, { machineClickSeconds: o.machineClickSeconds, historyDays: o.historyDays });
+    state.merge(delta, Math.floor(Date.now() / 1000));
+    for (const event of events) {
+      if (event.type !== 'EmailSent') continue;
+      const key = emailMetaKey(event.orgId, event.emailId);
+      if (!this.metas.has(key)) this.metas.set(key, { senderId: event.senderId, templateId: event.templateId, sentAt: event.occurredAt, zones: zonesOf(event) });
+    }
+    this.folded.set(partition, Number(records[records.length - 1]!.offset) + 1);
+    this.sinceWrite += records.length;
+    const c = this.counters;
+    c.batches++;
+    c.records += records.length;
+    c.collected += events.length;
+    c.duplicates += collected.length - events.length;
+    c.deadLetters += decoded.rejected.length + failed.length;
+    for (const [reason, n] of rejected) c.gatedOut[reason] += n;
   }
 
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const { topic, partition } = batch;
     if (this.halted || !isRunning() || isStale() || batch.messages.length === 0) return;
-    const position = this.positions.get(partition) ?? 0;
+    const position = this.next(partition);
     const bound = this.limit?.get(partition) ?? Infinity;
     const records = batch.messages.filter((m) => {
       const offset = Number(m.offset);
@@ -144,6 +315,16 @@ export class VersionBuilder {
       return;
     }
     if (this.halted) return;
+    if (this.state) {
+      await this.foldBatch(partition, records);
+      const next = this.folded.get(partition) ?? 0;
+      resolveOffset(String(next - 1));
+      if (next >= bound) this.pause(partition);
+      if (this.options.afterBatch?.(this.counters)) this.halted = true;
+      if (this.sinceWrite >= FLUSH_RECORDS || this.atLimit()) await this.write();
+      await heartbeat();
+      return;
+    }
     const outcome = await projectBatch(
       {
         redis: this.options.redis,
@@ -157,6 +338,7 @@ export class VersionBuilder {
         maxClockSkewSeconds: this.options.maxClockSkewSeconds,
         ...(this.options.orgId !== undefined ? { orgId: this.options.orgId } : {}),
         ...(this.options.purgeFenceKey ? { purgeFenceKey: this.options.purgeFenceKey } : {}),
+        ...(this.options.dataKeys ? { dataKeys: this.options.dataKeys } : {}),
       },
       topic,
       partition,

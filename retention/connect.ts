@@ -1,6 +1,7 @@
 import { createContainerClient } from '../core/blob.js';
 import type { Config } from '../core/config.js';
 import { createKafka } from '../core/kafka.js';
+import { Keyring } from '../core/keys/keyring.js';
 import { createRedis } from '../core/redis.js';
 import { topicsFor } from '../core/topics.js';
 import { EventProducer } from '../producers/event-producer.js';
@@ -14,19 +15,20 @@ export async function connectRetention(config: Config): Promise<{ deps: Retentio
   const redis = createRedis(config);
   const producer = new EventProducer(kafka, topics);
   const admin = kafka.admin();
+  const dataKeys = new Keyring({ kafka, topic: topics.keys, masterKeys: config.masterKeys, groupPrefix: `${config.topicPrefix}.retention` });
   try {
-    await Promise.all([producer.connect(), admin.connect()]);
+    await Promise.all([producer.connect(), admin.connect(), dataKeys.start()]);
   } catch (error) {
-    await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+    await Promise.allSettled([producer.disconnect(), admin.disconnect(), dataKeys.stop()]);
     redis.disconnect();
     throw error;
   }
   const controlEnds = async (): Promise<Map<number, number>> =>
     new Map((await admin.fetchTopicOffsets(topics.control)).map((o) => [o.partition, Number(o.high)]));
   return {
-    deps: { config, redis, keys: keysFor(config.redisPrefix), container: createContainerClient(config), producer, controlEnds },
+    deps: { config, redis, keys: keysFor(config.redisPrefix), container: createContainerClient(config), producer, controlEnds, dataKeys },
     async close() {
-      await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
+      await Promise.allSettled([producer.disconnect(), admin.disconnect(), dataKeys.stop()]);
       redis.disconnect();
     },
   };

@@ -4,13 +4,15 @@
  * the next one (retention/run-retention.ts). Pure: the steps in order and the JSON form.
  *
  *   event    OrgPurged (this eventId, at purgedAt) to the control topic, then to the control store
+ *   key      the tombstone of the org's data keys on the keys topic (crypto-shredding): only after
+ *            OrgPurged is acknowledged, so a reader that misses the key already knows the purge
  *   fence    P:purge:fence: the projector refuses every batch gated without the purge
  *   redis    the org's projection keys (every version) and control-store entries deleted
  *   landers  wait until every lander instance has passed the OrgPurged event (controlEnds)
  *   blobs    the org's blobs deleted; then the record goes
  */
 
-export const PURGE_STEPS = ['event', 'fence', 'redis', 'landers', 'blobs'] as const;
+export const PURGE_STEPS = ['event', 'key', 'fence', 'redis', 'landers', 'blobs'] as const;
 export type PurgeStep = (typeof PURGE_STEPS)[number];
 
 export interface PurgeRecord {

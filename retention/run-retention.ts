@@ -31,6 +31,8 @@ export interface RetentionDeps {
   /** end offsets of the control topic (partition -> high watermark) */
   controlEnds: () => Promise<ReadonlyMap<number, number>>;
   landerWaitMs?: number;
+  /** the keys topic: a purge destroys the org's data keys; each pass rolls its segments (README bound) */
+  dataKeys: { destroy(orgId: string): Promise<void>; rollSegments(): Promise<void> };
   /** called after each purge step is recorded (tests stop the process there) */
   afterStep?: (orgId: string, step: PurgeStep) => void;
 }
@@ -65,7 +67,8 @@ export interface RetentionReport {
  * step: a crash or an outage at any step leaves the record, never a half-purged org that is no
  * longer due. Ordered with the processors (DESIGN §2): the OrgPurged event goes to the control
  * topic first; then the purge fence makes the projector refuse every batch gated without it, so
- * the Redis deletions that follow are final; blobs are deleted only once every lander has passed
+ * the Redis deletions that follow are final (the org's data keys are destroyed right after the
+ * event, so its records in the log become unreadable); blobs are deleted only once every lander has passed
  * the event (processors/lander/lander-acks.ts). Last, expired landing blobs go.
  */
 export async function runRetention(deps: RetentionDeps, now: number = Date.now()): Promise<RetentionReport> {
@@ -91,6 +94,9 @@ export async function runRetention(deps: RetentionDeps, now: number = Date.now()
     if ((await deps.redis.hsetnx(deps.keys.purges(), state.orgId, JSON.stringify(record))) === 0) continue;
     outcomes.push(await purgeOrg(deps, control, state.orgId, record, null));
   }
+
+  // A destroyed key is physically gone once its segment rolled and was compacted: the roll needs an append.
+  await deps.dataKeys.rollSegments().catch((error: unknown) => log.warn({ err: error }, 'keys topic segments not rolled; the next pass tries again'));
 
   let expiredBlobsDeleted = 0;
   let expiredBlobsError: string | undefined;
@@ -143,6 +149,10 @@ async function purgeOrg(deps: RetentionDeps, control: ControlStore, orgId: strin
           await deps.producer.send(event);
           await control.apply([event]);
           record.controlEnds = Object.fromEntries(await deps.controlEnds());
+          break;
+        case 'key':
+          // Crypto-shredding: from here on the org's records in the log are unreadable by anyone.
+          await deps.dataKeys.destroy(orgId);
           break;
         case 'fence':
           await fencePurge(deps.redis, deps.keys, orgId, record.purgedAt);

@@ -55,6 +55,24 @@ export class EventCodec {
   }
 
   /**
+   * Writes what `encode` returns into `buf` at `pos` (no allocation: the tracking spool's hot path);
+   * returns where it ends, or -1 when it does not fit.
+   */
+  encodeInto(event: AnyEvent, buf: Buffer, pos: number): number {
+    const entry = this.catalog.current.get(event.type);
+    if (!entry) throw new EngagementError('unknown_event_type', `unknown event type "${String((event as { type?: unknown }).type)}"`);
+    if (pos + HEADER_BYTES > buf.length) return -1;
+    this.headers.get(entry.type)!.copy(buf, pos);
+    let end: number;
+    try {
+      end = entry.avroType.encode(event, buf, pos + HEADER_BYTES);
+    } catch (cause) {
+      throw new EngagementError('validation_failed', `${entry.type} does not match its schema: ${(cause as Error).message}`, { cause });
+    }
+    return end < 0 ? -1 : end;
+  }
+
+  /**
    * The Avro body of a single-object message when it was written with `type`'s current schema
    * (then it is byte for byte what `encode` would write for the decoded event), else undefined.
    */

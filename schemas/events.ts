@@ -13,6 +13,16 @@ export type ContactType = 'contact' | 'lead';
 export type RecipientType = 'contact' | 'lead' | 'account';
 export const RECIPIENT_TYPES: readonly RecipientType[] = ['contact', 'lead', 'account'];
 
+/**
+ * How an email event's personal fields are sealed (schemas v4/v3 and later): null or absent, in
+ * clear (records written before encryption); else each personal field holds
+ * base64url(nonce|ciphertext|tag) under the org's data key `keyId` (schemas/sealing.ts).
+ */
+export interface Encryption {
+  algorithm: string;
+  keyId: string;
+}
+
 interface EventBase {
   eventId: string;
   orgId: string;
@@ -82,6 +92,7 @@ export interface EmailSent extends EventBase {
   recipients: Recipient[];
   links: Link[];
   attachments: Attachment[];
+  encryption?: Encryption | null;
 }
 
 interface InteractionBase extends EventBase {
@@ -89,6 +100,7 @@ interface InteractionBase extends EventBase {
   contactId: string;
   /** null or absent: a contact */
   recipientType?: RecipientType | null;
+  encryption?: Encryption | null;
 }
 interface ClientFields {
   userAgent: string | null;

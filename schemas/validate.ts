@@ -98,6 +98,8 @@ function semanticErrors(event: Record<string, unknown>, now: number, maxSkewMs: 
     }
   };
   checkIds(event, '');
+  // Sealing is the pipeline's job (schemas/sealing.ts): a client sends its events in clear.
+  if (event.encryption !== undefined && event.encryption !== null) errors.push({ path: 'encryption', message: 'is set by the pipeline; send the fields in clear' });
   if (typeof event.recipientType === 'string' && !RECIPIENT_TYPES.includes(event.recipientType as RecipientType)) {
     errors.push({ path: 'recipientType', message: `must be one of ${RECIPIENT_TYPES.join(', ')}` });
   }

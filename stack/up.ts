@@ -5,7 +5,8 @@ import {
   contractConfigEntries,
   DEADLETTER_DAYS,
   EMAILS_EXTRA_DAYS,
-  CLEANUP_POLICY,
+  KEYS_SHRED_BOUND_HOURS,
+  shortfallFix,
   formatShortfall,
   retentionContract,
   retentionShortfalls,
@@ -75,7 +76,7 @@ export async function stackUp(config: StackConfig, options: StackUpOptions = {})
   const ensured = await ensureTopics(config);
   for (const line of retentionReport(ensured)) reporter.step(line);
   reporter.step(
-    `kafka: topics ready: ${ensured.topics.join(', ')} (retention: control never trimmed, emails ${config.historyDays + EMAILS_EXTRA_DAYS} days, deadletter ${DEADLETTER_DAYS} days)`,
+    `kafka: topics ready: ${ensured.topics.join(', ')} (retention: control never trimmed, emails ${config.historyDays + EMAILS_EXTRA_DAYS} days, deadletter ${DEADLETTER_DAYS} days, keys compacted: a destroyed key is gone within ${KEYS_SHRED_BOUND_HOURS} h)`,
   );
 
   return {
@@ -150,7 +151,9 @@ export async function ensureTopics(config: StackConfig, options: { raiseRetentio
     const shortfalls = retentionShortfalls(contract, configValues(described));
     if (!raise || shortfalls.length === 0) return { topics: names, raised: [], shortfalls };
     for (const topic of new Set(shortfalls.map((s) => s.topic))) {
-      const changes = new Map(shortfalls.filter((s) => s.topic === topic).map((s) => [s.setting, s.setting === CLEANUP_POLICY ? 'delete' : String(s.required)]));
+      const changes = new Map<string, string>(shortfalls.filter((s) => s.topic === topic).map((s) => [s.setting, shortfallFix(s)]));
+      // a topic turned compacted gets the settings that bound how long a destroyed key stays
+      for (const [name, value] of Object.entries(contract.find((c) => c.topic === topic)?.compacted ?? {})) changes.set(name, value);
       await alterTopicConfigs(admin, topic, described.get(topic) ?? new Map(), changes);
     }
     return { topics: names, raised: shortfalls, shortfalls: [] };
@@ -163,7 +166,7 @@ export async function ensureTopics(config: StackConfig, options: { raiseRetentio
 export function retentionReport(ensured: EnsuredTopics): string[] {
   return [
     ...ensured.raised.map(
-      (s) => `kafka: ${s.topic}: raised ${s.setting} from ${s.actual ?? '(unset)'} to ${s.setting === CLEANUP_POLICY ? 'delete' : s.required} (${s.reason}); the local stack owns its topics`,
+      (s) => `kafka: ${s.topic}: raised ${s.setting} from ${s.actual ?? '(unset)'} to ${shortfallFix(s)} (${s.reason}); the local stack owns its topics`,
     ),
     ...ensured.shortfalls.map(
       (s) => `kafka: WARNING ${formatShortfall(s)}; not changed on a cluster the stack does not own, and \`engagement start\` refuses to run until it is`,

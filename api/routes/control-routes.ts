@@ -33,6 +33,8 @@ export const controlRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) =>
     checkIds({ orgId });
     const body = parseEngagementBody(request.body);
     if (!body.ok) throw badRequest(body.errors);
+    // The org's data key exists before any of its events is sealed (also after a purge destroyed the last one).
+    if (body.value.enabled) await deps.keys?.ensure(orgId);
     await write(orgId, { kind: 'engagement', enabled: body.value.enabled });
     return orgState(orgId);
   });

@@ -8,6 +8,16 @@ import type { RouteDeps } from './route-deps.js';
  */
 export interface OpsDeps extends RouteDeps {
   kafkaConnected: () => boolean;
+  /** the tracking spool: whether its drainer reaches Kafka, whether it takes records, its backlog */
+  spoolStatus?: () => SpoolStatus;
+}
+
+export interface SpoolStatus {
+  draining: boolean;
+  accepting: boolean;
+  records: number;
+  bytes: number;
+  oldestAgeSeconds: number;
 }
 
 const READY_TIMEOUT_MS = 1000;
@@ -15,14 +25,18 @@ const READY_TIMEOUT_MS = 1000;
 export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (app, deps) => {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
+  // With a spool, a Kafka outage does not make the server unready: tracking is taken by the spool
+  // (`tracking: "spooling"` says so, with its backlog), and only a full spool or Redis turns it away.
   app.get('/readyz', async (_request, reply) => {
-    const kafka = deps.kafkaConnected();
+    const spool = deps.spoolStatus?.();
+    const kafka = deps.kafkaConnected() && (spool?.draining ?? true);
     const redis = await withTimeout(deps.redis.ping(), READY_TIMEOUT_MS).then(
       (pong) => pong === 'PONG',
       () => false,
     );
-    const ready = kafka && redis;
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', kafka, redis });
+    const tracking = spool ? (!spool.accepting ? 'spool_full' : kafka ? 'direct' : 'spooling') : kafka ? 'direct' : 'unavailable';
+    const ready = redis && (kafka || (spool?.accepting ?? false));
+    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', kafka, redis, tracking, ...(spool ? { spool } : {}) });
   });
 
   // The server's own registry plus the process-wide one the processors count on, so one

@@ -13,6 +13,7 @@ import { metrics } from '../../processors/metrics.js';
 import type { RoleStats } from '../../processors/stats.js';
 import { bareDecodeConsumer } from '../kafka-io.js';
 import { progress } from '../progress.js';
+import { commandUsec, redisCpuMicros, usecBetween } from '../redis-cpu.js';
 import { orgDayTotals, storedOffsetSum } from '../projection-totals.js';
 import { ratePerSecond, ratio } from '../stats.js';
 import { check, type BenchContext, type Check, type ScenarioResult } from '../types.js';
@@ -57,6 +58,9 @@ export async function pipelineScenario(ctx: BenchContext): Promise<ScenarioResul
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
   })();
+  const usecBefore = await commandUsec(redis);
+  const redisCpuBefore = await redisCpuMicros(redis);
+  const cpuBefore = process.cpuUsage();
   progress('pipeline: startProcessors (projector + lander + control)');
   const handle = await startProcessors(config);
   const deadline = Date.now() + (ctx.smoke ? 90_000 : 900_000);
@@ -72,6 +76,9 @@ export async function pipelineScenario(ctx: BenchContext): Promise<ScenarioResul
   stop = true;
   await watcher;
   const stats = handle.stats();
+  const redisCpu = usecBetween(usecBefore, await commandUsec(redis));
+  const redisMicros = (await redisCpuMicros(redis)) - redisCpuBefore;
+  const cpu = process.cpuUsage(cpuBefore);
   await handle.stop();
   const projector = stats.projector as RoleStats;
   const lander = stats.lander as RoleStats;
@@ -102,6 +109,21 @@ export async function pipelineScenario(ctx: BenchContext): Promise<ScenarioResul
       { scenario: name, metric: 'one processor, all roles', value: rate, unit: 'ev/s', reference: '≥ 100k/s', note: `first batch → last offset applied; start+join ${firstAt - runAt} ms excluded` },
       { scenario: name, metric: 'ratio to baseline', value: ratio(rate, baselineRate), unit: '×', reference: '≥ 0.7×' },
       { scenario: name, metric: 'projector done', value: projectorRate, unit: 'ev/s', note: `${((projectedAt - firstAt) / 1000).toFixed(2)} s, ${projector.batches} batches (${Math.round(projector.records / Math.max(1, projector.batches))} records each)` },
+      {
+        scenario: name,
+        metric: 'Redis CPU per projected event',
+        value: redisMicros / backlog,
+        unit: 'µs',
+        reference: '≤ 2 µs',
+        note: `INFO cpu (main thread) over the run, every client of this Redis included; commandstats top: ${redisCpu.top.map(([c, u]) => `${c} ${(u / 1e6).toFixed(2)} s`).join(', ')}`,
+      },
+      {
+        scenario: name,
+        metric: 'processor CPU per event (all roles)',
+        value: (cpu.user + cpu.system) / backlog,
+        unit: 'µs',
+        note: 'user + system time of the bench process while the in-process processors drained the backlog',
+      },
       { scenario: name, metric: 'lander consumed', value: landerRate, unit: 'ev/s', note: `${((landedAt - firstAt) / 1000).toFixed(2)} s, ${lander.blobsUploaded} blobs by then` },
     ],
     checks,

@@ -6,21 +6,23 @@ export function registerBenchCommand(program: Command): void {
   program
     .command('bench')
     .description(`benchmarks on the local real stack: ${SCENARIOS.join(', ')} (default: all)`)
-    .argument('[scenario]', `one of ${SCENARIOS.join(', ')}, or all`, 'all')
+    .argument('[scenario]', `one or more (comma-separated) of ${SCENARIOS.join(', ')}, or all`, 'all')
     .option('--smoke', 'tiny sizes (CI); never writes RESULTS.md', false)
     .option('--events <n>', 'backlog size: records on the emails topic (default 1000000, smoke 20000)')
     .option('--requests <n>', 'requests to send: tracking (default 200000, smoke 2000), kpi per route (default 30000, smoke 1500)')
     .option('--write-results', 'append a section to bench/RESULTS.md', false)
     .action(async (scenario: string, opts: { smoke: boolean; events?: string; requests?: string; writeResults: boolean }) => {
-      if (scenario !== 'all' && !SCENARIOS.includes(scenario as ScenarioName)) {
-        program.error(`unknown scenario "${scenario}": one of ${SCENARIOS.join(', ')}, all`);
+      const wanted = scenario === 'all' ? [...SCENARIOS] : scenario.split(',').map((s) => s.trim());
+      const unknown = wanted.filter((s) => !SCENARIOS.includes(s as ScenarioName));
+      if (unknown.length > 0 || wanted.length === 0) {
+        program.error(`unknown scenario "${unknown.join(',') || scenario}": one or more (comma-separated) of ${SCENARIOS.join(', ')}, or all`);
       }
       const events = opts.events === undefined ? undefined : Number(opts.events);
       if (events !== undefined && (!Number.isInteger(events) || events < 1000)) program.error('--events must be an integer ≥ 1000');
       const requests = opts.requests === undefined ? undefined : Number(opts.requests);
       if (requests !== undefined && (!Number.isInteger(requests) || requests < 100)) program.error('--requests must be an integer ≥ 100');
       const outcome = await runBench({
-        scenarios: scenario === 'all' ? SCENARIOS : [scenario as ScenarioName],
+        scenarios: wanted as ScenarioName[],
         smoke: opts.smoke,
         ...(events !== undefined ? { events } : {}),
         ...(requests !== undefined ? { requests } : {}),

@@ -3,6 +3,7 @@ import { SingleBar } from 'cli-progress';
 import { loadConfig } from '../../core/config.js';
 import { createKafka } from '../../core/kafka.js';
 import { topicsFor } from '../../core/topics.js';
+import { Keyring } from '../../core/keys/keyring.js';
 import { EventProducer } from '../../producers/event-producer.js';
 import { checkFile, produceFile } from '../../producers/ndjson/produce-file.js';
 
@@ -26,12 +27,15 @@ export function registerProduceCommand(program: Command): void {
       }
 
       const topics = topicsFor(config);
-      const producer = new EventProducer(createKafka(config), topics, { lingerMs: 5, maxBatch: 5000 });
+      const kafka = createKafka(config);
+      // Email events are sealed with their org's data key (created when the org has none).
+      const keys = new Keyring({ kafka, topic: topics.keys, masterKeys: config.masterKeys, groupPrefix: `${config.topicPrefix}.produce` });
+      const producer = new EventProducer(kafka, topics, { lingerMs: 5, maxBatch: 5000, keys });
       const showBar = check.events > 0 && (process.stderr.isTTY === true || check.events > PROGRESS_MIN_EVENTS);
       const bar = showBar
         ? new SingleBar({ stream: process.stderr, format: 'producing [{bar}] {value}/{total} events {percentage}% ETA {eta}s', noTTYOutput: true, notTTYSchedule: 2000 })
         : undefined;
-      await producer.connect();
+      await Promise.all([producer.connect(), keys.start()]);
       try {
         bar?.start(check.events, 0);
         const summary = await produceFile(file, producer, { onProgress: (n) => bar?.update(n), maxSkewMs });
@@ -44,6 +48,7 @@ export function registerProduceCommand(program: Command): void {
       } finally {
         bar?.stop();
         await producer.disconnect();
+        await keys.stop();
       }
     });
 }

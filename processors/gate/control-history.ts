@@ -107,6 +107,11 @@ export class ControlHistory {
     return renewed !== undefined && renewed >= ended;
   }
 
+  /** Whether any recipient of the org ever stated a preference: else every recipient allows, whoever it is. */
+  hasRecipientPreferences(orgId: string): boolean {
+    return (this.orgs.get(orgId)?.contacts.size ?? 0) > 0;
+  }
+
   /** A recipient allows following until it says otherwise. */
   contactAllowsAt(orgId: string, contactId: string, at: number, type: RecipientType = 'contact'): boolean {
     return stateAt(this.orgs.get(orgId)?.contacts.get(recipientKey(type, contactId)), at, true);

@@ -25,6 +25,7 @@ import type { Keys } from '../../projections/keys.js';
 import type { EventCodec } from '../../schemas/codec.js';
 import type { ControlReader } from '../control/control-reader.js';
 import { decodeRecords } from '../decode-records.js';
+import { openRecords, type ProcessorKeys } from '../open-records.js';
 import { gate } from '../gate/decide.js';
 import { metrics } from '../metrics.js';
 import { emptyStats, type RoleStats } from '../stats.js';
@@ -48,6 +49,8 @@ export interface LanderOptions {
   maxClockSkewSeconds: number;
   /** where the instance publishes the control positions its uploads have passed (purges wait for them) */
   acks?: { redis: Redis; keys: Keys };
+  /** the org data keys: the recipient is opened for the gate; blobs keep the record as on the log */
+  dataKeys?: ProcessorKeys;
 }
 
 interface PartitionState {
@@ -160,7 +163,15 @@ export class LanderRunner {
     if (state.sealing) return; // paused; the unresolved records come again after resume
     const { events, rejected } = decodeRecords(batch.messages, this.options.codec, this.options.maxClockSkewSeconds * 1000);
     await this.options.control.caughtUp();
-    const byOffset = new Map(events.map((r) => [r.offset, r.event]));
+    // Blobs keep each record as it is on the log (sealed); the gate judges the opened recipient.
+    const { opened, failed } = await openRecords(events, {
+      keys: this.options.dataKeys,
+      history: this.options.control.history,
+      waitForControl: () => this.options.control.caughtUp(),
+      scope: 'gate',
+    });
+    const byOffset = new Map(opened.map((r) => [r.offset, r.event]));
+    const asOnLog = new Map(events.map((r) => [r.offset, r.event]));
     let consumed = 0;
     for (const message of batch.messages) {
       const offset = Number(message.offset);
@@ -175,7 +186,7 @@ export class LanderRunner {
         const body = this.options.codec.currentBody(message.value!, event.type);
         const encoded = body
           ? landedRecordFromBody(batch.topic, batch.partition, offset, event.type, body)
-          : encodeLandedRecord({ topic: batch.topic, partition: batch.partition, offset, event });
+          : encodeLandedRecord({ topic: batch.topic, partition: batch.partition, offset, event: asOnLog.get(offset)! });
         state.buffer.add(offset, event, encoded);
         this.stats.collected++;
         state.waitingSince ??= Date.now();
@@ -191,6 +202,7 @@ export class LanderRunner {
     }
     this.stats.records += consumed;
     this.stats.batches++;
+    if (failed.length > 0) log.warn({ partition: batch.partition, count: failed.length, code: failed[0]!.error.code }, 'sealed records whose key is unknown skipped (the projector dead-letters them)');
     if (rejected.length > 0) log.debug({ partition: batch.partition, count: rejected.length }, 'unreadable records skipped (the projector dead-letters them)');
     metrics.processed.inc({ role: 'lander' }, consumed);
     await heartbeat();

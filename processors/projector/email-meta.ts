@@ -6,6 +6,8 @@ export interface EmailMeta {
   senderId: string;
   templateId: string | null;
   sentAt: number;
+  /** recipientRef -> IANA zone, for the recipients the send gave one (best time counts opens on their clock) */
+  zones: Readonly<Record<string, string>> | null;
 }
 
 export type EmailMetaLookup = ReadonlyMap<string, EmailMeta>;
@@ -14,11 +16,25 @@ export function emailMetaKey(orgId: string, emailId: string): string {
   return `${orgId}\u0000${emailId}`;
 }
 
-/** Parses the HMGET sentAt senderId templateId answer; null when the email was never folded. */
-export function emailMetaFromHash(values: ReadonlyArray<string | null>): EmailMeta | null {
+/** Parses the HMGET sentAt senderId templateId answer and the flags hash's `z`; null when the email was never folded. */
+export function emailMetaFromHash(values: ReadonlyArray<string | null>, zones: string | null = null): EmailMeta | null {
   const [sentAt, senderId, templateId] = values;
   if (sentAt == null || senderId == null) return null;
-  return { sentAt: Number(sentAt), senderId, templateId: templateId == null || templateId === '' ? null : templateId };
+  return { sentAt: Number(sentAt), senderId, templateId: templateId == null || templateId === '' ? null : templateId, zones: parseZones(zones) };
 }
+
+/** The flags hash's `z` field: what the fold wrote, or null (no zone, or written before zones were kept). */
+export function parseZones(raw: string | null): Record<string, string> | null {
+  if (!raw) return null;
+  try {
+    const value = JSON.parse(raw) as unknown;
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, string>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The flags hash field holding an email's recipient zones. */
+export const ZONES_FIELD = 'z';
 
 export const EMAIL_META_FIELDS = ['sentAt', 'senderId', 'templateId'] as const;

@@ -13,11 +13,13 @@
  * own de-duplication window (SEEN_TTL_SECONDS).
  */
 
-import { hourOfWeekUtc, type RollupField, type VersionKeys } from '../../projections/keys.js';
+import { type RollupField, type VersionKeys } from '../../projections/keys.js';
+import { hourOfWeekIn } from '../../projections/local-hour.js';
 import { BatchKeys } from './batch-keys.js';
 import { recipientTypeOf, type EmailEvent, type EmailSent, type InteractionEvent, type LinkClicked } from '../../schemas/events.js';
-import { addExpireAt, addFlag, addIncr, addMax, addMin, addSeen, addSet, emptyDelta, type Delta, type Incr } from '../../projections/projector/delta.js';
-import { emailMetaKey, type EmailMeta, type EmailMetaLookup } from './email-meta.js';
+import { addBurstClick, addExpireAt, addFlag, addIncr, addMax, addMin, addSeen, addSet, emptyDelta, type Delta, type Incr } from '../../projections/projector/delta.js';
+import { emailMetaKey, ZONES_FIELD, type EmailMeta, type EmailMetaLookup } from './email-meta.js';
+import { zonesOf } from './recipient-zones.js';
 
 export interface FoldOptions {
   machineClickSeconds: number;
@@ -26,6 +28,8 @@ export interface FoldOptions {
 }
 
 const DAY_SECONDS = 86_400;
+/** the reason API instances before the projector's burst rule wrote on the later clicks of a burst */
+const MULTI_LINK_BURST = 'multi_link_burst';
 /** The email's first-time flag for the send itself (a field of the flags hash; recipient flags all hold a ':'). */
 export const SENT_FLAG = 'sent';
 
@@ -94,21 +98,24 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
         const contact = k.contact(event.orgId, event.contactId, type);
         addExpireAt(delta, contact, expiry);
         addMax(delta, contact, 'lastOpenedAt', event.occurredAt);
-        addIncr(delta, contact, `h:${hourOfWeekUtc(event.occurredAt)}`);
+        // best time: the hour of week on the recipient's clock at this open, in the zone the send gave
+        addIncr(delta, contact, `hl:${hourOfWeekIn(event.occurredAt, meta?.zones?.[c] ?? null)}`);
         break;
       }
       case 'LinkClicked': {
+        // Counted by the script's burst rule, in log order (apply-batch.lua section k): a person's
+        // click, unless another link of this email is clicked by this recipient in the same second.
         const link = k.escape(event.linkId);
-        addIncr(delta, email, 'clicks');
-        addIncr(delta, email, `lc:${link}`);
         addSet(delta, email, `url:${link}`, event.url);
-        addFlag(delta, flagsKey, `c:${c}`, [
-          [email, 'uniqueClicks', 1],
-          ...rollupIncrs(ups, 'uniqueClicks'),
-          [contactDay(event.orgId, event.contactId, day, type), 'clicked', 1],
-        ]);
-        addFlag(delta, flagsKey, `c:${link}:${c}`, [[email, `lu:${link}`, 1]]);
-        for (const key of ups) addIncr(delta, key, 'clicks');
+        addBurstClick(delta, {
+          flags: flagsKey,
+          email,
+          contactDay: contactDay(event.orgId, event.contactId, day, type),
+          recipient: c,
+          link,
+          second: Math.floor(event.occurredAt / 1000),
+          rollups: ups,
+        });
         break;
       }
       case 'AttachmentViewed':
@@ -141,8 +148,10 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
   function foldSent(event: EmailSent, expiry: number): void {
     if (metaOf(event.orgId, event.emailId) !== undefined) return;
     const day = k.day(event.occurredAt);
-    local.set(emailMetaKey(event.orgId, event.emailId), { senderId: event.senderId, templateId: event.templateId, sentAt: event.occurredAt });
+    const zones = zonesOf(event);
+    local.set(emailMetaKey(event.orgId, event.emailId), { senderId: event.senderId, templateId: event.templateId, sentAt: event.occurredAt, zones });
     const { email, flags } = k.email(event.orgId, event.emailId);
+    if (zones) addSet(delta, flags, ZONES_FIELD, JSON.stringify(zones));
     addExpireAt(delta, email, expiry);
     addExpireAt(delta, flags, expiry);
     addSet(delta, email, 'sentAt', String(event.occurredAt));
@@ -180,7 +189,9 @@ export function machineKind(
   opts: FoldOptions,
 ): 'machineOpens' | 'machineClicks' | 'ignored' | null {
   if (event.type === 'EmailReplied') return null;
-  const flagged = event.machineReason !== null && event.machineReason !== '';
+  // A burst is the projector's to judge (apply-batch.lua section k), over every instance's clicks:
+  // the edge's own per-process verdict, in records written before, is not taken as final.
+  const flagged = event.machineReason !== null && event.machineReason !== '' && event.machineReason !== MULTI_LINK_BURST;
   if (event.type === 'EmailOpened') return flagged ? 'machineOpens' : null;
   if (event.type === 'AttachmentViewed') return flagged ? 'ignored' : null;
   return flagged || tooSoon(event, meta, opts) ? 'machineClicks' : null;

@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { VersionKeys } from '../../projections/keys.js';
 import type { EmailEvent } from '../../schemas/events.js';
-import { EMAIL_META_FIELDS, emailMetaFromHash, emailMetaKey, type EmailMeta } from './email-meta.js';
+import { EMAIL_META_FIELDS, emailMetaFromHash, emailMetaKey, ZONES_FIELD, type EmailMeta } from './email-meta.js';
+import { zonesOf } from './recipient-zones.js';
 import { Lru } from './lru.js';
 
 /**
@@ -36,12 +37,17 @@ export class EmailMetaLoader {
     }
     if (missing.size === 0) return found;
     const pipeline = this.redis.pipeline();
-    for (const { orgId, emailId } of missing.values()) pipeline.hmget(this.keys.email(orgId, emailId), ...EMAIL_META_FIELDS);
+    for (const { orgId, emailId } of missing.values()) {
+      pipeline.hmget(this.keys.email(orgId, emailId), ...EMAIL_META_FIELDS);
+      pipeline.hget(this.keys.emailRecipients(orgId, emailId), ZONES_FIELD);
+    }
     const results = (await pipeline.exec()) ?? [];
     [...missing.keys()].forEach((key, i) => {
-      const [error, values] = results[i] ?? [];
+      const [error, values] = results[2 * i] ?? [];
+      const [zonesError, zones] = results[2 * i + 1] ?? [];
       if (error) throw error;
-      const meta = emailMetaFromHash(values as Array<string | null>);
+      if (zonesError) throw zonesError;
+      const meta = emailMetaFromHash(values as Array<string | null>, zones as string | null);
       if (meta) {
         found.set(key, meta);
         this.cache.set(key, meta);
@@ -61,7 +67,7 @@ export class EmailMetaLoader {
       const key = emailMetaKey(event.orgId, event.emailId);
       if (known.has(key) || firsts.has(key)) continue;
       firsts.add(key);
-      this.cache.set(key, { senderId: event.senderId, templateId: event.templateId, sentAt: event.occurredAt });
+      this.cache.set(key, { senderId: event.senderId, templateId: event.templateId, sentAt: event.occurredAt, zones: zonesOf(event) });
     }
   }
 }

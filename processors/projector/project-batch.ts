@@ -13,6 +13,7 @@ import { applyBatch, type ApplyResult } from '../../projections/projector/apply-
 import type { EventCodec } from '../../schemas/codec.js';
 import type { EmailEvent } from '../../schemas/events.js';
 import { decodeRecords, type RejectedRecord } from '../decode-records.js';
+import { openRecords, type ProcessorKeys } from '../open-records.js';
 import type { ControlHistory } from '../gate/control-history.js';
 import type { GateReason } from '../gate/decide.js';
 import { gateBatch } from '../gate/gate-batch.js';
@@ -40,6 +41,8 @@ export interface BatchTarget {
   orgId?: string;
   /** P:purge:fence: a batch gated without a purge retention has fenced is refused (apply-batch.lua) */
   purgeFenceKey?: string;
+  /** the org data keys: sealed events are opened before they are gated (processors/open-records.ts) */
+  dataKeys?: ProcessorKeys;
 }
 
 export interface BatchOutcome {
@@ -62,12 +65,19 @@ export async function projectBatch(
 ): Promise<BatchOutcome> {
   const decoded = decodeRecords(records, target.codec, target.maxClockSkewSeconds * 1000);
   // Dead letters are sent while the batch is gated and folded; they are awaited before the apply.
-  const deadLettered = deadLetter && decoded.rejected.length > 0 ? deadLetter(decoded.rejected) : undefined;
+  let deadLettered = deadLetter && decoded.rejected.length > 0 ? deadLetter(decoded.rejected) : undefined;
   deadLettered?.catch(() => undefined); // surfaced by the await below
   try {
     await waitForControl();
     const mine = target.orgId === undefined ? decoded.events : decoded.events.filter((r) => r.event.orgId === target.orgId);
-    const { collected, rejected } = gateBatch(mine, target.history);
+    // Decrypt at one point, the fields the fold reads; a key nobody holds is a dead letter unless the org was purged.
+    const { opened, failed } = await openRecords(mine, { keys: target.dataKeys, history: target.history, waitForControl, scope: 'projection' });
+    const unopened = failed.map((f): RejectedRecord => ({ offset: f.offset, message: records.find((m) => Number(m.offset) === f.offset)!, error: f.error }));
+    if (unopened.length > 0) decoded.rejected.push(...unopened);
+    const keyLetters = deadLetter && unopened.length > 0 ? deadLetter(unopened) : undefined;
+    keyLetters?.catch(() => undefined);
+    deadLettered = deadLettered && keyLetters ? Promise.all([deadLettered, keyLetters]).then(() => undefined) : (deadLettered ?? keyLetters);
+    const { collected, rejected } = gateBatch(opened, target.history);
     // What the gate knew of each org's purge, read in the same tick as the gate: the history may
     // learn a purge while this batch awaits Redis, and the fence must judge what the gate used.
     const purgesKnown = knownPurges(collected, target.history);

@@ -27,6 +27,7 @@ import { DeadLetterWriter } from '../dead-letter.js';
 import { metrics } from '../metrics.js';
 import { emptyStats, type RoleStats } from '../stats.js';
 import { EmailMetaLoader } from './meta-loader.js';
+import type { ProcessorKeys } from '../open-records.js';
 import { projectBatch } from './project-batch.js';
 
 const log = childLogger('projector');
@@ -55,6 +56,8 @@ export interface ProjectorOptions {
   /** P:purge:fence: batches gated before a purge retention fenced are refused and gated again */
   purgeFenceKey?: string;
   watchIntervalMs?: number;
+  /** the org data keys (processors/open-records.ts) */
+  dataKeys?: ProcessorKeys;
 }
 
 export class ProjectorRunner {
@@ -187,6 +190,7 @@ export class ProjectorRunner {
         ...(follow ? { follow: { currentVersionKey: follow.currentVersion(), holdKey: follow.projectionHold() } } : {}),
         maxClockSkewSeconds: this.options.maxClockSkewSeconds,
         ...(this.options.purgeFenceKey ? { purgeFenceKey: this.options.purgeFenceKey } : {}),
+        ...(this.options.dataKeys ? { dataKeys: this.options.dataKeys } : {}),
       },
       topic,
       partition,

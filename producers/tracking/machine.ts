@@ -1,11 +1,13 @@
 /**
- * Decides whether an interaction was made by a machine (DESIGN.md §5). Pure; the caller keeps
- * the interaction either way and stores the reason, so KPIs can count it separately.
+ * Decides whether an interaction was made by a machine (DESIGN.md §5), from the request alone.
+ * Pure; the caller keeps the interaction either way and stores the reason, so KPIs can count it
+ * separately. Rules that need history (a burst of links within a second) are the projector's
+ * (projections/lua/apply-batch.lua, section k): it sees every API instance's clicks in order.
  */
 
 import type { TrackingKind } from './tokens.js';
 
-export type MachineReason = 'head_request' | 'scanner_user_agent' | 'click_too_soon' | 'multi_link_burst';
+export type MachineReason = 'head_request' | 'scanner_user_agent' | 'click_too_soon';
 
 export interface MachineRules {
   machineClickSeconds: number;
@@ -18,8 +20,6 @@ export interface InteractionFacts {
   userAgent: string | null;
   sentAtSec: number;
   nowMs: number;
-  /** another link of the same email was clicked by the same recipient in the same second */
-  burst: boolean;
 }
 
 /** Gmail fetches the pixel through this proxy when a person opens the mail: a human open. */
@@ -30,7 +30,6 @@ export function machineReason(facts: InteractionFacts, rules: MachineRules): Mac
   if (isScannerUserAgent(facts.userAgent, rules.machineUserAgents)) return 'scanner_user_agent';
   if (facts.kind === 'o') return null;
   if (facts.nowMs < (facts.sentAtSec + rules.machineClickSeconds) * 1000) return 'click_too_soon';
-  if (facts.burst) return 'multi_link_burst';
   return null;
 }
 

@@ -1,5 +1,12 @@
 /**
- * Tracking tokens: `<kid>.<payload>.<mac>`, every part URL-safe (kid is [A-Za-z0-9], the others
+ * Tracking tokens are sealed: `<kid>.<sealed>`, sealed = base64url(nonce[12] | AES-256-GCM
+ * ciphertext of the payload | tag[16]) under a key derived from the tracking secret `kid`
+ * (HMAC-SHA256(secret, "engagement tracking token seal")), with the kid as associated data. The
+ * GCM tag authenticates the token as the MAC did, and nothing in the URL names the recipient or
+ * the target in clear (DESIGN §2 "Purge reaches the log"). Verifying costs one AES-GCM open, the
+ * derived keys are cached per secret.
+ *
+ * Tokens issued before (still verified, never issued): `<kid>.<payload>.<mac>`, every part URL-safe (kid is [A-Za-z0-9], the others
  * base64url). The MAC is HMAC-SHA256 over the ASCII text `<kid>.<payload>`, truncated to 16
  * bytes. Verifying compares the canonical base64url text of the expected MAC, so a token whose
  * last character differs only in padding bits (which base64 decoding ignores) is still refused.
@@ -12,6 +19,7 @@
  */
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { FieldCipherError, openBytes, sealBytes } from '../../core/crypto/field-cipher.js';
 import { RECIPIENT_TYPES, type RecipientType } from '../../schemas/events.js';
 
 export type TrackingKind = 'o' | 'c' | 'a';
@@ -43,18 +51,40 @@ const FORMAT_CONTACT = 1;
 /** [2, kind, org, email, recipient, sentAtSec, recipientType, id?, url?] */
 const FORMAT_TYPED = 2;
 
+const SEAL_LABEL = 'engagement tracking token seal';
+const sealKeys = new Map<string, Buffer>();
+
+function sealKey(secret: string): Buffer {
+  let key = sealKeys.get(secret);
+  if (!key) {
+    key = createHmac('sha256', secret).update(SEAL_LABEL, 'ascii').digest();
+    sealKeys.set(secret, key);
+  }
+  return key;
+}
+
+/** A sealed token under the first secret. */
 export function signToken(payload: TokenPayload, secrets: readonly TrackingSecret[]): string {
   const signer = secrets[0];
   if (!signer) throw new Error('signToken needs at least one tracking secret');
+  const sealed = sealBytes(sealKey(signer.secret), Buffer.from(JSON.stringify(toWire(payload)), 'utf8'), Buffer.from(signer.kid, 'ascii'));
+  return `${signer.kid}.${sealed.toString('base64url')}`;
+}
+
+/** A token in the format issued before sealing (clear payload + MAC): how old links look. */
+export function signLegacyToken(payload: TokenPayload, secrets: readonly TrackingSecret[]): string {
+  const signer = secrets[0];
+  if (!signer) throw new Error('signLegacyToken needs at least one tracking secret');
   const body = Buffer.from(JSON.stringify(toWire(payload)), 'utf8').toString('base64url');
   const signed = `${signer.kid}.${body}`;
   return `${signed}.${mac(signer.secret, signed)}`;
 }
 
-/** The payload of an authentic token, or null: unknown kid, bad MAC, malformed anything. */
+/** The payload of an authentic token (sealed, or legacy signed), or null: unknown kid, bad tag or MAC, malformed anything. */
 export function verifyToken(token: string, secrets: readonly TrackingSecret[]): TokenPayload | null {
   if (token.length > MAX_TOKEN_CHARS) return null;
   const parts = token.split('.');
+  if (parts.length === 2) return openSealed(parts[0]!, parts[1]!, secrets);
   if (parts.length !== 3) return null;
   const [kid, body, given] = parts as [string, string, string];
   const secret = secrets.find((s) => s.kid === kid);
@@ -66,6 +96,20 @@ export function verifyToken(token: string, secrets: readonly TrackingSecret[]): 
     return fromWire(JSON.parse(Buffer.from(body, 'base64url').toString('utf8')));
   } catch {
     return null;
+  }
+}
+
+function openSealed(kid: string, sealed: string, secrets: readonly TrackingSecret[]): TokenPayload | null {
+  const secret = secrets.find((s) => s.kid === kid);
+  if (!secret) return null;
+  const bytes = Buffer.from(sealed, 'base64url');
+  // base64url decoding ignores junk and padding bits: only the canonical text is the token
+  if (bytes.toString('base64url') !== sealed) return null;
+  try {
+    return fromWire(JSON.parse(openBytes(sealKey(secret.secret), bytes, Buffer.from(kid, 'ascii')).toString('utf8')));
+  } catch (error) {
+    if (error instanceof FieldCipherError || error instanceof SyntaxError) return null;
+    throw error;
   }
 }
 

@@ -7,7 +7,7 @@
 -- ARGV[1]   partition
 -- ARGV[2]   offset of the batch's first record
 -- ARGV[3]   next offset (offset of the batch's last record + 1)
--- ARGV[4]   section sizes "i s lo hi f a x e" (entries, not ARGV items), built by
+-- ARGV[4]   section sizes "i s lo hi f a x e k" (entries, not ARGV items), built by
 --           projections/projector/apply-args.ts; the entries follow flat from ARGV[8 + 2m] on
 --           (k is a KEYS index):
 --             i  k field by                  HINCRBY
@@ -19,6 +19,10 @@
 --             x  k unixSeconds               EXPIREAT, only later than the key's expiry (or when it has
 --                                            none): every projection key, at the HISTORY_DAYS horizon
 --             e  k seconds                   EXPIRE (seen sets)
+--             k  fk ek cdk recipient link second n up*n
+--                                            a click that no other rule calls a machine's, in log order,
+--                                            through the burst rule (section k below); its entries come
+--                                            right after section f's in ARGV
 -- ARGV[5]   '' or the version V this batch writes to; when given, KEYS[2] is P:proj:current (default 1)
 -- ARGV[6]   the offset the version starts at when nothing is stored for the partition
 -- ARGV[7]   '' or "k m": the purge fence, KEYS[k] is P:purge:fence (sha1(orgId) -> purgedAt) and
@@ -111,6 +115,116 @@ for _ = 1, n[5] do
     at = at + 3 * count
   end
 end
+-- ---- section k: click bursts (DESIGN §5) ------------------------------------------------------
+-- Several links of one email clicked by one recipient within the same second (of occurredAt) are
+-- all a machine's, the first included. Clicks come in log order (one email is on one partition),
+-- so this is a state machine over the log, whatever the batch boundaries: live equals replay.
+-- State per recipient, field `k:<recipient>` of the flags hash (fk):
+--   "<second>\n<mode h|b>\n<u>\n(<link>\n<count>\n<lu>\n)*"
+-- for the latest second in which the recipient clicked: the clicks counted as a person's per link,
+-- whether they set the recipient's unique-click flag (u) and each link's (lu). When a second link
+-- joins that second, those clicks are moved to machineClicks: clicks, lc:<link>, the rollups'
+-- clicks are taken back, and a unique flag they set is removed with its count (uniqueClicks of the
+-- email and rollups, the contact day's clicked, lu:<link>), so a later click by a person counts
+-- as that recipient's first again.
+for _ = 1, n[9] do
+  local fk, ek, cdk = KEYS[tonumber(ARGV[at])], KEYS[tonumber(ARGV[at + 1])], KEYS[tonumber(ARGV[at + 2])]
+  local c, link, second, nu = ARGV[at + 3], ARGV[at + 4], ARGV[at + 5], tonumber(ARGV[at + 6])
+  local ups = {}
+  for i = 1, nu do
+    ups[i] = KEYS[tonumber(ARGV[at + 6 + i])]
+  end
+  at = at + 7 + nu
+  local field = 'k:' .. c
+  local parts = {}
+  local raw = redis.call('HGET', fk, field)
+  if raw then
+    for part in string.gmatch(raw, '([^\n]*)\n') do
+      parts[#parts + 1] = part
+    end
+  end
+  local function machine()
+    redis.call('HINCRBY', ek, 'machineClicks', 1)
+    for i = 1, nu do
+      redis.call('HINCRBY', ups[i], 'machineClicks', 1)
+    end
+  end
+  local function person()
+    redis.call('HINCRBY', ek, 'clicks', 1)
+    redis.call('HINCRBY', ek, 'lc:' .. link, 1)
+    for i = 1, nu do
+      redis.call('HINCRBY', ups[i], 'clicks', 1)
+    end
+    local u, lu = 0, 0
+    if redis.call('HSETNX', fk, 'c:' .. c, '1') == 1 then
+      newFlags = newFlags + 1
+      u = 1
+      redis.call('HINCRBY', ek, 'uniqueClicks', 1)
+      for i = 1, nu do
+        redis.call('HINCRBY', ups[i], 'uniqueClicks', 1)
+      end
+      redis.call('HINCRBY', cdk, 'clicked', 1)
+    end
+    if redis.call('HSETNX', fk, 'c:' .. link .. ':' .. c, '1') == 1 then
+      newFlags = newFlags + 1
+      lu = 1
+      redis.call('HINCRBY', ek, 'lu:' .. link, 1)
+    end
+    return u, lu
+  end
+  if parts[1] == second and parts[2] == 'b' then
+    machine()
+  elseif parts[1] == second then
+    local other = false
+    for i = 4, #parts, 3 do
+      if parts[i] ~= link then
+        other = true
+      end
+    end
+    if other then
+      -- the burst is recognised: what this second counted as a person's becomes a machine's
+      for i = 4, #parts, 3 do
+        local l, count, lu = parts[i], tonumber(parts[i + 1]), parts[i + 2]
+        redis.call('HINCRBY', ek, 'clicks', -count)
+        redis.call('HINCRBY', ek, 'lc:' .. l, -count)
+        redis.call('HINCRBY', ek, 'machineClicks', count)
+        for j = 1, nu do
+          redis.call('HINCRBY', ups[j], 'clicks', -count)
+          redis.call('HINCRBY', ups[j], 'machineClicks', count)
+        end
+        if lu == '1' then
+          redis.call('HDEL', fk, 'c:' .. l .. ':' .. c)
+          redis.call('HINCRBY', ek, 'lu:' .. l, -1)
+        end
+      end
+      if parts[3] == '1' then
+        redis.call('HDEL', fk, 'c:' .. c)
+        redis.call('HINCRBY', ek, 'uniqueClicks', -1)
+        for j = 1, nu do
+          redis.call('HINCRBY', ups[j], 'uniqueClicks', -1)
+        end
+        redis.call('HINCRBY', cdk, 'clicked', -1)
+      end
+      machine()
+      redis.call('HSET', fk, field, second .. '\nb\n0\n')
+    else
+      -- the same link again within the second (a double click): still a person's
+      local u, lu = person()
+      parts[3] = (parts[3] == '1' or u == 1) and '1' or '0'
+      for i = 4, #parts, 3 do
+        if parts[i] == link then
+          parts[i + 1] = tostring(tonumber(parts[i + 1]) + 1)
+          if lu == 1 then parts[i + 2] = '1' end
+        end
+      end
+      redis.call('HSET', fk, field, table.concat(parts, '\n') .. '\n')
+    end
+  else
+    local u, lu = person()
+    redis.call('HSET', fk, field, second .. '\nh\n' .. u .. '\n' .. link .. '\n1\n' .. lu .. '\n')
+  end
+end
+-- ---- end of section k ------------------------------------------------------------------------
 for _ = 1, n[6] do
   local k, count = KEYS[tonumber(ARGV[at])], tonumber(ARGV[at + 1])
   redis.call('SADD', k, unpack(ARGV, at + 2, at + 1 + count))

@@ -61,7 +61,7 @@ export function buildApplyArgs(delta: Delta, position: BatchPosition): ApplyArgs
   // Flat ARGV sections (see apply-batch.lua): no JSON, so the script creates no tables per op —
   // cjson.decode of a JSON payload was the largest part of the script's time.
   const ops: string[] = [];
-  const counts = [0, 0, 0, 0, 0, 0, 0, 0];
+  const counts = [0, 0, 0, 0, 0, 0, 0, 0, 0];
   const fields = <V>(section: number, map: Map<string, Map<string, V>>): void => {
     for (const [key, byField] of map) {
       const i = String(k(key));
@@ -96,6 +96,12 @@ export function buildApplyArgs(delta: Delta, position: BatchPosition): ApplyArgs
       for (const [tk, tf, by] of then) ops.push(String(k(tk)), tf, String(by));
       counts[4]!++;
     }
+  }
+  // Section k (click bursts) is read right after section f; its size is the 9th count.
+  for (const click of delta.clicks) {
+    ops.push(String(k(click.flags)), String(k(click.email)), String(k(click.contactDay)), click.recipient, click.link, String(click.second));
+    ops.push(String(click.rollups.length), ...click.rollups.map((key) => String(k(key))));
+    counts[8]!++;
   }
   const sadd = (key: string, members: readonly string[]): void => {
     const i = String(k(key));

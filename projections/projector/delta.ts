@@ -21,6 +21,31 @@ export interface Delta {
   orgKeys: Map<string, Set<string>>;
   /** seen key -> eventIds folded in this batch */
   seen: Map<string, string[]>;
+  /** clicks through the burst rule, in log order (apply-batch.lua section k) */
+  clicks: BurstClick[];
+}
+
+/**
+ * A click no other rule calls a machine's: the script counts it as a person's, or as a machine's
+ * when another link of the email was clicked by the recipient in the same second (and then takes
+ * back what that second counted as a person's). Keys are full key names.
+ */
+export interface BurstClick {
+  flags: string;
+  email: string;
+  contactDay: string;
+  /** recipientRef of the clicker */
+  recipient: string;
+  /** escaped linkId */
+  link: string;
+  /** floor(occurredAt / 1000) */
+  second: number;
+  /** the org / sender / template day rollups the click counts in */
+  rollups: readonly string[];
+}
+
+export function addBurstClick(delta: Delta, click: BurstClick): void {
+  delta.clicks.push(click);
 }
 
 export function emptyDelta(): Delta {
@@ -33,6 +58,7 @@ export function emptyDelta(): Delta {
     expireAt: new Map(),
     orgKeys: new Map(),
     seen: new Map(),
+    clicks: [],
   };
 }
 

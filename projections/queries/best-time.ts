@@ -1,6 +1,9 @@
 /**
- * Best time to email: the hour-of-week slots with the most (human) opens, shifted from the UTC
- * histogram the projector keeps into the contact's time zone. Pure.
+ * Best time to email: the hour-of-week slots with the most (human) opens on the contact's own
+ * clock. The projector counts each open in the recipient's local slot at the moment of the open
+ * (`hl:` fields, projections/local-hour.ts), so summer and winter opens at 10:00 are one slot,
+ * and :30/:45 zones are exact. Opens projected before that were kept in UTC (`h:` fields): until a
+ * replay rewrites them they are shifted by the zone's offset now, as before. Pure.
  */
 
 export interface BestTimeSlot {
@@ -14,10 +17,14 @@ export const BEST_TIME_DEFAULTS = { minOpens: 5, top: 3 } as const;
 const DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
 const HOURS_PER_WEEK = 168;
 
-/** Offset of a time zone from UTC in whole hours at `at` (half-hour zones round down). */
-export function utcOffsetHours(timeZone: string, at: number): number {
-  try {
-    const parts = new Intl.DateTimeFormat('en-US', {
+/** Building an Intl.DateTimeFormat costs ~50 µs: one per time zone, kept (a bounded set: IANA zones). */
+const formats = new Map<string, Intl.DateTimeFormat>();
+const MAX_FORMATS = 1_000;
+
+function formatFor(timeZone: string): Intl.DateTimeFormat {
+  let format = formats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
       timeZone,
       hourCycle: 'h23',
       year: 'numeric',
@@ -25,7 +32,18 @@ export function utcOffsetHours(timeZone: string, at: number): number {
       day: 'numeric',
       hour: 'numeric',
       minute: 'numeric',
-    }).formatToParts(new Date(at));
+    });
+    if (formats.size >= MAX_FORMATS) formats.clear();
+    formats.set(timeZone, format);
+  }
+  return format;
+}
+
+/** Offset of a time zone from UTC in whole hours at `at` (half-hour zones round down): only for
+ *  the legacy UTC histogram, and the demo's history. */
+export function utcOffsetHours(timeZone: string, at: number): number {
+  try {
+    const parts = formatFor(timeZone).formatToParts(new Date(at));
     const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
     const local = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'));
     return Math.floor((local - Math.floor(at / 60_000) * 60_000) / 3_600_000);
@@ -35,23 +53,26 @@ export function utcOffsetHours(timeZone: string, at: number): number {
 }
 
 export function bestTimeToEmail(
-  histogramUtc: ReadonlyMap<number, number>,
+  histogramLocal: ReadonlyMap<number, number>,
   timeZone: string | null,
   now: number,
-  options: { minOpens?: number; top?: number } = {},
+  options: { minOpens?: number; top?: number; legacyUtc?: ReadonlyMap<number, number> } = {},
 ): BestTimeSlot[] | null {
   const minOpens = options.minOpens ?? BEST_TIME_DEFAULTS.minOpens;
   const top = options.top ?? BEST_TIME_DEFAULTS.top;
-  let total = 0;
-  for (const count of histogramUtc.values()) total += count;
-  if (total < minOpens) return null;
-  const offset = timeZone ? utcOffsetHours(timeZone, now) : 0;
   const local = new Map<number, number>();
-  for (const [slot, count] of histogramUtc) {
-    if (count <= 0) continue;
-    const shifted = (((slot + offset) % HOURS_PER_WEEK) + HOURS_PER_WEEK) % HOURS_PER_WEEK;
-    local.set(shifted, (local.get(shifted) ?? 0) + count);
+  let total = 0;
+  const add = (slot: number, count: number): void => {
+    if (count <= 0) return;
+    total += count;
+    local.set(slot, (local.get(slot) ?? 0) + count);
+  };
+  for (const [slot, count] of histogramLocal) add(slot, count);
+  if (options.legacyUtc && options.legacyUtc.size > 0) {
+    const offset = timeZone ? utcOffsetHours(timeZone, now) : 0;
+    for (const [slot, count] of options.legacyUtc) add((((slot + offset) % HOURS_PER_WEEK) + HOURS_PER_WEEK) % HOURS_PER_WEEK, count);
   }
+  if (total < minOpens) return null;
   return [...local]
     .sort((a, b) => b[1] - a[1] || a[0] - b[0])
     .slice(0, top)

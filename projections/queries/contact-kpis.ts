@@ -4,11 +4,13 @@ import type { Keys } from '../keys.js';
 import type { RecipientType } from '../../schemas/events.js';
 import { bestTimeToEmail, type BestTimeSlot } from './best-time.js';
 import type { ControlFallback } from '../control/control-store.js';
-import { openQuery, readHashes } from './context.js';
+import { runQuery } from './context.js';
 import { bucketOf, lastDays } from './days.js';
 import { rate, toInt, toIso } from './rates.js';
 
 export const CONTACT_WINDOW = { defaultDays: 30, maxDays: 365 } as const;
+/** The counters of a contact-day hash (the fold writes them) that a window sums. */
+const CONTACT_DAY_FIELDS = ['received', 'opened', 'clicked', 'replied'] as const;
 
 export interface ContactKpis {
   orgId: string;
@@ -28,13 +30,13 @@ export interface ContactKpis {
   bestTimeToEmail: BestTimeSlot[] | null;
 }
 
-/** Pure: the contact hash and its day buckets (oldest first) → the KPI document. */
+/** Pure: the contact hash and its day buckets (oldest first, or already summed) → the KPI document. */
 export function contactKpisFrom(
   orgId: string,
   contactId: string,
   dates: readonly string[],
   contact: Record<string, string>,
-  buckets: ReadonlyArray<Record<string, string>>,
+  buckets: ReadonlyArray<Record<string, string | number>>,
   now: number,
 ): ContactKpis {
   let received = 0;
@@ -48,8 +50,10 @@ export function contactKpisFrom(
     replied += toInt(b.replied);
   }
   const histogram = new Map<number, number>();
+  const legacyUtc = new Map<number, number>();
   for (const [field, value] of Object.entries(contact)) {
-    if (field.startsWith('h:')) histogram.set(Number(field.slice(2)), toInt(value));
+    if (field.startsWith('hl:')) histogram.set(Number(field.slice(3)), toInt(value));
+    else if (field.startsWith('h:')) legacyUtc.set(Number(field.slice(2)), toInt(value));
   }
   const timeZone = contact.tz || null;
   return {
@@ -67,7 +71,7 @@ export function contactKpisFrom(
     clickRate: rate(clicked, received),
     replyRate: rate(replied, received),
     lastOpenedAt: toIso(contact.lastOpenedAt),
-    bestTimeToEmail: bestTimeToEmail(histogram, timeZone, now),
+    bestTimeToEmail: bestTimeToEmail(histogram, timeZone, now, { legacyUtc }),
   };
 }
 
@@ -90,14 +94,18 @@ export async function queryContactKpis(
   fallback?: ControlFallback,
   type: RecipientType = 'contact',
 ): Promise<ContactKpis & { recipientType: RecipientType }> {
-  const { keys: v } = await openQuery(redis, keys, orgId, fallback);
   const dates = lastDays(days, now);
-  const [contact, ...buckets] = await readHashes(redis, [
-    v.contact(orgId, contactId, type),
-    ...dates.map((d) => v.contactDay(orgId, contactId, bucketOf(d), type)),
-  ]);
-  if (Object.keys(contact!).length === 0 && buckets.every((b) => Object.keys(b).length === 0)) {
+  const buckets = dates.map((d) => bucketOf(d));
+  // The window is summed inside Redis (read-kpis.lua): one reply of four numbers, not one hash per day.
+  const { data } = await runQuery<'sum'>(
+    redis,
+    keys,
+    orgId,
+    (v) => ({ mode: 'sum', keys: [v.contact(orgId, contactId, type), ...buckets.map((b) => v.contactDay(orgId, contactId, b, type))], fields: CONTACT_DAY_FIELDS }),
+    fallback,
+  );
+  if (Object.keys(data.first).length === 0 && data.present === 0) {
     throw new EngagementError('not_found', `no KPIs for ${type} ${contactId} of organisation ${orgId}`);
   }
-  return { ...contactKpisFrom(orgId, contactId, dates, contact!, buckets, now), recipientType: type };
+  return { ...contactKpisFrom(orgId, contactId, dates, data.first, [data.sums], now), recipientType: type };
 }

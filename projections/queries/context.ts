@@ -1,9 +1,113 @@
+import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { EngagementError } from '../../core/errors.js';
 import type { ControlFallback } from '../control/control-store.js';
 import { fromHash, type OrgState } from '../control/org-state.js';
-import { parseCurrentVersion } from '../current-version.js';
-import type { Keys, VersionKeys } from '../keys.js';
+import { FIRST_PROJECTION_VERSION, parseCurrentVersion } from '../current-version.js';
+import type { Keys, ProjectionVersion, VersionKeys } from '../keys.js';
+
+const LUA = readFileSync(new URL('../lua/read-kpis.lua', import.meta.url), 'utf8');
+const COMMAND = 'engagementReadKpis';
+/** A replay switch between the guess and the read costs one more round trip; more means a storm of switches. */
+const MAX_ATTEMPTS = 4;
+
+/** What one query reads from the live version (see read-kpis.lua for the modes). */
+export type ReadPlan =
+  | { mode: 'hash'; keys: string[] }
+  | { mode: 'sum'; keys: [first: string, ...summed: string[]]; fields: readonly string[] }
+  | { mode: 'rows'; keys: string[]; fields: readonly string[] };
+
+export type ReadReply =
+  | { mode: 'hash'; hashes: Array<Record<string, string>> }
+  | { mode: 'sum'; first: Record<string, string>; sums: Record<string, number>; present: number }
+  | { mode: 'rows'; rows: Array<Record<string, number>> };
+
+export interface QueryResult<R extends ReadReply> {
+  keys: VersionKeys;
+  org: OrgState;
+  data: R;
+}
+
+interface WithCommand {
+  [COMMAND](numKeys: number, keys: string[], argv: string[]): Promise<unknown[]>;
+}
+
+/**
+ * The version each reader last saw live, per key prefix: the read sends its keys in the same
+ * script that checks the pointer, so a stale guess only costs a second round trip, never a wrong
+ * answer (the check and the reads are one atomic script).
+ */
+const liveGuess = new Map<string, ProjectionVersion>();
+
+function flatToHash(flat: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  const list = (flat as string[] | null) ?? [];
+  for (let i = 0; i + 1 < list.length; i += 2) out[list[i]!] = list[i + 1]!;
+  return out;
+}
+
+function toRecord(fields: readonly string[], values: unknown): Record<string, number> {
+  const list = (values as number[] | null) ?? [];
+  const out: Record<string, number> = {};
+  fields.forEach((f, i) => (out[f] = Number(list[i] ?? 0)));
+  return out;
+}
+
+/**
+ * Every KPI query in one round trip (read-kpis.lua): which projection version is live, may this
+ * org's KPIs be served at all (a disabled org answers engagement_disabled, its data untouched),
+ * and the keys `plan` names in that version, read and (for windows) summed inside Redis.
+ */
+export async function runQuery<M extends ReadPlan['mode']>(
+  redis: Redis,
+  keys: Keys,
+  orgId: string,
+  plan: (v: VersionKeys) => Extract<ReadPlan, { mode: M }>,
+  fallback?: ControlFallback,
+): Promise<QueryResult<Extract<ReadReply, { mode: M }>>> {
+  if (!(COMMAND in redis)) redis.defineCommand(COMMAND, { lua: LUA });
+  let version = liveGuess.get(keys.prefix) ?? FIRST_PROJECTION_VERSION;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const v = keys.version(version);
+    const p: ReadPlan = plan(v);
+    const fields = p.mode === 'hash' ? [] : [...p.fields];
+    const allKeys = [keys.currentVersion(), keys.controlOrg(orgId), keys.controlSynced(), ...p.keys];
+    let reply: unknown[];
+    try {
+      reply = await (redis as unknown as WithCommand)[COMMAND](allKeys.length, allKeys, [String(version), p.mode, ...fields]);
+    } catch (cause) {
+      throw new EngagementError('redis_unavailable', (cause as Error).message, { cause, retriable: true });
+    }
+    const live = parseCurrentVersion(reply[0]);
+    if (live !== version || reply.length === 1) {
+      liveGuess.set(keys.prefix, live);
+      version = live;
+      continue;
+    }
+    // The control store lost (flushed) and not rewritten yet: the control topic decides, not a missing hash.
+    const org = fallback && reply[2] !== 1 ? fallback.orgState(orgId) : fromHash(orgId, flatToHash(reply[1]));
+    if (!org.enabled) {
+      throw new EngagementError('engagement_disabled', `email engagement is disabled for organisation ${orgId}`);
+    }
+    return { keys: v, org, data: decode(p, reply.slice(3)) as Extract<ReadReply, { mode: M }> };
+  }
+  throw new EngagementError('redis_unavailable', `the live projection version kept changing during a read of organisation ${orgId}`, { retriable: true });
+}
+
+function decode(plan: ReadPlan, rest: unknown[]): ReadReply {
+  switch (plan.mode) {
+    case 'hash':
+      return { mode: 'hash', hashes: rest.map(flatToHash) };
+    case 'sum':
+      return { mode: 'sum', first: flatToHash(rest[0]), sums: toRecord(plan.fields, rest[1]), present: Number(rest[2] ?? 0) };
+    case 'rows':
+      return { mode: 'rows', rows: rest.map((row) => toRecord(plan.fields, row)) };
+    default: {
+      const never: never = plan;
+      return never;
+    }
+  }
+}
 
 export interface QueryContext {
   keys: VersionKeys;
@@ -11,21 +115,15 @@ export interface QueryContext {
 }
 
 /**
- * First of the two round trips of every query: which projection version is live, and may this
- * org's KPIs be served at all (a disabled org answers engagement_disabled, its data untouched).
+ * The version and the org's enablement alone (one round trip), for a read that builds its own
+ * key list afterwards; a KPI query should use `runQuery`, which reads its keys in the same script.
  */
 export async function openQuery(redis: Redis, keys: Keys, orgId: string, fallback?: ControlFallback): Promise<QueryContext> {
-  const results = await redis.pipeline().get(keys.currentVersion()).hgetall(keys.controlOrg(orgId)).exists(keys.controlSynced()).exec();
-  const version = parseCurrentVersion(results?.[0]?.[1]);
-  // The control store lost (flushed) and not rewritten yet: the control topic decides, not a missing hash.
-  const org =
-    fallback && results?.[2]?.[1] !== 1 ? fallback.orgState(orgId) : fromHash(orgId, (results?.[1]?.[1] as Record<string, string>) ?? {});
-  if (!org.enabled) {
-    throw new EngagementError('engagement_disabled', `email engagement is disabled for organisation ${orgId}`);
-  }
-  return { keys: keys.version(version), org };
+  const { keys: v, org } = await runQuery<'hash'>(redis, keys, orgId, () => ({ mode: 'hash', keys: [] }), fallback);
+  return { keys: v, org };
 }
 
+/** HGETALL of each key in one pipeline (not atomic with a preceding openQuery). */
 export async function readHashes(redis: Redis, names: readonly string[]): Promise<Array<Record<string, string>>> {
   if (names.length === 0) return [];
   const pipeline = redis.pipeline();

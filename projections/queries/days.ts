@@ -16,9 +16,24 @@ export function dateRange(from: string, to: string): string[] {
   return Array.from({ length: days }, (_, i) => new Date(start + i * DAY_MS).toISOString().slice(0, 10));
 }
 
+/** Every query builds its window of dates: memoised per (days, today), a handful of entries live at once. */
+const windows = new Map<string, string[]>();
+const MAX_MEMO = 2_000;
+
+function remember<V>(memo: Map<string, V>, key: string, make: () => V): V {
+  let value = memo.get(key);
+  if (value === undefined) {
+    if (memo.size >= MAX_MEMO) memo.clear();
+    memo.set(key, (value = make()));
+  }
+  return value;
+}
+
 export function lastDays(days: number, now: number): string[] {
-  const today = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), new Date(now).getUTCDate());
-  return Array.from({ length: days }, (_, i) => new Date(today - (days - 1 - i) * DAY_MS).toISOString().slice(0, 10));
+  const today = Math.floor(now / DAY_MS) * DAY_MS;
+  return remember(windows, `${days}:${today}`, () =>
+    Array.from({ length: days }, (_, i) => new Date(today - (days - 1 - i) * DAY_MS).toISOString().slice(0, 10)),
+  ).slice();
 }
 
 export function parseDate(parameter: string, value: string): number {
@@ -31,6 +46,8 @@ export function parseDate(parameter: string, value: string): number {
 }
 
 /** YYYY-MM-DD → the YYYYMMDD bucket name the projector uses. */
+const buckets = new Map<string, string>();
+
 export function bucketOf(date: string): string {
-  return dayOf(Date.parse(`${date}T00:00:00Z`));
+  return remember(buckets, date, () => dayOf(Date.parse(`${date}T00:00:00Z`)));
 }

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { EngagementError } from '../../core/errors.js';
 import type { Keys } from '../keys.js';
 import type { ControlFallback } from '../control/control-store.js';
-import { openQuery, readHashes } from './context.js';
+import { runQuery } from './context.js';
 import { engagementRates, toInt, toIso, type EngagementRates } from './rates.js';
 
 export interface LinkKpis {
@@ -78,8 +78,8 @@ export function emailKpisFromHash(orgId: string, emailId: string, h: Record<stri
 }
 
 export async function queryEmailKpis(redis: Redis, keys: Keys, orgId: string, emailId: string, fallback?: ControlFallback): Promise<EmailKpis> {
-  const { keys: v } = await openQuery(redis, keys, orgId, fallback);
-  const [hash] = await readHashes(redis, [v.email(orgId, emailId)]);
+  const { data } = await runQuery<'hash'>(redis, keys, orgId, (v) => ({ mode: 'hash', keys: [v.email(orgId, emailId)] }), fallback);
+  const hash = data.hashes[0];
   if (!hash || Object.keys(hash).length === 0) {
     throw new EngagementError('not_found', `no KPIs for email ${emailId} of organisation ${orgId}`);
   }

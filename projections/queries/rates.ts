@@ -4,7 +4,7 @@ export function rate(part: number, whole: number): number {
   return Math.min(1, Math.max(0, part / whole));
 }
 
-export function toInt(value: string | undefined | null): number {
+export function toInt(value: string | number | undefined | null): number {
   const n = Number(value ?? 0);
   return Number.isFinite(n) ? n : 0;
 }

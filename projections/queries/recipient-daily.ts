@@ -1,7 +1,7 @@
 /**
  * A recipient's activity per day over a window (the dashboard's daily chart), from the same day
- * buckets contact-kpis.ts sums. A separate read for now: once the contact KPI query returns its
- * per-day buckets, the dashboard can take them from there and drop this second pipeline.
+ * buckets contact-kpis.ts sums. A read of its own: the KPI query sums the window inside Redis
+ * (one reply of four numbers), so the per-day values only the dashboard needs are read here.
  */
 import type { Redis } from 'ioredis';
 import type { RecipientType } from '../../schemas/events.js';

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Keys, RollupField, VersionKeys } from '../keys.js';
 import { ROLLUP_FIELDS } from '../keys.js';
 import type { ControlFallback } from '../control/control-store.js';
-import { openQuery, readHashes } from './context.js';
+import { runQuery } from './context.js';
 import { bucketOf, dateRange, lastDays, parseDate } from './days.js';
 import { engagementRates, toInt, type EngagementRates } from './rates.js';
 
@@ -26,7 +26,7 @@ export interface RollupKpis extends RollupCounters, EngagementRates {
 
 export const DEFAULT_ROLLUP_DAYS = 30;
 
-function stored(hash: Record<string, string>): StoredCounters {
+function stored(hash: Record<string, string | number>): StoredCounters {
   return Object.fromEntries(ROLLUP_FIELDS.map((f) => [f, toInt(hash[f])])) as StoredCounters;
 }
 
@@ -36,7 +36,7 @@ function counters(s: StoredCounters): RollupCounters {
 }
 
 /** Pure: day hashes (in date order) → daily series, totals and rates. */
-export function rollupKpisFrom(orgId: string, scope: RollupScope, dates: readonly string[], hashes: ReadonlyArray<Record<string, string>>): RollupKpis {
+export function rollupKpisFrom(orgId: string, scope: RollupScope, dates: readonly string[], hashes: ReadonlyArray<Record<string, string | number>>): RollupKpis {
   const days = dates.map((_, i) => stored(hashes[i] ?? {}));
   const daily = dates.map((date, i) => ({ date, ...counters(days[i]!) }));
   const sum = stored({});
@@ -70,9 +70,9 @@ export async function queryRollupKpis(
   fallback?: ControlFallback,
 ): Promise<RollupKpis> {
   const dates = resolveRange(range, now);
-  const { keys: v } = await openQuery(redis, keys, orgId, fallback);
-  const hashes = await readHashes(redis, dates.map((d) => dayKey(v, orgId, scope, bucketOf(d))));
-  return rollupKpisFrom(orgId, scope, dates, hashes);
+  const buckets = dates.map((d) => bucketOf(d));
+  const { data } = await runQuery<'rows'>(redis, keys, orgId, (v) => ({ mode: 'rows', keys: buckets.map((b) => dayKey(v, orgId, scope, b)), fields: ROLLUP_FIELDS }), fallback);
+  return rollupKpisFrom(orgId, scope, dates, data.rows);
 }
 
 /** Defaults: the last 30 days up to today, or 30 days around whichever bound is given. */

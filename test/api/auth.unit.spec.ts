@@ -47,13 +47,14 @@ describe('no default secrets where others can reach the server', () => {
   };
 
   it('refuses to start on a non-loopback HOST without ENGAGEMENT_ADMIN_KEY, naming the variable', () => {
-    const found = problems({ HOST: '0.0.0.0', TRACKING_SECRET: 'k1:s', SUPPRESSION_SECRET: 's', DASHBOARD_SESSION_SECRET: 'd' });
+    const found = problems({ HOST: '0.0.0.0', TRACKING_SECRET: 'k1:s', SUPPRESSION_SECRET: 's', DASHBOARD_SESSION_SECRET: 'd', ENGAGEMENT_MASTER_KEY: 'm1:a-master-secret-of-16+' });
     expect(found).toEqual(['ENGAGEMENT_ADMIN_KEY is required when HOST (0.0.0.0) is not a loopback address']);
     expect(problems({ HOST: '10.1.2.3' })).toEqual([
       'ENGAGEMENT_ADMIN_KEY is required when HOST (10.1.2.3) is not a loopback address',
       'SUPPRESSION_SECRET is required when HOST (10.1.2.3) is not a loopback address',
       'TRACKING_SECRET is required when HOST (10.1.2.3) is not a loopback address',
       'DASHBOARD_SESSION_SECRET is required when HOST (10.1.2.3) is not a loopback address',
+      'ENGAGEMENT_MASTER_KEY is required when HOST (10.1.2.3) is not a loopback address',
     ]);
   });
 
@@ -61,7 +62,16 @@ describe('no default secrets where others can reach the server', () => {
     for (const host of ['127.0.0.1', 'localhost', '::1', '127.0.0.2']) {
       expect(loadConfig({ HOST: host }).adminKey).toBe('dev-admin-key');
     }
-    expect(loadConfig({ HOST: '0.0.0.0', ENGAGEMENT_ADMIN_KEY: 'a', TRACKING_SECRET: 'k1:s', SUPPRESSION_SECRET: 's', DASHBOARD_SESSION_SECRET: 'd' }).adminKey).toBe('a');
+    expect(loadConfig({ HOST: '0.0.0.0', ENGAGEMENT_ADMIN_KEY: 'a', TRACKING_SECRET: 'k1:s', SUPPRESSION_SECRET: 's', DASHBOARD_SESSION_SECRET: 'd', ENGAGEMENT_MASTER_KEY: 'm1:a-master-secret-of-16+' }).adminKey).toBe('a');
+    expect(loadConfig({ HOST: '127.0.0.1' }).masterKeys).toEqual([{ kid: 'm1', secret: 'dev-master-key-change-me-not-for-production' }]);
     expect(problems({ NODE_ENV: 'production' })).toContain('ENGAGEMENT_ADMIN_KEY is required when NODE_ENV=production');
+    expect(problems({ NODE_ENV: 'production' })).toContain('ENGAGEMENT_MASTER_KEY is required when NODE_ENV=production');
+  });
+
+  it('reads ENGAGEMENT_MASTER_KEY as kid:secret pairs (the first wraps) and refuses weak or malformed ones', () => {
+    expect(loadConfig({ ENGAGEMENT_MASTER_KEY: 'm2:new-master-secret-456, m1:old-master-secret-123' }).masterKeys.map((m) => m.kid)).toEqual(['m2', 'm1']);
+    expect(problems({ ENGAGEMENT_MASTER_KEY: 'm1:short' })).toEqual(['ENGAGEMENT_MASTER_KEY secret of "m1" must have at least 16 characters']);
+    expect(problems({ ENGAGEMENT_MASTER_KEY: 'no-kid' })[0]).toMatch(/ENGAGEMENT_MASTER_KEY entries must look like "id:value"/);
+    expect(problems({ ENGAGEMENT_MASTER_KEY: 'm1:old-master-secret-123,m1:new-master-secret-456' })).toEqual(['ENGAGEMENT_MASTER_KEY names a key id twice']);
   });
 });

@@ -6,6 +6,7 @@ import {
   keepsAtLeast,
   retentionContract,
   retentionShortfalls,
+  shortfallFix,
 } from '../../core/topic-retention.js';
 import { topicsFor } from '../../core/topics.js';
 
@@ -33,8 +34,25 @@ describe('retention contract', () => {
       ['p.control', [{ name: 'retention.ms', value: '-1' }, { name: 'retention.bytes', value: '-1' }]],
       ['p.emails', [{ name: 'retention.ms', value: String(407 * DAY_MS) }, { name: 'retention.bytes', value: '-1' }]],
       ['p.deadletter', [{ name: 'retention.ms', value: String(30 * DAY_MS) }]],
+      [
+        'p.keys',
+        [
+          { name: 'cleanup.policy', value: 'compact' },
+          { name: 'segment.ms', value: '3600000' },
+          { name: 'max.compaction.lag.ms', value: '3600000' },
+          { name: 'min.cleanable.dirty.ratio', value: '0.01' },
+          { name: 'delete.retention.ms', value: String(DAY_MS) },
+        ],
+      ],
     ]);
     expect(contractConfigEntries(retentionContract(topics, 83)[1]!)[0]).toEqual({ name: 'retention.ms', value: String(90 * DAY_MS) });
+  });
+
+  it('requires the keys topic compacted: a delete policy would lose live data keys after retention.ms', () => {
+    expect(retentionShortfalls(contract, described({ 'p.keys': { 'cleanup.policy': 'delete' } }))).toMatchObject([{ topic: 'p.keys', setting: 'cleanup.policy', actual: 'delete' }]);
+    const [shortfall] = retentionShortfalls(contract, described({ 'p.keys': { 'cleanup.policy': 'compact,delete' } }));
+    expect(shortfallFix(shortfall!)).toBe('compact');
+    expect(formatShortfall(shortfall!)).toMatch(/p\.keys: cleanup\.policy=compact,delete, required cleanup\.policy=compact/);
   });
 
   it('is met by what it creates, and by unlimited (-1) anywhere', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { dayOf, hourOfWeekUtc, type VersionKeys } from '../../projections/keys.js';
+import { dayOf, type VersionKeys } from '../../projections/keys.js';
+import { hourOfWeekIn } from '../../projections/local-hour.js';
 import type { EmailEvent } from '../../schemas/events.js';
 import { fixture } from '../support/fixtures.js';
 import { RedisProjection } from './support/redis-projection.js';
@@ -86,7 +87,7 @@ describe('fold: EmailOpened', () => {
     expect(await p.get(email)).toMatchObject({ opens: '2', uniqueOpens: '1', firstOpenedAt: String(LATER), lastOpenedAt: String(LATER + 60_000) });
     for (const key of [orgd, senderd, templated]) expect(await p.get(key)).toMatchObject({ opens: '2', uniqueOpens: '1' });
     expect(await p.get(contactd)).toEqual({ received: '1', opened: '1' });
-    expect(await p.get(contact)).toEqual({ tz: 'Europe/Paris', lastOpenedAt: String(LATER + 60_000), [`h:${hourOfWeekUtc(LATER)}`]: '2' });
+    expect(await p.get(contact)).toEqual({ tz: 'Europe/Paris', lastOpenedAt: String(LATER + 60_000), [`hl:${hourOfWeekIn(LATER, 'Europe/Paris')}`]: '2' });
   });
 
   it('counts a machine open only as machineOpens', async () => {

@@ -93,13 +93,18 @@ describe('best time to email', () => {
     ]);
   });
 
-  it('shifts into the contact time zone, wrapping around the week', () => {
+  it('reads local slots as they are: the projector counted each open on the contact\u2019s clock', () => {
+    expect(bestTimeToEmail(new Map([[monday9, 6]]), 'America/New_York', Date.UTC(2026, 11, 1))).toEqual([{ dayOfWeek: 'Monday', hour: 9, opens: 6 }]);
+  });
+
+  it('shifts the legacy UTC histogram into the contact time zone, wrapping around the week, and adds it', () => {
     const sundayLate = hourOfWeekUtc(Date.UTC(2026, 10, 29, 23));
     const winter = Date.UTC(2026, 11, 1);
     expect(utcOffsetHours('Europe/Paris', winter)).toBe(1);
     expect(utcOffsetHours('America/New_York', winter)).toBe(-5);
-    expect(bestTimeToEmail(new Map([[sundayLate, 6]]), 'Europe/Paris', winter)).toEqual([{ dayOfWeek: 'Monday', hour: 0, opens: 6 }]);
-    expect(bestTimeToEmail(new Map([[monday9, 6]]), 'America/New_York', winter)).toEqual([{ dayOfWeek: 'Monday', hour: 4, opens: 6 }]);
+    expect(bestTimeToEmail(new Map(), 'Europe/Paris', winter, { legacyUtc: new Map([[sundayLate, 6]]) })).toEqual([{ dayOfWeek: 'Monday', hour: 0, opens: 6 }]);
+    expect(bestTimeToEmail(new Map(), 'America/New_York', winter, { legacyUtc: new Map([[monday9, 6]]) })).toEqual([{ dayOfWeek: 'Monday', hour: 4, opens: 6 }]);
+    expect(bestTimeToEmail(new Map([[4, 3]]), 'America/New_York', winter, { legacyUtc: new Map([[monday9, 3]]) })).toEqual([{ dayOfWeek: 'Monday', hour: 4, opens: 6 }]);
   });
 });
 

@@ -6,8 +6,10 @@ import type { ControlEvent } from '../../schemas/events.js';
 
 describe('purge record', () => {
   it('walks the steps in order to the end', () => {
-    expect(PURGE_STEPS).toEqual(['event', 'fence', 'redis', 'landers', 'blobs']);
-    expect(nextStep('event')).toBe('fence');
+    expect(PURGE_STEPS).toEqual(['event', 'key', 'fence', 'redis', 'landers', 'blobs']);
+    // the key is destroyed only once OrgPurged is on the control topic
+    expect(nextStep('event')).toBe('key');
+    expect(nextStep('key')).toBe('fence');
     expect(nextStep('blobs')).toBeNull();
   });
 

@@ -44,6 +44,7 @@ describe('foundation: kafkajs, Azurite and Redis against the real stack', () => 
         ipHash: null,
         method: 'GET',
         machineReason: null,
+        encryption: null,
       };
       const received: Array<{ key: string | undefined; event: AnyEvent; partition: number }> = [];
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../core/config.js';
 import { createKafka } from '../../core/kafka.js';
 import { describeTopicConfigs } from '../../core/topic-configs.js';
-import { DAY_MS } from '../../core/topic-retention.js';
+import { DAY_MS, KEYS_TOPIC_CONFIGS } from '../../core/topic-retention.js';
 import { topicsFor } from '../../core/topics.js';
 import { ensureTopics } from '../../stack/index.js';
 import { cleanupTestResources, createTestTopics, testConfig } from '../support/env.js';
@@ -33,10 +33,22 @@ describe('stack up: topic retention (DESIGN.md §3)', () => {
     const config = fresh({ HISTORY_DAYS: '83' });
     const topics = topicsFor(config);
     const ensured = await ensureTopics(config);
-    expect(ensured).toEqual({ topics: [topics.control, topics.emails, topics.deadletter], raised: [], shortfalls: [] });
+    expect(ensured).toEqual({ topics: [topics.control, topics.emails, topics.deadletter, topics.keys], raised: [], shortfalls: [] });
+    const keys = await settings(topics.keys);
+    for (const [name, value] of Object.entries(KEYS_TOPIC_CONFIGS)) expect([name, keys[name]?.value]).toEqual([name, value]);
     expect(await settings(topics.control)).toMatchObject({ 'retention.ms': { value: '-1' }, 'retention.bytes': { value: '-1' } });
     expect(await settings(topics.emails)).toMatchObject({ 'retention.ms': { value: String(90 * DAY_MS) }, 'retention.bytes': { value: '-1' } });
     expect(await settings(topics.deadletter)).toMatchObject({ 'retention.ms': { value: String(30 * DAY_MS) } });
+  });
+
+  it('turns an existing keys topic with a delete policy compacted, with the shredding bound settings', async () => {
+    const config = fresh();
+    const topics = topicsFor(config);
+    await createTestTopics(config, 1, { keys: { 'cleanup.policy': 'delete' } });
+    const ensured = await ensureTopics(config);
+    expect(ensured.raised.map((s) => [s.topic, s.setting, s.actual])).toEqual([[topics.keys, 'cleanup.policy', 'delete']]);
+    const keys = await settings(topics.keys);
+    for (const [name, value] of Object.entries(KEYS_TOPIC_CONFIGS)) expect([name, keys[name]?.value]).toEqual([name, value]);
   });
 
   it('raises a shorter retention of existing topics on the local stack, keeping their other settings', async () => {

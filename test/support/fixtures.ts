@@ -4,7 +4,7 @@ import type { AnyEvent, EventOf, EventType } from '../../schemas/events.js';
 /** One realistic instance of every event type, for round-trip and contract tests. */
 export function fixture<T extends EventType>(type: T, overrides: Partial<EventOf<T>> = {}): EventOf<T> {
   const base = { eventId: randomUUID(), orgId: 'org-1', occurredAt: Date.UTC(2026, 10, 2, 9, 30) };
-  const client = { userAgent: 'Mozilla/5.0', ipHash: '203.0.113.0', method: 'GET', machineReason: null };
+  const client = { userAgent: 'Mozilla/5.0', ipHash: '203.0.113.0', method: 'GET', machineReason: null, encryption: null };
   const all: { [K in EventType]: EventOf<K> } = {
     OrgEngagementEnabled: { type: 'OrgEngagementEnabled', ...base },
     OrgEngagementDisabled: { type: 'OrgEngagementDisabled', ...base },
@@ -35,6 +35,7 @@ export function fixture<T extends EventType>(type: T, overrides: Partial<EventOf
       ],
       links: [{ linkId: 'l0', url: 'https://example.com/offer?x=1' }],
       attachments: [{ attachmentId: 'a0', name: 'deck.pdf', url: 'https://files.example.com/deck.pdf' }],
+      encryption: null,
     },
     EmailOpened: { type: 'EmailOpened', ...base, emailId: 'e-1', contactId: 'c-1', recipientType: null, ...client },
     LinkClicked: {
@@ -48,7 +49,7 @@ export function fixture<T extends EventType>(type: T, overrides: Partial<EventOf
       ...client,
     },
     AttachmentViewed: { type: 'AttachmentViewed', ...base, emailId: 'e-1', contactId: 'c-1', recipientType: null, attachmentId: 'a0', ...client },
-    EmailReplied: { type: 'EmailReplied', ...base, emailId: 'e-1', contactId: 'c-1', recipientType: 'contact' },
+    EmailReplied: { type: 'EmailReplied', ...base, emailId: 'e-1', contactId: 'c-1', recipientType: 'contact', encryption: null },
   };
   return { ...all[type], ...overrides } as EventOf<T>;
 }

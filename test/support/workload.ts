@@ -7,6 +7,7 @@
  */
 
 import { seededRandom } from '../../core/seeded-random.js';
+import { hourOfWeekIn } from '../../projections/local-hour.js';
 import type { AnyEvent, ControlEvent, EmailEvent, EmailSent, InteractionEvent } from '../../schemas/events.js';
 
 export interface WorkloadOptions {
@@ -61,10 +62,6 @@ function uuidFrom(rand: () => number): string {
 }
 
 const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10).replaceAll('-', '');
-const hourOfWeek = (ms: number): number => {
-  const d = new Date(ms);
-  return ((d.getUTCDay() + 6) % 7) * 24 + d.getUTCHours();
-};
 
 export function generateWorkload(options: WorkloadOptions): Workload {
   const rand = seededRandom(options.seed);
@@ -183,6 +180,8 @@ export function generateWorkload(options: WorkloadOptions): Workload {
     h[field] = String(Number(h[field] ?? 0) + by);
   };
   const meta = new Map<string, { senderId: string; templateId: string | null; sentAt: number }>();
+  /** "<org>/<email>/<contact>" -> the zone the send gave the recipient: opens count on that clock */
+  const zones = new Map<string, string>();
   const seen = new Set<string>();
   const once = new Set<string>();
   const rollups = (orgId: string, d: string, m: { senderId: string; templateId: string | null } | undefined): Fields[] => {
@@ -221,6 +220,7 @@ export function generateWorkload(options: WorkloadOptions): Workload {
         if (followed.length > 0) inc(h, 'followedRecipients', followed.length);
       }
       for (const r of followed) {
+        if (r.timeZone) zones.set(`${emailKey}/${r.contactId}`, r.timeZone);
         if (!once.has(`${emailKey}/f/${r.contactId}`)) {
           once.add(`${emailKey}/f/${r.contactId}`);
           inc(hash(x.contactDays, `${event.orgId}/${r.contactId}/${d}`), 'received');
@@ -254,7 +254,7 @@ export function generateWorkload(options: WorkloadOptions): Workload {
       }
       const contact = hash(x.contacts, `${event.orgId}/${interaction.contactId}`);
       contact.lastOpenedAt = String(Math.max(Number(contact.lastOpenedAt ?? 0), event.occurredAt));
-      inc(contact, `h:${hourOfWeek(event.occurredAt)}`);
+      inc(contact, `hl:${hourOfWeekIn(event.occurredAt, zones.get(`${emailKey}/${interaction.contactId}`) ?? null)}`);
     } else if (interaction.type === 'LinkClicked') {
       if (interaction.machineReason || (m && event.occurredAt - m.sentAt < machineMs)) {
         [email, ...ups].forEach((h) => inc(h, 'machineClicks'));

@@ -1,14 +1,19 @@
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../../../core/config.js';
 import { topicsFor } from '../../../core/topics.js';
+import type { DataKeySource } from '../../../core/keys/keyring.js';
 import { EventProducer } from '../../../producers/event-producer.js';
 import type { AnyEvent } from '../../../schemas/events.js';
 import { encodeEvent } from '../../../schemas/codec.js';
 import { fixture } from '../../support/fixtures.js';
 
-/** Produces events in order with the batching EventProducer: control first, then emails. */
-export async function produceEvents(kafka: Kafka, config: Config, events: readonly AnyEvent[], chunk = 20_000): Promise<void> {
-  const producer = new EventProducer(kafka, topicsFor(config), { lingerMs: 5, maxBatch: 5000 });
+/**
+ * Produces events in order with the batching EventProducer: control first, then emails. With
+ * `keys` the email events are sealed with their org's data key, as the API and `produce` write
+ * them; without, in clear, as a producer from before encryption did.
+ */
+export async function produceEvents(kafka: Kafka, config: Config, events: readonly AnyEvent[], chunk = 20_000, keys?: DataKeySource): Promise<void> {
+  const producer = new EventProducer(kafka, topicsFor(config), { lingerMs: 5, maxBatch: 5000, ...(keys ? { keys } : {}) });
   await producer.connect();
   try {
     for (let at = 0; at < events.length; at += chunk) await producer.sendAll(events.slice(at, at + chunk));

@@ -15,6 +15,8 @@ import { EventProducer } from '../../../producers/event-producer.js';
 import { decodeEvent } from '../../../schemas/codec.js';
 import type { AnyEvent } from '../../../schemas/events.js';
 import { cleanupTestResources, createTestTopics, testConfig, testGroupId } from '../../support/env.js';
+import { openWith, startTestKeyring } from '../../support/keys.js';
+import type { Keyring } from '../../../core/keys/keyring.js';
 
 export const KEYS = { admin: 'admin-key-test', a: 'key-a', b: 'key-b' } as const;
 
@@ -23,6 +25,8 @@ export interface ApiHarness {
   app: FastifyInstance;
   redis: Redis;
   producer: EventProducer;
+  /** the API's data keys (the producer seals with them) */
+  keys: Keyring;
   /** pin the server's clock (undefined = real time) */
   setNow(ms: number | undefined): void;
   /** sum of the end offsets of a topic's partitions, once everything the server queued is written */
@@ -41,10 +45,11 @@ export async function startApiHarness(env: Record<string, string> = {}): Promise
   });
   await createTestTopics(config);
   const redis = createRedis(config);
-  const producer = new EventProducer(createKafka(config), topicsFor(config));
+  const keys = await startTestKeyring(config);
+  const producer = new EventProducer(createKafka(config), topicsFor(config), { keys });
   await producer.connect();
   let pinned: number | undefined;
-  const app = buildServer({ config, producer, redis, now: () => pinned ?? Date.now() });
+  const app = buildServer({ config, producer, redis, keys, now: () => pinned ?? Date.now() });
   await app.ready();
   const admin = createKafka(config).admin();
   await admin.connect();
@@ -53,6 +58,7 @@ export async function startApiHarness(env: Record<string, string> = {}): Promise
     app,
     redis,
     producer,
+    keys,
     setNow: (ms) => void (pinned = ms),
     async endOffset(topic) {
       await producer.flush();
@@ -63,6 +69,7 @@ export async function startApiHarness(env: Record<string, string> = {}): Promise
       await app.close();
       await admin.disconnect();
       await producer.disconnect();
+      await keys.stop();
       await redis.quit();
       await cleanupTestResources(config);
     },
@@ -72,21 +79,32 @@ export async function startApiHarness(env: Record<string, string> = {}): Promise
 export interface Received {
   topic: string;
   key: string;
+  /** opened: every personal field in clear (the reader holds the keys) */
   event: AnyEvent;
+  /** the record's value as it is on the topic */
+  raw: Buffer;
 }
 
-/** Reads topics from the beginning into `messages`, decoding each with decodeEvent. */
+/** Reads topics from the beginning into `messages`, decoding each with decodeEvent and opening it with the keys topic. */
 export async function startTopicReader(config: Config, topics: string[]): Promise<{ messages: Received[]; stop(): Promise<void> }> {
   const messages: Received[] = [];
+  const keyring = await startTestKeyring(config);
   const consumer: Consumer = createKafka(config).consumer({ groupId: testGroupId(config, `reader-${Math.random().toString(36).slice(2)}`) });
   await consumer.connect();
   await consumer.subscribe({ topics, fromBeginning: true });
   await consumer.run({
     eachMessage: async ({ topic, message }) => {
-      messages.push({ topic, key: message.key?.toString() ?? '', event: decodeEvent(message.value!) });
+      const event = await openWith(keyring, decodeEvent(message.value!));
+      messages.push({ topic, key: message.key?.toString() ?? '', event, raw: message.value! });
     },
   });
-  return { messages, stop: () => consumer.disconnect() };
+  return {
+    messages,
+    stop: async () => {
+      await consumer.disconnect();
+      await keyring.stop();
+    },
+  };
 }
 
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAC_BYTES, signToken, verifyToken, type TokenPayload } from '../../../producers/tracking/tokens.js';
+import { MAC_BYTES, signLegacyToken, signToken, verifyToken, type TokenPayload } from '../../../producers/tracking/tokens.js';
 
 const secrets = [{ kid: 'k2', secret: 'second-secret' }, { kid: 'k1', secret: 'first-secret' }];
 const click: TokenPayload = {
@@ -28,17 +28,37 @@ describe('tracking tokens', () => {
 
   it('names the recipient type: a lead\'s token is not a contact\'s, and a contact\'s is the format-1 token issued before types', () => {
     const lead = signToken({ ...click, recipientType: 'lead' }, secrets);
-    expect(lead).not.toBe(signToken(click, secrets));
     expect(verifyToken(lead, secrets)).toMatchObject({ contactId: 'c-1', recipientType: 'lead' });
     // a format-1 payload, as every token signed before recipient types: verifies, as a contact
-    const body = JSON.parse(Buffer.from(signToken(click, secrets).split('.')[1]!, 'base64url').toString('utf8')) as unknown[];
+    const body = JSON.parse(Buffer.from(signLegacyToken(click, secrets).split('.')[1]!, 'base64url').toString('utf8')) as unknown[];
     expect(body[0]).toBe(1);
     expect(body).not.toContain('contact');
-    expect(verifyToken(signToken(click, secrets), secrets)?.recipientType).toBe('contact');
+    expect(verifyToken(signLegacyToken(click, secrets), secrets)?.recipientType).toBe('contact');
+    expect(verifyToken(signLegacyToken({ ...click, recipientType: 'lead' }, secrets), secrets)?.recipientType).toBe('lead');
   });
 
-  it('is URL-safe and carries the signing key id and a MAC of at least 16 bytes', () => {
+  it('is sealed: nothing of the payload is readable in the token, and each token differs (fresh nonce)', () => {
     const token = signToken(click, secrets);
+    const [kid, sealed, extra] = token.split('.');
+    expect(kid).toBe('k2');
+    expect(extra).toBeUndefined();
+    const bytes = Buffer.from(sealed!, 'base64url');
+    for (const clear of ['org-1', 'c-1', 'e-1', 'example.com', 'offer']) {
+      expect(bytes.includes(Buffer.from(clear))).toBe(false);
+      expect(token).not.toContain(clear);
+    }
+    expect(signToken(click, secrets)).not.toBe(token);
+  });
+
+  it('still verifies tokens issued before sealing (signed, clear payload), and refuses them tampered', () => {
+    const legacy = signLegacyToken(click, secrets);
+    expect(legacy.split('.')).toHaveLength(3);
+    expect(verifyToken(legacy, secrets)).toEqual(click);
+    expect(verifyToken(legacy.slice(0, -2) + (legacy.endsWith('A') ? 'BB' : 'AA'), secrets)).toBeNull();
+  });
+
+  it('a legacy token is URL-safe and carries the signing key id and a MAC of at least 16 bytes', () => {
+    const token = signLegacyToken(click, secrets);
     expect(token).toMatch(/^[A-Za-z0-9_.-]+$/);
     expect(encodeURIComponent(token)).toBe(token);
     const [kid, , mac] = token.split('.');
@@ -46,8 +66,7 @@ describe('tracking tokens', () => {
     expect(Buffer.from(mac!, 'base64url').length).toBeGreaterThanOrEqual(MAC_BYTES);
   });
 
-  it('refuses a token with any single character changed', () => {
-    const token = signToken(click, secrets);
+  it.each([['sealed', signToken(click, secrets)], ['legacy', signLegacyToken(click, secrets)]])('refuses a %s token with any single character changed', (_format, token) => {
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.';
     for (let i = 0; i < token.length; i += 1) {
       for (const replacement of [alphabet[(alphabet.indexOf(token[i]!) + 1) % alphabet.length]!, alphabet[(alphabet.indexOf(token[i]!) + 17) % alphabet.length]!]) {
@@ -64,6 +83,8 @@ describe('tracking tokens', () => {
     expect(verifyToken(`${token}.x`, secrets)).toBeNull();
     expect(verifyToken('', secrets)).toBeNull();
     expect(verifyToken('k2..', secrets)).toBeNull();
+    expect(verifyToken('k2.', secrets)).toBeNull();
+    expect(verifyToken('k2.AAAA', secrets)).toBeNull();
     expect(verifyToken('x'.repeat(100_000), secrets)).toBeNull();
   });
 

@@ -1,0 +1,70 @@
+/**
+ * The API alone in its own process (`engagement start --roles api --no-stack`), as a deployment
+ * that scales the read side runs it: the bench process holds the whole workload in its heap and
+ * its garbage collection would otherwise land in the server's latency.
+ */
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { Config } from '../core/config.js';
+import { envFor } from './child.js';
+
+const READY_TIMEOUT_MS = 60_000;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ApiChild {
+  url: string;
+  pid: number;
+  /** CPU time (user + system) the child has used so far, in µs (clock-tick resolution, 10 ms) */
+  cpuMicros(): number;
+  stop(): Promise<void>;
+}
+
+/** Linux: utime + stime of a process from /proc/<pid>/stat, at the usual 100 ticks per second. */
+function cpuMicrosOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+export async function startApiChild(config: Config): Promise<ApiChild> {
+  const port = await freePort();
+  // BENCH_CHILD_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=DIR") profiles this child too.
+  const nodeArgs = process.env.BENCH_CHILD_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, new URL('../bin/engagement.js', import.meta.url).pathname, 'start', '--roles', 'api', '--no-stack'], {
+    env: envFor(config, { PORT: String(port), HOST: '127.0.0.1' }),
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the API child exited with ${child.exitCode} before it was ready`);
+    const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    if (ok) return { url, pid: child.pid!, cpuMicros: () => cpuMicrosOf(child.pid!), stop };
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`the API child was not ready within ${READY_TIMEOUT_MS / 1000} s`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

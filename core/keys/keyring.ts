@@ -1,0 +1,245 @@
+/**
+ * Every process's copy of the organisations' data keys: it reads the whole keys topic
+ * (`<prefix>.keys`, compacted, key orgId) from the beginning in a private consumer group, unwraps
+ * each key with the master keys and keeps it in memory; a tombstone forgets every key of the org.
+ *
+ * One key per org generation, whoever creates it: `ensure` writes a fresh key only when none is
+ * live after reading the topic to its end, then reads back to the end; the FIRST key record since
+ * the org's last tombstone wins (every reader sees the same partition order), and a writer that
+ * sees a later record last (a concurrent creator lost) writes the winner again, so compaction,
+ * which keeps the latest record per key, keeps the winner. Readers accept every key seen since the
+ * last tombstone, so a loser's key (never used to encrypt) is harmless.
+ */
+
+import { randomBytes } from 'node:crypto';
+import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
+import { EngagementError } from '../errors.js';
+import { childLogger } from '../logger.js';
+import { FIELD_ALGORITHM } from '../crypto/field-cipher.js';
+import { newDataKey, unwrapDataKey, wrapDataKey, type MasterKey } from '../crypto/master-keys.js';
+import { decodeKeyRecord, encodeKeyRecord, type KeyRecord } from './key-record.js';
+import { keyMetrics, registerKeyCount } from './key-metrics.js';
+
+const log = childLogger('keyring');
+
+export interface DataKey {
+  orgId: string;
+  keyId: string;
+  key: Buffer;
+}
+
+/** What sealing and opening need: the synchronous lookups of the cache. */
+export interface DataKeys {
+  /** the key an org's new records are sealed with (the generation's first key), if known */
+  current(orgId: string): DataKey | undefined;
+  /** any live key of the org by id */
+  key(orgId: string, keyId: string): Buffer | undefined;
+}
+
+/** What producers need: a key for the org, created when there is none. */
+export interface DataKeySource extends DataKeys {
+  ensure(orgId: string): Promise<DataKey>;
+}
+
+export interface KeyringOptions {
+  kafka: Kafka;
+  topic: string;
+  masterKeys: readonly MasterKey[];
+  groupPrefix: string;
+}
+
+interface OrgKeys {
+  first: DataKey | undefined;
+  live: Map<string, Buffer>;
+  /** the latest record's key id and raw value: what compaction keeps */
+  latestKeyId: string | undefined;
+  records: Map<string, Buffer>;
+}
+
+export class Keyring implements DataKeySource {
+  private readonly orgs = new Map<string, OrgKeys>();
+  private readonly consumer: Consumer;
+  private readonly admin: Admin;
+  private producer: Producer | undefined;
+  private readonly positions = new Map<number, number>();
+  private waiters: Array<{ targets: Map<number, number>; resolve: () => void }> = [];
+  private readonly creating = new Map<string, Promise<DataKey>>();
+  private unregister: (() => void) | undefined;
+  private started = false;
+
+  constructor(private readonly options: KeyringOptions) {
+    const groupId = `${options.groupPrefix}.keyring.${randomBytes(6).toString('hex')}`;
+    this.consumer = options.kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 200 });
+    this.admin = options.kafka.admin();
+  }
+
+  /** Connects and reads the topic to its end. */
+  async start(): Promise<void> {
+    await this.admin.connect();
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        for (const message of batch.messages) this.apply(message.key, message.value);
+        this.positions.set(batch.partition, Number(batch.lastOffset()) + 1);
+        this.release();
+      },
+    });
+    this.started = true;
+    this.unregister = registerKeyCount(() => this.size);
+    await this.caughtUp();
+  }
+
+  async stop(): Promise<void> {
+    this.unregister?.();
+    await this.consumer.disconnect();
+    await this.producer?.disconnect();
+    await this.admin.disconnect();
+    this.orgs.clear();
+  }
+
+  /** Keys held unwrapped. */
+  get size(): number {
+    let n = 0;
+    for (const org of this.orgs.values()) n += org.live.size;
+    return n;
+  }
+
+  current(orgId: string): DataKey | undefined {
+    return this.orgs.get(orgId)?.first;
+  }
+
+  key(orgId: string, keyId: string): Buffer | undefined {
+    return this.orgs.get(orgId)?.live.get(keyId);
+  }
+
+  /** Resolves once every record on the topic when this was called has been read. */
+  async caughtUp(timeoutMs = 30_000): Promise<void> {
+    if (!this.started) throw new EngagementError('internal', 'keyring not started');
+    const offsets = await this.admin.fetchTopicOffsets(this.options.topic);
+    const targets = new Map(offsets.filter((o) => Number(o.high) > 0).map((o) => [o.partition, Number(o.high)]));
+    if (this.reached(targets)) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new EngagementError('kafka_unavailable', `keys topic not caught up within ${timeoutMs} ms`, { retriable: true }));
+      }, timeoutMs);
+      const waiter = {
+        targets,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** The org's key, created (and written to the topic) when it has none. */
+  ensure(orgId: string): Promise<DataKey> {
+    const known = this.current(orgId);
+    if (known) return Promise.resolve(known);
+    let pending = this.creating.get(orgId);
+    if (!pending) {
+      pending = this.create(orgId).finally(() => this.creating.delete(orgId));
+      this.creating.set(orgId, pending);
+    }
+    return pending;
+  }
+
+  /** Crypto-shredding: the tombstone for the org's keys; this cache forgets them at once, every other when it reads it. */
+  async destroy(orgId: string): Promise<void> {
+    const producer = await this.writer();
+    await producer.send({ topic: this.options.topic, acks: -1, messages: [{ key: orgId, value: null }] });
+    this.orgs.delete(orgId);
+    log.info({ orgId }, 'data keys destroyed (tombstone written)');
+  }
+
+  /**
+   * An empty-keyed tombstone in every partition: a compacted segment is cleaned only once it is
+   * no longer the active one, and a segment rolls (after segment.ms) only on an append, so the
+   * retention pass appends to make the README's bound hold on a quiet topic. Readers ignore it.
+   */
+  async rollSegments(): Promise<void> {
+    const producer = await this.writer();
+    const offsets = await this.admin.fetchTopicOffsets(this.options.topic);
+    await producer.send({ topic: this.options.topic, acks: -1, messages: offsets.map((o) => ({ partition: o.partition, key: '', value: null })) });
+  }
+
+  private async create(orgId: string): Promise<DataKey> {
+    await this.caughtUp();
+    const known = this.current(orgId);
+    if (known) return known;
+    const keyId = randomBytes(8).toString('hex');
+    const record: KeyRecord = { orgId, keyId, algorithm: FIELD_ALGORITHM, ...wrapDataKey(newDataKey(), orgId, keyId, this.options.masterKeys), createdAt: Date.now() };
+    const producer = await this.writer();
+    await producer.send({ topic: this.options.topic, acks: -1, messages: [{ key: orgId, value: encodeKeyRecord(record) }] });
+    await this.caughtUp();
+    const org = this.orgs.get(orgId);
+    const winner = org?.first;
+    if (!org || !winner) throw new EngagementError('internal', `data key of ${orgId} written but not read back (destroyed meanwhile?)`, { retriable: true });
+    if (org.latestKeyId !== winner.keyId) {
+      // a concurrent creator wrote after the winner: write the winner again so compaction keeps it
+      await producer.send({ topic: this.options.topic, acks: -1, messages: [{ key: orgId, value: org.records.get(winner.keyId)! }] });
+    }
+    if (winner.keyId === keyId) log.info({ orgId, keyId, kid: record.kid }, 'data key created');
+    return winner;
+  }
+
+  private async writer(): Promise<Producer> {
+    if (!this.producer) {
+      const producer = this.options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+      await producer.connect();
+      this.producer = producer;
+    }
+    return this.producer;
+  }
+
+  private apply(rawKey: Buffer | null, value: Buffer | null): void {
+    const orgId = rawKey?.toString('utf8') ?? '';
+    if (orgId === '') return; // a segment roll marker
+    if (value === null) {
+      this.orgs.delete(orgId);
+      return;
+    }
+    const record = decodeKeyRecord(orgId, value);
+    if (typeof record === 'string') {
+      keyMetrics.decryptFailures.inc({ reason: 'malformed' });
+      log.error({ orgId, reason: record }, 'unreadable record on the keys topic; ignored');
+      return;
+    }
+    let key: Buffer;
+    try {
+      key = unwrapDataKey(record, orgId, record.keyId, this.options.masterKeys);
+    } catch (error) {
+      keyMetrics.decryptFailures.inc({ reason: 'unwrap_failed' });
+      log.error({ orgId, keyId: record.keyId, kid: record.kid, reason: (error as Error).message }, 'data key does not unwrap with ENGAGEMENT_MASTER_KEY; its records stay unreadable here');
+      return;
+    }
+    let org = this.orgs.get(orgId);
+    if (!org) {
+      org = { first: undefined, live: new Map(), latestKeyId: undefined, records: new Map() };
+      this.orgs.set(orgId, org);
+    }
+    org.live.set(record.keyId, key);
+    org.records.set(record.keyId, value);
+    org.first ??= { orgId, keyId: record.keyId, key };
+    org.latestKeyId = record.keyId;
+  }
+
+  private reached(targets: ReadonlyMap<number, number>): boolean {
+    for (const [partition, high] of targets) if ((this.positions.get(partition) ?? 0) < high) return false;
+    return true;
+  }
+
+  private release(): void {
+    const pending = this.waiters;
+    this.waiters = [];
+    for (const waiter of pending) {
+      if (this.reached(waiter.targets)) waiter.resolve();
+      else this.waiters.push(waiter);
+    }
+  }
+}

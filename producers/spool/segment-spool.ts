@@ -1,0 +1,423 @@
+/**
+ * A durable local spool: append-only segment files `<seq>.seg` of checksummed frames (frame.ts)
+ * under one directory, owned by one process (a `LOCK` file with its pid).
+ *
+ * Durability window: `append` writes the frame with write(2) before it returns, so a record the
+ * API has answered for survives a crash or kill -9 of the process (it is in the kernel's page
+ * cache); a group commit fdatasyncs the active segment every `fsyncMs` (SPOOL_FSYNC_MS) when
+ * something was written, so a power loss or kernel crash loses at most the records of the last
+ * `fsyncMs` (plus the time the fdatasync takes). No request waits for a disk flush.
+ *
+ * Reading (the drainer) follows the write position; `ack` moves the acknowledged position, which
+ * is kept in the `ACKED` file (`<seq> <offset>`), and deletes every segment wholly acknowledged.
+ * After a restart everything after `ACKED` is sent again (at least once: the projector counts an
+ * eventId once). On open every segment is checked: a torn or corrupt tail is cut off the file,
+ * counted in `recovery`, and reading goes on with the next segment; never a crash.
+ *
+ * Full policy: when the segments would exceed `maxBytes` (SPOOL_MAX_BYTES), `append` refuses the
+ * new record ('full', the caller counts it): what is already spooled is never evicted, and the
+ * person still gets the pixel or the redirect.
+ */
+import { closeSync, existsSync, fdatasync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmdirSync, statSync, unlinkSync, writeFileSync, writeSync, close } from 'node:fs';
+import path from 'node:path';
+import { EngagementError } from '../../core/errors.js';
+import { decodeFrames, encodeFrame, FRAME_HEADER_BYTES, MAX_FRAME_PAYLOAD } from './frame.js';
+import { decodeSpoolMessage, encodeSpoolMessage, type SpoolMessage } from './spool-message.js';
+
+export interface SpoolOptions {
+  dir: string;
+  /** SPOOL_MAX_BYTES: the segments on disk never exceed it */
+  maxBytes: number;
+  /** a new segment starts once the active one would pass this size */
+  segmentBytes: number;
+  /** SPOOL_FSYNC_MS: group-commit period */
+  fsyncMs: number;
+  /** told about a failed fdatasync (the records stay in the page cache and the next commit retries) */
+  onSyncError?: (error: Error) => void;
+}
+
+export type AppendOutcome = 'spooled' | 'full' | 'failed';
+
+export interface SpoolPosition {
+  seq: number;
+  offset: number;
+}
+
+export interface SpoolBatch {
+  messages: SpoolMessage[];
+  /** where the batch ends: pass it to `ack` once Kafka has acknowledged every message */
+  end: SpoolPosition;
+}
+
+export interface SpoolRecovery {
+  /** records found waiting on open (not acknowledged before the restart) */
+  records: number;
+  /** segments whose tail was torn or corrupt */
+  corruptTails: number;
+  /** bytes cut off those tails */
+  corruptBytes: number;
+}
+
+export interface SpoolStats {
+  bytes: number;
+  records: number;
+  /** epoch ms of the oldest record not yet acknowledged (to a drain batch), null when empty */
+  oldestAt: number | null;
+  segments: number;
+}
+
+interface Segment {
+  seq: number;
+  file: string;
+  size: number;
+  records: number;
+}
+
+const SEGMENT_SUFFIX = '.seg';
+const READ_CHUNK_BYTES = 1 << 20;
+const ACKED_EVERY_MS = 100;
+
+export class SegmentSpool {
+  readonly recovery: SpoolRecovery = { records: 0, corruptTails: 0, corruptBytes: 0 };
+  private readonly segments: Segment[] = [];
+  private active!: Segment;
+  private fd = -1;
+  private readFd: { seq: number; fd: number } | undefined;
+  private readPos: SpoolPosition = { seq: 0, offset: 0 };
+  private bytes = 0;
+  private waiting = 0;
+  private unreadRecords = 0;
+  private oldestAt: number | null = null;
+  private dirty = false;
+  private syncing = false;
+  private timer: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+  private closed = false;
+  private ackedFd: number | undefined;
+  private ackedWrittenAt = 0;
+  private ackedPending: SpoolPosition | undefined;
+
+  private constructor(private readonly options: SpoolOptions) {}
+
+  /** Opens (creating) the spool directory, takes its lock and recovers what a previous run left. */
+  static open(options: SpoolOptions): SegmentSpool {
+    const spool = new SegmentSpool(options);
+    spool.lock();
+    spool.recover();
+    spool.timer = setInterval(() => spool.commit(), options.fsyncMs);
+    spool.timer.unref();
+    return spool;
+  }
+
+  /** Writes one message (write(2), no fsync). Never throws: 'full' and 'failed' are for the caller to count. */
+  append(message: SpoolMessage): AppendOutcome {
+    return this.appendFrame(encodeFrame(encodeSpoolMessage(message)), message.timestamp);
+  }
+
+  /** Writes one whole frame (frame.ts) holding a spool message stamped `timestamp`; see `append`. */
+  appendFrame(frame: Buffer, timestamp: number): AppendOutcome {
+    if (this.closed) return 'failed';
+    if (this.bytes + frame.length > this.options.maxBytes) return 'full';
+    try {
+      if (this.active.size > 0 && this.active.size + frame.length > this.options.segmentBytes) this.rotate();
+      let written = 0;
+      while (written < frame.length) written += writeSync(this.fd, frame, written, frame.length - written);
+    } catch {
+      return 'failed';
+    }
+    this.active.size += frame.length;
+    this.active.records += 1;
+    this.bytes += frame.length;
+    this.waiting += 1;
+    this.unreadRecords += 1;
+    if (this.oldestAt === null) this.oldestAt = timestamp;
+    this.dirty = true;
+    this.wake?.();
+    return 'spooled';
+  }
+
+  /** Up to `maxRecords` messages after the read position (which moves past them), in append order. */
+  read(maxRecords: number): SpoolBatch {
+    const messages: SpoolMessage[] = [];
+    let exhausted = false;
+    while (messages.length < maxRecords) {
+      const index = this.segments.findIndex((s) => s.seq === this.readPos.seq);
+      const segment = this.segments[index];
+      if (!segment) {
+        exhausted = true;
+        break;
+      }
+      if (this.readPos.offset >= segment.size) {
+        const next = this.segments[index + 1];
+        if (!next) {
+          exhausted = true;
+          break;
+        }
+        this.readPos = { seq: next.seq, offset: 0 };
+        continue;
+      }
+      const length = Math.min(segment.size - this.readPos.offset, Math.max(READ_CHUNK_BYTES, FRAME_HEADER_BYTES + MAX_FRAME_PAYLOAD));
+      const chunk = Buffer.allocUnsafe(length);
+      const got = readSync(this.readFdFor(segment), chunk, 0, length, this.readPos.offset);
+      const decoded = decodeFrames(chunk.subarray(0, got), this.readPos.offset, maxRecords - messages.length);
+      if (decoded.records.length === 0) {
+        // Damaged since it was checked (disk error): skip the rest of the segment, counted.
+        this.recovery.corruptTails += 1;
+        this.recovery.corruptBytes += segment.size - this.readPos.offset;
+        this.readPos = { seq: segment.seq, offset: segment.size };
+        continue;
+      }
+      for (const { payload } of decoded.records) {
+        try {
+          messages.push(decodeSpoolMessage(payload));
+        } catch {
+          this.recovery.corruptTails += 1; // a checksummed record of an unknown layout: counted, skipped
+        }
+      }
+      this.readPos = { seq: segment.seq, offset: this.readPos.offset + decoded.validBytes };
+    }
+    // at the end of what was written nothing is unread, whatever a skipped damaged tail held
+    this.unreadRecords = exhausted ? 0 : Math.max(0, this.unreadRecords - messages.length);
+    return { messages, end: { ...this.readPos } };
+  }
+
+  /** Everything up to `end` is in Kafka: remember it and delete the segments wholly behind it. */
+  ack(end: SpoolPosition, records: number, lastTimestamp: number | null): void {
+    this.waiting = Math.max(0, this.waiting - records);
+    this.oldestAt = this.waiting === 0 ? null : (lastTimestamp ?? this.oldestAt);
+    this.writeAcked(end);
+    while (this.segments.length > 1) {
+      const head = this.segments[0]!;
+      if (head.seq > end.seq || (head.seq === end.seq && end.offset < head.size)) break;
+      this.segments.shift();
+      this.bytes -= head.size;
+      if (this.readFd?.seq === head.seq) {
+        closeSync(this.readFd.fd);
+        this.readFd = undefined;
+      }
+      try {
+        unlinkSync(head.file);
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  /**
+   * The acknowledged position, overwritten in place (fixed width, one pwrite on an open file) at
+   * most every ACKED_EVERY_MS: a stale one only makes a restart re-send a little more.
+   */
+  private writeAcked(end: SpoolPosition, force = false): void {
+    this.ackedPending = end;
+    const now = Date.now();
+    if (!force && now - this.ackedWrittenAt < ACKED_EVERY_MS) return;
+    this.ackedWrittenAt = now;
+    try {
+      this.ackedFd ??= openSync(path.join(this.options.dir, 'ACKED'), 'w');
+      writeSync(this.ackedFd, `${String(end.seq).padStart(16, ' ')} ${String(end.offset).padStart(16, ' ')}\n`, 0, 'ascii');
+      this.ackedPending = undefined;
+    } catch {
+      // the next ack writes it again; meanwhile a restart re-sends more (at least once)
+    }
+  }
+
+  /** Resolves at the next append (or close); the drainer waits on it when it has read everything. */
+  waitForData(): Promise<void> {
+    if (this.unreadRecords > 0 || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.wake = () => {
+        this.wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  /** Lets a reader blocked in `waitForData` go (the drainer stopping). */
+  wakeUp(): void {
+    this.wake?.();
+  }
+
+  /** records appended and not yet handed to a reader */
+  get unread(): number {
+    return this.unreadRecords;
+  }
+
+  stats(): SpoolStats {
+    return { bytes: this.bytes, records: this.waiting, oldestAt: this.oldestAt, segments: this.segments.length };
+  }
+
+  /** True while another record of `bytes` could be appended. */
+  hasRoom(bytes = 1024): boolean {
+    return this.bytes + bytes <= this.options.maxBytes;
+  }
+
+  /** Flushes the active segment to disk and releases the directory. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    this.wake?.();
+    try {
+      fdatasyncSync(this.fd);
+    } catch {
+      // nothing more to do: the data is in the page cache
+    }
+    if (this.ackedPending) this.writeAcked(this.ackedPending, true);
+    if (this.ackedFd !== undefined) closeSync(this.ackedFd);
+    closeSync(this.fd);
+    if (this.readFd) closeSync(this.readFd.fd);
+    // Nothing waiting: leave no files behind (only ours; the directory goes only if then empty).
+    const empty = this.waiting === 0;
+    const ours = empty ? [...this.segments.map((s) => s.file), path.join(this.options.dir, 'ACKED')] : [];
+    for (const file of [...ours, this.lockFile()]) {
+      try {
+        unlinkSync(file);
+      } catch {
+        // gone already
+      }
+    }
+    if (empty) {
+      try {
+        rmdirSync(this.options.dir);
+      } catch {
+        // not empty (someone else's files) or gone: leave it
+      }
+    }
+  }
+
+  private commit(): void {
+    if (!this.dirty || this.syncing || this.closed) return;
+    this.dirty = false;
+    this.syncing = true;
+    fdatasync(this.fd, (error) => {
+      this.syncing = false;
+      if (error) {
+        this.dirty = true;
+        this.options.onSyncError?.(error);
+      }
+    });
+  }
+
+  private rotate(): void {
+    const old = this.fd;
+    this.dirty = false;
+    // the sealed segment's last records reach the disk in the background, as a group commit would
+    fdatasync(old, () => close(old, () => undefined));
+    this.openActive(this.active.seq + 1);
+  }
+
+  private openActive(seq: number): void {
+    const file = path.join(this.options.dir, `${String(seq).padStart(16, '0')}${SEGMENT_SUFFIX}`);
+    this.fd = openSync(file, 'a');
+    this.active = { seq, file, size: 0, records: 0 };
+    this.segments.push(this.active);
+  }
+
+  private readFdFor(segment: Segment): number {
+    if (this.readFd?.seq !== segment.seq) {
+      if (this.readFd) closeSync(this.readFd.fd);
+      this.readFd = { seq: segment.seq, fd: openSync(segment.file, 'r') };
+    }
+    return this.readFd.fd;
+  }
+
+  private lockFile(): string {
+    return path.join(this.options.dir, 'LOCK');
+  }
+
+  private lock(): void {
+    mkdirSync(this.options.dir, { recursive: true });
+    const file = this.lockFile();
+    if (existsSync(file)) {
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
+        throw new EngagementError(
+          'config_invalid',
+          `SPOOL_DIR ${this.options.dir} is in use by process ${pid}: give every API instance its own SPOOL_DIR`,
+        );
+      }
+    }
+    writeFileSync(file, `${process.pid}\n`);
+  }
+
+  /** Checks every segment left by a previous run, cuts torn tails, and starts a new active segment. */
+  private recover(): void {
+    const acked = this.readAcked();
+    const seqs = readdirSync(this.options.dir)
+      .filter((f) => f.endsWith(SEGMENT_SUFFIX) && /^\d+$/.test(f.slice(0, -SEGMENT_SUFFIX.length)))
+      .map((f) => Number(f.slice(0, -SEGMENT_SUFFIX.length)))
+      .sort((a, b) => a - b);
+    let maxSeq = 0;
+    let first: SpoolPosition | undefined;
+    for (const seq of seqs) {
+      maxSeq = Math.max(maxSeq, seq);
+      const file = path.join(this.options.dir, `${String(seq).padStart(16, '0')}${SEGMENT_SUFFIX}`);
+      if (acked && seq < acked.seq) {
+        unlinkSync(file);
+        continue;
+      }
+      const buffer = readFileSync(file);
+      const decoded = decodeFrames(buffer);
+      if (decoded.corruptBytes > 0) {
+        this.recovery.corruptTails += 1;
+        this.recovery.corruptBytes += decoded.corruptBytes;
+        const fd = openSync(file, 'r+');
+        ftruncateSync(fd, decoded.validBytes);
+        fdatasyncSync(fd);
+        closeSync(fd);
+      }
+      // Resume inside the acknowledged segment only at a frame boundary; otherwise re-send it whole.
+      const resumable = acked?.seq === seq && (acked.offset === decoded.validBytes || decoded.records.some((r) => r.offset === acked.offset));
+      const startsAt = resumable ? acked!.offset : 0;
+      const pending = decoded.records.filter((r) => r.offset >= startsAt);
+      if (pending.length === 0) {
+        unlinkSync(file);
+        continue;
+      }
+      if (first === undefined) first = { seq, offset: startsAt };
+      if (this.oldestAt === null && pending[0]) this.oldestAt = timestampOf(pending[0].payload);
+      this.segments.push({ seq, file, size: decoded.validBytes, records: decoded.records.length });
+      this.bytes += decoded.validBytes;
+      this.waiting += pending.length;
+    }
+    this.unreadRecords = this.waiting;
+    this.recovery.records = this.waiting;
+    this.openActive(maxSeq + 1);
+    this.readPos = first ?? { seq: this.active.seq, offset: 0 };
+  }
+
+  private readAcked(): SpoolPosition | undefined {
+    try {
+      const [seq, offset] = readFileSync(path.join(this.options.dir, 'ACKED'), 'utf8').trim().split(/\s+/).map(Number);
+      if (Number.isInteger(seq) && Number.isInteger(offset)) return { seq: seq!, offset: offset! };
+    } catch {
+      // none yet, or unreadable: re-send everything (at least once)
+    }
+    return undefined;
+  }
+}
+
+function timestampOf(payload: Buffer): number | null {
+  try {
+    return decodeSpoolMessage(payload).timestamp;
+  } catch {
+    return null;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Bytes a directory's segments take (for tests and `stack status`-like checks). */
+export function spoolBytesOnDisk(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(SEGMENT_SUFFIX))
+    .reduce((sum, f) => sum + statSync(path.join(dir, f)).size, 0);
+}

@@ -1,0 +1,151 @@
+/**
+ * Sends what the spool holds to Kafka, in spool order, one batch at a time, with an idempotent
+ * producer (acks=all, one request in flight), and acknowledges the batch in the spool only once
+ * Kafka has. A failed batch is retried from the same position after a backoff, on a fresh
+ * producer (a timed-out request may have been written after all; a new producer id keeps the
+ * broker's sequence check from wedging the retry): a record may then reach the topic twice, and
+ * the projector counts an eventId once (DESIGN §4), so the KPIs stay exact.
+ */
+import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import type { SegmentSpool, SpoolBatch } from './segment-spool.js';
+
+export const DRAINER_DEFAULTS = { batchRecords: 2000, lingerMs: 5, minBackoffMs: 100, maxBackoffMs: 5000, stalledMs: 2000 } as const;
+
+export interface DrainerOptions {
+  batchRecords?: number;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** told about every failed batch (logged and counted by the caller) */
+  onError?: (error: Error, records: number) => void;
+  /** told about every acknowledged batch */
+  onSent?: (records: number) => void;
+}
+
+export class SpoolDrainer {
+  private producer: Producer | undefined;
+  private running: Promise<void> | undefined;
+  private stopping = false;
+  private backoff: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
+  private failing = false;
+  private drained: (() => void) | undefined;
+  private inFlightSince: number | undefined;
+  private readonly batchRecords: number;
+  private readonly minBackoffMs: number;
+  private readonly maxBackoffMs: number;
+
+  constructor(
+    private readonly spool: SegmentSpool,
+    private readonly kafka: Kafka,
+    private readonly options: DrainerOptions = {},
+  ) {
+    this.batchRecords = options.batchRecords ?? DRAINER_DEFAULTS.batchRecords;
+    this.minBackoffMs = options.minBackoffMs ?? DRAINER_DEFAULTS.minBackoffMs;
+    this.maxBackoffMs = options.maxBackoffMs ?? DRAINER_DEFAULTS.maxBackoffMs;
+  }
+
+  /** False from a failed batch until the next acknowledged one, or while a batch waits for Kafka
+   *  longer than `stalledMs` (a stalled broker answers nothing, so no error comes for a while). */
+  get healthy(): boolean {
+    return !this.failing && (this.inFlightSince === undefined || Date.now() - this.inFlightSince < DRAINER_DEFAULTS.stalledMs);
+  }
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  /**
+   * Stops after the batch in flight. With `drainMs`, first keeps sending until the spool is empty,
+   * Kafka fails, or the time is up; what stays unsent waits in the spool for the next start.
+   */
+  async stop(options: { drainMs?: number } = {}): Promise<void> {
+    const deadline = Date.now() + (options.drainMs ?? 0);
+    while (!this.stopping && this.spool.stats().records > 0 && !this.failing && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        this.drained = resolve;
+        setTimeout(resolve, 50).unref();
+      });
+    }
+    this.stopping = true;
+    this.spool.wakeUp();
+    if (this.backoff) {
+      clearTimeout(this.backoff.timer);
+      this.backoff.resolve();
+    }
+    await this.running;
+    await this.producer?.disconnect().catch(() => undefined);
+    this.producer = undefined;
+  }
+
+  private async loop(): Promise<void> {
+    let batch: SpoolBatch | undefined;
+    let delay = this.minBackoffMs;
+    while (!this.stopping) {
+      if (!batch || batch.messages.length === 0) {
+        if (this.spool.unread === 0) {
+          await this.spool.waitForData();
+          // a few ms of linger gather a trickle into one request (and one ACKED write)
+          if (this.spool.unread < this.batchRecords) await this.sleep(DRAINER_DEFAULTS.lingerMs);
+          continue;
+        }
+        batch = this.spool.read(this.batchRecords);
+        if (batch.messages.length === 0) continue;
+      }
+      const current = batch;
+      this.inFlightSince = Date.now();
+      try {
+        await this.send(current);
+        const last = current.messages[current.messages.length - 1]!;
+        this.spool.ack(current.end, current.messages.length, last.timestamp);
+        this.options.onSent?.(current.messages.length);
+        this.drained?.();
+        this.failing = false;
+        delay = this.minBackoffMs;
+        batch = undefined;
+      } catch (error) {
+        this.failing = true;
+        this.options.onError?.(error as Error, current.messages.length);
+        await this.producer?.disconnect().catch(() => undefined);
+        this.producer = undefined;
+        await this.sleep(delay);
+        delay = Math.min(this.maxBackoffMs, delay * 2);
+      } finally {
+        this.inFlightSince = undefined;
+      }
+    }
+  }
+
+  private async send(batch: SpoolBatch): Promise<void> {
+    if (!this.producer) {
+      const producer = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
+      });
+      await producer.connect();
+      this.producer = producer;
+    }
+    const byTopic = new Map<string, Message[]>();
+    for (const m of batch.messages) {
+      const message: Message = { key: m.key, value: m.value, timestamp: String(m.timestamp) };
+      const list = byTopic.get(m.topic);
+      if (list) list.push(message);
+      else byTopic.set(m.topic, [message]);
+    }
+    const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    await this.producer.sendBatch({ topicMessages, acks: -1 });
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.backoff = {
+        timer: setTimeout(() => {
+          this.backoff = undefined;
+          resolve();
+        }, ms),
+        resolve,
+      };
+    });
+  }
+}

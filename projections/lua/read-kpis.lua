@@ -1,0 +1,72 @@
+-- read-kpis.lua: one KPI query in one round trip, atomically: which version is live, the org's
+-- control state, and the projection keys the query needs (projections/queries/context.ts).
+--
+-- KEYS[1]   P:proj:current (no pointer: version 1 is live, projections/current-version.ts)
+-- KEYS[2]   P:ctl:org:<org>
+-- KEYS[3]   P:ctl:synced
+-- KEYS[4..] projection keys of version ARGV[1] (the version the caller believes is live)
+-- ARGV[1]   that version
+-- ARGV[2]   what to read:
+--             'hash'  HGETALL of each key
+--             'sum'   HGETALL of KEYS[4], then ARGV[3..] summed over KEYS[5..] (a contact's window)
+--             'rows'  ARGV[3..] of each key, as numbers, missing ones 0 (a rollup's daily series)
+-- ARGV[3..] field names ('sum', 'rows')
+--
+-- Returns {current} alone when the live version is not ARGV[1] (a replay switched it: the caller
+-- asks again with that version), else {current, orgHash, synced, ...}:
+--   hash: one flat field/value array per key
+--   sum:  the first key's flat hash, the sums (one per field), how many of the summed keys exist
+--   rows: one flat array of #fields numbers per key
+local current = redis.call('GET', KEYS[1]) or '1'
+if tonumber(current) ~= tonumber(ARGV[1]) then
+  return {current}
+end
+local out = {current, redis.call('HGETALL', KEYS[2]), redis.call('EXISTS', KEYS[3])}
+local mode = ARGV[2]
+if mode == 'hash' then
+  for i = 4, #KEYS do
+    out[#out + 1] = redis.call('HGETALL', KEYS[i])
+  end
+  return out
+end
+local fields = {}
+for i = 3, #ARGV do
+  fields[#fields + 1] = ARGV[i]
+end
+if mode == 'sum' then
+  out[4] = redis.call('HGETALL', KEYS[4])
+  local sums = {}
+  for f = 1, #fields do
+    sums[f] = 0
+  end
+  local present = 0
+  for i = 5, #KEYS do
+    local values = redis.call('HMGET', KEYS[i], unpack(fields))
+    local any = false
+    for f = 1, #fields do
+      local v = values[f]
+      if v then
+        sums[f] = sums[f] + tonumber(v)
+        any = true
+      end
+    end
+    if any then
+      present = present + 1
+    end
+  end
+  out[5] = sums
+  out[6] = present
+  return out
+end
+if mode == 'rows' then
+  for i = 4, #KEYS do
+    local values = redis.call('HMGET', KEYS[i], unpack(fields))
+    local row = {}
+    for f = 1, #fields do
+      row[f] = tonumber(values[f]) or 0
+    end
+    out[#out + 1] = row
+  end
+  return out
+end
+return redis.error_reply('read-kpis: unknown mode ' .. tostring(mode))

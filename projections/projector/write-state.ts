@@ -1,0 +1,138 @@
+/**
+ * Writes what a FoldState drained, with the offsets it covers, in one MULTI/EXEC: atomically,
+ * so a stopped build resumes exactly from its stored offsets. The same two fences as
+ * apply-batch.lua, checked under WATCH (EXEC fails if another writer moved the offsets or
+ * retention fenced a purge between the check and the write):
+ *   - offsets: every partition's stored offset (or, with none stored, the version's start) is
+ *     exactly where this writer's last write left it;
+ *   - purges: no org written has a purge fence later than the purge its events were gated with.
+ * Use a connection of its own: WATCH belongs to the connection.
+ */
+
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { EngagementError } from '../../core/errors.js';
+import { orgDigest } from '../purge-fence.js';
+import { SEEN_TTL_SECONDS } from './apply-args.js';
+import type { DrainedState } from './fold-state.js';
+
+/** Members per SADD and fields per HSET: bounded arguments per command. */
+const CHUNK = 1000;
+/** ARGV items per write-keys.lua call (Lua's unpack() limit is per HSET, far above one key's fields). */
+const SCRIPT_ARGS = 20_000;
+const LUA = readFileSync(new URL('../lua/write-keys.lua', import.meta.url), 'utf8');
+const COMMAND = 'engagementWriteKeys';
+
+export interface StateWrite {
+  offsetsKey: string;
+  /** partition -> stored offset this writer expects (its previous write, or the version's start) */
+  expected: ReadonlyMap<number, number>;
+  /** partition -> where the version starts: nothing stored for a partition means exactly there */
+  start: ReadonlyMap<number, number>;
+  /** partition -> next offset to store with this write */
+  next: ReadonlyMap<number, number>;
+  /** P:purge:fence and, per org written, the purgedAt its gate knew (-1 for none) */
+  fence?: { key: string; orgs: ReadonlyMap<string, number> };
+}
+
+export type WriteResult =
+  | { written: true; commands: number }
+  | { written: false; reason: 'offsets'; partition: number; stored: number | null }
+  | { written: false; reason: 'purged'; orgId: string }
+  | { written: false; reason: 'raced' };
+
+export async function writeDrained(conn: Redis, drained: DrainedState, write: StateWrite): Promise<WriteResult> {
+  const fenceOrgs = write.fence ? [...write.fence.orgs] : [];
+  try {
+    await conn.watch(write.offsetsKey, ...(write.fence && fenceOrgs.length > 0 ? [write.fence.key] : []));
+    const stored = await conn.hgetall(write.offsetsKey);
+    for (const [partition, expected] of write.expected) {
+      const value = stored[String(partition)];
+      const at = value === undefined ? write.start.get(partition) : Number(value);
+      if (at !== expected) {
+        await conn.unwatch();
+        return { written: false, reason: 'offsets', partition, stored: value === undefined ? null : Number(value) };
+      }
+    }
+    if (write.fence && fenceOrgs.length > 0) {
+      const fences = await conn.hmget(write.fence.key, ...fenceOrgs.map(([orgId]) => orgDigest(orgId)));
+      const fenced = fenceOrgs.find(([, known], i) => fences[i] !== null && Number(fences[i]) > known);
+      if (fenced) {
+        await conn.unwatch();
+        return { written: false, reason: 'purged', orgId: fenced[0] };
+      }
+    }
+    if (!(COMMAND in conn)) conn.defineCommand(COMMAND, { lua: LUA });
+    const multi = conn.multi();
+    let commands = 0;
+    // HSET and EXPIREAT of many keys per script call: ioredis builds one command object per call,
+    // which was most of the Node time of a write with one command per key.
+    const run = (multi as unknown as Record<string, (n: number, keys: string[], argv: string[]) => unknown>)[COMMAND]!.bind(multi);
+    let chunkKeys: string[] = [];
+    let chunkArgs: string[] = [];
+    const flush = (): void => {
+      if (chunkKeys.length === 0) return;
+      run(chunkKeys.length, chunkKeys, chunkArgs);
+      commands++;
+      chunkKeys = [];
+      chunkArgs = [];
+    };
+    const expiries = new Map(drained.expireAt);
+    for (const [key, fields] of drained.set) {
+      if (fields.size > CHUNK) {
+        // a huge hash (a flags hash of a mass mailing) goes on its own, in bounded HSETs
+        let args: string[] = [];
+        for (const [field, value] of fields) {
+          args.push(field, value);
+          if (args.length >= 2 * CHUNK) {
+            multi.hset(key, ...args);
+            commands++;
+            args = [];
+          }
+        }
+        if (args.length > 0) multi.hset(key, ...args);
+        commands++;
+        continue;
+      }
+      const at = expiries.get(key);
+      expiries.delete(key);
+      chunkKeys.push(key);
+      chunkArgs.push(at === undefined ? '' : String(at), String(fields.size));
+      for (const [field, value] of fields) chunkArgs.push(field, value);
+      if (chunkArgs.length >= SCRIPT_ARGS) flush();
+    }
+    flush();
+    for (const [key, fields] of drained.incr) {
+      for (const [field, by] of fields) {
+        multi.hincrby(key, field, by);
+        commands++;
+      }
+    }
+    for (const [key, members] of drained.add) {
+      for (let at = 0; at < members.length; at += CHUNK) {
+        multi.sadd(key, ...members.slice(at, at + CHUNK));
+        commands++;
+      }
+    }
+    for (const key of drained.seenKeys) {
+      multi.expire(key, SEEN_TTL_SECONDS);
+      commands++;
+    }
+    for (const [key, at] of expiries) {
+      multi.expireat(key, at);
+      commands++;
+    }
+    const offsets: string[] = [];
+    for (const [partition, next] of write.next) offsets.push(String(partition), String(next));
+    if (offsets.length > 0) multi.hset(write.offsetsKey, ...offsets);
+    const results = await multi.exec();
+    if (results === null) return { written: false, reason: 'raced' };
+    const failed = results.find(([error]) => error);
+    if (failed) throw failed[0];
+    return { written: true, commands: commands + 1 };
+  } catch (cause) {
+    await conn.unwatch().catch(() => undefined);
+    if (cause instanceof EngagementError) throw cause;
+    throw new EngagementError('redis_unavailable', `writing the folded projection failed: ${(cause as Error).message}`, { cause, retriable: true });
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Crypto-shredding of events (DESIGN §2 "Purge reaches the log"): the personal fields of every
+ * email event are sealed one by one with the org's data key (AES-256-GCM, a fresh nonce each,
+ * associated data `<eventId>:<path>`), and `encryption` names the key. orgId, emailId, eventId,
+ * times, types, flags and machine reasons stay clear, so partitioning, gating by org and
+ * de-duplication need no key. Pure.
+ *
+ * Sealed paths:
+ *   EmailSent         subject, recipients.<i>.contactId, links.<i>.url, attachments.<i>.name, attachments.<i>.url
+ *   EmailOpened       contactId, userAgent, ipHash
+ *   LinkClicked       contactId, url, userAgent, ipHash
+ *   AttachmentViewed  contactId, userAgent, ipHash
+ *   EmailReplied      contactId
+ * A null stays null. Opening takes a scope, so a processor pays only for the fields it reads:
+ * `gate` (the recipient of an interaction), `projection` (what the KPI fold reads: ids of followed
+ * recipients and of interactions, subject, clicked URL), `all`.
+ */
+
+import { FIELD_ALGORITHM, openField, sealField } from '../core/crypto/field-cipher.js';
+import type { EmailEvent, Encryption } from './events.js';
+
+export type OpenScope = 'gate' | 'projection' | 'all';
+
+export interface SealingKey {
+  keyId: string;
+  key: Buffer;
+}
+
+type Cipher = (value: string, path: string) => string;
+
+export function isSealed(event: EmailEvent): event is EmailEvent & { encryption: Encryption } {
+  return event.encryption !== undefined && event.encryption !== null;
+}
+
+/** A copy of `event` with its personal fields sealed under `key`. */
+export function sealEvent<T extends EmailEvent>(event: T, key: SealingKey): T {
+  if (isSealed(event)) return event;
+  const seal: Cipher = (value, path) => sealField(key.key, value, event.eventId, path);
+  const sealed = transform(event, seal, 'all');
+  sealed.encryption = { algorithm: FIELD_ALGORITHM, keyId: key.keyId };
+  return sealed;
+}
+
+/**
+ * A copy of `event` with the fields of `scope` opened with `key` (the key `encryption.keyId`
+ * names); the other personal fields stay sealed. Throws FieldCipherError when one does not open.
+ */
+export function openEvent<T extends EmailEvent>(event: T, key: Buffer, scope: OpenScope = 'all'): T {
+  if (!isSealed(event)) return event;
+  const open: Cipher = (value, path) => openField(key, value, event.eventId, path);
+  return transform(event, open, scope);
+}
+
+function transform<T extends EmailEvent>(event: T, f: Cipher, scope: OpenScope): T {
+  return transformAny(event, f, scope) as T;
+}
+
+function transformAny(event: EmailEvent, f: Cipher, scope: OpenScope): EmailEvent {
+  const all = scope === 'all';
+  const nullable = (value: string | null, path: string): string | null => (value === null ? null : f(value, path));
+  switch (event.type) {
+    case 'EmailSent': {
+      if (scope === 'gate') return { ...event };
+      return {
+        ...event,
+        subject: nullable(event.subject, 'subject'),
+        // the fold reads only followed recipients' ids (the others are a count)
+        recipients: event.recipients.map((r, i) => (all || (event.follow && r.followed) ? { ...r, contactId: f(r.contactId, `recipients.${i}.contactId`) } : r)),
+        links: all ? event.links.map((l, i) => ({ ...l, url: f(l.url, `links.${i}.url`) })) : event.links,
+        attachments: all ? event.attachments.map((a, i) => ({ ...a, name: f(a.name, `attachments.${i}.name`), url: f(a.url, `attachments.${i}.url`) })) : event.attachments,
+      };
+    }
+    case 'EmailReplied':
+      return { ...event, contactId: f(event.contactId, 'contactId') };
+    case 'EmailOpened':
+    case 'LinkClicked':
+    case 'AttachmentViewed': {
+      const out = { ...event, contactId: f(event.contactId, 'contactId') };
+      if (all) {
+        out.userAgent = nullable(event.userAgent, 'userAgent');
+        out.ipHash = nullable(event.ipHash, 'ipHash');
+      }
+      if (out.type === 'LinkClicked' && scope !== 'gate') out.url = f(out.url, 'url');
+      return out;
+    }
+    default: {
+      const never: never = event;
+      return never;
+    }
+  }
+}

@@ -1,0 +1,272 @@
+/**
+ * DESIGN §8: a tracking request answered while Kafka is down or slow is not lost, also across a
+ * kill -9 of the API process. A PRIVATE broker (the shared one stays up) is stalled with SIGSTOP
+ * while 5,000 pixel and click requests are served by an API child process; every answer must come
+ * in < 50 ms, and once the broker resumes all 5,000 are in the KPIs exactly once. Then the API is
+ * killed -9 in the middle of another run and started again on the same spool: every answered
+ * interaction is counted, none twice.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configEnv, type Config } from '../../core/config.js';
+import { createKafka } from '../../core/kafka.js';
+import { freePort } from '../../core/net.js';
+import { createRedis } from '../../core/redis.js';
+import { topicsFor } from '../../core/topics.js';
+import { keysFor } from '../../projections/keys.js';
+import { cleanupTestResources, createTestTopics, testConfig, waitFor } from '../support/env.js';
+import { startPrivateKafka, type PrivateKafka } from '../support/private-kafka.js';
+import { startChild, stopGracefully } from '../processors/support/child.js';
+
+const CHILD = fileURLToPath(new URL('./support/api-child.ts', import.meta.url));
+const ADMIN = 'spool-admin-key';
+const ORG = 'org-spool';
+const EMAILS = 15;
+/** the last email's recipients warm the server up (JIT) before anything is timed */
+const WARM = 3500;
+const PER_EMAIL = 250;
+
+let kafka: PrivateKafka;
+let config: Config;
+let spoolDir: string;
+let port: number;
+let api: ChildProcess | undefined;
+/** the projector and control roles, in their own process: this one only times the requests */
+let processors: ChildProcess | undefined;
+let redis: Redis;
+const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+/** per recipient index: its email id, pixel path and click path */
+const recipients: Array<{ emailId: string; pixel: string; click: string }> = [];
+
+function childEnv(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    ...configEnv(config),
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+    ENGAGEMENT_ADMIN_KEY: ADMIN,
+    TRACKING_SECRET: 'k1:spool-test-secret',
+    SPOOL_DIR: spoolDir,
+    SPOOL_FSYNC_MS: '5',
+    LOG_LEVEL: 'error',
+  };
+}
+
+function startApi(): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD], { env: childEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`api child exited with ${code} before ready`)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) resolve(child);
+    });
+  });
+}
+
+function killHard(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+interface Answer {
+  status: number;
+  ms: number;
+  body: string;
+}
+
+function request(method: string, urlPath: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path: urlPath, agent, headers: { ...headers, ...(payload ? { 'content-type': 'application/json' } : {}) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - started, body: Buffer.concat(chunks).toString() }));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+const admin = { authorization: `Bearer ${ADMIN}` };
+
+/** Serves `paths` with 8 clients; resolves with every answer (a refused connection is `null`). */
+async function serve(paths: readonly string[], onAnswer?: (done: number) => void): Promise<Array<Answer | null>> {
+  const answers: Array<Answer | null> = new Array(paths.length).fill(null);
+  let next = 0;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < paths.length) {
+        const i = next++;
+        answers[i] = await request('GET', paths[i]!).catch(() => null);
+        done++;
+        onAnswer?.(done);
+      }
+    }),
+  );
+  return answers;
+}
+
+interface OrgKpis {
+  opens: number;
+  uniqueOpens: number;
+  clicks: number;
+  uniqueClicks: number;
+  machineClicks: number;
+}
+
+async function orgKpis(): Promise<OrgKpis> {
+  const day = new Date().toISOString().slice(0, 10);
+  const res = await request('GET', `/v1/orgs/${ORG}/kpis?from=${day}&to=${day}`, undefined, admin);
+  return JSON.parse(res.body) as OrgKpis;
+}
+
+/** The projector has folded everything on the emails topic and the spool is empty. */
+async function settled(): Promise<void> {
+  const topic = topicsFor(config).emails;
+  const kafkaAdmin = createKafka(config).admin();
+  await kafkaAdmin.connect();
+  try {
+    await waitFor(
+      async () => {
+        const ready = JSON.parse((await request('GET', '/readyz')).body) as { spool: { records: number } };
+        if (ready.spool.records !== 0) return false;
+        const high = (await kafkaAdmin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+        const stored = await redis.hvals(keysFor(config.redisPrefix).version(1).offsets(topic));
+        return stored.reduce((sum, o) => sum + Number(o), 0) === high;
+      },
+      { timeoutMs: 180_000, intervalMs: 250, message: 'spool drained and projector caught up' },
+    );
+  } finally {
+    await kafkaAdmin.disconnect();
+  }
+}
+
+beforeAll(async () => {
+  kafka = await startPrivateKafka();
+  spoolDir = mkdtempSync(path.join(process.env.SPOOL_TEST_DIR ?? tmpdir(), 'spool-int-'));
+  port = await freePort();
+  config = testConfig({ KAFKA_BROKERS: kafka.brokers, ENGAGEMENT_ADMIN_KEY: ADMIN });
+  await createTestTopics(config, 3);
+  redis = createRedis(config);
+  process.env.PROCESSOR_ROLES = 'projector,control';
+  processors = await startChild(config);
+  delete process.env.PROCESSOR_ROLES;
+  api = await startApi();
+  expect((await request('PUT', `/v1/orgs/${ORG}/engagement`, { enabled: true }, admin)).status).toBe(200);
+  for (let e = 0; e < EMAILS; e++) {
+    const emailId = `e-${e}`;
+    const res = await request(
+      'POST',
+      `/v1/orgs/${ORG}/emails`,
+      {
+        emailId,
+        senderId: 's-1',
+        sentAt: new Date(Date.now() - 3_600_000).toISOString(),
+        recipients: Array.from({ length: PER_EMAIL }, (_, i) => ({ contactId: `r${e * PER_EMAIL + i}`, type: 'contact' })),
+        links: [{ url: 'https://example.com/offer' }],
+        follow: true,
+      },
+      admin,
+    );
+    expect(res.status, res.body).toBe(201);
+    const answer = JSON.parse(res.body) as { recipients: Array<{ openPixelUrl: string; links: Array<{ trackedUrl: string }> }> };
+    for (const r of answer.recipients) {
+      recipients.push({ emailId, pixel: new URL(r.openPixelUrl).pathname, click: new URL(r.links[0]!.trackedUrl).pathname });
+    }
+  }
+  await serve(recipients.slice(WARM).flatMap((r) => [r.pixel, r.click]));
+  // every send and the warm-up are projected: the phases below count from a known start
+  await settled();
+  expect(await orgKpis()).toMatchObject({ opens: 250, clicks: 250 });
+}, 240_000);
+
+afterAll(async () => {
+  if (api) {
+    api.kill('SIGTERM');
+    await new Promise((resolve) => api!.once('exit', resolve));
+  }
+  if (processors) await stopGracefully(processors);
+  await cleanupTestResources(config).catch(() => undefined);
+  redis?.disconnect();
+  agent.destroy();
+  await kafka?.stop();
+  rmSync(spoolDir, { recursive: true, force: true });
+}, 120_000);
+
+describe('tracking with a durable spool', () => {
+  it('answers 5,000 pixels and clicks in < 50 ms each while the broker is stalled, and counts all of them exactly once when it is back', async () => {
+    const first = recipients.slice(0, 2500);
+    kafka.pause();
+    try {
+      const answers = await serve(first.flatMap((r) => [r.pixel, r.click]));
+      expect(answers.filter((a) => a?.status === 200)).toHaveLength(2500);
+      expect(answers.filter((a) => a?.status === 302)).toHaveLength(2500);
+      const slowest = Math.max(...answers.map((a) => a!.ms));
+      const slowestTen = answers.map((a, i) => `#${i}: ${Math.round(a!.ms)} ms`).sort((x, y) => Number(y.split(': ')[1]!.split(' ')[0]) - Number(x.split(': ')[1]!.split(' ')[0])).slice(0, 10);
+      expect(slowest, `slowest answers ${slowestTen.join(', ')}`).toBeLessThan(50);
+      // still ready: the spool takes tracking, and /readyz says so
+      const ready = await waitFor(
+        async () => {
+          const res = await request('GET', '/readyz');
+          const body = JSON.parse(res.body) as { tracking: string; kafka: boolean; spool: { records: number } };
+          return res.status === 200 && body.tracking === 'spooling' ? body : false;
+        },
+        { timeoutMs: 20_000, message: 'readyz says spooling' },
+      );
+      expect(ready.kafka).toBe(false);
+      expect(ready.spool.records).toBe(5000);
+      const metrics = (await request('GET', '/metrics')).body;
+      expect(metrics).toMatch(/^engagement_spool_records 5000$/m);
+      expect(metrics).toMatch(/^engagement_spool_oldest_age_seconds [1-9]/m);
+    } finally {
+      kafka.resume();
+    }
+    await settled();
+    expect(await orgKpis()).toMatchObject({ opens: 2750, uniqueOpens: 2750, clicks: 2750, uniqueClicks: 2750, machineClicks: 0 });
+  }, 300_000);
+
+  it('loses nothing it answered and doubles nothing when the API is killed -9 mid-run and started again', async () => {
+    const second = recipients.slice(2500, 3500);
+    const paths = second.flatMap((r) => [r.pixel, r.click]);
+    let killing: Promise<void> | undefined;
+    const answers = await serve(paths, (done) => {
+      if (done === 1000 && api) killing ??= killHard(api);
+    });
+    await killing;
+    const accepted = answers.map((a, i) => ({ a, i })).filter(({ a }) => a !== null && (a.status === 200 || a.status === 302));
+    expect(accepted.length).toBeGreaterThanOrEqual(1000);
+    expect(accepted.length).toBeLessThan(paths.length);
+    api = await startApi();
+    await settled();
+    const kpis = await orgKpis();
+    // one interaction per recipient and kind: a doubled one would make the count exceed the unique count
+    expect(kpis.opens).toBe(kpis.uniqueOpens);
+    expect(kpis.clicks).toBe(kpis.uniqueClicks);
+    expect(kpis.opens + kpis.clicks - 5500).toBeGreaterThanOrEqual(accepted.length);
+    expect(kpis.opens + kpis.clicks - 5500).toBeLessThanOrEqual(paths.length);
+    // and every answered one is there, by recipient
+    const v = keysFor(config.redisPrefix).version(1);
+    const flags = new Map<string, Record<string, string>>();
+    for (const emailId of new Set(second.map((r) => r.emailId))) flags.set(emailId, await redis.hgetall(v.emailRecipients(ORG, emailId)));
+    const missing = accepted.filter(({ i }) => {
+      const r = second[Math.floor(i / 2)]!;
+      const index = recipients.indexOf(r);
+      return flags.get(r.emailId)![`${i % 2 === 0 ? 'o' : 'c'}:r${index}`] !== '1';
+    });
+    expect(missing).toEqual([]);
+  }, 300_000);
+});

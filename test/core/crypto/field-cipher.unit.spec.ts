@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { FieldCipherError, NONCE_BYTES, openField, sealField, TAG_BYTES } from '../../../core/crypto/field-cipher.js';
+import { newDataKey, unwrapDataKey, wrapDataKey } from '../../../core/crypto/master-keys.js';
+
+const EVENT = '6b0f7f7e-3c1b-4f1e-9d55-0d6c2b1e0a11';
+
+describe('field cipher (AES-256-GCM, AAD = eventId:path)', () => {
+  it('round-trips a field and writes base64url(nonce | ciphertext | tag)', () => {
+    const key = randomBytes(32);
+    const sealed = sealField(key, 'contact-42', EVENT, 'contactId');
+    expect(sealed).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(Buffer.from(sealed, 'base64url').length).toBe(NONCE_BYTES + 'contact-42'.length + TAG_BYTES);
+    expect(sealed).not.toContain('contact-42');
+    expect(openField(key, sealed, EVENT, 'contactId')).toBe('contact-42');
+  });
+
+  it('uses a fresh nonce per field: one value sealed twice differs', () => {
+    const key = randomBytes(32);
+    const seen = new Set(Array.from({ length: 2000 }, () => sealField(key, 'same', EVENT, 'contactId').slice(0, 16)));
+    expect(seen.size).toBe(2000);
+  });
+
+  it('refuses another key, another event, another field and a flipped bit', () => {
+    const key = randomBytes(32);
+    const sealed = sealField(key, 'contact-42', EVENT, 'contactId');
+    expect(() => openField(randomBytes(32), sealed, EVENT, 'contactId')).toThrow(FieldCipherError);
+    expect(() => openField(key, sealed, '00000000-0000-4000-8000-000000000000', 'contactId')).toThrow(FieldCipherError);
+    expect(() => openField(key, sealed, EVENT, 'userAgent')).toThrow(FieldCipherError);
+    const bytes = Buffer.from(sealed, 'base64url');
+    bytes[NONCE_BYTES] = bytes[NONCE_BYTES]! ^ 1;
+    expect(() => openField(key, bytes.toString('base64url'), EVENT, 'contactId')).toThrow(FieldCipherError);
+    expect(() => openField(key, 'AAAA', EVENT, 'contactId')).toThrow(FieldCipherError);
+  });
+});
+
+describe('data key wrapping under the master keys', () => {
+  const old = { kid: 'm1', secret: 'old-master-secret-0123456789' };
+  const fresh = { kid: 'm2', secret: 'new-master-secret-0123456789' };
+
+  it('wraps under the first master key and unwraps with any listed one (rotation)', () => {
+    const dataKey = newDataKey();
+    const wrappedOld = wrapDataKey(dataKey, 'org-a', 'k1', [old]);
+    expect(wrappedOld.kid).toBe('m1');
+    // after rotation: m2 first, m1 still listed
+    const rotated = [fresh, old];
+    expect(unwrapDataKey(wrappedOld, 'org-a', 'k1', rotated).equals(dataKey)).toBe(true);
+    const wrappedNew = wrapDataKey(dataKey, 'org-a', 'k1', rotated);
+    expect(wrappedNew.kid).toBe('m2');
+    expect(unwrapDataKey(wrappedNew, 'org-a', 'k1', rotated).equals(dataKey)).toBe(true);
+  });
+
+  it('refuses an unknown kid, another org or key id, and a wrong secret', () => {
+    const wrapped = wrapDataKey(newDataKey(), 'org-a', 'k1', [old]);
+    expect(() => unwrapDataKey(wrapped, 'org-a', 'k1', [fresh])).toThrow(/no master key "m1"/);
+    expect(() => unwrapDataKey(wrapped, 'org-b', 'k1', [old])).toThrow(FieldCipherError);
+    expect(() => unwrapDataKey(wrapped, 'org-a', 'k2', [old])).toThrow(FieldCipherError);
+    expect(() => unwrapDataKey(wrapped, 'org-a', 'k1', [{ kid: 'm1', secret: 'another-secret-0123456789' }])).toThrow(FieldCipherError);
+  });
+});

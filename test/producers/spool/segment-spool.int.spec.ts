@@ -1,0 +1,138 @@
+import { mkdtempSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SegmentSpool, type SpoolOptions } from '../../../producers/spool/segment-spool.js';
+import { SpoolSink } from '../../../producers/spool/spool-sink.js';
+import { EventCodec } from '../../../schemas/codec.js';
+import { fixture } from '../../support/fixtures.js';
+
+/** The spool on a real directory (no Kafka): append, read, ack, restart, torn tails, full. */
+const dirs: string[] = [];
+const open: SegmentSpool[] = [];
+afterEach(() => {
+  for (const s of open.splice(0)) s.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function options(overrides: Partial<SpoolOptions> = {}): SpoolOptions {
+  const dir = mkdtempSync(path.join(tmpdir(), 'spool-'));
+  dirs.push(dir);
+  return { dir, maxBytes: 10_000_000, segmentBytes: 4096, fsyncMs: 5, ...overrides };
+}
+
+function openSpool(o: SpoolOptions): SegmentSpool {
+  const spool = SegmentSpool.open(o);
+  open.push(spool);
+  return spool;
+}
+
+function reopen(spool: SegmentSpool, o: SpoolOptions): SegmentSpool {
+  spool.close();
+  open.splice(open.indexOf(spool), 1);
+  return openSpool(o);
+}
+
+const message = (i: number) => ({ topic: 't.emails', key: `org/e${i % 7}`, timestamp: 1_000 + i, value: Buffer.from(`event-${i}-${'v'.repeat(60)}`) });
+const values = (batch: { messages: Array<{ value: Buffer }> }) => batch.messages.map((m) => m.value.toString().split('-').slice(0, 2).join('-'));
+const segmentFiles = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.seg')).sort();
+
+describe('SegmentSpool', () => {
+  it('gives records back in order across segments and deletes what is acknowledged', () => {
+    const o = options();
+    const spool = openSpool(o);
+    for (let i = 0; i < 200; i++) expect(spool.append(message(i))).toBe('spooled');
+    expect(segmentFiles(o.dir).length).toBeGreaterThan(2);
+    const first = spool.read(150);
+    expect(values(first)).toEqual(Array.from({ length: 150 }, (_, i) => `event-${i}`));
+    spool.ack(first.end, 150, 1_149);
+    expect(spool.stats().records).toBe(50);
+    const rest = spool.read(1000);
+    expect(values(rest)[0]).toBe('event-150');
+    expect(rest.messages).toHaveLength(50);
+    spool.ack(rest.end, 50, 1_199);
+    expect(spool.stats()).toMatchObject({ records: 0, oldestAt: null, segments: 1 });
+    expect(segmentFiles(o.dir)).toHaveLength(1);
+  });
+
+  it('after a restart, sends again exactly what was not acknowledged', () => {
+    const o = options();
+    let spool = openSpool(o);
+    for (let i = 0; i < 100; i++) spool.append(message(i));
+    const sent = spool.read(40);
+    spool.ack(sent.end, 40, 1_039);
+    spool.read(30); // read but never acknowledged: Kafka did not answer before the crash
+    spool = reopen(spool, o);
+    expect(spool.recovery).toEqual({ records: 60, corruptTails: 0, corruptBytes: 0 });
+    const again = spool.read(1000);
+    expect(values(again)).toEqual(Array.from({ length: 60 }, (_, i) => `event-${i + 40}`));
+    expect(spool.stats().oldestAt).toBe(1_040);
+  });
+
+  it('skips and counts a last segment truncated mid-record, and keeps every whole record before it', () => {
+    const o = options({ segmentBytes: 1_000_000 });
+    let spool = openSpool(o);
+    for (let i = 0; i < 20; i++) spool.append(message(i));
+    const [file] = segmentFiles(o.dir);
+    const full = statSync(path.join(o.dir, file!)).size;
+    spool.close();
+    open.splice(0);
+    truncateSync(path.join(o.dir, file!), full - 25); // the last record is cut
+    spool = openSpool(o);
+    expect(spool.recovery.corruptTails).toBe(1);
+    expect(spool.recovery.corruptBytes).toBeGreaterThan(0);
+    expect(spool.recovery.records).toBe(19);
+    const batch = spool.read(1000);
+    expect(values(batch)).toEqual(Array.from({ length: 19 }, (_, i) => `event-${i}`));
+    // the cut tail is gone from the file: new records follow whole ones
+    expect(spool.append(message(99))).toBe('spooled');
+    expect(values(spool.read(10))).toEqual(['event-99']);
+  });
+
+  it('refuses new records when full, keeps the spooled ones, and takes records again once drained', () => {
+    const o = options({ maxBytes: 1_048_576, segmentBytes: 65_536 });
+    const spool = openSpool(o);
+    const big = (i: number) => ({ ...message(i), value: Buffer.alloc(10_000, i % 256) });
+    let spooled = 0;
+    let full = 0;
+    for (let i = 0; i < 200; i++) {
+      const outcome = spool.append(big(i));
+      if (outcome === 'spooled') spooled++;
+      else if (outcome === 'full') full++;
+    }
+    expect(full).toBeGreaterThan(0);
+    expect(spool.stats().bytes).toBeLessThanOrEqual(o.maxBytes);
+    expect(spool.stats().records).toBe(spooled);
+    expect(spool.hasRoom(10_100)).toBe(false);
+    const batch = spool.read(10_000);
+    expect(batch.messages).toHaveLength(spooled);
+    spool.ack(batch.end, spooled, null);
+    expect(spool.append(big(1))).toBe('spooled');
+  });
+
+  it('holds what the sink appends as the producer would send it: topic, key, timestamp, single-object value', () => {
+    const spool = openSpool(options());
+    const codec = new EventCodec();
+    const topics = { control: 't.control', emails: 't.emails', deadletter: 't.deadletter', keys: 't.keys' };
+    const sink = new SpoolSink(spool, topics, codec);
+    const open = fixture('EmailOpened', { orgId: 'org-é', emailId: 'e:1', userAgent: 'ü'.repeat(300) });
+    const click = fixture('LinkClicked', {});
+    expect(sink.append(open)).toBe('spooled');
+    expect(sink.append(click)).toBe('spooled');
+    const [first, second] = spool.read(10).messages;
+    expect({ ...first!, value: codec.decode(first!.value) }).toEqual({ topic: 't.emails', key: 'org-é/e:1', timestamp: open.occurredAt, value: open });
+    expect(first!.value.equals(codec.encode(open))).toBe(true);
+    expect(codec.decode(second!.value)).toEqual(click);
+    expect(sink.append({ ...click, linkId: 42 } as never)).toBe('invalid');
+  });
+
+  it('refuses a directory another live process holds', () => {
+    const o = options();
+    openSpool(o);
+    // the lock names this pid, so pretend to be another process by writing the parent's pid
+    const lockOwner = process.ppid;
+    rmSync(path.join(o.dir, 'LOCK'));
+    writeFileSync(path.join(o.dir, 'LOCK'), `${lockOwner}\n`);
+    expect(() => SegmentSpool.open(o)).toThrow(/in use by process/);
+  });
+});

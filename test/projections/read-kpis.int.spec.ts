@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isEngagementError } from '../../core/errors.js';
+import { createRedis } from '../../core/redis.js';
+import { keysFor } from '../../projections/keys.js';
+import { queryContactKpis } from '../../projections/queries/contact-kpis.js';
+import { openQuery } from '../../projections/queries/context.js';
+import { bucketOf, lastDays } from '../../projections/queries/days.js';
+import { queryEmailKpis } from '../../projections/queries/email-kpis.js';
+import { queryRollupKpis } from '../../projections/queries/rollup-kpis.js';
+import { deleteRedisPrefix, testConfig } from '../support/env.js';
+
+/**
+ * KPI reads are one script each (read-kpis.lua): the live version, the org's control state and
+ * the keys, atomically. A reader whose remembered version is stale (a replay switched it) reads
+ * the new one, never a mix; windows are summed in Redis.
+ */
+const config = testConfig();
+const redis = createRedis(config);
+const keys = keysFor(config.redisPrefix);
+const NOW = Date.UTC(2026, 10, 20, 12);
+const days = lastDays(30, NOW);
+
+beforeAll(async () => {
+  await redis.hset(keys.controlOrg('org-1'), { enabled: '1', changedAt: '1' });
+  await redis.set(keys.controlSynced(), '1');
+  for (const v of [1, 2]) {
+    const k = keys.version(v);
+    await redis.hset(k.email('org-1', 'e-1'), { opens: String(10 * v), followedRecipients: '4', uniqueOpens: '2' });
+    await redis.hset(k.contact('org-1', 'c-1'), { tz: 'Europe/Paris' });
+    // three days inside the window, one just outside it
+    await redis.hset(k.contactDay('org-1', 'c-1', bucketOf(days[0]!)), { received: String(v), opened: '1' });
+    await redis.hset(k.contactDay('org-1', 'c-1', bucketOf(days[15]!)), { received: '2', clicked: '1' });
+    await redis.hset(k.contactDay('org-1', 'c-1', bucketOf(days[29]!)), { received: '3', replied: '1' });
+    await redis.hset(k.contactDay('org-1', 'c-1', '20251020'), { received: '100' });
+    await redis.hset(k.orgDay('org-1', bucketOf(days[29]!)), { emails: String(v), opens: '7' });
+  }
+});
+
+afterAll(async () => {
+  await deleteRedisPrefix(redis, config.redisPrefix);
+  await redis.quit();
+});
+
+describe('KPI reads in one script', () => {
+  it('read the live version, and follow a switch with a stale remembered version', async () => {
+    expect((await queryEmailKpis(redis, keys, 'org-1', 'e-1')).opens).toBe(10);
+    await redis.set(keys.currentVersion(), '2');
+    expect((await queryEmailKpis(redis, keys, 'org-1', 'e-1')).opens).toBe(20);
+    const org = await queryRollupKpis(redis, keys, 'org-1', { kind: 'org' }, { from: days[0], to: days[29] });
+    expect(org.emails).toBe(2);
+    expect(org.daily[29]).toMatchObject({ date: days[29], emails: 2, opens: 7 });
+    expect(org.daily[0]).toMatchObject({ emails: 0, opens: 0 });
+    expect((await openQuery(redis, keys, 'org-1')).keys.v).toBe(2);
+    await redis.set(keys.currentVersion(), '1');
+    expect((await queryEmailKpis(redis, keys, 'org-1', 'e-1')).opens).toBe(10);
+    expect((await openQuery(redis, keys, 'org-1')).org.enabled).toBe(true);
+  });
+
+  it('sum a contact window inside Redis, days outside it left out', async () => {
+    const kpis = await queryContactKpis(redis, keys, 'org-1', 'c-1', 30, NOW);
+    expect(kpis).toMatchObject({ emailsReceived: 6, emailsOpened: 1, emailsClicked: 1, emailsReplied: 1, timeZone: 'Europe/Paris', days: 30 });
+    const short = await queryContactKpis(redis, keys, 'org-1', 'c-1', 1, NOW);
+    expect(short).toMatchObject({ emailsReceived: 3, emailsReplied: 1, emailsOpened: 0 });
+  });
+
+  it('answer not_found for nothing stored, engagement_disabled for a disabled org', async () => {
+    const code = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: unknown) => (isEngagementError(e) ? e.code : 'other'));
+    expect(await code(queryContactKpis(redis, keys, 'org-1', 'nobody', 30, NOW))).toBe('not_found');
+    expect(await code(queryEmailKpis(redis, keys, 'org-1', 'e-404'))).toBe('not_found');
+    expect(await code(queryEmailKpis(redis, keys, 'org-2', 'e-1'))).toBe('engagement_disabled');
+  });
+});

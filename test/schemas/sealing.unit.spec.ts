@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { FieldCipherError } from '../../core/crypto/field-cipher.js';
+import { EventCodec } from '../../schemas/codec.js';
+import { catalog } from '../../schemas/catalog.js';
+import { EMAIL_EVENT_TYPES, type EmailEvent } from '../../schemas/events.js';
+import { isSealed, openEvent, sealEvent } from '../../schemas/sealing.js';
+import { fixture } from '../support/fixtures.js';
+
+const key = { keyId: 'k1', key: randomBytes(32) };
+const codec = new EventCodec();
+const PERSONAL = ['c-1', 'c-2', 'Mozilla/5.0', '203.0.113.0', 'https://example.com/offer', 'Quarterly review', 'deck.pdf', 'files.example.com'];
+
+describe('sealing the personal fields of email events', () => {
+  it.each(EMAIL_EVENT_TYPES.map((t) => [t]))('%s: no personal value in the encoded bytes; opens back to the original', (type) => {
+    const event = fixture(type) as EmailEvent;
+    const sealed = sealEvent(event, key);
+    expect(isSealed(sealed)).toBe(true);
+    expect(sealed.encryption).toEqual({ algorithm: 'A256GCM', keyId: 'k1' });
+    const bytes = codec.encode(sealed);
+    for (const value of PERSONAL) expect(bytes.includes(Buffer.from(value))).toBe(false);
+    // clear fields stay clear: gating, partitioning and de-duplication need no key
+    for (const value of [event.orgId, event.emailId, event.eventId]) expect(bytes.includes(Buffer.from(value))).toBe(true);
+    const decoded = codec.decode(bytes) as EmailEvent;
+    expect(openEvent(decoded, key.key, 'all')).toEqual({ ...event, encryption: { algorithm: 'A256GCM', keyId: 'k1' } });
+  });
+
+  it('opens only the fields a scope names', () => {
+    const click = sealEvent(fixture('LinkClicked'), key);
+    const gate = openEvent(click, key.key, 'gate');
+    expect(gate.contactId).toBe('c-1');
+    expect(gate.url).toBe(click.url);
+    expect(gate.userAgent).toBe(click.userAgent);
+    const projection = openEvent(click, key.key, 'projection');
+    expect(projection.url).toMatch(/^https:\/\/example.com/);
+    expect(projection.userAgent).toBe(click.userAgent);
+    const sealedSent = sealEvent(fixture('EmailSent'), key);
+    const sent = openEvent(sealedSent, key.key, 'projection');
+    // c-2 is not followed: the fold only counts it, so it stays sealed
+    expect(sent.recipients.map((r) => r.contactId)).toEqual(['c-1', sealedSent.recipients[1]!.contactId]);
+    expect(sent.subject).toBe('Quarterly review');
+  });
+
+  it('keeps nulls null and leaves clear (old) records alone', () => {
+    const open = fixture('EmailOpened', { userAgent: null, ipHash: null });
+    const sealed = sealEvent(open, key);
+    expect(sealed.userAgent).toBeNull();
+    expect(sealed.ipHash).toBeNull();
+    const clear = fixture('EmailOpened');
+    expect(openEvent(clear, randomBytes(32))).toBe(clear);
+  });
+
+  it('a field moved to another event or another field does not open', () => {
+    const a = sealEvent(fixture('EmailOpened'), key);
+    const b = sealEvent(fixture('EmailOpened'), key);
+    expect(() => openEvent({ ...a, contactId: b.contactId }, key.key)).toThrow(FieldCipherError);
+    expect(() => openEvent({ ...a, userAgent: a.contactId }, key.key)).toThrow(FieldCipherError);
+    expect(() => openEvent(a, randomBytes(32))).toThrow(FieldCipherError);
+  });
+
+  it('a sealed record still decodes with the previous schema version (old readers see ciphertext)', () => {
+    for (const type of EMAIL_EVENT_TYPES) {
+      const versions = catalog.versions.get(type)!;
+      const previous = versions[versions.length - 2]!;
+      const current = versions[versions.length - 1]!;
+      const sealed = sealEvent(fixture(type) as EmailEvent, key);
+      const body = current.avroType.toBuffer(sealed);
+      const read = previous.avroType.fromBuffer(body, previous.avroType.createResolver(current.avroType)) as { eventId: string };
+      expect(read.eventId).toBe(sealed.eventId);
+    }
+  });
+});
