@@ -25,12 +25,17 @@ export interface RecipientHeatmap {
 
 /** Pure: the contact hash → the local-time grid. */
 export function heatmapFrom(contact: Record<string, string>, now: number): { timeZone: string | null; opens: number[][]; totalOpens: number } {
+  // `hl:` slots are already on the recipient's clock; `h:` ones (projected before that) are UTC
   const histogram = new Map<number, number>();
-  for (const [field, value] of Object.entries(contact)) if (field.startsWith('h:')) histogram.set(Number(field.slice(2)), toInt(value));
+  const legacyUtc = new Map<number, number>();
+  for (const [field, value] of Object.entries(contact)) {
+    if (field.startsWith('hl:')) histogram.set(Number(field.slice(3)), toInt(value));
+    else if (field.startsWith('h:')) legacyUtc.set(Number(field.slice(2)), toInt(value));
+  }
   const timeZone = contact.tz || null;
   const opens = HEATMAP_DAYS.map(() => Array.from({ length: 24 }, () => 0));
   let totalOpens = 0;
-  for (const slot of bestTimeToEmail(histogram, timeZone, now, { minOpens: 0, top: 168 }) ?? []) {
+  for (const slot of bestTimeToEmail(histogram, timeZone, now, { minOpens: 0, top: 168, legacyUtc }) ?? []) {
     opens[HEATMAP_DAYS.indexOf(slot.dayOfWeek as (typeof HEATMAP_DAYS)[number])]![slot.hour] = slot.opens;
     totalOpens += slot.opens;
   }

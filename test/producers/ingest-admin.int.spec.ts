@@ -130,7 +130,7 @@ describe('operations', () => {
     expect((await h.app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok' });
     const ready = await h.app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ status: 'ready', kafka: true, redis: true });
+    expect(ready.json()).toEqual({ status: 'ready', kafka: true, redis: true, tracking: 'direct' });
     await h.app.inject({ method: 'GET', url: '/t/o/forged' });
     const metrics = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metrics).toMatch(/engagement_events_written_total\{type="EmailReplied"\} \d+/);

@@ -79,6 +79,14 @@ describe('dashboard reads (pure parts)', () => {
     expect(map.totalOpens).toBe(2);
   });
 
+  it('takes slots already on the recipient’s clock as they are, next to older UTC ones', () => {
+    const mondayNineUtc = Date.UTC(2026, 10, 23, 9);
+    const map = heatmapFrom({ tz: 'Asia/Tokyo', 'hl:10': '3', [`h:${hourOfWeekUtc(mondayNineUtc)}`]: '2' }, mondayNineUtc);
+    expect(map.opens[0]![10]).toBe(3);
+    expect(map.opens[0]![18]).toBe(2);
+    expect(map.totalOpens).toBe(5);
+  });
+
   it('computes lag per partition; a group that never committed lags by the whole log', () => {
     const ends = [{ partition: 1, high: '10', low: '2' }, { partition: 0, high: '5', low: '0' }];
     expect(lagOf(ends, new Map([[0, 5]]))).toEqual([
