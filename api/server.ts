@@ -26,6 +26,7 @@ import { isSealed, sealEvent } from '../schemas/sealing.js';
 import { errorHandler } from './error-handler.js';
 import { createServerMetrics, type ServerMetrics } from './metrics.js';
 import { registerOpenApi } from './openapi/openapi-plugin.js';
+import { OrgTopCache } from '../projections/queries/org-top.js';
 import { insightRoutes } from './routes/insight-routes.js';
 import { dashboardRoutes } from './routes/dashboard-routes.js';
 import { opsRoutes, type SpoolStatus } from './routes/ops-routes.js';
@@ -105,6 +106,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     metrics,
     now: deps.now ?? Date.now,
     newEventId: randomUUID,
+    orgTopCache: new OrgTopCache(),
     ...(deps.keys ? { keys: deps.keys } : {}),
     ...(deps.spool ? { spool: deps.spool.sink } : {}),
   };

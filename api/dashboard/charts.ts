@@ -109,3 +109,36 @@ export function timeline(title: string, points: readonly TimelinePoint[]): Html 
     `<figure class="chart"><svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}"><line x1="20" x2="${W - 20}" y1="30" y2="30" class="axis-line"/>${points.length > 0 ? marks : ''}</svg><figcaption>${esc(title)}</figcaption></figure>`,
   );
 }
+
+/** Daily bars with several series side by side per day (a recipient's received, opened, clicked, replied). */
+export function groupedBars(title: string, series: readonly string[], points: ReadonlyArray<{ label: string; values: readonly number[] }>): Html {
+  const H = 180;
+  const top = 10;
+  const bottom = 24;
+  const max = Math.max(1, ...points.flatMap((p) => p.values));
+  const slot = W / Math.max(1, points.length);
+  const bar = Math.max(0.5, (slot * 0.8) / Math.max(1, series.length));
+  const y = (v: number): number => ((H - top - bottom) * v) / max;
+  const bars = points
+    .map((p, i) => {
+      const x0 = i * slot + slot * 0.1;
+      const rects = series
+        .map((_, s) => {
+          const h = y(p.values[s] ?? 0);
+          return `<rect class="series-${s}" x="${(x0 + s * bar).toFixed(1)}" y="${(H - bottom - h).toFixed(1)}" width="${bar.toFixed(1)}" height="${h.toFixed(1)}"/>`;
+        })
+        .join('');
+      return `<g><title>${esc(p.label)}: ${series.map((name, s) => `${p.values[s] ?? 0} ${name}`).join(', ')}</title>${rects}</g>`;
+    })
+    .join('');
+  const every = Math.max(1, Math.ceil(points.length / 6));
+  const labels = points
+    .map((p, i) =>
+      i % every === 0 ? `<text x="${(i === 0 ? 0 : i * slot + slot / 2).toFixed(1)}" y="${H - 6}" text-anchor="${i === 0 ? 'start' : 'middle'}">${esc(p.label.slice(5))}</text>` : '',
+    )
+    .join('');
+  const keys = series.map((name, s) => `<span class="key series-${s}">${esc(name)}</span>`).join(' ');
+  return raw(
+    `<figure class="chart"><svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}"><text x="4" y="12" class="axis">max ${max}</text><line x1="0" x2="${W}" y1="${H - bottom}" y2="${H - bottom}" class="axis-line"/>${bars}${labels}</svg><figcaption>${esc(title)} ${keys}</figcaption></figure>`,
+  );
+}

@@ -76,7 +76,7 @@ export interface OperationsDeps {
 }
 
 export class OperationsReader {
-  private admin: Admin | undefined;
+  private admin: Promise<Admin> | undefined;
   private closed = false;
   private cached: { at: number; data: Promise<OperationsData> } | undefined;
 
@@ -94,20 +94,32 @@ export class OperationsReader {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.admin?.disconnect();
+    const admin = await this.admin?.catch(() => undefined);
     this.admin = undefined;
+    await admin?.disconnect();
   }
 
-  private async connectedAdmin(): Promise<Admin> {
-    if (this.closed) throw new Error('the server is closing');
+  /** One admin client, whose connect is shared by every call that overlaps it (none leaks). */
+  private connectedAdmin(): Promise<Admin> {
+    if (this.closed) return Promise.reject(new Error('the server is closing'));
     if (!this.admin) {
       const admin = this.deps.kafka.admin();
-      await admin.connect();
-      if (this.closed) {
-        await admin.disconnect();
-        throw new Error('the server is closing');
-      }
-      this.admin = admin;
+      const ready = admin.connect().then(
+        async () => {
+          if (this.closed) {
+            await admin.disconnect();
+            throw new Error('the server is closing');
+          }
+          return admin;
+        },
+        async (error: unknown) => {
+          // the next call tries again with a new client
+          if (this.admin === ready) this.admin = undefined;
+          await admin.disconnect().catch(() => undefined);
+          throw error;
+        },
+      );
+      this.admin = ready;
     }
     return this.admin;
   }
@@ -237,7 +249,7 @@ export class OperationsReader {
       );
     } finally {
       await consumer.disconnect().catch(() => undefined);
-      await this.admin?.deleteGroups([groupId]).catch(() => undefined);
+      await this.admin?.then((admin) => admin.deleteGroups([groupId])).catch(() => undefined);
     }
     return found.sort((a, b) => b.ts - a.ts).slice(0, RECENT_DEAD_LETTERS).map(({ ts: _ts, ...rest }) => rest);
   }

@@ -1,24 +1,25 @@
 /**
  * Dashboard sessions: a cookie `base64url(json).base64url(hmac)` signed with
- * DASHBOARD_SESSION_SECRET, holding the SHA-256 of the key that signed in and an expiry. The key
- * itself is never stored; each request maps the digest back to a principal with the keys
+ * DASHBOARD_SESSION_SECRET, holding HMAC-SHA256(DASHBOARD_SESSION_SECRET, key) of the key that
+ * signed in (not a bare hash: a leaked cookie is no offline test of guessed keys without the
+ * secret) and an expiry. The key itself is never stored; each request maps the digest back to a principal with the keys
  * configured now, so a key removed from the configuration signs its sessions out. Pure.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../../core/config.js';
 import type { Principal } from '../auth.js';
 
 export const SESSION_COOKIE = 'eng_session';
 
 export interface Session {
-  /** hex SHA-256 of the API key that signed in */
+  /** hex HMAC-SHA256(secret, key) of the API key that signed in */
   keyDigest: string;
   /** epoch ms after which the session is refused */
   expiresAt: number;
 }
 
-export function keyDigest(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+export function keyDigest(secret: string, key: string): string {
+  return createHmac('sha256', secret).update(key, 'utf8').digest('hex');
 }
 
 function mac(secret: string, payload: string): string {
@@ -49,10 +50,10 @@ export function verifySession(value: string | undefined, secret: string, now: nu
 }
 
 /** Digest of a key -> the principal that key is today (the same scoping as the bearer auth). */
-export function principalsByDigest(config: Pick<Config, 'adminKey' | 'apiKeys'>): (digest: string) => Principal | null {
+export function principalsByDigest(config: Pick<Config, 'adminKey' | 'apiKeys' | 'dashboardSessionSecret'>): (digest: string) => Principal | null {
   const byDigest = new Map<string, Principal>();
   const entry = (key: string): Principal => {
-    const digest = keyDigest(key);
+    const digest = keyDigest(config.dashboardSessionSecret, key);
     let principal = byDigest.get(digest);
     if (!principal) byDigest.set(digest, (principal = { admin: false, orgIds: new Set<string>() }));
     return principal;

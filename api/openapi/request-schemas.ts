@@ -1,8 +1,8 @@
 /**
- * JSON Schemas of the request bodies the API parses by hand (producers/…), built from the same
- * limits and enumerations the parsers use; test/api/openapi/request-schemas.unit.spec.ts runs a
- * set of bodies through both and requires the same verdict, so the description cannot drift from
- * the parser. Event bodies come from the Avro schemas themselves (schemas/json-schema.ts).
+ * JSON Schemas of the request bodies, built from the same limits and enumerations the parsers
+ * use. They are enforced at runtime (request-validation.ts, before the handler's parser) and
+ * published in /openapi.json; test/api/openapi/request-schemas.unit.spec.ts also runs a set of
+ * bodies through schema and parser and requires the same verdict, so the two lines agree. Event bodies come from the Avro schemas themselves (schemas/json-schema.ts).
  */
 import { INGEST_LIMITS } from '../../producers/ingest/ingest-batch.js';
 import { SEND_LIMITS } from '../../producers/email/send-request.js';
@@ -70,4 +70,5 @@ export const resolveBody: JsonSchema = {
 
 export const ingestBody: JsonSchema = { type: 'array', minItems: 1, maxItems: INGEST_LIMITS.maxEvents, items: anyEventJsonSchema() };
 
-export const signInBody: JsonSchema = { type: 'object', required: ['key'], properties: { key: { type: 'string', minLength: 1, description: 'an API key or the admin key' } } };
+// no minLength/required: an empty or missing key is answered by the sign-in page itself (401, "Enter an API key")
+export const signInBody: JsonSchema = { type: 'object', properties: { key: { type: 'string', maxLength: 1000, description: 'an API key or the admin key' } } };

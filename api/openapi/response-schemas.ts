@@ -5,6 +5,7 @@
  * fails there.
  */
 import { ROLLUP_FIELDS } from '../../projections/keys.js';
+import { TOP_SCAN_LIMIT } from '../../projections/queries/org-top.js';
 import { RECIPIENT_TYPES } from '../../schemas/events.js';
 import type { JsonSchema } from '../../schemas/json-schema.js';
 
@@ -112,7 +113,7 @@ export const topResponse = closed({
   },
   senders: { type: 'array', items: topGroup },
   templates: { type: 'array', items: topGroup },
-  truncated: { type: 'boolean' },
+  truncated: { type: 'boolean', description: `true when the org's key index has more than ${TOP_SCAN_LIMIT} members: the rankings then cover only the members examined` },
 });
 
 export const heatmapResponse = closed({

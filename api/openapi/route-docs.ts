@@ -32,12 +32,15 @@ export interface RouteDoc {
   querystring?: Record<string, JsonSchema>;
   body?: JsonSchema;
   bodyType?: string;
+  /** the body is a batch whose items are checked one by one, each answered in the results, not as a 400 of the batch */
+  itemsCheckedOneByOne?: boolean;
   /** status -> description, with the JSON schema of the answer or the content type when it is not JSON */
   responses: Record<string, string | { description: string; type: string } | { description: string; schema: JsonSchema }>;
 }
 
 const pathId: JsonSchema = { type: 'string', minLength: 1, maxLength: 200 };
 const org = { orgId: pathId };
+const findId: JsonSchema = { type: 'string', maxLength: 200, description: 'empty means not given' };
 const range = {
   from: { type: 'string', format: 'date', description: `first day (YYYY-MM-DD); the range spans at most ${MAX_RANGE_DAYS} days` },
   to: { type: 'string', format: 'date', description: 'last day (YYYY-MM-DD); default: today' },
@@ -60,6 +63,7 @@ const DOCS: Record<string, RouteDoc> = {
     tags: ['producers'],
     auth: 'bearer',
     body: ingestBody,
+    itemsCheckedOneByOne: true,
     responses: { '200': { description: 'every event accepted', schema: ingestResponse }, '207': { description: 'some events rejected (see results)', schema: ingestResponse }, '400': 'the body is not an array of 1..10000 items', '401': 'no or unknown key' },
   },
   'PUT /v1/orgs/:orgId/engagement': {
@@ -156,7 +160,7 @@ const DOCS: Record<string, RouteDoc> = {
     tags: ['dashboard'],
     auth: 'session',
     params: org,
-    querystring: { emailId: pathId, recipient: pathId, type: { type: 'string', enum: ['contact', 'lead', 'account'] } },
+    querystring: { emailId: findId, recipient: findId, type: { type: 'string', enum: ['contact', 'lead', 'account'] } },
     responses: { '303': 'to the page', '400': html('nothing to find') },
   },
   'GET /dashboard/orgs/:orgId/emails/:emailId': {

@@ -14,6 +14,7 @@ import { keysFor } from '../../projections/keys.js';
 import { parseDays, queryContactKpis } from '../../projections/queries/contact-kpis.js';
 import { queryEmailKpis } from '../../projections/queries/email-kpis.js';
 import { queryOrgTop, TOP_LIMIT } from '../../projections/queries/org-top.js';
+import { queryRecipientDaily } from '../../projections/queries/recipient-daily.js';
 import { queryRecipientHeatmap } from '../../projections/queries/recipient-heatmap.js';
 import { queryRollupKpis } from '../../projections/queries/rollup-kpis.js';
 import { keyResolver, mayActOn, type Principal } from '../auth.js';
@@ -26,6 +27,7 @@ import { orgPage } from '../dashboard/pages/org-page.js';
 import { recipientPage } from '../dashboard/pages/recipient-page.js';
 import { orgListPage, signInPage } from '../dashboard/pages/sign-in-page.js';
 import { dashboardPaths as paths } from '../dashboard/paths.js';
+import { AttemptLimiter, maskIp, sameSiteForm } from '../dashboard/sign-in-guards.js';
 import { keyDigest, principalsByDigest, SESSION_COOKIE, signSession, verifySession } from '../dashboard/session.js';
 import { errorResponse } from '../error-handler.js';
 import { RECIPIENT_PATHS } from './recipient-paths.js';
@@ -43,6 +45,10 @@ const PAGE_HEADERS = {
 
 type OrgParams = { orgId: string };
 
+/** Sign-in attempts per client IP: a burst of 10, then one every 3 s (20 a minute). */
+const SIGN_IN_BURST = 10;
+const SIGN_IN_REFILL_MS = 3_000;
+
 export const dashboardRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   const { config, redis, now } = deps;
   const keys = keysFor(config.redisPrefix);
@@ -52,7 +58,9 @@ export const dashboardRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) 
 
   const resolveKey = keyResolver(config);
   const byDigest = principalsByDigest(config);
-  const secureCookie = config.publicBaseUrl.startsWith('https://') || config.production;
+  // Secure when the request came over https (behind a TLS proxy: TRUST_PROXY, X-Forwarded-Proto)
+  const cookieOptions = (request: FastifyRequest) => ({ path: paths.home, httpOnly: true, sameSite: 'strict' as const, secure: request.protocol === 'https' });
+  const signInAttempts = new AttemptLimiter(SIGN_IN_BURST, SIGN_IN_REFILL_MS);
   const principals = new WeakMap<FastifyRequest, Principal>();
   const operations = new OperationsReader({ config, kafka: createKafka(config), redis, control: deps.control, registries: [deps.metrics.registry], now });
   app.addHook('onClose', () => operations.close());
@@ -91,11 +99,8 @@ export const dashboardRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) 
     if (!principal(request).admin) throw new EngagementError('forbidden', 'the operations page needs the admin key');
   };
   const orgPage_ = { preHandler: [signedIn, orgAllowed] };
-  // SameSite=Strict keeps the cookie off other sites' requests; this keeps their forms off ours
-  // (a forged sign-in would put the victim in the attacker's session).
   const sameOrigin: preHandlerAsyncHookHandler = async (request) => {
-    const origin = request.headers.origin;
-    if (origin !== undefined && originHost(origin) !== request.headers.host) {
+    if (!sameSiteForm(request.headers, config.publicBaseUrl)) {
       throw new EngagementError('forbidden', 'this form may only be posted from the dashboard itself');
     }
   };
@@ -107,19 +112,26 @@ export const dashboardRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) 
   app.get('/dashboard/sign-in', async (_request, reply) => send(reply, 200, 'Sign in', signInPage(null)));
 
   app.post<{ Body: { key?: unknown } }>('/dashboard/sign-in', { preHandler: sameOrigin }, async (request, reply) => {
+    const attempt = signInAttempts.take(request.ip);
+    if (!attempt.allowed) {
+      const seconds = Math.ceil(attempt.retryAfterMs / 1000);
+      request.log.warn({ client: maskIp(request.ip) }, 'dashboard sign-in refused: too many attempts');
+      return send(reply.header('retry-after', String(seconds)), 429, 'Sign in', signInPage(`Too many sign-in attempts from your address. Wait ${seconds} s and try again.`));
+    }
     const key = typeof request.body?.key === 'string' ? request.body.key.trim() : '';
     const resolved = key === '' ? null : resolveKey(key);
-    if (!resolved) request.log.warn({ ip: request.ip }, 'dashboard sign-in refused: unknown key');
+    if (!resolved) request.log.warn({ client: maskIp(request.ip) }, 'dashboard sign-in refused: unknown key');
     if (!resolved) return send(reply.header('www-authenticate', 'Bearer'), 401, 'Sign in', signInPage(key === '' ? 'Enter an API key.' : 'That key is not valid. Check it and try again.'));
-    const token = signSession({ keyDigest: keyDigest(key), expiresAt: now() + config.dashboardSessionHours * 3_600_000 }, config.dashboardSessionSecret);
+    const secret = config.dashboardSessionSecret;
+    const token = signSession({ keyDigest: keyDigest(secret, key), expiresAt: now() + config.dashboardSessionHours * 3_600_000 }, secret);
     return reply
-      .setCookie(SESSION_COOKIE, token, { path: '/', httpOnly: true, sameSite: 'strict', secure: secureCookie, maxAge: config.dashboardSessionHours * 3600 })
+      .setCookie(SESSION_COOKIE, token, { ...cookieOptions(request), maxAge: config.dashboardSessionHours * 3600 })
       .header('cache-control', 'no-store')
       .redirect(paths.home, 303);
   });
 
-  app.post('/dashboard/sign-out', { preHandler: sameOrigin }, async (_request, reply) =>
-    reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure: secureCookie }).redirect(paths.signIn, 303),
+  app.post('/dashboard/sign-out', { preHandler: sameOrigin }, async (request, reply) =>
+    reply.clearCookie(SESSION_COOKIE, cookieOptions(request)).redirect(paths.signIn, 303),
   );
 
   app.get('/dashboard', async (request, reply) => {
@@ -137,7 +149,7 @@ export const dashboardRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) 
     const range = { from: request.query.from || undefined, to: request.query.to || undefined };
     const [kpis, top] = await Promise.all([
       queryRollupKpis(redis, keys, orgId, { kind: 'org' }, range, now(), fallback),
-      queryOrgTop(redis, keys, orgId, range, TOP_LIMIT.default, now(), fallback),
+      queryOrgTop(redis, keys, orgId, range, TOP_LIMIT.default, now(), fallback, deps.orgTopCache),
     ]);
     return send(reply, 200, `Organisation ${orgId}`, orgPage(kpis, top), navFor(principal(request), orgId));
   });
@@ -161,15 +173,16 @@ export const dashboardRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) 
     app.get<{ Params: OrgParams & { contactId: string }; Querystring: { days?: string } }>(`/dashboard/orgs/:orgId/${segment}/:contactId`, orgPage_, async (request, reply) => {
       const { orgId, contactId } = request.params;
       const days = parseDays(request.query.days);
-      const [kpis, map] = await Promise.all([
+      const [kpis, daily, map] = await Promise.all([
         queryContactKpis(redis, keys, orgId, contactId, days, now(), fallback, type),
+        queryRecipientDaily(redis, keys, orgId, contactId, type, days, now(), fallback),
         queryRecipientHeatmap(redis, keys, orgId, contactId, type, now(), fallback).catch((error: unknown) => {
           if (error instanceof EngagementError && error.code === 'not_found') return null;
           throw error;
         }),
       ]);
       const title = `${type[0]!.toUpperCase()}${type.slice(1)} ${contactId}`;
-      return send(reply, 200, title, recipientPage(kpis, map, paths.recipient(orgId, segment, contactId)), navFor(principal(request), orgId));
+      return send(reply, 200, title, recipientPage(kpis, map, paths.recipient(orgId, segment, contactId), daily), navFor(principal(request), orgId));
     });
   }
 
@@ -187,11 +200,3 @@ export const dashboardRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) 
     ),
   );
 };
-
-function originHost(origin: string): string | null {
-  try {
-    return new URL(origin).host;
-  } catch {
-    return null; // "null" (opaque origins) and anything malformed
-  }
-}

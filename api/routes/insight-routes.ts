@@ -17,7 +17,7 @@ export const insightRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) =>
   const read: RouteShorthandOptions = { preHandler: orgAuth(deps.config), config: { errorStatus: { engagement_disabled: 403 } } };
 
   app.get<{ Params: { orgId: string }; Querystring: { from?: string; to?: string; limit?: string } }>('/v1/orgs/:orgId/top', read, (req) =>
-    queryOrgTop(redis, keys, req.params.orgId, { from: req.query.from, to: req.query.to }, parseTopLimit(req.query.limit), now(), deps.control.fallback),
+    queryOrgTop(redis, keys, req.params.orgId, { from: req.query.from, to: req.query.to }, parseTopLimit(req.query.limit), now(), deps.control.fallback, deps.orgTopCache),
   );
 
   for (const [segment, type] of RECIPIENT_PATHS) {

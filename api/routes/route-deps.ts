@@ -4,6 +4,7 @@ import type { Config } from '../../core/config.js';
 import type { DataKeySource } from '../../core/keys/keyring.js';
 import type { ControlStore } from '../../projections/control/control-store.js';
 import type { EventSink } from '../../producers/event-sink.js';
+import type { OrgTopCache } from '../../projections/queries/org-top.js';
 import type { SpoolSink } from '../../producers/spool/spool-sink.js';
 
 /** What every route plugin receives as its options (the KPI routes get the same object). */
@@ -16,6 +17,8 @@ export interface RouteDeps {
   metrics: ServerMetrics;
   now: () => number;
   newEventId: () => string;
+  /** the org rankings, shared by the API and the dashboard */
+  orgTopCache: OrgTopCache;
   /** org data keys (absent in tests that build a server without Kafka) */
   keys?: DataKeySource;
   /** the tracking endpoints' durable spool; without it they send straight to Kafka (tests) */

@@ -1,6 +1,6 @@
 /**
  * A recipient's whole 7×24 open histogram in the recipient's own time zone (the dashboard's
- * heatmap): the same slots as best time to email, every slot kept.
+ * heatmap): the same shift as best time to email, every slot kept.
  */
 import type { Redis } from 'ioredis';
 import { EngagementError } from '../../core/errors.js';
@@ -25,7 +25,7 @@ export interface RecipientHeatmap {
 
 /** Pure: the contact hash → the local-time grid. */
 export function heatmapFrom(contact: Record<string, string>, now: number): { timeZone: string | null; opens: number[][]; totalOpens: number } {
-  // `hl:` slots are on the recipient's clock already; `h:` ones (projected before that) are UTC, shifted.
+  // `hl:` slots are already on the recipient's clock; `h:` ones (projected before that) are UTC
   const histogram = new Map<number, number>();
   const legacyUtc = new Map<number, number>();
   for (const [field, value] of Object.entries(contact)) {

@@ -48,4 +48,11 @@ describe('the Grafana dashboard', () => {
     }
     expect(exprs.some((e) => e.includes('spool'))).toBe(true);
   });
+
+  it('counts the lag once however many api instances export it (each reads the same Kafka positions)', () => {
+    const lag = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)).filter((e) => e.includes('engagement_consumer_lag'));
+    expect(lag.length).toBeGreaterThan(0);
+    for (const expr of lag) expect(expr, expr).toContain('max by (group, partition) (engagement_consumer_lag)');
+    expect(lag).toContain('sum by (group) (max by (group, partition) (engagement_consumer_lag))');
+  });
 });

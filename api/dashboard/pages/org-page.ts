@@ -1,5 +1,5 @@
 import type { RollupKpis } from '../../../projections/queries/rollup-kpis.js';
-import type { OrgTop, TopGroup } from '../../../projections/queries/org-top.js';
+import { TOP_SCAN_LIMIT, type OrgTop, type TopGroup } from '../../../projections/queries/org-top.js';
 import { stackedBars } from '../charts.js';
 import { figures, html, percent, raw, table, when, type Html } from '../html.js';
 import { dashboardPaths as paths } from '../paths.js';
@@ -72,7 +72,7 @@ ${table('top-emails', 'Top emails by unique opens', ['email', 'subject', 'sent',
   e.uniqueReplies,
   percent(e.openRate),
 ]))}
-${top.truncated ? html`<p class="note">This organisation has more emails than the ranking reads; some were left out.</p>` : html``}
+${top.truncated ? html`<p class="note" data-testid="truncated">This organisation has more than ${TOP_SCAN_LIMIT.toLocaleString('en')} keys; the rankings cover only the first ${TOP_SCAN_LIMIT.toLocaleString('en')} examined, so some emails, senders or templates may be missing.</p>` : html``}
 </section>
 <section><h2>Top senders and templates</h2>
 ${groupTable('top-senders', 'Top senders by unique opens', 'sender', top.senders)}

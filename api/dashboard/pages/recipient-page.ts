@@ -1,14 +1,16 @@
-import type { ContactKpis } from '../../../projections/queries/contact-kpis.js';
+import { CONTACT_WINDOW, type ContactKpis } from '../../../projections/queries/contact-kpis.js';
+import type { RecipientDay } from '../../../projections/queries/recipient-daily.js';
 import type { RecipientHeatmap } from '../../../projections/queries/recipient-heatmap.js';
-import { heatmap, horizontalBars, WEEKDAYS } from '../charts.js';
+import { groupedBars, heatmap, horizontalBars, WEEKDAYS } from '../charts.js';
 import { figures, html, percent, table, when, type Html } from '../html.js';
 
-/** The contact / lead / account page: activity over a window, last open, the 7×24 heatmap. */
-export function recipientPage(k: ContactKpis, map: RecipientHeatmap | null, action: string): Html {
+/** The contact / lead / account page: activity over a window (totals and per day), last open, the 7×24 heatmap. */
+export function recipientPage(k: ContactKpis, map: RecipientHeatmap | null, action: string, daily: readonly RecipientDay[]): Html {
+  const active = daily.filter((d) => d.received + d.opened + d.clicked + d.replied > 0);
   const best = k.bestTimeToEmail;
   const cells = map ? map.opens.flat() : Array.from({ length: 168 }, () => 0);
   return html`
-<form class="range" method="get" action="${action}"><label>Window (days) <input type="number" name="days" min="1" max="365" value="${k.days}"></label><button type="submit">Show</button></form>
+<form class="range" method="get" action="${action}"><label>Window (days) <input type="number" name="days" min="1" max="${CONTACT_WINDOW.maxDays}" value="${k.days}"></label><button type="submit">Show</button></form>
 <p class="note">${k.from} to ${k.to}; time zone ${k.timeZone ?? 'unknown (UTC shown)'}.</p>
 ${figures([
   { key: 'emailsReceived', label: 'Emails received', value: k.emailsReceived },
@@ -28,6 +30,12 @@ ${horizontalBars('Emails received, opened, clicked, replied', [
   { label: 'replied', value: k.emailsReplied },
 ])}
 <p class="note">The figures above are this chart as numbers.</p>
+${groupedBars('Emails received, opened, clicked and replied per day (UTC days)', ['received', 'opened', 'clicked', 'replied'], daily.map((d) => ({ label: d.date, values: [d.received, d.opened, d.clicked, d.replied] })))}
+${
+  active.length > 0
+    ? table('activity', 'Activity per day (the chart as a table; days not listed had none)', ['date', 'received', 'opened', 'clicked', 'replied'], active.map((d) => [d.date, d.received, d.opened, d.clicked, d.replied]))
+    : html`<p class="note">No activity on any day of this window.</p>`
+}
 </section>
 <section><h2>Best time to email</h2>
 <p data-kpi="bestTimeToEmail">${best ? best.map((s) => `${s.dayOfWeek} ${s.hour}:00 (${s.opens} opens)`).join(', ') : 'not enough opens yet'}</p>

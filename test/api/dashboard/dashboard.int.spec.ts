@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../../core/kafka.js';
 import { topicsFor } from '../../../core/topics.js';
 import { percent, when } from '../../../api/dashboard/html.js';
+import { CONTACT_WINDOW } from '../../../projections/queries/contact-kpis.js';
 import { startProcessors, type ProcessorsHandle } from '../../../processors/index.js';
 import { waitFor } from '../../support/env.js';
 import { highWatermarkTotal, storedOffsetTotal } from '../../processors/support/verify.js';
@@ -142,6 +143,29 @@ describe('sign-in', () => {
       expect(res.headers['set-cookie']).toBeUndefined();
       expect(res.headers['content-type']).toContain('text/html');
     }
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const post = (headers: Record<string, string>) => h.app.inject({ method: 'POST', url: '/dashboard/sign-in', headers: { ...form, ...headers }, payload: `key=${KEYS.a}` });
+    // no Sec-Fetch-Site and no Origin: nothing says it is ours
+    expect((await post({})).statusCode).toBe(403);
+    // the browser's Sec-Fetch-Site wins over a matching Origin
+    expect((await post({ 'sec-fetch-site': 'cross-site', origin: base })).statusCode).toBe(403);
+    expect((await post({ 'sec-fetch-site': 'same-origin' })).statusCode).toBe(303);
+    // behind a proxy the Host differs; the configured public origin is what counts
+    expect((await post({ origin: h.config.publicBaseUrl, host: '10.1.2.3:8080' })).statusCode).toBe(303);
+  });
+
+  it('limits sign-in attempts per address, with a clear page', async () => {
+    const attempt = (remoteAddress: string) =>
+      h.app.inject({ method: 'POST', url: '/dashboard/sign-in', remoteAddress, headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' }, payload: 'key=wrong' });
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await attempt('198.51.100.23')).statusCode);
+    expect(statuses.every((s) => s === 401)).toBe(true);
+    const limited = await attempt('198.51.100.23');
+    expect(limited.statusCode).toBe(429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(limited.headers['content-type']).toContain('text/html');
+    expect(limited.body).toContain('Too many sign-in attempts');
+    expect((await attempt('198.51.100.24')).statusCode).toBe(401);
   });
 
   it('sets an HttpOnly, SameSite=Strict, expiring session cookie and no key in any URL', async () => {
@@ -150,7 +174,7 @@ describe('sign-in', () => {
     const cookies = await context.cookies();
     expect(cookies).toHaveLength(1);
     const [session] = cookies;
-    expect(session).toMatchObject({ name: 'eng_session', httpOnly: true, sameSite: 'Strict' });
+    expect(session).toMatchObject({ name: 'eng_session', httpOnly: true, sameSite: 'Strict', path: '/dashboard', secure: false });
     expect(session!.expires * 1000).toBeGreaterThan(Date.now());
     expect(session!.expires * 1000).toBeLessThanOrEqual(Date.now() + h.config.dashboardSessionHours * 3_600_000 + 5_000);
     expect(session!.value).not.toContain(KEYS.a);
@@ -212,6 +236,13 @@ describe('an org key', () => {
     expect(heat.timeZone).toBe('Europe/Paris');
     const grid = await page.locator('#heatmap tbody tr').evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td.num')].map((td) => Number(td.textContent))));
     expect(grid).toEqual(heat.opens);
+    // the daily series over the window: its table adds up to the API's totals
+    const activity = await page.locator('#activity tbody tr').evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    expect(activity.length).toBeGreaterThan(0);
+    const column = (i: number) => activity.reduce((sum, row) => sum + Number(row[i]), 0);
+    expect([column(1), column(2), column(3), column(4)]).toEqual([contact.emailsReceived, contact.emailsOpened, contact.emailsClicked, contact.emailsReplied]);
+    expect(await page.locator('svg[aria-label^="Emails received, opened, clicked and replied per day"] g').count()).toBe(contact.days);
+    expect(await page.getAttribute('input[name=days]', 'max')).toBe(String(CONTACT_WINDOW.maxDays));
     await page.screenshot({ path: `${SCREENSHOTS}contact.png`, fullPage: true });
 
     // phone width: each page fits without sideways scrolling of the body (wide tables scroll in place)
@@ -314,4 +345,73 @@ describe('the admin key', () => {
     expect(value(/^engagement_consumer_lag\{group="projection",partition="\d+"\}/)).toBe(0);
     expect(text).toMatch(new RegExp(`^engagement_consumer_lag\\{group="${h.config.topicPrefix}\\.projector",partition="\\d+"\\}`, 'm'));
   });
+});
+
+/** A dashboard session for `key`, signed in through the form as a browser on the same site would. */
+async function sessionCookie(key: string): Promise<string> {
+  const res = await h.app.inject({
+    method: 'POST',
+    url: '/dashboard/sign-in',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
+    payload: `key=${encodeURIComponent(key)}`,
+  });
+  expect(res.statusCode, res.body).toBe(303);
+  return String([res.headers['set-cookie']].flat()[0]).split(';')[0]!;
+}
+
+const page_ = (url: string, cookie: string) => h.app.inject({ method: 'GET', url, headers: { cookie } });
+
+describe('organisation scope', () => {
+  it('an org key gets 403 on every page and read of another org', async () => {
+    const cookie = await sessionCookie(KEYS.a);
+    for (const url of ['/dashboard/orgs/org-b/leads/l-1', '/dashboard/orgs/org-b/accounts/acc-1', '/dashboard/orgs/org-b/find?emailId=x', '/dashboard/orgs/org-b/find?recipient=c-1&type=lead']) {
+      const res = await page_(url, cookie);
+      expect(res.statusCode, url).toBe(403);
+      expect(res.body, url).toContain('may not open organisation');
+    }
+    for (const url of ['/v1/orgs/org-b/top', '/v1/orgs/org-b/contacts/c-1/heatmap', '/v1/orgs/org-b/leads/l-1/heatmap', '/v1/orgs/org-b/accounts/acc-1/heatmap']) {
+      const res = await h.app.inject({ method: 'GET', url, headers: bearer(KEYS.a) });
+      expect(res.statusCode, url).toBe(403);
+      expect(res.json(), url).toMatchObject({ error: 'forbidden' });
+    }
+  });
+
+  it('a disabled org answers 403 engagement_disabled from /top, /heatmap and its pages; re-enabled, its data comes back', async () => {
+    const id = `e-b-${randomUUID().slice(0, 8)}`;
+    const sent = await h.app.inject({
+      method: 'POST',
+      url: '/v1/orgs/org-b/emails',
+      headers: bearer(KEYS.b),
+      payload: { emailId: id, senderId: 'sender-bo', subject: 'Hello B', recipients: [{ contactId: 'cb-1', type: 'contact' }], follow: true },
+    });
+    expect(sent.statusCode, sent.body).toBe(201);
+    await track(sent.json<EmailSendResponse>().recipients[0]!.openPixelUrl);
+    await projected();
+    const reads = ['/v1/orgs/org-b/top', '/v1/orgs/org-b/contacts/cb-1/heatmap'];
+    const pages = ['/dashboard/orgs/org-b', `/dashboard/orgs/org-b/emails/${id}`, '/dashboard/orgs/org-b/contacts/cb-1'];
+    const before = await api<{ emails: Array<{ emailId: string; uniqueOpens: number }> }>('/v1/orgs/org-b/top', KEYS.b);
+    expect(before.emails).toEqual([expect.objectContaining({ emailId: id, uniqueOpens: 1 })]);
+    const cookie = await sessionCookie(KEYS.b);
+
+    const off = await h.app.inject({ method: 'PUT', url: '/v1/orgs/org-b/engagement', headers: bearer(KEYS.b), payload: { enabled: false } });
+    expect(off.statusCode).toBe(200);
+    await waitFor(async () => (await h.app.inject({ method: 'GET', url: reads[0]!, headers: bearer(KEYS.b) })).statusCode === 403, { timeoutMs: 30_000, message: 'org-b disabled' });
+    for (const url of reads) {
+      const res = await h.app.inject({ method: 'GET', url, headers: bearer(KEYS.b) });
+      expect(res.statusCode, url).toBe(403);
+      expect(res.json(), url).toMatchObject({ error: 'engagement_disabled' });
+    }
+    for (const url of pages) {
+      const res = await page_(url, cookie);
+      expect(res.statusCode, url).toBe(403);
+      expect(res.body, url).toContain('email engagement is disabled for organisation org-b');
+    }
+
+    const on = await h.app.inject({ method: 'PUT', url: '/v1/orgs/org-b/engagement', headers: bearer(KEYS.b), payload: { enabled: true } });
+    expect(on.statusCode).toBe(200);
+    await waitFor(async () => (await h.app.inject({ method: 'GET', url: reads[0]!, headers: bearer(KEYS.b) })).statusCode === 200, { timeoutMs: 30_000, message: 'org-b enabled again' });
+    expect(await api('/v1/orgs/org-b/top', KEYS.b)).toEqual(before);
+    expect((await api<{ totalOpens: number }>('/v1/orgs/org-b/contacts/cb-1/heatmap', KEYS.b)).totalOpens).toBe(1);
+    for (const url of pages) expect((await page_(url, cookie)).statusCode, url).toBe(200);
+  }, 90_000);
 });

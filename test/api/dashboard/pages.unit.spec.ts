@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { heatmap, stackedBars } from '../../../api/dashboard/charts.js';
+import { groupedBars, heatmap, stackedBars } from '../../../api/dashboard/charts.js';
+import { recipientDaysFrom } from '../../../projections/queries/recipient-daily.js';
 import { esc, html, page, raw, table } from '../../../api/dashboard/html.js';
 import { lagOf } from '../../../api/dashboard/operations-data.js';
-import { classifyIndex, rankGroups } from '../../../projections/queries/org-top.js';
+import { classifyIndex, rankEmailCandidates, rankGroups } from '../../../projections/queries/org-top.js';
 import { heatmapFrom } from '../../../projections/queries/recipient-heatmap.js';
 import { hourOfWeekUtc, keysFor } from '../../../projections/keys.js';
 
@@ -20,6 +21,18 @@ describe('dashboard HTML', () => {
     expect(bars).toContain('aria-label="Opens"');
     expect(bars).toContain('3 people, 1 machines');
     expect(heatmap('h', Array.from({ length: 168 }, (_, i) => i % 5)).html.match(/class="heat"/g)).toHaveLength(168);
+  });
+
+  it('draws a recipient’s days with one bar per series, from its day buckets', () => {
+    const days = recipientDaysFrom(['2026-11-01', '2026-11-02'], [{ received: '2', opened: '1' }, {}]);
+    expect(days).toEqual([
+      { date: '2026-11-01', received: 2, opened: 1, clicked: 0, replied: 0 },
+      { date: '2026-11-02', received: 0, opened: 0, clicked: 0, replied: 0 },
+    ]);
+    const chart = groupedBars('Activity', ['received', 'opened'], days.map((d) => ({ label: d.date, values: [d.received, d.opened] }))).html;
+    expect(chart.match(/<g>/g)).toHaveLength(2);
+    expect(chart.match(/class="series-\d"/g)).toHaveLength(4);
+    expect(chart).toContain('2026-11-01: 2 received, 1 opened');
   });
 });
 
@@ -42,6 +55,13 @@ describe('dashboard reads (pure parts)', () => {
     expect(found.templates).toEqual([{ key: v.templateDay('o:1', 't1', '20261102'), id: 't1' }]);
   });
 
+  it('keeps only emails sent in the range before cutting to the limit', () => {
+    const c = (key: string, sentAt: string | null, uniqueOpens: string) => ({ key, sentAt, uniqueOpens, uniqueClicks: '0' });
+    const ranked = rankEmailCandidates([c('a', '5', '100'), c('b', '15', '1'), c('c', '12', '3'), c('d', null, '50'), c('e', '20', '9')], 10, 20, 1);
+    expect(ranked).toEqual(['c']);
+    expect(rankEmailCandidates([c('b', '15', '3'), c('a', '12', '3')], 10, 20, 5)).toEqual(['a', 'b']);
+  });
+
   it('ranks senders by unique opens over their days, with rates', () => {
     const day = (uniqueOpens: number, followed: number) => ({ emails: '1', followedRecipients: String(followed), uniqueOpens: String(uniqueOpens), replies: '1' });
     const ranked = rankGroups([{ id: 'a', hash: day(1, 4) }, { id: 'b', hash: day(3, 4) }, { id: 'a', hash: day(3, 4) }], 10);
@@ -59,12 +79,12 @@ describe('dashboard reads (pure parts)', () => {
     expect(map.totalOpens).toBe(2);
   });
 
-  it('adds the slots counted on the recipient’s clock (hl:) to the legacy UTC ones, unshifted', () => {
+  it('takes slots already on the recipient’s clock as they are, next to older UTC ones', () => {
     const mondayNineUtc = Date.UTC(2026, 10, 23, 9);
-    const map = heatmapFrom({ tz: 'Asia/Tokyo', 'hl:18': '3', [`h:${hourOfWeekUtc(mondayNineUtc)}`]: '2', 'hl:30': '1' }, mondayNineUtc);
-    expect(map.opens[0]![18]).toBe(5);
-    expect(map.opens[1]![6]).toBe(1);
-    expect(map.totalOpens).toBe(6);
+    const map = heatmapFrom({ tz: 'Asia/Tokyo', 'hl:10': '3', [`h:${hourOfWeekUtc(mondayNineUtc)}`]: '2' }, mondayNineUtc);
+    expect(map.opens[0]![10]).toBe(3);
+    expect(map.opens[0]![18]).toBe(2);
+    expect(map.totalOpens).toBe(5);
   });
 
   it('computes lag per partition; a group that never committed lags by the whole log', () => {

@@ -5,7 +5,7 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../../../api/server.js';
-import { startApiHarness, type ApiHarness } from '../../producers/support/api-harness.js';
+import { bearer, KEYS, startApiHarness, type ApiHarness } from '../../producers/support/api-harness.js';
 
 let h: ApiHarness;
 
@@ -66,6 +66,44 @@ describe('GET /openapi.json', () => {
     expect(titles).toContain('EmailReplied');
     expect(spec.paths['/v1/orgs/{orgId}/kpis'].get.security).toEqual([{ bearerAuth: [] }]);
     expect(spec.paths['/t/o/{token}'].get.security).toEqual([]);
+  });
+});
+
+describe('requests are validated by the schemas /openapi.json publishes', () => {
+  type Problem = { error: string; message: string; details: Array<{ path: string; message: string }> };
+  const get = (url: string, key?: string) => h.app.inject({ method: 'GET', url, headers: key ? bearer(key) : {} });
+
+  it('checks query strings after authentication: 401 first, then 400 naming each parameter', async () => {
+    expect((await get('/v1/orgs/org-a/top?limit=abc')).statusCode).toBe(401);
+    expect((await get('/v1/orgs/org-a/top?limit=abc', KEYS.b)).statusCode).toBe(403);
+    const bad = await get('/v1/orgs/org-a/top?limit=abc&from=2026-02-30', KEYS.a);
+    expect(bad.statusCode).toBe(400);
+    const body = bad.json<Problem>();
+    expect(body.error).toBe('bad_request');
+    expect(body.details.map((d) => d.path).sort()).toEqual(['from', 'limit']);
+    expect(body.message).toContain('limit must be integer');
+    const spec = (await get('/openapi.json')).json<Record<string, any>>();
+    const limit = spec.paths['/v1/orgs/{orgId}/top'].get.parameters.find((p: { name: string }) => p.name === 'limit').schema;
+    // the published maximum is the enforced one
+    expect((await get(`/v1/orgs/org-a/top?limit=${limit.maximum + 1}`, KEYS.a)).json<Problem>().details).toEqual([{ path: 'limit', message: `must be <= ${limit.maximum}` }]);
+    expect((await get(`/v1/orgs/org-a/top?limit=${limit.maximum}`, KEYS.a)).statusCode).not.toBe(400);
+    expect((await get('/v1/orgs/org-a/contacts/c-1/kpis?days=0', KEYS.a)).json<Problem>().details).toEqual([{ path: 'days', message: 'must be >= 1' }]);
+    // an empty parameter means "not given", as the parsers read it
+    expect((await get('/v1/orgs/org-a/top?limit=&from=', KEYS.a)).statusCode).not.toBe(400);
+  });
+
+  it('checks bodies after authentication, every bad field listed', async () => {
+    const put = (payload: unknown, key?: string) =>
+      h.app.inject({ method: 'PUT', url: '/v1/orgs/org-a/engagement', headers: key ? bearer(key) : {}, payload: payload as object });
+    expect((await put({ enabled: 'yes' })).statusCode).toBe(401);
+    const bad = await put({ enabled: 'yes' }, KEYS.a);
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json<Problem>().details).toEqual([{ path: 'enabled', message: 'must be boolean' }]);
+    const missing = await put({}, KEYS.a);
+    expect(missing.json<Problem>().details).toEqual([{ path: 'enabled', message: 'is required' }]);
+    // a batch is checked as a batch; its events one by one, each with its own result
+    const events = await h.app.inject({ method: 'POST', url: '/v1/events', headers: bearer(KEYS.admin), payload: [{ type: 'Nope' }] });
+    expect(events.statusCode).toBe(207);
   });
 });
 
