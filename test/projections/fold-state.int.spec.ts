@@ -3,6 +3,7 @@ import { createRedis } from '../../core/redis.js';
 import { firstOccurrences } from '../../processors/projector/dedupe.js';
 import { emailMetaKey, type EmailMeta } from '../../processors/projector/email-meta.js';
 import { fold } from '../../processors/projector/fold.js';
+import { zonesOf } from '../../processors/projector/recipient-zones.js';
 import { dayOf, keysFor } from '../../projections/keys.js';
 import { FoldState } from '../../projections/projector/fold-state.js';
 import { writeDrained } from '../../projections/projector/write-state.js';
@@ -51,7 +52,7 @@ describe('a fresh fold in memory equals the per-batch script', () => {
           .filter(({ event }) => !state.hasSeen(keys.seen(dayOf(event.occurredAt)), event.eventId))
           .map((r) => r.event);
         state.merge(fold(batch, metas, keys, { machineClickSeconds: 5, historyDays: 400 }), Math.floor(Date.now() / 1000));
-        for (const e of batch) if (e.type === 'EmailSent' && !metas.has(emailMetaKey(e.orgId, e.emailId))) metas.set(emailMetaKey(e.orgId, e.emailId), { senderId: e.senderId, templateId: e.templateId, sentAt: e.occurredAt, zones: null });
+        for (const e of batch) if (e.type === 'EmailSent' && !metas.has(emailMetaKey(e.orgId, e.emailId))) metas.set(emailMetaKey(e.orgId, e.emailId), { senderId: e.senderId, templateId: e.templateId, sentAt: e.occurredAt, zones: zonesOf(e) });
         const next = Math.min(at + BATCH, events.length);
         if (++batches % 3 === 0 || next === events.length) {
           const result = await writeDrained(writer, state.drain(), { offsetsKey: keys.offsets('emails'), expected: new Map([[0, written]]), start: new Map([[0, 0]]), next: new Map([[0, next]]) });
