@@ -2,10 +2,10 @@
  * A projection version folded in memory, for a build that starts from nothing (a fresh replay):
  * the fold's per-batch Deltas are merged here with exactly apply-batch.lua's semantics, but the
  * first-time flags, the click bursts (section k), the min/max times, the expiries and the seen
- * eventIds are decided in memory instead of by one Redis call per event. `drain()` then hands over what changed since the last
- * drain as final values: one HSET per key written for the first time (counters, meta, flags,
- * first/last open together), HINCRBY only for keys a previous drain already wrote, HDEL for flags
- * a previous drain wrote and a click burst took back since.
+ * eventIds are decided in memory instead of by one Redis call per event. `drain()` then hands
+ * over what changed since the last drain as final values: one HSET per key written for the first
+ * time (counters, meta, flags, first/last open together), HINCRBY only for keys a previous drain
+ * already wrote, HDEL for flags a previous drain wrote and a click burst took back since.
  *
  * Valid only while nothing else writes the version (the replay lock and the two-sided offsets
  * fence guarantee it) and only from the version's start: a resumed build has state in Redis this
