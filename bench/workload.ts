@@ -152,11 +152,12 @@ export function generateBenchWorkload(options: BenchWorkloadOptions): BenchWorkl
     }
     const [head, ...rest] = list;
     rest.sort((a, b) => a.occurredAt - b.occurredAt);
+    const bursts = burstClicks(rest, isGated);
     for (const event of [head!, ...rest]) {
       const copies = rand() < 0.01 ? 2 : 1;
       for (let c = 0; c < copies; c++) {
         push(event, key);
-        count(event, c === 0);
+        count(event, c === 0, bursts);
       }
     }
     if (rand() < 0.002) {
@@ -168,9 +169,12 @@ export function generateBenchWorkload(options: BenchWorkloadOptions): BenchWorkl
 
   return { orgIds, control: control.map((event) => ({ key: event.orgId, value: codec.encode(event), timestamp: String(event.occurredAt) })), emails, expected: x, samples };
 
-  function count(event: EmailEvent, first: boolean): void {
-    const gated = event.type !== 'EmailSent' && event.occurredAt >= optOutAt && optedOut.has(`${event.orgId}/${event.contactId}`);
-    if (gated) {
+  function isGated(event: EmailEvent): boolean {
+    return event.type !== 'EmailSent' && event.occurredAt >= optOutAt && optedOut.has(`${event.orgId}/${event.contactId}`);
+  }
+
+  function count(event: EmailEvent, first: boolean, bursts: ReadonlySet<string>): void {
+    if (isGated(event)) {
       x.gatedOut++;
       return;
     }
@@ -178,8 +182,27 @@ export function generateBenchWorkload(options: BenchWorkloadOptions): BenchWorkl
     if (!first) return;
     if (event.type === 'EmailSent') x.emails++;
     else if (event.type === 'EmailOpened') event.machineReason ? x.machineOpens++ : x.opens++;
-    else if (event.type === 'LinkClicked') event.machineReason ? x.machineClicks++ : x.clicks++;
+    else if (event.type === 'LinkClicked') event.machineReason || bursts.has(event.eventId) ? x.machineClicks++ : x.clicks++;
   }
+}
+
+/**
+ * The clicks of one email (in log order, which is time order here) that the projector's burst
+ * rule calls a machine's (DESIGN §5): every click of a recipient in a second (of occurredAt) in
+ * which that recipient clicked two different links. Only clicks no other rule flags take part
+ * (the workload's clicks are never too soon after the send), gated ones never reach the fold.
+ */
+export function burstClicks(events: readonly EmailEvent[], gated: (event: EmailEvent) => boolean): Set<string> {
+  const seconds = new Map<string, { links: Set<string>; ids: string[] }>();
+  for (const event of events) {
+    if (event.type !== 'LinkClicked' || event.machineReason || gated(event)) continue;
+    const at = `${event.contactId}/${Math.floor(event.occurredAt / 1000)}`;
+    let second = seconds.get(at);
+    if (!second) seconds.set(at, (second = { links: new Set(), ids: [] }));
+    second.links.add(event.linkId);
+    second.ids.push(event.eventId);
+  }
+  return new Set([...seconds.values()].filter((second) => second.links.size > 1).flatMap((second) => second.ids));
 }
 
 /** Records no reader accepts: random bytes, or a valid header with a truncated body. */

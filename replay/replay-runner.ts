@@ -171,10 +171,8 @@ async function replayLocked(deps: ReplayDeps, keys: Keys, lock: ReplayLock, requ
       keys: vk,
       purgeFenceKey: keys.purgeFence(),
       start,
-      // A new version holds nothing: it could be folded in memory and each key written once, but the
-      // in-memory fold (FoldState) does not yet judge click bursts (apply-batch.lua section k), so
-      // it runs only when asked for explicitly; a resumed one always goes per batch.
-      fresh: unfinished === null && request.writePath === 'fold',
+      // A new version holds nothing: fold in memory, write each key once. A resumed one goes per batch.
+      fresh: unfinished === null && request.writePath !== 'per-batch',
       ...(request.maxBytesPerPartition ? { maxBytesPerPartition: request.maxBytesPerPartition } : {}),
       afterBatch: (c) => (interrupted ||= request.stopAfterBatches !== undefined && c.batches >= request.stopAfterBatches),
     });

@@ -76,8 +76,7 @@ export async function runVerify(deps: ReplayDeps, request: VerifyRequest = {}): 
       keys: sk,
       purgeFenceKey: keys.purgeFence(),
       start,
-      // a scratch version holds nothing, but the in-memory fold does not judge click bursts yet: per batch
-      fresh: false,
+      fresh: true, // a scratch version: nothing in it yet
       ...(request.orgId !== undefined ? { orgId: request.orgId } : {}),
     });
     const targetsOf = async (): Promise<Map<number, number>> => {

@@ -4,7 +4,7 @@
  * partition, stop before that offset. Dead letters are only counted: the live projector already
  * wrote them. Two write paths, the same fold (processors/projector/fold.ts) and gate:
  *   - fresh (`fresh: true`, the version holds nothing yet): the batches' Deltas are merged in
- *     memory (projections/projector/fold-state.ts: first-time flags, min/max, expiries and
+ *     memory (projections/projector/fold-state.ts: first-time flags, click bursts, min/max, expiries and
  *     de-duplication decided in Node) and written every FLUSH_RECORDS records, and whenever the
  *     build reaches its limit, as final values, each key once per write, in one MULTI with the
  *     offsets of every partition (projections/projector/write-state.ts);

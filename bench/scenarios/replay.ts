@@ -18,8 +18,7 @@ export async function replayScenario(ctx: BenchContext): Promise<ScenarioResult>
   const rows: ScenarioResult['rows'] = [];
   const checks: ScenarioResult['checks'] = [];
   // The write path of the live projector (one script per batch) first, as the baseline of the same run.
-  // 'fold' (the in-memory fold of a fresh version) is left out until it judges click bursts like apply-batch.lua.
-  for (const writePath of ['per-batch'] as Array<'per-batch' | 'fold'>) {
+  for (const writePath of ['per-batch', 'fold'] as const) {
     const sinks = freshSinks(ctx.config);
     ctx.sinks.push(sinks);
     const redis = createRedis(sinks);

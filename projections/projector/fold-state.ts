@@ -1,10 +1,11 @@
 /**
  * A projection version folded in memory, for a build that starts from nothing (a fresh replay):
  * the fold's per-batch Deltas are merged here with exactly apply-batch.lua's semantics, but the
- * first-time flags, the min/max times, the expiries and the seen eventIds are decided in memory
- * instead of by one Redis call per event. `drain()` then hands over what changed since the last
- * drain as final values: one HSET per key written for the first time (counters, meta, flags,
- * first/last open together), HINCRBY only for keys a previous drain already wrote.
+ * first-time flags, the click bursts (section k), the min/max times, the expiries and the seen
+ * eventIds are decided in memory instead of by one Redis call per event. `drain()` then hands
+ * over what changed since the last drain as final values: one HSET per key written for the first
+ * time (counters, meta, flags, first/last open together), HINCRBY only for keys a previous drain
+ * already wrote, HDEL for flags a previous drain wrote and a click burst took back since.
  *
  * Valid only while nothing else writes the version (the replay lock and the two-sided offsets
  * fence guarantee it) and only from the version's start: a resumed build has state in Redis this
@@ -12,7 +13,7 @@
  * Pure: no I/O.
  */
 
-import type { Delta } from './delta.js';
+import type { BurstClick, Delta } from './delta.js';
 
 export interface DrainedState {
   /** key -> field -> increment: keys a previous drain wrote (HINCRBY) */
@@ -25,6 +26,11 @@ export interface DrainedState {
   add: Map<string, string[]>;
   /** seen sets touched: EXPIRE with the dedup window */
   seenKeys: Set<string>;
+  /**
+   * key -> fields: HDEL, before this drain's HSETs. Flags a previous drain wrote and a click burst
+   * removed since; a field set again after its removal is in `set` only, never in both.
+   */
+  del: Map<string, Set<string>>;
 }
 
 function inner<V>(outer: Map<string, Map<string, V>>, key: string): Map<string, V> {
@@ -42,6 +48,8 @@ function push(outer: Map<string, string[]>, key: string, member: string): void {
 export class FoldState {
   /** every flag set so far, per flags key */
   private readonly flags = new Map<string, Set<string>>();
+  /** flags key -> `k:<recipient>` -> the burst rule's state, byte for byte what apply-batch.lua writes */
+  private readonly bursts = new Map<string, Map<string, string>>();
   private readonly min = new Map<string, Map<string, number>>();
   private readonly max = new Map<string, Map<string, number>>();
   /** every key's expiry so far (unix seconds); a key without one here does not exist */
@@ -57,7 +65,7 @@ export class FoldState {
   private fresh = new Map<string, Map<string, number>>();
 
   private static empty(): DrainedState {
-    return { incr: new Map(), set: new Map(), expireAt: new Map(), add: new Map(), seenKeys: new Set() };
+    return { incr: new Map(), set: new Map(), expireAt: new Map(), add: new Map(), seenKeys: new Set(), del: new Map() };
   }
 
   /** Was this eventId folded already (its seen set is `seenKey`, the event's day)? */
@@ -89,19 +97,17 @@ export class FoldState {
     let newFlags = 0;
     for (const [key, fields] of delta.flags) {
       touch(key);
-      let known = this.flags.get(key);
-      if (!known) this.flags.set(key, (known = new Set()));
       for (const [field, then] of fields) {
-        if (known.has(field)) continue;
-        known.add(field);
+        if (!this.flag(key, field)) continue;
         newFlags++;
-        inner(this.pending.set, key).set(field, '1');
         for (const [tk, tf, by] of then) {
           touch(tk);
           this.increment(tk, tf, by);
         }
       }
     }
+    // apply-batch.lua section k, after the flags (it reads and removes flags they may have set)
+    for (const click of delta.clicks) newFlags += this.click(click, touch);
     for (const [indexKey, keys] of delta.orgKeys) {
       touch(indexKey);
       let listed = this.indexed.get(indexKey);
@@ -156,7 +162,124 @@ export class FoldState {
   /** Nothing merged since the last drain. */
   get idle(): boolean {
     const p = this.pending;
-    return this.fresh.size === 0 && p.set.size === 0 && p.incr.size === 0 && p.expireAt.size === 0 && p.add.size === 0;
+    return this.fresh.size === 0 && p.set.size === 0 && p.incr.size === 0 && p.expireAt.size === 0 && p.add.size === 0 && p.del.size === 0;
+  }
+
+  /** HSETNX key field 1: true when the flag is new. */
+  private flag(key: string, field: string): boolean {
+    let known = this.flags.get(key);
+    if (!known) this.flags.set(key, (known = new Set()));
+    if (known.has(field)) return false;
+    known.add(field);
+    inner(this.pending.set, key).set(field, '1');
+    const deleted = this.pending.del.get(key);
+    if (deleted?.delete(field) && deleted.size === 0) this.pending.del.delete(key);
+    return true;
+  }
+
+  /** HDEL key field of a flag that is set. */
+  private unflag(key: string, field: string): void {
+    this.flags.get(key)?.delete(field);
+    // not written yet: it simply is not written; written by an earlier drain: deleted by this one
+    this.pending.set.get(key)?.delete(field);
+    if (!this.written.has(key)) return;
+    let deleted = this.pending.del.get(key);
+    if (!deleted) this.pending.del.set(key, (deleted = new Set()));
+    deleted.add(field);
+  }
+
+  /**
+   * One click through the burst rule: apply-batch.lua section k, statement for statement (the
+   * state string, its parsing and every increment). Returns the number of new flags.
+   */
+  private click(click: BurstClick, touch: (key: string) => void): number {
+    const { flags: fk, email: ek, contactDay: cdk, recipient: c, link, rollups: ups } = click;
+    const second = String(click.second);
+    const field = `k:${c}`;
+    const raw = this.bursts.get(fk)?.get(field);
+    // Lua's gmatch('([^\n]*)\n'): every piece followed by a newline; text after the last one is not a part
+    const parts = raw === undefined ? [] : raw.split('\n').slice(0, -1);
+    let newFlags = 0;
+    const incr = (key: string, f: string, by: number): void => {
+      touch(key);
+      this.increment(key, f, by);
+    };
+    const hset = (value: string): void => {
+      touch(fk);
+      inner(this.bursts, fk).set(field, value);
+      inner(this.pending.set, fk).set(field, value);
+    };
+    const machine = (): void => {
+      incr(ek, 'machineClicks', 1);
+      for (const up of ups) incr(up, 'machineClicks', 1);
+    };
+    const person = (): [u: number, lu: number] => {
+      incr(ek, 'clicks', 1);
+      incr(ek, `lc:${link}`, 1);
+      for (const up of ups) incr(up, 'clicks', 1);
+      let u = 0;
+      let lu = 0;
+      touch(fk);
+      if (this.flag(fk, `c:${c}`)) {
+        newFlags++;
+        u = 1;
+        incr(ek, 'uniqueClicks', 1);
+        for (const up of ups) incr(up, 'uniqueClicks', 1);
+        incr(cdk, 'clicked', 1);
+      }
+      if (this.flag(fk, `c:${link}:${c}`)) {
+        newFlags++;
+        lu = 1;
+        incr(ek, `lu:${link}`, 1);
+      }
+      return [u, lu];
+    };
+    if (parts[0] === second && parts[1] === 'b') {
+      machine();
+    } else if (parts[0] === second) {
+      let other = false;
+      for (let i = 3; i < parts.length; i += 3) if (parts[i] !== link) other = true;
+      if (other) {
+        // the burst is recognised: what this second counted as a person's becomes a machine's
+        for (let i = 3; i < parts.length; i += 3) {
+          const l = parts[i]!;
+          const count = Number(parts[i + 1]);
+          incr(ek, 'clicks', -count);
+          incr(ek, `lc:${l}`, -count);
+          incr(ek, 'machineClicks', count);
+          for (const up of ups) {
+            incr(up, 'clicks', -count);
+            incr(up, 'machineClicks', count);
+          }
+          if (parts[i + 2] === '1') {
+            this.unflag(fk, `c:${l}:${c}`);
+            incr(ek, `lu:${l}`, -1);
+          }
+        }
+        if (parts[2] === '1') {
+          this.unflag(fk, `c:${c}`);
+          incr(ek, 'uniqueClicks', -1);
+          for (const up of ups) incr(up, 'uniqueClicks', -1);
+          incr(cdk, 'clicked', -1);
+        }
+        machine();
+        hset(`${second}\nb\n0\n`);
+      } else {
+        // the same link again within the second (a double click): still a person's
+        const [u, lu] = person();
+        parts[2] = parts[2] === '1' || u === 1 ? '1' : '0';
+        for (let i = 3; i < parts.length; i += 3) {
+          if (parts[i] !== link) continue;
+          parts[i + 1] = String(Number(parts[i + 1]) + 1);
+          if (lu === 1) parts[i + 2] = '1';
+        }
+        hset(`${parts.join('\n')}\n`);
+      }
+    } else {
+      const [u, lu] = person();
+      hset(`${second}\nh\n${u}\n${link}\n1\n${lu}\n`);
+    }
+    return newFlags;
   }
 
   private increment(key: string, field: string, by: number): void {
@@ -187,6 +310,8 @@ export class FoldState {
     this.pending.set.delete(key);
     this.pending.incr.delete(key);
     this.flags.delete(key);
+    this.bursts.delete(key);
+    this.pending.del.delete(key);
     this.min.delete(key);
     this.max.delete(key);
     this.indexed.delete(key);

@@ -77,6 +77,15 @@ export async function writeDrained(conn: Redis, drained: DrainedState, write: St
       chunkKeys = [];
       chunkArgs = [];
     };
+    // Flags a click burst took back, first: a field deleted and then set again within this drain
+    // is only in `set`, but HDEL before HSET would leave it set regardless.
+    for (const [key, fields] of drained.del) {
+      const all = [...fields];
+      for (let at = 0; at < all.length; at += CHUNK) {
+        multi.hdel(key, ...all.slice(at, at + CHUNK));
+        commands++;
+      }
+    }
     const expiries = new Map(drained.expireAt);
     for (const [key, fields] of drained.set) {
       if (fields.size > CHUNK) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addExpireAt, addFlag, addIncr, addMax, addMin, addOrgKey, addSeen, addSet, emptyDelta, type Delta } from '../../projections/projector/delta.js';
+import { addBurstClick, addExpireAt, addFlag, addIncr, addMax, addMin, addOrgKey, addSeen, addSet, emptyDelta, type Delta } from '../../projections/projector/delta.js';
 import { FoldState } from '../../projections/projector/fold-state.js';
 
 const NOW = 1_000_000;
@@ -69,5 +69,84 @@ describe('FoldState: a fresh version folded in memory', () => {
     const again = s.drain();
     expect(again.add.size).toBe(0);
     expect([...again.seenKeys]).toEqual(['seen:1']);
+  });
+
+  describe('click bursts (apply-batch.lua section k)', () => {
+    const S = 1_700_000_000;
+    /** one click of recipient c1 on `link` in second `second`, with the expiries fold() gives its keys */
+    const click = (link: string, second = S, recipient = 'c1') => (d: Delta): void => {
+      addBurstClick(d, { flags: 'flags', email: 'email', contactDay: 'cd', recipient, link, second, rollups: ['org'] });
+      for (const key of ['flags', 'email', 'cd', 'org']) addExpireAt(d, key, LATER);
+    };
+    const clicks = (...list: Array<(d: Delta) => void>): Delta => delta((d) => list.forEach((f) => f(d)));
+
+    it('counts a person\u2019s click and its unique flags, and keeps the state string the script writes', () => {
+      const s = new FoldState();
+      expect(s.merge(clicks(click('l0')), NOW)).toBe(2);
+      expect(s.merge(clicks(click('l0')), NOW)).toBe(0); // a double click: no burst
+      const out = s.drain();
+      expect(entries(out.set)).toEqual({
+        flags: { 'c:c1': '1', 'c:l0:c1': '1', 'k:c1': `${S}\nh\n1\nl0\n2\n1\n` },
+        email: { clicks: '2', 'lc:l0': '2', uniqueClicks: '1', 'lu:l0': '1' },
+        org: { clicks: '2', uniqueClicks: '1' },
+        cd: { clicked: '1' },
+      });
+      expect(out.del.size).toBe(0);
+    });
+
+    it('takes back a second\u2019s person clicks and flags when a second link joins it, within one write', () => {
+      const s = new FoldState();
+      expect(s.merge(clicks(click('l0'), click('l0'), click('l1'), click('l2')), NOW)).toBe(2);
+      const out = s.drain();
+      expect(entries(out.set)).toEqual({
+        flags: { 'k:c1': `${S}\nb\n0\n` },
+        email: { clicks: '0', 'lc:l0': '0', machineClicks: '4', uniqueClicks: '0', 'lu:l0': '0' },
+        org: { clicks: '0', machineClicks: '4', uniqueClicks: '0' },
+        cd: { clicked: '0' },
+      });
+      expect(out.del.size).toBe(0); // never written: nothing to delete
+    });
+
+    it('deletes flags an earlier write wrote when the burst shows in a later one', () => {
+      const s = new FoldState();
+      s.merge(clicks(click('l0')), NOW);
+      s.drain();
+      s.merge(clicks(click('l1')), NOW);
+      const out = s.drain();
+      expect(Object.fromEntries([...out.del].map(([k, f]) => [k, [...f].sort()]))).toEqual({ flags: ['c:c1', 'c:l0:c1'] });
+      expect(entries(out.set)).toEqual({ flags: { 'k:c1': `${S}\nb\n0\n` } });
+      expect(entries(out.incr)).toEqual({
+        email: { clicks: -1, 'lc:l0': -1, machineClicks: 2, 'lu:l0': -1, uniqueClicks: -1 },
+        org: { clicks: -1, machineClicks: 2, uniqueClicks: -1 },
+        cd: { clicked: -1 },
+      });
+      expect(s.idle).toBe(true);
+    });
+
+    it('a flag deleted and set again before the write is only set; a later person counts as the first again', () => {
+      const s = new FoldState();
+      s.merge(clicks(click('l0')), NOW);
+      s.drain();
+      s.merge(clicks(click('l1'), click('l2')), NOW);
+      expect(s.merge(clicks(click('l0', S + 60)), NOW)).toBe(2);
+      const out = s.drain();
+      expect(entries(out.set)).toEqual({ flags: { 'c:c1': '1', 'c:l0:c1': '1', 'k:c1': `${S + 60}\nh\n1\nl0\n1\n1\n` } });
+      expect(out.del.size).toBe(0);
+      expect(entries(out.incr).email).toEqual({ clicks: 0, 'lc:l0': 0, machineClicks: 3, 'lu:l0': 0, uniqueClicks: 0 });
+    });
+
+    it('keeps recipients apart, and a key dropped beyond the horizon forgets its burst state', () => {
+      const s = new FoldState();
+      s.merge(clicks(click('l0'), click('l1', S, 'c2')), NOW);
+      expect(entries(s.drain().set).email).toEqual({ clicks: '2', 'lc:l0': '1', 'lc:l1': '1', uniqueClicks: '2', 'lu:l0': '1', 'lu:l1': '1' });
+      const old = (link: string) => (d: Delta): void => {
+        addBurstClick(d, { flags: 'oldflags', email: 'oldemail', contactDay: 'oldcd', recipient: 'c1', link, second: S, rollups: [] });
+        for (const key of ['oldflags', 'oldemail', 'oldcd']) addExpireAt(d, key, NOW - 1);
+      };
+      s.merge(clicks(old('l0')), NOW);
+      // the script deleted the keys with the state: the second link is a person's first click, then dropped again
+      expect(s.merge(clicks(old('l1')), NOW)).toBe(2);
+      expect(s.drain().set.size).toBe(0);
+    });
   });
 });
