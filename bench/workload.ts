@@ -134,18 +134,10 @@ export function generateBenchWorkload(options: BenchWorkloadOptions): BenchWorkl
         list.push({ type: 'EmailOpened', eventId: randomUUID(), occurredAt: after(), ...base, userAgent: reason ? MACHINE_AGENTS[i % 3]! : rand() < 0.3 ? GMAIL_PROXY : HUMAN_AGENT, machineReason: reason });
       }
       const clicks = Math.floor(rand() * rand() * 4);
-      // A person's clicks of one email fall in distinct seconds: two links in one second are a burst (a machine's, DESIGN §5).
-      const clickSeconds = new Set<number>();
-      const clickAt = (): number => {
-        let at = after();
-        while (clickSeconds.has(Math.floor(at / 1000))) at += 1000;
-        clickSeconds.add(Math.floor(at / 1000));
-        return at;
-      };
       for (let i = 0; i < clicks; i++) {
         const link = sent.links[Math.floor(rand() * sent.links.length)]!;
         const reason = machine();
-        list.push({ type: 'LinkClicked', eventId: randomUUID(), occurredAt: clickAt(), ...base, userAgent: reason ? MACHINE_AGENTS[i % 3]! : HUMAN_AGENT, machineReason: reason, linkId: link.linkId, url: link.url });
+        list.push({ type: 'LinkClicked', eventId: randomUUID(), occurredAt: after(), ...base, userAgent: reason ? MACHINE_AGENTS[i % 3]! : HUMAN_AGENT, machineReason: reason, linkId: link.linkId, url: link.url });
       }
       if (rand() < 0.05) list.push({ type: 'AttachmentViewed', eventId: randomUUID(), occurredAt: after(), ...base, userAgent: HUMAN_AGENT, machineReason: null, attachmentId: 'a0' });
       if (rand() < 0.08) list.push({ type: 'EmailReplied', eventId: randomUUID(), occurredAt: after(), orgId, emailId, contactId: r.contactId });
