@@ -114,6 +114,7 @@ describe('crypto-shredding of recipient preferences on the control topic', () =>
   it('after a purge no live key recovers it, the suppression list still suppresses it on re-enable (also after a full re-read), and a replay stays exact for the others', { timeout: 180_000 }, async () => {
     // an email of the kept org, collected, so the replay has something to rebuild exactly
     const keptMail = await sent(kept, ['other-1']);
+    const goneMail = await sent(gone, ['other-gone']);
     const pixel = keptMail.recipients[0]!.openPixelUrl!;
     expect((await h.app.inject({ method: 'GET', url: new URL(pixel).pathname, headers: { 'user-agent': 'Mozilla/5.0 Firefox' } })).statusCode).toBe(200);
     const emails = topicsFor(h.config).emails;
@@ -130,6 +131,16 @@ describe('crypto-shredding of recipient preferences on the control topic', () =>
     const purgeAt = Date.now() + 2 * DAY;
     const report = await runRetention(deps, purgeAt).finally(close);
     expect(report.purged.map((p) => p.orgId)).toEqual([gone]);
+    await h.keys.caughtUp();
+    expect(h.keys.current(gone)).toBeUndefined();
+
+    // a hit of the purged org at the tracking edge, whose key this process no longer holds: not
+    // written (the gate would refuse it) and no new key created for it
+    const emailsBefore = await h.endOffset(emails);
+    const hit = await h.app.inject({ method: 'GET', url: new URL(goneMail.recipients[0]!.openPixelUrl!).pathname, headers: { 'user-agent': 'Mozilla/5.0 Firefox' } });
+    expect(hit.statusCode).toBe(200);
+    await waitFor(async () => /engagement_tracking_requests_total\{route="open",outcome="org_purged"\} 1/.test((await h.app.inject({ method: 'GET', url: '/metrics' })).body), { message: 'the hit counted as org_purged' });
+    expect(await h.endOffset(emails)).toBe(emailsBefore);
     await h.keys.caughtUp();
     expect(h.keys.current(gone)).toBeUndefined();
 
