@@ -19,8 +19,8 @@
  * waiting for the keys topic when this process does not hold it yet. A key still unknown then
  * was destroyed by a purge — the record's OrgPurged is on this topic (a purge writes it before it
  * destroys the key), in this batch or before the topic's end at that moment — and the record is
- * kept by its suppression hash alone, all a purged org needs; or, for an org never purged at or
- * after the record, it fails closed as an unreadable record (`key_unknown`). Until that verdict
+ * kept by its suppression hash alone, all a purged org needs; or, for an org never purged, it
+ * fails closed as an unreadable record (`key_unknown`). Until that verdict
  * `caughtUp()` waits, so nothing is gated without it.
  */
 
@@ -235,26 +235,27 @@ export class ControlReader implements ControlFallback {
   }
 
   /**
-   * The verdict on sealed preferences whose key is unknown: a purge of their org at or after them
-   * (in the history or in `batch`) destroyed the key, so they stay sealed and count by their
-   * suppression hash; once the partition is read to the end it had when the key was found
-   * missing without such a purge, the key is unknown for an org never purged since: fail closed.
+   * The verdict on sealed preferences whose key is unknown: a purge of their org (in the history
+   * or in `batch`) destroyed the key, so they stay sealed and count by their suppression hash
+   * (all the gate and the suppression list need); once the partition is read to the end it had
+   * when the key was found missing without any purge, the org was never purged: fail closed.
    */
   private judgeAwaiting(topic: string, partition: number, position: number, batch: readonly ControlEvent[]): { ok: ControlEvent[]; failed: boolean } {
     const ok: ControlEvent[] = [];
     let failed = false;
-    const purgedSince = (orgId: string, at: number): boolean =>
-      (this.history.purgedAt(orgId) ?? -Infinity) >= at || batch.some((e) => e.type === 'OrgPurged' && e.orgId === orgId && e.occurredAt >= at);
+    // Any purge of the org, not only one after the record: a preference accepted in the instant
+    // between a purge's OrgPurged and its key's tombstone was sealed with the key it destroyed.
+    const purged = (orgId: string): boolean => this.history.purgedAt(orgId) !== null || batch.some((e) => e.type === 'OrgPurged' && e.orgId === orgId);
     this.awaitingVerdict = this.awaitingVerdict.filter((waiting) => {
       if (waiting.partition !== partition) return true;
-      if (purgedSince(waiting.event.orgId, waiting.event.occurredAt)) {
+      if (purged(waiting.event.orgId)) {
         ok.push(waiting.event);
         return false;
       }
       if (position < waiting.target) return true;
       keyMetrics.decryptFailures.inc({ reason: 'key_unknown' });
       const keyId = waiting.event.encryption?.keyId ?? '?';
-      const error = new EngagementError('key_unknown', `ContactFollowPreferenceChanged of org "${waiting.event.orgId}" is sealed with data key ${keyId}, which is not on the keys topic, and the org was not purged since`);
+      const error = new EngagementError('key_unknown', `ContactFollowPreferenceChanged of org "${waiting.event.orgId}" is sealed with data key ${keyId}, which is not on the keys topic, and the org was never purged`);
       if (this.fail(topic, partition, waiting.message, error, waiting.event.orgId)) failed = true;
       return false;
     });
