@@ -25,7 +25,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import type { Admin, Consumer, Kafka } from 'kafkajs';
+import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { CONTROL_CONSUMER, CONTROL_RUN } from '../../core/consumer-options.js';
 import { asEngagementError, EngagementError } from '../../core/errors.js';
 import { childLogger } from '../../core/logger.js';
@@ -61,7 +61,7 @@ export interface ControlReaderOptions {
   suppressionSecret?: string;
 }
 
-type Message = Parameters<NonNullable<Parameters<Consumer['run']>[0]>['eachBatch'] & {}>[0]['batch']['messages'][number];
+type Message = KafkaMessage;
 
 /** A sealed preference whose key is unknown: judged once the topic is read to `target` (or its OrgPurged is read). */
 interface AwaitingVerdict {
