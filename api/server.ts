@@ -153,10 +153,10 @@ export async function startServer(
   const redis = createRedis(config);
   const kafka = createKafka(config);
   const keys = new Keyring({ kafka, topic: topicsFor(config).keys, masterKeys: config.masterKeys, groupPrefix: `${config.topicPrefix}.api` });
-  const producer = new EventProducer(kafka, topicsFor(config), options.unsealedForBench ? {} : { keys });
+  const producer = new EventProducer(kafka, topicsFor(config), options.unsealedForBench ? {} : { keys, suppressionSecret: config.suppressionSecret });
   // The API's own copy of the control topic: it answers enablement questions when Redis has lost
   // the control store, until the control role has rewritten it.
-  const controlTopic = new ControlReader({ kafka, topic: topicsFor(config).control, groupPrefix: `${config.topicPrefix}.api`, codec: new EventCodec() });
+  const controlTopic = new ControlReader({ kafka, topic: topicsFor(config).control, groupPrefix: `${config.topicPrefix}.api`, codec: new EventCodec(), keys, suppressionSecret: config.suppressionSecret });
   const metrics = options.metrics ?? createServerMetrics();
   const log = childLogger('spool');
   // Opened first: what a previous run left (a crash, a kill -9) starts draining at once.

@@ -60,6 +60,8 @@ export async function startProcessors(config: Config, options: StartProcessorsOp
     topic: topics.control,
     groupPrefix: config.topicPrefix,
     codec,
+    keys: dataKeys,
+    suppressionSecret: config.suppressionSecret,
     ...(roles.includes('control')
       ? { store: new ControlStore(redis, keys, undefined, config.suppressionSecret), deadLetters: new DeadLetterWriter(kafka, topics.deadletter) }
       : {}),

@@ -8,7 +8,10 @@
  * events are sealed here, the one point every producer passes, with the org's data key
  * (created on the org's first event when it has none; schemas/sealing.ts). Without it events are
  * written in clear, as by a producer from before encryption (tests of old records, the bench's
- * clear baseline).
+ * clear baseline). A recipient preference (control topic) is sealed too: contactId under the org
+ * key, with its suppression hash (SUPPRESSION_SECRET, `suppressionSecret`) in clear, the only trace
+ * of the recipient a purge leaves (DESIGN §2.2). With `keys` but without the secret a preference is
+ * refused rather than written in clear.
  */
 
 import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
@@ -16,15 +19,18 @@ import { EngagementError } from '../core/errors.js';
 import { controlKey, emailKey, type Topics } from '../core/topics.js';
 import { EventCodec } from '../schemas/codec.js';
 import type { DataKey, DataKeySource } from '../core/keys/keyring.js';
-import { isControlEvent, type AnyEvent } from '../schemas/events.js';
-import { isSealed, sealEvent } from '../schemas/sealing.js';
+import { isControlEvent, recipientTypeOf, type AnyEvent, type ContactFollowPreferenceChanged } from '../schemas/events.js';
+import { isSealed, isSealedPreference, sealEvent, sealPreference } from '../schemas/sealing.js';
+import { suppressionHash } from '../projections/control/suppression.js';
 
 export interface EventProducerOptions {
   lingerMs?: number;
   maxBatch?: number;
   codec?: EventCodec;
-  /** seal email events with the org's data key (schemas/sealing.ts) */
+  /** seal email events and recipient preferences with the org's data key (schemas/sealing.ts) */
   keys?: DataKeySource;
+  /** SUPPRESSION_SECRET: the clear hash a sealed preference carries (required to seal one) */
+  suppressionSecret?: string;
 }
 
 export const PRODUCER_DEFAULTS = { lingerMs: 2, maxBatch: 2000 } as const;
@@ -51,6 +57,7 @@ export class EventProducer {
   private inFlight: Promise<void> = Promise.resolve();
   private connected = false;
   private readonly keys: DataKeySource | undefined;
+  private readonly suppressionSecret: string | undefined;
   /** orgId -> events waiting for the org's key to be created: later events of the org queue behind them */
   private readonly waitingForKey = new Map<string, Promise<unknown>>();
 
@@ -70,6 +77,7 @@ export class EventProducer {
     this.lingerMs = options.lingerMs ?? PRODUCER_DEFAULTS.lingerMs;
     this.maxBatch = options.maxBatch ?? PRODUCER_DEFAULTS.maxBatch;
     this.keys = options.keys;
+    this.suppressionSecret = options.suppressionSecret;
   }
 
   async connect(): Promise<void> {
@@ -87,12 +95,24 @@ export class EventProducer {
   send(event: AnyEvent): Promise<void> {
     if (!this.connected) return Promise.reject(new EngagementError('kafka_unavailable', 'producer is not connected'));
     const keys = this.keys;
-    if (!keys || isControlEvent(event) || isSealed(event)) return this.enqueue(event);
+    if (!keys) return this.enqueue(event);
+    let seal: (key: DataKey) => AnyEvent;
+    if (event.type === 'ContactFollowPreferenceChanged') {
+      if (isSealedPreference(event)) return this.enqueue(event);
+      let withHash: typeof event;
+      try {
+        withHash = this.withSuppressionHash(event);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      seal = (key) => sealPreference(withHash, key);
+    } else if (isControlEvent(event) || isSealed(event)) return this.enqueue(event);
+    else seal = (key) => sealEvent(event, key);
     const waiting = this.waitingForKey.get(event.orgId);
     const known = waiting ? undefined : keys.current(event.orgId);
-    if (known) return this.enqueue(sealEvent(event, known));
+    if (known) return this.enqueue(seal(known));
     // The org has no key here yet: create (or read) it; the org's later events wait behind this one.
-    const sealed = (waiting ?? Promise.resolve()).then(() => keys.ensure(event.orgId)).then((dataKey: DataKey) => sealEvent(event, dataKey));
+    const sealed = (waiting ?? Promise.resolve()).then(() => keys.ensure(event.orgId)).then(seal);
     const queued = sealed.then((e) => this.enqueue(e));
     const marker = sealed.catch(() => undefined);
     this.waitingForKey.set(event.orgId, marker);
@@ -100,6 +120,13 @@ export class EventProducer {
       if (this.waitingForKey.get(event.orgId) === marker) this.waitingForKey.delete(event.orgId);
     });
     return queued;
+  }
+
+  private withSuppressionHash(event: ContactFollowPreferenceChanged): ContactFollowPreferenceChanged {
+    if (event.suppressionHash) return event;
+    const secret = this.suppressionSecret;
+    if (secret === undefined) throw new EngagementError('config_invalid', 'this producer has no SUPPRESSION_SECRET: it cannot seal a recipient preference');
+    return { ...event, suppressionHash: suppressionHash(secret, event.orgId, recipientTypeOf(event), event.contactId) };
   }
 
   private enqueue(event: AnyEvent): Promise<void> {

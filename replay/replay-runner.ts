@@ -133,8 +133,8 @@ async function replayLocked(deps: ReplayDeps, keys: Keys, lock: ReplayLock, requ
   log.info({ version, previous, resumed: unfinished !== null, from: fromLabel }, 'replay started');
 
   const codec = deps.codec ?? new EventCodec();
-  const control = new ControlReader({ kafka, topic: topics.control, groupPrefix: `${config.topicPrefix}.replay`, codec });
   const dataKeys = new Keyring({ kafka, topic: topics.keys, masterKeys: config.masterKeys, groupPrefix: `${config.topicPrefix}.replay` });
+  const control = new ControlReader({ kafka, topic: topics.control, groupPrefix: `${config.topicPrefix}.replay`, codec, keys: dataKeys, suppressionSecret: config.suppressionSecret });
   const admin = kafka.admin();
   let builder: VersionBuilder | undefined;
   const result = (status: ReplayResult['status'], droppedKeys = 0): ReplayResult => {

@@ -52,8 +52,8 @@ export async function runVerify(deps: ReplayDeps, request: VerifyRequest = {}): 
   const began = Date.now();
   const lock = await ReplayLock.acquire(redis, keys, request.holder ?? defaultHolder());
   const codec = deps.codec ?? new EventCodec();
-  const control = new ControlReader({ kafka, topic: topics.control, groupPrefix: `${config.topicPrefix}.replay`, codec });
   const dataKeys = new Keyring({ kafka, topic: topics.keys, masterKeys: config.masterKeys, groupPrefix: `${config.topicPrefix}.replay` });
+  const control = new ControlReader({ kafka, topic: topics.control, groupPrefix: `${config.topicPrefix}.replay`, codec, keys: dataKeys, suppressionSecret: config.suppressionSecret });
   const admin = kafka.admin();
   let builder: VersionBuilder | undefined;
   let scratch: ProjectionVersion | undefined;

@@ -42,6 +42,13 @@ export interface ContactFollowPreferenceChanged extends EventBase {
   contactType: ContactType;
   recipientType?: RecipientType | null;
   allow: boolean;
+  /**
+   * v3: the recipient as the suppression list keys it (projections/control/suppression.ts), in
+   * clear: what a reader of a purged org (key destroyed) still has. null/absent before v3.
+   */
+  suppressionHash?: string | null;
+  /** v3: set when contactId is sealed with the org's data key (schemas/sealing.ts) */
+  encryption?: Encryption | null;
 }
 export interface SubscriptionEnded extends EventBase {
   type: 'SubscriptionEnded';

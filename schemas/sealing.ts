@@ -11,13 +11,18 @@
  *   LinkClicked       contactId, url, userAgent, ipHash
  *   AttachmentViewed  contactId, userAgent, ipHash
  *   EmailReplied      contactId
+ *   ContactFollowPreferenceChanged (control topic, v3)  contactId
+ * A preference keeps in clear only what must outlive a purge: its suppression hash (the recipient
+ * as the suppression list keys it, DESIGN §2.2), type, allow and time; so it is sealed only when it
+ * carries that hash. An opened preference has `encryption` null: its contactId is clear.
  * A null stays null. Opening takes a scope, so a processor pays only for the fields it reads:
  * `gate` (the recipient of an interaction), `projection` (what the KPI fold reads: ids of followed
  * recipients and of interactions, subject, clicked URL), `all`.
  */
 
 import { FIELD_ALGORITHM, openField, sealField } from '../core/crypto/field-cipher.js';
-import type { EmailEvent, Encryption } from './events.js';
+import { EngagementError } from '../core/errors.js';
+import type { ContactFollowPreferenceChanged, EmailEvent, Encryption } from './events.js';
 
 export type OpenScope = 'gate' | 'projection' | 'all';
 
@@ -49,6 +54,25 @@ export function openEvent<T extends EmailEvent>(event: T, key: Buffer, scope: Op
   if (!isSealed(event)) return event;
   const open: Cipher = (value, path) => openField(key, value, event.eventId, path);
   return transform(event, open, scope);
+}
+
+export type SealedPreference = ContactFollowPreferenceChanged & { encryption: Encryption };
+
+export function isSealedPreference(event: ContactFollowPreferenceChanged): event is SealedPreference {
+  return event.encryption !== undefined && event.encryption !== null;
+}
+
+/** A copy of a preference with contactId sealed under `key`; it must carry its suppression hash. */
+export function sealPreference(event: ContactFollowPreferenceChanged, key: SealingKey): ContactFollowPreferenceChanged {
+  if (isSealedPreference(event)) return event;
+  if (!event.suppressionHash) throw new EngagementError('validation_failed', 'a sealed ContactFollowPreferenceChanged needs its suppressionHash (what outlives a purge)');
+  return { ...event, contactId: sealField(key.key, event.contactId, event.eventId, 'contactId'), encryption: { algorithm: FIELD_ALGORITHM, keyId: key.keyId } };
+}
+
+/** A copy with contactId opened with `key` and `encryption` null. Throws FieldCipherError when it does not open. */
+export function openPreference(event: ContactFollowPreferenceChanged, key: Buffer): ContactFollowPreferenceChanged {
+  if (!isSealedPreference(event)) return event;
+  return { ...event, contactId: openField(key, event.contactId, event.eventId, 'contactId'), encryption: null };
 }
 
 function transform<T extends EmailEvent>(event: T, f: Cipher, scope: OpenScope): T {

@@ -58,8 +58,24 @@ export const trackingRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) =
       return `spool_${outcome}`;
     }
     // No spool (tests), or the org's data key is not held here yet: the producer fetches or creates
-    // it and seals (only the first hits after a key was created elsewhere take this path).
+    // it and seals (only the first hits after a key was created elsewhere take this path). Not for
+    // a purged org not re-enabled since: its key is destroyed on purpose, the gate would refuse the
+    // hit (org_purged), and creating a key for it would only seal what nobody may collect.
     if (outcome === 'no_key') metrics.spoolAppends.inc({ outcome });
+    const keys = deps.keys;
+    if (keys && keys.current(event.orgId) === undefined) {
+      return deps.control.purgedAndDisabled(event.orgId).then(
+        (purged) => (purged ? 'org_purged' : send(event, reason, request)),
+        (error: unknown) => {
+          request.log.error({ err: error, type: event.type, orgId: event.orgId }, 'tracking interaction not written: control state unreadable');
+          return 'write_failed';
+        },
+      );
+    }
+    return send(event, reason, request);
+  }
+
+  function send(event: ReturnType<typeof interactionEvent>, reason: string | null, request: FastifyRequest): Promise<string> {
     return deps.sink.send(event).then(
       () => (reason === null ? 'recorded' : 'machine'),
       (error: unknown) => {

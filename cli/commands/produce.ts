@@ -30,7 +30,7 @@ export function registerProduceCommand(program: Command): void {
       const kafka = createKafka(config);
       // Email events are sealed with their org's data key (created when the org has none).
       const keys = new Keyring({ kafka, topic: topics.keys, masterKeys: config.masterKeys, groupPrefix: `${config.topicPrefix}.produce` });
-      const producer = new EventProducer(kafka, topics, { lingerMs: 5, maxBatch: 5000, keys });
+      const producer = new EventProducer(kafka, topics, { lingerMs: 5, maxBatch: 5000, keys, suppressionSecret: config.suppressionSecret });
       const showBar = check.events > 0 && (process.stderr.isTTY === true || check.events > PROGRESS_MIN_EVENTS);
       const bar = showBar
         ? new SingleBar({ stream: process.stderr, format: 'producing [{bar}] {value}/{total} events {percentage}% ETA {eta}s', noTTYOutput: true, notTTYSchedule: 2000 })

@@ -67,6 +67,9 @@ export class Keyring implements DataKeySource {
   private readonly creating = new Map<string, Promise<DataKey>>();
   private unregister: (() => void) | undefined;
   private started = false;
+  /** resolves once start() has the consumer running: a reader started alongside may ask for keys before */
+  private running: Promise<void> | undefined;
+  private markRunning: (() => void) | undefined;
 
   constructor(private readonly options: KeyringOptions) {
     const groupId = `${options.groupPrefix}.keyring.${randomBytes(6).toString('hex')}`;
@@ -76,6 +79,7 @@ export class Keyring implements DataKeySource {
 
   /** Connects and reads the topic to its end. */
   async start(): Promise<void> {
+    this.running ??= new Promise((resolve) => (this.markRunning = resolve));
     await this.admin.connect();
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
@@ -88,6 +92,7 @@ export class Keyring implements DataKeySource {
       },
     });
     this.started = true;
+    this.markRunning?.();
     this.unregister = registerKeyCount(() => this.size);
     await this.caughtUp();
   }
@@ -117,7 +122,7 @@ export class Keyring implements DataKeySource {
 
   /** Resolves once every record on the topic when this was called has been read. */
   async caughtUp(timeoutMs = 30_000): Promise<void> {
-    if (!this.started) throw new EngagementError('internal', 'keyring not started');
+    if (!this.started) await (this.running ??= new Promise((resolve) => (this.markRunning = resolve)));
     const offsets = await this.admin.fetchTopicOffsets(this.options.topic);
     const targets = new Map(offsets.filter((o) => Number(o.high) > 0).map((o) => [o.partition, Number(o.high)]));
     if (this.reached(targets)) return;

@@ -14,17 +14,30 @@
  * the control store (P:ctl:unreadable) so the API refuses to follow the org's emails meanwhile.
  * The control role writes the store only once it has read the whole topic, so a purged org's
  * old preferences, read before its OrgPurged, are never written back in the clear.
+ *
+ * Sealed preferences (schemas/sealing.ts, v3): contactId is opened with the org's data key,
+ * waiting for the keys topic when this process does not hold it yet. A key still unknown then
+ * was destroyed by a purge — the record's OrgPurged is on this topic (a purge writes it before it
+ * destroys the key), in this batch or before the topic's end at that moment — and the record is
+ * kept by its suppression hash alone, all a purged org needs; or, for an org never purged, it
+ * fails closed as an unreadable record (`key_unknown`). Until that verdict
+ * `caughtUp()` waits, so nothing is gated without it.
  */
 
 import { randomBytes } from 'node:crypto';
-import type { Admin, Consumer, Kafka } from 'kafkajs';
+import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { CONTROL_CONSUMER, CONTROL_RUN } from '../../core/consumer-options.js';
 import { asEngagementError, EngagementError } from '../../core/errors.js';
 import { childLogger } from '../../core/logger.js';
 import type { ControlFallback, ControlStore } from '../../projections/control/control-store.js';
 import { evolveOrgState, initialOrgState, type OrgState } from '../../projections/control/org-state.js';
 import type { EventCodec } from '../../schemas/codec.js';
-import { isControlEvent, type AnyEvent, type ControlEvent, type RecipientType } from '../../schemas/events.js';
+import { isControlEvent, type AnyEvent, type ContactFollowPreferenceChanged, type ControlEvent, type RecipientType } from '../../schemas/events.js';
+import { isSealedPreference, openPreference } from '../../schemas/sealing.js';
+import { FIELD_ALGORITHM, FieldCipherError } from '../../core/crypto/field-cipher.js';
+import { keyMetrics } from '../../core/keys/key-metrics.js';
+import type { DataKeys } from '../../core/keys/keyring.js';
+import { suppressionHash } from '../../projections/control/suppression.js';
 import { ControlHistory, type UnreadableRecord } from '../gate/control-history.js';
 import type { DeadLetterWriter } from '../dead-letter.js';
 import type { RejectedRecord } from '../decode-records.js';
@@ -42,6 +55,21 @@ export interface ControlReaderOptions {
   store?: ControlStore;
   /** set in the `control` role: where unreadable control records go */
   deadLetters?: DeadLetterWriter;
+  /** the org data keys that open sealed preferences; without them every sealed preference is judged as if its key were unknown */
+  keys?: DataKeys & { caughtUp(): Promise<void> };
+  /** SUPPRESSION_SECRET: how the gate finds a recipient among the preferences a purge left only as hashes */
+  suppressionSecret?: string;
+}
+
+type Message = KafkaMessage;
+
+/** A sealed preference whose key is unknown: judged once the topic is read to `target` (or its OrgPurged is read). */
+interface AwaitingVerdict {
+  partition: number;
+  offset: number;
+  message: Message;
+  event: ContactFollowPreferenceChanged;
+  target: number;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -57,7 +85,7 @@ interface Waiter {
 const STORE_WATCH_MS = 1000;
 
 export class ControlReader implements ControlFallback {
-  readonly history = new ControlHistory();
+  readonly history: ControlHistory;
   private readonly consumer: Consumer;
   private readonly admin: Admin;
   private readonly positions = new Map<number, number>();
@@ -78,8 +106,11 @@ export class ControlReader implements ControlFallback {
   private applyLive = false;
   /** unreadable records not dead-lettered yet, with their partition */
   private pendingDeadLetters: Array<{ partition: number; record: RejectedRecord; unreadable: UnreadableRecord }> = [];
+  private awaitingVerdict: AwaitingVerdict[] = [];
 
   constructor(private readonly options: ControlReaderOptions) {
+    const secret = options.suppressionSecret;
+    this.history = new ControlHistory(secret === undefined ? undefined : (orgId, type, id) => suppressionHash(secret, orgId, type, id));
     const groupId = `${options.groupPrefix}.control-reader.${randomBytes(6).toString('hex')}`;
     this.consumer = options.kafka.consumer({ groupId, ...CONTROL_CONSUMER });
     this.admin = options.kafka.admin();
@@ -93,44 +124,32 @@ export class ControlReader implements ControlFallback {
     await this.consumer.run({
       ...CONTROL_RUN,
       eachBatch: async ({ batch }) => {
-        const events: ControlEvent[] = [];
         let unreadable = false;
+        const read: Array<{ message: Message; event: ControlEvent }> = [];
         for (const message of batch.messages) {
           let claimedOrg: string | undefined;
           try {
             if (!message.value) throw new EngagementError('decode_failed', 'control record has no value');
             const decoded = this.options.codec.decode(message.value);
             claimedOrg = typeof decoded.orgId === 'string' ? decoded.orgId : undefined;
-            events.push(validControlEvent(decoded));
+            read.push({ message, event: validControlEvent(decoded) });
           } catch (caught) {
-            const error = asEngagementError(caught, 'decode_failed');
-            const record: UnreadableRecord = {
-              partition: batch.partition,
-              offset: Number(message.offset),
-              orgId: orgOfKey(message.key) ?? (claimedOrg || null),
-              at: Number.isFinite(Number(message.timestamp)) ? Number(message.timestamp) : 0,
-              reason: error.message,
-            };
-            if (!this.history.markUnreadable(record)) continue;
-            unreadable = true;
-            this.stats.rejected++;
-            const id = `${batch.topic}:${record.partition}:${record.offset}`;
-            if (!counted.has(id)) {
-              counted.add(id);
-              metrics.controlRecordsFailed.inc({ code: error.code });
-            }
-            if (this.options.store) this.pendingDeadLetters.push({ partition: batch.partition, record: { offset: record.offset, message, error }, unreadable: record });
-            log.error({ ...record, code: error.code }, `unreadable control record: nothing of ${record.orgId === null ? 'any organisation' : `organisation "${record.orgId}"`} is collected until an administrator resolves it`);
+            if (this.fail(batch.topic, batch.partition, message, asEngagementError(caught, 'decode_failed'), claimedOrg)) unreadable = true;
           }
         }
-        this.remember(events);
+        const events = await this.openSealed(batch.topic, batch.partition, read);
+        if (events.failed) unreadable = true;
+        const judged = this.judgeAwaiting(batch.topic, batch.partition, Number(batch.lastOffset()) + 1, events.ok);
+        if (judged.failed) unreadable = true;
+        events.ok.push(...judged.ok);
+        this.remember(events.ok);
         if (this.options.store && this.applyLive) {
-          if (unreadable || this.pendingDeadLetters.length > 0 || events.some((e) => e.type === 'ControlRecordResolved')) {
+          if (unreadable || this.pendingDeadLetters.length > 0 || events.ok.some((e) => e.type === 'ControlRecordResolved')) {
             await this.publishUnreadable(this.options.store);
           }
-          if (events.length > 0) await this.options.store.apply(events);
+          if (events.ok.length > 0) await this.options.store.apply(events.ok);
         }
-        this.stats.events += events.length;
+        this.stats.events += events.ok.length;
         metrics.processed.inc({ role: 'control' }, batch.messages.length);
         this.positions.set(batch.partition, Number(batch.lastOffset()) + 1);
         this.release();
@@ -141,6 +160,106 @@ export class ControlReader implements ControlFallback {
       if (!payload.restart) this.failure = payload.error;
       this.release();
     });
+  }
+
+  /**
+   * Counts, logs and (control role) queues for the dead-letter topic an unreadable record, which
+   * blocks its org from the record's time (fail closed). True when it was not known yet.
+   */
+  private fail(topic: string, partition: number, message: Message, error: EngagementError, claimedOrg: string | undefined): boolean {
+    const record: UnreadableRecord = {
+      partition,
+      offset: Number(message.offset),
+      orgId: orgOfKey(message.key) ?? (claimedOrg || null),
+      at: Number.isFinite(Number(message.timestamp)) ? Number(message.timestamp) : 0,
+      reason: error.message,
+    };
+    if (!this.history.markUnreadable(record)) return false;
+    this.stats.rejected++;
+    const id = `${topic}:${record.partition}:${record.offset}`;
+    if (!counted.has(id)) {
+      counted.add(id);
+      metrics.controlRecordsFailed.inc({ code: error.code });
+    }
+    if (this.options.store) this.pendingDeadLetters.push({ partition, record: { offset: record.offset, message, error }, unreadable: record });
+    log.error({ ...record, code: error.code }, `unreadable control record: nothing of ${record.orgId === null ? 'any organisation' : `organisation "${record.orgId}"`} is collected until an administrator resolves it`);
+    return true;
+  }
+
+  /**
+   * Opens the sealed preferences of a batch (the keys topic read to its end first when a key is
+   * not held). One that does not open fails closed (`decrypt_failed`); one whose key is still
+   * unknown waits for its verdict (judgeAwaiting).
+   */
+  private async openSealed(topic: string, partition: number, read: ReadonlyArray<{ message: Message; event: ControlEvent }>): Promise<{ ok: ControlEvent[]; failed: boolean }> {
+    let results = read.map(({ event }) => this.open(event));
+    const keys = this.options.keys;
+    if (keys && results.some((r) => r === 'missing')) {
+      await keys.caughtUp();
+      results = results.map((r, i) => (r === 'missing' ? this.open(read[i]!.event) : r));
+    }
+    let target: number | undefined;
+    if (results.some((r) => r === 'missing')) {
+      const offsets = await this.admin.fetchTopicOffsets(topic);
+      target = Number(offsets.find((o) => o.partition === partition)?.high ?? 0);
+    }
+    const ok: ControlEvent[] = [];
+    let failed = false;
+    results.forEach((result, i) => {
+      const { message, event } = read[i]!;
+      if (result === 'missing') {
+        this.awaitingVerdict.push({ partition, offset: Number(message.offset), message, event: event as ContactFollowPreferenceChanged, target: target! });
+      } else if (result instanceof EngagementError) {
+        if (this.fail(topic, partition, message, result, event.orgId)) failed = true;
+      } else ok.push(result);
+    });
+    return { ok, failed };
+  }
+
+  private open(event: ControlEvent): ControlEvent | EngagementError | 'missing' {
+    if (event.type !== 'ContactFollowPreferenceChanged' || !isSealedPreference(event)) return event;
+    if (!event.suppressionHash) return new EngagementError('validation_failed', 'a sealed ContactFollowPreferenceChanged carries no suppressionHash');
+    if (event.encryption.algorithm !== FIELD_ALGORITHM) {
+      keyMetrics.decryptFailures.inc({ reason: 'malformed' });
+      return new EngagementError('decrypt_failed', `ContactFollowPreferenceChanged is sealed with unknown algorithm "${event.encryption.algorithm}"`);
+    }
+    const key = this.options.keys?.key(event.orgId, event.encryption.keyId);
+    if (!key) return 'missing';
+    try {
+      return openPreference(event, key);
+    } catch (error) {
+      if (!(error instanceof FieldCipherError)) throw error;
+      keyMetrics.decryptFailures.inc({ reason: 'auth_failed' });
+      return new EngagementError('decrypt_failed', `ContactFollowPreferenceChanged of org "${event.orgId}" does not open with data key ${event.encryption.keyId}: ${error.message}`);
+    }
+  }
+
+  /**
+   * The verdict on sealed preferences whose key is unknown: a purge of their org (in the history
+   * or in `batch`) destroyed the key, so they stay sealed and count by their suppression hash
+   * (all the gate and the suppression list need); once the partition is read to the end it had
+   * when the key was found missing without any purge, the org was never purged: fail closed.
+   */
+  private judgeAwaiting(topic: string, partition: number, position: number, batch: readonly ControlEvent[]): { ok: ControlEvent[]; failed: boolean } {
+    const ok: ControlEvent[] = [];
+    let failed = false;
+    // Any purge of the org, not only one after the record: a preference accepted in the instant
+    // between a purge's OrgPurged and its key's tombstone was sealed with the key it destroyed.
+    const purged = (orgId: string): boolean => this.history.purgedAt(orgId) !== null || batch.some((e) => e.type === 'OrgPurged' && e.orgId === orgId);
+    this.awaitingVerdict = this.awaitingVerdict.filter((waiting) => {
+      if (waiting.partition !== partition) return true;
+      if (purged(waiting.event.orgId)) {
+        ok.push(waiting.event);
+        return false;
+      }
+      if (position < waiting.target) return true;
+      keyMetrics.decryptFailures.inc({ reason: 'key_unknown' });
+      const keyId = waiting.event.encryption?.keyId ?? '?';
+      const error = new EngagementError('key_unknown', `ContactFollowPreferenceChanged of org "${waiting.event.orgId}" is sealed with data key ${keyId}, which is not on the keys topic, and the org was never purged`);
+      if (this.fail(topic, partition, waiting.message, error, waiting.event.orgId)) failed = true;
+      return false;
+    });
+    return { ok, failed };
   }
 
   /**
@@ -264,6 +383,7 @@ export class ControlReader implements ControlFallback {
 
   private reached(targets: ReadonlyMap<number, number>): boolean {
     if (this.failure) throw this.failure;
+    if (this.awaitingVerdict.length > 0) return false;
     for (const [partition, high] of targets) if ((this.positions.get(partition) ?? 0) < high) return false;
     return true;
   }

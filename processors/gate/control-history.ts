@@ -9,6 +9,7 @@
  */
 
 import { recipientKey, recipientTypeOf, type ControlEvent, type RecipientType } from '../../schemas/events.js';
+import { isSealedPreference } from '../../schemas/sealing.js';
 
 export interface Transition {
   at: number;
@@ -23,7 +24,16 @@ interface OrgHistory {
   purges: number[];
   /** by `<recipientType>:<id>`: a lead and a contact with one id are two recipients */
   contacts: Map<string, Transition[]>;
+  /**
+   * by suppression hash: preferences whose contactId could not be opened because a purge destroyed
+   * the org's key (schemas/sealing.ts). The hash is all a purged org needs: it still suppresses
+   * the recipient after the org is re-enabled (DESIGN §2.2).
+   */
+  hashed: Map<string, Transition[]>;
 }
+
+/** The suppression hash of a recipient (projections/control/suppression.ts with the secret bound). */
+export type RecipientHasher = (orgId: string, type: RecipientType, id: string) => string;
 
 /**
  * A control record that could not be decoded or validated (DESIGN §2: fail closed). It blocks
@@ -47,6 +57,9 @@ export class ControlHistory {
   /** `<partition>:<offset>` -> time of the first resolution */
   private readonly resolutions = new Map<string, number>();
 
+  /** `hashRecipient` looks up the preferences kept only as a hash; without it they refuse following (fail closed). */
+  constructor(private readonly hashRecipient?: RecipientHasher) {}
+
   /** true when the event is new (not applied before) */
   apply(event: ControlEvent): boolean {
     if (this.applied.has(event.eventId)) return false;
@@ -58,10 +71,14 @@ export class ControlHistory {
         insertInTimeOrder(org.switches, { at: event.occurredAt, on: event.type === 'OrgEngagementEnabled' });
         return true;
       case 'ContactFollowPreferenceChanged': {
-        const key = recipientKey(recipientTypeOf(event), event.contactId);
-        const list = org.contacts.get(key) ?? [];
+        // still sealed: its key was destroyed by a purge (the control reader checked), only the hash is left
+        const sealed = isSealedPreference(event);
+        if (sealed && !event.suppressionHash) throw new Error(`sealed preference ${event.eventId} has no suppression hash`);
+        const map = sealed ? org.hashed : org.contacts;
+        const key = sealed ? event.suppressionHash! : recipientKey(recipientTypeOf(event), event.contactId);
+        const list = map.get(key) ?? [];
         insertInTimeOrder(list, { at: event.occurredAt, on: event.allow });
-        org.contacts.set(key, list);
+        map.set(key, list);
         return true;
       }
       case 'ControlRecordResolved': {
@@ -109,12 +126,23 @@ export class ControlHistory {
 
   /** Whether any recipient of the org ever stated a preference: else every recipient allows, whoever it is. */
   hasRecipientPreferences(orgId: string): boolean {
-    return (this.orgs.get(orgId)?.contacts.size ?? 0) > 0;
+    const org = this.orgs.get(orgId);
+    return org !== undefined && (org.contacts.size > 0 || org.hashed.size > 0);
   }
 
-  /** A recipient allows following until it says otherwise. */
+  /**
+   * A recipient allows following until it says otherwise. Its latest preference at `at` is the
+   * later of its clear ones and those kept only as its suppression hash (a purged generation's).
+   */
   contactAllowsAt(orgId: string, contactId: string, at: number, type: RecipientType = 'contact'): boolean {
-    return stateAt(this.orgs.get(orgId)?.contacts.get(recipientKey(type, contactId)), at, true);
+    const org = this.orgs.get(orgId);
+    if (!org) return true;
+    const clear = lastAtOrBefore(org.contacts.get(recipientKey(type, contactId)) ?? [], at);
+    if (org.hashed.size === 0) return clear?.on ?? true;
+    if (!this.hashRecipient) return false; // a hash we cannot check may be an opt-out
+    const hashed = lastAtOrBefore(org.hashed.get(this.hashRecipient(orgId, type, contactId)) ?? [], at);
+    const latest = hashed === undefined || (clear !== undefined && clear.at >= hashed.at) ? clear : hashed;
+    return latest?.on ?? true;
   }
 
   /** Records an unreadable control record; true when it was not known yet. */
@@ -151,7 +179,7 @@ export class ControlHistory {
   private org(orgId: string): OrgHistory {
     let org = this.orgs.get(orgId);
     if (!org) {
-      org = { switches: [], subscriptionEnds: [], renewals: [], purges: [], contacts: new Map() };
+      org = { switches: [], subscriptionEnds: [], renewals: [], purges: [], contacts: new Map(), hashed: new Map() };
       this.orgs.set(orgId, org);
     }
     return org;
@@ -174,12 +202,6 @@ function insertTime(list: number[], at: number): void {
   let i = list.length;
   while (i > 0 && list[i - 1]! > at) i--;
   list.splice(i, 0, at);
-}
-
-/** The state set by the last transition at or before `at` (a switch at exactly t applies at t). */
-function stateAt(list: readonly Transition[] | undefined, at: number, initial: boolean): boolean {
-  if (!list) return initial;
-  return lastAtOrBefore(list, at)?.on ?? initial;
 }
 
 /** The last item at or before `at` of a list in time order (binary search). */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { EngagementError } from '../../core/errors.js';
 import { RECIPIENT_TYPES, recipientKey, recipientTypeOf, type ControlEvent, type RecipientType } from '../../schemas/events.js';
+import { isSealedPreference } from '../../schemas/sealing.js';
 import type { Keys } from '../keys.js';
 import { evolveOrgState, fromHash, toHash, type OrgState } from './org-state.js';
 import { suppressionHash } from './suppression.js';
@@ -106,21 +107,25 @@ export class ControlStore {
   }
 
   private async applyOrg(orgId: string, events: readonly ControlEvent[]): Promise<void> {
-    // The latest preference of each recipient in these events (equal times: the later one read).
-    const prefs = new Map<string, { type: RecipientType; id: string; allow: boolean; at: number }>();
+    // The latest preference of each recipient in these events (equal times: the later one read),
+    // by suppression hash: a preference a purge left sealed (its key destroyed) names its
+    // recipient only so, and must compete with the same recipient's clear ones.
+    const prefs = new Map<string, { type: RecipientType; id: string; allow: boolean; at: number; hash: string }>();
     const resolved: string[] = [];
     let purges = false;
+    const secret = this.suppressionSecret;
     for (const event of events) {
       if (event.type === 'ContactFollowPreferenceChanged') {
         const type = recipientTypeOf(event);
-        const key = recipientKey(type, event.contactId);
-        const previous = prefs.get(key);
-        if (!previous || previous.at <= event.occurredAt) prefs.set(key, { type, id: event.contactId, allow: event.allow, at: event.occurredAt });
+        const sealed = isSealedPreference(event);
+        const hash = event.suppressionHash ?? (secret === undefined || sealed ? undefined : suppressionHash(secret, orgId, type, event.contactId));
+        if (hash === undefined) throw new EngagementError('config_invalid', 'this control store has no SUPPRESSION_SECRET: it cannot apply preferences');
+        const previous = prefs.get(hash);
+        // '' for the id of a sealed one: only its suppression hash is written
+        if (!previous || previous.at <= event.occurredAt) prefs.set(hash, { type, id: sealed ? '' : event.contactId, allow: event.allow, at: event.occurredAt, hash });
       } else if (event.type === 'ControlRecordResolved') resolved.push(`${event.partition}:${event.offset}`);
       else if (event.type === 'OrgPurged') purges = true;
     }
-    const secret = this.suppressionSecret;
-    if (prefs.size > 0 && secret === undefined) throw new EngagementError('config_invalid', 'this control store has no SUPPRESSION_SECRET: it cannot apply preferences');
     const script = this.redis as unknown as ApplyScript;
     const keys = [
       this.keys.controlOrgs(),
@@ -130,13 +135,7 @@ export class ControlStore {
       this.keys.controlUnreadable(),
       this.keys.purgeFence(),
     ];
-    const prefArgs = [...prefs.values()].flatMap((p) => [
-      String(TYPE_KEY_INDEX[p.type]),
-      p.id,
-      p.allow ? '1' : '0',
-      String(p.at),
-      suppressionHash(secret!, orgId, p.type, p.id),
-    ]);
+    const prefArgs = [...prefs.values()].flatMap((p) => [String(TYPE_KEY_INDEX[p.type]), p.id, p.allow ? '1' : '0', String(p.at), p.hash]);
     for (let attempt = 1; attempt <= APPLY_ATTEMPTS; attempt++) {
       const { hash, fence } = await this.readOrgAndFence(orgId);
       const state = evolveAfterPurge(fromHash(orgId, hash), fence === '' ? null : Number(fence), events);
@@ -216,6 +215,21 @@ export class ControlStore {
         return [recipientKey(r.type, r.id), stored != null ? stored.startsWith('1') : suppressed[i] !== 1];
       }),
     );
+  }
+
+  /**
+   * The org was purged and not re-enabled since: its key is destroyed and the gate refuses its
+   * interactions (org_purged), so the tracking edge writes none rather than create a key for it.
+   */
+  async purgedAndDisabled(orgId: string): Promise<boolean> {
+    const fallback = this.fallback;
+    if (fallback && !(await this.isSynced())) {
+      const state = fallback.orgState(orgId);
+      return state.purgedAt !== null && !state.enabled;
+    }
+    const { hash, fence } = await this.readOrgAndFence(orgId);
+    const state = evolveAfterPurge(fromHash(orgId, hash), fence === '' ? null : Number(fence), []);
+    return state.purgedAt !== null && !state.enabled;
   }
 
   async listOrgs(): Promise<string[]> {

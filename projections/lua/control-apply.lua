@@ -24,6 +24,7 @@
 -- ARGV[7 .. 6+2n]                           field, value, ...
 -- then     m, the number of preferences, followed by m groups of
 --          type index (3 contact, 4 lead, 5 account), id, allow (0|1), at, suppression hash
+--          (id '': a preference a purge left sealed, known only by its hash)
 -- then     k, the number of resolved unreadable records, followed by k "<partition>:<offset>"
 --
 -- Returns 1 when applied, 0 when the org hash moved since ARGV[2] (nothing was written).
@@ -62,8 +63,8 @@ for _ = 1, m do
   local at = tonumber(atText)
   i = i + 5
   local wins = true
-  if purgedAt ~= nil and at <= purgedAt then
-    -- before the purge: never again a plain preference, only the suppression hash
+  if id == '' or (purgedAt ~= nil and at <= purgedAt) then
+    -- before the purge (or sealed, its key gone): never again a plain preference, only the suppression hash
   else
     local stored = redis.call('HGET', hash, id)
     local storedAt = stored and tonumber(string.match(stored, ':(%-?%d+)$')) or nil

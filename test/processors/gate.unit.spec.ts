@@ -166,3 +166,30 @@ describe('gate: an unreadable control record fails closed for its org, from its 
     expect(gate(openedIn('org-b', T + MIN), h)).toEqual(COLLECT);
   });
 });
+
+describe('gate: preferences a purge left only as suppression hashes', () => {
+  const hasher = (orgId: string, type: string, id: string): string => `h:${orgId}:${type}:${id}`;
+  const sealedPref = (at: number, allow: boolean, contactId: string): ControlEvent =>
+    fixture('ContactFollowPreferenceChanged', { occurredAt: at, allow, contactId: 'sealed-bytes', contactType: 'contact', recipientType: 'contact', suppressionHash: hasher('org-1', 'contact', contactId), encryption: { algorithm: 'A256GCM', keyId: 'gone' } });
+  const build = (h: ControlHistory, ...events: ControlEvent[]): ControlHistory => {
+    events.forEach((e) => h.apply(e));
+    return h;
+  };
+
+  it('an opt-out kept as a hash still refuses the recipient after a re-enable; others are followed', () => {
+    const h = build(new ControlHistory(hasher), on(T), sealedPref(T + MIN, false, 'c-1'), purged(T + 2 * MIN), on(T + 3 * MIN));
+    expect(h.hasRecipientPreferences('org-1')).toBe(true);
+    expect(gate(opened(T + 4 * MIN, 'c-1'), h)).toEqual(no('contact_opted_out'));
+    expect(gate(opened(T + 4 * MIN, 'c-2'), h)).toEqual(COLLECT);
+  });
+
+  it('a later clear "allow" of the same recipient wins over the hashed opt-out', () => {
+    const h = build(new ControlHistory(hasher), on(T), sealedPref(T + MIN, false, 'c-1'), purged(T + 2 * MIN), on(T + 3 * MIN), pref(T + 4 * MIN, true, 'c-1'));
+    expect(gate(opened(T + 5 * MIN, 'c-1'), h)).toEqual(COLLECT);
+  });
+
+  it('without the secret a hashed preference cannot be checked: nobody of the org is followed (fail closed)', () => {
+    const h = build(new ControlHistory(), on(T), sealedPref(T + MIN, false, 'c-1'), purged(T + 2 * MIN), on(T + 3 * MIN));
+    expect(gate(opened(T + 4 * MIN, 'c-2'), h).collect).toBe(false);
+  });
+});

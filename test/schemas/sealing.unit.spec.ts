@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { FieldCipherError } from '../../core/crypto/field-cipher.js';
 import { EventCodec } from '../../schemas/codec.js';
 import { catalog } from '../../schemas/catalog.js';
-import { EMAIL_EVENT_TYPES, type EmailEvent } from '../../schemas/events.js';
-import { isSealed, openEvent, sealEvent } from '../../schemas/sealing.js';
+import { EMAIL_EVENT_TYPES, type ContactFollowPreferenceChanged, type EmailEvent } from '../../schemas/events.js';
+import { isSealed, isSealedPreference, openEvent, openPreference, sealEvent, sealPreference } from '../../schemas/sealing.js';
 import { fixture } from '../support/fixtures.js';
 
 const key = { keyId: 'k1', key: randomBytes(32) };
@@ -68,5 +68,36 @@ describe('sealing the personal fields of email events', () => {
       const read = previous.avroType.fromBuffer(body, previous.avroType.createResolver(current.avroType)) as { eventId: string };
       expect(read.eventId).toBe(sealed.eventId);
     }
+  });
+});
+
+describe('sealing a recipient preference (control topic, v3)', () => {
+  const original = fixture('ContactFollowPreferenceChanged', { contactId: 'c-secret-42', suppressionHash: 'HMAC-of-the-recipient' });
+  const preference = (): ContactFollowPreferenceChanged => ({ ...original });
+
+  it('seals contactId (AAD eventId:contactId); keeps the suppression hash, type and allow in clear; opens back', () => {
+    const sealed = sealPreference(preference(), key);
+    expect(isSealedPreference(sealed)).toBe(true);
+    const bytes = codec.encode(sealed);
+    expect(bytes.includes(Buffer.from('c-secret-42'))).toBe(false);
+    expect(bytes.includes(Buffer.from('HMAC-of-the-recipient'))).toBe(true);
+    const decoded = codec.decode(bytes) as ContactFollowPreferenceChanged;
+    expect(decoded.encryption).toEqual({ algorithm: 'A256GCM', keyId: 'k1' });
+    expect(openPreference(decoded, key.key)).toEqual({ ...preference(), encryption: null });
+    // the associated data binds the value to its event
+    expect(() => openPreference({ ...decoded, eventId: '00000000-0000-4000-8000-000000000000' }, key.key)).toThrow(FieldCipherError);
+    expect(() => openPreference(decoded, randomBytes(32))).toThrow(FieldCipherError);
+  });
+
+  it('refuses to seal a preference without its suppression hash (nothing would outlive a purge)', () => {
+    expect(() => sealPreference({ ...preference(), suppressionHash: null }, key)).toThrow(/suppressionHash/);
+  });
+
+  it('an old clear v2 record still reads, with no hash and no encryption', () => {
+    const v2 = catalog.versions.get('ContactFollowPreferenceChanged')!.find((v) => v.version === 2)!;
+    const { suppressionHash: _h, encryption: _e, ...clear } = preference();
+    const decoded = codec.decode(codec.encodeWith(v2, clear as ContactFollowPreferenceChanged)) as ContactFollowPreferenceChanged;
+    expect(decoded).toMatchObject({ contactId: 'c-secret-42', suppressionHash: null, encryption: null });
+    expect(isSealedPreference(decoded)).toBe(false);
   });
 });

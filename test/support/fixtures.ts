@@ -15,6 +15,8 @@ export function fixture<T extends EventType>(type: T, overrides: Partial<EventOf
       contactType: 'lead',
       recipientType: 'lead',
       allow: false,
+      suppressionHash: null,
+      encryption: null,
     },
     SubscriptionEnded: { type: 'SubscriptionEnded', ...base },
     SubscriptionRenewed: { type: 'SubscriptionRenewed', ...base },

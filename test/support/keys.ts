@@ -1,6 +1,7 @@
 /**
  * Tests read sealed records the way an outside consumer with the keys would: a Keyring on the
- * test's keys topic, and `openWith` to open every personal field of an email event.
+ * test's keys topic, and `openWith` to open every personal field of an email event or the
+ * recipient of a preference.
  */
 
 import type { Config } from '../../core/config.js';
@@ -8,7 +9,7 @@ import { createKafka } from '../../core/kafka.js';
 import { Keyring } from '../../core/keys/keyring.js';
 import { topicsFor } from '../../core/topics.js';
 import { isEmailEvent, type AnyEvent } from '../../schemas/events.js';
-import { isSealed, openEvent } from '../../schemas/sealing.js';
+import { isSealed, isSealedPreference, openEvent, openPreference } from '../../schemas/sealing.js';
 import { testGroupId } from './env.js';
 
 export async function startTestKeyring(config: Config): Promise<Keyring> {
@@ -19,6 +20,13 @@ export async function startTestKeyring(config: Config): Promise<Keyring> {
 
 /** The event with every personal field opened (a clear record as it is); throws when its key is unknown here even after reading the keys topic to its end. */
 export async function openWith(keyring: Keyring, event: AnyEvent): Promise<AnyEvent> {
+  if (event.type === 'ContactFollowPreferenceChanged' && isSealedPreference(event)) {
+    const keyId = event.encryption.keyId;
+    if (!keyring.key(event.orgId, keyId)) await keyring.caughtUp();
+    const key = keyring.key(event.orgId, keyId);
+    if (!key) throw new Error(`no live key ${keyId} of ${event.orgId}`);
+    return openPreference(event, key);
+  }
   if (!isEmailEvent(event) || !isSealed(event)) return event;
   let key = keyring.key(event.orgId, event.encryption.keyId);
   if (!key) {

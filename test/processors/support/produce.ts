@@ -13,7 +13,7 @@ import { fixture } from '../../support/fixtures.js';
  * them; without, in clear, as a producer from before encryption did.
  */
 export async function produceEvents(kafka: Kafka, config: Config, events: readonly AnyEvent[], chunk = 20_000, keys?: DataKeySource): Promise<void> {
-  const producer = new EventProducer(kafka, topicsFor(config), { lingerMs: 5, maxBatch: 5000, ...(keys ? { keys } : {}) });
+  const producer = new EventProducer(kafka, topicsFor(config), { lingerMs: 5, maxBatch: 5000, ...(keys ? { keys, suppressionSecret: config.suppressionSecret } : {}) });
   await producer.connect();
   try {
     for (let at = 0; at < events.length; at += chunk) await producer.sendAll(events.slice(at, at + chunk));

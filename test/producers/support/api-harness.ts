@@ -46,7 +46,7 @@ export async function startApiHarness(env: Record<string, string> = {}): Promise
   await createTestTopics(config);
   const redis = createRedis(config);
   const keys = await startTestKeyring(config);
-  const producer = new EventProducer(createKafka(config), topicsFor(config), { keys });
+  const producer = new EventProducer(createKafka(config), topicsFor(config), { keys, suppressionSecret: config.suppressionSecret });
   await producer.connect();
   let pinned: number | undefined;
   const app = buildServer({ config, producer, redis, keys, now: () => pinned ?? Date.now() });
