@@ -153,7 +153,14 @@ export async function startServer(
   const redis = createRedis(config);
   const kafka = createKafka(config);
   const keys = new Keyring({ kafka, topic: topicsFor(config).keys, masterKeys: config.masterKeys, groupPrefix: `${config.topicPrefix}.api` });
-  const producer = new EventProducer(kafka, topicsFor(config), options.unsealedForBench ? {} : { keys, suppressionSecret: config.suppressionSecret });
+  // Set once the control store exists: until then no key is created by a late event.
+  let controlForKeys: ControlStore | undefined;
+  const mayCreateKey = async (orgId: string): Promise<boolean> => controlForKeys !== undefined && !(await controlForKeys.purgedAndDisabled(orgId));
+  const producer = new EventProducer(
+    kafka,
+    topicsFor(config),
+    options.unsealedForBench ? {} : { keys, suppressionSecret: config.suppressionSecret, mayCreateKey },
+  );
   // The API's own copy of the control topic: it answers enablement questions when Redis has lost
   // the control store, until the control role has rewritten it.
   const controlTopic = new ControlReader({ kafka, topic: topicsFor(config).control, groupPrefix: `${config.topicPrefix}.api`, codec: new EventCodec(), keys, suppressionSecret: config.suppressionSecret });
@@ -198,6 +205,7 @@ export async function startServer(
     await Promise.all([producer.connect(), controlTopic.start(), keys.start()]);
     await controlTopic.caughtUp();
     const control = new ControlStore(redis, keysFor(config.redisPrefix), controlTopic, config.suppressionSecret);
+    controlForKeys = control;
     const spoolSink = new SpoolSink(spool, topicsFor(config), new EventCodec(), { seal: sealWithKnownKey(keys) });
     const app = buildServer({
       config,

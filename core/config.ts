@@ -182,7 +182,19 @@ export function loadConfig(env: Env = process.env): Config {
     if (!/^[A-Za-z0-9]{1,8}$/.test(kid)) problems.push(`TRACKING_SECRET key id "${kid}" must be 1-8 letters or digits`);
   }
   const dashboardSessionSecret = secret('DASHBOARD_SESSION_SECRET', DEFAULTS.DEV_DASHBOARD_SESSION_SECRET);
-  const masterKeys = pairs('ENGAGEMENT_MASTER_KEY', secret('ENGAGEMENT_MASTER_KEY', DEFAULTS.DEV_MASTER_KEY)).map(([kid, value]) => ({ kid, secret: value }));
+  // The master key guards what is in Kafka, and most processes never listen: its dev default also
+  // needs every broker on loopback, so a worker pointed at a real cluster never wraps with it.
+  const brokersRaw = env.KAFKA_BROKERS !== undefined && env.KAFKA_BROKERS !== '' ? env.KAFKA_BROKERS : DEFAULTS.KAFKA_BROKERS;
+  const brokersLoopback = brokersRaw
+    .split(',')
+    .map((b) => b.trim())
+    .filter((b) => b !== '')
+    .every((b) => isLoopbackHost(b.startsWith('[') ? b.slice(1, b.indexOf(']')) : b.split(':')[0]!));
+  const masterSpec =
+    (env.ENGAGEMENT_MASTER_KEY ?? '') !== '' || !devDefaults || brokersLoopback
+      ? secret('ENGAGEMENT_MASTER_KEY', DEFAULTS.DEV_MASTER_KEY)
+      : (problems.push(`ENGAGEMENT_MASTER_KEY is required when KAFKA_BROKERS (${brokersRaw}) are not on a loopback address`), '');
+  const masterKeys = pairs('ENGAGEMENT_MASTER_KEY', masterSpec).map(([kid, value]) => ({ kid, secret: value }));
   if (masterKeys.length === 0 && (env.ENGAGEMENT_MASTER_KEY ?? '') !== '') problems.push('ENGAGEMENT_MASTER_KEY must name at least one kid:secret');
   for (const { kid, secret: value } of masterKeys) {
     if (!/^[A-Za-z0-9]{1,8}$/.test(kid)) problems.push(`ENGAGEMENT_MASTER_KEY key id "${kid}" must be 1-8 letters or digits`);

@@ -31,6 +31,12 @@ export interface EventProducerOptions {
   keys?: DataKeySource;
   /** SUPPRESSION_SECRET: the clear hash a sealed preference carries (required to seal one) */
   suppressionSecret?: string;
+  /**
+   * Whether a data key may be created for an org that has none (after the keys topic was read to
+   * its end). A purged org's key was destroyed on purpose: a late event must not bring a new one
+   * (and the org's personal data back to the log). Without it keys are created on demand.
+   */
+  mayCreateKey?: (orgId: string) => Promise<boolean>;
 }
 
 export const PRODUCER_DEFAULTS = { lingerMs: 2, maxBatch: 2000 } as const;
@@ -57,6 +63,7 @@ export class EventProducer {
   private inFlight: Promise<void> = Promise.resolve();
   private connected = false;
   private readonly keys: DataKeySource | undefined;
+  private readonly mayCreateKey: ((orgId: string) => Promise<boolean>) | undefined;
   private readonly suppressionSecret: string | undefined;
   /** orgId -> events waiting for the org's key to be created: later events of the org queue behind them */
   private readonly waitingForKey = new Map<string, Promise<unknown>>();
@@ -78,6 +85,20 @@ export class EventProducer {
     this.maxBatch = options.maxBatch ?? PRODUCER_DEFAULTS.maxBatch;
     this.keys = options.keys;
     this.suppressionSecret = options.suppressionSecret;
+    this.mayCreateKey = options.mayCreateKey;
+  }
+
+  /** The org's key: held, read from the keys topic, or created when `mayCreateKey` allows it. */
+  private async keyFor(keys: DataKeySource, orgId: string): Promise<DataKey> {
+    if (this.mayCreateKey && keys.caughtUp) {
+      await keys.caughtUp();
+      const held = keys.current(orgId);
+      if (held) return held;
+      if (!(await this.mayCreateKey(orgId))) {
+        throw new EngagementError('engagement_disabled', `organisation ${orgId} was purged and is not enabled again: its events are not written (its data key was destroyed)`);
+      }
+    }
+    return keys.ensure(orgId);
   }
 
   async connect(): Promise<void> {
@@ -112,7 +133,7 @@ export class EventProducer {
     const known = waiting ? undefined : keys.current(event.orgId);
     if (known) return this.enqueue(seal(known));
     // The org has no key here yet: create (or read) it; the org's later events wait behind this one.
-    const sealed = (waiting ?? Promise.resolve()).then(() => keys.ensure(event.orgId)).then(seal);
+    const sealed = (waiting ?? Promise.resolve()).then(() => this.keyFor(keys, event.orgId)).then(seal);
     const queued = sealed.then((e) => this.enqueue(e));
     const marker = sealed.catch(() => undefined);
     this.waitingForKey.set(event.orgId, marker);

@@ -12,7 +12,8 @@
  *   blobs    the org's blobs deleted; then the record goes
  */
 
-export const PURGE_STEPS = ['event', 'key', 'fence', 'redis', 'landers', 'blobs'] as const;
+// 'key' after 'fence': once the key is gone every API already sees the purge (fence), so no late event creates a new one.
+export const PURGE_STEPS = ['event', 'fence', 'key', 'redis', 'landers', 'blobs'] as const;
 export type PurgeStep = (typeof PURGE_STEPS)[number];
 
 export interface PurgeRecord {

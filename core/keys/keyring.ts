@@ -40,6 +40,8 @@ export interface DataKeys {
 /** What producers need: a key for the org, created when there is none. */
 export interface DataKeySource extends DataKeys {
   ensure(orgId: string): Promise<DataKey>;
+  /** the keys topic read to its end (then `current` knows every key created so far) */
+  caughtUp?(): Promise<void>;
 }
 
 export interface KeyringOptions {

@@ -68,6 +68,14 @@ describe('no default secrets where others can reach the server', () => {
     expect(problems({ NODE_ENV: 'production' })).toContain('ENGAGEMENT_MASTER_KEY is required when NODE_ENV=production');
   });
 
+  it('keeps the dev master key away from a real cluster, whatever HOST says (workers never listen)', () => {
+    expect(problems({ KAFKA_BROKERS: 'kafka.example.com:9092' })).toEqual([
+      'ENGAGEMENT_MASTER_KEY is required when KAFKA_BROKERS (kafka.example.com:9092) are not on a loopback address',
+    ]);
+    expect(problems({ KAFKA_BROKERS: '127.0.0.1:9092,localhost:9093' })).toEqual([]);
+    expect(problems({ KAFKA_BROKERS: 'kafka.example.com:9092', ENGAGEMENT_MASTER_KEY: 'm9:a-real-master-secret-1' })).toEqual([]);
+  });
+
   it('reads ENGAGEMENT_MASTER_KEY as kid:secret pairs (the first wraps) and refuses weak or malformed ones', () => {
     expect(loadConfig({ ENGAGEMENT_MASTER_KEY: 'm2:new-master-secret-456, m1:old-master-secret-123' }).masterKeys.map((m) => m.kid)).toEqual(['m2', 'm1']);
     expect(problems({ ENGAGEMENT_MASTER_KEY: 'm1:short' })).toEqual(['ENGAGEMENT_MASTER_KEY secret of "m1" must have at least 16 characters']);

@@ -141,6 +141,13 @@ describe('crypto-shredding of recipient preferences on the control topic', () =>
     expect(hit.statusCode).toBe(200);
     await waitFor(async () => /engagement_tracking_requests_total\{route="open",outcome="org_purged"\} 1/.test((await h.app.inject({ method: 'GET', url: '/metrics' })).body), { message: 'the hit counted as org_purged' });
     expect(await h.endOffset(emails)).toBe(emailsBefore);
+    // nor through the other write paths: a non-followed send, an upstream event
+    const late = await h.app.inject({ method: 'POST', url: `/v1/orgs/${gone}/emails`, headers: admin, payload: { emailId: 'late', senderId: 's', recipients: [{ contactId: 'late-recipient', type: 'contact' }], follow: false } });
+    expect(late.statusCode, late.body).toBe(409);
+    expect(late.json<{ error: string }>().error).toBe('engagement_disabled');
+    const replied = await h.app.inject({ method: 'POST', url: '/v1/events', headers: admin, payload: [{ type: 'EmailReplied', eventId: randomUUID(), orgId: gone, emailId: goneMail.emailId, contactId: 'late-recipient', occurredAt: new Date().toISOString() }] });
+    expect(JSON.stringify(replied.json())).toContain('engagement_disabled');
+    expect(await h.endOffset(emails)).toBe(emailsBefore);
     await h.keys.caughtUp();
     expect(h.keys.current(gone)).toBeUndefined();
 

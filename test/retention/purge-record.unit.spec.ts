@@ -6,10 +6,11 @@ import type { ControlEvent } from '../../schemas/events.js';
 
 describe('purge record', () => {
   it('walks the steps in order to the end', () => {
-    expect(PURGE_STEPS).toEqual(['event', 'key', 'fence', 'redis', 'landers', 'blobs']);
-    // the key is destroyed only once OrgPurged is on the control topic
-    expect(nextStep('event')).toBe('key');
-    expect(nextStep('key')).toBe('fence');
+    expect(PURGE_STEPS).toEqual(['event', 'fence', 'key', 'redis', 'landers', 'blobs']);
+    // the key is destroyed only once OrgPurged is on the control topic and the fence tells every API
+    expect(nextStep('event')).toBe('fence');
+    expect(nextStep('fence')).toBe('key');
+    expect(nextStep('key')).toBe('redis');
     expect(nextStep('blobs')).toBeNull();
   });
 

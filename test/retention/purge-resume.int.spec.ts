@@ -73,7 +73,7 @@ describe('a purge killed between its event and its deletions', () => {
     // The event is out and the org no longer due by its control state, but nothing is deleted yet:
     // the purge record is what carries it to the next run.
     const keys = keysFor(config.redisPrefix);
-    expect(JSON.parse((await redis.hget(keys.purges(), orgId))!)).toMatchObject({ step: 'key', purgedAt: now });
+    expect(JSON.parse((await redis.hget(keys.purges(), orgId))!)).toMatchObject({ step: 'fence', purgedAt: now });
     expect((await redisKeysOf(redis, config, orgId)).filter((k) => k.includes(':v1}:')).length).toBeGreaterThan(0);
     expect((await blobsOf(container, orgId)).length).toBeGreaterThan(0);
 

@@ -12,6 +12,8 @@ import { createKafka } from '../../../core/kafka.js';
 import { createRedis } from '../../../core/redis.js';
 import { topicsFor } from '../../../core/topics.js';
 import { EventProducer } from '../../../producers/event-producer.js';
+import { ControlStore } from '../../../projections/control/control-store.js';
+import { keysFor } from '../../../projections/keys.js';
 import { decodeEvent } from '../../../schemas/codec.js';
 import type { AnyEvent } from '../../../schemas/events.js';
 import { cleanupTestResources, createTestTopics, testConfig, testGroupId } from '../../support/env.js';
@@ -46,10 +48,13 @@ export async function startApiHarness(env: Record<string, string> = {}): Promise
   await createTestTopics(config);
   const redis = createRedis(config);
   const keys = await startTestKeyring(config);
-  const producer = new EventProducer(createKafka(config), topicsFor(config), { keys, suppressionSecret: config.suppressionSecret });
+  // wired like startServer: a purged org (not enabled again) gets no new data key
+  const control = new ControlStore(redis, keysFor(config.redisPrefix), undefined, config.suppressionSecret);
+  const mayCreateKey = async (orgId: string): Promise<boolean> => !(await control.purgedAndDisabled(orgId));
+  const producer = new EventProducer(createKafka(config), topicsFor(config), { keys, suppressionSecret: config.suppressionSecret, mayCreateKey });
   await producer.connect();
   let pinned: number | undefined;
-  const app = buildServer({ config, producer, redis, keys, now: () => pinned ?? Date.now() });
+  const app = buildServer({ config, producer, redis, keys, control, now: () => pinned ?? Date.now() });
   await app.ready();
   const admin = createKafka(config).admin();
   await admin.connect();
