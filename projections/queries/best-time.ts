@@ -6,6 +6,8 @@
  * replay rewrites them they are shifted by the zone's offset now, as before. Pure.
  */
 
+import { toInt } from './rates.js';
+
 export interface BestTimeSlot {
   dayOfWeek: string;
   hour: number;
@@ -50,6 +52,17 @@ export function utcOffsetHours(timeZone: string, at: number): number {
   } catch {
     return 0;
   }
+}
+
+/** A contact hash's open histograms: `hl:` slots on the recipient's clock, `h:` ones (projected before that) in UTC. */
+export function openHistograms(contact: Readonly<Record<string, string>>): { local: Map<number, number>; legacyUtc: Map<number, number> } {
+  const local = new Map<number, number>();
+  const legacyUtc = new Map<number, number>();
+  for (const [field, value] of Object.entries(contact)) {
+    if (field.startsWith('hl:')) local.set(Number(field.slice(3)), toInt(value));
+    else if (field.startsWith('h:')) legacyUtc.set(Number(field.slice(2)), toInt(value));
+  }
+  return { local, legacyUtc };
 }
 
 export function bestTimeToEmail(

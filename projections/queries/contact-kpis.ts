@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { EngagementError, invalidParameter } from '../../core/errors.js';
 import type { Keys } from '../keys.js';
 import type { RecipientType } from '../../schemas/events.js';
-import { bestTimeToEmail, type BestTimeSlot } from './best-time.js';
+import { bestTimeToEmail, openHistograms, type BestTimeSlot } from './best-time.js';
 import type { ControlFallback } from '../control/control-store.js';
 import { runQuery } from './context.js';
 import { bucketOf, lastDays } from './days.js';
@@ -49,12 +49,7 @@ export function contactKpisFrom(
     clicked += toInt(b.clicked);
     replied += toInt(b.replied);
   }
-  const histogram = new Map<number, number>();
-  const legacyUtc = new Map<number, number>();
-  for (const [field, value] of Object.entries(contact)) {
-    if (field.startsWith('hl:')) histogram.set(Number(field.slice(3)), toInt(value));
-    else if (field.startsWith('h:')) legacyUtc.set(Number(field.slice(2)), toInt(value));
-  }
+  const { local: histogram, legacyUtc } = openHistograms(contact);
   const timeZone = contact.tz || null;
   return {
     orgId,

@@ -7,9 +7,8 @@ import { EngagementError } from '../../core/errors.js';
 import type { RecipientType } from '../../schemas/events.js';
 import type { ControlFallback } from '../control/control-store.js';
 import type { Keys } from '../keys.js';
-import { bestTimeToEmail } from './best-time.js';
+import { bestTimeToEmail, openHistograms } from './best-time.js';
 import { openQuery, readHashes } from './context.js';
-import { toInt } from './rates.js';
 
 export const HEATMAP_DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'] as const;
 
@@ -25,13 +24,7 @@ export interface RecipientHeatmap {
 
 /** Pure: the contact hash → the local-time grid. */
 export function heatmapFrom(contact: Record<string, string>, now: number): { timeZone: string | null; opens: number[][]; totalOpens: number } {
-  // `hl:` slots are already on the recipient's clock; `h:` ones (projected before that) are UTC
-  const histogram = new Map<number, number>();
-  const legacyUtc = new Map<number, number>();
-  for (const [field, value] of Object.entries(contact)) {
-    if (field.startsWith('hl:')) histogram.set(Number(field.slice(3)), toInt(value));
-    else if (field.startsWith('h:')) legacyUtc.set(Number(field.slice(2)), toInt(value));
-  }
+  const { local: histogram, legacyUtc } = openHistograms(contact);
   const timeZone = contact.tz || null;
   const opens = HEATMAP_DAYS.map(() => Array.from({ length: 24 }, () => 0));
   let totalOpens = 0;

@@ -79,7 +79,7 @@ describe('a purge killed between its event and its deletions', () => {
 
     const run = retentionCli(config, now);
     expect(run.status, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(new RegExp(`${orgId}.*from key`));
+    expect(run.stdout).toMatch(new RegExp(`${orgId}.*from fence`));
 
     expect(await redisKeysOf(redis, config, orgId)).toEqual([]);
     expect(await blobsOf(container, orgId)).toEqual([]);
