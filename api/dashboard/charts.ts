@@ -30,12 +30,7 @@ export function stackedBars(title: string, points: readonly StackedPoint[], with
       return `<g><title>${esc(p.label)}: ${p.people} people, ${p.machines} machines</title><rect class="people" x="${x.toFixed(1)}" y="${(base - hp).toFixed(1)}" width="${bar.toFixed(1)}" height="${hp.toFixed(1)}"/><rect class="machines" x="${x.toFixed(1)}" y="${(base - hp - hm).toFixed(1)}" width="${bar.toFixed(1)}" height="${hm.toFixed(1)}"/></g>`;
     })
     .join('');
-  const every = Math.max(1, Math.ceil(points.length / 6));
-  const labels = points
-    .map((p, i) =>
-      i % every === 0 ? `<text x="${(i === 0 ? 0 : i * slot + slot / 2).toFixed(1)}" y="${H - 6}" text-anchor="${i === 0 ? 'start' : 'middle'}">${esc(p.label.slice(5))}</text>` : '',
-    )
-    .join('');
+  const labels = dayLabels(points, slot, H);
   return raw(
     `<figure class="chart"><svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}"><text x="4" y="12" class="axis">max ${max}</text><line x1="0" x2="${W}" y1="${H - bottom}" y2="${H - bottom}" class="axis-line"/>${bars}${labels}</svg><figcaption>${esc(title)} <span class="key people">people</span>${withMachines ? ' <span class="key machines">machines</span>' : ''}</figcaption></figure>`,
   );
@@ -131,14 +126,19 @@ export function groupedBars(title: string, series: readonly string[], points: Re
       return `<g><title>${esc(p.label)}: ${series.map((name, s) => `${p.values[s] ?? 0} ${name}`).join(', ')}</title>${rects}</g>`;
     })
     .join('');
-  const every = Math.max(1, Math.ceil(points.length / 6));
-  const labels = points
-    .map((p, i) =>
-      i % every === 0 ? `<text x="${(i === 0 ? 0 : i * slot + slot / 2).toFixed(1)}" y="${H - 6}" text-anchor="${i === 0 ? 'start' : 'middle'}">${esc(p.label.slice(5))}</text>` : '',
-    )
-    .join('');
+  const labels = dayLabels(points, slot, H);
   const keys = series.map((name, s) => `<span class="key series-${s}">${esc(name)}</span>`).join(' ');
   return raw(
     `<figure class="chart"><svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}"><text x="4" y="12" class="axis">max ${max}</text><line x1="0" x2="${W}" y1="${H - bottom}" y2="${H - bottom}" class="axis-line"/>${bars}${labels}</svg><figcaption>${esc(title)} ${keys}</figcaption></figure>`,
   );
+}
+
+/** About six day labels (MM-DD) under a bar chart of `slot`-wide bars. */
+function dayLabels(points: ReadonlyArray<{ label: string }>, slot: number, H: number): string {
+  const every = Math.max(1, Math.ceil(points.length / 6));
+  return points
+    .map((p, i) =>
+      i % every === 0 ? `<text x="${(i === 0 ? 0 : i * slot + slot / 2).toFixed(1)}" y="${H - 6}" text-anchor="${i === 0 ? 'start' : 'middle'}">${esc(p.label.slice(5))}</text>` : '',
+    )
+    .join('');
 }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { EngagementError, invalidParameter } from '../../core/errors.js';
+import { EngagementError } from '../../core/errors.js';
+import { parseWholeNumber } from './query-params.js';
 import type { Keys } from '../keys.js';
 import type { RecipientType } from '../../schemas/events.js';
 import { bestTimeToEmail, openHistograms, type BestTimeSlot } from './best-time.js';
@@ -71,12 +72,7 @@ export function contactKpisFrom(
 }
 
 export function parseDays(raw: unknown): number {
-  if (raw === undefined || raw === '') return CONTACT_WINDOW.defaultDays;
-  const days = Number(raw);
-  if (!Number.isInteger(days) || days < 1 || days > CONTACT_WINDOW.maxDays) {
-    throw invalidParameter('days', `days must be a whole number from 1 to ${CONTACT_WINDOW.maxDays}, got "${String(raw)}"`);
-  }
-  return days;
+  return parseWholeNumber('days', raw, CONTACT_WINDOW.defaultDays, CONTACT_WINDOW.maxDays);
 }
 
 export async function queryContactKpis(

@@ -12,7 +12,8 @@
  *     identical calls share one walk. The enablement check still runs on every call.
  */
 import type { Redis } from 'ioredis';
-import { EngagementError, invalidParameter } from '../../core/errors.js';
+import { EngagementError } from '../../core/errors.js';
+import { parseWholeNumber } from './query-params.js';
 import type { ControlFallback } from '../control/control-store.js';
 import { ROLLUP_FIELDS, type Keys, type RollupField, type VersionKeys } from '../keys.js';
 import { openQuery, readHashes } from './context.js';
@@ -101,12 +102,7 @@ export function rankGroups(entries: ReadonlyArray<{ id: string; hash: Record<str
 }
 
 export function parseTopLimit(raw: unknown): number {
-  if (raw === undefined || raw === '') return TOP_LIMIT.default;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > TOP_LIMIT.max) {
-    throw invalidParameter('limit', `limit must be a whole number from 1 to ${TOP_LIMIT.max}, got "${String(raw)}"`);
-  }
-  return n;
+  return parseWholeNumber('limit', raw, TOP_LIMIT.default, TOP_LIMIT.max);
 }
 
 /** Pure: the emails sent within [first, last) ranked best first (unique opens, then clicks, then id). */
