@@ -5,27 +5,29 @@
  * without failing authentication. Pure apart from the nonce's randomness.
  *
  * Nonces are random (96 bits) from a pooled CSPRNG buffer: one `randomFillSync` per 512 nonces
- * instead of one per field keeps sealing cheap on the pixel path.
+ * instead of one per field keeps sealing cheap on the pixel path; so does the GCM of ./gcm.ts,
+ * which keeps each key's cipher state instead of building an OpenSSL context per field.
  */
 
-import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
+import { GCM_NONCE_BYTES, GCM_TAG_BYTES, gcmOpen, gcmSeal } from './gcm.js';
 
 export const FIELD_ALGORITHM = 'A256GCM';
-export const NONCE_BYTES = 12;
-export const TAG_BYTES = 16;
+export const NONCE_BYTES = GCM_NONCE_BYTES;
+export const TAG_BYTES = GCM_TAG_BYTES;
 export const DATA_KEY_BYTES = 32;
 
 const POOL_NONCES = 512;
 const pool = Buffer.allocUnsafe(NONCE_BYTES * POOL_NONCES);
 let next = pool.length;
 
+/** A view into the pool: valid until the next call (gcmSeal copies it into its output). */
 function freshNonce(): Buffer {
   if (next >= pool.length) {
     randomFillSync(pool);
     next = 0;
   }
-  // copied: the pool is refilled in place
-  const nonce = Buffer.from(pool.subarray(next, next + NONCE_BYTES));
+  const nonce = pool.subarray(next, next + NONCE_BYTES);
   next += NONCE_BYTES;
   return nonce;
 }
@@ -44,26 +46,14 @@ export function fieldAad(eventId: string, path: string): Buffer {
 }
 
 export function sealBytes(key: Buffer, plaintext: Buffer, aad: Buffer): Buffer {
-  const nonce = freshNonce();
-  const cipher = createCipheriv('aes-256-gcm', key, nonce);
-  cipher.setAAD(aad);
-  const body = cipher.update(plaintext);
-  cipher.final();
-  return Buffer.concat([nonce, body, cipher.getAuthTag()]);
+  return gcmSeal(key, freshNonce(), plaintext, aad);
 }
 
 export function openBytes(key: Buffer, sealed: Buffer, aad: Buffer): Buffer {
   if (sealed.length < NONCE_BYTES + TAG_BYTES) throw new FieldCipherError(`sealed value of ${sealed.length} bytes is shorter than nonce and tag`);
-  const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, NONCE_BYTES));
-  decipher.setAAD(aad);
-  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-  const body = decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES));
-  try {
-    decipher.final();
-  } catch {
-    throw new FieldCipherError('authentication failed (wrong key, or the value or its place was altered)');
-  }
-  return body;
+  const plain = gcmOpen(key, sealed, aad);
+  if (plain === null) throw new FieldCipherError('authentication failed (wrong key, or the value or its place was altered)');
+  return plain;
 }
 
 export function sealField(key: Buffer, plaintext: string, eventId: string, path: string): string {

@@ -1,0 +1,226 @@
+/**
+ * AES-256-GCM (NIST SP 800-38D, 96-bit nonces, 128-bit tags) for many short values under few
+ * keys: the wire format of node's `aes-256-gcm`, at a fraction of its cost per value.
+ *
+ * Why not `createCipheriv('aes-256-gcm')` per value: in node 20 each call builds an OpenSSL
+ * context (provider fetch, key schedule, GHASH key) and that, not the AES, is the cost — ~7 µs
+ * alone and 25–50 µs measured inside the loaded API process, four times per tracking pixel
+ * (bench/RESULTS.md). Here each key gets, once, an AES-256-ECB cipher object that is kept open
+ * (OpenSSL's AES, stateless per block, never finalised) and a 4-bit GHASH table (H times every
+ * nibble at every position: 32 × 16 × 128 bits = 8 KiB). A value then costs one ECB call for its
+ * counter blocks and a few table lookups per 16 bytes. The table lookups depend on H and the data,
+ * as in OpenSSL's portable `gcm_gmult_4bit`; the tag is compared in constant time.
+ *
+ * Keys are cached by Buffer identity (WeakMap): callers pass the same Buffer for a key (the
+ * keyring's, the token seal key's), and a key's state goes with it. A Buffer seen for the first
+ * time is served by node's GCM: a key used once (a master key unwrapping a data key) never pays
+ * for a table. Equivalence with node's GCM
+ * and the NIST vectors is tested (test/core/crypto/gcm.unit.spec.ts).
+ */
+
+import { createCipheriv, createDecipheriv, timingSafeEqual, type Cipher } from 'node:crypto';
+
+export const GCM_NONCE_BYTES = 12;
+export const GCM_TAG_BYTES = 16;
+const BLOCK = 16;
+
+interface KeyState {
+  ecb: Cipher;
+  /** table[(j * 16 + v) * 4 + w]: word w of H · (nibble v at nibble position j of a block) */
+  table: Uint32Array;
+}
+
+/** `seen`: used once, no state built yet */
+const states = new WeakMap<Buffer, KeyState | 'seen'>();
+
+function stateOf(key: Buffer): KeyState | undefined {
+  let state = states.get(key);
+  if (state === undefined) {
+    states.set(key, 'seen');
+    return undefined;
+  }
+  if (state === 'seen') {
+    if (key.length !== 32) throw new RangeError(`AES-256-GCM needs a 32-byte key, got ${key.length}`);
+    const ecb = createCipheriv('aes-256-ecb', key, null);
+    ecb.setAutoPadding(false);
+    const h = ecb.update(Buffer.alloc(BLOCK));
+    state = { ecb, table: ghashTable(h) };
+    states.set(key, state);
+  }
+  return state;
+}
+
+/** H · x^k for k = 0..127, then every nibble value at every nibble position as XORs of those. */
+function ghashTable(h: Buffer): Uint32Array {
+  const powers = new Uint32Array(128 * 4);
+  let w0 = h.readUInt32BE(0);
+  let w1 = h.readUInt32BE(4);
+  let w2 = h.readUInt32BE(8);
+  let w3 = h.readUInt32BE(12);
+  for (let k = 0; k < 128; k++) {
+    powers[k * 4] = w0;
+    powers[k * 4 + 1] = w1;
+    powers[k * 4 + 2] = w2;
+    powers[k * 4 + 3] = w3;
+    // multiply by x: GCM's bit order makes it a right shift, reduced by R = 0xE1 || 0^120
+    const carry = w3 & 1;
+    w3 = ((w3 >>> 1) | (w2 << 31)) >>> 0;
+    w2 = ((w2 >>> 1) | (w1 << 31)) >>> 0;
+    w1 = ((w1 >>> 1) | (w0 << 31)) >>> 0;
+    w0 = (w0 >>> 1) ^ (carry ? 0xe1000000 : 0);
+  }
+  const table = new Uint32Array(32 * 16 * 4);
+  for (let j = 0; j < 32; j++) {
+    for (let v = 0; v < 16; v++) {
+      const at = (j * 16 + v) * 4;
+      for (let t = 0; t < 4; t++) {
+        if ((v >>> (3 - t)) & 1) {
+          const k = (4 * j + t) * 4;
+          for (let w = 0; w < 4; w++) table[at + w] = table[at + w]! ^ powers[k + w]!;
+        }
+      }
+    }
+  }
+  return table;
+}
+
+/** GHASH state: Y as four big-endian words, updated block by block. */
+class Ghash {
+  y0 = 0;
+  y1 = 0;
+  y2 = 0;
+  y3 = 0;
+  constructor(private readonly table: Uint32Array) {}
+
+  /** Absorbs `data` zero-padded to a whole number of blocks. */
+  update(data: Uint8Array): void {
+    const n = data.length;
+    for (let at = 0; at < n; at += BLOCK) {
+      if (at + BLOCK <= n) {
+        this.block(word(data, at), word(data, at + 4), word(data, at + 8), word(data, at + 12));
+      } else {
+        const last = new Uint8Array(BLOCK);
+        last.set(data.subarray(at));
+        this.block(word(last, 0), word(last, 4), word(last, 8), word(last, 12));
+      }
+    }
+  }
+
+  /** The length block: bit lengths of the associated data and the ciphertext. */
+  lengths(aadBytes: number, textBytes: number): void {
+    const a = aadBytes * 8;
+    const c = textBytes * 8;
+    this.block(Math.floor(a / 0x100000000), a >>> 0, Math.floor(c / 0x100000000), c >>> 0);
+  }
+
+  private block(b0: number, b1: number, b2: number, b3: number): void {
+    const t = this.table;
+    let z0 = 0;
+    let z1 = 0;
+    let z2 = 0;
+    let z3 = 0;
+    // nibble j of X = Y ^ block (j = 0 is the high nibble of byte 0) selects table row j
+    for (let w = 0; w < 4; w++) {
+      const xw = w === 0 ? this.y0 ^ b0 : w === 1 ? this.y1 ^ b1 : w === 2 ? this.y2 ^ b2 : this.y3 ^ b3;
+      const row = w * 8 * 64;
+      for (let m = 0; m < 8; m++) {
+        const at = row + m * 64 + ((xw >>> (28 - 4 * m)) & 0xf) * 4;
+        z0 ^= t[at]!;
+        z1 ^= t[at + 1]!;
+        z2 ^= t[at + 2]!;
+        z3 ^= t[at + 3]!;
+      }
+    }
+    this.y0 = z0 >>> 0;
+    this.y1 = z1 >>> 0;
+    this.y2 = z2 >>> 0;
+    this.y3 = z3 >>> 0;
+  }
+
+  digest(into: Buffer, at: number): void {
+    into.writeUInt32BE(this.y0, at);
+    into.writeUInt32BE(this.y1, at + 4);
+    into.writeUInt32BE(this.y2, at + 8);
+    into.writeUInt32BE(this.y3, at + 12);
+  }
+}
+
+function word(data: Uint8Array, at: number): number {
+  return ((data[at]! << 24) | (data[at + 1]! << 16) | (data[at + 2]! << 8) | data[at + 3]!) >>> 0;
+}
+
+/** E(J0) followed by the keystream for `textBytes`: one ECB call over J0, J0+1, … */
+function keystream(state: KeyState, nonce: Uint8Array, textBytes: number): Buffer {
+  const blocks = 1 + Math.ceil(textBytes / BLOCK);
+  const counters = Buffer.allocUnsafe(blocks * BLOCK);
+  for (let i = 0; i < blocks; i++) {
+    const at = i * BLOCK;
+    counters.set(nonce, at);
+    counters.writeUInt32BE(i + 1, at + GCM_NONCE_BYTES);
+  }
+  return state.ecb.update(counters);
+}
+
+/** nonce | ciphertext | tag, as node's aes-256-gcm with this nonce and AAD would produce. */
+export function gcmSeal(key: Buffer, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Buffer {
+  if (nonce.length !== GCM_NONCE_BYTES) throw new RangeError(`GCM nonce must be ${GCM_NONCE_BYTES} bytes`);
+  const state = stateOf(key);
+  if (!state) return nativeSeal(key, nonce, plaintext, aad);
+  const n = plaintext.length;
+  const out = Buffer.allocUnsafe(GCM_NONCE_BYTES + n + GCM_TAG_BYTES);
+  out.set(nonce, 0);
+  const stream = keystream(state, nonce, n);
+  for (let i = 0; i < n; i++) out[GCM_NONCE_BYTES + i] = plaintext[i]! ^ stream[BLOCK + i]!;
+  const ghash = new Ghash(state.table);
+  ghash.update(aad);
+  ghash.update(out.subarray(GCM_NONCE_BYTES, GCM_NONCE_BYTES + n));
+  ghash.lengths(aad.length, n);
+  const tagAt = GCM_NONCE_BYTES + n;
+  ghash.digest(out, tagAt);
+  for (let i = 0; i < GCM_TAG_BYTES; i++) out[tagAt + i] = out[tagAt + i]! ^ stream[i]!;
+  return out;
+}
+
+/** The plaintext of nonce | ciphertext | tag, or null when the tag does not authenticate it. */
+export function gcmOpen(key: Buffer, sealed: Uint8Array, aad: Uint8Array): Buffer | null {
+  if (sealed.length < GCM_NONCE_BYTES + GCM_TAG_BYTES) return null;
+  const state = stateOf(key);
+  if (!state) return nativeOpen(key, sealed, aad);
+  const n = sealed.length - GCM_NONCE_BYTES - GCM_TAG_BYTES;
+  const nonce = sealed.subarray(0, GCM_NONCE_BYTES);
+  const body = sealed.subarray(GCM_NONCE_BYTES, GCM_NONCE_BYTES + n);
+  const stream = keystream(state, nonce, n);
+  const ghash = new Ghash(state.table);
+  ghash.update(aad);
+  ghash.update(body);
+  ghash.lengths(aad.length, n);
+  const expected = Buffer.allocUnsafe(GCM_TAG_BYTES);
+  ghash.digest(expected, 0);
+  for (let i = 0; i < GCM_TAG_BYTES; i++) expected[i] = expected[i]! ^ stream[i]!;
+  if (!timingSafeEqual(expected, sealed.subarray(GCM_NONCE_BYTES + n))) return null;
+  const plain = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) plain[i] = body[i]! ^ stream[BLOCK + i]!;
+  return plain;
+}
+
+function nativeSeal(key: Buffer, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Buffer {
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  cipher.setAAD(aad);
+  const body = cipher.update(plaintext);
+  cipher.final();
+  return Buffer.concat([nonce, body, cipher.getAuthTag()]);
+}
+
+function nativeOpen(key: Buffer, sealed: Uint8Array, aad: Uint8Array): Buffer | null {
+  const n = sealed.length - GCM_NONCE_BYTES - GCM_TAG_BYTES;
+  const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, GCM_NONCE_BYTES));
+  decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.subarray(GCM_NONCE_BYTES + n));
+  const body = decipher.update(sealed.subarray(GCM_NONCE_BYTES, GCM_NONCE_BYTES + n));
+  try {
+    decipher.final();
+  } catch {
+    return null;
+  }
+  return body;
+}
