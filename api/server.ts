@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -34,6 +35,8 @@ import { SegmentSpool } from '../producers/spool/segment-spool.js';
 import { SpoolDrainer } from '../producers/spool/spool-drainer.js';
 import { SpoolSink } from '../producers/spool/spool-sink.js';
 import { registerSpoolGauges } from './metrics.js';
+import { trackingHandler } from './tracking/tracking-endpoint.js';
+import { trackingFastPath } from './tracking/tracking-fast-path.js';
 
 /**
  * The one HTTP server (DESIGN.md §6). `buildServer` wires routes to given clients and never
@@ -88,6 +91,10 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const { config } = deps;
   const log = deps.logger ?? childLogger('http');
   const metrics = deps.metrics ?? createServerMetrics();
+  // The tracking requests are answered before fastify (api/tracking/tracking-fast-path.ts); set
+  // once the routes' dependencies exist, which is before the server listens.
+  let fastPath: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
+  let closing = false;
   const app = Fastify({
     loggerInstance: log,
     logController: new LogController({ disableRequestLogging: true }),
@@ -96,6 +103,17 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     return503OnClosing: true,
     // Tracking tokens carry the target URL: far longer than fastify's default of 100.
     routerOptions: { maxParamLength: MAX_TOKEN_CHARS },
+    serverFactory: (handler, fastifyOptions) => {
+      const options = fastifyOptions as { keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number };
+      const server = createServer((req, res) => {
+        if (!fastPath?.(req, res)) handler(req, res);
+      });
+      // what fastify sets on a server it creates itself
+      server.keepAliveTimeout = options.keepAliveTimeout ?? 72_000;
+      server.requestTimeout = options.requestTimeout ?? 0;
+      server.setTimeout(options.connectionTimeout ?? 0);
+      return server;
+    },
   }) as unknown as FastifyInstance;
 
   const routeDeps: RouteDeps = {
@@ -110,6 +128,14 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     ...(deps.keys ? { keys: deps.keys } : {}),
     ...(deps.spool ? { spool: deps.spool.sink } : {}),
   };
+
+  const tracking = trackingHandler(routeDeps, log);
+  routeDeps.tracking = tracking;
+  fastPath = trackingFastPath({ handle: tracking, trustProxy: config.trustProxy, httpDuration: metrics.httpDuration, closing: () => closing, log });
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
 
   app.setErrorHandler(errorHandler(log));
   app.setNotFoundHandler((request, reply) =>

@@ -20,7 +20,7 @@
  * recipients and of interactions, subject, clicked URL), `all`.
  */
 
-import { FIELD_ALGORITHM, openField, sealField } from '../core/crypto/field-cipher.js';
+import { FIELD_ALGORITHM, openField, openFields, sealField, sealFields, type FieldEntry } from '../core/crypto/field-cipher.js';
 import { EngagementError } from '../core/errors.js';
 import type { ContactFollowPreferenceChanged, EmailEvent, Encryption } from './events.js';
 
@@ -40,8 +40,7 @@ export function isSealed(event: EmailEvent): event is EmailEvent & { encryption:
 /** A copy of `event` with its personal fields sealed under `key`. */
 export function sealEvent<T extends EmailEvent>(event: T, key: SealingKey): T {
   if (isSealed(event)) return event;
-  const seal: Cipher = (value, path) => sealField(key.key, value, event.eventId, path);
-  const sealed = transform(event, seal, 'all');
+  const sealed = transform(event, (fields) => sealFields(key.key, event.eventId, fields), 'all');
   sealed.encryption = { algorithm: FIELD_ALGORITHM, keyId: key.keyId };
   return sealed;
 }
@@ -52,8 +51,7 @@ export function sealEvent<T extends EmailEvent>(event: T, key: SealingKey): T {
  */
 export function openEvent<T extends EmailEvent>(event: T, key: Buffer, scope: OpenScope = 'all'): T {
   if (!isSealed(event)) return event;
-  const open: Cipher = (value, path) => openField(key, value, event.eventId, path);
-  return transform(event, open, scope);
+  return transform(event, (fields) => openFields(key, event.eventId, fields), scope);
 }
 
 export type SealedPreference = ContactFollowPreferenceChanged & { encryption: Encryption };
@@ -75,8 +73,19 @@ export function openPreference(event: ContactFollowPreferenceChanged, key: Buffe
   return { ...event, contactId: openField(key, event.contactId, event.eventId, 'contactId'), encryption: null };
 }
 
-function transform<T extends EmailEvent>(event: T, f: Cipher, scope: OpenScope): T {
-  return transformAny(event, f, scope) as T;
+/** The whole set of an event's fields in `scope` at once (one cipher call: see core/crypto/gcm.ts). */
+type BatchCipher = (fields: readonly FieldEntry[]) => string[];
+
+/** Two walks of the same shape: the first lists the fields of `scope`, the second puts their results in place. */
+function transform<T extends EmailEvent>(event: T, batch: BatchCipher, scope: OpenScope): T {
+  const fields: FieldEntry[] = [];
+  transformAny(event, (value, path) => {
+    fields.push([path, value]);
+    return value;
+  }, scope);
+  const results = batch(fields);
+  let next = 0;
+  return transformAny(event, () => results[next++]!, scope) as T;
 }
 
 function transformAny(event: EmailEvent, f: Cipher, scope: OpenScope): EmailEvent {

@@ -6,6 +6,7 @@ import type { ControlStore } from '../../projections/control/control-store.js';
 import type { EventSink } from '../../producers/event-sink.js';
 import type { OrgTopCache } from '../../projections/queries/org-top.js';
 import type { SpoolSink } from '../../producers/spool/spool-sink.js';
+import type { TrackingHandler } from '../tracking/tracking-answer.js';
 
 /** What every route plugin receives as its options (the KPI routes get the same object). */
 export interface RouteDeps {
@@ -23,4 +24,6 @@ export interface RouteDeps {
   keys?: DataKeySource;
   /** the tracking endpoints' durable spool; without it they send straight to Kafka (tests) */
   spool?: SpoolSink;
+  /** the one tracking handler of this server, shared by its fast path and its routes */
+  tracking?: TrackingHandler;
 }

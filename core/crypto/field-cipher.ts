@@ -10,7 +10,7 @@
  */
 
 import { randomFillSync } from 'node:crypto';
-import { GCM_NONCE_BYTES, GCM_TAG_BYTES, gcmOpen, gcmSeal } from './gcm.js';
+import { GCM_NONCE_BYTES, GCM_TAG_BYTES, gcmOpen, gcmOpenAll, gcmSeal, gcmSealAll } from './gcm.js';
 
 export const FIELD_ALGORITHM = 'A256GCM';
 export const NONCE_BYTES = GCM_NONCE_BYTES;
@@ -30,6 +30,17 @@ function freshNonce(): Buffer {
   const nonce = pool.subarray(next, next + NONCE_BYTES);
   next += NONCE_BYTES;
   return nonce;
+}
+
+/** `count` nonces copied out of the pool (a refill mid-way must not change the earlier ones). */
+function freshNonces(count: number): Buffer[] {
+  const out = Buffer.allocUnsafe(count * NONCE_BYTES);
+  const nonces: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    freshNonce().copy(out, i * NONCE_BYTES);
+    nonces.push(out.subarray(i * NONCE_BYTES, (i + 1) * NONCE_BYTES));
+  }
+  return nonces;
 }
 
 /** Why a field could not be opened; callers turn it into a dead letter or a gate reason. */
@@ -62,4 +73,30 @@ export function sealField(key: Buffer, plaintext: string, eventId: string, path:
 
 export function openField(key: Buffer, sealed: string, eventId: string, path: string): string {
   return openBytes(key, Buffer.from(sealed, 'base64url'), fieldAad(eventId, path)).toString('utf8');
+}
+
+/** [path, value] of one event's field. */
+export type FieldEntry = readonly [path: string, value: string];
+
+/** sealField for several fields of one event at once (one cipher call for all of them). */
+export function sealFields(key: Buffer, eventId: string, fields: readonly FieldEntry[]): string[] {
+  if (fields.length === 0) return [];
+  const nonces = freshNonces(fields.length);
+  const sealed = gcmSealAll(
+    key,
+    fields.map(([path, value], i) => ({ nonce: nonces[i]!, plaintext: Buffer.from(value, 'utf8'), aad: fieldAad(eventId, path) })),
+  );
+  return sealed.map((bytes) => bytes.toString('base64url'));
+}
+
+/** openField for several fields of one event at once; throws FieldCipherError when one does not open. */
+export function openFields(key: Buffer, eventId: string, fields: readonly FieldEntry[]): string[] {
+  if (fields.length === 0) return [];
+  const inputs = fields.map(([path, value]) => ({ sealed: Buffer.from(value, 'base64url'), aad: fieldAad(eventId, path) }));
+  const short = inputs.find((input) => input.sealed.length < NONCE_BYTES + TAG_BYTES);
+  if (short) throw new FieldCipherError(`sealed value of ${short.sealed.length} bytes is shorter than nonce and tag`);
+  return gcmOpenAll(key, inputs).map((plain) => {
+    if (plain === null) throw new FieldCipherError('authentication failed (wrong key, or the value or its place was altered)');
+    return plain.toString('utf8');
+  });
 }

@@ -96,13 +96,8 @@ class Ghash {
   update(data: Uint8Array): void {
     const n = data.length;
     for (let at = 0; at < n; at += BLOCK) {
-      if (at + BLOCK <= n) {
-        this.block(word(data, at), word(data, at + 4), word(data, at + 8), word(data, at + 12));
-      } else {
-        const last = new Uint8Array(BLOCK);
-        last.set(data.subarray(at));
-        this.block(word(last, 0), word(last, 4), word(last, 8), word(last, 12));
-      }
+      if (at + BLOCK <= n) this.block(word(data, at), word(data, at + 4), word(data, at + 8), word(data, at + 12));
+      else this.block(partialWord(data, at, n), partialWord(data, at + 4, n), partialWord(data, at + 8, n), partialWord(data, at + 12, n));
     }
   }
 
@@ -115,21 +110,18 @@ class Ghash {
 
   private block(b0: number, b1: number, b2: number, b3: number): void {
     const t = this.table;
+    const x = [this.y0 ^ b0, this.y1 ^ b1, this.y2 ^ b2, this.y3 ^ b3] as const;
     let z0 = 0;
     let z1 = 0;
     let z2 = 0;
     let z3 = 0;
-    // nibble j of X = Y ^ block (j = 0 is the high nibble of byte 0) selects table row j
-    for (let w = 0; w < 4; w++) {
-      const xw = w === 0 ? this.y0 ^ b0 : w === 1 ? this.y1 ^ b1 : w === 2 ? this.y2 ^ b2 : this.y3 ^ b3;
-      const row = w * 8 * 64;
-      for (let m = 0; m < 8; m++) {
-        const at = row + m * 64 + ((xw >>> (28 - 4 * m)) & 0xf) * 4;
-        z0 ^= t[at]!;
-        z1 ^= t[at + 1]!;
-        z2 ^= t[at + 2]!;
-        z3 ^= t[at + 3]!;
-      }
+    // nibble j of X = Y ^ block (j = 0 is the high nibble of byte 0) selects row j of the table
+    for (let j = 0; j < 32; j++) {
+      const at = j * 64 + ((x[j >>> 3]! >>> (28 - 4 * (j & 7))) & 0xf) * 4;
+      z0 ^= t[at]!;
+      z1 ^= t[at + 1]!;
+      z2 ^= t[at + 2]!;
+      z3 ^= t[at + 3]!;
     }
     this.y0 = z0 >>> 0;
     this.y1 = z1 >>> 0;
@@ -149,58 +141,111 @@ function word(data: Uint8Array, at: number): number {
   return ((data[at]! << 24) | (data[at + 1]! << 16) | (data[at + 2]! << 8) | data[at + 3]!) >>> 0;
 }
 
-/** E(J0) followed by the keystream for `textBytes`: one ECB call over J0, J0+1, … */
-function keystream(state: KeyState, nonce: Uint8Array, textBytes: number): Buffer {
-  const blocks = 1 + Math.ceil(textBytes / BLOCK);
-  const counters = Buffer.allocUnsafe(blocks * BLOCK);
-  for (let i = 0; i < blocks; i++) {
-    const at = i * BLOCK;
-    counters.set(nonce, at);
-    counters.writeUInt32BE(i + 1, at + GCM_NONCE_BYTES);
+/** A word of the last, zero-padded block: bytes at or past `end` count as zero. */
+function partialWord(data: Uint8Array, at: number, end: number): number {
+  let w = 0;
+  for (let i = 0; i < 4; i++) w = (w << 8) | (at + i < end ? data[at + i]! : 0);
+  return w >>> 0;
+}
+
+export interface GcmSealInput {
+  nonce: Uint8Array;
+  plaintext: Uint8Array;
+  aad: Uint8Array;
+}
+
+export interface GcmOpenInput {
+  /** nonce | ciphertext | tag */
+  sealed: Uint8Array;
+  aad: Uint8Array;
+}
+
+/**
+ * For each value, E(J0) followed by its keystream (J0+1, …), all from ONE ECB call: the call, not
+ * the AES, is what costs, so an event's fields are sealed or opened together. `starts[i]` is where
+ * value i's blocks begin.
+ */
+function keystreams(state: KeyState, nonces: readonly Uint8Array[], lengths: readonly number[]): { stream: Buffer; starts: number[] } {
+  const starts: number[] = [];
+  let blocks = 0;
+  for (const length of lengths) {
+    starts.push(blocks * BLOCK);
+    blocks += 1 + Math.ceil(length / BLOCK);
   }
-  return state.ecb.update(counters);
+  const counters = Buffer.allocUnsafe(blocks * BLOCK);
+  for (let v = 0; v < nonces.length; v++) {
+    const count = 1 + Math.ceil(lengths[v]! / BLOCK);
+    for (let i = 0; i < count; i++) {
+      const at = starts[v]! + i * BLOCK;
+      counters.set(nonces[v]!, at);
+      counters.writeUInt32BE(i + 1, at + GCM_NONCE_BYTES);
+    }
+  }
+  return { stream: state.ecb.update(counters), starts };
 }
 
-/** nonce | ciphertext | tag, as node's aes-256-gcm with this nonce and AAD would produce. */
-export function gcmSeal(key: Buffer, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Buffer {
-  if (nonce.length !== GCM_NONCE_BYTES) throw new RangeError(`GCM nonce must be ${GCM_NONCE_BYTES} bytes`);
+/** nonce | ciphertext | tag for each input, as node's aes-256-gcm would produce them. */
+export function gcmSealAll(key: Buffer, inputs: readonly GcmSealInput[]): Buffer[] {
+  for (const input of inputs) if (input.nonce.length !== GCM_NONCE_BYTES) throw new RangeError(`GCM nonce must be ${GCM_NONCE_BYTES} bytes`);
   const state = stateOf(key);
-  if (!state) return nativeSeal(key, nonce, plaintext, aad);
-  const n = plaintext.length;
-  const out = Buffer.allocUnsafe(GCM_NONCE_BYTES + n + GCM_TAG_BYTES);
-  out.set(nonce, 0);
-  const stream = keystream(state, nonce, n);
-  for (let i = 0; i < n; i++) out[GCM_NONCE_BYTES + i] = plaintext[i]! ^ stream[BLOCK + i]!;
-  const ghash = new Ghash(state.table);
-  ghash.update(aad);
-  ghash.update(out.subarray(GCM_NONCE_BYTES, GCM_NONCE_BYTES + n));
-  ghash.lengths(aad.length, n);
-  const tagAt = GCM_NONCE_BYTES + n;
-  ghash.digest(out, tagAt);
-  for (let i = 0; i < GCM_TAG_BYTES; i++) out[tagAt + i] = out[tagAt + i]! ^ stream[i]!;
-  return out;
+  if (!state) return inputs.map((input) => nativeSeal(key, input.nonce, input.plaintext, input.aad));
+  const { stream, starts } = keystreams(
+    state,
+    inputs.map((input) => input.nonce),
+    inputs.map((input) => input.plaintext.length),
+  );
+  return inputs.map(({ nonce, plaintext, aad }, v) => {
+    const n = plaintext.length;
+    const j0 = starts[v]!;
+    const out = Buffer.allocUnsafe(GCM_NONCE_BYTES + n + GCM_TAG_BYTES);
+    out.set(nonce, 0);
+    for (let i = 0; i < n; i++) out[GCM_NONCE_BYTES + i] = plaintext[i]! ^ stream[j0 + BLOCK + i]!;
+    const ghash = new Ghash(state.table);
+    ghash.update(aad);
+    ghash.update(out.subarray(GCM_NONCE_BYTES, GCM_NONCE_BYTES + n));
+    ghash.lengths(aad.length, n);
+    const tagAt = GCM_NONCE_BYTES + n;
+    ghash.digest(out, tagAt);
+    for (let i = 0; i < GCM_TAG_BYTES; i++) out[tagAt + i] = out[tagAt + i]! ^ stream[j0 + i]!;
+    return out;
+  });
 }
 
-/** The plaintext of nonce | ciphertext | tag, or null when the tag does not authenticate it. */
-export function gcmOpen(key: Buffer, sealed: Uint8Array, aad: Uint8Array): Buffer | null {
-  if (sealed.length < GCM_NONCE_BYTES + GCM_TAG_BYTES) return null;
+/** The plaintext of each input, or null for one whose tag does not authenticate it. */
+export function gcmOpenAll(key: Buffer, inputs: readonly GcmOpenInput[]): Array<Buffer | null> {
   const state = stateOf(key);
-  if (!state) return nativeOpen(key, sealed, aad);
-  const n = sealed.length - GCM_NONCE_BYTES - GCM_TAG_BYTES;
-  const nonce = sealed.subarray(0, GCM_NONCE_BYTES);
-  const body = sealed.subarray(GCM_NONCE_BYTES, GCM_NONCE_BYTES + n);
-  const stream = keystream(state, nonce, n);
-  const ghash = new Ghash(state.table);
-  ghash.update(aad);
-  ghash.update(body);
-  ghash.lengths(aad.length, n);
+  if (!state) return inputs.map(({ sealed, aad }) => (sealed.length < GCM_NONCE_BYTES + GCM_TAG_BYTES ? null : nativeOpen(key, sealed, aad)));
+  const lengths = inputs.map(({ sealed }) => Math.max(0, sealed.length - GCM_NONCE_BYTES - GCM_TAG_BYTES));
+  const { stream, starts } = keystreams(
+    state,
+    inputs.map(({ sealed }) => (sealed.length < GCM_NONCE_BYTES ? new Uint8Array(GCM_NONCE_BYTES) : sealed.subarray(0, GCM_NONCE_BYTES))),
+    lengths,
+  );
   const expected = Buffer.allocUnsafe(GCM_TAG_BYTES);
-  ghash.digest(expected, 0);
-  for (let i = 0; i < GCM_TAG_BYTES; i++) expected[i] = expected[i]! ^ stream[i]!;
-  if (!timingSafeEqual(expected, sealed.subarray(GCM_NONCE_BYTES + n))) return null;
-  const plain = Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; i++) plain[i] = body[i]! ^ stream[BLOCK + i]!;
-  return plain;
+  return inputs.map(({ sealed, aad }, v) => {
+    if (sealed.length < GCM_NONCE_BYTES + GCM_TAG_BYTES) return null;
+    const n = lengths[v]!;
+    const j0 = starts[v]!;
+    const body = sealed.subarray(GCM_NONCE_BYTES, GCM_NONCE_BYTES + n);
+    const ghash = new Ghash(state.table);
+    ghash.update(aad);
+    ghash.update(body);
+    ghash.lengths(aad.length, n);
+    ghash.digest(expected, 0);
+    for (let i = 0; i < GCM_TAG_BYTES; i++) expected[i] = expected[i]! ^ stream[j0 + i]!;
+    if (!timingSafeEqual(expected, sealed.subarray(GCM_NONCE_BYTES + n))) return null;
+    const plain = Buffer.allocUnsafe(n);
+    for (let i = 0; i < n; i++) plain[i] = body[i]! ^ stream[j0 + BLOCK + i]!;
+    return plain;
+  });
+}
+
+export function gcmSeal(key: Buffer, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Buffer {
+  return gcmSealAll(key, [{ nonce, plaintext, aad }])[0]!;
+}
+
+export function gcmOpen(key: Buffer, sealed: Uint8Array, aad: Uint8Array): Buffer | null {
+  return gcmOpenAll(key, [{ sealed, aad }])[0]!;
 }
 
 function nativeSeal(key: Buffer, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Buffer {

@@ -132,21 +132,27 @@ function toWire(p: TokenPayload): Wire {
 
 function fromWire(wire: unknown): TokenPayload | null {
   if (!Array.isArray(wire)) return null;
-  let value: unknown[] = wire;
+  // indexed reads, not destructuring: this runs on every tracking request
+  let extra = 6; // where the target id and url start
   let recipientType: RecipientType = 'contact';
   if (wire[0] === FORMAT_TYPED) {
-    const type = wire[6];
+    const type = wire[6] as unknown;
     if (!RECIPIENT_TYPES.includes(type as RecipientType) || type === 'contact') return null;
     recipientType = type as RecipientType;
-    value = [FORMAT_CONTACT, ...wire.slice(1, 6), ...wire.slice(7)];
+    extra = 7;
   } else if (wire[0] !== FORMAT_CONTACT) return null;
-  const [, kind, orgId, emailId, contactId, sentAtSec, id, url] = value;
+  const kind: unknown = wire[1];
+  const orgId: unknown = wire[2];
+  const emailId: unknown = wire[3];
+  const contactId: unknown = wire[4];
+  const sentAtSec: unknown = wire[5];
   if (typeof orgId !== 'string' || typeof emailId !== 'string' || typeof contactId !== 'string') return null;
   if (typeof sentAtSec !== 'number' || !Number.isInteger(sentAtSec)) return null;
-  const base = { orgId, emailId, contactId, recipientType, sentAtSec };
-  if (kind === 'o' && value.length === 6) return { ...base, kind };
-  if (typeof id !== 'string' || typeof url !== 'string' || value.length !== 8) return null;
-  if (kind === 'c') return { ...base, kind, linkId: id, url };
-  if (kind === 'a') return { ...base, kind, attachmentId: id, url };
+  if (kind === 'o') return wire.length === extra ? { kind, orgId, emailId, contactId, recipientType, sentAtSec } : null;
+  const id: unknown = wire[extra];
+  const url: unknown = wire[extra + 1];
+  if (typeof id !== 'string' || typeof url !== 'string' || wire.length !== extra + 2) return null;
+  if (kind === 'c') return { kind, orgId, emailId, contactId, recipientType, sentAtSec, linkId: id, url };
+  if (kind === 'a') return { kind, orgId, emailId, contactId, recipientType, sentAtSec, attachmentId: id, url };
   return null;
 }
