@@ -9,6 +9,8 @@
  */
 
 import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { writeTrackingAnswer } from '../../api/tracking/tracking-answer.js';
 import type { Config } from '../../core/config.js';
 import { createKafka } from '../../core/kafka.js';
 import { topicsFor } from '../../core/topics.js';
@@ -96,6 +98,24 @@ async function countOpens(config: Config, timeoutMs: number): Promise<Map<string
   return counts;
 }
 
+/**
+ * The ceiling of this box for any HTTP answer: node's http server answering the same GIF with the
+ * same headers and doing nothing else, under the same wrk load. In the bench process, idle otherwise.
+ */
+async function bareGifServer(): Promise<{ url: string; server: Server }> {
+  const server = createServer((_req, res) => writeTrackingAnswer(res, { kind: 'pixel' }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server };
+}
+
+/** wrk against the bench's own server, with this process's CPU time (user + system) per request. */
+async function measured(spec: Parameters<typeof runWrk>[0]): Promise<Awaited<ReturnType<typeof runWrk>> & { cpuMicros: number }> {
+  const before = process.cpuUsage();
+  const result = await runWrk(spec);
+  const used = process.cpuUsage(before);
+  return { ...result, cpuMicros: (used.user + used.system) / Math.max(1, result.requests) };
+}
+
 export async function trackingScenario(ctx: BenchContext): Promise<ScenarioResult> {
   const name = 'tracking';
   const config = trackingConfig(ctx.config);
@@ -107,6 +127,7 @@ export async function trackingScenario(ctx: BenchContext): Promise<ScenarioResul
   const orgId = `bench-tracking-${randomBytes(3).toString('hex')}`;
   let pixel;
   let health;
+  let bare;
   try {
     await call(server, config, 'PUT', `/v1/orgs/${orgId}/engagement`, { enabled: true });
     const paths = await pixelPaths(server, config, orgId, 'e-measured', RECIPIENTS);
@@ -116,10 +137,16 @@ export async function trackingScenario(ctx: BenchContext): Promise<ScenarioResul
       await Promise.all(warm.concat(warm, warm).slice(0, 50).map((url) => server.app.inject({ method: 'GET', url, headers: { 'user-agent': HUMAN_AGENT } })));
     }
     const load = { baseUrl: server.url, headers: { 'user-agent': HUMAN_AGENT }, connections: CONNECTIONS, durationSeconds: seconds };
-    progress(`tracking: wrk -t1 -c${CONNECTIONS} -d${seconds}s on GET /healthz (baseline), then on ${RECIPIENTS} pixel URLs round robin`);
-    health = await runWrk({ ...load, paths: ['/healthz'] });
-    pixel = await runWrk({ ...load, paths });
-    progress(`tracking: pixel ${Math.round(pixel.requestsPerSecond)} req/s, p99 ${pixel.latencyMs.p99.toFixed(2)} ms; /healthz ${Math.round(health.requestsPerSecond)} req/s`);
+    progress(`tracking: wrk -t1 -c${CONNECTIONS} -d${seconds}s on a bare node:http GIF (the box's ceiling), GET /healthz (baseline), then ${RECIPIENTS} pixel URLs round robin`);
+    const ceiling = await bareGifServer();
+    try {
+      bare = await measured({ ...load, baseUrl: ceiling.url, paths: paths.slice(0, 1) });
+    } finally {
+      await new Promise((resolve) => ceiling.server.close(resolve));
+    }
+    health = await measured({ ...load, paths: ['/healthz'] });
+    pixel = await measured({ ...load, paths });
+    progress(`tracking: pixel ${Math.round(pixel.requestsPerSecond)} req/s, p99 ${pixel.latencyMs.p99.toFixed(2)} ms; /healthz ${Math.round(health.requestsPerSecond)} req/s; bare GIF ${Math.round(bare.requestsPerSecond)} req/s`);
   } finally {
     // Closing drains the spool: everything the server answered is on Kafka.
     await server.close();
@@ -141,8 +168,16 @@ export async function trackingScenario(ctx: BenchContext): Promise<ScenarioResul
       { scenario: name, metric: 'GET /t/o/:token (pixel, spooled)', value: pixel.requestsPerSecond, unit: 'req/s', reference: '≥ 20k/s', note },
       { scenario: name, metric: 'pixel latency p50', value: pixel.latencyMs.p50, unit: 'ms', note: `p90 ${pixel.latencyMs.p90.toFixed(2)} ms` },
       { scenario: name, metric: 'pixel latency p99', value: pixel.latencyMs.p99, unit: 'ms', reference: '< 10 ms' },
-      { scenario: name, metric: 'GET /healthz, same server and load (baseline)', value: health.requestsPerSecond, unit: 'req/s', note: `p99 ${health.latencyMs.p99.toFixed(2)} ms` },
+      { scenario: name, metric: 'pixel: server CPU per request', value: pixel.cpuMicros, unit: 'µs', note: 'user + system time of the server process (spool, drainer and Kafka client included) over the load' },
+      { scenario: name, metric: 'GET /healthz, same server and load (baseline)', value: health.requestsPerSecond, unit: 'req/s', note: `p99 ${health.latencyMs.p99.toFixed(2)} ms; ${health.cpuMicros.toFixed(0)} µs CPU per request` },
       { scenario: name, metric: 'pixel / healthz', value: ratio, unit: '×', reference: '≥ 0.6×' },
+      {
+        scenario: name,
+        metric: 'bare node:http answering the same GIF (ceiling of this box)',
+        value: bare.requestsPerSecond,
+        unit: 'req/s',
+        note: `same wrk; nothing but the answer; p99 ${bare.latencyMs.p99.toFixed(2)} ms; ${bare.cpuMicros.toFixed(0)} µs CPU per request`,
+      },
     ],
     checks,
   };
