@@ -1,5 +1,6 @@
 /**
- * The one way to read a topic's offsets (ListOffsets). kafkajs's admin retries only an unknown
+ * How the readers that start a process (keyring, control reader, projector, replay, retention)
+ * read a topic's offsets (ListOffsets). kafkajs's admin retries only an unknown
  * topic and raises anything else at once, so a read right after the topic was created fails with
  * NOT_LEADER_FOR_PARTITION (or LEADER_NOT_AVAILABLE) while the new partitions' leadership settles,
  * which `waitForLeaders` does not wait out; so does a read during a broker restart. Here every
@@ -29,20 +30,18 @@ export interface OffsetReadOptions {
   now?: () => number;
 }
 
-type OffsetsAdmin = Pick<Admin, 'fetchTopicOffsets'>;
-
 /** Every partition's log start and end. */
-export async function readTopicOffsets(admin: OffsetsAdmin, topic: string, options: OffsetReadOptions = {}): Promise<PartitionOffsets[]> {
-  return retryOffsetRead(`reading the offsets of topic ${topic}`, async () =>
-    (await admin.fetchTopicOffsets(topic)).map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) })),
-  options);
+export async function readTopicOffsets(admin: Pick<Admin, 'fetchTopicOffsets'>, topic: string, options: OffsetReadOptions = {}): Promise<PartitionOffsets[]> {
+  const read = async (): Promise<PartitionOffsets[]> =>
+    (await admin.fetchTopicOffsets(topic)).map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }));
+  return retryOffsetRead(`reading the offsets of topic ${topic}`, read, options);
 }
 
 /** Per partition, the first offset at or after `timestamp` (-1: every record is older). */
 export async function readOffsetsAtTime(admin: Pick<Admin, 'fetchTopicOffsetsByTimestamp'>, topic: string, timestamp: number, options: OffsetReadOptions = {}): Promise<Map<number, number>> {
-  return retryOffsetRead(`reading the offsets of topic ${topic} at ${new Date(timestamp).toISOString()}`, async () =>
-    new Map((await admin.fetchTopicOffsetsByTimestamp(topic, timestamp)).map((o) => [o.partition, Number(o.offset)])),
-  options);
+  const read = async (): Promise<Map<number, number>> =>
+    new Map((await admin.fetchTopicOffsetsByTimestamp(topic, timestamp)).map((o) => [o.partition, Number(o.offset)]));
+  return retryOffsetRead(`reading the offsets of topic ${topic} at ${new Date(timestamp).toISOString()}`, read, options);
 }
 
 /** Per partition, its end. */
