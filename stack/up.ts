@@ -140,25 +140,27 @@ export async function ensureTopics(config: StackConfig, options: { raiseRetentio
   const admin = createKafka(config).admin();
   await admin.connect();
   try {
-    // waitForLeaders may be answered UNKNOWN_TOPIC_OR_PARTITION for a topic created a moment ago
-    // (kafkajs waits out only LEADER_NOT_AVAILABLE there): the next attempt creates only what is still missing.
-    await withRetry(
+    // A topic created a moment ago may be unknown yet to the broker's answers (waitForLeaders'
+    // metadata, DescribeConfigs: UNKNOWN_TOPIC_OR_PARTITION; kafkajs waits out only
+    // LEADER_NOT_AVAILABLE): the next attempt creates only what is still missing.
+    const described = await withRetry(
       async () => {
         try {
           const existing = new Set(await admin.listTopics());
           const missing = contract.filter((c) => !existing.has(c.topic));
-          if (missing.length === 0) return;
-          await admin.createTopics({
-            topics: missing.map((c) => ({ topic: c.topic, numPartitions: config.kafkaPartitions, replicationFactor: 1, configEntries: contractConfigEntries(c) })),
-            waitForLeaders: true,
-          });
+          if (missing.length > 0) {
+            await admin.createTopics({
+              topics: missing.map((c) => ({ topic: c.topic, numPartitions: config.kafkaPartitions, replicationFactor: 1, configEntries: contractConfigEntries(c) })),
+              waitForLeaders: true,
+            });
+          }
+          return await describeTopicConfigs(admin, names);
         } catch (error) {
-          throw kafkaError(error, `creating the topics ${names.join(', ')}`);
+          throw kafkaError(error, `creating or describing the topics ${names.join(', ')}`);
         }
       },
       { ...SETTLE_RETRY },
     );
-    const described = await describeTopicConfigs(admin, names);
     const shortfalls = retentionShortfalls(contract, configValues(described));
     if (!raise || shortfalls.length === 0) return { topics: names, raised: [], shortfalls };
     for (const topic of new Set(shortfalls.map((s) => s.topic))) {
