@@ -1,6 +1,7 @@
 /** Kafka helpers of the bench: fast raw produce, topic ends, and reading a topic to its end. */
 
 import { Partitioners, type Kafka } from 'kafkajs';
+import { endsOf, readTopicOffsets } from '../core/topic-offsets.js';
 import { EventCodec } from '../schemas/codec.js';
 import type { RawRecord } from './workload.js';
 
@@ -29,8 +30,7 @@ export async function topicEnds(kafka: Kafka, topic: string): Promise<{ total: n
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    const byPartition = new Map(offsets.map((o) => [o.partition, Number(o.high)]));
+    const byPartition = endsOf(await readTopicOffsets(admin, topic));
     return { total: [...byPartition.values()].reduce((s, v) => s + v, 0), byPartition };
   } finally {
     await admin.disconnect();

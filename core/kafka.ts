@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 import type { Config } from './config.js';
+import { EngagementError } from './errors.js';
 import { childLogger } from './logger.js';
 
 const log = childLogger('kafkajs');
@@ -8,8 +9,11 @@ const log = childLogger('kafkajs');
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 /** Warnings kafkajs prints on every start that say nothing about this deployment. */
 const KNOWN_NOISE = ['Limiting retries for the idempotent producer may invalidate EoS guarantees'];
-/** Protocol errors kafkajs logs as errors although a rebalance or a broker start makes them routine. */
-const ROUTINE_ERRORS = /rebalancing|coordinator is not available|not the correct coordinator|coordinator is loading/i;
+/**
+ * Protocol errors kafkajs logs as errors although a rebalance, a broker start or a new topic's
+ * leadership settling makes them routine (the clients and readTopicOffsets retry them).
+ */
+const ROUTINE_ERRORS = /rebalancing|coordinator is not available|not the correct coordinator|coordinator is loading|not the leader for that topic-partition|no leader for this topic-partition/i;
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -36,4 +40,23 @@ export function createKafka(config: Pick<Config, 'kafkaBrokers' | 'kafkaClientId
       },
     ...overrides,
   });
+}
+
+/**
+ * How long to retry what a new topic's leadership settling (a second or two) or a broker restart
+ * (seconds) fails: short first waits keep a start quick; the deadline is the order of the
+ * caught-up waits'. Used by the offset reads (core/topic-offsets.ts) and topic creation.
+ */
+export const SETTLE_RETRY = { deadlineMs: 30_000, backoff: { baseMs: 100, capMs: 2_000 } } as const;
+
+/**
+ * A kafkajs error as ours: retriable exactly when kafkajs says so (a partition without its leader
+ * yet, a lost connection, a timeout); not when it refused or already gave up (a missing topic
+ * after its own retries, bad credentials), which no retry here fixes.
+ */
+export function kafkaError(cause: unknown, what: string): EngagementError {
+  if (cause instanceof EngagementError) return cause;
+  const { retriable, type } = (cause ?? {}) as { retriable?: unknown; type?: unknown };
+  const message = `${what}: ${cause instanceof Error ? cause.message : String(cause)}${typeof type === 'string' ? ` (${type})` : ''}`;
+  return new EngagementError('kafka_unavailable', message, { cause, retriable: retriable === true, ...(typeof type === 'string' ? { details: { kafkaError: type } } : {}) });
 }

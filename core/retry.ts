@@ -2,7 +2,8 @@
  * The one retry policy: retry what the error says is retriable (`EngagementError.retriable`), with
  * capped exponential backoff and jitter, for as long as the caller still wants the result; anything
  * else is raised at once, so a permanent failure (bad credentials, a refused request) is seen
- * instead of being retried forever.
+ * instead of being retried forever. With a deadline, a retriable failure that outlasts it is
+ * raised too, saying how long it was tried: a start waits out a broker settling, not an outage.
  */
 import { EngagementError, isEngagementError } from './errors.js';
 
@@ -14,7 +15,7 @@ export function backoffDelay(attempt: number, { baseMs, capMs }: { baseMs: numbe
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
 
-export function isRetriable(error: unknown): boolean {
+export function isRetriable(error: unknown): error is EngagementError {
   return isEngagementError(error) && error.retriable;
 }
 
@@ -23,13 +24,18 @@ export interface RetryOptions {
   wanted?: () => boolean;
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
   backoff?: { baseMs: number; capMs: number };
+  /** give up once the next attempt would start later than this many ms after the first */
+  deadlineMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
 }
 
 const sleepMs = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function withRetry<T>(work: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
   const sleep = options.sleep ?? sleepMs;
+  const now = options.now ?? Date.now;
+  const began = now();
   for (let attempt = 0; ; attempt++) {
     if (options.wanted && !options.wanted()) throw new EngagementError('superseded', 'the work was given up: its result is no longer wanted');
     try {
@@ -37,8 +43,19 @@ export async function withRetry<T>(work: () => Promise<T>, options: RetryOptions
     } catch (error) {
       if (!isRetriable(error)) throw error;
       const delay = backoffDelay(attempt, options.backoff);
+      const elapsedMs = now() - began;
+      if (options.deadlineMs !== undefined && elapsedMs + delay > options.deadlineMs) throw gaveUp(error, attempt + 1, elapsedMs);
       options.onRetry?.(error, attempt, delay);
       await sleep(delay);
     }
   }
+}
+
+/** The last failure, still retriable (a caller with more patience may try again), saying how long it lasted. */
+function gaveUp(last: EngagementError, attempts: number, elapsedMs: number): EngagementError {
+  return new EngagementError(last.code, `${last.message} (still failing after ${attempts} attempts in ${elapsedMs} ms; gave up)`, {
+    cause: last,
+    retriable: true,
+    details: { ...last.details, attempts, elapsedMs },
+  });
 }

@@ -101,8 +101,16 @@ export async function startProcessors(config: Config, options: StartProcessorsOp
       })
     : undefined;
 
-  await Promise.all([control.start(), dataKeys.start()]);
-  await Promise.all([projector?.start(), lander?.start()]);
+  try {
+    await Promise.all([control.start(), dataKeys.start()]);
+    await Promise.all([projector?.start(), lander?.start()]);
+  } catch (error) {
+    // A failed start leaves nothing connected behind it: the caller sees the error, not a half-started process.
+    await Promise.allSettled([projector?.stop(), lander?.stop()]);
+    await Promise.allSettled([control.stop(), dataKeys.stop()]);
+    redis.disconnect();
+    throw error;
+  }
   log.info({ roles, projectionVersion: version }, 'processors started');
 
   let stopped: Promise<void> | undefined;

@@ -1,28 +1,27 @@
 /**
  * Where a replay reads: per partition, the version's stored offset when resuming, else the
  * earliest offset or the first offset at/after a timestamp; and how far it is from the ends.
+ * Offsets are read through core/topic-offsets (retried while a partition's leadership settles).
  */
 
 import type { Admin } from 'kafkajs';
+import { endsOf, readOffsetsAtTime, readTopicOffsets } from '../core/topic-offsets.js';
 
 export type From = 'earliest' | number;
 
 export async function topicEnds(admin: Admin, topic: string): Promise<Map<number, number>> {
-  return new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
+  return endsOf(await readTopicOffsets(admin, topic));
 }
 
 export async function startOffsets(admin: Admin, topic: string, from: From, stored: ReadonlyMap<number, number>): Promise<Map<number, number>> {
-  const offsets = await admin.fetchTopicOffsets(topic);
-  const byTime =
-    from === 'earliest' ? new Map<number, number>() : new Map((await admin.fetchTopicOffsetsByTimestamp(topic, from)).map((o) => [o.partition, Number(o.offset)]));
+  const offsets = await readTopicOffsets(admin, topic);
+  const byTime = from === 'earliest' ? new Map<number, number>() : await readOffsetsAtTime(admin, topic, from);
   const start = new Map<number, number>();
-  for (const o of offsets) {
-    const low = Number(o.low);
-    const high = Number(o.high);
+  for (const { partition, low, high } of offsets) {
     // fetchTopicOffsetsByTimestamp answers -1 when every record is older: nothing to read there.
-    const atTime = byTime.get(o.partition);
+    const atTime = byTime.get(partition);
     const first = from === 'earliest' ? low : atTime === undefined || atTime < 0 ? high : Math.max(low, atTime);
-    start.set(o.partition, stored.get(o.partition) ?? first);
+    start.set(partition, stored.get(partition) ?? first);
   }
   return start;
 }

@@ -24,6 +24,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../core/config.js';
 import { EngagementError } from '../core/errors.js';
 import { childLogger } from '../core/logger.js';
+import { readTopicOffsets } from '../core/topic-offsets.js';
 import { topicsFor } from '../core/topics.js';
 import { Keyring } from '../core/keys/keyring.js';
 import { ControlReader } from '../processors/control/control-reader.js';
@@ -148,7 +149,7 @@ async function replayLocked(deps: ReplayDeps, keys: Keys, lock: ReplayLock, requ
     await control.caughtUp(); // the whole control history before anything is gated (DESIGN §2)
     const stored = await readStoredOffsets(redis, vk.offsets(topics.emails));
     const start = await startOffsets(admin, topics.emails, from, stored);
-    for (const { partition, low } of (await admin.fetchTopicOffsets(topics.emails)).map((o) => ({ partition: o.partition, low: Number(o.low) }))) {
+    for (const { partition, low } of await readTopicOffsets(admin, topics.emails)) {
       const resumeAt = stored.get(partition);
       if (resumeAt !== undefined && resumeAt < low) {
         // A build resumed after its records left the log (retention): continue from the log start.

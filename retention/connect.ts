@@ -3,6 +3,7 @@ import type { Config } from '../core/config.js';
 import { createKafka } from '../core/kafka.js';
 import { Keyring } from '../core/keys/keyring.js';
 import { createRedis } from '../core/redis.js';
+import { endsOf, readTopicOffsets } from '../core/topic-offsets.js';
 import { topicsFor } from '../core/topics.js';
 import { EventProducer } from '../producers/event-producer.js';
 import { keysFor } from '../projections/keys.js';
@@ -23,8 +24,7 @@ export async function connectRetention(config: Config): Promise<{ deps: Retentio
     redis.disconnect();
     throw error;
   }
-  const controlEnds = async (): Promise<Map<number, number>> =>
-    new Map((await admin.fetchTopicOffsets(topics.control)).map((o) => [o.partition, Number(o.high)]));
+  const controlEnds = async (): Promise<Map<number, number>> => endsOf(await readTopicOffsets(admin, topics.control));
   return {
     deps: { config, redis, keys: keysFor(config.redisPrefix), container: createContainerClient(config), producer, controlEnds, dataKeys },
     async close() {

@@ -1,4 +1,5 @@
-import { createKafka } from '../core/kafka.js';
+import { createKafka, kafkaError, SETTLE_RETRY } from '../core/kafka.js';
+import { withRetry } from '../core/retry.js';
 import { EngagementError } from '../core/errors.js';
 import { alterTopicConfigs, configValues, describeTopicConfigs } from '../core/topic-configs.js';
 import {
@@ -139,15 +140,27 @@ export async function ensureTopics(config: StackConfig, options: { raiseRetentio
   const admin = createKafka(config).admin();
   await admin.connect();
   try {
-    const existing = new Set(await admin.listTopics());
-    const missing = contract.filter((c) => !existing.has(c.topic));
-    if (missing.length > 0) {
-      await admin.createTopics({
-        topics: missing.map((c) => ({ topic: c.topic, numPartitions: config.kafkaPartitions, replicationFactor: 1, configEntries: contractConfigEntries(c) })),
-        waitForLeaders: true,
-      });
-    }
-    const described = await describeTopicConfigs(admin, names);
+    // A topic created a moment ago may be unknown yet to the broker's answers (waitForLeaders'
+    // metadata, DescribeConfigs: UNKNOWN_TOPIC_OR_PARTITION; kafkajs waits out only
+    // LEADER_NOT_AVAILABLE): the next attempt creates only what is still missing.
+    const described = await withRetry(
+      async () => {
+        try {
+          const existing = new Set(await admin.listTopics());
+          const missing = contract.filter((c) => !existing.has(c.topic));
+          if (missing.length > 0) {
+            await admin.createTopics({
+              topics: missing.map((c) => ({ topic: c.topic, numPartitions: config.kafkaPartitions, replicationFactor: 1, configEntries: contractConfigEntries(c) })),
+              waitForLeaders: true,
+            });
+          }
+          return await describeTopicConfigs(admin, names);
+        } catch (error) {
+          throw kafkaError(error, `creating or describing the topics ${names.join(', ')}`);
+        }
+      },
+      { ...SETTLE_RETRY },
+    );
     const shortfalls = retentionShortfalls(contract, configValues(described));
     if (!raise || shortfalls.length === 0) return { topics: names, raised: [], shortfalls };
     for (const topic of new Set(shortfalls.map((s) => s.topic))) {

@@ -16,6 +16,7 @@ import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import { EngagementError } from '../errors.js';
 import { childLogger } from '../logger.js';
+import { nonEmptyEndsOf, readTopicOffsets } from '../topic-offsets.js';
 import { FIELD_ALGORITHM } from '../crypto/field-cipher.js';
 import { newDataKey, unwrapDataKey, wrapDataKey, type MasterKey } from '../crypto/master-keys.js';
 import { decodeKeyRecord, encodeKeyRecord, type KeyRecord } from './key-record.js';
@@ -125,8 +126,7 @@ export class Keyring implements DataKeySource {
   /** Resolves once every record on the topic when this was called has been read. */
   async caughtUp(timeoutMs = 30_000): Promise<void> {
     if (!this.started) await (this.running ??= new Promise((resolve) => (this.markRunning = resolve)));
-    const offsets = await this.admin.fetchTopicOffsets(this.options.topic);
-    const targets = new Map(offsets.filter((o) => Number(o.high) > 0).map((o) => [o.partition, Number(o.high)]));
+    const targets = nonEmptyEndsOf(await readTopicOffsets(this.admin, this.options.topic));
     if (this.reached(targets)) return;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -171,7 +171,7 @@ export class Keyring implements DataKeySource {
    */
   async rollSegments(): Promise<void> {
     const producer = await this.writer();
-    const offsets = await this.admin.fetchTopicOffsets(this.options.topic);
+    const offsets = await readTopicOffsets(this.admin, this.options.topic);
     await producer.send({ topic: this.options.topic, acks: -1, messages: offsets.map((o) => ({ partition: o.partition, key: '', value: null })) });
   }
 

@@ -29,6 +29,7 @@ import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { CONTROL_CONSUMER, CONTROL_RUN } from '../../core/consumer-options.js';
 import { asEngagementError, EngagementError } from '../../core/errors.js';
 import { childLogger } from '../../core/logger.js';
+import { endsOf, nonEmptyEndsOf, readTopicOffsets } from '../../core/topic-offsets.js';
 import type { ControlFallback, ControlStore } from '../../projections/control/control-store.js';
 import { evolveOrgState, initialOrgState, type OrgState } from '../../projections/control/org-state.js';
 import type { EventCodec } from '../../schemas/codec.js';
@@ -94,8 +95,7 @@ export class ControlReader implements ControlFallback {
   /** end offsets of the control topic's non-empty partitions, one ListOffsets shared by concurrent callers */
   private readonly ends = new FreshCheck(async () => {
     this.stats.checks++;
-    const offsets = await this.admin.fetchTopicOffsets(this.options.topic);
-    return new Map(offsets.filter((o) => Number(o.high) > 0).map((o) => [o.partition, Number(o.high)]));
+    return nonEmptyEndsOf(await readTopicOffsets(this.admin, this.options.topic));
   });
   stats = { events: 0, rejected: 0, checks: 0 };
   private readonly eventsByOrg = new Map<string, ControlEvent[]>();
@@ -200,8 +200,7 @@ export class ControlReader implements ControlFallback {
     }
     let target: number | undefined;
     if (results.some((r) => r === 'missing')) {
-      const offsets = await this.admin.fetchTopicOffsets(topic);
-      target = Number(offsets.find((o) => o.partition === partition)?.high ?? 0);
+      target = endsOf(await readTopicOffsets(this.admin, topic)).get(partition) ?? 0;
     }
     const ok: ControlEvent[] = [];
     let failed = false;

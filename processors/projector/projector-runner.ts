@@ -18,6 +18,7 @@ import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import { PROCESSOR_CONSUMER, PROCESSOR_RUN } from '../../core/consumer-options.js';
 import { childLogger } from '../../core/logger.js';
+import { readTopicOffsets, startsOf } from '../../core/topic-offsets.js';
 import { FIRST_PROJECTION_VERSION, parseCurrentVersion, readCurrentVersion, restoreCurrentVersion } from '../../projections/current-version.js';
 import type { Keys, VersionKeys } from '../../projections/keys.js';
 import { advanceStoredOffset, readStoredOffsets } from '../../projections/projector/apply-batch.js';
@@ -142,8 +143,7 @@ export class ProjectorRunner {
   }
 
   private async refreshLogStarts(): Promise<Map<number, number>> {
-    const offsets = await this.admin.fetchTopicOffsets(this.options.topic);
-    this.logStarts = new Map(offsets.map((o) => [o.partition, Number(o.low)]));
+    this.logStarts = startsOf(await readTopicOffsets(this.admin, this.options.topic));
     return this.logStarts;
   }
 

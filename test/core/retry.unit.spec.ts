@@ -42,6 +42,32 @@ describe('the retry policy reads retriable', () => {
   });
 });
 
+describe('a retry deadline', () => {
+  it('raises the last retriable failure once the next attempt would start after the deadline, saying how long it tried', async () => {
+    let t = 0;
+    let calls = 0;
+    const work = async (): Promise<never> => {
+      calls++;
+      throw new EngagementError('kafka_unavailable', 'no leader yet', { retriable: true, details: { kafkaError: 'NOT_LEADER_FOR_PARTITION' } });
+    };
+    const sleep = async (ms: number): Promise<void> => void (t += ms);
+    const error = await withRetry(work, { sleep, now: () => t, deadlineMs: 3_000, backoff: { baseMs: 100, capMs: 1_000 } }).catch((e: unknown) => e);
+    expect(isEngagementError(error, 'kafka_unavailable')).toBe(true);
+    const gaveUp = error as EngagementError;
+    expect(gaveUp.message).toMatch(/^no leader yet \(still failing after \d+ attempts in \d+ ms; gave up\)$/);
+    expect(gaveUp.details).toMatchObject({ kafkaError: 'NOT_LEADER_FOR_PARTITION', attempts: calls });
+    expect(t).toBeLessThanOrEqual(3_000);
+    expect(calls).toBeGreaterThan(2);
+  });
+
+  it('does not delay a success', async () => {
+    const slept: number[] = [];
+    const result = await withRetry(async () => 'done', { sleep: async (ms) => void slept.push(ms), deadlineMs: 0 });
+    expect(result).toBe('done');
+    expect(slept).toEqual([]);
+  });
+});
+
 describe('storage errors', () => {
   it('are retriable when storage is unreachable or in transient trouble, not when it refuses', () => {
     expect(storageError(new Error('connect ECONNREFUSED'), 'upload').retriable).toBe(true);
