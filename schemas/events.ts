@@ -165,8 +165,11 @@ export const EMAIL_EVENT_TYPES = [
 
 export const EVENT_TYPES: readonly EventType[] = [...CONTROL_EVENT_TYPES, ...EMAIL_EVENT_TYPES];
 
+const CONTROL_TYPE_SET: ReadonlySet<string> = new Set(CONTROL_EVENT_TYPES);
+
+/** On every event the processors and the tracking path route: a set, not a scan of the type list. */
 export function isControlEvent(event: AnyEvent): event is ControlEvent {
-  return (CONTROL_EVENT_TYPES as readonly string[]).includes(event.type);
+  return CONTROL_TYPE_SET.has(event.type);
 }
 
 export function isEmailEvent(event: AnyEvent): event is EmailEvent {
