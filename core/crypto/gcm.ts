@@ -14,7 +14,8 @@
  * Keys are cached by Buffer identity (WeakMap): callers pass the same Buffer for a key (the
  * keyring's, the token seal key's), and a key's state goes with it. A Buffer seen for the first
  * time is served by node's GCM: a key used once (a master key unwrapping a data key) never pays
- * for a table. Equivalence with node's GCM
+ * for a table. A key Buffer must therefore never be changed in place once used (none is: keys are
+ * replaced, never overwritten). Equivalence with node's GCM
  * and the NIST vectors is tested (test/core/crypto/gcm.unit.spec.ts).
  */
 

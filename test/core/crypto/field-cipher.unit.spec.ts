@@ -58,3 +58,38 @@ describe('data key wrapping under the master keys', () => {
     expect(() => unwrapDataKey(wrapped, 'org-a', 'k1', [{ kid: 'm1', secret: 'another-secret-0123456789' }])).toThrow(FieldCipherError);
   });
 });
+
+describe('sealing and opening an event’s fields together', () => {
+  it('opens each field of a batch as a single field, and a batch opens what single seals wrote', async () => {
+    const { sealFields, openFields } = await import('../../../core/crypto/field-cipher.js');
+    const key = randomBytes(32);
+    const fields = [
+      ['contactId', 'contact-42'],
+      ['userAgent', 'Mozilla/5.0 (Macintosh) ünïcode'],
+      ['ipHash', ''],
+      ['url', 'https://example.com/'.repeat(20)],
+    ] as const;
+    const sealed = sealFields(key, EVENT, fields);
+    expect(sealed.map((value, i) => openField(key, value, EVENT, fields[i]![0]))).toEqual(fields.map(([, value]) => value));
+    const single = fields.map(([path, value]) => [path, sealField(key, value, EVENT, path)] as const);
+    expect(openFields(key, EVENT, single)).toEqual(fields.map(([, value]) => value));
+  });
+
+  it('refuses the whole batch when one field does not open, or is too short', async () => {
+    const { sealFields, openFields } = await import('../../../core/crypto/field-cipher.js');
+    const key = randomBytes(32);
+    const [a, b] = sealFields(key, EVENT, [['contactId', 'c'], ['userAgent', 'ua']]);
+    expect(() => openFields(key, EVENT, [['contactId', a!], ['ipHash', b!]])).toThrow(FieldCipherError);
+    expect(() => openFields(key, EVENT, [['contactId', a!], ['userAgent', 'AAAA']])).toThrow(FieldCipherError);
+  });
+
+  it('gives every field a fresh nonce, across refills of the nonce pool', async () => {
+    const { sealFields } = await import('../../../core/crypto/field-cipher.js');
+    const key = randomBytes(32);
+    const nonces = new Set<string>();
+    for (let i = 0; i < 400; i++) {
+      for (const value of sealFields(key, EVENT, [['a', 'x'], ['b', 'x'], ['c', 'x']])) nonces.add(Buffer.from(value, 'base64url').subarray(0, NONCE_BYTES).toString('hex'));
+    }
+    expect(nonces.size).toBe(1200);
+  });
+});
