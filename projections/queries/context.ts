@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
+import { coalesceWrites } from '../../core/coalesced-writes.js';
 import { EngagementError } from '../../core/errors.js';
 import type { ControlFallback } from '../control/control-store.js';
 import { fromHash, type OrgState } from '../control/org-state.js';
@@ -49,7 +50,7 @@ function flatToHash(flat: unknown): Record<string, string> {
 function toRecord(fields: readonly string[], values: unknown): Record<string, number> {
   const list = (values as number[] | null) ?? [];
   const out: Record<string, number> = {};
-  fields.forEach((f, i) => (out[f] = Number(list[i] ?? 0)));
+  for (let i = 0; i < fields.length; i++) out[fields[i]!] = Number(list[i] ?? 0);
   return out;
 }
 
@@ -70,11 +71,13 @@ export async function runQuery<M extends ReadPlan['mode']>(
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const v = keys.version(version);
     const p: ReadPlan = plan(v);
-    const fields = p.mode === 'hash' ? [] : [...p.fields];
     const allKeys = [keys.currentVersion(), keys.controlOrg(orgId), keys.controlSynced(), ...p.keys];
+    const argv = p.mode === 'hash' ? [String(version), p.mode] : [String(version), p.mode, ...p.fields];
     let reply: unknown[];
     try {
-      reply = await (redis as unknown as WithCommand)[COMMAND](allKeys.length, allKeys, [String(version), p.mode, ...fields]);
+      // concurrent reads of this turn share one write to Redis (the API's largest cost per read)
+      coalesceWrites(redis);
+      reply = await (redis as unknown as WithCommand)[COMMAND](allKeys.length, allKeys, argv);
     } catch (cause) {
       throw new EngagementError('redis_unavailable', (cause as Error).message, { cause, retriable: true });
     }
