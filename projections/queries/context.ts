@@ -21,7 +21,8 @@ export type ReadPlan =
 export type ReadReply =
   | { mode: 'hash'; hashes: Array<Record<string, string>> }
   | { mode: 'sum'; first: Record<string, string>; sums: Record<string, number>; present: number }
-  | { mode: 'rows'; rows: Array<Record<string, number>> };
+  /** one array per key, the values in the order of the plan's fields (missing ones 0) */
+  | { mode: 'rows'; rows: number[][] };
 
 export interface QueryResult<R extends ReadReply> {
   keys: VersionKeys;
@@ -104,7 +105,7 @@ function decode(plan: ReadPlan, rest: unknown[]): ReadReply {
     case 'sum':
       return { mode: 'sum', first: flatToHash(rest[0]), sums: toRecord(plan.fields, rest[1]), present: Number(rest[2] ?? 0) };
     case 'rows':
-      return { mode: 'rows', rows: rest.map((row) => toRecord(plan.fields, row)) };
+      return { mode: 'rows', rows: rest as number[][] };
     default: {
       const never: never = plan;
       return never;
