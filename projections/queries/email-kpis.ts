@@ -36,6 +36,9 @@ export interface EmailKpis extends EngagementRates {
   machineClicks: number;
 }
 
+/** Links in natural order (link 2 before link 10); one collator, not one per comparison as `localeCompare` with options builds. */
+const LINK_ORDER = new Intl.Collator('en', { numeric: true });
+
 /** Pure: the email hash as the projector writes it → the KPI document. */
 export function emailKpisFromHash(orgId: string, emailId: string, h: Record<string, string>): EmailKpis {
   const links = new Map<string, LinkKpis>();
@@ -72,7 +75,7 @@ export function emailKpisFromHash(orgId: string, emailId: string, h: Record<stri
     ...counters,
     firstOpenedAt: toIso(h.firstOpenedAt),
     lastOpenedAt: toIso(h.lastOpenedAt),
-    links: [...links.values()].sort((a, b) => a.linkId.localeCompare(b.linkId, 'en', { numeric: true })),
+    links: [...links.values()].sort((a, b) => LINK_ORDER.compare(a.linkId, b.linkId)),
     ...engagementRates(counters),
   };
 }
