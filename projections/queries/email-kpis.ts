@@ -65,6 +65,7 @@ export function emailKpisFromHash(orgId: string, emailId: string, h: Record<stri
     machineOpens: toInt(h.machineOpens),
     machineClicks: toInt(h.machineClicks),
   };
+  // in the order of emailKpisResponse, the order the answer is serialised in
   return {
     orgId,
     emailId,
@@ -72,10 +73,20 @@ export function emailKpisFromHash(orgId: string, emailId: string, h: Record<stri
     templateId: h.templateId || null,
     subject: h.subject || null,
     sentAt: toIso(h.sentAt),
-    ...counters,
+    recipients: counters.recipients,
+    followedRecipients: counters.followedRecipients,
+    opens: counters.opens,
+    uniqueOpens: counters.uniqueOpens,
     firstOpenedAt: toIso(h.firstOpenedAt),
     lastOpenedAt: toIso(h.lastOpenedAt),
+    clicks: counters.clicks,
+    uniqueClicks: counters.uniqueClicks,
     links: [...links.values()].sort((a, b) => LINK_ORDER.compare(a.linkId, b.linkId)),
+    attachmentViews: counters.attachmentViews,
+    replies: counters.replies,
+    uniqueReplies: counters.uniqueReplies,
+    machineOpens: counters.machineOpens,
+    machineClicks: counters.machineClicks,
     ...engagementRates(counters),
   };
 }
