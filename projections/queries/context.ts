@@ -9,6 +9,10 @@ import type { Keys, ProjectionVersion, VersionKeys } from '../keys.js';
 
 const LUA = readFileSync(new URL('../lua/read-kpis.lua', import.meta.url), 'utf8');
 const COMMAND = 'engagementReadKpis';
+/** The same script with its reply left as Redis sent it (defineCommand adds the `Buffer` variant):
+ *  ioredis would otherwise walk every reply element to turn bulk strings into strings, an org
+ *  read's 330 numbers included; the few strings a read has are decoded here instead. */
+const COMMAND_RAW = `${COMMAND}Buffer` as const;
 /** A replay switch between the guess and the read costs one more round trip; more means a storm of switches. */
 const MAX_ATTEMPTS = 4;
 
@@ -31,7 +35,7 @@ export interface QueryResult<R extends ReadReply> {
 }
 
 interface WithCommand {
-  [COMMAND](numKeys: number, keys: string[], argv: string[]): Promise<unknown[]>;
+  [COMMAND_RAW](numKeys: number, keys: string[], argv: string[]): Promise<unknown[]>;
 }
 
 /**
@@ -41,10 +45,11 @@ interface WithCommand {
  */
 const liveGuess = new Map<string, ProjectionVersion>();
 
+/** A flat field/value reply (bulk strings as Buffers) → a hash of strings. */
 function flatToHash(flat: unknown): Record<string, string> {
   const out: Record<string, string> = {};
-  const list = (flat as string[] | null) ?? [];
-  for (let i = 0; i + 1 < list.length; i += 2) out[list[i]!] = list[i + 1]!;
+  const list = (flat as unknown[] | null) ?? [];
+  for (let i = 0; i + 1 < list.length; i += 2) out[String(list[i])] = String(list[i + 1]);
   return out;
 }
 
@@ -78,11 +83,11 @@ export async function runQuery<M extends ReadPlan['mode']>(
     try {
       // concurrent reads of this turn share one write to Redis (the API's largest cost per read)
       coalesceWrites(redis);
-      reply = await (redis as unknown as WithCommand)[COMMAND](allKeys.length, allKeys, argv);
+      reply = await (redis as unknown as WithCommand)[COMMAND_RAW](allKeys.length, allKeys, argv);
     } catch (cause) {
       throw new EngagementError('redis_unavailable', (cause as Error).message, { cause, retriable: true });
     }
-    const live = parseCurrentVersion(reply[0]);
+    const live = parseCurrentVersion(String(reply[0]));
     if (live !== version || reply.length === 1) {
       liveGuess.set(keys.prefix, live);
       version = live;

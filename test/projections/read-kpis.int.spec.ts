@@ -39,7 +39,7 @@ beforeAll(async () => {
   // every field of each read model, for the serialisation check
   const v1 = keys.version(1);
   await redis.hset(v1.email('org-1', 'e-full'), {
-    senderId: 's-1', templateId: 't-1', subject: 'Hello "you"', sentAt: String(NOW - 86_400_000), recipients: '3', followedRecipients: '2',
+    senderId: 's-1', templateId: 't-1', subject: 'Hello "you", café ☕', sentAt: String(NOW - 86_400_000), recipients: '3', followedRecipients: '2',
     opens: '5', uniqueOpens: '2', firstOpenedAt: String(NOW - 3_600_000), lastOpenedAt: String(NOW), clicks: '4', uniqueClicks: '1',
     attachmentViews: '1', replies: '2', uniqueReplies: '1', machineOpens: '1', machineClicks: '1',
     'lc:l-10': '3', 'lu:l-10': '1', 'url:l-10': 'https://example.test/a?b=1', 'lc:l-2': '1', 'lu:l-2': '1',
@@ -85,6 +85,7 @@ describe('KPI reads in one script', () => {
     const same = (schema: typeof emailKpisResponse, doc: unknown): void => expect(schemaSerializer(schema)(doc)).toBe(JSON.stringify(doc));
     const email = await queryEmailKpis(redis, keys, 'org-1', 'e-full');
     expect(email.links).toHaveLength(2);
+    expect(email.subject).toBe('Hello "you", café ☕');
     same(emailKpisResponse, email);
     const contact = await queryContactKpis(redis, keys, 'org-1', 'c-full', 30, NOW);
     expect(contact.bestTimeToEmail).not.toBeNull();
