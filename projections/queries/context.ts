@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { coalesceWrites } from '../../core/coalesced-writes.js';
 import { EngagementError } from '../../core/errors.js';
+import { countsOf } from './reply-numbers.js';
 import type { ControlFallback } from '../control/control-store.js';
 import { fromHash, type OrgState } from '../control/org-state.js';
 import { FIRST_PROJECTION_VERSION, parseCurrentVersion } from '../current-version.js';
@@ -110,7 +111,7 @@ function decode(plan: ReadPlan, rest: unknown[]): ReadReply {
     case 'sum':
       return { mode: 'sum', first: flatToHash(rest[0]), sums: toRecord(plan.fields, rest[1]), present: Number(rest[2] ?? 0) };
     case 'rows':
-      return { mode: 'rows', rows: rest as number[][] };
+      return { mode: 'rows', rows: rest.map(countsOf) };
     default: {
       const never: never = plan;
       return never;
