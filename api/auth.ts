@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Config } from '../core/config.js';
 import { EngagementError } from '../core/errors.js';
@@ -36,7 +36,8 @@ export function mayActOn(principal: Principal, orgId: string): boolean {
 
 /** Resolves a bearer key to its principal, or null. Exposed for tests and non-HTTP callers. */
 export function keyResolver(config: AuthConfig): (key: string) => Principal | null {
-  const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+  // the one-shot hash: a Hash object per request cost several times more, on every authenticated call
+  const digest = (value: string): Buffer => hash('sha256', value, 'buffer');
   const admin = digest(config.adminKey);
   const orgKeys = [...config.apiKeys].map(([orgId, key]) => ({ orgId, digest: digest(key) }));
   return (key) => {

@@ -134,7 +134,11 @@ export function dayOf(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10).replaceAll('-', '');
 }
 
+const ESCAPED = /[%:{}]/;
+
 export function escapeId(id: string): string {
+  // most ids need no escape: every KPI read builds a few dozen key names
+  if (!ESCAPED.test(id)) return id;
   return id.replace(/[%:{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
@@ -146,6 +150,7 @@ export function recipientRef(type: RecipientType, id: string): string {
 export function keysFor(prefix: string): Keys {
   const e = escapeId;
   const r = recipientRef;
+  const versions = new Map<ProjectionVersion, VersionKeys>();
   return {
     prefix,
     controlOrgs: () => `${prefix}:ctl:orgs`,
@@ -164,23 +169,30 @@ export function keysFor(prefix: string): Keys {
     landers: () => `${prefix}:landers`,
     landerAck: (id) => `${prefix}:lander:${e(id)}`,
     patterns: () => [`${prefix}:*`, `{${prefix}:*`],
+    // every read asks for its version's builder: built once per version, not per request
     version: (v) => {
-      const base = `{${prefix}:v${v}}:`;
-      return {
-        v,
-        base,
-        offsets: (topic) => `${base}offsets:${topic}`,
-        seen: (day) => `${base}seen:${day}`,
-        email: (org, email) => `${base}email:${e(org)}:${e(email)}`,
-        emailRecipients: (org, email) => `${base}emailr:${e(org)}:${e(email)}`,
-        contact: (org, contact, type = 'contact') => `${base}contact:${e(org)}:${r(type, contact)}`,
-        contactDay: (org, contact, day, type = 'contact') => `${base}contactd:${e(org)}:${r(type, contact)}:${day}`,
-        orgDay: (org, day) => `${base}orgd:${e(org)}:${day}`,
-        senderDay: (org, sender, day) => `${base}senderd:${e(org)}:${e(sender)}:${day}`,
-        templateDay: (org, tpl, day) => `${base}templated:${e(org)}:${e(tpl)}:${day}`,
-        orgIndex: (org) => `${base}orgkeys:${e(org)}`,
-        replay: () => `${base}replay`,
-      };
+      let built = versions.get(v);
+      if (built === undefined) versions.set(v, (built = versionKeys(v)));
+      return built;
     },
   };
+
+  function versionKeys(v: ProjectionVersion): VersionKeys {
+    const base = `{${prefix}:v${v}}:`;
+    return {
+      v,
+      base,
+      offsets: (topic) => `${base}offsets:${topic}`,
+      seen: (day) => `${base}seen:${day}`,
+      email: (org, email) => `${base}email:${e(org)}:${e(email)}`,
+      emailRecipients: (org, email) => `${base}emailr:${e(org)}:${e(email)}`,
+      contact: (org, contact, type = 'contact') => `${base}contact:${e(org)}:${r(type, contact)}`,
+      contactDay: (org, contact, day, type = 'contact') => `${base}contactd:${e(org)}:${r(type, contact)}:${day}`,
+      orgDay: (org, day) => `${base}orgd:${e(org)}:${day}`,
+      senderDay: (org, sender, day) => `${base}senderd:${e(org)}:${e(sender)}:${day}`,
+      templateDay: (org, tpl, day) => `${base}templated:${e(org)}:${e(tpl)}:${day}`,
+      orgIndex: (org) => `${base}orgkeys:${e(org)}`,
+      replay: () => `${base}replay`,
+    };
+  }
 }

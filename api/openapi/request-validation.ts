@@ -71,9 +71,12 @@ export function compileRouteValidation(doc: RouteDoc): Compiled {
   };
 }
 
-/** `?x=` means "x not given" to every parser; the schema sees it absent too. */
+/** `?x=` means "x not given" to every parser; the schema sees it absent too. A copy either way (coercion must not reach the handler). */
 function withoutEmpty(values: unknown): Record<string, unknown> {
-  return Object.fromEntries(Object.entries((values as Record<string, unknown>) ?? {}).filter(([, v]) => v !== ''));
+  const source = (values as Record<string, unknown> | null | undefined) ?? {};
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(source)) if (source[key] !== '') out[key] = source[key];
+  return out;
 }
 
 export function requestValidator(doc: RouteDoc): preHandlerAsyncHookHandler | null {

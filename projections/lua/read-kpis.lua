@@ -9,14 +9,16 @@
 -- ARGV[2]   what to read:
 --             'hash'  HGETALL of each key
 --             'sum'   HGETALL of KEYS[4], then ARGV[3..] summed over KEYS[5..] (a contact's window)
---             'rows'  ARGV[3..] of each key, as numbers, missing ones 0 (a rollup's daily series)
+--             'rows'  ARGV[3..] of each key as HMGET answers them, a missing field nil (a rollup's daily
+--                     series; the caller makes them numbers: in Lua, turning an org window's 330
+--                     strings into numbers cost Redis about as much as reading them)
 -- ARGV[3..] field names ('sum', 'rows')
 --
 -- Returns {current} alone when the live version is not ARGV[1] (a replay switched it: the caller
 -- asks again with that version), else {current, orgHash, synced, ...}:
 --   hash: one flat field/value array per key
 --   sum:  the first key's flat hash, the sums (one per field), how many of the summed keys exist
---   rows: one flat array of #fields numbers per key
+--   rows: one array of #fields values (bulk string or nil) per key
 local current = redis.call('GET', KEYS[1]) or '1'
 if tonumber(current) ~= tonumber(ARGV[1]) then
   return {current}
@@ -59,13 +61,9 @@ if mode == 'sum' then
   return out
 end
 if mode == 'rows' then
+  -- a missing field is false in Lua and nil again in the reply: positions are kept
   for i = 4, #KEYS do
-    local values = redis.call('HMGET', KEYS[i], unpack(fields))
-    local row = {}
-    for f = 1, #fields do
-      row[f] = tonumber(values[f]) or 0
-    end
-    out[#out + 1] = row
+    out[#out + 1] = redis.call('HMGET', KEYS[i], unpack(fields))
   end
   return out
 end

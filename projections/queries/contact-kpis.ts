@@ -98,5 +98,7 @@ export async function queryContactKpis(
   if (Object.keys(data.first).length === 0 && data.present === 0) {
     throw new EngagementError('not_found', `no KPIs for ${type} ${contactId} of organisation ${orgId}`);
   }
-  return { ...contactKpisFrom(orgId, contactId, dates, data.first, [data.sums], now), recipientType: type };
+  // recipientType third, as recipientKpisResponse orders it (the answer is serialised in that order)
+  const { orgId: _org, contactId: _contact, ...kpis } = contactKpisFrom(orgId, contactId, dates, data.first, [data.sums], now);
+  return { orgId, contactId, recipientType: type, ...kpis };
 }

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
+import { coalesceWrites } from '../../core/coalesced-writes.js';
 import { EngagementError } from '../../core/errors.js';
+import { countsOf } from './reply-numbers.js';
 import type { ControlFallback } from '../control/control-store.js';
 import { fromHash, type OrgState } from '../control/org-state.js';
 import { FIRST_PROJECTION_VERSION, parseCurrentVersion } from '../current-version.js';
@@ -8,6 +10,10 @@ import type { Keys, ProjectionVersion, VersionKeys } from '../keys.js';
 
 const LUA = readFileSync(new URL('../lua/read-kpis.lua', import.meta.url), 'utf8');
 const COMMAND = 'engagementReadKpis';
+/** The same script with its reply left as Redis sent it (defineCommand adds the `Buffer` variant):
+ *  ioredis would otherwise walk every reply element to turn bulk strings into strings, an org
+ *  read's 330 numbers included; the few strings a read has are decoded here instead. */
+const COMMAND_RAW = `${COMMAND}Buffer` as const;
 /** A replay switch between the guess and the read costs one more round trip; more means a storm of switches. */
 const MAX_ATTEMPTS = 4;
 
@@ -20,7 +26,8 @@ export type ReadPlan =
 export type ReadReply =
   | { mode: 'hash'; hashes: Array<Record<string, string>> }
   | { mode: 'sum'; first: Record<string, string>; sums: Record<string, number>; present: number }
-  | { mode: 'rows'; rows: Array<Record<string, number>> };
+  /** one array per key, the values in the order of the plan's fields (missing ones 0) */
+  | { mode: 'rows'; rows: number[][] };
 
 export interface QueryResult<R extends ReadReply> {
   keys: VersionKeys;
@@ -29,7 +36,7 @@ export interface QueryResult<R extends ReadReply> {
 }
 
 interface WithCommand {
-  [COMMAND](numKeys: number, keys: string[], argv: string[]): Promise<unknown[]>;
+  [COMMAND_RAW](numKeys: number, keys: string[], argv: string[]): Promise<unknown[]>;
 }
 
 /**
@@ -39,17 +46,18 @@ interface WithCommand {
  */
 const liveGuess = new Map<string, ProjectionVersion>();
 
+/** A flat field/value reply (bulk strings as Buffers) → a hash of strings. */
 function flatToHash(flat: unknown): Record<string, string> {
   const out: Record<string, string> = {};
-  const list = (flat as string[] | null) ?? [];
-  for (let i = 0; i + 1 < list.length; i += 2) out[list[i]!] = list[i + 1]!;
+  const list = (flat as unknown[] | null) ?? [];
+  for (let i = 0; i + 1 < list.length; i += 2) out[String(list[i])] = String(list[i + 1]);
   return out;
 }
 
 function toRecord(fields: readonly string[], values: unknown): Record<string, number> {
   const list = (values as number[] | null) ?? [];
   const out: Record<string, number> = {};
-  fields.forEach((f, i) => (out[f] = Number(list[i] ?? 0)));
+  for (let i = 0; i < fields.length; i++) out[fields[i]!] = Number(list[i] ?? 0);
   return out;
 }
 
@@ -70,15 +78,17 @@ export async function runQuery<M extends ReadPlan['mode']>(
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const v = keys.version(version);
     const p: ReadPlan = plan(v);
-    const fields = p.mode === 'hash' ? [] : [...p.fields];
     const allKeys = [keys.currentVersion(), keys.controlOrg(orgId), keys.controlSynced(), ...p.keys];
+    const argv = p.mode === 'hash' ? [String(version), p.mode] : [String(version), p.mode, ...p.fields];
     let reply: unknown[];
     try {
-      reply = await (redis as unknown as WithCommand)[COMMAND](allKeys.length, allKeys, [String(version), p.mode, ...fields]);
+      // concurrent reads of this turn share one write to Redis (the API's largest cost per read)
+      coalesceWrites(redis);
+      reply = await (redis as unknown as WithCommand)[COMMAND_RAW](allKeys.length, allKeys, argv);
     } catch (cause) {
       throw new EngagementError('redis_unavailable', (cause as Error).message, { cause, retriable: true });
     }
-    const live = parseCurrentVersion(reply[0]);
+    const live = parseCurrentVersion(String(reply[0]));
     if (live !== version || reply.length === 1) {
       liveGuess.set(keys.prefix, live);
       version = live;
@@ -101,7 +111,7 @@ function decode(plan: ReadPlan, rest: unknown[]): ReadReply {
     case 'sum':
       return { mode: 'sum', first: flatToHash(rest[0]), sums: toRecord(plan.fields, rest[1]), present: Number(rest[2] ?? 0) };
     case 'rows':
-      return { mode: 'rows', rows: rest.map((row) => toRecord(plan.fields, row)) };
+      return { mode: 'rows', rows: rest.map(countsOf) };
     default: {
       const never: never = plan;
       return never;

@@ -4,8 +4,12 @@ import { dayOf } from '../keys.js';
 const DAY_MS = 86_400_000;
 export const MAX_RANGE_DAYS = 366;
 
-/** Inclusive list of YYYY-MM-DD dates from `from` to `to`. Pure. */
+/** Inclusive list of YYYY-MM-DD dates from `from` to `to`. Pure (memoised: every range read builds one). */
 export function dateRange(from: string, to: string): string[] {
+  return remember(ranges, `${from}:${to}`, () => buildRange(from, to)).slice();
+}
+
+function buildRange(from: string, to: string): string[] {
   const start = parseDate('from', from);
   const end = parseDate('to', to);
   if (end < start) throw invalidParameter('to', `"to" (${to}) is before "from" (${from})`);
@@ -18,6 +22,7 @@ export function dateRange(from: string, to: string): string[] {
 
 /** Every query builds its window of dates: memoised per (days, today), a handful of entries live at once. */
 const windows = new Map<string, string[]>();
+const ranges = new Map<string, string[]>();
 const MAX_MEMO = 2_000;
 
 function remember<V>(memo: Map<string, V>, key: string, make: () => V): V {

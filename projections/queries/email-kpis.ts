@@ -36,6 +36,9 @@ export interface EmailKpis extends EngagementRates {
   machineClicks: number;
 }
 
+/** Links in natural order (link 2 before link 10); one collator, not one per comparison as `localeCompare` with options builds. */
+const LINK_ORDER = new Intl.Collator('en', { numeric: true });
+
 /** Pure: the email hash as the projector writes it → the KPI document. */
 export function emailKpisFromHash(orgId: string, emailId: string, h: Record<string, string>): EmailKpis {
   const links = new Map<string, LinkKpis>();
@@ -62,6 +65,7 @@ export function emailKpisFromHash(orgId: string, emailId: string, h: Record<stri
     machineOpens: toInt(h.machineOpens),
     machineClicks: toInt(h.machineClicks),
   };
+  // in the order of emailKpisResponse, the order the answer is serialised in
   return {
     orgId,
     emailId,
@@ -69,10 +73,20 @@ export function emailKpisFromHash(orgId: string, emailId: string, h: Record<stri
     templateId: h.templateId || null,
     subject: h.subject || null,
     sentAt: toIso(h.sentAt),
-    ...counters,
+    recipients: counters.recipients,
+    followedRecipients: counters.followedRecipients,
+    opens: counters.opens,
+    uniqueOpens: counters.uniqueOpens,
     firstOpenedAt: toIso(h.firstOpenedAt),
     lastOpenedAt: toIso(h.lastOpenedAt),
-    links: [...links.values()].sort((a, b) => a.linkId.localeCompare(b.linkId, 'en', { numeric: true })),
+    clicks: counters.clicks,
+    uniqueClicks: counters.uniqueClicks,
+    links: [...links.values()].sort((a, b) => LINK_ORDER.compare(a.linkId, b.linkId)),
+    attachmentViews: counters.attachmentViews,
+    replies: counters.replies,
+    uniqueReplies: counters.uniqueReplies,
+    machineOpens: counters.machineOpens,
+    machineClicks: counters.machineClicks,
     ...engagementRates(counters),
   };
 }

@@ -7,6 +7,8 @@ import { openQuery } from '../../projections/queries/context.js';
 import { bucketOf, lastDays } from '../../projections/queries/days.js';
 import { queryEmailKpis } from '../../projections/queries/email-kpis.js';
 import { queryRollupKpis } from '../../projections/queries/rollup-kpis.js';
+import { emailKpisResponse, recipientKpisResponse, rollupKpisResponse } from '../../api/openapi/response-schemas.js';
+import { schemaSerializer } from '../../api/openapi/response-serialization.js';
 import { deleteRedisPrefix, testConfig } from '../support/env.js';
 
 /**
@@ -33,6 +35,21 @@ beforeAll(async () => {
     await redis.hset(k.contactDay('org-1', 'c-1', bucketOf(days[29]!)), { received: '3', replied: '1' });
     await redis.hset(k.contactDay('org-1', 'c-1', '20251020'), { received: '100' });
     await redis.hset(k.orgDay('org-1', bucketOf(days[29]!)), { emails: String(v), opens: '7' });
+  }
+  // every field of each read model, for the serialisation check
+  const v1 = keys.version(1);
+  await redis.hset(v1.email('org-1', 'e-full'), {
+    senderId: 's-1', templateId: 't-1', subject: 'Hello "you", café ☕', sentAt: String(NOW - 86_400_000), recipients: '3', followedRecipients: '2',
+    opens: '5', uniqueOpens: '2', firstOpenedAt: String(NOW - 3_600_000), lastOpenedAt: String(NOW), clicks: '4', uniqueClicks: '1',
+    attachmentViews: '1', replies: '2', uniqueReplies: '1', machineOpens: '1', machineClicks: '1',
+    'lc:l-10': '3', 'lu:l-10': '1', 'url:l-10': 'https://example.test/a?b=1', 'lc:l-2': '1', 'lu:l-2': '1',
+  });
+  await redis.hset(v1.contact('org-1', 'c-full'), { tz: 'Europe/Paris', lastOpenedAt: String(NOW), 'hl:10': '4', 'hl:33': '3', 'hl:90': '1' });
+  await redis.hset(v1.contactDay('org-1', 'c-full', bucketOf(days[29]!)), { received: '4', opened: '2', clicked: '1', replied: '1' });
+  for (const [i, day] of days.entries()) {
+    const counters = { emails: i + 1, recipients: 3 * i, followedRecipients: 2 * i, opens: 7, uniqueOpens: i, clicks: 2, uniqueClicks: 1, replies: 1, attachmentViews: 1, machineOpens: 1, machineClicks: 1 };
+    await redis.hset(v1.orgDay('org-3', bucketOf(day)), counters);
+    await redis.hset(v1.senderDay('org-3', 's-1', bucketOf(day)), counters);
   }
 });
 
@@ -61,6 +78,23 @@ describe('KPI reads in one script', () => {
     expect(kpis).toMatchObject({ emailsReceived: 6, emailsOpened: 1, emailsClicked: 1, emailsReplied: 1, timeZone: 'Europe/Paris', days: 30 });
     const short = await queryContactKpis(redis, keys, 'org-1', 'c-1', 1, NOW);
     expect(short).toMatchObject({ emailsReceived: 3, emailsReplied: 1, emailsOpened: 0 });
+  });
+
+  it('serialise every KPI read model from its schema exactly as JSON.stringify writes it (a field the schema lacks fails here)', async () => {
+    await redis.hset(keys.controlOrg('org-3'), { enabled: '1', changedAt: '1' });
+    const same = (schema: typeof emailKpisResponse, doc: unknown): void => expect(schemaSerializer(schema)(doc)).toBe(JSON.stringify(doc));
+    const email = await queryEmailKpis(redis, keys, 'org-1', 'e-full');
+    expect(email.links).toHaveLength(2);
+    expect(email.subject).toBe('Hello "you", café ☕');
+    same(emailKpisResponse, email);
+    const contact = await queryContactKpis(redis, keys, 'org-1', 'c-full', 30, NOW);
+    expect(contact.bestTimeToEmail).not.toBeNull();
+    same(recipientKpisResponse, contact);
+    same(recipientKpisResponse, await queryContactKpis(redis, keys, 'org-1', 'c-1', 30, NOW));
+    const range = { from: days[0], to: days[29] };
+    same(rollupKpisResponse, await queryRollupKpis(redis, keys, 'org-3', { kind: 'org' }, range));
+    same(rollupKpisResponse, await queryRollupKpis(redis, keys, 'org-3', { kind: 'sender', senderId: 's-1' }, range));
+    same(rollupKpisResponse, await queryRollupKpis(redis, keys, 'org-3', { kind: 'template', templateId: 'none' }, range));
   });
 
   it('answer not_found for nothing stored, engagement_disabled for a disabled org', async () => {
