@@ -120,6 +120,21 @@ async function serve(paths: readonly string[], onAnswer?: (done: number) => void
   return answers;
 }
 
+/** The API's own duration histogram of the tracking answers (pixel 200, click 302): how many, and how many within 50 ms. */
+async function trackingDurations(): Promise<{ total: number; within50ms: number }> {
+  const text = (await request('GET', '/metrics')).body;
+  const sum = (pattern: RegExp) =>
+    text
+      .split('\n')
+      .filter((line) => pattern.test(line))
+      .reduce((total, line) => total + Number(line.split(' ').pop()), 0);
+  const routes = '(route="/t/o/:token",status_code="200"|route="/t/c/:token",status_code="302")';
+  return {
+    total: sum(new RegExp(`^engagement_http_request_duration_seconds_count\\{method="GET",${routes}\\}`)),
+    within50ms: sum(new RegExp(`^engagement_http_request_duration_seconds_bucket\\{le="0.05",method="GET",${routes}\\}`)),
+  };
+}
+
 interface OrgKpis {
   opens: number;
   uniqueOpens: number;
@@ -212,12 +227,22 @@ describe('tracking with a durable spool', () => {
     const first = recipients.slice(0, 2500);
     kafka.pause();
     try {
+      const before = await trackingDurations();
       const answers = await serve(first.flatMap((r) => [r.pixel, r.click]));
       expect(answers.filter((a) => a?.status === 200)).toHaveLength(2500);
       expect(answers.filter((a) => a?.status === 302)).toHaveLength(2500);
-      const slowest = Math.max(...answers.map((a) => a!.ms));
-      const slowestTen = answers.map((a, i) => `#${i}: ${Math.round(a!.ms)} ms`).sort((x, y) => Number(y.split(': ')[1]!.split(' ')[0]) - Number(x.split(': ')[1]!.split(' ')[0])).slice(0, 10);
-      expect(slowest, `slowest answers ${slowestTen.join(', ')}`).toBeLessThan(50);
+      // Every answer within 50 ms as the server measured it (request parsed → answer written):
+      // nothing waited for the stalled broker.
+      const after = await trackingDurations();
+      expect(after.total - before.total).toBe(5000);
+      expect(after.total - after.within50ms - (before.total - before.within50ms), 'tracking answers over 50 ms (server side)').toBe(0);
+      // As the client saw them, which adds this machine's scheduling (a test process or GC stall
+      // of a few tens of ms hits the answers in flight): p99 within 50 ms, and none near what a
+      // wait for Kafka would take (its request timeout is 10 s).
+      const ms = answers.map((a) => a!.ms).sort((x, y) => x - y);
+      const slowestTen = ms.slice(-10).map((m) => `${Math.round(m)} ms`);
+      expect(ms[Math.floor(ms.length * 0.99)]!, `slowest answers ${slowestTen.join(', ')}`).toBeLessThan(50);
+      expect(ms[ms.length - 1]!, `slowest answers ${slowestTen.join(', ')}`).toBeLessThan(500);
       // still ready: the spool takes tracking, and /readyz says so
       const ready = await waitFor(
         async () => {
