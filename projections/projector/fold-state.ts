@@ -63,8 +63,8 @@ export class FoldState {
   private pending: DrainedState = FoldState.empty();
   /** pending counters of keys not written yet: they go out as HSET values */
   private fresh = new Map<string, Map<string, number>>();
-  /** keys the merge in progress created */
-  private created = new Set<string>();
+  /** keys the merge in progress wrote through a flag's increments or the burst rule */
+  private touched = new Set<string>();
 
   private static empty(): DrainedState {
     return { incr: new Map(), set: new Map(), expireAt: new Map(), add: new Map(), seenKeys: new Set(), del: new Map() };
@@ -81,37 +81,33 @@ export class FoldState {
    * deleted by the script: here its state is dropped). Returns the number of new flags.
    */
   merge(delta: Delta, nowSeconds: number): number {
-    const created = (this.created = new Set<string>());
-    const touch = this.touch;
+    // Which keys this batch created (they had no expiry when it wrote them) is asked only in
+    // section x, of keys still without one: the keys of the Delta's own sections are written
+    // unconditionally, so they are looked up there; only the writes that depend on state (the
+    // increments of new flags, the burst rule) are noted as they happen (touch).
+    this.touched = new Set<string>();
     for (const [key, fields] of delta.incr) {
-      touch(key);
       // increment() per field, with the key's target map looked up once
       const target = inner(this.written.has(key) ? this.pending.incr : this.fresh, key);
       for (const [field, by] of fields) target.set(field, (target.get(field) ?? 0) + by);
     }
     for (const [key, fields] of delta.set) {
-      touch(key);
       const target = inner(this.pending.set, key);
       for (const [field, value] of fields) target.set(field, value);
     }
-    this.extreme(delta.min, this.min, (a, b) => a < b, touch);
-    this.extreme(delta.max, this.max, (a, b) => a > b, touch);
+    this.extreme(delta.min, this.min, (a, b) => a < b);
+    this.extreme(delta.max, this.max, (a, b) => a > b);
     let newFlags = 0;
     for (const [key, fields] of delta.flags) {
-      touch(key);
       for (const [field, then] of fields) {
         if (!this.flag(key, field)) continue;
         newFlags++;
-        for (const [tk, tf, by] of then) {
-          touch(tk);
-          this.increment(tk, tf, by);
-        }
+        for (const [tk, tf, by] of then) this.touchIncrement(tk, tf, by);
       }
     }
     // apply-batch.lua section k, after the flags (it reads and removes flags they may have set)
     for (const click of delta.clicks) newFlags += this.click(click);
     for (const [indexKey, keys] of delta.orgKeys) {
-      touch(indexKey);
       let listed = this.indexed.get(indexKey);
       if (!listed) this.indexed.set(indexKey, (listed = new Set()));
       for (const key of keys) {
@@ -134,7 +130,7 @@ export class FoldState {
     // expiry) whose expiry is already past is deleted with everything the batch wrote to it.
     for (const [key, at] of delta.expireAt) {
       const current = this.expiry.get(key);
-      if (current === undefined && !created.has(key)) continue; // no such key: EXPIREAT does nothing
+      if (current === undefined && !this.created(delta, key)) continue; // no such key: EXPIREAT does nothing
       if (current === undefined && at <= nowSeconds) {
         this.drop(key);
         continue;
@@ -167,10 +163,23 @@ export class FoldState {
     return this.fresh.size === 0 && p.set.size === 0 && p.incr.size === 0 && p.expireAt.size === 0 && p.add.size === 0 && p.del.size === 0;
   }
 
-  /** A key this merge writes: created by it when it has no expiry yet (it does not exist). */
-  private readonly touch = (key: string): void => {
-    if (!this.expiry.has(key)) this.created.add(key);
-  };
+  /** A key the merge in progress writes besides its Delta's own sections (see merge). */
+  private touch(key: string): void {
+    this.touched.add(key);
+  }
+
+  /** Did the merge in progress write `key` (asked of keys without an expiry: then it created it)? */
+  private created(delta: Delta, key: string): boolean {
+    return (
+      this.touched.has(key) ||
+      delta.incr.has(key) ||
+      delta.set.has(key) ||
+      delta.min.has(key) ||
+      delta.max.has(key) ||
+      delta.flags.has(key) ||
+      delta.orgKeys.has(key)
+    );
+  }
 
   /** HSETNX key field 1: true when the flag is new. */
   private flag(key: string, field: string): boolean {
@@ -308,10 +317,8 @@ export class FoldState {
     from: Map<string, Map<string, number>>,
     into: Map<string, Map<string, number>>,
     better: (a: number, b: number) => boolean,
-    touch: (key: string) => void,
   ): void {
     for (const [key, fields] of from) {
-      touch(key);
       const known = inner(into, key);
       for (const [field, value] of fields) {
         const current = known.get(field);
