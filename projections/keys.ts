@@ -134,8 +134,12 @@ export function dayOf(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10).replaceAll('-', '');
 }
 
+const NEEDS_ESCAPE = /[%:{}]/;
+
 export function escapeId(id: string): string {
-  return id.replace(/[%:{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  // Most ids hold none of these: a test is far cheaper than a replace with a callback (key names
+  // are built several times per event).
+  return NEEDS_ESCAPE.test(id) ? id.replace(/[%:{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`) : id;
 }
 
 /** A recipient's part of a projection key or flag (see the header). */
