@@ -188,6 +188,7 @@ export class FoldState {
     if (known.has(field)) return false;
     known.add(field);
     inner(this.pending.set, key).set(field, '1');
+    if (this.pending.del.size === 0) return true; // nothing taken back since the last drain (the usual case)
     const deleted = this.pending.del.get(key);
     if (deleted?.delete(field) && deleted.size === 0) this.pending.del.delete(key);
     return true;
@@ -320,11 +321,12 @@ export class FoldState {
   ): void {
     for (const [key, fields] of from) {
       const known = inner(into, key);
+      let pending: Map<string, string> | undefined;
       for (const [field, value] of fields) {
         const current = known.get(field);
         if (current !== undefined && !better(value, current)) continue;
         known.set(field, value);
-        inner(this.pending.set, key).set(field, String(value));
+        (pending ??= inner(this.pending.set, key)).set(field, String(value));
       }
     }
   }
