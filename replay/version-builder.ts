@@ -30,8 +30,7 @@ import { decodeRecords } from '../processors/decode-records.js';
 import { gateBatch } from '../processors/gate/gate-batch.js';
 import { firstOccurrences } from '../processors/projector/dedupe.js';
 import { fold } from '../processors/projector/fold.js';
-import { zonesOf } from '../processors/projector/recipient-zones.js';
-import { emailMetaKey, type EmailMeta } from '../processors/projector/email-meta.js';
+import type { EmailMeta } from '../processors/projector/email-meta.js';
 import { dayOf } from '../projections/keys.js';
 import { FoldState } from '../projections/projector/fold-state.js';
 import { writeDrained } from '../projections/projector/write-state.js';
@@ -282,13 +281,11 @@ export class VersionBuilder {
     const events = firstOccurrences(collected)
       .filter((r) => !state.hasSeen(this.seenKey(r.event.occurredAt), r.event.eventId))
       .map((r) => r.event);
-    const delta = fold(events, this.metas, o.keys, { machineClickSeconds: o.machineClickSeconds, historyDays: o.historyDays });
+    // The emails first sent in this batch, as the fold read them: the meta of the later batches.
+    const sends = new Map<string, EmailMeta>();
+    const delta = fold(events, this.metas, o.keys, { machineClickSeconds: o.machineClickSeconds, historyDays: o.historyDays }, sends);
     state.merge(delta, Math.floor(Date.now() / 1000));
-    for (const event of events) {
-      if (event.type !== 'EmailSent') continue;
-      const key = emailMetaKey(event.orgId, event.emailId);
-      if (!this.metas.has(key)) this.metas.set(key, { senderId: event.senderId, templateId: event.templateId, sentAt: event.occurredAt, zones: zonesOf(event) });
-    }
+    for (const [key, meta] of sends) this.metas.set(key, meta);
     this.folded.set(partition, Number(records[records.length - 1]!.offset) + 1);
     this.sinceWrite += records.length;
     const c = this.counters;

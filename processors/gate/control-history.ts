@@ -136,7 +136,8 @@ export class ControlHistory {
    */
   contactAllowsAt(orgId: string, contactId: string, at: number, type: RecipientType = 'contact'): boolean {
     const org = this.orgs.get(orgId);
-    if (!org) return true;
+    // No preference stated in the org at all (most orgs): nothing to look up per event.
+    if (!org || (org.contacts.size === 0 && org.hashed.size === 0)) return true;
     const clear = lastAtOrBefore(org.contacts.get(recipientKey(type, contactId)) ?? [], at);
     if (org.hashed.size === 0) return clear?.on ?? true;
     if (!this.hashRecipient) return false; // a hash we cannot check may be an opt-out
@@ -204,14 +205,18 @@ function insertTime(list: number[], at: number): void {
   list.splice(i, 0, at);
 }
 
+// A module-level function, not a closure per call: the gate runs this several times per event.
+function timeOf(item: number | Transition): number {
+  return typeof item === 'number' ? item : item.at;
+}
+
 /** The last item at or before `at` of a list in time order (binary search). */
 function lastAtOrBefore<T extends number | Transition>(list: readonly T[], at: number): T | undefined {
-  const time = (item: T): number => (typeof item === 'number' ? item : item.at);
   let lo = 0;
   let hi = list.length; // first index with a time > at
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (time(list[mid]!) <= at) lo = mid + 1;
+    if (timeOf(list[mid]!) <= at) lo = mid + 1;
     else hi = mid;
   }
   return lo === 0 ? undefined : list[lo - 1];

@@ -12,13 +12,11 @@ import { addExpireAt, addOrgKey, type Delta } from '../../projections/projector/
 
 const DAY_MS = 86_400_000;
 
-function memo<K, V>(map: Map<K, V>, key: K, make: () => V): V {
-  let value = map.get(key);
-  if (value === undefined) {
-    value = make();
-    map.set(key, value);
-  }
-  return value;
+/** The inner map of `outer` under `key`, created empty the first time. */
+function inner<K, V>(outer: Map<K, Map<string, V>>, key: K): Map<string, V> {
+  let map = outer.get(key);
+  if (map === undefined) outer.set(key, (map = new Map()));
+  return map;
 }
 
 interface OrgKeys {
@@ -45,55 +43,79 @@ export class BatchKeys {
     private readonly horizonSeconds: number,
   ) {}
 
+  // Lookups first, the builder only on a miss: these run several times per event, so no
+  // closure is allocated for the (rare) miss.
+
   /** dayOf(ms), memoised per UTC day. */
   day(ms: number): string {
     const n = Math.floor(ms / DAY_MS);
-    return memo(this.days, n, () => dayOf(ms));
+    let day = this.days.get(n);
+    if (day === undefined) this.days.set(n, (day = dayOf(ms)));
+    return day;
   }
 
   escape(id: string): string {
-    return memo(this.escaped, id, () => escapeId(id));
+    let escaped = this.escaped.get(id);
+    if (escaped === undefined) this.escaped.set(id, (escaped = escapeId(id)));
+    return escaped;
   }
 
   /** recipientRef(type, id), memoised: a recipient's part of a flag. */
   recipient(type: RecipientType, id: string): string {
     if (type === 'contact') return this.escape(id);
-    return memo(memo(this.refs, type, () => new Map<string, string>()), id, () => recipientRef(type, id));
+    const refs = inner(this.refs, type);
+    let ref = refs.get(id);
+    if (ref === undefined) refs.set(id, (ref = recipientRef(type, id)));
+    return ref;
   }
 
   email(orgId: string, emailId: string): { email: string; flags: string } {
     const org = this.org(orgId);
-    return memo(org.emails, emailId, () => ({
-      email: this.touch(org, this.keys.email(orgId, emailId)),
-      flags: this.touch(org, this.keys.emailRecipients(orgId, emailId)),
-    }));
+    let keys = org.emails.get(emailId);
+    if (keys === undefined) {
+      keys = { email: this.touch(org, this.keys.email(orgId, emailId)), flags: this.touch(org, this.keys.emailRecipients(orgId, emailId)) };
+      org.emails.set(emailId, keys);
+    }
+    return keys;
   }
 
   orgDay(orgId: string, day: string): string {
     const org = this.org(orgId);
-    return memo(org.days, day, () => this.daily(org, this.keys.orgDay(orgId, day), day));
+    let key = org.days.get(day);
+    if (key === undefined) org.days.set(day, (key = this.daily(org, this.keys.orgDay(orgId, day), day)));
+    return key;
   }
 
   senderDay(orgId: string, senderId: string, day: string): string {
     const org = this.org(orgId);
-    return memo(memo(org.senderDays, senderId, () => new Map<string, string>()), day, () => this.daily(org, this.keys.senderDay(orgId, senderId, day), day));
+    const days = inner(org.senderDays, senderId);
+    let key = days.get(day);
+    if (key === undefined) days.set(day, (key = this.daily(org, this.keys.senderDay(orgId, senderId, day), day)));
+    return key;
   }
 
   templateDay(orgId: string, templateId: string, day: string): string {
     const org = this.org(orgId);
-    return memo(memo(org.templateDays, templateId, () => new Map<string, string>()), day, () => this.daily(org, this.keys.templateDay(orgId, templateId, day), day));
+    const days = inner(org.templateDays, templateId);
+    let key = days.get(day);
+    if (key === undefined) days.set(day, (key = this.daily(org, this.keys.templateDay(orgId, templateId, day), day)));
+    return key;
   }
 
   contact(orgId: string, contactId: string, type: RecipientType): string {
     const org = this.org(orgId);
-    return memo(org.contacts, this.recipient(type, contactId), () => this.touch(org, this.keys.contact(orgId, contactId, type)));
+    const ref = this.recipient(type, contactId);
+    let key = org.contacts.get(ref);
+    if (key === undefined) org.contacts.set(ref, (key = this.touch(org, this.keys.contact(orgId, contactId, type))));
+    return key;
   }
 
   contactDay(orgId: string, contactId: string, day: string, type: RecipientType): string {
     const org = this.org(orgId);
-    return memo(memo(org.contactDays, this.recipient(type, contactId), () => new Map<string, string>()), day, () =>
-      this.daily(org, this.keys.contactDay(orgId, contactId, day, type), day),
-    );
+    const days = inner(org.contactDays, this.recipient(type, contactId));
+    let key = days.get(day);
+    if (key === undefined) days.set(day, (key = this.daily(org, this.keys.contactDay(orgId, contactId, day, type), day)));
+    return key;
   }
 
   /** The org's key index (the fold expires it with the org's newest event). */
@@ -102,15 +124,12 @@ export class BatchKeys {
   }
 
   private org(orgId: string): OrgKeys {
-    return memo(this.orgs, orgId, () => ({
-      index: this.keys.orgIndex(orgId),
-      emails: new Map(),
-      days: new Map(),
-      senderDays: new Map(),
-      templateDays: new Map(),
-      contacts: new Map(),
-      contactDays: new Map(),
-    }));
+    let org = this.orgs.get(orgId);
+    if (org === undefined) {
+      org = { index: this.keys.orgIndex(orgId), emails: new Map(), days: new Map(), senderDays: new Map(), templateDays: new Map(), contacts: new Map(), contactDays: new Map() };
+      this.orgs.set(orgId, org);
+    }
+    return org;
   }
 
   private touch(org: OrgKeys, key: string): string {
@@ -119,7 +138,11 @@ export class BatchKeys {
   }
 
   private daily(org: OrgKeys, key: string, day: string): string {
-    const expiry = memo(this.dayExpiries, day, () => Date.UTC(Number(day.slice(0, 4)), Number(day.slice(4, 6)) - 1, Number(day.slice(6, 8))) / 1000 + this.horizonSeconds);
+    let expiry = this.dayExpiries.get(day);
+    if (expiry === undefined) {
+      expiry = Date.UTC(Number(day.slice(0, 4)), Number(day.slice(4, 6)) - 1, Number(day.slice(6, 8))) / 1000 + this.horizonSeconds;
+      this.dayExpiries.set(day, expiry);
+    }
     addExpireAt(this.delta, key, expiry);
     return this.touch(org, key);
   }

@@ -33,12 +33,16 @@ const MULTI_LINK_BURST = 'multi_link_burst';
 /** The email's first-time flag for the send itself (a field of the flags hash; recipient flags all hold a ':'). */
 export const SENT_FLAG = 'sent';
 
-export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, keys: VersionKeys, opts: FoldOptions): Delta {
+/**
+ * `local` (empty; optional): receives the meta of every email this batch sends for the first
+ * time, so a caller that keeps the metas (a replay's fold in memory) takes them from here instead
+ * of deriving them from the events again.
+ */
+export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, keys: VersionKeys, opts: FoldOptions, local = new Map<string, EmailMeta>()): Delta {
   const delta = emptyDelta();
   const horizon = opts.historyDays * DAY_SECONDS;
   const k = new BatchKeys(keys, delta, horizon);
   // EmailSent folded earlier in this batch is known to the interactions after it.
-  const local = new Map<string, EmailMeta>();
   const metaOf = (orgId: string, emailId: string): EmailMeta | undefined => {
     const key = emailMetaKey(orgId, emailId);
     return local.get(key) ?? emailMeta.get(key);

@@ -63,6 +63,8 @@ export class FoldState {
   private pending: DrainedState = FoldState.empty();
   /** pending counters of keys not written yet: they go out as HSET values */
   private fresh = new Map<string, Map<string, number>>();
+  /** keys the merge in progress wrote through a flag's increments or the burst rule */
+  private touched = new Set<string>();
 
   private static empty(): DrainedState {
     return { incr: new Map(), set: new Map(), expireAt: new Map(), add: new Map(), seenKeys: new Set(), del: new Map() };
@@ -79,37 +81,33 @@ export class FoldState {
    * deleted by the script: here its state is dropped). Returns the number of new flags.
    */
   merge(delta: Delta, nowSeconds: number): number {
-    const created = new Set<string>();
-    const touch = (key: string): void => {
-      if (!this.expiry.has(key)) created.add(key);
-    };
+    // Which keys this batch created (they had no expiry when it wrote them) is asked only in
+    // section x, of keys still without one: the keys of the Delta's own sections are written
+    // unconditionally, so they are looked up there; only the writes that depend on state (the
+    // increments of new flags, the burst rule) are noted as they happen (touch).
+    this.touched = new Set<string>();
     for (const [key, fields] of delta.incr) {
-      touch(key);
-      for (const [field, by] of fields) this.increment(key, field, by);
+      // increment() per field, with the key's target map looked up once
+      const target = inner(this.written.has(key) ? this.pending.incr : this.fresh, key);
+      for (const [field, by] of fields) target.set(field, (target.get(field) ?? 0) + by);
     }
     for (const [key, fields] of delta.set) {
-      touch(key);
       const target = inner(this.pending.set, key);
       for (const [field, value] of fields) target.set(field, value);
     }
-    this.extreme(delta.min, this.min, (a, b) => a < b, touch);
-    this.extreme(delta.max, this.max, (a, b) => a > b, touch);
+    this.extreme(delta.min, this.min, (a, b) => a < b);
+    this.extreme(delta.max, this.max, (a, b) => a > b);
     let newFlags = 0;
     for (const [key, fields] of delta.flags) {
-      touch(key);
       for (const [field, then] of fields) {
         if (!this.flag(key, field)) continue;
         newFlags++;
-        for (const [tk, tf, by] of then) {
-          touch(tk);
-          this.increment(tk, tf, by);
-        }
+        for (const [tk, tf, by] of then) this.touchIncrement(tk, tf, by);
       }
     }
     // apply-batch.lua section k, after the flags (it reads and removes flags they may have set)
-    for (const click of delta.clicks) newFlags += this.click(click, touch);
+    for (const click of delta.clicks) newFlags += this.click(click);
     for (const [indexKey, keys] of delta.orgKeys) {
-      touch(indexKey);
       let listed = this.indexed.get(indexKey);
       if (!listed) this.indexed.set(indexKey, (listed = new Set()));
       for (const key of keys) {
@@ -132,7 +130,7 @@ export class FoldState {
     // expiry) whose expiry is already past is deleted with everything the batch wrote to it.
     for (const [key, at] of delta.expireAt) {
       const current = this.expiry.get(key);
-      if (current === undefined && !created.has(key)) continue; // no such key: EXPIREAT does nothing
+      if (current === undefined && !this.created(delta, key)) continue; // no such key: EXPIREAT does nothing
       if (current === undefined && at <= nowSeconds) {
         this.drop(key);
         continue;
@@ -165,6 +163,24 @@ export class FoldState {
     return this.fresh.size === 0 && p.set.size === 0 && p.incr.size === 0 && p.expireAt.size === 0 && p.add.size === 0 && p.del.size === 0;
   }
 
+  /** A key the merge in progress writes besides its Delta's own sections (see merge). */
+  private touch(key: string): void {
+    this.touched.add(key);
+  }
+
+  /** Did the merge in progress write `key` (asked of keys without an expiry: then it created it)? */
+  private created(delta: Delta, key: string): boolean {
+    return (
+      this.touched.has(key) ||
+      delta.incr.has(key) ||
+      delta.set.has(key) ||
+      delta.min.has(key) ||
+      delta.max.has(key) ||
+      delta.flags.has(key) ||
+      delta.orgKeys.has(key)
+    );
+  }
+
   /** HSETNX key field 1: true when the flag is new. */
   private flag(key: string, field: string): boolean {
     let known = this.flags.get(key);
@@ -172,6 +188,7 @@ export class FoldState {
     if (known.has(field)) return false;
     known.add(field);
     inner(this.pending.set, key).set(field, '1');
+    if (this.pending.del.size === 0) return true; // nothing taken back since the last drain (the usual case)
     const deleted = this.pending.del.get(key);
     if (deleted?.delete(field) && deleted.size === 0) this.pending.del.delete(key);
     return true;
@@ -191,8 +208,9 @@ export class FoldState {
   /**
    * One click through the burst rule: apply-batch.lua section k, statement for statement (the
    * state string, its parsing and every increment). Returns the number of new flags.
+   * Its steps are methods, not closures: a closure per click was a measurable share of a replay.
    */
-  private click(click: BurstClick, touch: (key: string) => void): number {
+  private click(click: BurstClick): number {
     const { flags: fk, email: ek, contactDay: cdk, recipient: c, link, rollups: ups } = click;
     const second = String(click.second);
     const field = `k:${c}`;
@@ -200,42 +218,8 @@ export class FoldState {
     // Lua's gmatch('([^\n]*)\n'): every piece followed by a newline; text after the last one is not a part
     const parts = raw === undefined ? [] : raw.split('\n').slice(0, -1);
     let newFlags = 0;
-    const incr = (key: string, f: string, by: number): void => {
-      touch(key);
-      this.increment(key, f, by);
-    };
-    const hset = (value: string): void => {
-      touch(fk);
-      inner(this.bursts, fk).set(field, value);
-      inner(this.pending.set, fk).set(field, value);
-    };
-    const machine = (): void => {
-      incr(ek, 'machineClicks', 1);
-      for (const up of ups) incr(up, 'machineClicks', 1);
-    };
-    const person = (): [u: number, lu: number] => {
-      incr(ek, 'clicks', 1);
-      incr(ek, `lc:${link}`, 1);
-      for (const up of ups) incr(up, 'clicks', 1);
-      let u = 0;
-      let lu = 0;
-      touch(fk);
-      if (this.flag(fk, `c:${c}`)) {
-        newFlags++;
-        u = 1;
-        incr(ek, 'uniqueClicks', 1);
-        for (const up of ups) incr(up, 'uniqueClicks', 1);
-        incr(cdk, 'clicked', 1);
-      }
-      if (this.flag(fk, `c:${link}:${c}`)) {
-        newFlags++;
-        lu = 1;
-        incr(ek, `lu:${link}`, 1);
-      }
-      return [u, lu];
-    };
     if (parts[0] === second && parts[1] === 'b') {
-      machine();
+      this.machineClick(ek, ups);
     } else if (parts[0] === second) {
       let other = false;
       for (let i = 3; i < parts.length; i += 3) if (parts[i] !== link) other = true;
@@ -244,42 +228,85 @@ export class FoldState {
         for (let i = 3; i < parts.length; i += 3) {
           const l = parts[i]!;
           const count = Number(parts[i + 1]);
-          incr(ek, 'clicks', -count);
-          incr(ek, `lc:${l}`, -count);
-          incr(ek, 'machineClicks', count);
+          this.touchIncrement(ek, 'clicks', -count);
+          this.touchIncrement(ek, `lc:${l}`, -count);
+          this.touchIncrement(ek, 'machineClicks', count);
           for (const up of ups) {
-            incr(up, 'clicks', -count);
-            incr(up, 'machineClicks', count);
+            this.touchIncrement(up, 'clicks', -count);
+            this.touchIncrement(up, 'machineClicks', count);
           }
           if (parts[i + 2] === '1') {
             this.unflag(fk, `c:${l}:${c}`);
-            incr(ek, `lu:${l}`, -1);
+            this.touchIncrement(ek, `lu:${l}`, -1);
           }
         }
         if (parts[2] === '1') {
           this.unflag(fk, `c:${c}`);
-          incr(ek, 'uniqueClicks', -1);
-          for (const up of ups) incr(up, 'uniqueClicks', -1);
-          incr(cdk, 'clicked', -1);
+          this.touchIncrement(ek, 'uniqueClicks', -1);
+          for (const up of ups) this.touchIncrement(up, 'uniqueClicks', -1);
+          this.touchIncrement(cdk, 'clicked', -1);
         }
-        machine();
-        hset(`${second}\nb\n0\n`);
+        this.machineClick(ek, ups);
+        this.burstState(fk, field, `${second}\nb\n0\n`);
       } else {
         // the same link again within the second (a double click): still a person's
-        const [u, lu] = person();
-        parts[2] = parts[2] === '1' || u === 1 ? '1' : '0';
+        const person = this.personClick(click);
+        newFlags += person.newFlags;
+        parts[2] = parts[2] === '1' || person.u === 1 ? '1' : '0';
         for (let i = 3; i < parts.length; i += 3) {
           if (parts[i] !== link) continue;
           parts[i + 1] = String(Number(parts[i + 1]) + 1);
-          if (lu === 1) parts[i + 2] = '1';
+          if (person.lu === 1) parts[i + 2] = '1';
         }
-        hset(`${parts.join('\n')}\n`);
+        this.burstState(fk, field, `${parts.join('\n')}\n`);
       }
     } else {
-      const [u, lu] = person();
-      hset(`${second}\nh\n${u}\n${link}\n1\n${lu}\n`);
+      const person = this.personClick(click);
+      newFlags += person.newFlags;
+      this.burstState(fk, field, `${second}\nh\n${person.u}\n${link}\n1\n${person.lu}\n`);
     }
     return newFlags;
+  }
+
+  private touchIncrement(key: string, field: string, by: number): void {
+    this.touch(key);
+    this.increment(key, field, by);
+  }
+
+  private burstState(fk: string, field: string, value: string): void {
+    this.touch(fk);
+    inner(this.bursts, fk).set(field, value);
+    inner(this.pending.set, fk).set(field, value);
+  }
+
+  private machineClick(ek: string, ups: readonly string[]): void {
+    this.touchIncrement(ek, 'machineClicks', 1);
+    for (const up of ups) this.touchIncrement(up, 'machineClicks', 1);
+  }
+
+  /** A person's click: its counters and first-time flags (u: the recipient's first click of the email, lu: of the link). */
+  private personClick(click: BurstClick): { u: number; lu: number; newFlags: number } {
+    const { flags: fk, email: ek, contactDay: cdk, recipient: c, link, rollups: ups } = click;
+    this.touchIncrement(ek, 'clicks', 1);
+    this.touchIncrement(ek, `lc:${link}`, 1);
+    for (const up of ups) this.touchIncrement(up, 'clicks', 1);
+    let u = 0;
+    let lu = 0;
+    let newFlags = 0;
+    this.touch(fk);
+    if (this.flag(fk, `c:${c}`)) {
+      newFlags++;
+      u = 1;
+      this.touchIncrement(ek, 'uniqueClicks', 1);
+      for (const up of ups) this.touchIncrement(up, 'uniqueClicks', 1);
+      this.touchIncrement(cdk, 'clicked', 1);
+    }
+    if (this.flag(fk, `c:${link}:${c}`)) {
+      newFlags++;
+      lu = 1;
+      this.touchIncrement(ek, `lu:${link}`, 1);
+    }
+    return { u, lu, newFlags };
   }
 
   private increment(key: string, field: string, by: number): void {
@@ -291,16 +318,15 @@ export class FoldState {
     from: Map<string, Map<string, number>>,
     into: Map<string, Map<string, number>>,
     better: (a: number, b: number) => boolean,
-    touch: (key: string) => void,
   ): void {
     for (const [key, fields] of from) {
-      touch(key);
       const known = inner(into, key);
+      let pending: Map<string, string> | undefined;
       for (const [field, value] of fields) {
         const current = known.get(field);
         if (current !== undefined && !better(value, current)) continue;
         known.set(field, value);
-        inner(this.pending.set, key).set(field, String(value));
+        (pending ??= inner(this.pending.set, key)).set(field, String(value));
       }
     }
   }

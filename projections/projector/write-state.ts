@@ -15,13 +15,13 @@ import { EngagementError } from '../../core/errors.js';
 import { orgDigest } from '../purge-fence.js';
 import { SEEN_TTL_SECONDS } from './apply-args.js';
 import type { DrainedState } from './fold-state.js';
+import { EncodedCommand } from './resp.js';
 
 /** Members per SADD and fields per HSET: bounded arguments per command. */
 const CHUNK = 1000;
 /** ARGV items per write-keys.lua call (Lua's unpack() limit is per HSET, far above one key's fields). */
 const SCRIPT_ARGS = 20_000;
 const LUA = readFileSync(new URL('../lua/write-keys.lua', import.meta.url), 'utf8');
-const COMMAND = 'engagementWriteKeys';
 
 export interface StateWrite {
   offsetsKey: string;
@@ -43,7 +43,11 @@ export type WriteResult =
 
 export async function writeDrained(conn: Redis, drained: DrainedState, write: StateWrite): Promise<WriteResult> {
   const fenceOrgs = write.fence ? [...write.fence.orgs] : [];
+  // the big commands are encoded here (resp.ts), without ioredis's key prefixing
+  if (conn.options.keyPrefix) throw new EngagementError('internal', 'writeDrained needs a connection without keyPrefix');
   try {
+    // Loaded before the MULTI: its EVALSHA calls are encoded here, not by ioredis's script support.
+    const sha = (await conn.script('LOAD', LUA)) as string;
     await conn.watch(write.offsetsKey, ...(write.fence && fenceOrgs.length > 0 ? [write.fence.key] : []));
     const stored = await conn.hgetall(write.offsetsKey);
     for (const [partition, expected] of write.expected) {
@@ -62,18 +66,21 @@ export async function writeDrained(conn: Redis, drained: DrainedState, write: St
         return { written: false, reason: 'purged', orgId: fenced[0] };
       }
     }
-    if (!(COMMAND in conn)) conn.defineCommand(COMMAND, { lua: LUA });
     const multi = conn.multi();
+    // a MULTI is an ioredis Pipeline: it queues any Command object (its typings show only the chainable commands)
+    const queue = multi as unknown as { sendCommand(command: EncodedCommand): unknown };
     let commands = 0;
+    const send = (args: string[]): void => {
+      queue.sendCommand(new EncodedCommand(args));
+      commands++;
+    };
     // HSET and EXPIREAT of many keys per script call: ioredis builds one command object per call,
     // which was most of the Node time of a write with one command per key.
-    const run = (multi as unknown as Record<string, (n: number, keys: string[], argv: string[]) => unknown>)[COMMAND]!.bind(multi);
     let chunkKeys: string[] = [];
     let chunkArgs: string[] = [];
     const flush = (): void => {
       if (chunkKeys.length === 0) return;
-      run(chunkKeys.length, chunkKeys, chunkArgs);
-      commands++;
+      send(['EVALSHA', sha, String(chunkKeys.length), ...chunkKeys, ...chunkArgs]);
       chunkKeys = [];
       chunkArgs = [];
     };
@@ -90,17 +97,15 @@ export async function writeDrained(conn: Redis, drained: DrainedState, write: St
     for (const [key, fields] of drained.set) {
       if (fields.size > CHUNK) {
         // a huge hash (a flags hash of a mass mailing) goes on its own, in bounded HSETs
-        let args: string[] = [];
+        let args = ['HSET', key];
         for (const [field, value] of fields) {
           args.push(field, value);
-          if (args.length >= 2 * CHUNK) {
-            multi.hset(key, ...args);
-            commands++;
-            args = [];
+          if (args.length >= 2 + 2 * CHUNK) {
+            send(args);
+            args = ['HSET', key];
           }
         }
-        if (args.length > 0) multi.hset(key, ...args);
-        commands++;
+        if (args.length > 2) send(args);
         continue;
       }
       const at = expiries.get(key);
@@ -118,10 +123,7 @@ export async function writeDrained(conn: Redis, drained: DrainedState, write: St
       }
     }
     for (const [key, members] of drained.add) {
-      for (let at = 0; at < members.length; at += CHUNK) {
-        multi.sadd(key, ...members.slice(at, at + CHUNK));
-        commands++;
-      }
+      for (let at = 0; at < members.length; at += CHUNK) send(['SADD', key, ...members.slice(at, at + CHUNK)]);
     }
     for (const key of drained.seenKeys) {
       multi.expire(key, SEEN_TTL_SECONDS);
