@@ -10,7 +10,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Histogram } from 'prom-client';
 import { TRACKING_PATHS } from '../../producers/tracking/tracking-urls.js';
-import type { TrackingKind } from '../../producers/tracking/tokens.js';
+import { MAX_TOKEN_CHARS, type TrackingKind } from '../../producers/tracking/tokens.js';
 import { writeTrackingAnswer, type TrackingHandler, type TrackingLog } from './tracking-answer.js';
 
 export interface FastPathOptions {
@@ -36,6 +36,8 @@ export function parseTrackingUrl(url: string): { kind: TrackingKind; token: stri
   const start = TRACKING_PATHS[kind].length;
   const query = url.indexOf('?', start);
   const token = query === -1 ? url.slice(start) : url.slice(start, query);
+  // longer than fastify's maxParamLength: fastify answers 414 for it
+  if (token.length > MAX_TOKEN_CHARS) return null;
   return TOKEN.test(token) ? { kind, token } : null;
 }
 
@@ -44,9 +46,11 @@ export function clientIp(req: IncomingMessage, trustProxy: boolean): string | un
   if (trustProxy) {
     const forwarded = req.headers['x-forwarded-for'];
     if (typeof forwarded === 'string' && forwarded !== '') {
-      const comma = forwarded.indexOf(',');
-      const first = (comma === -1 ? forwarded : forwarded.slice(0, comma)).trim();
-      if (first !== '') return first;
+      // the left-most non-empty entry, as fastify's proxy-addr takes it
+      for (const entry of forwarded.split(',')) {
+        const address = entry.trim();
+        if (address !== '') return address;
+      }
     }
   }
   return req.socket.remoteAddress;

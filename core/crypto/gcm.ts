@@ -9,7 +9,9 @@
  * (OpenSSL's AES, stateless per block, never finalised) and a 4-bit GHASH table (H times every
  * nibble at every position: 32 × 16 × 128 bits = 8 KiB). A value then costs one ECB call for its
  * counter blocks and a few table lookups per 16 bytes. The table lookups depend on H and the data,
- * as in OpenSSL's portable `gcm_gmult_4bit`; the tag is compared in constant time.
+ * as in OpenSSL's portable `gcm_gmult_4bit` (node's own GCM uses carry-less multiplication where the
+ * CPU has it, which is constant-time: this is not); the tag is compared in constant time. Each key
+ * held costs 8 KiB of table and an open ECB context for as long as its Buffer lives.
  *
  * Keys are cached by Buffer identity (WeakMap): callers pass the same Buffer for a key (the
  * keyring's, the token seal key's), and a key's state goes with it. A Buffer seen for the first

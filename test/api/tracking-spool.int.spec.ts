@@ -6,6 +6,7 @@
  * killed -9 in the middle of another run and started again on the same spool: every answered
  * interaction is counted, none twice.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -228,21 +229,24 @@ describe('tracking with a durable spool', () => {
     kafka.pause();
     try {
       const before = await trackingDurations();
+      // this test process's own stalls (GC, the machine's scheduling) delay the answers it reads, not the server's
+      const ownLoop = monitorEventLoopDelay({ resolution: 1 });
+      ownLoop.enable();
       const answers = await serve(first.flatMap((r) => [r.pixel, r.click]));
+      ownLoop.disable();
+      const ownStallMs = ownLoop.max / 1e6;
       expect(answers.filter((a) => a?.status === 200)).toHaveLength(2500);
       expect(answers.filter((a) => a?.status === 302)).toHaveLength(2500);
-      // Every answer within 50 ms as the server measured it (request parsed → answer written):
-      // nothing waited for the stalled broker.
+      // The handler itself never waits for the stalled broker (the server's duration histogram).
       const after = await trackingDurations();
       expect(after.total - before.total).toBe(5000);
       expect(after.total - after.within50ms - (before.total - before.within50ms), 'tracking answers over 50 ms (server side)').toBe(0);
-      // As the client saw them, which adds this machine's scheduling (a test process or GC stall
-      // of a few tens of ms hits the answers in flight): p99 within 50 ms, and none near what a
-      // wait for Kafka would take (its request timeout is 10 s).
+      // Every answer within 50 ms as the client saw it, whatever delayed it in the server (its event
+      // loop, GC, the drainer); only a stall of this test process itself is excused, by its measured length.
       const ms = answers.map((a) => a!.ms).sort((x, y) => x - y);
       const slowestTen = ms.slice(-10).map((m) => `${Math.round(m)} ms`);
-      expect(ms[Math.floor(ms.length * 0.99)]!, `slowest answers ${slowestTen.join(', ')}`).toBeLessThan(50);
-      expect(ms[ms.length - 1]!, `slowest answers ${slowestTen.join(', ')}`).toBeLessThan(500);
+      expect(ms[ms.length - 1]!, `slowest answers ${slowestTen.join(', ')}; this test process stalled up to ${ownStallMs.toFixed(1)} ms`).toBeLessThan(50 + ownStallMs);
+      expect(ms[Math.floor(ms.length * 0.99)]!).toBeLessThan(50);
       // still ready: the spool takes tracking, and /readyz says so
       const ready = await waitFor(
         async () => {

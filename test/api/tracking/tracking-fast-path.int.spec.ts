@@ -87,6 +87,7 @@ describe('tracking fast path', () => {
     ['a token with a slash', 'GET', () => `${pixel}/x`],
     ['a percent-encoded token', 'GET', () => pixel.replace('.', '%2E')],
     ['a POST', 'POST', () => pixel],
+    ['a token longer than fastify’s maxParamLength', 'GET', () => `/t/o/k1.${'A'.repeat(8200)}`],
   ];
 
   it.each(cases)('answers %s as fastify does', async (_name, method, path) => {

@@ -2,6 +2,7 @@ import Fastify from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { clientIp, parseTrackingUrl } from '../../../api/tracking/tracking-fast-path.js';
+import { MAX_TOKEN_CHARS } from '../../../producers/tracking/tokens.js';
 
 describe('parseTrackingUrl: what the fast path takes, the rest is fastify’s', () => {
   it.each([
@@ -19,6 +20,11 @@ describe('parseTrackingUrl: what the fast path takes, the rest is fastify’s', 
       expect(parseTrackingUrl(url)).toBeNull();
     },
   );
+
+  it('hands a token longer than fastify’s maxParamLength to fastify (which answers 414)', () => {
+    expect(parseTrackingUrl(`/t/o/k1.${'a'.repeat(MAX_TOKEN_CHARS - 3)}`)).not.toBeNull();
+    expect(parseTrackingUrl(`/t/o/k1.${'a'.repeat(MAX_TOKEN_CHARS - 2)}`)).toBeNull();
+  });
 });
 
 describe('clientIp equals fastify’s request.ip', () => {
@@ -29,6 +35,8 @@ describe('clientIp equals fastify’s request.ip', () => {
     { trustProxy: true, forwarded: '203.0.113.9' },
     { trustProxy: true, forwarded: '203.0.113.9, 10.0.0.1' },
     { trustProxy: true, forwarded: ' 2001:db8::1 ,10.0.0.1,10.0.0.2' },
+    { trustProxy: true, forwarded: ', 203.0.113.9' },
+    { trustProxy: true, forwarded: ' , ,203.0.113.9, 10.0.0.1' },
   ];
   it.each(cases)('trustProxy $trustProxy, X-Forwarded-For $forwarded', async ({ trustProxy, forwarded }) => {
     const app = Fastify({ trustProxy });
