@@ -131,7 +131,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   const tracking = trackingHandler(routeDeps, log);
   routeDeps.tracking = tracking;
-  fastPath = trackingFastPath({ handle: tracking, trustProxy: config.trustProxy, httpDuration: metrics.httpDuration, closing: () => closing, log });
+  fastPath = trackingFastPath({ handle: tracking, trustProxy: config.trustProxy, httpDuration: metrics.httpDuration, closing: () => closing });
   app.addHook('preClose', (done) => {
     closing = true;
     done();

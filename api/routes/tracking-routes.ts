@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { TRACKING_PATHS } from '../../producers/tracking/tracking-urls.js';
 import type { TrackingKind } from '../../producers/tracking/tokens.js';
-import { writeTrackingAnswer, type TrackingAnswer } from '../tracking/tracking-answer.js';
+import { writeTrackingAnswer } from '../tracking/tracking-answer.js';
 import { trackingHandler } from '../tracking/tracking-endpoint.js';
 import type { RouteDeps } from './route-deps.js';
 
@@ -15,14 +15,7 @@ import type { RouteDeps } from './route-deps.js';
 export const trackingRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   const handle = deps.tracking ?? trackingHandler(deps, app.log);
   const route = (kind: TrackingKind) => async (request: FastifyRequest<{ Params: { token: string } }>, reply: FastifyReply) => {
-    let answer: TrackingAnswer;
-    try {
-      answer = handle(kind, request.params.token, { method: request.method, userAgent: request.headers['user-agent'], ip: request.ip });
-    } catch (error) {
-      // as the fast path: the handler is built not to throw; should it, the person still gets an answer
-      request.log.error({ err: error, route: TRACKING_PATHS[kind] }, 'tracking request failed');
-      answer = kind === 'o' ? { kind: 'pixel' } : { kind: 'not_found' };
-    }
+    const answer = handle(kind, request.params.token, { method: request.method, userAgent: request.headers['user-agent'], ip: request.ip });
     reply.hijack(); // onResponse (the duration metric) still runs: it listens on the response
     writeTrackingAnswer(reply.raw, answer);
     return reply;

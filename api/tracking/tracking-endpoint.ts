@@ -96,7 +96,7 @@ export function trackingHandler(deps: RouteDeps, log: TrackingLog): TrackingHand
     );
   }
 
-  return (kind, tokenText, client) => {
+  function answer(kind: TrackingKind, tokenText: string, client: TrackingClient): TrackingAnswer {
     const count = counted[kind];
     const token = verifyToken(tokenText, config.trackingSecrets);
     const location = token && token.kind === kind ? (token.kind === 'o' ? '' : redirectLocation(token.url)) : null;
@@ -109,6 +109,16 @@ export function trackingHandler(deps: RouteDeps, log: TrackingLog): TrackingHand
     if (typeof outcome === 'string') count.outcome(outcome);
     else void outcome.then((o) => count.outcome(o));
     return kind === 'o' ? PIXEL : { kind: 'redirect', location };
+  }
+
+  // One place for both doors: nothing here is meant to throw, and should it, the person still gets an answer.
+  return (kind, tokenText, client) => {
+    try {
+      return answer(kind, tokenText, client);
+    } catch (error) {
+      log.error({ err: error, route: TRACKING_ROUTE_NAMES[kind] }, 'tracking request failed');
+      return kind === 'o' ? PIXEL : NOT_FOUND;
+    }
   };
 }
 

@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Histogram } from 'prom-client';
 import { TRACKING_PATHS } from '../../producers/tracking/tracking-urls.js';
 import { MAX_TOKEN_CHARS, type TrackingKind } from '../../producers/tracking/tokens.js';
-import { writeTrackingAnswer, type TrackingHandler, type TrackingLog } from './tracking-answer.js';
+import { writeTrackingAnswer, type TrackingHandler } from './tracking-answer.js';
 
 export interface FastPathOptions {
   handle: TrackingHandler;
@@ -20,7 +20,6 @@ export interface FastPathOptions {
   httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   /** true once the server is closing: fastify then answers 503 */
   closing: () => boolean;
-  log: TrackingLog;
 }
 
 /** A token as tracking URLs carry it: base64url and dots; anything else is fastify's to judge. */
@@ -74,15 +73,8 @@ export function trackingFastPath(options: FastPathOptions): (req: IncomingMessag
     const parsed = parseTrackingUrl(req.url);
     if (!parsed) return false;
     const started = performance.now();
-    let status: number;
-    try {
-      const answer = options.handle(parsed.kind, parsed.token, { method, userAgent: req.headers['user-agent'], ip: clientIp(req, options.trustProxy) });
-      status = writeTrackingAnswer(res, answer);
-    } catch (error) {
-      // the handler is built not to throw; should it, the person still gets an answer
-      options.log.error({ err: error, route: TRACKING_PATHS[parsed.kind] }, 'tracking request failed');
-      status = res.headersSent ? res.statusCode : writeTrackingAnswer(res, parsed.kind === 'o' ? { kind: 'pixel' } : { kind: 'not_found' });
-    }
+    const answer = options.handle(parsed.kind, parsed.token, { method, userAgent: req.headers['user-agent'], ip: clientIp(req, options.trustProxy) });
+    const status = writeTrackingAnswer(res, answer);
     observe(method, parsed.kind, status, (performance.now() - started) / 1000);
     return true;
   };

@@ -131,7 +131,6 @@ describe('trackingFastPath on a bare node server', () => {
       trustProxy: false,
       httpDuration: new Histogram({ name: 'fast_path_test_seconds', help: 'test', labelNames: ['method', 'route', 'status_code'], registers: [new Registry()] }),
       closing: () => closing,
-      log: { warn: () => undefined, error: () => undefined },
     });
     const bare = createServer((req, res) => {
       if (fastPath(req, res)) return;
