@@ -107,23 +107,9 @@ export class FoldState {
     }
     // apply-batch.lua section k, after the flags (it reads and removes flags they may have set)
     for (const click of delta.clicks) newFlags += this.click(click);
-    for (const [indexKey, keys] of delta.orgKeys) {
-      let listed = this.indexed.get(indexKey);
-      if (!listed) this.indexed.set(indexKey, (listed = new Set()));
-      for (const key of keys) {
-        if (listed.has(key)) continue;
-        listed.add(key);
-        push(this.pending.add, indexKey, key);
-      }
-    }
+    for (const [indexKey, keys] of delta.orgKeys) this.addNew(this.indexed, indexKey, keys);
     for (const [seenKey, ids] of delta.seen) {
-      let set = this.seen.get(seenKey);
-      if (!set) this.seen.set(seenKey, (set = new Set()));
-      for (const id of ids) {
-        if (set.has(id)) continue;
-        set.add(id);
-        push(this.pending.add, seenKey, id);
-      }
+      this.addNew(this.seen, seenKey, ids);
       this.pending.seenKeys.add(seenKey);
     }
     // apply-batch.lua section x: an expiry only moves later; a key this batch created (it had no
@@ -203,6 +189,17 @@ export class FoldState {
     let deleted = this.pending.del.get(key);
     if (!deleted) this.pending.del.set(key, (deleted = new Set()));
     deleted.add(field);
+  }
+
+  /** Set members not held yet: remembered in `known` and queued as SADD members. */
+  private addNew(known: Map<string, Set<string>>, key: string, members: Iterable<string>): void {
+    let set = known.get(key);
+    if (!set) known.set(key, (set = new Set()));
+    for (const member of members) {
+      if (set.has(member)) continue;
+      set.add(member);
+      push(this.pending.add, key, member);
+    }
   }
 
   /**
