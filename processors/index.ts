@@ -16,7 +16,6 @@ import { topicsFor } from '../core/topics.js';
 import { ControlStore } from '../projections/control/control-store.js';
 import { readCurrentVersion } from '../projections/current-version.js';
 import { keysFor } from '../projections/keys.js';
-import { defineApplyBatch } from '../projections/projector/apply-batch.js';
 import { EventCodec } from '../schemas/codec.js';
 import { ControlReader } from './control/control-reader.js';
 import { DeadLetterWriter } from './dead-letter.js';
@@ -52,7 +51,6 @@ export async function startProcessors(config: Config, options: StartProcessorsOp
   const keys = keysFor(config.redisPrefix);
   const version = options.projectionVersion ?? (await readCurrentVersion(redis, keys));
   const versionKeys = keys.version(version);
-  defineApplyBatch(redis);
   const dataKeys = new Keyring({ kafka, topic: topics.keys, masterKeys: config.masterKeys, groupPrefix: config.topicPrefix });
 
   const control = new ControlReader({

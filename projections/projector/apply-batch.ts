@@ -1,16 +1,21 @@
 /**
- * The thin Redis adapter of the projector: runs apply-batch.lua (EVALSHA via ioredis
- * defineCommand) and reads the stored offsets the projector resumes from.
+ * The thin Redis adapter of the projector: runs apply-batch.lua and reads the stored offsets the
+ * projector resumes from. The EVALSHA is encoded here straight from KEYS and ARGV
+ * (projections/projector/resp.ts): ioredis built it argument by argument, ~10% of a processor's
+ * CPU with its garbage (bench/RESULTS.md). Redis answers NOSCRIPT when its script cache was
+ * emptied (a restart, SCRIPT FLUSH): the batch is then sent once as EVAL, which caches it again.
  */
 
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { EngagementError } from '../../core/errors.js';
 import type { Delta } from './delta.js';
 import { buildApplyArgs, type BatchPosition } from './apply-args.js';
+import { EncodedCommand, encodeParts } from './resp.js';
 
 const LUA = readFileSync(new URL('../lua/apply-batch.lua', import.meta.url), 'utf8');
-const COMMAND = 'engagementApplyBatch';
+const SHA = createHash('sha1').update(LUA).digest('hex');
 
 export type ApplyResult =
   | { applied: true; newFlags: number }
@@ -20,21 +25,29 @@ export type ApplyResult =
   /** retention fenced a purge of `orgId` the batch was not gated with: wait for the control topic, gate again */
   | { applied: false; superseded: false; held: false; purged: string };
 
-interface WithCommand {
-  /** ioredis flattens array arguments: tens of thousands of ARGV would overflow a spread call */
-  [COMMAND](numKeys: number, keys: string[], argv: string[]): Promise<[number, number | string]>;
+type Reply = [number, number | string];
+
+/** The keys are encoded as given: only for a connection without `keyPrefix`. */
+function runScript(redis: Redis, how: readonly string[], keys: readonly string[], argv: readonly string[]): Promise<Reply> {
+  const bytes = encodeParts([how, [String(keys.length)], keys, argv]);
+  return redis.sendCommand(new EncodedCommand(how[0]!, bytes)) as Promise<Reply>;
 }
 
-export function defineApplyBatch(redis: Redis): void {
-  if (!(COMMAND in redis)) redis.defineCommand(COMMAND, { lua: LUA });
+async function applyScript(redis: Redis, keys: readonly string[], argv: readonly string[]): Promise<Reply> {
+  try {
+    return await runScript(redis, ['EVALSHA', SHA], keys, argv);
+  } catch (error) {
+    if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+    return await runScript(redis, ['EVAL', LUA], keys, argv);
+  }
 }
 
 export async function applyBatch(redis: Redis, delta: Delta, position: BatchPosition): Promise<ApplyResult> {
-  defineApplyBatch(redis);
+  if (redis.options.keyPrefix) throw new EngagementError('internal', 'apply-batch needs a connection without keyPrefix');
   const { keys, argv } = buildApplyArgs(delta, position);
-  let reply: [number, number | string];
+  let reply: Reply;
   try {
-    reply = await (redis as unknown as WithCommand)[COMMAND](keys.length, keys, argv);
+    reply = await applyScript(redis, keys, argv);
   } catch (cause) {
     throw new EngagementError('redis_unavailable', `apply-batch failed: ${(cause as Error).message}`, { cause, retriable: true });
   }

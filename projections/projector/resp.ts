@@ -32,27 +32,44 @@ function writeUint(buf: Buffer, at: number, n: number): number {
 
 /** RESP: an array of bulk strings, `args[0]` the command name. Pure. */
 export function encodeCommand(args: readonly string[]): Buffer {
-  const lengths = new Array<number>(args.length);
-  let size = 1 + digits(args.length) + 2;
-  for (let i = 0; i < args.length; i++) {
-    const n = Buffer.byteLength(args[i]!, 'utf8');
-    lengths[i] = n;
-    size += 1 + digits(n) + 2 + n + 2;
+  return encodeParts([args]);
+}
+
+/**
+ * RESP: one array of bulk strings made of `parts` in order (the first string is the command
+ * name), without joining them into one array first: the projector's EVALSHA is a few fixed
+ * arguments, then KEYS, then ARGV, each tens of thousands long. Pure.
+ */
+export function encodeParts(parts: ReadonlyArray<readonly string[]>): Buffer {
+  let count = 0;
+  for (const part of parts) count += part.length;
+  const lengths = new Array<number>(count);
+  let size = 1 + digits(count) + 2;
+  let i = 0;
+  for (const part of parts) {
+    for (const arg of part) {
+      const n = Buffer.byteLength(arg, 'utf8');
+      lengths[i++] = n;
+      size += 1 + digits(n) + 2 + n + 2;
+    }
   }
   const buf = Buffer.allocUnsafe(size);
   buf[0] = 42; // '*'
-  let at = writeUint(buf, 1, args.length);
+  let at = writeUint(buf, 1, count);
   buf[at++] = CR;
   buf[at++] = LF;
-  for (let i = 0; i < args.length; i++) {
-    const n = lengths[i]!;
-    buf[at++] = 36; // '$'
-    at = writeUint(buf, at, n);
-    buf[at++] = CR;
-    buf[at++] = LF;
-    at += buf.write(args[i]!, at, n, 'utf8');
-    buf[at++] = CR;
-    buf[at++] = LF;
+  i = 0;
+  for (const part of parts) {
+    for (const arg of part) {
+      const n = lengths[i++]!;
+      buf[at++] = 36; // '$'
+      at = writeUint(buf, at, n);
+      buf[at++] = CR;
+      buf[at++] = LF;
+      at += buf.write(arg, at, n, 'utf8');
+      buf[at++] = CR;
+      buf[at++] = LF;
+    }
   }
   return buf;
 }
@@ -61,9 +78,13 @@ export function encodeCommand(args: readonly string[]): Buffer {
 export class EncodedCommand extends Command {
   private readonly bytes: Buffer;
 
-  constructor(args: readonly string[]) {
-    super(args[0]!.toLowerCase(), []);
-    this.bytes = encodeCommand(args);
+  constructor(args: readonly string[]);
+  /** `bytes` as `encodeParts` made them, `name` the command's */
+  constructor(name: string, bytes: Buffer);
+  constructor(argsOrName: readonly string[] | string, bytes?: Buffer) {
+    const named = typeof argsOrName === 'string';
+    super((named ? argsOrName : argsOrName[0]!).toLowerCase(), []);
+    this.bytes = named ? bytes! : encodeCommand(argsOrName);
   }
 
   override toWritable(): Buffer {

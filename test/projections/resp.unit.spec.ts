@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeCommand } from '../../projections/projector/resp.js';
+import { encodeCommand, encodeParts } from '../../projections/projector/resp.js';
 
 describe('encodeCommand', () => {
   it('writes the RESP array of bulk strings ioredis would write, byte lengths for multi-byte text', () => {
@@ -13,5 +13,12 @@ describe('encodeCommand', () => {
     expect(text.startsWith('*12\r\n$4\r\nSADD\r\n$1\r\nk\r\n$0\r\n\r\n$1\r\nx\r\n')).toBe(true);
     expect(text.endsWith(`$1234\r\n${'x'.repeat(1234)}\r\n`)).toBe(true);
     expect(encodeCommand(args).length).toBe(Buffer.byteLength(text));
+  });
+});
+
+describe('encodeParts', () => {
+  it('encodes parts as the one command of their concatenation, empty parts included', () => {
+    const parts = [['EVALSHA', 'abc'], ['2'], ['{p:v1}:k1', 'ключ'], [], ['0', '', 'x'.repeat(300)]];
+    expect(encodeParts(parts)).toEqual(encodeCommand(parts.flat()));
   });
 });

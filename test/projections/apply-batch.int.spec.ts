@@ -1,0 +1,49 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { createRedis } from '../../core/redis.js';
+import { dayOf } from '../../projections/keys.js';
+import { applyBatch } from '../../projections/projector/apply-batch.js';
+import { emptyDelta } from '../../projections/projector/delta.js';
+import { fixture } from '../support/fixtures.js';
+import { testConfig } from '../support/env.js';
+import { RedisProjection } from '../processors/support/redis-projection.js';
+
+/**
+ * The projector's EVALSHA is encoded by us, not by ioredis (projections/projector/apply-batch.ts):
+ * it must still reach the script after Redis lost its script cache, and must refuse a connection
+ * whose keyPrefix it would not apply.
+ */
+const SHA = createHash('sha1').update(readFileSync(new URL('../../projections/lua/apply-batch.lua', import.meta.url), 'utf8')).digest('hex');
+const DAY_MS = 86_400_000;
+const SENT_AT = Math.floor(Date.now() / DAY_MS) * DAY_MS - DAY_MS + 9 * 3_600_000;
+
+describe('applyBatch', () => {
+  it('applies a batch after SCRIPT FLUSH (NOSCRIPT: sent as EVAL once, cached again)', async () => {
+    const p = RedisProjection.open();
+    await p.deliver(fixture('EmailSent', { occurredAt: SENT_AT }));
+    const admin = createRedis(testConfig());
+    try {
+      await admin.script('FLUSH');
+      expect(await admin.script('EXISTS', SHA)).toEqual([0]);
+      await p.deliver(fixture('EmailOpened', { occurredAt: SENT_AT + 60_000 }));
+      expect(await p.get((k) => k.email('org-1', 'e-1'))).toMatchObject({ recipients: '2', opens: '1', uniqueOpens: '1' });
+      expect(await p.get((k) => k.orgDay('org-1', dayOf(SENT_AT)))).toMatchObject({ emails: '1', opens: '1' });
+      expect(await admin.script('EXISTS', SHA)).toEqual([1]);
+    } finally {
+      await admin.quit();
+    }
+  });
+
+  it('refuses a connection with a keyPrefix, which the encoded command would not apply', async () => {
+    const redis = createRedis({ ...testConfig() });
+    const prefixed = redis.duplicate({ keyPrefix: 'x:' });
+    try {
+      const position = { offsetsKey: 'unused', partition: 0, firstOffset: 0, nextOffset: 1, expectedStart: 0 };
+      await expect(applyBatch(prefixed, emptyDelta(), position)).rejects.toMatchObject({ code: 'internal' });
+    } finally {
+      prefixed.disconnect();
+      redis.disconnect();
+    }
+  });
+});
