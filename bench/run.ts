@@ -33,8 +33,8 @@ export interface BenchOptions {
   smoke: boolean;
   /** backlog size (records on the emails topic) */
   events?: number;
-  /** tracking: requests to send (smoke 2,000, full 200,000); kpi: per route (smoke 1,500, full 30,000) */
-  requests?: number;
+  /** seconds of wrk load per HTTP route (tracking, kpi); default by size */
+  seconds?: number;
   writeResults: boolean;
   command: string;
 }
@@ -57,7 +57,7 @@ export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
   let ctx: BenchContext | undefined;
   try {
     ctx = await prepareBacklog(config, events, options.smoke);
-    if (options.requests !== undefined) ctx.requests = options.requests;
+    if (options.seconds !== undefined) ctx.seconds = options.seconds;
     // kpi needs projected data: the pipeline runs first whenever kpi is asked for.
     const wanted = new Set(options.scenarios);
     const order = SCENARIOS.filter((s) => wanted.has(s) || (s === 'pipeline' && wanted.has('kpi')));

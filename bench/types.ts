@@ -11,8 +11,8 @@ export interface BenchContext {
   /** records on the emails topic once the backlog is produced */
   backlog: number;
   smoke: boolean;
-  /** tracking and kpi scenarios: requests to send (`--requests`; kpi: per route; default by size) */
-  requests?: number;
+  /** tracking and kpi scenarios: seconds of wrk load per route (`--seconds`; default by size) */
+  seconds?: number;
   /** extra configs (fresh Redis prefixes / containers) to clean up at the end */
   sinks: Config[];
   /** filled by the pipeline scenario: the Redis prefix holding the projected data */

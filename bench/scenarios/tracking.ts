@@ -120,7 +120,7 @@ export async function trackingScenario(ctx: BenchContext): Promise<ScenarioResul
   const name = 'tracking';
   const config = trackingConfig(ctx.config);
   ctx.sinks.push(config);
-  const seconds = ctx.smoke ? TRACKING_SECONDS.smoke : TRACKING_SECONDS.full;
+  const seconds = ctx.seconds ?? (ctx.smoke ? TRACKING_SECONDS.smoke : TRACKING_SECONDS.full);
   await createTopics(config);
   progress(`tracking: server on topics ${config.topicPrefix}.*`);
   const server = await startBenchServer(config);
