@@ -3,7 +3,7 @@ import { EngagementError } from '../../core/errors.js';
 import { parseWholeNumber } from './query-params.js';
 import type { Keys } from '../keys.js';
 import type { RecipientType } from '../../schemas/events.js';
-import { bestTimeToEmail, openHistograms, type BestTimeSlot } from './best-time.js';
+import { bestTimeToEmail, contactHashOf, openHistograms, type BestTimeSlot, type OpenHistograms } from './best-time.js';
 import type { ControlFallback } from '../control/control-store.js';
 import { runQuery } from './context.js';
 import { bucketOf, lastDays } from './days.js';
@@ -31,7 +31,10 @@ export interface ContactKpis {
   bestTimeToEmail: BestTimeSlot[] | null;
 }
 
-/** Pure: the contact hash and its day buckets (oldest first, or already summed) → the KPI document. */
+/**
+ * Pure: the contact hash and its day buckets (oldest first, or already summed) → the KPI document.
+ * `histograms`: the hash's open histograms when the caller has read them already (contactHashOf).
+ */
 export function contactKpisFrom(
   orgId: string,
   contactId: string,
@@ -39,6 +42,7 @@ export function contactKpisFrom(
   contact: Record<string, string>,
   buckets: ReadonlyArray<Record<string, string | number>>,
   now: number,
+  histograms: OpenHistograms = openHistograms(contact),
 ): ContactKpis {
   let received = 0;
   let opened = 0;
@@ -50,7 +54,7 @@ export function contactKpisFrom(
     clicked += toInt(b.clicked);
     replied += toInt(b.replied);
   }
-  const { local: histogram, legacyUtc } = openHistograms(contact);
+  const { local: histogram, legacyUtc } = histograms;
   const timeZone = contact.tz || null;
   return {
     orgId,
@@ -95,10 +99,11 @@ export async function queryContactKpis(
     (v) => ({ mode: 'sum', keys: [v.contact(orgId, contactId, type), ...buckets.map((b) => v.contactDay(orgId, contactId, b, type))], fields: CONTACT_DAY_FIELDS }),
     fallback,
   );
-  if (Object.keys(data.first).length === 0 && data.present === 0) {
+  const contact = contactHashOf(data.first);
+  if (contact.size === 0 && data.present === 0) {
     throw new EngagementError('not_found', `no KPIs for ${type} ${contactId} of organisation ${orgId}`);
   }
   // recipientType third, as recipientKpisResponse orders it (the answer is serialised in that order)
-  const { orgId: _org, contactId: _contact, ...kpis } = contactKpisFrom(orgId, contactId, dates, data.first, [data.sums], now);
+  const { orgId: _org, contactId: _contact, ...kpis } = contactKpisFrom(orgId, contactId, dates, contact.fields, [data.sums], now, contact.histograms);
   return { orgId, contactId, recipientType: type, ...kpis };
 }

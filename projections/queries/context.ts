@@ -25,7 +25,8 @@ export type ReadPlan =
 
 export type ReadReply =
   | { mode: 'hash'; hashes: Array<Record<string, string>> }
-  | { mode: 'sum'; first: Record<string, string>; sums: Record<string, number>; present: number }
+  /** `first`: the first key's HGETALL as Redis sent it (bulk strings as Buffers), for the caller to read */
+  | { mode: 'sum'; first: unknown; sums: Record<string, number>; present: number }
   /** one array per key, the values in the order of the plan's fields (missing ones 0) */
   | { mode: 'rows'; rows: number[][] };
 
@@ -109,7 +110,7 @@ function decode(plan: ReadPlan, rest: unknown[]): ReadReply {
     case 'hash':
       return { mode: 'hash', hashes: rest.map(flatToHash) };
     case 'sum':
-      return { mode: 'sum', first: flatToHash(rest[0]), sums: toRecord(plan.fields, rest[1]), present: Number(rest[2] ?? 0) };
+      return { mode: 'sum', first: rest[0], sums: toRecord(plan.fields, rest[1]), present: Number(rest[2] ?? 0) };
     case 'rows':
       return { mode: 'rows', rows: rest.map(countsOf) };
     default: {
