@@ -48,12 +48,13 @@ export function buildApplyArgs(delta: Delta, position: BatchPosition): ApplyArgs
   } else {
     fence.push('');
   }
-  const index = new Map<string, number>();
-  const k = (key: string): number => {
+  // key -> its 1-based KEYS index, as the ARGV string (made once per key, not once per use)
+  const index = new Map<string, string>();
+  const k = (key: string): string => {
     let i = index.get(key);
     if (i === undefined) {
       keys.push(key);
-      i = keys.length;
+      i = String(keys.length);
       index.set(key, i);
     }
     return i;
@@ -64,7 +65,7 @@ export function buildApplyArgs(delta: Delta, position: BatchPosition): ApplyArgs
   const counts = [0, 0, 0, 0, 0, 0, 0, 0, 0];
   const fields = <V>(section: number, map: Map<string, Map<string, V>>): void => {
     for (const [key, byField] of map) {
-      const i = String(k(key));
+      const i = k(key);
       for (const [field, v] of byField) ops.push(i, field, String(v));
       counts[section]! += byField.size;
     }
@@ -72,7 +73,7 @@ export function buildApplyArgs(delta: Delta, position: BatchPosition): ApplyArgs
   fields(0, delta.incr);
   // HSET takes many fields: one entry per key (in chunks), not one per field.
   for (const [key, byField] of delta.set) {
-    const i = String(k(key));
+    const i = k(key);
     let n = 0;
     let countAt = -1;
     for (const [field, value] of byField) {
@@ -90,21 +91,21 @@ export function buildApplyArgs(delta: Delta, position: BatchPosition): ApplyArgs
   fields(2, delta.min);
   fields(3, delta.max);
   for (const [key, byField] of delta.flags) {
-    const i = String(k(key));
+    const i = k(key);
     for (const [field, then] of byField) {
       ops.push(i, field, String(then.length));
-      for (const [tk, tf, by] of then) ops.push(String(k(tk)), tf, String(by));
+      for (const [tk, tf, by] of then) ops.push(k(tk), tf, String(by));
       counts[4]!++;
     }
   }
   // Section k (click bursts) is read right after section f; its size is the 9th count.
   for (const click of delta.clicks) {
-    ops.push(String(k(click.flags)), String(k(click.email)), String(k(click.contactDay)), click.recipient, click.link, String(click.second));
-    ops.push(String(click.rollups.length), ...click.rollups.map((key) => String(k(key))));
+    ops.push(k(click.flags), k(click.email), k(click.contactDay), click.recipient, click.link, String(click.second));
+    ops.push(String(click.rollups.length), ...click.rollups.map(k));
     counts[8]!++;
   }
   const sadd = (key: string, members: readonly string[]): void => {
-    const i = String(k(key));
+    const i = k(key);
     for (let at = 0; at < members.length; at += SADD_CHUNK) {
       const chunk = members.slice(at, at + SADD_CHUNK);
       ops.push(i, String(chunk.length), ...chunk);
@@ -114,11 +115,11 @@ export function buildApplyArgs(delta: Delta, position: BatchPosition): ApplyArgs
   for (const [key, members] of delta.orgKeys) sadd(key, [...members]);
   for (const [key, ids] of delta.seen) sadd(key, ids);
   for (const [key, at] of delta.expireAt) {
-    ops.push(String(k(key)), String(at));
+    ops.push(k(key), String(at));
     counts[6]!++;
   }
   for (const key of delta.seen.keys()) {
-    ops.push(String(k(key)), String(SEEN_TTL_SECONDS));
+    ops.push(k(key), String(SEEN_TTL_SECONDS));
     counts[7]!++;
   }
 

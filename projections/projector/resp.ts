@@ -35,21 +35,35 @@ export function encodeCommand(args: readonly string[]): Buffer {
   return encodeParts([args]);
 }
 
+/** The UTF-8 length of `text` when it is all ASCII (the common case: keys, numbers, field names), else -1. */
+function asciiLength(text: string): number {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return -1;
+  return text.length;
+}
+
 /**
  * RESP: one array of bulk strings made of `parts` in order (the first string is the command
  * name), without joining them into one array first: the projector's EVALSHA is a few fixed
- * arguments, then KEYS, then ARGV, each tens of thousands long. Pure.
+ * arguments, then KEYS, then ARGV, each tens of thousands long. ASCII arguments are copied in a
+ * loop, only the others through Buffer's UTF-8 encoder: two native calls per argument cost ~35%
+ * more over a batch's ~400k short arguments. Pure.
  */
 export function encodeParts(parts: ReadonlyArray<readonly string[]>): Buffer {
   let count = 0;
   for (const part of parts) count += part.length;
-  const lengths = new Array<number>(count);
+  // an argument's UTF-8 length; stored as -1 - length when it is not ASCII
+  const lengths = new Int32Array(count);
   let size = 1 + digits(count) + 2;
   let i = 0;
   for (const part of parts) {
     for (const arg of part) {
-      const n = Buffer.byteLength(arg, 'utf8');
-      lengths[i++] = n;
+      let n = asciiLength(arg);
+      if (n < 0) {
+        n = Buffer.byteLength(arg, 'utf8');
+        lengths[i++] = -1 - n;
+      } else {
+        lengths[i++] = n;
+      }
       size += 1 + digits(n) + 2 + n + 2;
     }
   }
@@ -61,12 +75,17 @@ export function encodeParts(parts: ReadonlyArray<readonly string[]>): Buffer {
   i = 0;
   for (const part of parts) {
     for (const arg of part) {
-      const n = lengths[i++]!;
+      const stored = lengths[i++]!;
+      const n = stored < 0 ? -1 - stored : stored;
       buf[at++] = 36; // '$'
       at = writeUint(buf, at, n);
       buf[at++] = CR;
       buf[at++] = LF;
-      at += buf.write(arg, at, n, 'utf8');
+      if (stored < 0) {
+        at += buf.write(arg, at, n, 'utf8');
+      } else {
+        for (let j = 0; j < n; j++) buf[at++] = arg.charCodeAt(j);
+      }
       buf[at++] = CR;
       buf[at++] = LF;
     }

@@ -16,9 +16,15 @@ describe('encodeCommand', () => {
   });
 });
 
+/** RESP written the plain way, one piece per argument. */
+function reference(args: readonly string[]): Buffer {
+  return Buffer.concat([Buffer.from(`*${args.length}\r\n`), ...args.map((a) => Buffer.concat([Buffer.from(`$${Buffer.byteLength(a)}\r\n`), Buffer.from(a, 'utf8'), Buffer.from('\r\n')]))]);
+}
+
 describe('encodeParts', () => {
-  it('encodes parts as the one command of their concatenation, empty parts included', () => {
-    const parts = [['EVALSHA', 'abc'], ['2'], ['{p:v1}:k1', 'ключ'], [], ['0', '', 'x'.repeat(300)]];
-    expect(encodeParts(parts)).toEqual(encodeCommand(parts.flat()));
+  it('encodes parts as the one command of their concatenation: ASCII, multi-byte, astral and empty arguments, empty parts', () => {
+    const parts = [['EVALSHA', 'abc'], ['2'], ['{p:v1}:k1', 'ключ', 'x\u007f', '\u0080', 'a😀b'], [], ['0', '', 'x'.repeat(300), 'é'.repeat(70)]];
+    expect(encodeParts(parts)).toEqual(reference(parts.flat()));
+    expect(encodeCommand(parts.flat())).toEqual(reference(parts.flat()));
   });
 });
