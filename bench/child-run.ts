@@ -23,6 +23,9 @@ export interface ChildRun {
   peakRssBytes: number[];
 }
 
+/** How long a drain may make no progress at all before it counts as stalled. */
+const STALL_MS = 120_000;
+
 export async function drainWithChildren(ctx: BenchContext, instances: number): Promise<ChildRun> {
   const sinks = freshSinks(ctx.config);
   ctx.sinks.push(sinks);
@@ -39,12 +42,22 @@ export async function drainWithChildren(ctx: BenchContext, instances: number): P
     let stored = 0;
     let endAt = 0;
     let shown = Date.now();
+    // No progress at all for this long is a stall (e.g. Azurite stopped reading uploads), not slowness: say so, do not wait out the deadline.
+    let progressAt = Date.now();
+    let last = '';
     while (Date.now() < deadline) {
       children.forEach((c, i) => (peaks[i] = Math.max(peaks[i]!, c.peakRss())));
       stored = await storedOffsetSum(redis, sinks.redisPrefix, topic);
       const landed = children.reduce((s, c) => s + c.latest.lander, 0);
       if (stored === ctx.backlog && landed >= ctx.backlog) {
         endAt = Math.max(...children.map((c) => c.latest.t));
+        break;
+      }
+      if (`${stored}/${landed}` !== last) {
+        last = `${stored}/${landed}`;
+        progressAt = Date.now();
+      } else if (Date.now() - progressAt > STALL_MS) {
+        progress(`${instances} instance(s): no progress for ${STALL_MS / 1000} s (stored offsets ${stored}, lander ${landed}): stalled, giving up`);
         break;
       }
       if (Date.now() - shown > 3000) {
