@@ -23,8 +23,8 @@ export interface ChildRun {
   peakRssBytes: number[];
 }
 
-/** How long a drain may make no progress at all before it counts as stalled. */
-const STALL_MS = 120_000;
+/** How long a drain may make no progress at all before it counts as stalled (at least three idle flushes of the lander). */
+const MIN_STALL_MS = 120_000;
 
 export async function drainWithChildren(ctx: BenchContext, instances: number): Promise<ChildRun> {
   const sinks = freshSinks(ctx.config);
@@ -43,6 +43,7 @@ export async function drainWithChildren(ctx: BenchContext, instances: number): P
     let endAt = 0;
     let shown = Date.now();
     // No progress at all for this long is a stall (e.g. Azurite stopped reading uploads), not slowness: say so, do not wait out the deadline.
+    const stallMs = Math.max(MIN_STALL_MS, 3 * sinks.blobFlushSeconds * 1000);
     let progressAt = Date.now();
     let last = '';
     while (Date.now() < deadline) {
@@ -56,8 +57,8 @@ export async function drainWithChildren(ctx: BenchContext, instances: number): P
       if (`${stored}/${landed}` !== last) {
         last = `${stored}/${landed}`;
         progressAt = Date.now();
-      } else if (Date.now() - progressAt > STALL_MS) {
-        progress(`${instances} instance(s): no progress for ${STALL_MS / 1000} s (stored offsets ${stored}, lander ${landed}): stalled, giving up`);
+      } else if (Date.now() - progressAt > stallMs) {
+        progress(`${instances} instance(s): no progress for ${stallMs / 1000} s (stored offsets ${stored}, lander ${landed}): stalled, giving up`);
         break;
       }
       if (Date.now() - shown > 3000) {

@@ -2,8 +2,9 @@
  * Where a process spent its CPU, from a V8 `.cpuprofile` (`node --cpu-prof`, or the bench's API
  * child with BENCH_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR"): self time per function and
  * per file or package, optionally within a window of seconds from the profile's start (a bench
- * run's progress lines say when each phase ran). The profiles quoted in bench/RESULTS.md come from
- * here:
+ * run's progress lines say when each phase ran, from the bench's start: for a child's profile,
+ * subtract the time of the line that started the child). The profiles quoted in bench/RESULTS.md
+ * come from here:
  *
  *   npm run bench:profile -- <file.cpuprofile> [--from S] [--to S] [--top N]
  */

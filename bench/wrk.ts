@@ -21,7 +21,7 @@ export interface WrkSpec {
 
 export function requireWrk(): void {
   const probe = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
-  if (probe.error) throw new EngagementError('dependency_missing', 'the tracking bench needs wrk: apt-get install wrk');
+  if (probe.error) throw new EngagementError('dependency_missing', 'the tracking and kpi benches need wrk: apt-get install wrk');
 }
 
 export async function runWrk(spec: WrkSpec): Promise<WrkResult & { command: string }> {

@@ -8,17 +8,22 @@
  * this writer already wrote is rewritten with `If-Match` on the ETag it got back (or skipped when
  * it holds no new record: a file's content is a function of its records). Only a conflict falls
  * back to reading the blob's properties. A backlog cycle can hold thousands of small files, so
- * uploads run with bounded concurrency instead of all at once.
+ * uploads run with bounded concurrency instead of all at once, bounded per process (every
+ * partition's cycles share the slots): bounded per cycle, six partitions sealing together kept
+ * ~200 uploads in flight, and the local Azurite stopped reading request bodies under that load
+ * (bench/RESULTS.md).
  */
 
 import type { ContainerClient } from '@azure/storage-blob';
 import { storageError } from '../../core/blob.js';
 import { EngagementError, isEngagementError } from '../../core/errors.js';
+import { Slots } from '../../core/slots.js';
 import { containerFile } from './avro-file.js';
 import type { CycleSnapshot } from './cycle-buffer.js';
 
 export type UploadOutcome = 'written' | 'up_to_date';
 
+/** uploads in flight per writer (per lander process), all partitions together */
 export const UPLOAD_CONCURRENCY = 32;
 /** The storage SDK has no request timeout of its own: a request that never answers would stall the partition. */
 export const REQUEST_TIMEOUT_MS = 30_000;
@@ -32,6 +37,7 @@ interface Written {
 export class BlobWriter {
   private containerReady = false;
   private readonly written = new Map<string, Written>();
+  private readonly slots = new Slots(UPLOAD_CONCURRENCY);
 
   constructor(private readonly container: ContainerClient) {}
 
@@ -47,7 +53,7 @@ export class BlobWriter {
       while (next < files.length) {
         const [name, records] = files[next++]!;
         if (this.written.get(name)?.count === records.length) continue;
-        const outcome = await this.uploadMonotonic(name, containerFile(name, records), snapshot.lastOffset, records.length);
+        const outcome = await this.slots.run(() => this.uploadMonotonic(name, containerFile(name, records), snapshot.lastOffset, records.length));
         if (outcome === 'written') written++;
       }
     };

@@ -9,16 +9,18 @@
 -- ARGV[2]   what to read:
 --             'hash'  HGETALL of each key
 --             'sum'   HGETALL of KEYS[4], then ARGV[3..] summed over KEYS[5..] (a contact's window)
---             'rows'  ARGV[3..] of each key as HMGET answers them, a missing field nil (a rollup's daily
---                     series; the caller makes them numbers: in Lua, turning an org window's 330
---                     strings into numbers cost Redis about as much as reading them)
+--             'rows'  ARGV[3..] of each key as HMGET answers them, joined by ',' into one string per key,
+--                     a missing field empty (a rollup's daily series: counters only HINCRBY writes,
+--                     so never a ','). The caller makes them numbers: in Lua, turning an org
+--                     window's 330 strings into numbers cost Redis about as much as reading them,
+--                     and 30 bulk strings cost Redis and the API less to send and parse than 330
 -- ARGV[3..] field names ('sum', 'rows')
 --
 -- Returns {current} alone when the live version is not ARGV[1] (a replay switched it: the caller
 -- asks again with that version), else {current, orgHash, synced, ...}:
 --   hash: one flat field/value array per key
 --   sum:  the first key's flat hash, the sums (one per field), how many of the summed keys exist
---   rows: one array of #fields values (bulk string or nil) per key
+--   rows: one string per key, its #fields values joined by ','
 local current = redis.call('GET', KEYS[1]) or '1'
 if tonumber(current) ~= tonumber(ARGV[1]) then
   return {current}
@@ -61,9 +63,16 @@ if mode == 'sum' then
   return out
 end
 if mode == 'rows' then
-  -- a missing field is false in Lua and nil again in the reply: positions are kept
+  local n = #fields
   for i = 4, #KEYS do
-    out[#out + 1] = redis.call('HMGET', KEYS[i], unpack(fields))
+    local values = redis.call('HMGET', KEYS[i], unpack(fields))
+    -- a missing field is false in Lua: empty in the row, so positions are kept
+    for f = 1, n do
+      if not values[f] then
+        values[f] = ''
+      end
+    end
+    out[#out + 1] = table.concat(values, ',')
   end
   return out
 end

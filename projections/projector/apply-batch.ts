@@ -4,6 +4,8 @@
  * (projections/projector/resp.ts): ioredis built it argument by argument, ~10% of a processor's
  * CPU with its garbage (bench/RESULTS.md). Redis answers NOSCRIPT when its script cache was
  * emptied (a restart, SCRIPT FLUSH): the batch is then sent once as EVAL, which caches it again.
+ * The command declares no keys to ioredis: it is for one Redis primary (createRedis), not a
+ * Cluster client, which would route it by its keys.
  */
 
 import { createHash } from 'node:crypto';
@@ -30,7 +32,7 @@ type Reply = [number, number | string];
 /** The keys are encoded as given: only for a connection without `keyPrefix`. */
 function runScript(redis: Redis, how: readonly string[], keys: readonly string[], argv: readonly string[]): Promise<Reply> {
   const bytes = encodeParts([how, [String(keys.length)], keys, argv]);
-  return redis.sendCommand(new EncodedCommand(how[0]!, bytes)) as Promise<Reply>;
+  return redis.sendCommand(new EncodedCommand(how[0]!, bytes, 'utf8')) as Promise<Reply>;
 }
 
 async function applyScript(redis: Redis, keys: readonly string[], argv: readonly string[]): Promise<Reply> {

@@ -98,11 +98,14 @@ export class EncodedCommand extends Command {
   private readonly bytes: Buffer;
 
   constructor(args: readonly string[]);
-  /** `bytes` as `encodeParts` made them, `name` the command's */
-  constructor(name: string, bytes: Buffer);
-  constructor(argsOrName: readonly string[] | string, bytes?: Buffer) {
+  /**
+   * `bytes` as `encodeParts` made them, `name` the command's. With `replyEncoding`, bulk strings
+   * in the reply are decoded (else they come as Buffers, which ioredis always parses).
+   */
+  constructor(name: string, bytes: Buffer, replyEncoding?: BufferEncoding);
+  constructor(argsOrName: readonly string[] | string, bytes?: Buffer, replyEncoding?: BufferEncoding) {
     const named = typeof argsOrName === 'string';
-    super((named ? argsOrName : argsOrName[0]!).toLowerCase(), []);
+    super((named ? argsOrName : argsOrName[0]!).toLowerCase(), [], replyEncoding ? { replyEncoding } : {});
     this.bytes = named ? bytes! : encodeCommand(argsOrName);
   }
 

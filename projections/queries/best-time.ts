@@ -93,7 +93,9 @@ function slotOf(bytes: Uint8Array, from: number): number {
  * A contact hash as HGETALL sends it raw (field/value bulk strings as Buffers): its histogram
  * fields read straight from the bytes, only the others made strings. A contact has up to
  * 2 × 168 histogram fields, and making strings and an object of them was the largest part of a
- * contact read's API time (bench/RESULTS.md). The same result as `openHistograms` over the hash. Pure.
+ * contact read's API time (bench/RESULTS.md). For what the fold writes (HINCRBY integers under
+ * canonical slot numbers) the same result as `openHistograms` over the hash; a fractional count
+ * would be truncated here. Pure.
  */
 export function contactHashOf(flat: unknown): { fields: Record<string, string>; histograms: OpenHistograms; size: number } {
   const list = (flat as Uint8Array[] | null) ?? [];

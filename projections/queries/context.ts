@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { coalesceWrites } from '../../core/coalesced-writes.js';
 import { EngagementError } from '../../core/errors.js';
-import { countsOf } from './reply-numbers.js';
+import { countsInRow } from './reply-numbers.js';
 import type { ControlFallback } from '../control/control-store.js';
 import { fromHash, type OrgState } from '../control/org-state.js';
 import { FIRST_PROJECTION_VERSION, parseCurrentVersion } from '../current-version.js';
@@ -112,7 +112,7 @@ function decode(plan: ReadPlan, rest: unknown[]): ReadReply {
     case 'sum':
       return { mode: 'sum', first: rest[0], sums: toRecord(plan.fields, rest[1]), present: Number(rest[2] ?? 0) };
     case 'rows':
-      return { mode: 'rows', rows: rest.map(countsOf) };
+      return { mode: 'rows', rows: rest.map((row) => countsInRow(row as Uint8Array | null, plan.fields.length)) };
     default: {
       const never: never = plan;
       return never;

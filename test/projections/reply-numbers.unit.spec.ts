@@ -1,12 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { countOf, countsOf } from '../../projections/queries/reply-numbers.js';
+import { countOf, countsInRow } from '../../projections/queries/reply-numbers.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'utf8');
 
-describe('numbers from a raw HMGET reply', () => {
-  it('reads integers from the bytes, a missing field as 0, positions kept', () => {
-    expect(countsOf([b('0'), null, b('42'), b('-7'), b('123456789012345')])).toEqual([0, 0, 42, -7, 123456789012345]);
-    expect(countsOf(null)).toEqual([]);
+describe('numbers from a raw read-kpis reply', () => {
+  it('reads a row of joined values from the bytes, a missing field (empty) as 0, positions kept', () => {
+    expect(countsInRow(b('0,,42,-7,123456789012345'), 5)).toEqual([0, 0, 42, -7, 123456789012345]);
+    expect(countsInRow(b(',,'), 3)).toEqual([0, 0, 0]);
+    expect(countsInRow(b('7'), 1)).toEqual([7]);
+    expect(countsInRow(null, 2)).toEqual([0, 0]);
+  });
+
+  it('reads a row value that is not a plain integer as countOf does', () => {
+    expect(countsInRow(b('1.9,abc,1e3,-,12345678901234567'), 5)).toEqual([1, 0, 1000, 0, 12345678901234567]);
+  });
+
+  it('refuses a row with another number of values than fields read (never numbers in the wrong columns)', () => {
+    expect(() => countsInRow(b('1,2,3'), 2)).toThrow(/3 values where 2 fields/);
+    expect(() => countsInRow(b('1,2'), 3)).toThrow(/2 values where 3 fields/);
+    expect(() => countsInRow(b(''), 2)).toThrow(/1 values where 2 fields/);
   });
 
   it('reads the rest as Lua tonumber did: not a number is 0, a fraction truncated, long integers exactly as Number reads them', () => {
