@@ -23,7 +23,7 @@ export interface ChildRun {
   peakRssBytes: number[];
 }
 
-/** How long a drain may make no progress at all before it counts as stalled (at least three idle flushes of the lander). */
+/** How long a drain may make no progress at all (offsets, records landed, blobs uploaded) before it counts as stalled (at least three idle flushes of the lander). */
 const MIN_STALL_MS = 120_000;
 
 export async function drainWithChildren(ctx: BenchContext, instances: number): Promise<ChildRun> {
@@ -54,8 +54,9 @@ export async function drainWithChildren(ctx: BenchContext, instances: number): P
         endAt = Math.max(...children.map((c) => c.latest.t));
         break;
       }
-      if (`${stored}/${landed}` !== last) {
-        last = `${stored}/${landed}`;
+      const blobs = children.reduce((s, c) => s + c.latest.blobs, 0);
+      if (`${stored}/${landed}/${blobs}` !== last) {
+        last = `${stored}/${landed}/${blobs}`;
         progressAt = Date.now();
       } else if (Date.now() - progressAt > stallMs) {
         progress(`${instances} instance(s): no progress for ${stallMs / 1000} s (stored offsets ${stored}, lander ${landed}): stalled, giving up`);

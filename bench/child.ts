@@ -9,6 +9,8 @@ export interface ChildStats {
   t: number;
   projector: number;
   lander: number;
+  /** blobs the lander uploaded: its progress inside a cycle, before the cycle's records count */
+  blobs: number;
   collected: number;
   fenced: number;
 }
@@ -18,7 +20,7 @@ export function envFor(config: Config, extra: Record<string, string> = {}): Node
 }
 
 export class ProcessorChild {
-  latest: ChildStats = { t: 0, projector: 0, lander: 0, collected: 0, fenced: 0 };
+  latest: ChildStats = { t: 0, projector: 0, lander: 0, blobs: 0, collected: 0, fenced: 0 };
   firstActivityAt = 0;
   private readonly child: ChildProcess;
   readonly ready: Promise<void>;

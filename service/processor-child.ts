@@ -22,6 +22,7 @@ const timer =
           t: Date.now(),
           projector: (s.projector as RoleStats | undefined)?.records ?? 0,
           lander: (s.lander as RoleStats | undefined)?.records ?? 0,
+          blobs: (s.lander as RoleStats | undefined)?.blobsUploaded ?? 0,
           collected: (s.projector as RoleStats | undefined)?.collected ?? 0,
           fenced: (s.projector as RoleStats | undefined)?.fenceConflicts ?? 0,
         };

@@ -10,8 +10,9 @@
  * back to reading the blob's properties. A backlog cycle can hold thousands of small files, so
  * uploads run with bounded concurrency instead of all at once, bounded per process (every
  * partition's cycles share the slots): bounded per cycle, six partitions sealing together kept
- * ~200 uploads in flight, and the local Azurite stopped reading request bodies under that load
- * (bench/RESULTS.md).
+ * ~200 uploads in flight, and in two 1M-record bench runs the local Azurite stopped reading request
+ * bodies (0% CPU, full receive queues, every upload timing out); with the shared bound the next
+ * run's uploads went through (bench/RESULTS.md).
  */
 
 import type { ContainerClient } from '@azure/storage-blob';
