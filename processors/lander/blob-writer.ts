@@ -11,8 +11,8 @@
  * uploads run with bounded concurrency instead of all at once, bounded per process (every
  * partition's cycles share the slots): bounded per cycle, six partitions sealing together kept
  * ~200 uploads in flight, and in two 1M-record bench runs the local Azurite stopped reading request
- * bodies (0% CPU, full receive queues, every upload timing out); with the shared bound the next
- * run's uploads went through (bench/RESULTS.md).
+ * bodies (0% CPU, full receive queues, every upload timing out); with the shared bound it did not
+ * wedge again, though two processes (64 uploads) still overloaded it late in a run (bench/RESULTS.md).
  */
 
 import type { ContainerClient } from '@azure/storage-blob';
