@@ -41,13 +41,28 @@
  *   {P:vV}:orgd:<org>:<day>                 hash   daily rollup (the fields of ROLLUP_FIELDS)
  *   {P:vV}:senderd:<org>:<sender>:<day>     hash   daily rollup per sender
  *   {P:vV}:templated:<org>:<tpl>:<day>      hash   daily rollup per template
+ *   {P:vV}:orgm:<org>:<YYYYMM>              hash   the org's daily rollups of a month, packed for reads: field <DD> ->
+ *                                                  the day's ROLLUP_FIELDS values joined by ',' (an empty value: 0),
+ *                                                  rewritten from the day's hash by every write to it, in the same
+ *                                                  script (projections/lua/pack-rollup.lua); a 30-day read is two
+ *                                                  HMGETs instead of 30. A day's field may outlive its day hash by
+ *                                                  up to a month (one expiry per key, the month's latest day's): a
+ *                                                  read treats days past the horizon as empty, as the day hash is
+ *   {P:vV}:senderm:<org>:<sender>:<YYYYMM>  hash   the same per sender
+ *   {P:vV}:templatem:<org>:<tpl>:<YYYYMM>   hash   the same per template
+ *   {P:vV}:packed                           string present when every rollup this version holds was packed as it was
+ *                                                  written: set with a new version (replay/versions.ts) or by the first
+ *                                                  batch apply-batch.lua writes where no offset is stored (version 1).
+ *                                                  Reads then take the month hashes; a version written before them has
+ *                                                  no marker until a replay rebuilds it, and is read from its day hashes
  *   {P:vV}:orgkeys:<org>                    set    every key of that org in this version (retention deletes by it)
  *   {P:vV}:replay                           hash   a version built by `engagement replay`: status (building|verify|live),
  *                                                  from, org, startedAt, holder, switchedAt (replay/ resumes or drops by it)
  *
- * Every email, emailr, contact, contactd, orgd, senderd, templated and orgkeys key expires at the
+ * Every email, emailr, contact, contactd, orgd, senderd, templated, their month hashes and orgkeys key expires at the
  * HISTORY_DAYS horizon, reckoned from event time (processors/projector/fold.ts): daily keys that
- * long after their day, the others that long after their newest event.
+ * long after their day, a month hash that long after its latest day, the others that long after
+ * their newest event.
  *
  * Ids are percent-escaped of ':' '{' '}' so a hostile id can't forge another key.
  *
@@ -105,6 +120,12 @@ export interface VersionKeys {
   orgDay(orgId: string, day: string): string;
   senderDay(orgId: string, senderId: string, day: string): string;
   templateDay(orgId: string, templateId: string, day: string): string;
+  /** the month hashes packing the daily rollups for reads (`month`: YYYYMM, see packedDayOf) */
+  orgMonth(orgId: string, month: string): string;
+  senderMonth(orgId: string, senderId: string, month: string): string;
+  templateMonth(orgId: string, templateId: string, month: string): string;
+  /** present when the version's rollups are all packed in their month hashes */
+  packedRollups(): string;
   orgIndex(orgId: string): string;
   /** checkpoint of a replay building this version */
   replay(): string;
@@ -132,6 +153,11 @@ export { hourOfWeekUtc } from './local-hour.js';
 /** YYYYMMDD of an epoch-ms time in UTC: the day bucket of every daily key. */
 export function dayOf(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10).replaceAll('-', '');
+}
+
+/** Where a day bucket (YYYYMMDD) is packed: its month hash's month (YYYYMM) and field (DD). */
+export function packedDayOf(day: string): { month: string; field: string } {
+  return { month: day.slice(0, 6), field: day.slice(6, 8) };
 }
 
 const NEEDS_ESCAPE = /[%:{}]/;
@@ -191,6 +217,10 @@ export function keysFor(prefix: string): Keys {
       orgDay: (org, day) => `${base}orgd:${e(org)}:${day}`,
       senderDay: (org, sender, day) => `${base}senderd:${e(org)}:${e(sender)}:${day}`,
       templateDay: (org, tpl, day) => `${base}templated:${e(org)}:${e(tpl)}:${day}`,
+      orgMonth: (org, month) => `${base}orgm:${e(org)}:${month}`,
+      senderMonth: (org, sender, month) => `${base}senderm:${e(org)}:${e(sender)}:${month}`,
+      templateMonth: (org, tpl, month) => `${base}templatem:${e(org)}:${e(tpl)}:${month}`,
+      packedRollups: () => `${base}packed`,
       orgIndex: (org) => `${base}orgkeys:${e(org)}`,
       replay: () => `${base}replay`,
     };

@@ -56,3 +56,23 @@ export async function snapshotOrg(redis: Redis, keys: VersionKeys, orgId: string
   const index = keys.orgIndex(orgId);
   return readSnapshot(redis, keys, [index, ...(await redis.smembers(index))]);
 }
+
+const PACKED_ROLLUPS = /^(orgm|senderm|templatem):/;
+
+/**
+ * The snapshot without the month hashes packing the daily rollups (and without their entries in
+ * the org key indexes): for comparing with a version written before them, which holds them only
+ * for the days written since (projections/keys.ts, `packed`). Pure.
+ */
+export function withoutPackedRollups(snapshot: Snapshot): Snapshot {
+  const out = new Map<string, Fields>();
+  for (const [name, fields] of snapshot) {
+    if (PACKED_ROLLUPS.test(name)) continue;
+    if (!name.startsWith('orgkeys:')) {
+      out.set(name, fields);
+      continue;
+    }
+    out.set(name, Object.fromEntries(Object.entries(fields).filter(([member]) => !PACKED_ROLLUPS.test(member))));
+  }
+  return out;
+}

@@ -55,7 +55,7 @@ export async function unfinishedReplay(redis: Redis, keys: Keys): Promise<Replay
   return null;
 }
 
-/** A version number never used before, registered (so retention purges it) with its checkpoint. */
+/** A version number never used before, registered (so retention purges it) with its checkpoint, its rollups packed. */
 export async function allocateVersion(
   redis: Redis,
   keys: Keys,
@@ -67,6 +67,8 @@ export async function allocateVersion(
     .multi()
     .sadd(keys.projectionVersions(), String(version))
     .hset(keys.version(version).replay(), { ...checkpoint })
+    // empty: every rollup it will hold is packed as it is written (projections/keys.ts, `packed`)
+    .set(keys.version(version).packedRollups(), '1')
     .exec();
   return version;
 }

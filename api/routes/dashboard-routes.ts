@@ -148,7 +148,7 @@ export const dashboardRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) 
     const { orgId } = request.params;
     const range = { from: request.query.from || undefined, to: request.query.to || undefined };
     const [kpis, top] = await Promise.all([
-      queryRollupKpis(redis, keys, orgId, { kind: 'org' }, range, now(), fallback),
+      queryRollupKpis(redis, keys, orgId, { kind: 'org' }, range, now(), config.historyDays, fallback),
       queryOrgTop(redis, keys, orgId, range, TOP_LIMIT.default, now(), fallback, deps.orgTopCache),
     ]);
     return send(reply, 200, `Organisation ${orgId}`, orgPage(kpis, top), navFor(principal(request), orgId));

@@ -20,7 +20,7 @@ export const kpiRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
   const keys = keysFor(deps.config.redisPrefix);
   const read: RouteShorthandOptions = { preHandler: orgAuth(deps.config), config: { errorStatus: { engagement_disabled: 403 } } };
   const rollup = (orgId: string, scope: RollupScope, query: RangeQuery): Promise<unknown> =>
-    queryRollupKpis(redis, keys, orgId, scope, { from: query.from, to: query.to }, now(), fallback);
+    queryRollupKpis(redis, keys, orgId, scope, { from: query.from, to: query.to }, now(), deps.config.historyDays, fallback);
 
   app.get<{ Params: OrgParams & { emailId: string } }>('/v1/orgs/:orgId/emails/:emailId/kpis', read, (req) =>
     queryEmailKpis(redis, keys, req.params.orgId, req.params.emailId, fallback),

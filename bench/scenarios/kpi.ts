@@ -10,6 +10,7 @@
 import { createRedis } from '../../core/redis.js';
 import { ControlStore } from '../../projections/control/control-store.js';
 import { keysFor } from '../../projections/keys.js';
+import { bucketOf, dateRange } from '../../projections/queries/days.js';
 import { EventCodec } from '../../schemas/codec.js';
 import { isControlEvent, type ControlEvent } from '../../schemas/events.js';
 import { runWrk } from '../wrk.js';
@@ -99,8 +100,36 @@ export async function kpiScenario(ctx: BenchContext): Promise<ScenarioResult> {
       const failed = load.non2xx3xx + load.socketErrors;
       checks.push({ scenario: name, name: `${route.metric}: no error answer (wrk: every response 2xx or 3xx)`, ok: failed === 0 && load.requests > 0, detail: `${load.requests} requests, ${load.non2xx3xx} not 2xx/3xx, ${load.socketErrors} socket errors` });
     }
+    checks.push(...(await packedOrgReadChecks(name, config, server.url, headers, orgIds, from, today)));
   } finally {
     await server.stop();
   }
   return { rows, checks };
+}
+
+/**
+ * The org route measured the packed read (the month hashes: the projection's marker is set) and
+ * answers what the day hashes hold: each sample org's 30-day totals against HMGETs of its day hashes.
+ */
+async function packedOrgReadChecks(name: string, config: NonNullable<BenchContext['projected']>, url: string, headers: Record<string, string>, orgIds: readonly string[], from: string, to: string): Promise<Check[]> {
+  const redis = createRedis(config);
+  try {
+    const v = keysFor(config.redisPrefix).version(1);
+    const packed = (await redis.exists(v.packedRollups())) === 1;
+    const fields = ['emails', 'opens', 'clicks'] as const;
+    const buckets = dateRange(from, to).map(bucketOf);
+    let mismatched = 0;
+    for (const orgId of orgIds) {
+      const response = await fetch(`${url}/v1/orgs/${encodeURIComponent(orgId)}/kpis?from=${from}&to=${to}`, { headers });
+      const doc = (await response.json()) as Record<string, number>;
+      const stored = await Promise.all(buckets.map((b) => redis.hmget(v.orgDay(orgId, b), ...fields)));
+      if (fields.some((f, i) => doc[f] !== stored.reduce((sum, values) => sum + Number(values[i] ?? 0), 0))) mismatched++;
+    }
+    return [
+      { scenario: name, name: 'org KPIs read from the month hashes (projection marked packed)', ok: packed, detail: packed ? 'yes' : 'no marker: the day hashes were read' },
+      { scenario: name, name: 'org KPIs = the day hashes summed (emails, opens, clicks)', ok: mismatched === 0, detail: `${orgIds.length - mismatched}/${orgIds.length} orgs equal` },
+    ];
+  } finally {
+    redis.disconnect();
+  }
 }

@@ -39,7 +39,7 @@ export async function memoryScenario(ctx: BenchContext): Promise<ScenarioResult>
   const sinks = ctx.sinks[ctx.sinks.length - 1]!;
   const redis = createRedis(sinks);
   const base = keysFor(sinks.redisPrefix).version(1).base;
-  const kinds = ['email', 'emailr', 'contact', 'contactd', 'orgd', 'senderd', 'templated', 'orgkeys', 'seen'] as const;
+  const kinds = ['email', 'emailr', 'contact', 'contactd', 'orgd', 'senderd', 'templated', 'orgm', 'senderm', 'templatem', 'orgkeys', 'seen'] as const;
   const u = Object.fromEntries(await Promise.all(kinds.map(async (k) => [k, await usage(redis, `${base}${k}:*`)] as const))) as Record<(typeof kinds)[number], KindUsage>;
   redis.disconnect();
   const total = (k: KindUsage): number => k.keys * k.meanBytes;
@@ -52,6 +52,13 @@ export async function memoryScenario(ctx: BenchContext): Promise<ScenarioResult>
       { scenario: name, metric: 'Redis bytes per followed email', value: perEmail, unit: 'B', note: `email hash ${Math.round(u.email.meanBytes)} + recipient flags ${Math.round(u.emailr.meanBytes)} (${u.emailr.keys} followed emails)` },
       { scenario: name, metric: 'Redis bytes per contact', value: perContact, unit: 'B', note: `contact hash + its contact-day hashes (${contacts} contacts, ${u.contactd.keys} contact-days)` },
       { scenario: name, metric: 'Redis bytes per event (dedup seen sets)', value: total(u.seen) / ctx.backlog, unit: 'B', note: 'expire after the 8-day dedup window' },
+      {
+        scenario: name,
+        metric: 'Redis bytes of packed rollups per day hash',
+        value: (total(u.orgm) + total(u.senderm) + total(u.templatem)) / Math.max(1, u.orgd.keys + u.senderd.keys + u.templated.keys),
+        unit: 'B',
+        note: `month hashes (${u.orgm.keys + u.senderm.keys + u.templatem.keys}) for the KPI reads, against ${Math.round((total(u.orgd) + total(u.senderd) + total(u.templated)) / Math.max(1, u.orgd.keys + u.senderd.keys + u.templated.keys))} B per day hash (${u.orgd.keys + u.senderd.keys + u.templated.keys})`,
+      },
       { scenario: name, metric: 'Redis projection total', value: all / 2 ** 20, unit: 'MiB', note: `${ctx.backlog} records; sampled ≤ ${SAMPLE} keys per kind` },
       { scenario: name, metric: 'processor peak RSS (VmHWM)', value: (run.peakRssBytes[0] ?? 0) / 2 ** 20, unit: 'MiB', note: 'one child process, all roles' },
     ],

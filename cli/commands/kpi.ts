@@ -11,11 +11,11 @@ import { queryEmailKpis } from '../../projections/queries/email-kpis.js';
 import { queryRollupKpis } from '../../projections/queries/rollup-kpis.js';
 import { contactView, emailView, rollupView } from '../format/kpi-views.js';
 
-async function withRedis<T>(run: (redis: ReturnType<typeof createRedis>, keys: ReturnType<typeof keysFor>) => Promise<T>): Promise<T> {
+async function withRedis<T>(run: (redis: ReturnType<typeof createRedis>, keys: ReturnType<typeof keysFor>, config: ReturnType<typeof loadConfig>) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const redis = createRedis(config);
   try {
-    return await run(redis, keysFor(config.redisPrefix));
+    return await run(redis, keysFor(config.redisPrefix), config);
   } finally {
     redis.disconnect();
   }
@@ -61,7 +61,7 @@ export function registerKpiCommand(program: Command): void {
       .action(async (orgId: string, ...rest: unknown[]) => {
         const id = name === 'org' ? '' : (rest[0] as string);
         const opts = (name === 'org' ? rest[0] : rest[1]) as { from?: string; to?: string; json?: boolean };
-        const result = await withRedis((redis, keys) => queryRollupKpis(redis, keys, orgId, scopeOf(id), { from: opts.from, to: opts.to }));
+        const result = await withRedis((redis, keys, config) => queryRollupKpis(redis, keys, orgId, scopeOf(id), { from: opts.from, to: opts.to }, Date.now(), config.historyDays));
         print(Boolean(opts.json), result, rollupView);
       });
   };

@@ -6,9 +6,9 @@
  * when the name is first built. Pure bookkeeping.
  */
 
-import { dayOf, escapeId, recipientRef, type VersionKeys } from '../../projections/keys.js';
+import { dayOf, escapeId, packedDayOf, recipientRef, type VersionKeys } from '../../projections/keys.js';
 import type { RecipientType } from '../../schemas/events.js';
-import { addExpireAt, addOrgKey, type Delta } from '../../projections/projector/delta.js';
+import { addExpireAt, addOrgKey, addPack, type Delta } from '../../projections/projector/delta.js';
 
 const DAY_MS = 86_400_000;
 
@@ -82,7 +82,7 @@ export class BatchKeys {
   orgDay(orgId: string, day: string): string {
     const org = this.org(orgId);
     let key = org.days.get(day);
-    if (key === undefined) org.days.set(day, (key = this.daily(org, this.keys.orgDay(orgId, day), day)));
+    if (key === undefined) org.days.set(day, (key = this.rollup(org, this.keys.orgDay(orgId, day), day, (month) => this.keys.orgMonth(orgId, month))));
     return key;
   }
 
@@ -90,7 +90,7 @@ export class BatchKeys {
     const org = this.org(orgId);
     const days = inner(org.senderDays, senderId);
     let key = days.get(day);
-    if (key === undefined) days.set(day, (key = this.daily(org, this.keys.senderDay(orgId, senderId, day), day)));
+    if (key === undefined) days.set(day, (key = this.rollup(org, this.keys.senderDay(orgId, senderId, day), day, (month) => this.keys.senderMonth(orgId, senderId, month))));
     return key;
   }
 
@@ -98,7 +98,7 @@ export class BatchKeys {
     const org = this.org(orgId);
     const days = inner(org.templateDays, templateId);
     let key = days.get(day);
-    if (key === undefined) days.set(day, (key = this.daily(org, this.keys.templateDay(orgId, templateId, day), day)));
+    if (key === undefined) days.set(day, (key = this.rollup(org, this.keys.templateDay(orgId, templateId, day), day, (month) => this.keys.templateMonth(orgId, templateId, month))));
     return key;
   }
 
@@ -138,12 +138,23 @@ export class BatchKeys {
   }
 
   private daily(org: OrgKeys, key: string, day: string): string {
+    addExpireAt(this.delta, key, this.dayExpiry(day));
+    return this.touch(org, key);
+  }
+
+  /** A daily rollup, packed into its month hash for reads (listed in the org's index as well). */
+  private rollup(org: OrgKeys, key: string, day: string, monthKey: (month: string) => string): string {
+    const { month, field } = packedDayOf(day);
+    addPack(this.delta, key, { month: this.touch(org, monthKey(month)), field, expireAt: this.dayExpiry(day) });
+    return this.daily(org, key, day);
+  }
+
+  private dayExpiry(day: string): number {
     let expiry = this.dayExpiries.get(day);
     if (expiry === undefined) {
       expiry = Date.UTC(Number(day.slice(0, 4)), Number(day.slice(4, 6)) - 1, Number(day.slice(6, 8))) / 1000 + this.horizonSeconds;
       this.dayExpiries.set(day, expiry);
     }
-    addExpireAt(this.delta, key, expiry);
-    return this.touch(org, key);
+    return expiry;
   }
 }

@@ -14,6 +14,11 @@
 --                     so never a ','). The caller makes them numbers: in Lua, turning an org
 --                     window's 330 strings into numbers cost Redis about as much as reading them,
 --                     and 30 bulk strings cost Redis and the API less to send and parse than 330
+--             'packed' a rollup's daily series from its month hashes (projections/keys.ts, orgm…):
+--                     KEYS[4] is {P:vV}:packed, KEYS[5..] the month hashes; ARGV[3..] per month hash
+--                     its count and DD fields. With the marker, one HMGET per month hash (a missing
+--                     day nil); without it (a version written before month hashes) nothing is read:
+--                     the caller reads the day hashes ('rows')
 -- ARGV[3..] field names ('sum', 'rows')
 --
 -- Returns {current} alone when the live version is not ARGV[1] (a replay switched it: the caller
@@ -21,6 +26,7 @@
 --   hash: one flat field/value array per key
 --   sum:  the first key's flat hash, the sums (one per field), how many of the summed keys exist
 --   rows: one string per key, its #fields values joined by ','
+--   packed: 1 then one string (or nil) per day, as 'rows'; or 0 alone without the marker
 local current = redis.call('GET', KEYS[1]) or '1'
 if tonumber(current) ~= tonumber(ARGV[1]) then
   return {current}
@@ -30,6 +36,37 @@ local mode = ARGV[2]
 if mode == 'hash' then
   for i = 4, #KEYS do
     out[#out + 1] = redis.call('HGETALL', KEYS[i])
+  end
+  return out
+end
+local function rows(firstKey, fields)
+  local n = #fields
+  for i = firstKey, #KEYS do
+    local values = redis.call('HMGET', KEYS[i], unpack(fields))
+    -- a missing field is false in Lua: empty in the row, so positions are kept
+    for f = 1, n do
+      if not values[f] then
+        values[f] = ''
+      end
+    end
+    out[#out + 1] = table.concat(values, ',')
+  end
+  return out
+end
+if mode == 'packed' then
+  if redis.call('EXISTS', KEYS[4]) == 0 then
+    out[4] = 0
+    return out
+  end
+  out[4] = 1
+  local at = 3
+  for i = 5, #KEYS do
+    local n = tonumber(ARGV[at])
+    local values = redis.call('HMGET', KEYS[i], unpack(ARGV, at + 1, at + n))
+    for d = 1, n do
+      out[#out + 1] = values[d]
+    end
+    at = at + 1 + n
   end
   return out
 end
@@ -63,17 +100,6 @@ if mode == 'sum' then
   return out
 end
 if mode == 'rows' then
-  local n = #fields
-  for i = 4, #KEYS do
-    local values = redis.call('HMGET', KEYS[i], unpack(fields))
-    -- a missing field is false in Lua: empty in the row, so positions are kept
-    for f = 1, n do
-      if not values[f] then
-        values[f] = ''
-      end
-    end
-    out[#out + 1] = table.concat(values, ',')
-  end
-  return out
+  return rows(4, fields)
 end
 return redis.error_reply('read-kpis: unknown mode ' .. tostring(mode))

@@ -4,6 +4,7 @@
  * their 1-based KEYS index, which keeps the payload small.
  */
 
+import { ROLLUP_FIELDS } from '../keys.js';
 import type { Delta } from './delta.js';
 
 export interface BatchPosition {
@@ -26,6 +27,8 @@ export interface BatchPosition {
    * The batch is refused when `key` (P:purge:fence) holds a later purge of one of them.
    */
   fence?: { key: string; orgs: ReadonlyMap<string, number> };
+  /** {P:vV}:packed: set by the version's first write (its rollups are all packed from then on) */
+  packedKey: string;
 }
 
 export interface ApplyArgs {
@@ -62,7 +65,7 @@ export function buildApplyArgs(delta: Delta, position: BatchPosition): ApplyArgs
   // Flat ARGV sections (see apply-batch.lua): no JSON, so the script creates no tables per op —
   // cjson.decode of a JSON payload was the largest part of the script's time.
   const ops: string[] = [];
-  const counts = [0, 0, 0, 0, 0, 0, 0, 0, 0];
+  const counts = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
   const fields = <V>(section: number, map: Map<string, Map<string, V>>): void => {
     for (const [key, byField] of map) {
       const i = k(key);
@@ -121,6 +124,11 @@ export function buildApplyArgs(delta: Delta, position: BatchPosition): ApplyArgs
   for (const key of delta.seen.keys()) {
     ops.push(k(key), String(SEEN_TTL_SECONDS));
     counts[7]!++;
+  }
+  ops.push(k(position.packedKey), String(ROLLUP_FIELDS.length), ...ROLLUP_FIELDS);
+  for (const [day, { month, field, expireAt }] of delta.pack) {
+    ops.push(k(day), k(month), field, String(expireAt));
+    counts[9]!++;
   }
 
   return {

@@ -16,7 +16,9 @@ import type { Delta } from './delta.js';
 import { buildApplyArgs, type BatchPosition } from './apply-args.js';
 import { EncodedCommand, encodeParts } from './resp.js';
 
-const LUA = readFileSync(new URL('../lua/apply-batch.lua', import.meta.url), 'utf8');
+/** with pack-rollup.lua's function in front: the one definition of a packed rollup */
+export const APPLY_BATCH_LUA = readFileSync(new URL('../lua/pack-rollup.lua', import.meta.url), 'utf8') + readFileSync(new URL('../lua/apply-batch.lua', import.meta.url), 'utf8');
+const LUA = APPLY_BATCH_LUA;
 const SHA = createHash('sha1').update(LUA).digest('hex');
 
 export type ApplyResult =

@@ -23,6 +23,17 @@ export interface Delta {
   seen: Map<string, string[]>;
   /** clicks through the burst rule, in log order (apply-batch.lua section k) */
   clicks: BurstClick[];
+  /** rollup day key -> where it is packed for reads, rewritten after every other write (pack-rollup.lua) */
+  pack: Map<string, PackedDay>;
+}
+
+/** A daily rollup's place in its month hash (projections/keys.ts, orgm/senderm/templatem). */
+export interface PackedDay {
+  month: string;
+  /** DD */
+  field: string;
+  /** the day key's expiry (unix seconds): the month hash's is the latest of its days' */
+  expireAt: number;
 }
 
 /**
@@ -59,6 +70,7 @@ export function emptyDelta(): Delta {
     orgKeys: new Map(),
     seen: new Map(),
     clicks: [],
+    pack: new Map(),
   };
 }
 
@@ -117,4 +129,8 @@ export function addSeen(delta: Delta, seenKey: string, eventId: string): void {
   const list = delta.seen.get(seenKey);
   if (list) list.push(eventId);
   else delta.seen.set(seenKey, [eventId]);
+}
+
+export function addPack(delta: Delta, dayKey: string, packed: PackedDay): void {
+  delta.pack.set(dayKey, packed);
 }

@@ -13,7 +13,7 @@
  * Pure: no I/O.
  */
 
-import type { BurstClick, Delta } from './delta.js';
+import type { BurstClick, Delta, PackedDay } from './delta.js';
 
 export interface DrainedState {
   /** key -> field -> increment: keys a previous drain wrote (HINCRBY) */
@@ -31,6 +31,8 @@ export interface DrainedState {
    * removed since; a field set again after its removal is in `set` only, never in both.
    */
   del: Map<string, Set<string>>;
+  /** daily rollups written since the last drain, to pack into their month hashes after everything else */
+  pack: Map<string, PackedDay>;
 }
 
 function inner<V>(outer: Map<string, Map<string, V>>, key: string): Map<string, V> {
@@ -67,7 +69,7 @@ export class FoldState {
   private touched = new Set<string>();
 
   private static empty(): DrainedState {
-    return { incr: new Map(), set: new Map(), expireAt: new Map(), add: new Map(), seenKeys: new Set(), del: new Map() };
+    return { incr: new Map(), set: new Map(), expireAt: new Map(), add: new Map(), seenKeys: new Set(), del: new Map(), pack: new Map() };
   }
 
   /** Was this eventId folded already (its seen set is `seenKey`, the event's day)? */
@@ -108,6 +110,7 @@ export class FoldState {
     // apply-batch.lua section k, after the flags (it reads and removes flags they may have set)
     for (const click of delta.clicks) newFlags += this.click(click);
     for (const [indexKey, keys] of delta.orgKeys) this.addNew(this.indexed, indexKey, keys);
+    for (const [day, packed] of delta.pack) this.pending.pack.set(day, packed);
     for (const [seenKey, ids] of delta.seen) {
       this.addNew(this.seen, seenKey, ids);
       this.pending.seenKeys.add(seenKey);
@@ -146,7 +149,7 @@ export class FoldState {
   /** Nothing merged since the last drain. */
   get idle(): boolean {
     const p = this.pending;
-    return this.fresh.size === 0 && p.set.size === 0 && p.incr.size === 0 && p.expireAt.size === 0 && p.add.size === 0 && p.del.size === 0;
+    return this.fresh.size === 0 && p.set.size === 0 && p.incr.size === 0 && p.expireAt.size === 0 && p.add.size === 0 && p.del.size === 0 && p.pack.size === 0;
   }
 
   /** A key the merge in progress writes besides its Delta's own sections (see merge). */

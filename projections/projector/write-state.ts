@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { EngagementError } from '../../core/errors.js';
+import { ROLLUP_FIELDS } from '../keys.js';
 import { orgDigest } from '../purge-fence.js';
 import { SEEN_TTL_SECONDS } from './apply-args.js';
 import type { DrainedState } from './fold-state.js';
@@ -22,6 +23,9 @@ const CHUNK = 1000;
 /** ARGV items per write-keys.lua call (Lua's unpack() limit is per HSET, far above one key's fields). */
 const SCRIPT_ARGS = 20_000;
 const LUA = readFileSync(new URL('../lua/write-keys.lua', import.meta.url), 'utf8');
+const PACK_LUA = readFileSync(new URL('../lua/pack-rollup.lua', import.meta.url), 'utf8') + readFileSync(new URL('../lua/pack-rollups.lua', import.meta.url), 'utf8');
+/** day/month key pairs per pack-rollups.lua call */
+const PACK_CHUNK = 500;
 
 export interface StateWrite {
   offsetsKey: string;
@@ -48,6 +52,7 @@ export async function writeDrained(conn: Redis, drained: DrainedState, write: St
   try {
     // Loaded before the MULTI: its EVALSHA calls are encoded here, not by ioredis's script support.
     const sha = (await conn.script('LOAD', LUA)) as string;
+    const packSha = drained.pack.size > 0 ? ((await conn.script('LOAD', PACK_LUA)) as string) : '';
     await conn.watch(write.offsetsKey, ...(write.fence && fenceOrgs.length > 0 ? [write.fence.key] : []));
     const stored = await conn.hgetall(write.offsetsKey);
     for (const [partition, expected] of write.expected) {
@@ -132,6 +137,18 @@ export async function writeDrained(conn: Redis, drained: DrainedState, write: St
     for (const [key, at] of expiries) {
       multi.expireat(key, at);
       commands++;
+    }
+    // last: a packed day is what its day hash holds after everything above (pack-rollup.lua)
+    const packs = [...drained.pack];
+    for (let at = 0; at < packs.length; at += PACK_CHUNK) {
+      const chunk = packs.slice(at, at + PACK_CHUNK);
+      const keys: string[] = [];
+      const args: string[] = [String(ROLLUP_FIELDS.length), ...ROLLUP_FIELDS];
+      for (const [day, { month, field, expireAt }] of chunk) {
+        keys.push(day, month);
+        args.push(field, String(expireAt));
+      }
+      send(['EVALSHA', packSha, String(keys.length), ...keys, ...args]);
     }
     const offsets: string[] = [];
     for (const [partition, next] of write.next) offsets.push(String(partition), String(next));

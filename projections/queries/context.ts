@@ -21,14 +21,22 @@ const MAX_ATTEMPTS = 4;
 export type ReadPlan =
   | { mode: 'hash'; keys: string[] }
   | { mode: 'sum'; keys: [first: string, ...summed: string[]]; fields: readonly string[] }
-  | { mode: 'rows'; keys: string[]; fields: readonly string[] };
+  | { mode: 'rows'; keys: string[]; fields: readonly string[] }
+  /**
+   * A rollup's daily series from its month hashes (`months`, each with the DD fields it holds, in
+   * day order) when the version's `marker` says they are complete; `fields` name the values each
+   * packed day holds (ROLLUP_FIELDS).
+   */
+  | { mode: 'packed'; marker: string; months: ReadonlyArray<{ key: string; days: readonly string[] }>; fields: readonly string[] };
 
 export type ReadReply =
   | { mode: 'hash'; hashes: Array<Record<string, string>> }
   /** `first`: the first key's HGETALL as Redis sent it (bulk strings as Buffers), for the caller to read */
   | { mode: 'sum'; first: unknown; sums: Record<string, number>; present: number }
   /** one array per key, the values in the order of the plan's fields (missing ones 0) */
-  | { mode: 'rows'; rows: number[][] };
+  | { mode: 'rows'; rows: number[][] }
+  /** as 'rows', one array per day; `packed` false (and no rows): the version has no month hashes, read its day hashes */
+  | { mode: 'packed'; packed: boolean; rows: number[][] };
 
 export interface QueryResult<R extends ReadReply> {
   keys: VersionKeys;
@@ -79,8 +87,8 @@ export async function runQuery<M extends ReadPlan['mode']>(
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const v = keys.version(version);
     const p: ReadPlan = plan(v);
-    const allKeys = [keys.currentVersion(), keys.controlOrg(orgId), keys.controlSynced(), ...p.keys];
-    const argv = p.mode === 'hash' ? [String(version), p.mode] : [String(version), p.mode, ...p.fields];
+    const allKeys = [keys.currentVersion(), keys.controlOrg(orgId), keys.controlSynced(), ...planKeys(p)];
+    const argv = [String(version), p.mode, ...planArgs(p)];
     let reply: unknown[];
     try {
       // concurrent reads of this turn share one write to Redis (the API's largest cost per read)
@@ -105,6 +113,26 @@ export async function runQuery<M extends ReadPlan['mode']>(
   throw new EngagementError('redis_unavailable', `the live projection version kept changing during a read of organisation ${orgId}`, { retriable: true });
 }
 
+/** KEYS[4..] of read-kpis.lua for a plan */
+function planKeys(plan: ReadPlan): string[] {
+  return plan.mode === 'packed' ? [plan.marker, ...plan.months.map((m) => m.key)] : plan.keys;
+}
+
+/** ARGV[3..] of read-kpis.lua for a plan */
+function planArgs(plan: ReadPlan): string[] {
+  switch (plan.mode) {
+    case 'hash':
+      return [];
+    case 'packed': {
+      const args: string[] = [];
+      for (const { days } of plan.months) args.push(String(days.length), ...days);
+      return args;
+    }
+    default:
+      return [...plan.fields];
+  }
+}
+
 function decode(plan: ReadPlan, rest: unknown[]): ReadReply {
   switch (plan.mode) {
     case 'hash':
@@ -113,6 +141,8 @@ function decode(plan: ReadPlan, rest: unknown[]): ReadReply {
       return { mode: 'sum', first: rest[0], sums: toRecord(plan.fields, rest[1]), present: Number(rest[2] ?? 0) };
     case 'rows':
       return { mode: 'rows', rows: rest.map((row) => countsInRow(row as Uint8Array | null, plan.fields.length)) };
+    case 'packed':
+      return { mode: 'packed', packed: rest[0] === 1, rows: rest.slice(1).map((row) => countsInRow(row as Uint8Array | null, plan.fields.length)) };
     default: {
       const never: never = plan;
       return never;

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Keys, RollupField, VersionKeys } from '../keys.js';
-import { ROLLUP_FIELDS } from '../keys.js';
+import { packedDayOf, ROLLUP_FIELDS } from '../keys.js';
 import type { ControlFallback } from '../control/control-store.js';
 import { runQuery } from './context.js';
 import { bucketOf, dateRange, lastDays, parseDate } from './days.js';
@@ -121,6 +121,46 @@ function rollupOf(orgId: string, scope: RollupScope, dates: readonly string[], d
   return { orgId, scope, from: dates[0]!, to: dates[dates.length - 1]!, ...totals, ...engagementRates(totals), daily };
 }
 
+function monthKey(v: VersionKeys, orgId: string, scope: RollupScope, month: string): string {
+  switch (scope.kind) {
+    case 'org':
+      return v.orgMonth(orgId, month);
+    case 'sender':
+      return v.senderMonth(orgId, scope.senderId, month);
+    case 'template':
+      return v.templateMonth(orgId, scope.templateId, month);
+    default: {
+      const never: never = scope;
+      return never;
+    }
+  }
+}
+
+/** The month hashes holding `buckets` (YYYYMMDD, in order), each with its DD fields in order. Pure. */
+export function monthsOf(buckets: readonly string[], keyOf: (month: string) => string): Array<{ key: string; days: string[] }> {
+  const months: Array<{ month: string; key: string; days: string[] }> = [];
+  for (const bucket of buckets) {
+    const { month, field } = packedDayOf(bucket);
+    let last = months[months.length - 1];
+    if (last?.month !== month) months.push((last = { month, key: keyOf(month), days: [] }));
+    last.days.push(field);
+  }
+  return months.map(({ key, days }) => ({ key, days }));
+}
+
+const DAY_MS = 86_400_000;
+const EMPTY_ROW: readonly number[] = [];
+
+/**
+ * A day whose hash expired at the horizon (its start + HISTORY_DAYS) reads as empty, as its hash
+ * would: its packed copy lives on in the month hash until the month's latest day expires. Pure.
+ */
+export function withinHorizon(dates: readonly string[], rows: readonly (readonly number[])[], now: number, historyDays: number): Array<readonly number[]> {
+  // a day starting at or before now - horizon is gone: its date is at most that instant's date
+  const lastGone = new Date(now - historyDays * DAY_MS).toISOString().slice(0, 10);
+  return rows.map((row, i) => (dates[i]! <= lastGone ? EMPTY_ROW : row));
+}
+
 function dayKey(v: VersionKeys, orgId: string, scope: RollupScope, bucket: string): string {
   switch (scope.kind) {
     case 'org':
@@ -141,14 +181,28 @@ export async function queryRollupKpis(
   keys: Keys,
   orgId: string,
   scope: RollupScope,
-  range: { from?: string; to?: string } = {},
-  now: number = Date.now(),
+  range: { from?: string; to?: string },
+  now: number,
+  /** HISTORY_DAYS: days older than this horizon read as empty (see withinHorizon) */
+  historyDays: number,
   fallback?: ControlFallback,
 ): Promise<RollupKpis> {
   const dates = resolveRange(range, now);
   const buckets = dates.map((d) => bucketOf(d));
-  const { data } = await runQuery<'rows'>(redis, keys, orgId, (v) => ({ mode: 'rows', keys: buckets.map((b) => dayKey(v, orgId, scope, b)), fields: ROLLUP_FIELDS }), fallback);
-  return rollupOf(orgId, scope, dates, data.rows.map(storedFromRow));
+  const { data } = await runQuery<'packed'>(
+    redis,
+    keys,
+    orgId,
+    (v) => ({ mode: 'packed', marker: v.packedRollups(), months: monthsOf(buckets, (month) => monthKey(v, orgId, scope, month)), fields: ROLLUP_FIELDS }),
+    fallback,
+  );
+  let rows = data.rows;
+  if (!data.packed) {
+    // a version written before the month hashes (until a replay rebuilds it): its day hashes
+    const unpacked = await runQuery<'rows'>(redis, keys, orgId, (v) => ({ mode: 'rows', keys: buckets.map((b) => dayKey(v, orgId, scope, b)), fields: ROLLUP_FIELDS }), fallback);
+    rows = unpacked.data.rows;
+  }
+  return rollupOf(orgId, scope, dates, withinHorizon(dates, rows, now, historyDays).map(storedFromRow));
 }
 
 /** Defaults: the last 30 days up to today, or 30 days around whichever bound is given. */

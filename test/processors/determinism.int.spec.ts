@@ -77,7 +77,7 @@ describe('one email is one email, and live and replay decide alike', () => {
     const k = keysFor(config.redisPrefix);
     const email = await queryEmailKpis(redis, k, ORG, 'e-retried');
     expect(email).toMatchObject({ recipients: 2, followedRecipients: 1, opens: 1 });
-    const rollup = await queryRollupKpis(redis, k, ORG, { kind: 'org' }, { from: iso(today - 40 * DAY), to: iso(today) });
+    const rollup = await queryRollupKpis(redis, k, ORG, { kind: 'org' }, { from: iso(today - 40 * DAY), to: iso(today) }, Date.now(), config.historyDays);
     expect(rollup).toMatchObject({ emails: 2, recipients: 4, followedRecipients: 2 }); // e-retried and e-backfill
     const byDay = new Map(rollup.daily.map((d) => [d.date, d]));
     expect(byDay.get(iso(firstSentAt))).toMatchObject({ emails: 1, recipients: 2 });

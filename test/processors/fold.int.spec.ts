@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dayOf, type VersionKeys } from '../../projections/keys.js';
+import { dayOf, packedDayOf, ROLLUP_FIELDS, type VersionKeys } from '../../projections/keys.js';
 import { hourOfWeekIn } from '../../projections/local-hour.js';
 import type { EmailEvent } from '../../schemas/events.js';
 import { fixture } from '../support/fixtures.js';
@@ -139,7 +139,24 @@ describe('fold: AttachmentViewed and EmailReplied', () => {
 
   it('indexes every touched key under the org', async () => {
     const p = await given(sent, fixture('EmailOpened', { occurredAt: LATER }));
-    const touched = [email, (k: VersionKeys) => k.emailRecipients('org-1', 'e-1'), orgd, senderd, templated, contactd, contact];
+    const { month } = packedDayOf(DAY);
+    const months = [(k: VersionKeys) => k.orgMonth('org-1', month), (k: VersionKeys) => k.senderMonth('org-1', 's-1', month), (k: VersionKeys) => k.templateMonth('org-1', 'tpl-1', month)];
+    const touched = [email, (k: VersionKeys) => k.emailRecipients('org-1', 'e-1'), orgd, senderd, templated, contactd, contact, ...months];
     expect(await p.members((k) => k.orgIndex('org-1'))).toEqual(new Set(touched.map((key) => p.name(key))));
+  });
+
+  it('packs each daily rollup into its month hash as the day hash holds it after the batch', async () => {
+    const p = await given(sent, fixture('EmailOpened', { occurredAt: LATER }), fixture('EmailReplied', { occurredAt: LATER + 1000 }));
+    const { month, field } = packedDayOf(DAY);
+    for (const [day, monthKey] of [
+      [orgd, (k: VersionKeys) => k.orgMonth('org-1', month)],
+      [senderd, (k: VersionKeys) => k.senderMonth('org-1', 's-1', month)],
+      [templated, (k: VersionKeys) => k.templateMonth('org-1', 'tpl-1', month)],
+    ] as const) {
+      const hash = await p.get(day);
+      expect(hash).toMatchObject({ emails: '1', opens: '1', uniqueOpens: '1', replies: '1' });
+      expect(await p.get(monthKey)).toEqual({ [field]: ROLLUP_FIELDS.map((f) => hash[f] ?? '').join(',') });
+    }
+    expect(await p.ttl((k) => k.packedRollups())).toBe(-1); // present, without expiry: the version's first write set it
   });
 });

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createRedis } from '../../core/redis.js';
 import { dayOf } from '../../projections/keys.js';
-import { applyBatch } from '../../projections/projector/apply-batch.js';
+import { APPLY_BATCH_LUA, applyBatch } from '../../projections/projector/apply-batch.js';
 import { emptyDelta } from '../../projections/projector/delta.js';
 import { fixture } from '../support/fixtures.js';
 import { testConfig } from '../support/env.js';
@@ -14,7 +13,7 @@ import { RedisProjection } from '../processors/support/redis-projection.js';
  * it must still reach the script after Redis lost its script cache, and must refuse a connection
  * whose keyPrefix it would not apply.
  */
-const SHA = createHash('sha1').update(readFileSync(new URL('../../projections/lua/apply-batch.lua', import.meta.url), 'utf8')).digest('hex');
+const SHA = createHash('sha1').update(APPLY_BATCH_LUA).digest('hex');
 const DAY_MS = 86_400_000;
 const SENT_AT = Math.floor(Date.now() / DAY_MS) * DAY_MS - DAY_MS + 9 * 3_600_000;
 
@@ -39,7 +38,7 @@ describe('applyBatch', () => {
     const redis = createRedis({ ...testConfig() });
     const prefixed = redis.duplicate({ keyPrefix: 'x:' });
     try {
-      const position = { offsetsKey: 'unused', partition: 0, firstOffset: 0, nextOffset: 1, expectedStart: 0 };
+      const position = { offsetsKey: 'unused', packedKey: 'unused:packed', partition: 0, firstOffset: 0, nextOffset: 1, expectedStart: 0 };
       await expect(applyBatch(prefixed, emptyDelta(), position)).rejects.toMatchObject({ code: 'internal' });
     } finally {
       prefixed.disconnect();

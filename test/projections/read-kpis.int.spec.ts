@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEngagementError } from '../../core/errors.js';
 import { createRedis } from '../../core/redis.js';
-import { keysFor } from '../../projections/keys.js';
+import { keysFor, packedDayOf, ROLLUP_FIELDS } from '../../projections/keys.js';
 import { queryContactKpis } from '../../projections/queries/contact-kpis.js';
 import { openQuery } from '../../projections/queries/context.js';
 import { bucketOf, lastDays } from '../../projections/queries/days.js';
@@ -63,7 +63,7 @@ describe('KPI reads in one script', () => {
     expect((await queryEmailKpis(redis, keys, 'org-1', 'e-1')).opens).toBe(10);
     await redis.set(keys.currentVersion(), '2');
     expect((await queryEmailKpis(redis, keys, 'org-1', 'e-1')).opens).toBe(20);
-    const org = await queryRollupKpis(redis, keys, 'org-1', { kind: 'org' }, { from: days[0], to: days[29] });
+    const org = await queryRollupKpis(redis, keys, 'org-1', { kind: 'org' }, { from: days[0], to: days[29] }, NOW, config.historyDays);
     expect(org.emails).toBe(2);
     expect(org.daily[29]).toMatchObject({ date: days[29], emails: 2, opens: 7 });
     expect(org.daily[0]).toMatchObject({ emails: 0, opens: 0 });
@@ -92,9 +92,47 @@ describe('KPI reads in one script', () => {
     same(recipientKpisResponse, contact);
     same(recipientKpisResponse, await queryContactKpis(redis, keys, 'org-1', 'c-1', 30, NOW));
     const range = { from: days[0], to: days[29] };
-    same(rollupKpisResponse, await queryRollupKpis(redis, keys, 'org-3', { kind: 'org' }, range));
-    same(rollupKpisResponse, await queryRollupKpis(redis, keys, 'org-3', { kind: 'sender', senderId: 's-1' }, range));
-    same(rollupKpisResponse, await queryRollupKpis(redis, keys, 'org-3', { kind: 'template', templateId: 'none' }, range));
+    same(rollupKpisResponse, await queryRollupKpis(redis, keys, 'org-3', { kind: 'org' }, range, NOW, config.historyDays));
+    same(rollupKpisResponse, await queryRollupKpis(redis, keys, 'org-3', { kind: 'sender', senderId: 's-1' }, range, NOW, config.historyDays));
+    same(rollupKpisResponse, await queryRollupKpis(redis, keys, 'org-3', { kind: 'template', templateId: 'none' }, range, NOW, config.historyDays));
+  });
+
+  it('read a rollup from its month hashes when the version packs them, else from its day hashes: the same answer', async () => {
+    const v1 = keys.version(1);
+    await redis.hset(keys.controlOrg('org-4'), { enabled: '1', changedAt: '1' });
+    for (const [i, day] of days.entries()) {
+      if (i % 3 === 1) continue; // days with nothing
+      const counters: Record<string, number> = { emails: i + 1, opens: 2 * i, uniqueOpens: i, clicks: i % 4, machineClicks: -1 };
+      await redis.hset(v1.orgDay('org-4', bucketOf(day)), counters);
+      const { month, field } = packedDayOf(bucketOf(day));
+      await redis.hset(v1.orgMonth('org-4', month), field, ROLLUP_FIELDS.map((f) => counters[f] ?? '').join(','));
+    }
+    const range = { from: days[0], to: days[29] };
+    expect(new Set(days.map((d) => packedDayOf(bucketOf(d)).month)).size).toBe(2); // the window spans two month hashes
+    const fromDays = await queryRollupKpis(redis, keys, 'org-4', { kind: 'org' }, range, NOW, config.historyDays);
+    expect(fromDays.daily[29]).toMatchObject({ emails: 30, opens: 58, machineClicks: -1 });
+    await redis.set(v1.packedRollups(), '1');
+    try {
+      expect(await queryRollupKpis(redis, keys, 'org-4', { kind: 'org' }, range, NOW, config.historyDays)).toEqual(fromDays);
+      // with the marker the month hashes are what is read: a day only they hold shows
+      const { month, field } = packedDayOf(bucketOf(days[1]!));
+      await redis.hset(v1.orgMonth('org-4', month), field, ROLLUP_FIELDS.map((f) => (f === 'emails' ? '5' : '')).join(','));
+      const packed = await queryRollupKpis(redis, keys, 'org-4', { kind: 'org' }, range, NOW, config.historyDays);
+      expect(packed.daily[1]).toMatchObject({ date: days[1], emails: 5, opens: 0 });
+      expect(packed.emails).toBe(fromDays.emails + 5);
+    } finally {
+      await redis.del(v1.packedRollups());
+    }
+  });
+
+  it('read a day past the HISTORY_DAYS horizon as empty, as its expired day hash would be', async () => {
+    const range = { from: days[0], to: days[29] };
+    const all = await queryRollupKpis(redis, keys, 'org-3', { kind: 'org' }, range, NOW, config.historyDays);
+    const recent = await queryRollupKpis(redis, keys, 'org-3', { kind: 'org' }, range, NOW, 10);
+    // NOW is noon: the day that started 10 days before the day of NOW is 10.5 days old, past the horizon
+    expect(recent.daily.slice(0, 20).every((d) => d.emails === 0 && d.opens === 0)).toBe(true);
+    expect(recent.daily.slice(20)).toEqual(all.daily.slice(20));
+    expect(recent.emails).toBe(all.daily.slice(20).reduce((sum, d) => sum + d.emails, 0));
   });
 
   it('answer not_found for nothing stored, engagement_disabled for a disabled org', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { diffSnapshots, formatDifference, type Snapshot } from '../../replay/diff.js';
+import { withoutPackedRollups } from '../../replay/snapshot.js';
 
 const snap = (entries: Record<string, Record<string, string>>): Snapshot => new Map(Object.entries(entries));
 
@@ -35,5 +36,18 @@ describe('diffSnapshots', () => {
     const a = snap({ k: { x: '1' }, only: { y: '2' } });
     const b = snap({ k: { x: '2' } });
     expect(diffSnapshots(b, a)).toEqual(diffSnapshots(a, b).map((d) => ({ ...d, left: d.right, right: d.left })));
+  });
+});
+
+describe('withoutPackedRollups', () => {
+  it('drops the month hashes and their org index entries, nothing else', () => {
+    const snapshot = snap({
+      'orgd:o:20261101': { emails: '1' },
+      'orgm:o:202611': { '01': '1,,,,,,,,,,' },
+      'senderm:o:s:202611': { '01': '1,,,,,,,,,,' },
+      'templatem:o:t:202611': { '01': '1,,,,,,,,,,' },
+      'orgkeys:o': { 'orgd:o:20261101': '1', 'orgm:o:202611': '1', 'senderm:o:s:202611': '1', 'email:o:e': '1' },
+    });
+    expect(withoutPackedRollups(snapshot)).toEqual(snap({ 'orgd:o:20261101': { emails: '1' }, 'orgkeys:o': { 'orgd:o:20261101': '1', 'email:o:e': '1' } }));
   });
 });

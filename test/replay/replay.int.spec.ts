@@ -75,7 +75,7 @@ describe('replay rebuilds the projection blue/green, exactly', () => {
       JSON.stringify(
         await Promise.all([
           ...probes.map(([org, email]) => queryEmailKpis(redis, k, org, email).catch((e: unknown) => (isEngagementError(e) ? e.code : 'error'))),
-          ...main.control.filter((c) => c.type === 'OrgEngagementEnabled').map((c) => queryRollupKpis(redis, k, c.orgId, { kind: 'org' })),
+          ...main.control.filter((c) => c.type === 'OrgEngagementEnabled').map((c) => queryRollupKpis(redis, k, c.orgId, { kind: 'org' }, {}, Date.now(), config.historyDays)),
         ]),
       );
     const expected = await ask();
@@ -173,5 +173,33 @@ describe('replay rebuilds the projection blue/green, exactly', () => {
     expect(verify).toMatchObject({ liveVersion: live, consistent: true, differences: [] });
     expect(verify.keysCompared).toBeGreaterThan(baseline.size);
     expect(await listedVersions(redis, k)).toEqual([live]); // the scratch version is gone
+  });
+
+  it('a live version written before packed rollups is read from its day hashes, verifies clean, and a replay packs it', { timeout: 120_000 }, async () => {
+    const k = keysFor(config.redisPrefix);
+    const live = await currentVersion(redis, k);
+    const lk = k.version(live);
+    const orgs = [...new Set(main.control.filter((c) => c.type === 'OrgEngagementEnabled').map((c) => c.orgId))];
+    const read = (): Promise<string> => Promise.all(orgs.map((org) => queryRollupKpis(redis, k, org, { kind: 'org' }, {}, Date.now(), config.historyDays))).then(JSON.stringify);
+    const expected = await read();
+    expect(expected).toMatch(/"opens":[1-9]/);
+    expect(await redis.exists(lk.packedRollups())).toBe(1);
+    // as an upgrade finds it: no marker, month hashes only for some days (those written since)
+    let removed = 0;
+    for (const org of orgs) {
+      const months = (await redis.smembers(lk.orgIndex(org))).filter((key) => /:(orgm|senderm|templatem):/.test(key));
+      const gone = months.filter((_, i) => i % 2 === 0);
+      removed += gone.length;
+      if (gone.length > 0) await redis.multi().unlink(...gone).srem(lk.orgIndex(org), ...gone).exec();
+    }
+    expect(removed).toBeGreaterThan(0);
+    await redis.del(lk.packedRollups());
+    expect(await read()).toBe(expected);
+    const verify = await runVerify(deps());
+    expect(verify).toMatchObject({ liveVersion: live, consistent: true, differences: [] });
+    const result = await runReplay(deps());
+    expect(result.status).toBe('switched');
+    expect(await redis.exists(k.version(result.version).packedRollups())).toBe(1);
+    expect(await read()).toBe(expected);
   });
 });
