@@ -46,7 +46,7 @@
  *                                                  rewritten from the day's hash by every write to it, in the same
  *                                                  script (projections/lua/pack-rollup.lua); a 30-day read is two
  *                                                  HMGETs instead of 30. A day's field may outlive its day hash by
- *                                                  up to a month (one expiry per key, the month's latest day's): a
+ *                                                  up to a month (one expiry per key, the month's last day's): a
  *                                                  read treats days past the horizon as empty, as the day hash is
  *   {P:vV}:senderm:<org>:<sender>:<YYYYMM>  hash   the same per sender
  *   {P:vV}:templatem:<org>:<tpl>:<YYYYMM>   hash   the same per template
@@ -61,7 +61,7 @@
  *
  * Every email, emailr, contact, contactd, orgd, senderd, templated, their month hashes and orgkeys key expires at the
  * HISTORY_DAYS horizon, reckoned from event time (processors/projector/fold.ts): daily keys that
- * long after their day, a month hash that long after its latest day, the others that long after
+ * long after their day, a month hash that long after its month's last day, the others that long after
  * their newest event.
  *
  * Ids are percent-escaped of ':' '{' '}' so a hostile id can't forge another key.

@@ -35,6 +35,7 @@ export class BatchKeys {
   private readonly escaped = new Map<string, string>();
   private readonly refs = new Map<RecipientType, Map<string, string>>();
   private readonly dayExpiries = new Map<string, number>();
+  private readonly monthExpiries = new Map<string, number>();
 
   /** `horizonSeconds`: HISTORY_DAYS in seconds; a daily key expires that long after its day starts. */
   constructor(
@@ -145,8 +146,19 @@ export class BatchKeys {
   /** A daily rollup, packed into its month hash for reads (listed in the org's index as well). */
   private rollup(org: OrgKeys, key: string, day: string, monthKey: (month: string) => string): string {
     const { month, field } = packedDayOf(day);
-    addPack(this.delta, key, { month: this.touch(org, monthKey(month)), field, expireAt: this.dayExpiry(day) });
+    addPack(this.delta, key, { month: this.touch(org, monthKey(month)), field, expireAt: this.monthExpiry(month) });
     return this.daily(org, key, day);
+  }
+
+  /** A month hash expires with the last day of its month: a function of the month alone. */
+  private monthExpiry(month: string): number {
+    let expiry = this.monthExpiries.get(month);
+    if (expiry === undefined) {
+      // day 0 of the next month is the last day of this one
+      expiry = Date.UTC(Number(month.slice(0, 4)), Number(month.slice(4, 6)), 0) / 1000 + this.horizonSeconds;
+      this.monthExpiries.set(month, expiry);
+    }
+    return expiry;
   }
 
   private dayExpiry(day: string): number {

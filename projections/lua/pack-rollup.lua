@@ -5,8 +5,9 @@
 --
 -- day       the daily rollup hash
 -- month     its month hash; `field` the day's DD there
--- expireAt  the day hash's expiry (unix seconds): the month hash's only ever moves later, to its
---           latest day's (a key without one gets it; one in the past deletes a key that had none)
+-- expireAt  the month hash's expiry (unix seconds), its last day's: a function of the month, so it
+--           is set once, by the write that adds a field (a hash whose fields all predate this
+--           write got it when they were added)
 -- fields    ROLLUP_FIELDS, in order: the packed value is their values joined by ',', a missing one empty
 local function packRollup(day, month, field, expireAt, fields)
   local values = redis.call('HMGET', day, unpack(fields))
@@ -23,8 +24,7 @@ local function packRollup(day, month, field, expireAt, fields)
     redis.call('HDEL', month, field)
     return
   end
-  redis.call('HSET', month, field, table.concat(values, ','))
-  if redis.call('EXPIREAT', month, expireAt, 'NX') == 0 then
-    redis.call('EXPIREAT', month, expireAt, 'GT')
+  if redis.call('HSET', month, field, table.concat(values, ',')) == 1 then
+    redis.call('EXPIREAT', month, expireAt, 'NX')
   end
 end

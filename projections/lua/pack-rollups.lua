@@ -4,7 +4,7 @@
 --
 -- KEYS      pairs: day hash, month hash
 -- ARGV[1]   n, then ARGV[2 .. 1 + n] the rollup fields (ROLLUP_FIELDS)
--- ARGV[..]  per pair: the day's field in the month hash (DD) and the day hash's expiry (unix seconds)
+-- ARGV[..]  per pair: the day's field in the month hash (DD) and the month hash's expiry (unix seconds)
 local nf = tonumber(ARGV[1])
 local fields = {unpack(ARGV, 2, 1 + nf)}
 local at = 2 + nf

@@ -32,7 +32,7 @@ export interface PackedDay {
   month: string;
   /** DD */
   field: string;
-  /** the day key's expiry (unix seconds): the month hash's is the latest of its days' */
+  /** the month hash's expiry (unix seconds): its month's last day's, set when the hash is created */
   expireAt: number;
 }
 

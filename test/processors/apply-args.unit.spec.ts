@@ -30,7 +30,7 @@ describe('buildApplyArgs', () => {
     expect(ops.slice(packAt - 2, packAt)).toEqual([String(declared.indexOf(keys.seen('20260105')) + 1), String(SEEN_TTL_SECONDS)]);
     expect(ops.slice(packAt, packAt + 2 + ROLLUP_FIELDS.length)).toEqual([String(declared.indexOf(keys.packedRollups()) + 1), String(ROLLUP_FIELDS.length), ...ROLLUP_FIELDS]);
     const entries = Array.from({ length: p! }, (_, n) => ops.slice(packAt + 2 + ROLLUP_FIELDS.length + 4 * n, packAt + 6 + ROLLUP_FIELDS.length + 4 * n));
-    const expiry = String(Date.UTC(2026, 0, 5) / 1000 + 400 * 86_400);
+    const expiry = String(Date.UTC(2026, 0, 31) / 1000 + 400 * 86_400); // the month hash expires with its last day
     const at = (key: string) => String(declared.indexOf(key) + 1);
     expect(entries).toContainEqual([at(keys.orgDay('org-1', '20260105')), at(keys.orgMonth('org-1', '202601')), '05', expiry]);
   });

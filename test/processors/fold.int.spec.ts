@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULTS } from '../../core/config.js';
 import { dayOf, packedDayOf, ROLLUP_FIELDS, type VersionKeys } from '../../projections/keys.js';
 import { hourOfWeekIn } from '../../projections/local-hour.js';
 import type { EmailEvent } from '../../schemas/events.js';
@@ -156,6 +157,8 @@ describe('fold: AttachmentViewed and EmailReplied', () => {
       const hash = await p.get(day);
       expect(hash).toMatchObject({ emails: '1', opens: '1', uniqueOpens: '1', replies: '1' });
       expect(await p.get(monthKey)).toEqual({ [field]: ROLLUP_FIELDS.map((f) => hash[f] ?? '').join(',') });
+      // the month hash expires with its month's last day, at the horizon
+      expect(await p.expiresAt(monthKey)).toBe((Date.UTC(Number(month.slice(0, 4)), Number(month.slice(4, 6)), 0) + DEFAULTS.HISTORY_DAYS * 86_400_000) / 1000);
     }
     expect(await p.ttl((k) => k.packedRollups())).toBe(-1); // present, without expiry: the version's first write set it
   });
