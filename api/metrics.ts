@@ -12,6 +12,7 @@ export interface ServerMetrics {
   httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   /** tracking records offered to the spool, by outcome (spooled, full, failed, invalid) */
   spoolAppends: Counter<'outcome'>;
+  spoolWriteLosses: Counter;
   spoolSent: Counter;
   spoolSendFailures: Counter;
 }
@@ -102,6 +103,11 @@ export function createServerMetrics(options: { defaultMetrics?: boolean } = {}):
       name: 'engagement_spool_appends_total',
       help: 'Tracking records offered to the durable spool, by outcome: spooled, full (SPOOL_MAX_BYTES reached: refused), failed (disk error), invalid',
       labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    spoolWriteLosses: new Counter({
+      name: 'engagement_spool_write_lost_total',
+      help: 'Tracking records counted spooled and then lost: the write(2) at the end of their event-loop turn failed (disk error)',
       registers: [registry],
     }),
     spoolSent: new Counter({

@@ -131,7 +131,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   const tracking = trackingHandler(routeDeps, log);
   routeDeps.tracking = tracking;
-  fastPath = trackingFastPath({ handle: tracking, trustProxy: config.trustProxy, httpDuration: metrics.httpDuration, closing: () => closing });
+  const afterWrite = (then: () => void): void => (deps.spool ? deps.spool.sink.afterWrite(then) : then());
+  fastPath = trackingFastPath({ handle: tracking, trustProxy: config.trustProxy, httpDuration: metrics.httpDuration, closing: () => closing, afterWrite });
   app.addHook('preClose', (done) => {
     closing = true;
     done();
@@ -199,6 +200,10 @@ export async function startServer(
     segmentBytes: config.spoolSegmentBytes,
     fsyncMs: config.spoolFsyncMs,
     onSyncError: (err) => log.error({ err }, 'spool fdatasync failed; retried at the next group commit'),
+    onWriteError: (records, err) => {
+      metrics.spoolWriteLosses.inc(records);
+      log.error({ err, records }, 'spool write failed: these tracking records are lost');
+    },
   });
   if (spool.recovery.records > 0 || spool.recovery.corruptTails > 0) log.warn({ dir: config.spoolDir, ...spool.recovery }, 'spool recovered');
   registerSpoolGauges(metrics, spool);

@@ -17,7 +17,10 @@ export const trackingRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) =
   const route = (kind: TrackingKind) => async (request: FastifyRequest<{ Params: { token: string } }>, reply: FastifyReply) => {
     const answer = handle(kind, request.params.token, { method: request.method, userAgent: request.headers['user-agent'], ip: request.ip });
     reply.hijack(); // onResponse (the duration metric) still runs: it listens on the response
-    writeTrackingAnswer(reply.raw, answer);
+    // answered once the record is written to the spool, as on the fast path
+    const send = (): void => void writeTrackingAnswer(reply.raw, answer);
+    if (deps.spool) deps.spool.afterWrite(send);
+    else send();
     return reply;
   };
   app.get(`${TRACKING_PATHS.o}:token`, route('o'));

@@ -20,6 +20,8 @@ export interface FastPathOptions {
   httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   /** true once the server is closing: fastify then answers 503 */
   closing: () => boolean;
+  /** runs its callback once the records of this turn are written to the spool (the answer goes after it) */
+  afterWrite: (then: () => void) => void;
 }
 
 /** A token as tracking URLs carry it: base64url and dots; anything else is fastify's to judge. */
@@ -74,8 +76,10 @@ export function trackingFastPath(options: FastPathOptions): (req: IncomingMessag
     if (!parsed) return false;
     const started = performance.now();
     const answer = options.handle(parsed.kind, parsed.token, { method, userAgent: req.headers['user-agent'], ip: clientIp(req, options.trustProxy) });
-    const status = writeTrackingAnswer(res, answer);
-    observe(method, parsed.kind, status, (performance.now() - started) / 1000);
+    options.afterWrite(() => {
+      const status = writeTrackingAnswer(res, answer);
+      observe(method, parsed.kind, status, (performance.now() - started) / 1000);
+    });
     return true;
   };
 }

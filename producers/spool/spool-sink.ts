@@ -46,4 +46,9 @@ export class SpoolSink {
     if (end < 0) return 'invalid'; // larger than a frame may be
     return this.spool.appendFrame(sealFrame(scratch.subarray(0, end)), sealed.occurredAt);
   }
+
+  /** Runs `then` once every record appended so far is written (SegmentSpool.afterWrite): answer after it. */
+  afterWrite(then: () => void): void {
+    this.spool.afterWrite(then);
+  }
 }

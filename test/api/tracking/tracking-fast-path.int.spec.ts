@@ -131,6 +131,7 @@ describe('trackingFastPath on a bare node server', () => {
       trustProxy: false,
       httpDuration: new Histogram({ name: 'fast_path_test_seconds', help: 'test', labelNames: ['method', 'route', 'status_code'], registers: [new Registry()] }),
       closing: () => closing,
+      afterWrite: (then) => then(),
     });
     const bare = createServer((req, res) => {
       if (fastPath(req, res)) return;

@@ -38,6 +38,35 @@ const values = (batch: { messages: Array<{ value: Buffer }> }) => batch.messages
 const segmentFiles = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.seg')).sort();
 
 describe('SegmentSpool', () => {
+  it('writes what one turn appends with one write at its end, and runs afterWrite callbacks only then', async () => {
+    const o = options({ segmentBytes: 1_000_000 });
+    const spool = openSpool(o);
+    const bytes = (): number => segmentFiles(o.dir).reduce((sum, f) => sum + statSync(path.join(o.dir, f)).size, 0);
+    const answered: number[] = [];
+    spool.afterWrite(() => answered.push(-1)); // nothing appended: at once
+    expect(answered).toEqual([-1]);
+    for (let i = 0; i < 10; i++) {
+      expect(spool.append(message(i))).toBe('spooled');
+      spool.afterWrite(() => answered.push(bytes()));
+    }
+    expect(bytes()).toBe(0); // nothing written within the turn
+    expect(answered).toEqual([-1]);
+    expect(spool.stats().records).toBe(10); // accepted: counted waiting, and against SPOOL_MAX_BYTES
+    await new Promise((resolve) => setImmediate(resolve));
+    const written = bytes();
+    expect(written).toBeGreaterThan(10 * 60);
+    // every answer saw all ten records on disk
+    expect(answered).toEqual([-1, ...Array.from({ length: 10 }, () => written)]);
+    expect(values(spool.read(100))).toEqual(Array.from({ length: 10 }, (_, i) => `event-${i}`));
+  });
+
+  it('a read writes what this turn appended first: nothing appended is invisible to the drainer', () => {
+    const o = options({ segmentBytes: 1_000_000 });
+    const spool = openSpool(o);
+    for (let i = 0; i < 3; i++) spool.append(message(i));
+    expect(values(spool.read(100))).toEqual(['event-0', 'event-1', 'event-2']);
+  });
+
   it('gives records back in order across segments and deletes what is acknowledged', () => {
     const o = options();
     const spool = openSpool(o);
@@ -73,6 +102,7 @@ describe('SegmentSpool', () => {
     const o = options({ segmentBytes: 1_000_000 });
     let spool = openSpool(o);
     for (let i = 0; i < 20; i++) spool.append(message(i));
+    spool.flush(); // what the end of this turn would write
     const [file] = segmentFiles(o.dir);
     const full = statSync(path.join(o.dir, file!)).size;
     spool.close();
