@@ -155,6 +155,15 @@ export function dayOf(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10).replaceAll('-', '');
 }
 
+/**
+ * The latest day bucket (YYYYMMDD) whose daily keys have expired at `now`: a day's keys expire at
+ * its start + HISTORY_DAYS. A month hash keeps such days' packed fields until its month's last
+ * day expires: readers treat them as gone.
+ */
+export function lastExpiredDay(now: number, historyDays: number): string {
+  return dayOf(now - historyDays * 86_400_000);
+}
+
 /** Where a day bucket (YYYYMMDD) is packed: its month hash's month (YYYYMM) and field (DD). */
 export function packedDayOf(day: string): { month: string; field: string } {
   return { month: day.slice(0, 6), field: day.slice(6, 8) };

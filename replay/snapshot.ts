@@ -58,6 +58,26 @@ export async function snapshotOrg(redis: Redis, keys: VersionKeys, orgId: string
 }
 
 const PACKED_ROLLUPS = /^(orgm|senderm|templatem):/;
+const PACKED_MONTH = /^(?:orgm|senderm|templatem):.*:(\d{6})$/;
+
+/**
+ * The snapshot without the packed days of month hashes whose day is at or before `lastExpired`
+ * (YYYYMMDD): their day hashes are gone, readers treat them as gone, and a rebuild does not write
+ * them; the month hash keeps them until its month's last day expires. Pure.
+ */
+export function withoutExpiredPackedDays(snapshot: Snapshot, lastExpired: string): Snapshot {
+  const out = new Map<string, Fields>();
+  for (const [name, fields] of snapshot) {
+    const month = PACKED_MONTH.exec(name)?.[1];
+    if (month === undefined) {
+      out.set(name, fields);
+      continue;
+    }
+    const kept = Object.fromEntries(Object.entries(fields).filter(([day]) => `${month}${day}` > lastExpired));
+    if (Object.keys(kept).length > 0) out.set(name, kept);
+  }
+  return out;
+}
 
 /**
  * The snapshot without the month hashes packing the daily rollups (and without their entries in

@@ -11,14 +11,14 @@ import { topicsFor } from '../core/topics.js';
 import { childLogger } from '../core/logger.js';
 import { Keyring } from '../core/keys/keyring.js';
 import { ControlReader } from '../processors/control/control-reader.js';
-import { keysFor, type ProjectionVersion, type VersionKeys } from '../projections/keys.js';
+import { keysFor, lastExpiredDay, type ProjectionVersion, type VersionKeys } from '../projections/keys.js';
 import { readStoredOffsets } from '../projections/projector/apply-batch.js';
 import { EventCodec } from '../schemas/codec.js';
 import { diffSnapshots, type Difference } from './diff.js';
 import { defaultHolder, ReplayLock } from './lock.js';
 import { startOffsets } from './offsets.js';
 import { deleteGroups, type ReplayDeps, type ReplayProgress } from './replay-runner.js';
-import { snapshotOrg, snapshotVersion, withoutPackedRollups } from './snapshot.js';
+import { snapshotOrg, snapshotVersion, withoutExpiredPackedDays, withoutPackedRollups } from './snapshot.js';
 import { builderSettings, VersionBuilder, type BuildCounters } from './version-builder.js';
 import { allocateVersion, currentVersion, dropVersion } from './versions.js';
 import type { Redis } from 'ioredis';
@@ -110,7 +110,8 @@ export async function runVerify(deps: ReplayDeps, request: VerifyRequest = {}): 
         liveSnapshot = withoutPackedRollups(liveSnapshot);
         scratchSnapshot = withoutPackedRollups(scratchSnapshot);
       }
-      const differences = diffSnapshots(liveSnapshot, scratchSnapshot);
+      const lastExpired = lastExpiredDay(Date.now(), config.historyDays);
+      const differences = diffSnapshots(withoutExpiredPackedDays(liveSnapshot, lastExpired), withoutExpiredPackedDays(scratchSnapshot, lastExpired));
       outcome = { differences, keysCompared: new Set([...liveSnapshot.keys(), ...scratchSnapshot.keys()]).size, consistent: !moved };
     }
     await builder.stop();

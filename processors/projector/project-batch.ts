@@ -111,7 +111,6 @@ async function applyAndCount(
   if (deadLettered) await deadLettered;
   const result = await applyBatch(target.redis, delta, {
     offsetsKey: target.keys.offsets(topic),
-    packedKey: target.keys.packedRollups(),
     partition,
     firstOffset: Number(records[0]!.offset),
     nextOffset: Number(records[records.length - 1]!.offset) + 1,

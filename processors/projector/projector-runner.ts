@@ -22,6 +22,7 @@ import { readTopicOffsets, startsOf } from '../../core/topic-offsets.js';
 import { FIRST_PROJECTION_VERSION, parseCurrentVersion, readCurrentVersion, restoreCurrentVersion } from '../../projections/current-version.js';
 import type { Keys, VersionKeys } from '../../projections/keys.js';
 import { advanceStoredOffset, readStoredOffsets } from '../../projections/projector/apply-batch.js';
+import { markPackedIfEmpty } from '../../projections/packed-rollups.js';
 import type { EventCodec } from '../../schemas/codec.js';
 import type { ControlReader } from '../control/control-reader.js';
 import { DeadLetterWriter } from '../dead-letter.js';
@@ -128,6 +129,7 @@ export class ProjectorRunner {
 
   private async seekToStored(partitions: readonly number[]): Promise<void> {
     const stored = await readStoredOffsets(this.options.redis, this.keys.offsets(this.options.topic));
+    if (stored.size === 0) await markPackedIfEmpty(this.options.redis, this.keys);
     const starts = stored.size < partitions.length ? await this.refreshLogStarts() : this.logStarts;
     for (const partition of partitions) {
       const offset = stored.get(partition) ?? starts.get(partition) ?? 0;
@@ -260,6 +262,8 @@ export class ProjectorRunner {
       return;
     }
     const from = stored ?? logStart;
+    // a flushed Redis: the version is rebuilt from nothing, its rollups packed as they are written
+    if (stored === null) await markPackedIfEmpty(this.options.redis, this.keys);
     this.stats.rebuilds++;
     metrics.projectionRebuilds.inc({ reason });
     log.warn({ partition, version: this.keys.v, reason, appliedUpTo: position, rebuildingFrom: from }, 'Redis lost projection writes; rebuilding them from the log');

@@ -23,7 +23,7 @@
 --                                            a click that no other rule calls a machine's, in log order,
 --                                            through the burst rule (section k below); its entries come
 --                                            right after section f's in ARGV
---             p  (header, always: mk nf field*nf: KEYS[mk] is {P:vV}:packed, then ROLLUP_FIELDS)
+--             p  (header, always: nf field*nf, the ROLLUP_FIELDS)
 --                dk mk field unixSeconds    a daily rollup packed into its month hash (pack-rollup.lua),
 --                                           after every other write
 -- ARGV[5]   '' or the version V this batch writes to; when given, KEYS[2] is P:proj:current (default 1)
@@ -57,10 +57,6 @@ local expected = tonumber(stored or ARGV[6])
 if expected ~= tonumber(ARGV[2]) then
   return {0, stored or -1}
 end
--- nothing stored yet for any partition: a version no batch wrote before (version 1 on a new or
--- flushed Redis; a replay's version is marked when it is allocated). Every rollup it will hold is
--- packed as it is written (section p), so reads may take the month hashes.
-local firstWrite = not stored and redis.call('HLEN', KEYS[1]) == 0
 
 local at = 8
 if ARGV[7] ~= '' then
@@ -260,12 +256,9 @@ for _ = 1, n[8] do
   at = at + 2
 end
 -- ---- section p: daily rollups packed for reads, last (after the expiries that may delete a day) ----
-local marker, nf = KEYS[tonumber(ARGV[at])], tonumber(ARGV[at + 1])
-local rollupFields = {unpack(ARGV, at + 2, at + 1 + nf)}
-at = at + 2 + nf
-if firstWrite then
-  redis.call('SET', marker, '1')
-end
+local nf = tonumber(ARGV[at])
+local rollupFields = {unpack(ARGV, at + 1, at + nf)}
+at = at + 1 + nf
 for _ = 1, n[10] do
   packRollup(KEYS[tonumber(ARGV[at])], KEYS[tonumber(ARGV[at + 1])], ARGV[at + 2], ARGV[at + 3], rollupFields)
   at = at + 4

@@ -6,8 +6,9 @@
 -- day       the daily rollup hash
 -- month     its month hash; `field` the day's DD there
 -- expireAt  the month hash's expiry (unix seconds), its last day's: a function of the month, so it
---           is set once, by the write that adds a field (a hash whose fields all predate this
---           write got it when they were added)
+--           is set by each write that adds a field (a hash whose fields all predate this write got
+--           it when they were added). Plain EXPIREAT: the same value again is harmless, and a
+--           HISTORY_DAYS changed since takes effect
 -- fields    ROLLUP_FIELDS, in order: the packed value is their values joined by ',', a missing one empty
 local function packRollup(day, month, field, expireAt, fields)
   local values = redis.call('HMGET', day, unpack(fields))
@@ -25,6 +26,6 @@ local function packRollup(day, month, field, expireAt, fields)
     return
   end
   if redis.call('HSET', month, field, table.concat(values, ',')) == 1 then
-    redis.call('EXPIREAT', month, expireAt, 'NX')
+    redis.call('EXPIREAT', month, expireAt)
   end
 end

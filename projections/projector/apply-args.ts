@@ -27,8 +27,6 @@ export interface BatchPosition {
    * The batch is refused when `key` (P:purge:fence) holds a later purge of one of them.
    */
   fence?: { key: string; orgs: ReadonlyMap<string, number> };
-  /** {P:vV}:packed: set by the version's first write (its rollups are all packed from then on) */
-  packedKey: string;
 }
 
 export interface ApplyArgs {
@@ -125,7 +123,7 @@ export function buildApplyArgs(delta: Delta, position: BatchPosition): ApplyArgs
     ops.push(k(key), String(SEEN_TTL_SECONDS));
     counts[7]!++;
   }
-  ops.push(k(position.packedKey), String(ROLLUP_FIELDS.length), ...ROLLUP_FIELDS);
+  ops.push(String(ROLLUP_FIELDS.length), ...ROLLUP_FIELDS);
   for (const [day, { month, field, expireAt }] of delta.pack) {
     ops.push(k(day), k(month), field, String(expireAt));
     counts[9]!++;

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Keys, RollupField, VersionKeys } from '../keys.js';
-import { packedDayOf, ROLLUP_FIELDS } from '../keys.js';
+import { lastExpiredDay, packedDayOf, ROLLUP_FIELDS } from '../keys.js';
 import type { ControlFallback } from '../control/control-store.js';
 import { runQuery } from './context.js';
 import { bucketOf, dateRange, lastDays, parseDate } from './days.js';
@@ -148,17 +148,15 @@ export function monthsOf(buckets: readonly string[], keyOf: (month: string) => s
   return months.map(({ key, days }) => ({ key, days }));
 }
 
-const DAY_MS = 86_400_000;
 const EMPTY_ROW: readonly number[] = [];
 
 /**
  * A day whose hash expired at the horizon (its start + HISTORY_DAYS) reads as empty, as its hash
- * would: its packed copy lives on in the month hash until the month's latest day expires. Pure.
+ * would: its packed copy lives on in the month hash until the month's last day expires. Pure.
  */
-export function withinHorizon(dates: readonly string[], rows: readonly (readonly number[])[], now: number, historyDays: number): Array<readonly number[]> {
-  // a day starting at or before now - horizon is gone: its date is at most that instant's date
-  const lastGone = new Date(now - historyDays * DAY_MS).toISOString().slice(0, 10);
-  return rows.map((row, i) => (dates[i]! <= lastGone ? EMPTY_ROW : row));
+export function withinHorizon(buckets: readonly string[], rows: readonly (readonly number[])[], now: number, historyDays: number): Array<readonly number[]> {
+  const lastGone = lastExpiredDay(now, historyDays);
+  return rows.map((row, i) => (buckets[i]! <= lastGone ? EMPTY_ROW : row));
 }
 
 function dayKey(v: VersionKeys, orgId: string, scope: RollupScope, bucket: string): string {
@@ -202,7 +200,7 @@ export async function queryRollupKpis(
     const unpacked = await runQuery<'rows'>(redis, keys, orgId, (v) => ({ mode: 'rows', keys: buckets.map((b) => dayKey(v, orgId, scope, b)), fields: ROLLUP_FIELDS }), fallback);
     rows = unpacked.data.rows;
   }
-  return rollupOf(orgId, scope, dates, withinHorizon(dates, rows, now, historyDays).map(storedFromRow));
+  return rollupOf(orgId, scope, dates, withinHorizon(buckets, rows, now, historyDays).map(storedFromRow));
 }
 
 /** Defaults: the last 30 days up to today, or 30 days around whichever bound is given. */

@@ -10,7 +10,7 @@ describe('buildApplyArgs', () => {
   it('declares each key once and refers to it by KEYS index', () => {
     const opened = fixture('EmailOpened', { occurredAt: Date.UTC(2026, 0, 5, 10) });
     const delta = fold([opened, { ...opened, eventId: '00000000-0000-4000-8000-000000000001' }], new Map(), keys, { machineClickSeconds: 5, historyDays: 400 });
-    const { keys: declared, argv } = buildApplyArgs(delta, { offsetsKey: keys.offsets('emails'), packedKey: keys.packedRollups(), partition: 2, firstOffset: 10, expectedStart: 0, nextOffset: 12 });
+    const { keys: declared, argv } = buildApplyArgs(delta, { offsetsKey: keys.offsets('emails'), partition: 2, firstOffset: 10, expectedStart: 0, nextOffset: 12 });
     expect(declared[0]).toBe(keys.offsets('emails'));
     expect(new Set(declared).size).toBe(declared.length);
     expect(argv.slice(0, 3)).toEqual(['2', '10', '12']);
@@ -24,12 +24,12 @@ describe('buildApplyArgs', () => {
     expect(increments).toContainEqual([email, 'opens', '2']);
     expect(f).toBe(1);
     expect(e).toBe(1);
-    // section p last: its header (the version's packed marker, the rollup fields), then one entry per rollup day
+    // section p last: its header (the rollup fields), then one entry per rollup day
     expect(p).toBe(delta.pack.size);
-    const packAt = ops.length - (2 + ROLLUP_FIELDS.length + 4 * p!);
+    const packAt = ops.length - (1 + ROLLUP_FIELDS.length + 4 * p!);
     expect(ops.slice(packAt - 2, packAt)).toEqual([String(declared.indexOf(keys.seen('20260105')) + 1), String(SEEN_TTL_SECONDS)]);
-    expect(ops.slice(packAt, packAt + 2 + ROLLUP_FIELDS.length)).toEqual([String(declared.indexOf(keys.packedRollups()) + 1), String(ROLLUP_FIELDS.length), ...ROLLUP_FIELDS]);
-    const entries = Array.from({ length: p! }, (_, n) => ops.slice(packAt + 2 + ROLLUP_FIELDS.length + 4 * n, packAt + 6 + ROLLUP_FIELDS.length + 4 * n));
+    expect(ops.slice(packAt, packAt + 1 + ROLLUP_FIELDS.length)).toEqual([String(ROLLUP_FIELDS.length), ...ROLLUP_FIELDS]);
+    const entries = Array.from({ length: p! }, (_, n) => ops.slice(packAt + 1 + ROLLUP_FIELDS.length + 4 * n, packAt + 5 + ROLLUP_FIELDS.length + 4 * n));
     const expiry = String(Date.UTC(2026, 0, 31) / 1000 + 400 * 86_400); // the month hash expires with its last day
     const at = (key: string) => String(declared.indexOf(key) + 1);
     expect(entries).toContainEqual([at(keys.orgDay('org-1', '20260105')), at(keys.orgMonth('org-1', '202601')), '05', expiry]);
@@ -38,7 +38,7 @@ describe('buildApplyArgs', () => {
   it('sends one HSET entry per key with all of its fields', () => {
     const sent = fixture('EmailSent', { occurredAt: Date.UTC(2026, 0, 5, 10) });
     const delta = fold([sent], new Map(), keys, { machineClickSeconds: 5, historyDays: 400 });
-    const { keys: declared, argv } = buildApplyArgs(delta, { offsetsKey: keys.offsets('emails'), packedKey: keys.packedRollups(), partition: 0, firstOffset: 0, expectedStart: 0, nextOffset: 1 });
+    const { keys: declared, argv } = buildApplyArgs(delta, { offsetsKey: keys.offsets('emails'), partition: 0, firstOffset: 0, expectedStart: 0, nextOffset: 1 });
     const [i, s] = argv[3]!.split(' ').map(Number);
     const ops = argv.slice(7);
     let at = 3 * i!;
@@ -59,10 +59,9 @@ describe('buildApplyArgs', () => {
   it('names the purge fence and, per org written, the purge its gate knew, before the entries', () => {
     const opened = fixture('EmailOpened', { occurredAt: Date.UTC(2026, 0, 5, 10) });
     const delta = fold([opened], new Map(), keys, { machineClickSeconds: 5, historyDays: 400 });
-    const plain = buildApplyArgs(delta, { offsetsKey: keys.offsets('emails'), packedKey: keys.packedRollups(), partition: 0, firstOffset: 0, expectedStart: 0, nextOffset: 1 });
+    const plain = buildApplyArgs(delta, { offsetsKey: keys.offsets('emails'), partition: 0, firstOffset: 0, expectedStart: 0, nextOffset: 1 });
     const fenced = buildApplyArgs(delta, {
       offsetsKey: keys.offsets('emails'),
-      packedKey: keys.packedRollups(),
       partition: 0,
       firstOffset: 0,
       expectedStart: 0,

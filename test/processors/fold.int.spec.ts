@@ -160,6 +160,5 @@ describe('fold: AttachmentViewed and EmailReplied', () => {
       // the month hash expires with its month's last day, at the horizon
       expect(await p.expiresAt(monthKey)).toBe((Date.UTC(Number(month.slice(0, 4)), Number(month.slice(4, 6)), 0) + DEFAULTS.HISTORY_DAYS * 86_400_000) / 1000);
     }
-    expect(await p.ttl((k) => k.packedRollups())).toBe(-1); // present, without expiry: the version's first write set it
   });
 });

@@ -38,7 +38,7 @@ describe('applyBatch', () => {
     const redis = createRedis({ ...testConfig() });
     const prefixed = redis.duplicate({ keyPrefix: 'x:' });
     try {
-      const position = { offsetsKey: 'unused', packedKey: 'unused:packed', partition: 0, firstOffset: 0, nextOffset: 1, expectedStart: 0 };
+      const position = { offsetsKey: 'unused', partition: 0, firstOffset: 0, nextOffset: 1, expectedStart: 0 };
       await expect(applyBatch(prefixed, emptyDelta(), position)).rejects.toMatchObject({ code: 'internal' });
     } finally {
       prefixed.disconnect();

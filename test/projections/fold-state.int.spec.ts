@@ -77,8 +77,6 @@ const cut = (events: EmailEvent[], size: number): EmailEvent[][] => Array.from({
 async function foldInMemory(writer: Redis, keys: VersionKeys, batches: EmailEvent[][], writeAfter: (batch: number) => boolean): Promise<{ state: FoldState; written: number }> {
   const state = new FoldState();
   const metas = new Map<string, EmailMeta>();
-  // as allocateVersion leaves a new version (replay/versions.ts): empty, its rollups packed
-  await writer.set(keys.packedRollups(), '1');
   let written = 0;
   let next = 0;
   for (const [i, events] of batches.entries()) {

@@ -120,6 +120,10 @@ describe('KPI reads in one script', () => {
       const packed = await queryRollupKpis(redis, keys, 'org-4', { kind: 'org' }, range, NOW, config.historyDays);
       expect(packed.daily[1]).toMatchObject({ date: days[1], emails: 5, opens: 0 });
       expect(packed.emails).toBe(fromDays.emails + 5);
+      // a month hash keeps days its day hashes no longer have: past the horizon they read as empty
+      const recent = await queryRollupKpis(redis, keys, 'org-4', { kind: 'org' }, range, NOW, 10);
+      expect(recent.daily.slice(0, 20).every((d) => d.emails === 0 && d.opens === 0)).toBe(true);
+      expect(recent.daily.slice(20)).toEqual(packed.daily.slice(20));
     } finally {
       await redis.del(v1.packedRollups());
     }

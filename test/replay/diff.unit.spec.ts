@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { diffSnapshots, formatDifference, type Snapshot } from '../../replay/diff.js';
-import { withoutPackedRollups } from '../../replay/snapshot.js';
+import { withoutExpiredPackedDays, withoutPackedRollups } from '../../replay/snapshot.js';
 
 const snap = (entries: Record<string, Record<string, string>>): Snapshot => new Map(Object.entries(entries));
 
@@ -49,5 +49,19 @@ describe('withoutPackedRollups', () => {
       'orgkeys:o': { 'orgd:o:20261101': '1', 'orgm:o:202611': '1', 'senderm:o:s:202611': '1', 'email:o:e': '1' },
     });
     expect(withoutPackedRollups(snapshot)).toEqual(snap({ 'orgd:o:20261101': { emails: '1' }, 'orgkeys:o': { 'orgd:o:20261101': '1', 'email:o:e': '1' } }));
+  });
+});
+
+describe('withoutExpiredPackedDays', () => {
+  it('drops the packed days at or before the last expired day, and a month hash left empty', () => {
+    const snapshot = snap({
+      'orgm:o:202610': { '30': '1,,,,,,,,,,', '31': '2,,,,,,,,,,' },
+      'senderm:o:s%3Ax:202611': { '01': '3,,,,,,,,,,', '02': '4,,,,,,,,,,' },
+      'templatem:o:t:202609': { '15': '5,,,,,,,,,,' },
+      'orgd:o:20261031': { emails: '2' },
+    });
+    expect(withoutExpiredPackedDays(snapshot, '20261101')).toEqual(
+      snap({ 'senderm:o:s%3Ax:202611': { '02': '4,,,,,,,,,,' }, 'orgd:o:20261031': { emails: '2' } }),
+    );
   });
 });
