@@ -204,6 +204,7 @@ export async function startServer(
       metrics.spoolWriteLosses.inc(records);
       log.error({ err, records }, 'spool write failed: these tracking records are lost');
     },
+    onCallbackError: (err) => log.error({ err }, 'a tracking answer sent after the spool write threw'),
   });
   if (spool.recovery.records > 0 || spool.recovery.corruptTails > 0) log.warn({ dir: config.spoolDir, ...spool.recovery }, 'spool recovered');
   registerSpoolGauges(metrics, spool);

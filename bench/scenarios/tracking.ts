@@ -153,7 +153,9 @@ export async function trackingScenario(ctx: BenchContext): Promise<ScenarioResul
   }
   const counter = (outcome: string) => counterSum(server.metrics.trackingRequests, { route: 'open', outcome });
   const serverWritten = (await counter('recorded')) + (await counter('machine')) - WARMUP_REQUESTS;
-  const notSpooled = (await counterSum(server.metrics.spoolAppends, {})) - (await counterSum(server.metrics.spoolAppends, { outcome: 'spooled' }));
+  // refused, or spooled and then lost by a failed end-of-turn write
+  const notSpooled =
+    (await counterSum(server.metrics.spoolAppends, {})) - (await counterSum(server.metrics.spoolAppends, { outcome: 'spooled' })) + (await counterSum(server.metrics.spoolWriteLosses, {}));
   progress('tracking: counting EmailOpened on the emails topic');
   const opens = await countOpens(config, 60_000);
   const kafkaOpens = opens.get('e-measured') ?? 0;

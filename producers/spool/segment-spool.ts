@@ -39,6 +39,8 @@ export interface SpoolOptions {
   onSyncError?: (error: Error) => void;
   /** told about a failed write(2): `records` appended records are lost */
   onWriteError?: (records: number, error: Error) => void;
+  /** told about an `afterWrite` callback that threw (the others of its turn still run) */
+  onCallbackError?: (error: unknown) => void;
 }
 
 export type AppendOutcome = 'spooled' | 'full' | 'failed';
@@ -79,6 +81,9 @@ interface Segment {
 }
 
 const SEGMENT_SUFFIX = '.seg';
+/** a turn's frames are written once they reach this, whatever the turn still appends */
+const PENDING_FLUSH_BYTES = 1 << 20;
+const PENDING_INITIAL_BYTES = 64 * 1024;
 const READ_CHUNK_BYTES = 1 << 20;
 const ACKED_EVERY_MS = 100;
 
@@ -102,7 +107,7 @@ export class SegmentSpool {
   private ackedWrittenAt = 0;
   private ackedPending: SpoolPosition | undefined;
   /** frames appended in this turn, written together at its end (flush) */
-  private pending = Buffer.allocUnsafe(64 * 1024);
+  private pending = Buffer.allocUnsafe(PENDING_INITIAL_BYTES);
   private pendingBytes = 0;
   private pendingRecords = 0;
   private flushScheduled = false;
@@ -154,7 +159,9 @@ export class SegmentSpool {
     this.bytes += frame.length;
     this.waiting += 1;
     if (this.oldestAt === null) this.oldestAt = timestamp;
-    if (!this.flushScheduled) {
+    // a long turn's frames go out in bounded writes (and their answers with them)
+    if (this.pendingBytes >= PENDING_FLUSH_BYTES) this.flush();
+    else if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(this.flushTurn);
     }
@@ -184,26 +191,39 @@ export class SegmentSpool {
         this.dirty = true;
       } catch (error) {
         ok = false;
-        // Not written: those records are lost. The file may hold part of them: cut it back to the
-        // last whole frame so the next frames stay readable (a restart would find a torn tail).
+        // Not written: those records are lost. The file may hold part of them: the next frames go
+        // to a new segment, so none follows a torn one (reads stop at the written size, and a
+        // restart cuts the torn tail off this segment).
         this.bytes -= this.pendingBytes;
         this.waiting -= records;
         if (this.waiting === 0) this.oldestAt = null;
         try {
           ftruncateSync(this.fd, this.active.size);
         } catch {
-          // the next open cuts a torn tail off
+          try {
+            this.rotate();
+          } catch {
+            // no new segment either: the next write fails too, and is counted
+          }
         }
         this.options.onWriteError?.(records, error as Error);
       }
       this.pendingBytes = 0;
       this.pendingRecords = 0;
+      if (this.pending.length > PENDING_FLUSH_BYTES) this.pending = Buffer.allocUnsafe(PENDING_INITIAL_BYTES);
       if (ok) this.wake?.();
     }
     const callbacks = this.afterFlush;
     if (callbacks.length > 0) {
       this.afterFlush = [];
-      for (const then of callbacks) then();
+      // one callback that throws must not leave the others' requests unanswered
+      for (const then of callbacks) {
+        try {
+          then();
+        } catch (error) {
+          this.options.onCallbackError?.(error);
+        }
+      }
     }
     return ok;
   }
@@ -379,10 +399,11 @@ export class SegmentSpool {
 
   private rotate(): void {
     const old = this.fd;
+    // opened first: should that fail, the active segment and its descriptor stay as they were
+    this.openActive(this.active.seq + 1);
     this.dirty = false;
     // the sealed segment's last records reach the disk in the background, as a group commit would
     fdatasync(old, () => close(old, () => undefined));
-    this.openActive(this.active.seq + 1);
   }
 
   private openActive(seq: number): void {

@@ -60,6 +60,48 @@ describe('SegmentSpool', () => {
     expect(values(spool.read(100))).toEqual(Array.from({ length: 10 }, (_, i) => `event-${i}`));
   });
 
+  it('runs every afterWrite callback of a turn even when one throws, and reports it', async () => {
+    const errors: unknown[] = [];
+    const spool = openSpool(options({ onCallbackError: (error) => errors.push(error) }));
+    const ran: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      spool.append(message(i));
+      spool.afterWrite(() => {
+        if (i === 1) throw new Error('boom');
+        ran.push(i);
+      });
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(ran).toEqual([0, 2]);
+    expect(errors).toHaveLength(1);
+  });
+
+  it('writes a turn that appends more than a MiB in bounded writes, answering as it goes', () => {
+    const o = options({ segmentBytes: 64 * 1024 * 1024 });
+    const spool = openSpool(o);
+    const size = (): number => statSync(path.join(o.dir, segmentFiles(o.dir)[0]!)).size;
+    const big = (i: number) => ({ ...message(i), value: Buffer.alloc(8_000, i % 256) });
+    let answered = 0;
+    for (let i = 0; i < 200; i++) {
+      spool.append(big(i));
+      spool.afterWrite(() => answered++);
+    }
+    // 200 × 8 kB within one turn: written (and answered) in steps of about a MiB, not held to the end
+    expect(size()).toBeGreaterThan(1_000_000);
+    expect(answered).toBeGreaterThan(100);
+    expect(spool.read(1000).messages).toHaveLength(200);
+    expect(answered).toBe(200);
+  });
+
+  it('close() writes what the turn appended: a restart finds it', () => {
+    const o = options();
+    let spool = openSpool(o);
+    for (let i = 0; i < 5; i++) spool.append(message(i));
+    spool = reopen(spool, o);
+    expect(spool.recovery.records).toBe(5);
+    expect(values(spool.read(100))).toEqual(Array.from({ length: 5 }, (_, i) => `event-${i}`));
+  });
+
   it('a read writes what this turn appended first: nothing appended is invisible to the drainer', () => {
     const o = options({ segmentBytes: 1_000_000 });
     const spool = openSpool(o);
