@@ -121,14 +121,15 @@ function rollupOf(orgId: string, scope: RollupScope, dates: readonly string[], d
   return { orgId, scope, from: dates[0]!, to: dates[dates.length - 1]!, ...totals, ...engagementRates(totals), daily };
 }
 
-function monthKey(v: VersionKeys, orgId: string, scope: RollupScope, month: string): string {
+/** A scope's day hashes and month hashes, by day bucket (YYYYMMDD) and month (YYYYMM). */
+function scopeKeys(v: VersionKeys, orgId: string, scope: RollupScope): { day(bucket: string): string; month(month: string): string } {
   switch (scope.kind) {
     case 'org':
-      return v.orgMonth(orgId, month);
+      return { day: (b) => v.orgDay(orgId, b), month: (m) => v.orgMonth(orgId, m) };
     case 'sender':
-      return v.senderMonth(orgId, scope.senderId, month);
+      return { day: (b) => v.senderDay(orgId, scope.senderId, b), month: (m) => v.senderMonth(orgId, scope.senderId, m) };
     case 'template':
-      return v.templateMonth(orgId, scope.templateId, month);
+      return { day: (b) => v.templateDay(orgId, scope.templateId, b), month: (m) => v.templateMonth(orgId, scope.templateId, m) };
     default: {
       const never: never = scope;
       return never;
@@ -159,20 +160,6 @@ export function withinHorizon(buckets: readonly string[], rows: readonly (readon
   return rows.map((row, i) => (buckets[i]! <= lastGone ? EMPTY_ROW : row));
 }
 
-function dayKey(v: VersionKeys, orgId: string, scope: RollupScope, bucket: string): string {
-  switch (scope.kind) {
-    case 'org':
-      return v.orgDay(orgId, bucket);
-    case 'sender':
-      return v.senderDay(orgId, scope.senderId, bucket);
-    case 'template':
-      return v.templateDay(orgId, scope.templateId, bucket);
-    default: {
-      const never: never = scope;
-      return never;
-    }
-  }
-}
 
 export async function queryRollupKpis(
   redis: Redis,
@@ -191,13 +178,13 @@ export async function queryRollupKpis(
     redis,
     keys,
     orgId,
-    (v) => ({ mode: 'packed', marker: v.packedRollups(), months: monthsOf(buckets, (month) => monthKey(v, orgId, scope, month)), fields: ROLLUP_FIELDS }),
+    (v) => ({ mode: 'packed', marker: v.packedRollups(), months: monthsOf(buckets, scopeKeys(v, orgId, scope).month), fields: ROLLUP_FIELDS }),
     fallback,
   );
   let rows = data.rows;
   if (!data.packed) {
     // a version written before the month hashes (until a replay rebuilds it): its day hashes
-    const unpacked = await runQuery<'rows'>(redis, keys, orgId, (v) => ({ mode: 'rows', keys: buckets.map((b) => dayKey(v, orgId, scope, b)), fields: ROLLUP_FIELDS }), fallback);
+    const unpacked = await runQuery<'rows'>(redis, keys, orgId, (v) => ({ mode: 'rows', keys: buckets.map(scopeKeys(v, orgId, scope).day), fields: ROLLUP_FIELDS }), fallback);
     rows = unpacked.data.rows;
   }
   return rollupOf(orgId, scope, dates, withinHorizon(buckets, rows, now, historyDays).map(storedFromRow));
