@@ -79,6 +79,8 @@ export class ProjectorRunner {
   private logStarts = new Map<number, number>();
   private seekIssued = new Set<number>();
   private lastHint = new Map<number, number>();
+  /** versions whose packed marker was looked at (an unmarked one is logged once) */
+  private readonly packedChecked = new Set<number>();
   private watchdog: NodeJS.Timeout | undefined;
   private watching: Promise<void> | undefined;
 
@@ -130,6 +132,12 @@ export class ProjectorRunner {
   private async seekToStored(partitions: readonly number[]): Promise<void> {
     const stored = await readStoredOffsets(this.options.redis, this.keys.offsets(this.options.topic));
     if (stored.size === 0) await markPackedIfEmpty(this.options.redis, this.keys);
+    else if (!this.packedChecked.has(this.keys.v)) {
+      this.packedChecked.add(this.keys.v);
+      if ((await this.options.redis.exists(this.keys.packedRollups())) === 0) {
+        log.warn({ version: this.keys.v }, 'this projection version predates month hashes: org, sender and template KPI reads use its day hashes (slower) until `engagement replay --yes` rebuilds it');
+      }
+    }
     const starts = stored.size < partitions.length ? await this.refreshLogStarts() : this.logStarts;
     for (const partition of partitions) {
       const offset = stored.get(partition) ?? starts.get(partition) ?? 0;
