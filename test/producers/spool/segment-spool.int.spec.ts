@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -91,6 +91,30 @@ describe('SegmentSpool', () => {
     expect(answered).toBeGreaterThan(100);
     expect(spool.read(1000).messages).toHaveLength(200);
     expect(answered).toBe(200);
+  });
+
+  it('a write that fails (a full disk) loses the records of its turn, counted; the answers still go; later records land in a new segment', async () => {
+    const lost: number[] = [];
+    const o = options({ segmentBytes: 300, onWriteError: (records) => lost.push(records) });
+    const spool = openSpool(o);
+    spool.append(message(0));
+    spool.append(message(1)); // 2 × ~110 bytes: the third frame starts segment 2
+    await new Promise((resolve) => setImmediate(resolve));
+    const [first] = segmentFiles(o.dir);
+    const next = String(Number(first!.slice(0, 16)) + 1).padStart(16, '0');
+    symlinkSync('/dev/full', path.join(o.dir, `${next}.seg`)); // segment 2 is on a full disk
+    let answered = 0;
+    for (let i = 2; i < 4; i++) {
+      expect(spool.append(message(i))).toBe('spooled');
+      spool.afterWrite(() => answered++);
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lost).toEqual([2]);
+    expect(answered).toBe(2); // a person still gets the pixel
+    expect(spool.stats().records).toBe(2); // the lost ones are not waiting
+    spool.append(message(4));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(values(spool.read(100))).toEqual(['event-0', 'event-1', 'event-4']);
   });
 
   it('close() writes what the turn appended: a restart finds it', () => {
