@@ -51,8 +51,8 @@
  *   {P:vV}:senderm:<org>:<sender>:<YYYYMM>  hash   the same per sender
  *   {P:vV}:templatem:<org>:<tpl>:<YYYYMM>   hash   the same per template
  *   {P:vV}:packed                           string present when every rollup this version holds was packed as it was
- *                                                  written: set with a new version (replay/versions.ts) or by the first
- *                                                  batch apply-batch.lua writes where no offset is stored (version 1).
+ *                                                  written: set with a new version (replay/versions.ts), or by the
+ *                                                  projector on a version 1 that holds nothing (projections/packed-rollups.ts).
  *                                                  Reads then take the month hashes; a version written before them has
  *                                                  no marker until a replay rebuilds it, and is read from its day hashes
  *   {P:vV}:orgkeys:<org>                    set    every key of that org in this version (retention deletes by it)

@@ -18,8 +18,7 @@ import { EncodedCommand, encodeParts } from './resp.js';
 
 /** with pack-rollup.lua's function in front: the one definition of a packed rollup */
 export const APPLY_BATCH_LUA = readFileSync(new URL('../lua/pack-rollup.lua', import.meta.url), 'utf8') + readFileSync(new URL('../lua/apply-batch.lua', import.meta.url), 'utf8');
-const LUA = APPLY_BATCH_LUA;
-const SHA = createHash('sha1').update(LUA).digest('hex');
+const SHA = createHash('sha1').update(APPLY_BATCH_LUA).digest('hex');
 
 export type ApplyResult =
   | { applied: true; newFlags: number }
@@ -42,7 +41,7 @@ async function applyScript(redis: Redis, keys: readonly string[], argv: readonly
     return await runScript(redis, ['EVALSHA', SHA], keys, argv);
   } catch (error) {
     if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-    return await runScript(redis, ['EVAL', LUA], keys, argv);
+    return await runScript(redis, ['EVAL', APPLY_BATCH_LUA], keys, argv);
   }
 }
 

@@ -15,17 +15,7 @@ const COMMA = 44;
 
 /** One bulk string → a number; decimal digits read straight from the bytes (the common case). Pure. */
 export function countOf(bytes: Uint8Array | null): number {
-  if (bytes === null) return 0;
-  const negative = bytes[0] === MINUS && bytes.length > 1;
-  const start = negative ? 1 : 0;
-  if (bytes.length - start > MAX_FAST_DIGITS) return slowCountOf(bytes);
-  let n = 0;
-  for (let i = start; i < bytes.length; i++) {
-    const digit = bytes[i]! - ZERO;
-    if (digit < 0 || digit > 9) return slowCountOf(bytes);
-    n = n * 10 + digit;
-  }
-  return negative ? -n : n;
+  return bytes === null ? 0 : countIn(bytes, 0, bytes.length);
 }
 
 /** Anything but a plain integer (never written by the projector's HINCRBY). */
@@ -42,23 +32,16 @@ function slowCountOf(bytes: Uint8Array): number {
 export function countsInRow(row: Uint8Array | null, fields: number): number[] {
   const out = new Array<number>(fields);
   if (row === null) return out.fill(0);
-  let at = 0;
+  let values = 0;
   let start = 0;
   for (let i = 0; i <= row.length; i++) {
     if (i < row.length && row[i] !== COMMA) continue;
-    if (at === fields) break;
-    out[at++] = countIn(row, start, i);
+    if (values < fields) out[values] = countIn(row, start, i);
+    values++;
     start = i + 1;
   }
-  const values = commas(row) + 1;
   if (values !== fields) throw new EngagementError('internal', `a rollup row holds ${values} values where ${fields} fields were read`);
   return out;
-}
-
-function commas(row: Uint8Array): number {
-  let n = 0;
-  for (let i = 0; i < row.length; i++) if (row[i] === COMMA) n++;
-  return n;
 }
 
 /** `countOf` over bytes [start, end) of `bytes`, without a view per value. */
