@@ -8,7 +8,7 @@
 
 import { dayOf, escapeId, packedDayOf, recipientRef, type VersionKeys } from '../../projections/keys.js';
 import type { RecipientType } from '../../schemas/events.js';
-import { addExpireAt, addOrgKey, addPack, type Delta } from '../../projections/projector/delta.js';
+import { addFixedExpireAt, addOrgKey, addPack, type Delta } from '../../projections/projector/delta.js';
 
 const DAY_MS = 86_400_000;
 
@@ -139,7 +139,7 @@ export class BatchKeys {
   }
 
   private daily(org: OrgKeys, key: string, day: string): string {
-    addExpireAt(this.delta, key, this.dayExpiry(day));
+    addFixedExpireAt(this.delta, key, this.dayExpiry(day));
     return this.touch(org, key);
   }
 

@@ -17,7 +17,7 @@ import { type RollupField, type VersionKeys } from '../../projections/keys.js';
 import { hourOfWeekIn } from '../../projections/local-hour.js';
 import { BatchKeys } from './batch-keys.js';
 import { recipientTypeOf, type EmailEvent, type EmailSent, type InteractionEvent, type LinkClicked } from '../../schemas/events.js';
-import { addBurstClick, addExpireAt, addFlag, addIncr, addMax, addMin, addSeen, addSet, emptyDelta, type Delta, type Incr } from '../../projections/projector/delta.js';
+import { addBurstClick, addExpireAt, addFixedExpireAt, addFlag, addIncr, addMax, addMin, addSeen, addSet, emptyDelta, type Delta, type Incr } from '../../projections/projector/delta.js';
 import { emailMetaKey, ZONES_FIELD, type EmailMeta, type EmailMetaLookup } from './email-meta.js';
 import { zonesOf } from './recipient-zones.js';
 
@@ -80,9 +80,11 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
     if (machine === 'ignored') continue;
     // An email's keys live HISTORY_DAYS from its send, as its EmailSent record does in the log,
     // so a replay can always rebuild what the live projection still holds.
+    // (the newest event's while the send is unknown: that one moves)
+    const expireEmail = meta ? addFixedExpireAt : addExpireAt;
     const emailExpiry = meta ? Math.floor(meta.sentAt / 1000) + horizon : expiry;
-    addExpireAt(delta, email, emailExpiry);
-    addExpireAt(delta, flagsKey, emailExpiry);
+    expireEmail(delta, email, emailExpiry);
+    expireEmail(delta, flagsKey, emailExpiry);
     if (machine !== null) {
       addIncr(delta, email, machine);
       for (const key of ups) addIncr(delta, key, machine);
@@ -156,8 +158,8 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
     local.set(emailMetaKey(event.orgId, event.emailId), { senderId: event.senderId, templateId: event.templateId, sentAt: event.occurredAt, zones });
     const { email, flags } = k.email(event.orgId, event.emailId);
     if (zones) addSet(delta, flags, ZONES_FIELD, JSON.stringify(zones));
-    addExpireAt(delta, email, expiry);
-    addExpireAt(delta, flags, expiry);
+    addFixedExpireAt(delta, email, expiry);
+    addFixedExpireAt(delta, flags, expiry);
     addSet(delta, email, 'sentAt', String(event.occurredAt));
     addSet(delta, email, 'senderId', event.senderId);
     if (event.templateId !== null) addSet(delta, email, 'templateId', event.templateId);

@@ -9,7 +9,8 @@
 import type { KafkaMessage } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import type { VersionKeys } from '../../projections/keys.js';
-import { applyBatch, type ApplyResult } from '../../projections/projector/apply-batch.js';
+import { applyBatch, readStoredFlags, type ApplyResult } from '../../projections/projector/apply-batch.js';
+import { resolveFlags } from '../../projections/projector/delta.js';
 import type { EventCodec } from '../../schemas/codec.js';
 import type { EmailEvent } from '../../schemas/events.js';
 import { decodeRecords, type RejectedRecord } from '../decode-records.js';
@@ -88,6 +89,8 @@ export async function projectBatch(
     const [fresh, emailMeta] = await Promise.all([dropSeen(target.redis, target.keys, unique), target.meta.lookup(uniqueEvents)]);
     const events = fresh.length === unique.length ? uniqueEvents : fresh.map((r) => r.event);
     const delta = fold(events, emailMeta, target.keys, { machineClickSeconds: target.machineClickSeconds, historyDays: target.historyDays });
+    // First-time flags decided here, not by an HSETNX each in the script (delta.ts resolveFlags).
+    resolveFlags(delta, await readStoredFlags(target.redis, delta.flags));
     return await applyAndCount(target, topic, partition, records, delta, events, emailMeta, decoded.rejected, collected.length, rejected, deadLettered, purgesKnown);
   } finally {
     await deadLettered?.catch(() => undefined);

@@ -7,7 +7,7 @@
 -- ARGV[1]   partition
 -- ARGV[2]   offset of the batch's first record
 -- ARGV[3]   next offset (offset of the batch's last record + 1)
--- ARGV[4]   section sizes "i s lo hi f a x e k p" (entries, not ARGV items), built by
+-- ARGV[4]   section sizes "i s lo hi f a x e k p y" (entries, not ARGV items), built by
 --           projections/projector/apply-args.ts; the entries follow flat from ARGV[8 + 2m] on
 --           (k is a KEYS index):
 --             i  k field by                  HINCRBY
@@ -18,6 +18,9 @@
 --             a  k n member*n                SADD (org key index, seen eventIds)
 --             x  k unixSeconds               EXPIREAT, only later than the key's expiry (or when it has
 --                                            none): every projection key, at the HISTORY_DAYS horizon
+--             y  k unixSeconds               EXPIREAT NX: a key whose expiry is a function of the key
+--                                            (a day's, an email's with a known send), never moved;
+--                                            its entries come right after section x's in ARGV
 --             e  k seconds                   EXPIRE (seen sets)
 --             k  fk ek cdk recipient link second n up*n
 --                                            a click that no other rule calls a machine's, in log order,
@@ -248,6 +251,10 @@ for _ = 1, n[7] do
       redis.call('EXPIREAT', k, seconds)
     end
   end
+  at = at + 2
+end
+for _ = 1, n[11] do
+  redis.call('EXPIREAT', KEYS[tonumber(ARGV[at])], ARGV[at + 1], 'NX')
   at = at + 2
 end
 for _ = 1, n[8] do

@@ -63,7 +63,7 @@ export function buildApplyArgs(delta: Delta, position: BatchPosition): ApplyArgs
   // Flat ARGV sections (see apply-batch.lua): no JSON, so the script creates no tables per op —
   // cjson.decode of a JSON payload was the largest part of the script's time.
   const ops: string[] = [];
-  const counts = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+  const counts = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
   const fields = <V>(section: number, map: Map<string, Map<string, V>>): void => {
     for (const [key, byField] of map) {
       const i = k(key);
@@ -115,10 +115,18 @@ export function buildApplyArgs(delta: Delta, position: BatchPosition): ApplyArgs
   };
   for (const [key, members] of delta.orgKeys) sadd(key, [...members]);
   for (const [key, ids] of delta.seen) sadd(key, ids);
+  const once: string[] = [];
   for (const [key, at] of delta.expireAt) {
-    ops.push(k(key), String(at));
-    counts[6]!++;
+    if (delta.expireOnce.has(key)) {
+      once.push(k(key), String(at));
+      counts[10]!++;
+    } else {
+      ops.push(k(key), String(at));
+      counts[6]!++;
+    }
   }
+  // Section y (expiries set once) right after section x; its size is the 11th count.
+  ops.push(...once);
   for (const key of delta.seen.keys()) {
     ops.push(k(key), String(SEEN_TTL_SECONDS));
     counts[7]!++;

@@ -62,6 +62,37 @@ export async function applyBatch(redis: Redis, delta: Delta, position: BatchPosi
   return { applied: false, superseded: false, held: false, storedOffset: stored < 0 ? null : stored };
 }
 
+/**
+ * Which of the batch's first-time flags Redis already holds (delta.ts `resolveFlags`): one
+ * pipelined HMGET per flags hash.
+ */
+export async function readStoredFlags(redis: Redis, flags: Delta['flags']): Promise<(key: string, field: string) => boolean> {
+  if (flags.size === 0) return () => false;
+  const pipeline = redis.pipeline();
+  for (const [key, byField] of flags) pipeline.hmget(key, ...byField.keys());
+  let results: Array<[Error | null, unknown]>;
+  try {
+    results = (await pipeline.exec()) ?? [];
+  } catch (cause) {
+    throw new EngagementError('redis_unavailable', `reading first-time flags failed: ${(cause as Error).message}`, { cause, retriable: true });
+  }
+  const stored = new Map<string, Set<string>>();
+  let i = 0;
+  for (const [key, byField] of flags) {
+    const [error, values] = results[i++] ?? [new Error('no reply')];
+    if (error) throw new EngagementError('redis_unavailable', `reading first-time flags failed: ${error.message}`, { cause: error, retriable: true });
+    let j = 0;
+    for (const field of byField.keys()) {
+      if ((values as Array<string | null>)[j++] !== null) {
+        let set = stored.get(key);
+        if (!set) stored.set(key, (set = new Set()));
+        set.add(field);
+      }
+    }
+  }
+  return (key, field) => stored.get(key)?.has(field) ?? false;
+}
+
 /** partition -> next offset to read, as last applied with a batch. */
 export async function readStoredOffsets(redis: Redis, offsetsKey: string): Promise<Map<number, number>> {
   const hash = await redis.hgetall(offsetsKey);

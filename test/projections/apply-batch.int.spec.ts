@@ -45,4 +45,39 @@ describe('applyBatch', () => {
       redis.disconnect();
     }
   });
+
+  it('counts a first-time flag once when Redis already holds it, after the seen set is gone (decided before the script)', async () => {
+    const p = await RedisProjection.open().deliver(fixture('EmailSent', { occurredAt: SENT_AT }));
+    const opened = fixture('EmailOpened', { occurredAt: SENT_AT + 60_000 });
+    await p.deliver(opened);
+    const redis = createRedis(testConfig());
+    try {
+      // the de-dup window over: only the flag remembers the recipient opened
+      await redis.del(p.keys.seen(dayOf(opened.occurredAt)));
+      await p.deliver(opened, { ...opened, eventId: '00000000-0000-4000-8000-00000000000a' });
+      expect(await p.get((k) => k.email('org-1', 'e-1'))).toMatchObject({ opens: '3', uniqueOpens: '1' });
+      expect(await p.get((k) => k.orgDay('org-1', dayOf(SENT_AT)))).toMatchObject({ opens: '3', uniqueOpens: '1' });
+      expect(await p.get((k) => k.contactDay('org-1', 'c-1', dayOf(SENT_AT)))).toMatchObject({ opened: '1' });
+    } finally {
+      await redis.quit();
+    }
+  });
+
+  it("sets a day key's expiry when it has none and leaves one it has (set once: a function of the day)", async () => {
+    const p = await RedisProjection.open().deliver(fixture('EmailSent', { occurredAt: SENT_AT }));
+    const redis = createRedis(testConfig());
+    try {
+      const day = p.keys.orgDay('org-1', dayOf(SENT_AT));
+      const expiry = await redis.expiretime(day);
+      expect(expiry).toBeGreaterThan(Date.now() / 1000);
+      await redis.persist(day);
+      await p.deliver(fixture('EmailOpened', { occurredAt: SENT_AT + 60_000 }));
+      expect(await redis.expiretime(day)).toBe(expiry);
+      await redis.expireat(day, expiry + 3600);
+      await p.deliver(fixture('EmailOpened', { occurredAt: SENT_AT + 120_000, eventId: '00000000-0000-4000-8000-00000000000b' }));
+      expect(await redis.expiretime(day)).toBe(expiry + 3600);
+    } finally {
+      await redis.quit();
+    }
+  });
 });
