@@ -50,11 +50,14 @@
  *                                                  read treats days past the horizon as empty, as the day hash is
  *   {P:vV}:senderm:<org>:<sender>:<YYYYMM>  hash   the same per sender
  *   {P:vV}:templatem:<org>:<tpl>:<YYYYMM>   hash   the same per template
- *   {P:vV}:packed                           string present when every rollup this version holds was packed as it was
- *                                                  written: set with a new version (replay/versions.ts), or by the
- *                                                  projector on a version 1 that holds nothing (projections/packed-rollups.ts).
- *                                                  Reads then take the month hashes; a version written before them has
- *                                                  no marker until a replay rebuilds it, and is read from its day hashes
+ *   {P:vV}:contactm:<org>:<contact>:<YYYYMM> hash  the contact's days of a month packed the same way (CONTACT_DAY_FIELDS
+ *                                                  joined by ','): a contact's 30-day window is two HMGETs, not 30
+ *   {P:vV}:packed                           string the level of month hashes every key of this version was written with
+ *                                                  (PACKED): 1 the rollups, 2 the rollups and the contact days. Set with
+ *                                                  a new version (replay/versions.ts), or by the projector on a version 1
+ *                                                  that holds nothing (projections/packed-rollups.ts). A read takes the
+ *                                                  month hashes only at the level it needs; a version written before
+ *                                                  them is read from its day hashes until a replay rebuilds it
  *   {P:vV}:orgkeys:<org>                    set    every key of that org in this version (retention deletes by it)
  *   {P:vV}:replay                           hash   a version built by `engagement replay`: status (building|verify|live),
  *                                                  from, org, startedAt, holder, switchedAt (replay/ resumes or drops by it)
@@ -124,12 +127,22 @@ export interface VersionKeys {
   orgMonth(orgId: string, month: string): string;
   senderMonth(orgId: string, senderId: string, month: string): string;
   templateMonth(orgId: string, templateId: string, month: string): string;
-  /** present when the version's rollups are all packed in their month hashes */
+  contactMonth(orgId: string, contactId: string, month: string, type?: RecipientType): string;
+  /** the level of month hashes the version was written with (PACKED) */
   packedRollups(): string;
   orgIndex(orgId: string): string;
   /** checkpoint of a replay building this version */
   replay(): string;
 }
+
+/** The counters of a contact-day hash (emails received/opened/clicked/replied, once each), as packed. */
+export const CONTACT_DAY_FIELDS = ['received', 'opened', 'clicked', 'replied'] as const;
+
+/**
+ * Levels of `{P:vV}:packed`: which month hashes every key of a version was written with. A new or
+ * empty version gets ALL; reads check the level they need (read-kpis.lua, mode 'packed').
+ */
+export const PACKED = { rollups: 1, contacts: 2, all: 2 } as const;
 
 export const ROLLUP_FIELDS = [
   'emails',
@@ -229,6 +242,7 @@ export function keysFor(prefix: string): Keys {
       orgMonth: (org, month) => `${base}orgm:${e(org)}:${month}`,
       senderMonth: (org, sender, month) => `${base}senderm:${e(org)}:${e(sender)}:${month}`,
       templateMonth: (org, tpl, month) => `${base}templatem:${e(org)}:${e(tpl)}:${month}`,
+      contactMonth: (org, contact, month, type = 'contact') => `${base}contactm:${e(org)}:${r(type, contact)}:${month}`,
       packedRollups: () => `${base}packed`,
       orgIndex: (org) => `${base}orgkeys:${e(org)}`,
       replay: () => `${base}replay`,

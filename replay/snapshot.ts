@@ -7,7 +7,7 @@
 
 import type { Redis } from 'ioredis';
 import { scanKeys } from '../core/redis-scan.js';
-import type { VersionKeys } from '../projections/keys.js';
+import { PACKED, type VersionKeys } from '../projections/keys.js';
 import type { Fields, Snapshot } from './diff.js';
 
 const READ_CHUNK = 500;
@@ -57,8 +57,9 @@ export async function snapshotOrg(redis: Redis, keys: VersionKeys, orgId: string
   return readSnapshot(redis, keys, [index, ...(await redis.smembers(index))]);
 }
 
-const PACKED_ROLLUPS = /^(orgm|senderm|templatem):/;
-const PACKED_MONTH = /^(?:orgm|senderm|templatem):.*:(\d{6})$/;
+const PACKED_ROLLUPS = /^(orgm|senderm|templatem|contactm):/;
+const PACKED_CONTACTS = /^contactm:/;
+const PACKED_MONTH = /^(?:orgm|senderm|templatem|contactm):.*:(\d{6})$/;
 
 /**
  * The snapshot without the packed days of month hashes whose day is at or before `lastExpired`
@@ -80,19 +81,22 @@ export function withoutExpiredPackedDays(snapshot: Snapshot, lastExpired: string
 }
 
 /**
- * The snapshot without the month hashes packing the daily rollups (and without their entries in
- * the org key indexes): for comparing with a version written before them, which holds them only
- * for the days written since (projections/keys.ts, `packed`). Pure.
+ * The snapshot without the month hashes a version at packed `level` may lack (and without their
+ * entries in the org key indexes): every month hash below PACKED.rollups, the contact months below
+ * PACKED.contacts. For comparing with a version written before them, which holds them only for the
+ * days written since (projections/keys.ts, `packed`). Pure.
  */
-export function withoutPackedRollups(snapshot: Snapshot): Snapshot {
+export function withoutPackedRollups(snapshot: Snapshot, level = 0): Snapshot {
+  if (level >= PACKED.all) return snapshot;
+  const packed = level >= PACKED.rollups ? PACKED_CONTACTS : PACKED_ROLLUPS;
   const out = new Map<string, Fields>();
   for (const [name, fields] of snapshot) {
-    if (PACKED_ROLLUPS.test(name)) continue;
+    if (packed.test(name)) continue;
     if (!name.startsWith('orgkeys:')) {
       out.set(name, fields);
       continue;
     }
-    out.set(name, Object.fromEntries(Object.entries(fields).filter(([member]) => !PACKED_ROLLUPS.test(member))));
+    out.set(name, Object.fromEntries(Object.entries(fields).filter(([member]) => !packed.test(member))));
   }
   return out;
 }

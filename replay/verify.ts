@@ -11,7 +11,8 @@ import { topicsFor } from '../core/topics.js';
 import { childLogger } from '../core/logger.js';
 import { Keyring } from '../core/keys/keyring.js';
 import { ControlReader } from '../processors/control/control-reader.js';
-import { keysFor, lastExpiredDay, type ProjectionVersion, type VersionKeys } from '../projections/keys.js';
+import { keysFor, lastExpiredDay, PACKED, type ProjectionVersion, type VersionKeys } from '../projections/keys.js';
+import { packedLevel } from '../projections/packed-rollups.js';
 import { readStoredOffsets } from '../projections/projector/apply-batch.js';
 import { EventCodec } from '../schemas/codec.js';
 import { diffSnapshots, type Difference } from './diff.js';
@@ -104,11 +105,12 @@ export async function runVerify(deps: ReplayDeps, request: VerifyRequest = {}): 
         if (attempt < attempts) continue;
       }
       let scratchSnapshot = await snapshotOf(redis, sk, request.orgId, request.orgId !== undefined);
-      if ((await redis.exists(lk.packedRollups())) === 0) {
-        // a live version written before the month hashes holds them only for days written since
-        log.info({ live }, 'the live version predates packed rollups: month hashes not compared (a replay builds them)');
-        liveSnapshot = withoutPackedRollups(liveSnapshot);
-        scratchSnapshot = withoutPackedRollups(scratchSnapshot);
+      const level = await packedLevel(redis, lk);
+      if (level < PACKED.all) {
+        // a live version written before (some of) the month hashes holds them only for days written since
+        log.info({ live, packed: level }, 'the live version predates some month hashes: those are not compared (a replay builds them)');
+        liveSnapshot = withoutPackedRollups(liveSnapshot, level);
+        scratchSnapshot = withoutPackedRollups(scratchSnapshot, level);
       }
       const lastExpired = lastExpiredDay(Date.now(), config.historyDays);
       const differences = diffSnapshots(withoutExpiredPackedDays(liveSnapshot, lastExpired), withoutExpiredPackedDays(scratchSnapshot, lastExpired));

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { unlinkMatching } from '../core/redis-scan.js';
-import type { Keys, ProjectionVersion } from '../projections/keys.js';
+import { PACKED, type Keys, type ProjectionVersion } from '../projections/keys.js';
 import { readCurrentVersion } from '../projections/current-version.js';
 
 /**
@@ -67,8 +67,8 @@ export async function allocateVersion(
     .multi()
     .sadd(keys.projectionVersions(), String(version))
     .hset(keys.version(version).replay(), { ...checkpoint })
-    // empty: every rollup it will hold is packed as it is written (projections/keys.ts, `packed`)
-    .set(keys.version(version).packedRollups(), '1')
+    // empty: every rollup and contact day it will hold is packed as it is written (projections/keys.ts, `packed`)
+    .set(keys.version(version).packedRollups(), String(PACKED.all))
     .exec();
   return version;
 }

@@ -174,7 +174,7 @@ export const dashboardRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) 
       const { orgId, contactId } = request.params;
       const days = parseDays(request.query.days);
       const [kpis, daily, map] = await Promise.all([
-        queryContactKpis(redis, keys, orgId, contactId, days, now(), fallback, type),
+        queryContactKpis(redis, keys, orgId, contactId, days, now(), fallback, type, config.historyDays),
         queryRecipientDaily(redis, keys, orgId, contactId, type, days, now(), fallback),
         queryRecipientHeatmap(redis, keys, orgId, contactId, type, now(), fallback).catch((error: unknown) => {
           if (error instanceof EngagementError && error.code === 'not_found') return null;

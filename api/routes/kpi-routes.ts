@@ -31,7 +31,7 @@ export const kpiRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
     app.get<{ Params: OrgParams & { contactId: string }; Querystring: { days?: string } }>(
       `/v1/orgs/:orgId/${segment}/:contactId/kpis`,
       read,
-      (req) => queryContactKpis(redis, keys, req.params.orgId, req.params.contactId, parseDays(req.query.days), now(), fallback, type),
+      (req) => queryContactKpis(redis, keys, req.params.orgId, req.params.contactId, parseDays(req.query.days), now(), fallback, type, deps.config.historyDays),
     );
   }
 

@@ -9,8 +9,8 @@
 
 import { createRedis } from '../../core/redis.js';
 import { ControlStore } from '../../projections/control/control-store.js';
-import { keysFor } from '../../projections/keys.js';
-import { bucketOf, dateRange } from '../../projections/queries/days.js';
+import { keysFor, PACKED } from '../../projections/keys.js';
+import { bucketOf, dateRange, lastDays } from '../../projections/queries/days.js';
 import { EventCodec } from '../../schemas/codec.js';
 import { isControlEvent, type ControlEvent } from '../../schemas/events.js';
 import { runWrk } from '../wrk.js';
@@ -101,6 +101,7 @@ export async function kpiScenario(ctx: BenchContext): Promise<ScenarioResult> {
       checks.push({ scenario: name, name: `${route.metric}: no error answer (wrk: every response 2xx or 3xx)`, ok: failed === 0 && load.requests > 0, detail: `${load.requests} requests, ${load.non2xx3xx} not 2xx/3xx, ${load.socketErrors} socket errors` });
     }
     checks.push(...(await packedOrgReadChecks(name, config, server.url, headers, orgIds, from, today)));
+    checks.push(...(await packedContactReadChecks(name, config, server.url, headers, samples)));
   } finally {
     await server.stop();
   }
@@ -128,6 +129,41 @@ async function packedOrgReadChecks(name: string, config: NonNullable<BenchContex
     return [
       { scenario: name, name: 'org KPIs read from the month hashes (projection marked packed)', ok: packed, detail: packed ? 'yes' : 'no marker: the day hashes were read' },
       { scenario: name, name: 'org KPIs = the day hashes summed (emails, opens, clicks)', ok: mismatched === 0, detail: `${orgIds.length - mismatched}/${orgIds.length} orgs equal` },
+    ];
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * The contact route measured the packed read (marker at the contact level) and answers what the
+ * contact-day hashes hold: each sample recipient's 30-day counts against HMGETs of its day hashes.
+ */
+async function packedContactReadChecks(
+  name: string,
+  config: NonNullable<BenchContext['projected']>,
+  url: string,
+  headers: Record<string, string>,
+  samples: BenchContext['workload']['samples'],
+): Promise<Check[]> {
+  const redis = createRedis(config);
+  try {
+    const v = keysFor(config.redisPrefix).version(1);
+    const level = Number((await redis.get(v.packedRollups())) ?? 0);
+    const fields = ['received', 'opened', 'clicked', 'replied'] as const;
+    const documented = { received: 'emailsReceived', opened: 'emailsOpened', clicked: 'emailsClicked', replied: 'emailsReplied' } as const;
+    const recipients = [...new Map(samples.map((s) => [`${s.orgId}/${s.type}/${s.contactId}`, s])).values()];
+    let mismatched = 0;
+    for (const { orgId, contactId, type } of recipients) {
+      const response = await fetch(`${url}/v1/orgs/${encodeURIComponent(orgId)}/${type}s/${encodeURIComponent(contactId)}/kpis?days=30`, { headers });
+      const doc = (await response.json()) as Record<string, unknown>;
+      const buckets = lastDays(30, Date.now()).map(bucketOf);
+      const stored = await Promise.all(buckets.map((b) => redis.hmget(v.contactDay(orgId, contactId, b, type), ...fields)));
+      if (fields.some((f, i) => doc[documented[f]] !== stored.reduce((sum, values) => sum + Number(values[i] ?? 0), 0))) mismatched++;
+    }
+    return [
+      { scenario: name, name: 'contact KPIs read from the month hashes (projection marked at the contact level)', ok: level >= PACKED.contacts, detail: `packed level ${level}` },
+      { scenario: name, name: 'contact KPIs = the contact-day hashes summed (received, opened, clicked, replied)', ok: mismatched === 0, detail: `${recipients.length - mismatched}/${recipients.length} recipients equal` },
     ];
   } finally {
     redis.disconnect();

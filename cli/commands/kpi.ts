@@ -47,7 +47,7 @@ export function registerKpiCommand(program: Command): void {
       const days = parseDays(opts.days);
       if (!RECIPIENT_TYPES.includes(opts.type as RecipientType)) throw invalidParameter('type', `--type must be one of ${RECIPIENT_TYPES.join(', ')}, got "${opts.type}"`);
       const type = opts.type as RecipientType;
-      const result = await withRedis((redis, keys) => queryContactKpis(redis, keys, orgId, contactId, days, Date.now(), undefined, type));
+      const result = await withRedis((redis, keys, config) => queryContactKpis(redis, keys, orgId, contactId, days, Date.now(), undefined, type, config.historyDays));
       print(Boolean(opts.json), result, contactView);
     });
 

@@ -8,7 +8,7 @@
 
 import { dayOf, escapeId, packedDayOf, recipientRef, type VersionKeys } from '../../projections/keys.js';
 import type { RecipientType } from '../../schemas/events.js';
-import { addFixedExpireAt, addOrgKey, addPack, type Delta } from '../../projections/projector/delta.js';
+import { addFixedExpireAt, addOrgKey, addPack, type Delta, type PackKind } from '../../projections/projector/delta.js';
 
 const DAY_MS = 86_400_000;
 
@@ -115,7 +115,10 @@ export class BatchKeys {
     const org = this.org(orgId);
     const days = inner(org.contactDays, this.recipient(type, contactId));
     let key = days.get(day);
-    if (key === undefined) days.set(day, (key = this.daily(org, this.keys.contactDay(orgId, contactId, day, type), day)));
+    if (key === undefined) {
+      const packed = (month: string) => this.keys.contactMonth(orgId, contactId, month, type);
+      days.set(day, (key = this.rollup(org, this.keys.contactDay(orgId, contactId, day, type), day, packed, 'c')));
+    }
     return key;
   }
 
@@ -143,10 +146,10 @@ export class BatchKeys {
     return this.touch(org, key);
   }
 
-  /** A daily rollup, packed into its month hash for reads (listed in the org's index as well). */
-  private rollup(org: OrgKeys, key: string, day: string, monthKey: (month: string) => string): string {
+  /** A daily rollup or contact day, packed into its month hash for reads (listed in the org's index as well). */
+  private rollup(org: OrgKeys, key: string, day: string, monthKey: (month: string) => string, kind: PackKind = 'r'): string {
     const { month, field } = packedDayOf(day);
-    addPack(this.delta, key, { month: this.touch(org, monthKey(month)), field, expireAt: this.monthExpiry(month) });
+    addPack(this.delta, key, { month: this.touch(org, monthKey(month)), field, expireAt: this.monthExpiry(month), kind, index: org.index });
     return this.daily(org, key, day);
   }
 

@@ -20,9 +20,9 @@ import { PROCESSOR_CONSUMER, PROCESSOR_RUN } from '../../core/consumer-options.j
 import { childLogger } from '../../core/logger.js';
 import { readTopicOffsets, startsOf } from '../../core/topic-offsets.js';
 import { FIRST_PROJECTION_VERSION, parseCurrentVersion, readCurrentVersion, restoreCurrentVersion } from '../../projections/current-version.js';
-import type { Keys, VersionKeys } from '../../projections/keys.js';
+import { PACKED, type Keys, type VersionKeys } from '../../projections/keys.js';
 import { advanceStoredOffset, readStoredOffsets } from '../../projections/projector/apply-batch.js';
-import { markPackedIfEmpty } from '../../projections/packed-rollups.js';
+import { markPackedIfEmpty, packedLevel } from '../../projections/packed-rollups.js';
 import type { EventCodec } from '../../schemas/codec.js';
 import type { ControlReader } from '../control/control-reader.js';
 import { DeadLetterWriter } from '../dead-letter.js';
@@ -134,8 +134,10 @@ export class ProjectorRunner {
     if (stored.size === 0) await markPackedIfEmpty(this.options.redis, this.keys);
     else if (!this.packedChecked.has(this.keys.v)) {
       this.packedChecked.add(this.keys.v);
-      if ((await this.options.redis.exists(this.keys.packedRollups())) === 0) {
-        log.warn({ version: this.keys.v }, 'this projection version predates month hashes: org, sender and template KPI reads use its day hashes (slower) until `engagement replay --yes` rebuilds it');
+      const level = await packedLevel(this.options.redis, this.keys);
+      if (level < PACKED.all) {
+        const reads = level < PACKED.rollups ? 'org, sender, template and contact' : 'contact';
+        log.warn({ version: this.keys.v, packed: level }, `this projection version predates month hashes: its ${reads} KPI reads use its day hashes (slower) until \`engagement replay --yes\` rebuilds it`);
       }
     }
     const starts = stored.size < partitions.length ? await this.refreshLogStarts() : this.logStarts;

@@ -18,7 +18,7 @@
 --             a  k n member*n                SADD (org key index, seen eventIds)
 --             x  k unixSeconds               EXPIREAT, only later than the key's expiry (or when it has
 --                                            none): every projection key, at the HISTORY_DAYS horizon
---             y  k unixSeconds               EXPIREAT NX: a key whose expiry is a function of the key
+--             y  k unixSeconds               EXPIREAT when the key has none: a key whose expiry is a function of the key
 --                                            (a day's, an email's with a known send), never moved;
 --                                            its entries come right after section x's in ARGV
 --             e  k seconds                   EXPIRE (seen sets)
@@ -26,9 +26,11 @@
 --                                            a click that no other rule calls a machine's, in log order,
 --                                            through the burst rule (section k below); its entries come
 --                                            right after section f's in ARGV
---             p  (header, always: nf field*nf, the ROLLUP_FIELDS)
---                dk mk field unixSeconds    a daily rollup packed into its month hash (pack-rollup.lua),
---                                           after every other write
+--             p  (header, always: nf field*nf nc field*nc, ROLLUP_FIELDS then CONTACT_DAY_FIELDS)
+--                dk mk field unixSeconds kind ik
+--                                           a daily rollup (kind r) or contact day (kind c) packed into
+--                                           its month hash (pack-rollup.lua), after every other write;
+--                                           ik the org's key index
 -- ARGV[5]   '' or the version V this batch writes to; when given, KEYS[2] is P:proj:current (default 1)
 -- ARGV[6]   the offset the version starts at when nothing is stored for the partition
 -- ARGV[7]   '' or "k m": the purge fence, KEYS[k] is P:purge:fence (sha1(orgId) -> purgedAt) and
@@ -253,8 +255,12 @@ for _ = 1, n[7] do
   end
   at = at + 2
 end
+-- set once: TTL then EXPIREAT only for a key that has none (EXPIREAT NX would need Redis 7)
 for _ = 1, n[11] do
-  redis.call('EXPIREAT', KEYS[tonumber(ARGV[at])], ARGV[at + 1], 'NX')
+  local k = KEYS[tonumber(ARGV[at])]
+  if redis.call('TTL', k) == -1 then
+    redis.call('EXPIREAT', k, ARGV[at + 1])
+  end
   at = at + 2
 end
 for _ = 1, n[8] do
@@ -263,12 +269,15 @@ for _ = 1, n[8] do
   at = at + 2
 end
 -- ---- section p: daily rollups packed for reads, last (after the expiries that may delete a day) ----
-local nf = tonumber(ARGV[at])
-local rollupFields = {unpack(ARGV, at + 1, at + nf)}
-at = at + 1 + nf
+local packFields = {}
+for _, kind in ipairs({'r', 'c'}) do
+  local nf = tonumber(ARGV[at])
+  packFields[kind] = {unpack(ARGV, at + 1, at + nf)}
+  at = at + 1 + nf
+end
 for _ = 1, n[10] do
-  packRollup(KEYS[tonumber(ARGV[at])], KEYS[tonumber(ARGV[at + 1])], ARGV[at + 2], ARGV[at + 3], rollupFields)
-  at = at + 4
+  packRollup(KEYS[tonumber(ARGV[at])], KEYS[tonumber(ARGV[at + 1])], ARGV[at + 2], ARGV[at + 3], packFields[ARGV[at + 4]], KEYS[tonumber(ARGV[at + 5])])
+  at = at + 6
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 return {1, newFlags}

@@ -1,5 +1,5 @@
--- pack-rollup.lua: the one definition of how a daily rollup is packed into its month hash for
--- reads (projections/keys.ts, orgm/senderm/templatem). Not a script of its own: it is prepended
+-- pack-rollup.lua: the one definition of how a daily rollup or contact day is packed into its
+-- month hash for reads (projections/keys.ts, orgm/senderm/templatem/contactm). Not a script of its own: it is prepended
 -- to every script that writes rollups (apply-batch.lua, pack-rollups.lua), which call it after
 -- every other write of theirs, expiries included, so the packed day is what the day hash holds.
 --
@@ -9,8 +9,26 @@
 --           is set by each write that adds a field (a hash whose fields all predate this write got
 --           it when they were added). Plain EXPIREAT: the same value again is harmless, and a
 --           HISTORY_DAYS changed since takes effect
--- fields    ROLLUP_FIELDS, in order: the packed value is their values joined by ',', a missing one empty
-local function packRollup(day, month, field, expireAt, fields)
+-- fields    ROLLUP_FIELDS or CONTACT_DAY_FIELDS, in order: the packed value is their values joined by
+--           ',', a missing one empty
+-- index     the org's key index: a purge finds the month hash through it, so while the month hash
+--           holds a day the index's expiry is moved to the month hash's if earlier (it expires with
+--           the org's newest event otherwise, up to a month before the month hash). Once per index
+--           and month per script; after every expiry the writer sets, so both writers agree
+local indexKeptTo = {}
+local function keepIndex(index, expireAt)
+  local at = tonumber(expireAt)
+  if (indexKeptTo[index] or 0) >= at then
+    return
+  end
+  indexKeptTo[index] = at
+  local ttl = redis.call('TTL', index)
+  if ttl == -1 or (ttl >= 0 and tonumber(redis.call('TIME')[1]) + ttl < at) then
+    redis.call('EXPIREAT', index, expireAt)
+  end
+end
+
+local function packRollup(day, month, field, expireAt, fields, index)
   local values = redis.call('HMGET', day, unpack(fields))
   local any = false
   for f = 1, #fields do
@@ -28,4 +46,5 @@ local function packRollup(day, month, field, expireAt, fields)
   if redis.call('HSET', month, field, table.concat(values, ',')) == 1 then
     redis.call('EXPIREAT', month, expireAt)
   end
+  keepIndex(index, expireAt)
 end

@@ -2,14 +2,19 @@
 -- this script), for a writer that is not apply-batch.lua: the replay's fold writer calls it at the
 -- end of its MULTI, after everything else it writes (projections/projector/write-state.ts).
 --
--- KEYS      pairs: day hash, month hash
--- ARGV[1]   n, then ARGV[2 .. 1 + n] the rollup fields (ROLLUP_FIELDS)
--- ARGV[..]  per pair: the day's field in the month hash (DD) and the month hash's expiry (unix seconds)
-local nf = tonumber(ARGV[1])
-local fields = {unpack(ARGV, 2, 1 + nf)}
-local at = 2 + nf
-for i = 1, #KEYS, 2 do
-  packRollup(KEYS[i], KEYS[i + 1], ARGV[at], ARGV[at + 1], fields)
-  at = at + 2
+-- KEYS      triples: day hash, month hash, the org's key index
+-- ARGV[1..] nf, the nf rollup fields (ROLLUP_FIELDS), nc, the nc contact-day fields (CONTACT_DAY_FIELDS)
+-- ARGV[..]  per triple: the day's field in the month hash (DD), the month hash's expiry (unix seconds)
+--           and which fields it packs (r: the rollup fields, c: the contact-day fields)
+local fields = {}
+local at = 1
+for _, kind in ipairs({'r', 'c'}) do
+  local nf = tonumber(ARGV[at])
+  fields[kind] = {unpack(ARGV, at + 1, at + nf)}
+  at = at + 1 + nf
 end
-return #KEYS / 2
+for i = 1, #KEYS, 3 do
+  packRollup(KEYS[i], KEYS[i + 1], ARGV[at], ARGV[at + 1], fields[ARGV[at + 2]], KEYS[i + 2])
+  at = at + 3
+end
+return #KEYS / 3

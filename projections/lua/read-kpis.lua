@@ -14,11 +14,12 @@
 --                     so never a ','). The caller makes them numbers: in Lua, turning an org
 --                     window's 330 strings into numbers cost Redis about as much as reading them,
 --                     and 30 bulk strings cost Redis and the API less to send and parse than 330
---             'packed' a rollup's daily series from its month hashes (projections/keys.ts, orgm…):
---                     KEYS[4] is {P:vV}:packed, KEYS[5..] the month hashes; ARGV[3..] per month hash
---                     its count and DD fields. With the marker, one HMGET per month hash (a missing
---                     day nil); without it (a version written before month hashes) nothing is read:
---                     the caller reads the day hashes ('rows')
+--             'packed' a daily series from its month hashes (projections/keys.ts, orgm… contactm):
+--                     KEYS[4] is {P:vV}:packed, then ARGV[4] hashes read whole (HGETALL: a contact's
+--                     own hash), then the month hashes; ARGV[3] the level the read needs, ARGV[5..]
+--                     per month hash its count and DD fields. With the marker at that level, one
+--                     HMGET per month hash (a missing day nil); below it (a version written before
+--                     those month hashes) nothing is read: the caller reads the day hashes
 -- ARGV[3..] field names ('sum', 'rows')
 --
 -- Returns {current} alone when the live version is not ARGV[1] (a replay switched it: the caller
@@ -26,7 +27,7 @@
 --   hash: one flat field/value array per key
 --   sum:  the first key's flat hash, the sums (one per field), how many of the summed keys exist
 --   rows: one string per key, its #fields values joined by ','
---   packed: 1 then one string (or nil) per day, as 'rows'; or 0 alone without the marker
+--   packed: 1, the whole hashes, then one string (or nil) per day, as 'rows'; or 0 alone below the level
 local current = redis.call('GET', KEYS[1]) or '1'
 if tonumber(current) ~= tonumber(ARGV[1]) then
   return {current}
@@ -54,13 +55,17 @@ local function rows(firstKey, fields)
   return out
 end
 if mode == 'packed' then
-  if redis.call('EXISTS', KEYS[4]) == 0 then
+  if tonumber(redis.call('GET', KEYS[4]) or '0') < tonumber(ARGV[3]) then
     out[4] = 0
     return out
   end
   out[4] = 1
-  local at = 3
-  for i = 5, #KEYS do
+  local heads = tonumber(ARGV[4])
+  for i = 5, 4 + heads do
+    out[#out + 1] = redis.call('HGETALL', KEYS[i])
+  end
+  local at = 5
+  for i = 5 + heads, #KEYS do
     local n = tonumber(ARGV[at])
     local values = redis.call('HMGET', KEYS[i], unpack(ARGV, at + 1, at + n))
     for d = 1, n do

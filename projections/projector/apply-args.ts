@@ -4,7 +4,7 @@
  * their 1-based KEYS index, which keeps the payload small.
  */
 
-import { ROLLUP_FIELDS } from '../keys.js';
+import { CONTACT_DAY_FIELDS, ROLLUP_FIELDS } from '../keys.js';
 import type { Delta } from './delta.js';
 
 export interface BatchPosition {
@@ -38,6 +38,9 @@ export const SEEN_TTL_SECONDS = 8 * 86_400;
 /** Lua's unpack() has a stack limit; SADD members go in chunks below it. */
 const SADD_CHUNK = 1000;
 const HSET_CHUNK = 500;
+
+/** Section p's header (pack-rollup.lua): the fields packed for an 'r' entry, then for a 'c' one. */
+export const PACK_HEADER: readonly string[] = [String(ROLLUP_FIELDS.length), ...ROLLUP_FIELDS, String(CONTACT_DAY_FIELDS.length), ...CONTACT_DAY_FIELDS];
 
 export function buildApplyArgs(delta: Delta, position: BatchPosition): ApplyArgs {
   const keys = position.follow ? [position.offsetsKey, position.follow.currentVersionKey, position.follow.holdKey] : [position.offsetsKey];
@@ -131,9 +134,9 @@ export function buildApplyArgs(delta: Delta, position: BatchPosition): ApplyArgs
     ops.push(k(key), String(SEEN_TTL_SECONDS));
     counts[7]!++;
   }
-  ops.push(String(ROLLUP_FIELDS.length), ...ROLLUP_FIELDS);
-  for (const [day, { month, field, expireAt }] of delta.pack) {
-    ops.push(k(day), k(month), field, String(expireAt));
+  ops.push(...PACK_HEADER);
+  for (const [day, { month, field, expireAt, kind, index: orgIndex }] of delta.pack) {
+    ops.push(k(day), k(month), field, String(expireAt), kind, k(orgIndex));
     counts[9]!++;
   }
 

@@ -19,8 +19,8 @@ export interface Delta {
   expireAt: Map<string, number>;
   /**
    * Keys of `expireAt` whose expiry is a function of the key alone (a day's key: its day; an
-   * email's: its send), so it never moves: the script sets it only when the key has none
-   * (EXPIREAT NX), one call instead of reading the TTL first.
+   * email's: its send), so it never moves: the script sets it only when the key has none (one
+   * TTL for a key that has one, instead of PTTL, TIME and a comparison).
    */
   expireOnce: Set<string>;
   /** orgIndex key -> every key of that org the batch touches */
@@ -29,7 +29,7 @@ export interface Delta {
   seen: Map<string, string[]>;
   /** clicks through the burst rule, in log order (apply-batch.lua section k) */
   clicks: BurstClick[];
-  /** rollup day key -> where it is packed for reads, rewritten after every other write (pack-rollup.lua) */
+  /** rollup or contact day key -> where it is packed for reads, rewritten after every other write (pack-rollup.lua) */
   pack: Map<string, PackedDay>;
 }
 
@@ -40,7 +40,13 @@ export interface PackedDay {
   field: string;
   /** the month hash's expiry (unix seconds): its month's last day's, set when the hash is created */
   expireAt: number;
+  /** which counters are packed: 'r' ROLLUP_FIELDS (org/sender/template), 'c' CONTACT_DAY_FIELDS */
+  kind: PackKind;
+  /** the org's key index, kept alive as long as the month hash (a purge finds keys through it) */
+  index: string;
 }
+
+export type PackKind = 'r' | 'c';
 
 /**
  * A click no other rule calls a machine's: the script counts it as a person's, or as a machine's

@@ -12,9 +12,8 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { EngagementError } from '../../core/errors.js';
-import { ROLLUP_FIELDS } from '../keys.js';
 import { orgDigest } from '../purge-fence.js';
-import { SEEN_TTL_SECONDS } from './apply-args.js';
+import { PACK_HEADER, SEEN_TTL_SECONDS } from './apply-args.js';
 import type { DrainedState } from './fold-state.js';
 import { EncodedCommand } from './resp.js';
 
@@ -143,10 +142,10 @@ export async function writeDrained(conn: Redis, drained: DrainedState, write: St
     for (let at = 0; at < packs.length; at += PACK_CHUNK) {
       const chunk = packs.slice(at, at + PACK_CHUNK);
       const keys: string[] = [];
-      const args: string[] = [String(ROLLUP_FIELDS.length), ...ROLLUP_FIELDS];
-      for (const [day, { month, field, expireAt }] of chunk) {
-        keys.push(day, month);
-        args.push(field, String(expireAt));
+      const args: string[] = [...PACK_HEADER];
+      for (const [day, { month, field, expireAt, kind, index }] of chunk) {
+        keys.push(day, month, index);
+        args.push(field, String(expireAt), kind);
       }
       send(['EVALSHA', packSha, String(keys.length), ...keys, ...args]);
     }

@@ -1,7 +1,9 @@
 import type { Redis } from 'ioredis';
+import { DEFAULTS } from '../../core/config.js';
 import { EngagementError } from '../../core/errors.js';
 import { parseWholeNumber } from './query-params.js';
-import type { Keys } from '../keys.js';
+import { CONTACT_DAY_FIELDS, lastExpiredDay, PACKED, type Keys } from '../keys.js';
+import { monthsOf } from './rollup-kpis.js';
 import type { RecipientType } from '../../schemas/events.js';
 import { bestTimeToEmail, contactHashOf, openHistograms, type BestTimeSlot, type OpenHistograms } from './best-time.js';
 import type { ControlFallback } from '../control/control-store.js';
@@ -10,8 +12,6 @@ import { bucketOf, lastDays } from './days.js';
 import { rate, toInt, toIso } from './rates.js';
 
 export const CONTACT_WINDOW = { defaultDays: 30, maxDays: 365 } as const;
-/** The counters of a contact-day hash (the fold writes them) that a window sums. */
-const CONTACT_DAY_FIELDS = ['received', 'opened', 'clicked', 'replied'] as const;
 
 export interface ContactKpis {
   orgId: string;
@@ -79,6 +79,21 @@ export function parseDays(raw: unknown): number {
   return parseWholeNumber('days', raw, CONTACT_WINDOW.defaultDays, CONTACT_WINDOW.maxDays);
 }
 
+/**
+ * A window's packed days summed (CONTACT_DAY_FIELDS), and how many hold anything: a day at or
+ * before `lastGone` (its day hash expired at the horizon) counts as empty, as its hash would. Pure.
+ */
+export function sumWindow(buckets: readonly string[], rows: readonly (readonly number[])[], held: readonly boolean[], lastGone: string): { sums: Record<string, number>; present: number } {
+  const totals = CONTACT_DAY_FIELDS.map(() => 0);
+  let present = 0;
+  rows.forEach((row, i) => {
+    if (!held[i] || buckets[i]! <= lastGone) return;
+    present++;
+    row.forEach((n, f) => (totals[f]! += n));
+  });
+  return { sums: Object.fromEntries(CONTACT_DAY_FIELDS.map((field, f) => [field, totals[f]!])), present };
+}
+
 export async function queryContactKpis(
   redis: Redis,
   keys: Keys,
@@ -88,22 +103,48 @@ export async function queryContactKpis(
   now: number = Date.now(),
   fallback?: ControlFallback,
   type: RecipientType = 'contact',
+  /** HISTORY_DAYS: days older than this horizon read as empty */
+  historyDays: number = DEFAULTS.HISTORY_DAYS,
 ): Promise<ContactKpis & { recipientType: RecipientType }> {
   const dates = lastDays(days, now);
   const buckets = dates.map((d) => bucketOf(d));
-  // The window is summed inside Redis (read-kpis.lua): one reply of four numbers, not one hash per day.
-  const { data } = await runQuery<'sum'>(
+  // The window from the contact's month hashes: two HMGETs for 30 days (read-kpis.lua, 'packed').
+  const { data } = await runQuery<'packed'>(
     redis,
     keys,
     orgId,
-    (v) => ({ mode: 'sum', keys: [v.contact(orgId, contactId, type), ...buckets.map((b) => v.contactDay(orgId, contactId, b, type))], fields: CONTACT_DAY_FIELDS }),
+    (v) => ({
+      mode: 'packed',
+      marker: v.packedRollups(),
+      level: PACKED.contacts,
+      heads: [v.contact(orgId, contactId, type)],
+      months: monthsOf(buckets, (month) => v.contactMonth(orgId, contactId, month, type)),
+      fields: CONTACT_DAY_FIELDS,
+    }),
     fallback,
   );
-  const contact = contactHashOf(data.first);
-  if (contact.size === 0 && data.present === 0) {
+  let first: unknown;
+  let sums: Record<string, number>;
+  let present: number;
+  if (data.packed) {
+    first = data.heads[0];
+    ({ sums, present } = sumWindow(buckets, data.rows, data.held, lastExpiredDay(now, historyDays)));
+  } else {
+    // a version written before contact months (until a replay rebuilds it): summed over its day hashes in Redis
+    const unpacked = await runQuery<'sum'>(
+      redis,
+      keys,
+      orgId,
+      (v) => ({ mode: 'sum', keys: [v.contact(orgId, contactId, type), ...buckets.map((b) => v.contactDay(orgId, contactId, b, type))], fields: CONTACT_DAY_FIELDS }),
+      fallback,
+    );
+    ({ first, sums, present } = unpacked.data);
+  }
+  const contact = contactHashOf(first);
+  if (contact.size === 0 && present === 0) {
     throw new EngagementError('not_found', `no KPIs for ${type} ${contactId} of organisation ${orgId}`);
   }
   // recipientType third, as recipientKpisResponse orders it (the answer is serialised in that order)
-  const { orgId: _org, contactId: _contact, ...kpis } = contactKpisFrom(orgId, contactId, dates, contact.fields, [data.sums], now, contact.histograms);
+  const { orgId: _org, contactId: _contact, ...kpis } = contactKpisFrom(orgId, contactId, dates, contact.fields, [sums], now, contact.histograms);
   return { orgId, contactId, recipientType: type, ...kpis };
 }

@@ -23,11 +23,12 @@ export type ReadPlan =
   | { mode: 'sum'; keys: [first: string, ...summed: string[]]; fields: readonly string[] }
   | { mode: 'rows'; keys: string[]; fields: readonly string[] }
   /**
-   * A rollup's daily series from its month hashes (`months`, each with the DD fields it holds, in
-   * day order) when the version's `marker` says they are complete; `fields` name the values each
-   * packed day holds (ROLLUP_FIELDS).
+   * A daily series from its month hashes (`months`, each with the DD fields it holds, in day
+   * order) when the version's `marker` is at least `level` (projections/keys.ts, PACKED); `fields`
+   * name the values each packed day holds (ROLLUP_FIELDS, CONTACT_DAY_FIELDS); `heads`, hashes read
+   * whole in the same script (a contact's own hash).
    */
-  | { mode: 'packed'; marker: string; months: ReadonlyArray<{ key: string; days: readonly string[] }>; fields: readonly string[] };
+  | { mode: 'packed'; marker: string; level: number; heads?: readonly string[]; months: ReadonlyArray<{ key: string; days: readonly string[] }>; fields: readonly string[] };
 
 export type ReadReply =
   | { mode: 'hash'; hashes: Array<Record<string, string>> }
@@ -35,8 +36,12 @@ export type ReadReply =
   | { mode: 'sum'; first: unknown; sums: Record<string, number>; present: number }
   /** one array per key, the values in the order of the plan's fields (missing ones 0) */
   | { mode: 'rows'; rows: number[][] }
-  /** as 'rows', one array per day; `packed` false (and no rows): the version has no month hashes, read its day hashes */
-  | { mode: 'packed'; packed: boolean; rows: number[][] };
+  /**
+   * as 'rows', one array per day, and per day whether its month hash holds it; `heads` as Redis sent
+   * them (flat field/value arrays). `packed` false (nothing else): the version's level is short, read
+   * its day hashes
+   */
+  | { mode: 'packed'; packed: boolean; heads: unknown[]; rows: number[][]; held: boolean[] };
 
 export interface QueryResult<R extends ReadReply> {
   keys: VersionKeys;
@@ -115,7 +120,7 @@ export async function runQuery<M extends ReadPlan['mode']>(
 
 /** KEYS[4..] of read-kpis.lua for a plan */
 function planKeys(plan: ReadPlan): string[] {
-  return plan.mode === 'packed' ? [plan.marker, ...plan.months.map((m) => m.key)] : plan.keys;
+  return plan.mode === 'packed' ? [plan.marker, ...(plan.heads ?? []), ...plan.months.map((m) => m.key)] : plan.keys;
 }
 
 /** ARGV[3..] of read-kpis.lua for a plan */
@@ -124,7 +129,7 @@ function planArgs(plan: ReadPlan): string[] {
     case 'hash':
       return [];
     case 'packed': {
-      const args: string[] = [];
+      const args: string[] = [String(plan.level), String(plan.heads?.length ?? 0)];
       for (const { days } of plan.months) args.push(String(days.length), ...days);
       return args;
     }
@@ -141,8 +146,13 @@ function decode(plan: ReadPlan, rest: unknown[]): ReadReply {
       return { mode: 'sum', first: rest[0], sums: toRecord(plan.fields, rest[1]), present: Number(rest[2] ?? 0) };
     case 'rows':
       return { mode: 'rows', rows: rest.map((row) => countsInRow(row as Uint8Array | null, plan.fields.length)) };
-    case 'packed':
-      return { mode: 'packed', packed: rest[0] === 1, rows: rest.slice(1).map((row) => countsInRow(row as Uint8Array | null, plan.fields.length)) };
+    case 'packed': {
+      if (rest[0] !== 1) return { mode: 'packed', packed: false, heads: [], rows: [], held: [] };
+      const heads = plan.heads?.length ?? 0;
+      const days = rest.slice(1 + heads);
+      const rows = days.map((row) => countsInRow(row as Uint8Array | null, plan.fields.length));
+      return { mode: 'packed', packed: true, heads: rest.slice(1, 1 + heads), rows, held: days.map((row) => row !== null) };
+    }
     default: {
       const never: never = plan;
       return never;

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Keys, RollupField, VersionKeys } from '../keys.js';
-import { lastExpiredDay, packedDayOf, ROLLUP_FIELDS } from '../keys.js';
+import { lastExpiredDay, PACKED, packedDayOf, ROLLUP_FIELDS } from '../keys.js';
 import type { ControlFallback } from '../control/control-store.js';
 import { runQuery } from './context.js';
 import { bucketOf, dateRange, lastDays, parseDate } from './days.js';
@@ -178,7 +178,7 @@ export async function queryRollupKpis(
     redis,
     keys,
     orgId,
-    (v) => ({ mode: 'packed', marker: v.packedRollups(), months: monthsOf(buckets, scopeKeys(v, orgId, scope).month), fields: ROLLUP_FIELDS }),
+    (v) => ({ mode: 'packed', marker: v.packedRollups(), level: PACKED.rollups, months: monthsOf(buckets, scopeKeys(v, orgId, scope).month), fields: ROLLUP_FIELDS }),
     fallback,
   );
   let rows = data.rows;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keysFor, ROLLUP_FIELDS } from '../../projections/keys.js';
+import { CONTACT_DAY_FIELDS, keysFor, ROLLUP_FIELDS } from '../../projections/keys.js';
 import { buildApplyArgs, SEEN_TTL_SECONDS } from '../../projections/projector/apply-args.js';
 import { fold } from '../../processors/projector/fold.js';
 import { fixture } from '../support/fixtures.js';
@@ -26,13 +26,15 @@ describe('buildApplyArgs', () => {
     expect(e).toBe(1);
     // section p last: its header (the rollup fields), then one entry per rollup day
     expect(p).toBe(delta.pack.size);
-    const packAt = ops.length - (1 + ROLLUP_FIELDS.length + 4 * p!);
+    const header = [String(ROLLUP_FIELDS.length), ...ROLLUP_FIELDS, String(CONTACT_DAY_FIELDS.length), ...CONTACT_DAY_FIELDS];
+    const packAt = ops.length - (header.length + 6 * p!);
     expect(ops.slice(packAt - 2, packAt)).toEqual([String(declared.indexOf(keys.seen('20260105')) + 1), String(SEEN_TTL_SECONDS)]);
-    expect(ops.slice(packAt, packAt + 1 + ROLLUP_FIELDS.length)).toEqual([String(ROLLUP_FIELDS.length), ...ROLLUP_FIELDS]);
-    const entries = Array.from({ length: p! }, (_, n) => ops.slice(packAt + 1 + ROLLUP_FIELDS.length + 4 * n, packAt + 5 + ROLLUP_FIELDS.length + 4 * n));
+    expect(ops.slice(packAt, packAt + header.length)).toEqual(header);
+    const entries = Array.from({ length: p! }, (_, n) => ops.slice(packAt + header.length + 6 * n, packAt + header.length + 6 * (n + 1)));
     const expiry = String(Date.UTC(2026, 0, 31) / 1000 + 400 * 86_400); // the month hash expires with its last day
     const at = (key: string) => String(declared.indexOf(key) + 1);
-    expect(entries).toContainEqual([at(keys.orgDay('org-1', '20260105')), at(keys.orgMonth('org-1', '202601')), '05', expiry]);
+    expect(entries).toContainEqual([at(keys.orgDay('org-1', '20260105')), at(keys.orgMonth('org-1', '202601')), '05', expiry, 'r', at(keys.orgIndex('org-1'))]);
+    expect(entries).toContainEqual([at(keys.contactDay('org-1', 'c-1', '20260105')), at(keys.contactMonth('org-1', 'c-1', '202601')), '05', expiry, 'c', at(keys.orgIndex('org-1'))]);
   });
 
   it('sends one HSET entry per key with all of its fields', () => {

@@ -26,16 +26,23 @@ const daily = [
   (k: VersionKeys) => k.contactDay('org-1', 'c-1', DAY),
 ];
 const at = (ms: number): number => Math.floor(ms / 1000) + H * DAY_S;
+/** the org index lives as long as the month hashes it lists: their month's last day + the horizon */
+const monthEnd = (ms: number): number => {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0) / 1000 + H * DAY_S;
+};
 
 describe('projection keys expire at the HISTORY_DAYS horizon', () => {
-  it('a projected email: its keys HISTORY_DAYS after its send (as its EmailSent in the log), the contact and org index after their newest event, daily keys after their day, seen sets after the de-dup window', async () => {
+  it('a projected email: its keys HISTORY_DAYS after its send (as its EmailSent in the log), the contact after its newest event, the org index with its month hashes, daily keys after their day, seen sets after the de-dup window', async () => {
     const sent = fixture('EmailSent', { occurredAt: SENT_AT });
     const opened = fixture('EmailOpened', { occurredAt: SENT_AT + 3_600_000 });
     const p = await RedisProjection.open(5, H).deliver(sent, sent);
     expect(await p.expiresAt(email)).toBe(at(SENT_AT));
     await p.deliver(opened, opened);
     for (const key of [email, flags]) expect(await p.expiresAt(key), p.name(key)).toBe(at(SENT_AT));
-    for (const key of [contact, index]) expect(await p.expiresAt(key), p.name(key)).toBe(at(opened.occurredAt));
+    expect(await p.expiresAt(contact)).toBe(at(opened.occurredAt));
+    expect(await p.expiresAt(index)).toBe(monthEnd(SENT_AT));
+    expect(await p.expiresAt((k) => k.contactMonth('org-1', 'c-1', DAY.slice(0, 6)))).toBe(monthEnd(SENT_AT));
     for (const key of daily) expect(await p.expiresAt(key), p.name(key)).toBe(DAY_START_S + H * DAY_S);
     const seenTtl = await p.ttl((k) => k.seen(DAY));
     expect(seenTtl).toBeGreaterThan(SEEN_TTL_SECONDS - 60);
@@ -49,7 +56,7 @@ describe('projection keys expire at the HISTORY_DAYS horizon', () => {
     const p = await RedisProjection.open(5, H).deliver(sent, late);
     await p.deliver(early);
     for (const key of [email, flags]) expect(await p.expiresAt(key), p.name(key)).toBe(at(SENT_AT));
-    expect(await p.expiresAt(index)).toBe(at(late.occurredAt));
+    expect(await p.expiresAt(index)).toBe(monthEnd(SENT_AT));
     expect(await p.expiresAt((k) => k.contact('org-1', 'c-2'))).toBe(at(early.occurredAt));
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../core/config.js';
-import { dayOf, packedDayOf, ROLLUP_FIELDS, type VersionKeys } from '../../projections/keys.js';
+import { CONTACT_DAY_FIELDS, dayOf, packedDayOf, ROLLUP_FIELDS, type VersionKeys } from '../../projections/keys.js';
 import { hourOfWeekIn } from '../../projections/local-hour.js';
 import type { EmailEvent } from '../../schemas/events.js';
 import { fixture } from '../support/fixtures.js';
@@ -141,7 +141,12 @@ describe('fold: AttachmentViewed and EmailReplied', () => {
   it('indexes every touched key under the org', async () => {
     const p = await given(sent, fixture('EmailOpened', { occurredAt: LATER }));
     const { month } = packedDayOf(DAY);
-    const months = [(k: VersionKeys) => k.orgMonth('org-1', month), (k: VersionKeys) => k.senderMonth('org-1', 's-1', month), (k: VersionKeys) => k.templateMonth('org-1', 'tpl-1', month)];
+    const months = [
+      (k: VersionKeys) => k.orgMonth('org-1', month),
+      (k: VersionKeys) => k.senderMonth('org-1', 's-1', month),
+      (k: VersionKeys) => k.templateMonth('org-1', 'tpl-1', month),
+      (k: VersionKeys) => k.contactMonth('org-1', 'c-1', month),
+    ];
     const touched = [email, (k: VersionKeys) => k.emailRecipients('org-1', 'e-1'), orgd, senderd, templated, contactd, contact, ...months];
     expect(await p.members((k) => k.orgIndex('org-1'))).toEqual(new Set(touched.map((key) => p.name(key))));
   });
@@ -160,5 +165,13 @@ describe('fold: AttachmentViewed and EmailReplied', () => {
       // the month hash expires with its month's last day, at the horizon
       expect(await p.expiresAt(monthKey)).toBe((Date.UTC(Number(month.slice(0, 4)), Number(month.slice(4, 6)), 0) + DEFAULTS.HISTORY_DAYS * 86_400_000) / 1000);
     }
+  });
+
+  it("packs each contact day into the contact's month hash (the counters a contact window sums)", async () => {
+    const p = await given(sent, fixture('EmailOpened', { occurredAt: LATER }), fixture('EmailReplied', { occurredAt: LATER + 1000 }));
+    const { month, field } = packedDayOf(DAY);
+    expect(await p.get(contactd)).toEqual({ received: '1', opened: '1', replied: '1' });
+    expect(await p.get((k) => k.contactMonth('org-1', 'c-1', month))).toEqual({ [field]: '1,1,,1' });
+    expect(CONTACT_DAY_FIELDS).toEqual(['received', 'opened', 'clicked', 'replied']);
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEngagementError } from '../../core/errors.js';
 import { createRedis } from '../../core/redis.js';
-import { keysFor, packedDayOf, ROLLUP_FIELDS } from '../../projections/keys.js';
+import { CONTACT_DAY_FIELDS, keysFor, PACKED, packedDayOf, ROLLUP_FIELDS } from '../../projections/keys.js';
 import { queryContactKpis } from '../../projections/queries/contact-kpis.js';
 import { openQuery } from '../../projections/queries/context.js';
 import { bucketOf, lastDays } from '../../projections/queries/days.js';
@@ -124,6 +124,43 @@ describe('KPI reads in one script', () => {
       const recent = await queryRollupKpis(redis, keys, 'org-4', { kind: 'org' }, range, NOW, 10);
       expect(recent.daily.slice(0, 20).every((d) => d.emails === 0 && d.opens === 0)).toBe(true);
       expect(recent.daily.slice(20)).toEqual(packed.daily.slice(20));
+    } finally {
+      await redis.del(v1.packedRollups());
+    }
+  });
+
+  it("read a contact's window from its month hashes at packed level 2, else (level 1, none) from its day hashes: the same answer", async () => {
+    const v1 = keys.version(1);
+    await redis.hset(keys.controlOrg('org-5'), { enabled: '1', changedAt: '1' });
+    await redis.hset(v1.contact('org-5', 'c-5'), { tz: 'Europe/Paris' });
+    for (const [i, day] of days.entries()) {
+      if (i % 4 === 1) continue; // days with nothing
+      const counters: Record<string, number> = { received: i + 1, opened: i % 3, clicked: i % 2 };
+      if (i === 6) counters.clicked = 0; // a click a burst took back: the day is still there
+      await redis.hset(v1.contactDay('org-5', 'c-5', bucketOf(day)), counters);
+      const { month, field } = packedDayOf(bucketOf(day));
+      await redis.hset(v1.contactMonth('org-5', 'c-5', month), field, CONTACT_DAY_FIELDS.map((f) => counters[f] ?? '').join(','));
+    }
+    const fromDays = await queryContactKpis(redis, keys, 'org-5', 'c-5', 30, NOW);
+    expect(fromDays).toMatchObject({ emailsReceived: days.reduce((sum, _, i) => sum + (i % 4 === 1 ? 0 : i + 1), 0), timeZone: 'Europe/Paris' });
+    try {
+      await redis.set(v1.packedRollups(), '1'); // packed before contact months: still the day hashes
+      const { month, field } = packedDayOf(bucketOf(days[1]!));
+      await redis.hset(v1.contactMonth('org-5', 'c-5', month), field, '5,,,');
+      expect(await queryContactKpis(redis, keys, 'org-5', 'c-5', 30, NOW)).toEqual(fromDays);
+      await redis.set(v1.packedRollups(), String(PACKED.all));
+      // at level 2 the month hashes are what is read: the day only they hold shows
+      const packed = await queryContactKpis(redis, keys, 'org-5', 'c-5', 30, NOW);
+      expect(packed).toEqual({ ...fromDays, emailsReceived: fromDays.emailsReceived + 5, openRate: packed.openRate, clickRate: packed.clickRate, replyRate: packed.replyRate });
+      await redis.hdel(v1.contactMonth('org-5', 'c-5', month), field);
+      expect(await queryContactKpis(redis, keys, 'org-5', 'c-5', 30, NOW)).toEqual(fromDays);
+      // past the horizon a packed day reads as empty, as its expired day hash would
+      const recent = await queryContactKpis(redis, keys, 'org-5', 'c-5', 30, NOW, undefined, 'contact', 10);
+      expect(recent.emailsReceived).toBe(days.reduce((sum, _, i) => sum + (i < 20 || i % 4 === 1 ? 0 : i + 1), 0));
+      // a contact with nothing but a packed day past the horizon is not found
+      await redis.hset(keys.version(1).contactMonth('org-5', 'c-old', packedDayOf(bucketOf(days[0]!)).month), packedDayOf(bucketOf(days[0]!)).field, '1,,,');
+      await expect(queryContactKpis(redis, keys, 'org-5', 'c-old', 30, NOW, undefined, 'contact', 10)).rejects.toMatchObject({ code: 'not_found' });
+      expect(await queryContactKpis(redis, keys, 'org-5', 'c-old', 30, NOW)).toMatchObject({ emailsReceived: 1 });
     } finally {
       await redis.del(v1.packedRollups());
     }

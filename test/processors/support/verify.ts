@@ -4,7 +4,7 @@ import type { ContainerClient } from '@azure/storage-blob';
 import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { readLandedFile, type LandedRecord } from '../../../processors/lander/avro-file.js';
-import { keysFor, packedDayOf, ROLLUP_FIELDS } from '../../../projections/keys.js';
+import { CONTACT_DAY_FIELDS, keysFor, PACKED, packedDayOf, ROLLUP_FIELDS } from '../../../projections/keys.js';
 import type { Config } from '../../../core/config.js';
 import { waitFor } from '../../support/env.js';
 import type { ExpectedKpis, Fields } from '../../support/workload.js';
@@ -27,28 +27,35 @@ export async function projectionMismatches(redis: Redis, config: Config, expecte
     const got = (results[i]?.[1] ?? {}) as Fields;
     if (JSON.stringify(sorted(got)) !== JSON.stringify(sorted(want))) problems.push(`${key}: want ${JSON.stringify(sorted(want))} got ${JSON.stringify(sorted(got))}`);
   });
-  // A version marked packed is read from its month hashes: each rollup day packed there as expected.
-  if ((await redis.exists(k.packedRollups())) === 1) {
-    const packed: Array<[string, string, Fields]> = [];
+  // A version marked packed is read from its month hashes: each rollup (and contact) day packed there as expected.
+  const level = Number((await redis.get(k.packedRollups())) ?? 0);
+  if (level >= PACKED.rollups) {
+    const packed: Array<[string, string, Fields, readonly string[]]> = [];
     const month = (day: string, keyOf: (m: string) => string): [string, string] => {
       const at = packedDayOf(day);
       return [keyOf(at.month), at.field];
     };
     for (const [id, h] of expected.orgDays) {
       const [org, day] = split(id) as [string, string];
-      packed.push([...month(day, (m) => k.orgMonth(org, m)), h]);
+      packed.push([...month(day, (m) => k.orgMonth(org, m)), h, ROLLUP_FIELDS]);
     }
     for (const [id, h] of expected.senderDays) {
       const [org, sender, day] = split(id) as [string, string, string];
-      packed.push([...month(day, (m) => k.senderMonth(org, sender, m)), h]);
+      packed.push([...month(day, (m) => k.senderMonth(org, sender, m)), h, ROLLUP_FIELDS]);
     }
     for (const [id, h] of expected.templateDays) {
       const [org, template, day] = split(id) as [string, string, string];
-      packed.push([...month(day, (m) => k.templateMonth(org, template, m)), h]);
+      packed.push([...month(day, (m) => k.templateMonth(org, template, m)), h, ROLLUP_FIELDS]);
+    }
+    if (level >= PACKED.contacts) {
+      for (const [id, h] of expected.contactDays) {
+        const [org, contact, day] = split(id) as [string, string, string];
+        packed.push([...month(day, (m) => k.contactMonth(org, contact, m)), h, CONTACT_DAY_FIELDS]);
+      }
     }
     const fields = (await redis.pipeline(packed.map(([key, field]) => ['hget', key, field])).exec()) ?? [];
-    packed.forEach(([key, field, want], i) => {
-      const wantPacked = Object.keys(want).length === 0 ? null : ROLLUP_FIELDS.map((f) => want[f] ?? '').join(',');
+    packed.forEach(([key, field, want, names], i) => {
+      const wantPacked = Object.keys(want).length === 0 ? null : names.map((f) => want[f] ?? '').join(',');
       const got = (fields[i]?.[1] ?? null) as string | null;
       if (got !== wantPacked) problems.push(`${key} ${field}: want ${String(wantPacked)} got ${String(got)}`);
     });
