@@ -32,7 +32,7 @@
  *                                                  lastOpenedAt, lc:<linkId>, lu:<linkId>, url:<linkId>)
  *   {P:vV}:emailr:<org>:<email>             hash   first-time flags: sent (the send itself), and per recipient
  *                                                  o:<c>, c:<c>, c:<link>:<c>, r:<c>, f:<c>; k:<c> the recipient's
- *                                                  latest click second (burst rule, apply-batch.lua section k);
+ *                                                  latest click second (burst rule, projector/click-rule.ts);
  *                                                  z: JSON {<c>: IANA zone} of the recipients the send gave a zone
  *   {P:vV}:contact:<org>:<contact>          hash   tz, lastOpenedAt, hl:<slot> open histogram in the recipient's local
  *                                                  hour of week at each open (h:<hourOfWeekUtc>: the UTC histogram

@@ -1,7 +1,8 @@
 /**
  * The KPI projection as a pure function: gated, de-duplicated events of one batch -> one Delta.
- * "First time" facts (unique opens, unique clicks, received, replied) are flags applied with
- * HSETNX by the script, so a re-delivered event counts once even after the seen window expired.
+ * "First time" facts (unique opens, unique clicks, received, replied) are flags the projector
+ * decides against what the email's flags hash holds (projections/projector/delta.ts), so a
+ * re-delivered event counts once even after the seen window expired.
  *
  * Every projection key expires at the horizon (HISTORY_DAYS), reckoned from event time, never
  * the wall clock, so the live run and a replay give the same expiries:
@@ -109,7 +110,7 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
         break;
       }
       case 'LinkClicked': {
-        // Counted by the script's burst rule, in log order (apply-batch.lua section k): a person's
+        // Counted by the burst rule, in log order (projections/projector/click-rule.ts): a person's
         // click, unless another link of this email is clicked by this recipient in the same second.
         const link = k.escape(event.linkId);
         addSet(delta, email, `url:${link}`, event.url);
@@ -195,7 +196,7 @@ export function machineKind(
   opts: FoldOptions,
 ): 'machineOpens' | 'machineClicks' | 'ignored' | null {
   if (event.type === 'EmailReplied') return null;
-  // A burst is the projector's to judge (apply-batch.lua section k), over every instance's clicks:
+  // A burst is the projector's to judge (projections/projector/click-rule.ts), over every instance's clicks:
   // the edge's own per-process verdict, in records written before, is not taken as final.
   const flagged = event.machineReason !== null && event.machineReason !== '' && event.machineReason !== MULTI_LINK_BURST;
   if (event.type === 'EmailOpened') return flagged ? 'machineOpens' : null;

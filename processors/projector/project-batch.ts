@@ -9,8 +9,8 @@
 import type { KafkaMessage } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import type { VersionKeys } from '../../projections/keys.js';
-import { applyBatch, readStoredFlags, type ApplyResult } from '../../projections/projector/apply-batch.js';
-import { resolveFlags } from '../../projections/projector/delta.js';
+import { applyBatch, readStoredFields, type ApplyResult } from '../../projections/projector/apply-batch.js';
+import { resolveClicks, resolveFlags, storedFieldsOf } from '../../projections/projector/delta.js';
 import type { EventCodec } from '../../schemas/codec.js';
 import type { EmailEvent } from '../../schemas/events.js';
 import { decodeRecords, type RejectedRecord } from '../decode-records.js';
@@ -89,8 +89,10 @@ export async function projectBatch(
     const [fresh, emailMeta] = await Promise.all([dropSeen(target.redis, target.keys, unique), target.meta.lookup(uniqueEvents)]);
     const events = fresh.length === unique.length ? uniqueEvents : fresh.map((r) => r.event);
     const delta = fold(events, emailMeta, target.keys, { machineClickSeconds: target.machineClickSeconds, historyDays: target.historyDays });
-    // First-time flags decided here, not by an HSETNX each in the script (delta.ts resolveFlags).
-    resolveFlags(delta, await readStoredFlags(target.redis, delta.flags));
+    // First-time flags and click bursts decided here from what Redis held, not by calls per event in the script (delta.ts).
+    const stored = await readStoredFields(target.redis, storedFieldsOf(delta));
+    resolveFlags(delta, (key, field) => stored(key, field) !== null);
+    resolveClicks(delta, stored);
     return await applyAndCount(target, topic, partition, records, delta, events, emailMeta, decoded.rejected, collected.length, rejected, deadLettered, purgesKnown);
   } finally {
     await deadLettered?.catch(() => undefined);

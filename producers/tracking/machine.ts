@@ -2,7 +2,7 @@
  * Decides whether an interaction was made by a machine (DESIGN.md §5), from the request alone.
  * Pure; the caller keeps the interaction either way and stores the reason, so KPIs can count it
  * separately. Rules that need history (a burst of links within a second) are the projector's
- * (projections/lua/apply-batch.lua, section k): it sees every API instance's clicks in order.
+ * (projections/projector/click-rule.ts): it sees every API instance's clicks in order.
  */
 
 import type { TrackingKind } from './tokens.js';

@@ -7,25 +7,22 @@
 -- ARGV[1]   partition
 -- ARGV[2]   offset of the batch's first record
 -- ARGV[3]   next offset (offset of the batch's last record + 1)
--- ARGV[4]   section sizes "i s lo hi f a x e k p y" (entries, not ARGV items), built by
+-- ARGV[4]   section sizes "i s lo hi d a x y e p" (entries, not ARGV items), built by
 --           projections/projector/apply-args.ts; the entries follow flat from ARGV[8 + 2m] on
---           (k is a KEYS index):
+--           (k is a KEYS index). The writes that depend on state (first-time flags, the click-burst
+--           rule) were decided by the projector from what the keys held before the batch
+--           (projections/projector/delta.ts); the fence below makes that state still current:
 --             i  k field by                  HINCRBY
 --             s  k n (field value)*n         HSET (one call per key)
 --             lo k field value               HSET when absent or smaller (firstOpenedAt)
 --             hi k field value               HSET when absent or larger (lastOpenedAt)
---             f  k field n (k field by)*n    HSETNX the flag; when new, HINCRBY each
+--             d  k n field*n                 HDEL (flags a click burst took back)
 --             a  k n member*n                SADD (org key index, seen eventIds)
 --             x  k unixSeconds               EXPIREAT, only later than the key's expiry (or when it has
 --                                            none): every projection key, at the HISTORY_DAYS horizon
---             y  k unixSeconds               EXPIREAT when the key has none: a key whose expiry is a function of the key
---                                            (a day's, an email's with a known send), never moved;
---                                            its entries come right after section x's in ARGV
+--             y  k unixSeconds               EXPIREAT when the key has none: a key whose expiry is a
+--                                            function of the key (a day's, an email's with a known send)
 --             e  k seconds                   EXPIRE (seen sets)
---             k  fk ek cdk recipient link second n up*n
---                                            a click that no other rule calls a machine's, in log order,
---                                            through the burst rule (section k below); its entries come
---                                            right after section f's in ARGV
 --             p  (header, always: nf field*nf nc field*nc, ROLLUP_FIELDS then CONTACT_DAY_FIELDS)
 --                dk mk field unixSeconds kind ik
 --                                           a daily rollup (kind r) or contact day (kind c) packed into
@@ -41,7 +38,7 @@
 -- (or, with nothing stored, the version's start) says the version ends. Anything else writes
 -- nothing and returns {0, stored} (stored is -1 when nothing is stored): ahead means another
 -- instance applied it; behind or missing means Redis lost writes, and the runner rebuilds.
--- Returns {1, newFlags} when applied; {2, currentVersion} when ARGV[5] is given and the current
+-- Returns {1} when applied; {2, currentVersion} when ARGV[5] is given and the current
 -- version is no longer V (a replay switched it); {3, holder} while a replay holds the projection
 -- to switch it; {4, orgId} when retention fenced a purge of orgId that the batch was not gated
 -- with (the runner waits for the control topic again and re-gates: DESIGN §2, a purge is ordered
@@ -109,130 +106,11 @@ for _ = 1, n[4] do
     redis.call('HSET', k, field, value)
   end
 end
-local newFlags = 0
 for _ = 1, n[5] do
-  local k, field, count = next3()
-  count = tonumber(count)
-  if redis.call('HSETNX', k, field, '1') == 1 then
-    newFlags = newFlags + 1
-    for _ = 1, count do
-      local tk, tf, by = next3()
-      redis.call('HINCRBY', tk, tf, by)
-    end
-  else
-    at = at + 3 * count
-  end
+  local k, count = KEYS[tonumber(ARGV[at])], tonumber(ARGV[at + 1])
+  redis.call('HDEL', k, unpack(ARGV, at + 2, at + 1 + count))
+  at = at + 2 + count
 end
--- ---- section k: click bursts (DESIGN §5) ------------------------------------------------------
--- Several links of one email clicked by one recipient within the same second (of occurredAt) are
--- all a machine's, the first included. Clicks come in log order (one email is on one partition),
--- so this is a state machine over the log, whatever the batch boundaries: live equals replay.
--- State per recipient, field `k:<recipient>` of the flags hash (fk):
---   "<second>\n<mode h|b>\n<u>\n(<link>\n<count>\n<lu>\n)*"
--- for the latest second in which the recipient clicked: the clicks counted as a person's per link,
--- whether they set the recipient's unique-click flag (u) and each link's (lu). When a second link
--- joins that second, those clicks are moved to machineClicks: clicks, lc:<link>, the rollups'
--- clicks are taken back, and a unique flag they set is removed with its count (uniqueClicks of the
--- email and rollups, the contact day's clicked, lu:<link>), so a later click by a person counts
--- as that recipient's first again.
-for _ = 1, n[9] do
-  local fk, ek, cdk = KEYS[tonumber(ARGV[at])], KEYS[tonumber(ARGV[at + 1])], KEYS[tonumber(ARGV[at + 2])]
-  local c, link, second, nu = ARGV[at + 3], ARGV[at + 4], ARGV[at + 5], tonumber(ARGV[at + 6])
-  local ups = {}
-  for i = 1, nu do
-    ups[i] = KEYS[tonumber(ARGV[at + 6 + i])]
-  end
-  at = at + 7 + nu
-  local field = 'k:' .. c
-  local parts = {}
-  local raw = redis.call('HGET', fk, field)
-  if raw then
-    for part in string.gmatch(raw, '([^\n]*)\n') do
-      parts[#parts + 1] = part
-    end
-  end
-  local function machine()
-    redis.call('HINCRBY', ek, 'machineClicks', 1)
-    for i = 1, nu do
-      redis.call('HINCRBY', ups[i], 'machineClicks', 1)
-    end
-  end
-  local function person()
-    redis.call('HINCRBY', ek, 'clicks', 1)
-    redis.call('HINCRBY', ek, 'lc:' .. link, 1)
-    for i = 1, nu do
-      redis.call('HINCRBY', ups[i], 'clicks', 1)
-    end
-    local u, lu = 0, 0
-    if redis.call('HSETNX', fk, 'c:' .. c, '1') == 1 then
-      newFlags = newFlags + 1
-      u = 1
-      redis.call('HINCRBY', ek, 'uniqueClicks', 1)
-      for i = 1, nu do
-        redis.call('HINCRBY', ups[i], 'uniqueClicks', 1)
-      end
-      redis.call('HINCRBY', cdk, 'clicked', 1)
-    end
-    if redis.call('HSETNX', fk, 'c:' .. link .. ':' .. c, '1') == 1 then
-      newFlags = newFlags + 1
-      lu = 1
-      redis.call('HINCRBY', ek, 'lu:' .. link, 1)
-    end
-    return u, lu
-  end
-  if parts[1] == second and parts[2] == 'b' then
-    machine()
-  elseif parts[1] == second then
-    local other = false
-    for i = 4, #parts, 3 do
-      if parts[i] ~= link then
-        other = true
-      end
-    end
-    if other then
-      -- the burst is recognised: what this second counted as a person's becomes a machine's
-      for i = 4, #parts, 3 do
-        local l, count, lu = parts[i], tonumber(parts[i + 1]), parts[i + 2]
-        redis.call('HINCRBY', ek, 'clicks', -count)
-        redis.call('HINCRBY', ek, 'lc:' .. l, -count)
-        redis.call('HINCRBY', ek, 'machineClicks', count)
-        for j = 1, nu do
-          redis.call('HINCRBY', ups[j], 'clicks', -count)
-          redis.call('HINCRBY', ups[j], 'machineClicks', count)
-        end
-        if lu == '1' then
-          redis.call('HDEL', fk, 'c:' .. l .. ':' .. c)
-          redis.call('HINCRBY', ek, 'lu:' .. l, -1)
-        end
-      end
-      if parts[3] == '1' then
-        redis.call('HDEL', fk, 'c:' .. c)
-        redis.call('HINCRBY', ek, 'uniqueClicks', -1)
-        for j = 1, nu do
-          redis.call('HINCRBY', ups[j], 'uniqueClicks', -1)
-        end
-        redis.call('HINCRBY', cdk, 'clicked', -1)
-      end
-      machine()
-      redis.call('HSET', fk, field, second .. '\nb\n0\n')
-    else
-      -- the same link again within the second (a double click): still a person's
-      local u, lu = person()
-      parts[3] = (parts[3] == '1' or u == 1) and '1' or '0'
-      for i = 4, #parts, 3 do
-        if parts[i] == link then
-          parts[i + 1] = tostring(tonumber(parts[i + 1]) + 1)
-          if lu == 1 then parts[i + 2] = '1' end
-        end
-      end
-      redis.call('HSET', fk, field, table.concat(parts, '\n') .. '\n')
-    end
-  else
-    local u, lu = person()
-    redis.call('HSET', fk, field, second .. '\nh\n' .. u .. '\n' .. link .. '\n1\n' .. lu .. '\n')
-  end
-end
--- ---- end of section k ------------------------------------------------------------------------
 for _ = 1, n[6] do
   local k, count = KEYS[tonumber(ARGV[at])], tonumber(ARGV[at + 1])
   redis.call('SADD', k, unpack(ARGV, at + 2, at + 1 + count))
@@ -256,14 +134,14 @@ for _ = 1, n[7] do
   at = at + 2
 end
 -- set once: TTL then EXPIREAT only for a key that has none (EXPIREAT NX would need Redis 7)
-for _ = 1, n[11] do
+for _ = 1, n[8] do
   local k = KEYS[tonumber(ARGV[at])]
   if redis.call('TTL', k) == -1 then
     redis.call('EXPIREAT', k, ARGV[at + 1])
   end
   at = at + 2
 end
-for _ = 1, n[8] do
+for _ = 1, n[9] do
   local k, seconds = KEYS[tonumber(ARGV[at])], ARGV[at + 1]
   redis.call('EXPIRE', k, seconds)
   at = at + 2
@@ -280,4 +158,4 @@ for _ = 1, n[10] do
   at = at + 6
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-return {1, newFlags}
+return {1}

@@ -4,6 +4,7 @@
  * their 1-based KEYS index, which keeps the payload small.
  */
 
+import { EngagementError } from '../../core/errors.js';
 import { CONTACT_DAY_FIELDS, ROLLUP_FIELDS } from '../keys.js';
 import type { Delta } from './delta.js';
 
@@ -35,7 +36,7 @@ export interface ApplyArgs {
 }
 
 export const SEEN_TTL_SECONDS = 8 * 86_400;
-/** Lua's unpack() has a stack limit; SADD members go in chunks below it. */
+/** Lua's unpack() has a stack limit; SADD and HDEL members go in chunks below it. */
 const SADD_CHUNK = 1000;
 const HSET_CHUNK = 500;
 
@@ -66,7 +67,11 @@ export function buildApplyArgs(delta: Delta, position: BatchPosition): ApplyArgs
   // Flat ARGV sections (see apply-batch.lua): no JSON, so the script creates no tables per op —
   // cjson.decode of a JSON payload was the largest part of the script's time.
   const ops: string[] = [];
-  const counts = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+  if (delta.flags.size > 0 || delta.clicks.length > 0) {
+    // decided from what Redis held before the batch (delta.ts resolveFlags, resolveClicks)
+    throw new EngagementError('internal', 'apply-batch: first-time flags and clicks must be resolved before the script');
+  }
+  const counts = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
   const fields = <V>(section: number, map: Map<string, Map<string, V>>): void => {
     for (const [key, byField] of map) {
       const i = k(key);
@@ -94,45 +99,32 @@ export function buildApplyArgs(delta: Delta, position: BatchPosition): ApplyArgs
   }
   fields(2, delta.min);
   fields(3, delta.max);
-  for (const [key, byField] of delta.flags) {
+  // HDEL and SADD: `k n member*n`, in chunks below Lua's unpack() limit
+  const members = (section: number, key: string, list: readonly string[]): void => {
     const i = k(key);
-    for (const [field, then] of byField) {
-      ops.push(i, field, String(then.length));
-      for (const [tk, tf, by] of then) ops.push(k(tk), tf, String(by));
-      counts[4]!++;
-    }
-  }
-  // Section k (click bursts) is read right after section f; its size is the 9th count.
-  for (const click of delta.clicks) {
-    ops.push(k(click.flags), k(click.email), k(click.contactDay), click.recipient, click.link, String(click.second));
-    ops.push(String(click.rollups.length), ...click.rollups.map(k));
-    counts[8]!++;
-  }
-  const sadd = (key: string, members: readonly string[]): void => {
-    const i = k(key);
-    for (let at = 0; at < members.length; at += SADD_CHUNK) {
-      const chunk = members.slice(at, at + SADD_CHUNK);
+    for (let at = 0; at < list.length; at += SADD_CHUNK) {
+      const chunk = list.slice(at, at + SADD_CHUNK);
       ops.push(i, String(chunk.length), ...chunk);
-      counts[5]!++;
+      counts[section]!++;
     }
   };
-  for (const [key, members] of delta.orgKeys) sadd(key, [...members]);
-  for (const [key, ids] of delta.seen) sadd(key, ids);
+  for (const [key, removed] of delta.del) members(4, key, [...removed]);
+  for (const [key, keys] of delta.orgKeys) members(5, key, [...keys]);
+  for (const [key, ids] of delta.seen) members(5, key, ids);
   const once: string[] = [];
   for (const [key, at] of delta.expireAt) {
     if (delta.expireOnce.has(key)) {
       once.push(k(key), String(at));
-      counts[10]!++;
+      counts[7]!++;
     } else {
       ops.push(k(key), String(at));
       counts[6]!++;
     }
   }
-  // Section y (expiries set once) right after section x; its size is the 11th count.
   ops.push(...once);
   for (const key of delta.seen.keys()) {
     ops.push(k(key), String(SEEN_TTL_SECONDS));
-    counts[7]!++;
+    counts[8]!++;
   }
   ops.push(...PACK_HEADER);
   for (const [day, { month, field, expireAt, kind, index: orgIndex }] of delta.pack) {

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { EngagementError } from '../../core/errors.js';
-import type { Delta } from './delta.js';
+import type { Delta, StoredField } from './delta.js';
 import { buildApplyArgs, type BatchPosition } from './apply-args.js';
 import { EncodedCommand, encodeParts } from './resp.js';
 
@@ -21,7 +21,7 @@ export const APPLY_BATCH_LUA = readFileSync(new URL('../lua/pack-rollup.lua', im
 const SHA = createHash('sha1').update(APPLY_BATCH_LUA).digest('hex');
 
 export type ApplyResult =
-  | { applied: true; newFlags: number }
+  | { applied: true }
   | { applied: false; superseded: false; held: false; storedOffset: number | null }
   | { applied: false; superseded: true; currentVersion: number }
   | { applied: false; superseded: false; held: true }
@@ -54,7 +54,7 @@ export async function applyBatch(redis: Redis, delta: Delta, position: BatchPosi
   } catch (cause) {
     throw new EngagementError('redis_unavailable', `apply-batch failed: ${(cause as Error).message}`, { cause, retriable: true });
   }
-  if (reply[0] === 1) return { applied: true, newFlags: Number(reply[1]) };
+  if (reply[0] === 1) return { applied: true };
   if (reply[0] === 2) return { applied: false, superseded: true, currentVersion: Number(reply[1]) };
   if (reply[0] === 3) return { applied: false, superseded: false, held: true };
   if (reply[0] === 4) return { applied: false, superseded: false, held: false, purged: String(reply[1]) };
@@ -63,34 +63,34 @@ export async function applyBatch(redis: Redis, delta: Delta, position: BatchPosi
 }
 
 /**
- * Which of the batch's first-time flags Redis already holds (delta.ts `resolveFlags`): one
- * pipelined HMGET per flags hash.
+ * What the batch's flags hashes held before it (delta.ts `storedFieldsOf`: the first-time flags
+ * and the click rule's fields), one pipelined HMGET per flags hash.
  */
-export async function readStoredFlags(redis: Redis, flags: Delta['flags']): Promise<(key: string, field: string) => boolean> {
-  if (flags.size === 0) return () => false;
+export async function readStoredFields(redis: Redis, wanted: ReadonlyMap<string, ReadonlySet<string>>): Promise<StoredField> {
+  if (wanted.size === 0) return () => null;
   const pipeline = redis.pipeline();
-  for (const [key, byField] of flags) pipeline.hmget(key, ...byField.keys());
+  for (const [key, fields] of wanted) pipeline.hmget(key, ...fields);
   let results: Array<[Error | null, unknown]>;
   try {
     results = (await pipeline.exec()) ?? [];
   } catch (cause) {
     throw new EngagementError('redis_unavailable', `reading first-time flags failed: ${(cause as Error).message}`, { cause, retriable: true });
   }
-  const stored = new Map<string, Set<string>>();
+  const stored = new Map<string, Map<string, string>>();
   let i = 0;
-  for (const [key, byField] of flags) {
+  for (const [key, fields] of wanted) {
     const [error, values] = results[i++] ?? [new Error('no reply')];
     if (error) throw new EngagementError('redis_unavailable', `reading first-time flags failed: ${error.message}`, { cause: error, retriable: true });
     let j = 0;
-    for (const field of byField.keys()) {
-      if ((values as Array<string | null>)[j++] !== null) {
-        let set = stored.get(key);
-        if (!set) stored.set(key, (set = new Set()));
-        set.add(field);
-      }
+    for (const field of fields) {
+      const value = (values as Array<string | null>)[j++];
+      if (value === null || value === undefined) continue;
+      let held = stored.get(key);
+      if (!held) stored.set(key, (held = new Map()));
+      held.set(field, value);
     }
   }
-  return (key, field) => stored.get(key)?.has(field) ?? false;
+  return (key, field) => stored.get(key)?.get(field) ?? null;
 }
 
 /** partition -> next offset to read, as last applied with a batch. */

@@ -3,6 +3,10 @@
  * key/field), and which first-time flags gate which increments. The Lua script applies it
  * atomically with the batch's offset (projections/lua/apply-batch.lua).
  */
+import { applyClick, clickFields, type BurstClick, type ClickStore } from './click-rule.js';
+
+export type { BurstClick } from './click-rule.js';
+
 export type Incr = readonly [key: string, field: string, by: number];
 
 export interface Delta {
@@ -13,8 +17,10 @@ export interface Delta {
   /** keep the smaller / larger number already stored (firstOpenedAt, lastOpenedAt) */
   min: Map<string, Map<string, number>>;
   max: Map<string, Map<string, number>>;
-  /** HSETNX key field 1; only when the flag is new are the increments applied */
+  /** HSETNX key field 1; only when the flag is new are the increments applied (resolveFlags decides) */
   flags: Map<string, Map<string, Incr[]>>;
+  /** HDEL: flags a click burst took back (resolveClicks) */
+  del: Map<string, Set<string>>;
   /** EXPIREAT in unix seconds, the latest per key; the script only ever moves a key's expiry later */
   expireAt: Map<string, number>;
   /**
@@ -27,7 +33,7 @@ export interface Delta {
   orgKeys: Map<string, Set<string>>;
   /** seen key -> eventIds folded in this batch */
   seen: Map<string, string[]>;
-  /** clicks through the burst rule, in log order (apply-batch.lua section k) */
+  /** clicks through the burst rule, in log order (click-rule.ts; resolveClicks decides) */
   clicks: BurstClick[];
   /** rollup or contact day key -> where it is packed for reads, rewritten after every other write (pack-rollup.lua) */
   pack: Map<string, PackedDay>;
@@ -48,25 +54,6 @@ export interface PackedDay {
 
 export type PackKind = 'r' | 'c';
 
-/**
- * A click no other rule calls a machine's: the script counts it as a person's, or as a machine's
- * when another link of the email was clicked by the recipient in the same second (and then takes
- * back what that second counted as a person's). Keys are full key names.
- */
-export interface BurstClick {
-  flags: string;
-  email: string;
-  contactDay: string;
-  /** recipientRef of the clicker */
-  recipient: string;
-  /** escaped linkId */
-  link: string;
-  /** floor(occurredAt / 1000) */
-  second: number;
-  /** the org / sender / template day rollups the click counts in */
-  rollups: readonly string[];
-}
-
 export function addBurstClick(delta: Delta, click: BurstClick): void {
   delta.clicks.push(click);
 }
@@ -78,6 +65,7 @@ export function emptyDelta(): Delta {
     min: new Map(),
     max: new Map(),
     flags: new Map(),
+    del: new Map(),
     expireAt: new Map(),
     expireOnce: new Set(),
     orgKeys: new Map(),
@@ -156,6 +144,72 @@ export function addSeen(delta: Delta, seenKey: string, eventId: string): void {
 
 export function addPack(delta: Delta, dayKey: string, packed: PackedDay): void {
   delta.pack.set(dayKey, packed);
+}
+
+/** What a flags-hash field held before the batch (null: nothing). */
+export type StoredField = (key: string, field: string) => string | null;
+
+/** The flags-hash fields resolveFlags and resolveClicks read, per flags key. Pure. */
+export function storedFieldsOf(delta: Delta): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  const want = (key: string, fields: Iterable<string>): void => {
+    let set = out.get(key);
+    if (!set) out.set(key, (set = new Set()));
+    for (const field of fields) set.add(field);
+  };
+  for (const [key, byField] of delta.flags) want(key, byField.keys());
+  for (const click of delta.clicks) want(click.flags, clickFields(click));
+  return out;
+}
+
+/**
+ * Runs the batch's clicks through the burst rule (click-rule.ts) in Node, from what the email's
+ * flags hash held before the batch (`stored`), as the script did with one HGET, HSET and up to a
+ * dozen HINCRBYs per click: the increments join the coalesced ones, the burst states and new
+ * flags become HSETs, the flags a burst took back HDELs (a field set again after being taken back
+ * is only set; HDEL of a field Redis does not hold does nothing). Sound for the same reason as resolveFlags. Returns how many flags are new. Pure.
+ */
+export function resolveClicks(delta: Delta, stored: StoredField): number {
+  if (delta.clicks.length === 0) return 0;
+  // flags key -> field -> its value after the clicks so far (null: removed)
+  const now = new Map<string, Map<string, string | null>>();
+  const get = (key: string, field: string): string | null => {
+    const fields = now.get(key);
+    return fields?.has(field) ? fields.get(field)! : stored(key, field);
+  };
+  const put = (key: string, field: string, value: string | null): void => {
+    let fields = now.get(key);
+    if (!fields) now.set(key, (fields = new Map()));
+    fields.set(field, value);
+  };
+  const store: ClickStore = {
+    state: (key, field) => get(key, field) ?? undefined,
+    setState: put,
+    flag: (key, field) => {
+      if (get(key, field) !== null) return false;
+      put(key, field, '1');
+      return true;
+    },
+    unflag: (key, field) => put(key, field, null),
+    increment: (key, field, by) => addIncr(delta, key, field, by),
+  };
+  let fresh = 0;
+  for (const click of delta.clicks) fresh += applyClick(store, click);
+  delta.clicks.length = 0;
+  for (const [key, fields] of now) {
+    for (const [field, value] of fields) {
+      // a removed flag may be one the batch did not read (another link of the burst's second): HDEL it anyway
+      if (value !== null) addSet(delta, key, field, value);
+      else addDel(delta, key, field);
+    }
+  }
+  return fresh;
+}
+
+export function addDel(delta: Delta, key: string, field: string): void {
+  let fields = delta.del.get(key);
+  if (!fields) delta.del.set(key, (fields = new Set()));
+  fields.add(field);
 }
 
 /**

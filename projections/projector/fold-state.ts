@@ -1,7 +1,7 @@
 /**
  * A projection version folded in memory, for a build that starts from nothing (a fresh replay):
  * the fold's per-batch Deltas are merged here with exactly apply-batch.lua's semantics, but the
- * first-time flags, the click bursts (section k), the min/max times, the expiries and the seen
+ * first-time flags, the click bursts (click-rule.ts), the min/max times, the expiries and the seen
  * eventIds are decided in memory instead of by one Redis call per event. `drain()` then hands
  * over what changed since the last drain as final values: one HSET per key written for the first
  * time (counters, meta, flags, first/last open together), HINCRBY only for keys a previous drain
@@ -13,7 +13,8 @@
  * Pure: no I/O.
  */
 
-import type { BurstClick, Delta, PackedDay } from './delta.js';
+import { applyClick, type ClickStore } from './click-rule.js';
+import type { Delta, PackedDay } from './delta.js';
 
 export interface DrainedState {
   /** key -> field -> increment: keys a previous drain wrote (HINCRBY) */
@@ -50,7 +51,7 @@ function push(outer: Map<string, string[]>, key: string, member: string): void {
 export class FoldState {
   /** every flag set so far, per flags key */
   private readonly flags = new Map<string, Set<string>>();
-  /** flags key -> `k:<recipient>` -> the burst rule's state, byte for byte what apply-batch.lua writes */
+  /** flags key -> `k:<recipient>` -> the burst rule's state (click-rule.ts) */
   private readonly bursts = new Map<string, Map<string, string>>();
   private readonly min = new Map<string, Map<string, number>>();
   private readonly max = new Map<string, Map<string, number>>();
@@ -63,6 +64,17 @@ export class FoldState {
   /** keys a drain has written */
   private readonly written = new Set<string>();
   private pending: DrainedState = FoldState.empty();
+  /** the click-burst rule's view of this state (click-rule.ts) */
+  private readonly clicks: ClickStore = {
+    state: (fk, field) => this.bursts.get(fk)?.get(field),
+    setState: (fk, field, value) => this.burstState(fk, field, value),
+    flag: (fk, field) => {
+      this.touch(fk);
+      return this.flag(fk, field);
+    },
+    unflag: (fk, field) => this.unflag(fk, field),
+    increment: (key, field, by) => this.touchIncrement(key, field, by),
+  };
   /** pending counters of keys not written yet: they go out as HSET values */
   private fresh = new Map<string, Map<string, number>>();
   /** keys the merge in progress wrote through a flag's increments or the burst rule */
@@ -107,8 +119,8 @@ export class FoldState {
         for (const [tk, tf, by] of then) this.touchIncrement(tk, tf, by);
       }
     }
-    // apply-batch.lua section k, after the flags (it reads and removes flags they may have set)
-    for (const click of delta.clicks) newFlags += this.click(click);
+    // the click-burst rule after the flags, as the live projector applies it (click-rule.ts)
+    for (const click of delta.clicks) newFlags += applyClick(this.clicks, click);
     for (const [indexKey, keys] of delta.orgKeys) this.addNew(this.indexed, indexKey, keys);
     for (const [day, packed] of delta.pack) this.pending.pack.set(day, packed);
     for (const [seenKey, ids] of delta.seen) {
@@ -205,69 +217,6 @@ export class FoldState {
     }
   }
 
-  /**
-   * One click through the burst rule: apply-batch.lua section k, statement for statement (the
-   * state string, its parsing and every increment). Returns the number of new flags.
-   * Its steps are methods, not closures: a closure per click was a measurable share of a replay.
-   */
-  private click(click: BurstClick): number {
-    const { flags: fk, email: ek, contactDay: cdk, recipient: c, link, rollups: ups } = click;
-    const second = String(click.second);
-    const field = `k:${c}`;
-    const raw = this.bursts.get(fk)?.get(field);
-    // Lua's gmatch('([^\n]*)\n'): every piece followed by a newline; text after the last one is not a part
-    const parts = raw === undefined ? [] : raw.split('\n').slice(0, -1);
-    let newFlags = 0;
-    if (parts[0] === second && parts[1] === 'b') {
-      this.machineClick(ek, ups);
-    } else if (parts[0] === second) {
-      let other = false;
-      for (let i = 3; i < parts.length; i += 3) if (parts[i] !== link) other = true;
-      if (other) {
-        // the burst is recognised: what this second counted as a person's becomes a machine's
-        for (let i = 3; i < parts.length; i += 3) {
-          const l = parts[i]!;
-          const count = Number(parts[i + 1]);
-          this.touchIncrement(ek, 'clicks', -count);
-          this.touchIncrement(ek, `lc:${l}`, -count);
-          this.touchIncrement(ek, 'machineClicks', count);
-          for (const up of ups) {
-            this.touchIncrement(up, 'clicks', -count);
-            this.touchIncrement(up, 'machineClicks', count);
-          }
-          if (parts[i + 2] === '1') {
-            this.unflag(fk, `c:${l}:${c}`);
-            this.touchIncrement(ek, `lu:${l}`, -1);
-          }
-        }
-        if (parts[2] === '1') {
-          this.unflag(fk, `c:${c}`);
-          this.touchIncrement(ek, 'uniqueClicks', -1);
-          for (const up of ups) this.touchIncrement(up, 'uniqueClicks', -1);
-          this.touchIncrement(cdk, 'clicked', -1);
-        }
-        this.machineClick(ek, ups);
-        this.burstState(fk, field, `${second}\nb\n0\n`);
-      } else {
-        // the same link again within the second (a double click): still a person's
-        const person = this.personClick(click);
-        newFlags += person.newFlags;
-        parts[2] = parts[2] === '1' || person.u === 1 ? '1' : '0';
-        for (let i = 3; i < parts.length; i += 3) {
-          if (parts[i] !== link) continue;
-          parts[i + 1] = String(Number(parts[i + 1]) + 1);
-          if (person.lu === 1) parts[i + 2] = '1';
-        }
-        this.burstState(fk, field, `${parts.join('\n')}\n`);
-      }
-    } else {
-      const person = this.personClick(click);
-      newFlags += person.newFlags;
-      this.burstState(fk, field, `${second}\nh\n${person.u}\n${link}\n1\n${person.lu}\n`);
-    }
-    return newFlags;
-  }
-
   private touchIncrement(key: string, field: string, by: number): void {
     this.touch(key);
     this.increment(key, field, by);
@@ -277,36 +226,6 @@ export class FoldState {
     this.touch(fk);
     inner(this.bursts, fk).set(field, value);
     inner(this.pending.set, fk).set(field, value);
-  }
-
-  private machineClick(ek: string, ups: readonly string[]): void {
-    this.touchIncrement(ek, 'machineClicks', 1);
-    for (const up of ups) this.touchIncrement(up, 'machineClicks', 1);
-  }
-
-  /** A person's click: its counters and first-time flags (u: the recipient's first click of the email, lu: of the link). */
-  private personClick(click: BurstClick): { u: number; lu: number; newFlags: number } {
-    const { flags: fk, email: ek, contactDay: cdk, recipient: c, link, rollups: ups } = click;
-    this.touchIncrement(ek, 'clicks', 1);
-    this.touchIncrement(ek, `lc:${link}`, 1);
-    for (const up of ups) this.touchIncrement(up, 'clicks', 1);
-    let u = 0;
-    let lu = 0;
-    let newFlags = 0;
-    this.touch(fk);
-    if (this.flag(fk, `c:${c}`)) {
-      newFlags++;
-      u = 1;
-      this.touchIncrement(ek, 'uniqueClicks', 1);
-      for (const up of ups) this.touchIncrement(up, 'uniqueClicks', 1);
-      this.touchIncrement(cdk, 'clicked', 1);
-    }
-    if (this.flag(fk, `c:${link}:${c}`)) {
-      newFlags++;
-      lu = 1;
-      this.touchIncrement(ek, `lu:${link}`, 1);
-    }
-    return { u, lu, newFlags };
   }
 
   private increment(key: string, field: string, by: number): void {

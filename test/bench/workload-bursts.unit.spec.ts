@@ -3,7 +3,7 @@ import { burstClicks } from '../../bench/workload.js';
 import type { LinkClicked } from '../../schemas/events.js';
 import { fixture } from '../support/fixtures.js';
 
-/** The bench's expected KPIs follow the projector's burst rule (apply-batch.lua section k). */
+/** The bench's expected KPIs follow the projector's burst rule (projections/projector/click-rule.ts). */
 const S = 1_800_000_000_000;
 const click = (eventId: string, contactId: string, linkId: string, at: number, machineReason: string | null = null): LinkClicked =>
   fixture('LinkClicked', { eventId, contactId, linkId, occurredAt: at, machineReason });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CONTACT_DAY_FIELDS, keysFor, ROLLUP_FIELDS } from '../../projections/keys.js';
 import { buildApplyArgs, SEEN_TTL_SECONDS } from '../../projections/projector/apply-args.js';
 import { fold } from '../../processors/projector/fold.js';
+import { resolveClicks, resolveFlags } from '../../projections/projector/delta.js';
 import { fixture } from '../support/fixtures.js';
 
 const keys = keysFor('t').version(1);
@@ -10,6 +11,7 @@ describe('buildApplyArgs', () => {
   it('declares each key once and refers to it by KEYS index', () => {
     const opened = fixture('EmailOpened', { occurredAt: Date.UTC(2026, 0, 5, 10) });
     const delta = fold([opened, { ...opened, eventId: '00000000-0000-4000-8000-000000000001' }], new Map(), keys, { machineClickSeconds: 5, historyDays: 400 });
+    resolveFlags(delta, () => false);
     const { keys: declared, argv } = buildApplyArgs(delta, { offsetsKey: keys.offsets('emails'), partition: 2, firstOffset: 10, expectedStart: 0, nextOffset: 12 });
     expect(declared[0]).toBe(keys.offsets('emails'));
     expect(new Set(declared).size).toBe(declared.length);
@@ -18,11 +20,13 @@ describe('buildApplyArgs', () => {
     expect(version).toBe('');
     expect(expectedStart).toBe('0');
     expect(fence).toBe('');
-    const [i, , , , f, , , e, , p] = counts!.split(' ').map(Number);
+    const [i, s, , , d, , , , e, p] = counts!.split(' ').map(Number);
     const email = String(declared.indexOf(keys.email('org-1', 'e-1')) + 1);
     const increments = Array.from({ length: i! }, (_, n) => ops.slice(3 * n, 3 * n + 3));
     expect(increments).toContainEqual([email, 'opens', '2']);
-    expect(f).toBe(1);
+    expect(increments).toContainEqual([email, 'uniqueOpens', '1']); // the new flag's increment, coalesced
+    expect(s).toBeGreaterThan(0);
+    expect(d).toBe(0);
     expect(e).toBe(1);
     // section p last: its header (the rollup fields), then one entry per rollup day
     expect(p).toBe(delta.pack.size);
@@ -40,6 +44,7 @@ describe('buildApplyArgs', () => {
   it('sends one HSET entry per key with all of its fields', () => {
     const sent = fixture('EmailSent', { occurredAt: Date.UTC(2026, 0, 5, 10) });
     const delta = fold([sent], new Map(), keys, { machineClickSeconds: 5, historyDays: 400 });
+    resolveFlags(delta, () => false);
     const { keys: declared, argv } = buildApplyArgs(delta, { offsetsKey: keys.offsets('emails'), partition: 0, firstOffset: 0, expectedStart: 0, nextOffset: 1 });
     const [i, s] = argv[3]!.split(' ').map(Number);
     const ops = argv.slice(7);
@@ -61,6 +66,7 @@ describe('buildApplyArgs', () => {
   it('names the purge fence and, per org written, the purge its gate knew, before the entries', () => {
     const opened = fixture('EmailOpened', { occurredAt: Date.UTC(2026, 0, 5, 10) });
     const delta = fold([opened], new Map(), keys, { machineClickSeconds: 5, historyDays: 400 });
+    resolveFlags(delta, () => false);
     const plain = buildApplyArgs(delta, { offsetsKey: keys.offsets('emails'), partition: 0, firstOffset: 0, expectedStart: 0, nextOffset: 1 });
     const fenced = buildApplyArgs(delta, {
       offsetsKey: keys.offsets('emails'),
@@ -75,5 +81,16 @@ describe('buildApplyArgs', () => {
     // The payload refers to keys by index: one more key up front shifts every index by one.
     expect(fenced.argv.slice(11).length).toBe(plain.argv.slice(7).length);
     expect(fenced.keys.slice(2)).toEqual(plain.keys.slice(1));
+  });
+
+  it('refuses a Delta whose first-time flags or clicks were not resolved (the script no longer decides them)', () => {
+    const clicked = fixture('LinkClicked', { occurredAt: Date.UTC(2026, 0, 5, 10) });
+    const delta = fold([clicked], new Map(), keys, { machineClickSeconds: 5, historyDays: 400 });
+    const position = { offsetsKey: keys.offsets('emails'), partition: 0, firstOffset: 0, expectedStart: 0, nextOffset: 1 };
+    expect(() => buildApplyArgs(delta, position)).toThrow(/resolved/);
+    resolveFlags(delta, () => false);
+    expect(() => buildApplyArgs(delta, position)).toThrow(/resolved/);
+    resolveClicks(delta, () => null);
+    expect(() => buildApplyArgs(delta, position)).not.toThrow();
   });
 });

@@ -7,7 +7,7 @@ import { RedisProjection } from './support/redis-projection.js';
 
 /**
  * DESIGN §5: several links of one email clicked by one recipient within the same second are all a
- * machine's, the first included. The projector judges it in log order (apply-batch.lua section k),
+ * machine's, the first included. The projector judges it in log order (projections/projector/click-rule.ts),
  * so the outcome is the same however the log is cut into batches (live vs replay), and a click
  * counted as a person's before the burst showed is taken back, unique counts included.
  */

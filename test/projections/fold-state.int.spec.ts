@@ -22,7 +22,8 @@ import { RedisProjection } from '../processors/support/redis-projection.js';
  * projector applies apply-batch.lua per batch. Given the same batches, both must leave the same
  * projection in Redis: every key, field, set member and expiry. Events older than the horizon
  * are in the mix (the script deletes the keys they create), and so are re-sent events and click
- * bursts (section k: its state strings, and the flags it takes back, must match byte for byte,
+ * bursts (click-rule.ts, read from Redis live and from memory here: its state strings, and the
+ * flags it takes back, must match byte for byte,
  * whatever the batch cuts and whenever the fold writes what it holds).
  */
 const BATCH = 40;
@@ -150,7 +151,7 @@ describe('a fresh fold in memory equals the per-batch script', () => {
     const B = SENT_AT + 3_600_000; // whole seconds
     const sent = fixture('EmailSent', { occurredAt: SENT_AT, acceptedAt: SENT_AT });
     const e1 = { orgId: 'org-1', emailId: 'e-1' };
-    const unsent = { orgId: 'org-1', emailId: 'e-unsent' }; // its keys are created by section k alone
+    const unsent = { orgId: 'org-1', emailId: 'e-unsent' }; // its keys are created by its clicks alone
     const ancient = { orgId: 'org-1', emailId: 'e-ancient' }; // beyond the horizon: the script deletes what it creates
     const OLD = B - 500 * DAY_MS;
     const batches: EmailEvent[][] = [

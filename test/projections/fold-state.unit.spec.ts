@@ -71,7 +71,7 @@ describe('FoldState: a fresh version folded in memory', () => {
     expect([...again.seenKeys]).toEqual(['seen:1']);
   });
 
-  describe('click bursts (apply-batch.lua section k)', () => {
+  describe('click bursts (click-rule.ts)', () => {
     const S = 1_700_000_000;
     /** one click of recipient c1 on `link` in second `second`, with the expiries fold() gives its keys */
     const click = (link: string, second = S, recipient = 'c1') => (d: Delta): void => {
