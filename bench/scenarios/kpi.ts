@@ -9,7 +9,8 @@
 
 import { createRedis } from '../../core/redis.js';
 import { ControlStore } from '../../projections/control/control-store.js';
-import { keysFor, PACKED } from '../../projections/keys.js';
+import { CONTACT_DAY_FIELDS, keysFor, PACKED } from '../../projections/keys.js';
+import { packedLevel } from '../../projections/packed-rollups.js';
 import { bucketOf, dateRange, lastDays } from '../../projections/queries/days.js';
 import { EventCodec } from '../../schemas/codec.js';
 import { isControlEvent, type ControlEvent } from '../../schemas/events.js';
@@ -116,7 +117,7 @@ async function packedOrgReadChecks(name: string, config: NonNullable<BenchContex
   const redis = createRedis(config);
   try {
     const v = keysFor(config.redisPrefix).version(1);
-    const packed = (await redis.exists(v.packedRollups())) === 1;
+    const packed = (await packedLevel(redis, v)) >= PACKED.rollups;
     const fields = ['emails', 'opens', 'clicks'] as const;
     const buckets = dateRange(from, to).map(bucketOf);
     let mismatched = 0;
@@ -149,15 +150,15 @@ async function packedContactReadChecks(
   const redis = createRedis(config);
   try {
     const v = keysFor(config.redisPrefix).version(1);
-    const level = Number((await redis.get(v.packedRollups())) ?? 0);
-    const fields = ['received', 'opened', 'clicked', 'replied'] as const;
+    const level = await packedLevel(redis, v);
+    const fields = CONTACT_DAY_FIELDS;
+    const buckets = lastDays(30, Date.now()).map(bucketOf);
     const documented = { received: 'emailsReceived', opened: 'emailsOpened', clicked: 'emailsClicked', replied: 'emailsReplied' } as const;
     const recipients = [...new Map(samples.map((s) => [`${s.orgId}/${s.type}/${s.contactId}`, s])).values()];
     let mismatched = 0;
     for (const { orgId, contactId, type } of recipients) {
       const response = await fetch(`${url}/v1/orgs/${encodeURIComponent(orgId)}/${type}s/${encodeURIComponent(contactId)}/kpis?days=30`, { headers });
       const doc = (await response.json()) as Record<string, unknown>;
-      const buckets = lastDays(30, Date.now()).map(bucketOf);
       const stored = await Promise.all(buckets.map((b) => redis.hmget(v.contactDay(orgId, contactId, b, type), ...fields)));
       if (fields.some((f, i) => doc[documented[f]] !== stored.reduce((sum, values) => sum + Number(values[i] ?? 0), 0))) mismatched++;
     }

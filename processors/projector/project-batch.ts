@@ -91,7 +91,7 @@ export async function projectBatch(
     const delta = fold(events, emailMeta, target.keys, { machineClickSeconds: target.machineClickSeconds, historyDays: target.historyDays });
     // First-time flags and click bursts decided here from what Redis held, not by calls per event in the script (delta.ts).
     const stored = await readStoredFields(target.redis, storedFieldsOf(delta));
-    resolveFlags(delta, (key, field) => stored(key, field) !== null);
+    resolveFlags(delta, stored);
     resolveClicks(delta, stored);
     return await applyAndCount(target, topic, partition, records, delta, events, emailMeta, decoded.rejected, collected.length, rejected, deadLettered, purgesKnown);
   } finally {

@@ -147,12 +147,8 @@ for _ = 1, n[9] do
   at = at + 2
 end
 -- ---- section p: daily rollups packed for reads, last (after the expiries that may delete a day) ----
-local packFields = {}
-for _, kind in ipairs({'r', 'c'}) do
-  local nf = tonumber(ARGV[at])
-  packFields[kind] = {unpack(ARGV, at + 1, at + nf)}
-  at = at + 1 + nf
-end
+local packFields
+packFields, at = readPackHeader(at)
 for _ = 1, n[10] do
   packRollup(KEYS[tonumber(ARGV[at])], KEYS[tonumber(ARGV[at + 1])], ARGV[at + 2], ARGV[at + 3], packFields[ARGV[at + 4]], KEYS[tonumber(ARGV[at + 5])])
   at = at + 6

@@ -14,7 +14,7 @@
 -- index     the org's key index: a purge finds the month hash through it, so while the month hash
 --           holds a day the index's expiry is moved to the month hash's if earlier (it expires with
 --           the org's newest event otherwise, up to a month before the month hash). Once per index
---           and month per script; after every expiry the writer sets, so both writers agree
+--           and expiry per script; after every expiry the writer sets, so both writers agree
 local indexKeptTo = {}
 local function keepIndex(index, expireAt)
   local at = tonumber(expireAt)
@@ -26,6 +26,19 @@ local function keepIndex(index, expireAt)
   if ttl == -1 or (ttl >= 0 and tonumber(redis.call('TIME')[1]) + ttl < at) then
     redis.call('EXPIREAT', index, expireAt)
   end
+end
+
+-- The header both writers send before their entries (apply-args.ts PACK_HEADER): nf, the nf
+-- ROLLUP_FIELDS, nc, the nc CONTACT_DAY_FIELDS. Returns the field lists by kind ('r', 'c') and
+-- the ARGV position after the header.
+local function readPackHeader(at)
+  local fields = {}
+  for _, kind in ipairs({'r', 'c'}) do
+    local nf = tonumber(ARGV[at])
+    fields[kind] = {unpack(ARGV, at + 1, at + nf)}
+    at = at + 1 + nf
+  end
+  return fields, at
 end
 
 local function packRollup(day, month, field, expireAt, fields, index)

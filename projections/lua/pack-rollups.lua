@@ -6,13 +6,7 @@
 -- ARGV[1..] nf, the nf rollup fields (ROLLUP_FIELDS), nc, the nc contact-day fields (CONTACT_DAY_FIELDS)
 -- ARGV[..]  per triple: the day's field in the month hash (DD), the month hash's expiry (unix seconds)
 --           and which fields it packs (r: the rollup fields, c: the contact-day fields)
-local fields = {}
-local at = 1
-for _, kind in ipairs({'r', 'c'}) do
-  local nf = tonumber(ARGV[at])
-  fields[kind] = {unpack(ARGV, at + 1, at + nf)}
-  at = at + 1 + nf
-end
+local fields, at = readPackHeader(1)
 for i = 1, #KEYS, 3 do
   packRollup(KEYS[i], KEYS[i + 1], ARGV[at], ARGV[at + 1], fields[ARGV[at + 2]], KEYS[i + 2])
   at = at + 3

@@ -1,6 +1,7 @@
 /**
  * The Redis-agnostic result of folding one batch: what to write, coalesced (one entry per
- * key/field), and which first-time flags gate which increments. The Lua script applies it
+ * key/field), and which first-time flags gate which increments. resolveFlags and resolveClicks
+ * decide those from what Redis held before the batch; the Lua script then applies the writes
  * atomically with the batch's offset (projections/lua/apply-batch.lua).
  */
 import { applyClick, clickFields, type BurstClick, type ClickStore } from './click-rule.js';
@@ -17,7 +18,7 @@ export interface Delta {
   /** keep the smaller / larger number already stored (firstOpenedAt, lastOpenedAt) */
   min: Map<string, Map<string, number>>;
   max: Map<string, Map<string, number>>;
-  /** HSETNX key field 1; only when the flag is new are the increments applied (resolveFlags decides) */
+  /** first-time flags: only when the flag is new are its increments applied (resolveFlags decides) */
   flags: Map<string, Map<string, Incr[]>>;
   /** HDEL: flags a click burst took back (resolveClicks) */
   del: Map<string, Set<string>>;
@@ -167,7 +168,8 @@ export function storedFieldsOf(delta: Delta): Map<string, Set<string>> {
  * flags hash held before the batch (`stored`), as the script did with one HGET, HSET and up to a
  * dozen HINCRBYs per click: the increments join the coalesced ones, the burst states and new
  * flags become HSETs, the flags a burst took back HDELs (a field set again after being taken back
- * is only set; HDEL of a field Redis does not hold does nothing). Sound for the same reason as resolveFlags. Returns how many flags are new. Pure.
+ * is only set; HDEL of a field Redis does not hold does nothing). Sound for the same reason as
+ * resolveFlags. Returns how many flags are new. Pure.
  */
 export function resolveClicks(delta: Delta, stored: StoredField): number {
   if (delta.clicks.length === 0) return 0;
@@ -216,16 +218,16 @@ export function addDel(delta: Delta, key: string, field: string): void {
  * Decides the batch's first-time flags in Node, from what Redis held before the batch (`stored`):
  * a flag not stored becomes an HSET and its increments join the unconditional ones (coalesced per
  * key/field with everything else), a stored one is dropped with its increments. The script then
- * has no HSETNX and no increment per flag, ~3.4 Redis calls per event fewer (bench/RESULTS.md).
+ * has no HSETNX and no increment per flag (bench/RESULTS.md, "Fifth session").
  * Only sound when nothing else writes the flags between the read and the apply: a flags hash is
  * the email's, an email is on one partition, and the apply is fenced on the partition's offset.
  * Returns how many flags are new. Pure.
  */
-export function resolveFlags(delta: Delta, stored: (key: string, field: string) => boolean): number {
+export function resolveFlags(delta: Delta, stored: StoredField): number {
   let fresh = 0;
   for (const [key, byField] of delta.flags) {
     for (const [field, then] of byField) {
-      if (stored(key, field)) continue;
+      if (stored(key, field) !== null) continue;
       fresh++;
       addSet(delta, key, field, '1');
       for (const [tk, tf, by] of then) addIncr(delta, tk, tf, by);

@@ -160,7 +160,6 @@ export function withinHorizon(buckets: readonly string[], rows: readonly (readon
   return rows.map((row, i) => (buckets[i]! <= lastGone ? EMPTY_ROW : row));
 }
 
-
 export async function queryRollupKpis(
   redis: Redis,
   keys: Keys,

@@ -11,7 +11,7 @@ describe('buildApplyArgs', () => {
   it('declares each key once and refers to it by KEYS index', () => {
     const opened = fixture('EmailOpened', { occurredAt: Date.UTC(2026, 0, 5, 10) });
     const delta = fold([opened, { ...opened, eventId: '00000000-0000-4000-8000-000000000001' }], new Map(), keys, { machineClickSeconds: 5, historyDays: 400 });
-    resolveFlags(delta, () => false);
+    resolveFlags(delta, () => null);
     const { keys: declared, argv } = buildApplyArgs(delta, { offsetsKey: keys.offsets('emails'), partition: 2, firstOffset: 10, expectedStart: 0, nextOffset: 12 });
     expect(declared[0]).toBe(keys.offsets('emails'));
     expect(new Set(declared).size).toBe(declared.length);
@@ -44,7 +44,7 @@ describe('buildApplyArgs', () => {
   it('sends one HSET entry per key with all of its fields', () => {
     const sent = fixture('EmailSent', { occurredAt: Date.UTC(2026, 0, 5, 10) });
     const delta = fold([sent], new Map(), keys, { machineClickSeconds: 5, historyDays: 400 });
-    resolveFlags(delta, () => false);
+    resolveFlags(delta, () => null);
     const { keys: declared, argv } = buildApplyArgs(delta, { offsetsKey: keys.offsets('emails'), partition: 0, firstOffset: 0, expectedStart: 0, nextOffset: 1 });
     const [i, s] = argv[3]!.split(' ').map(Number);
     const ops = argv.slice(7);
@@ -66,7 +66,7 @@ describe('buildApplyArgs', () => {
   it('names the purge fence and, per org written, the purge its gate knew, before the entries', () => {
     const opened = fixture('EmailOpened', { occurredAt: Date.UTC(2026, 0, 5, 10) });
     const delta = fold([opened], new Map(), keys, { machineClickSeconds: 5, historyDays: 400 });
-    resolveFlags(delta, () => false);
+    resolveFlags(delta, () => null);
     const plain = buildApplyArgs(delta, { offsetsKey: keys.offsets('emails'), partition: 0, firstOffset: 0, expectedStart: 0, nextOffset: 1 });
     const fenced = buildApplyArgs(delta, {
       offsetsKey: keys.offsets('emails'),
@@ -88,7 +88,7 @@ describe('buildApplyArgs', () => {
     const delta = fold([clicked], new Map(), keys, { machineClickSeconds: 5, historyDays: 400 });
     const position = { offsetsKey: keys.offsets('emails'), partition: 0, firstOffset: 0, expectedStart: 0, nextOffset: 1 };
     expect(() => buildApplyArgs(delta, position)).toThrow(/resolved/);
-    resolveFlags(delta, () => false);
+    resolveFlags(delta, () => null);
     expect(() => buildApplyArgs(delta, position)).toThrow(/resolved/);
     resolveClicks(delta, () => null);
     expect(() => buildApplyArgs(delta, position)).not.toThrow();

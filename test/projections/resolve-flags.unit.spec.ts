@@ -9,7 +9,7 @@ describe('resolveFlags', () => {
     addFlag(delta, 'flags', 'o:c1', [['email', 'uniqueOpens', 1], ['org-day', 'uniqueOpens', 1]]);
     addFlag(delta, 'flags', 'o:c2', [['email', 'uniqueOpens', 1], ['org-day', 'uniqueOpens', 1]]);
     addFlag(delta, 'flags', 'r:c1', [['email', 'uniqueReplies', 1]]);
-    const fresh = resolveFlags(delta, (key, field) => key === 'flags' && field === 'r:c1');
+    const fresh = resolveFlags(delta, (key, field) => (key === 'flags' && field === 'r:c1' ? '1' : null));
     expect(fresh).toBe(2);
     expect(delta.flags.size).toBe(0);
     expect(delta.set.get('flags')).toEqual(new Map([['o:c1', '1'], ['o:c2', '1']]));
@@ -20,7 +20,7 @@ describe('resolveFlags', () => {
   it('drops a stored flag with every increment it gated', () => {
     const delta = emptyDelta();
     addFlag(delta, 'flags', 'sent', [['email', 'recipients', 3]]);
-    expect(resolveFlags(delta, () => true)).toBe(0);
+    expect(resolveFlags(delta, () => '1')).toBe(0);
     expect(delta.incr.size).toBe(0);
     expect(delta.set.size).toBe(0);
   });

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { readLandedFile, type LandedRecord } from '../../../processors/lander/avro-file.js';
 import { CONTACT_DAY_FIELDS, keysFor, PACKED, packedDayOf, ROLLUP_FIELDS } from '../../../projections/keys.js';
+import { packedLevel } from '../../../projections/packed-rollups.js';
 import type { Config } from '../../../core/config.js';
 import { waitFor } from '../../support/env.js';
 import type { ExpectedKpis, Fields } from '../../support/workload.js';
@@ -28,7 +29,7 @@ export async function projectionMismatches(redis: Redis, config: Config, expecte
     if (JSON.stringify(sorted(got)) !== JSON.stringify(sorted(want))) problems.push(`${key}: want ${JSON.stringify(sorted(want))} got ${JSON.stringify(sorted(got))}`);
   });
   // A version marked packed is read from its month hashes: each rollup (and contact) day packed there as expected.
-  const level = Number((await redis.get(k.packedRollups())) ?? 0);
+  const level = await packedLevel(redis, k);
   if (level >= PACKED.rollups) {
     const packed: Array<[string, string, Fields, readonly string[]]> = [];
     const month = (day: string, keyOf: (m: string) => string): [string, string] => {
