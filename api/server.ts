@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../core/config.js';
 import { createKafka } from '../core/kafka.js';
 import { Keyring, type DataKeySource } from '../core/keys/keyring.js';
+import { KeySnapshot } from '../core/keys/key-snapshot.js';
+import { EngagementError } from '../core/errors.js';
 import { childLogger } from '../core/logger.js';
 import { createRedis } from '../core/redis.js';
 import { topicsFor } from '../core/topics.js';
@@ -20,7 +22,7 @@ import { MAX_TOKEN_CHARS } from '../producers/tracking/tokens.js';
 import { kpiRoutes } from './routes/kpi-routes.js';
 import { keysFor } from '../projections/keys.js';
 import { ControlReader } from '../processors/control/control-reader.js';
-import { ControlStore } from '../projections/control/control-store.js';
+import { ControlStore, type ControlFallback } from '../projections/control/control-store.js';
 import { EventCodec } from '../schemas/codec.js';
 import { isControlEvent, type AnyEvent } from '../schemas/events.js';
 import { isSealed, sealEvent } from '../schemas/sealing.js';
@@ -37,6 +39,7 @@ import { SpoolSink } from '../producers/spool/spool-sink.js';
 import { registerSpoolGauges } from './metrics.js';
 import { trackingHandler } from './tracking/tracking-endpoint.js';
 import { trackingFastPath } from './tracking/tracking-fast-path.js';
+import { connectInBackground, type KafkaConnection } from './kafka-connection.js';
 
 /**
  * The one HTTP server (DESIGN.md §6). `buildServer` wires routes to given clients and never
@@ -73,6 +76,25 @@ function sealWithKnownKey(keys: DataKeySource): (event: AnyEvent) => AnyEvent | 
     if (isControlEvent(event) || isSealed(event)) return event;
     const key = keys.current(event.orgId);
     return key ? sealEvent(event, key) : undefined;
+  };
+}
+
+/**
+ * The API's copy of the control topic answers for a Redis that lost the control store only once it
+ * has read the topic to its end: before that (Kafka unreachable since the start) it could miss a
+ * disable or an opt-out, so such a request fails with 503 instead of guessing.
+ */
+function readFallback(reader: ControlReader, caughtUp: () => boolean): ControlFallback {
+  const check = (): void => {
+    if (!caughtUp()) {
+      throw new EngagementError('kafka_unavailable', 'the control store in Redis is not synced and this API has not read the control topic yet: Kafka is not reachable', { retriable: true });
+    }
+  };
+  return {
+    orgState: (orgId) => (check(), reader.orgState(orgId)),
+    contactAllows: (orgId, contactId, type) => (check(), reader.contactAllows(orgId, contactId, type)),
+    orgIds: () => (check(), reader.orgIds()),
+    remember: (events) => reader.remember(events),
   };
 }
 
@@ -162,6 +184,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
 const SPOOL_DRAIN_ON_CLOSE_MS = 15_000;
 
+
 export interface RunningServer {
   app: FastifyInstance;
   /** e.g. http://127.0.0.1:8080 */
@@ -170,7 +193,10 @@ export interface RunningServer {
   metrics: ServerMetrics;
   /** stops accepting requests, then flushes and disconnects the producer and Redis */
   close(): Promise<void>;
+  /** Kafka reached since the start: the control and keys topics read to their end */
+  kafkaReady(): boolean;
 }
+
 
 export async function startServer(
   config: Config,
@@ -179,7 +205,8 @@ export async function startServer(
 ): Promise<RunningServer> {
   const redis = createRedis(config);
   const kafka = createKafka(config);
-  const keys = new Keyring({ kafka, topic: topicsFor(config).keys, masterKeys: config.masterKeys, groupPrefix: `${config.topicPrefix}.api` });
+  const keySnapshot = new KeySnapshot(config.spoolDir);
+  const keys = new Keyring({ kafka, topic: topicsFor(config).keys, masterKeys: config.masterKeys, groupPrefix: `${config.topicPrefix}.api`, snapshot: keySnapshot });
   // Set once the control store exists: until then no key is created by a late event.
   let controlForKeys: ControlStore | undefined;
   const mayCreateKey = async (orgId: string): Promise<boolean> => controlForKeys !== undefined && !(await controlForKeys.purgedAndDisabled(orgId));
@@ -193,6 +220,11 @@ export async function startServer(
   const controlTopic = new ControlReader({ kafka, topic: topicsFor(config).control, groupPrefix: `${config.topicPrefix}.api`, codec: new EventCodec(), keys, suppressionSecret: config.suppressionSecret });
   const metrics = options.metrics ?? createServerMetrics();
   const log = childLogger('spool');
+  // Before anything reaches Kafka: an API started while Kafka is down seals tracking hits with the
+  // data keys it last read (its local copy) instead of waiting for the keys topic.
+  const restored = keys.restore();
+  if ('orgs' in restored) log.info({ file: keySnapshot.file, orgs: restored.orgs, confirmedAt: new Date(restored.confirmedAt).toISOString() }, 'data keys restored from the local copy until the keys topic is read');
+  else if (restored.unusable !== 'missing') log.warn({ file: keySnapshot.file, reason: restored.unusable }, 'local copy of the data keys not used');
   // Opened first: what a previous run left (a crash, a kill -9) starts draining at once.
   const spool = SegmentSpool.open({
     dir: config.spoolDir,
@@ -233,10 +265,9 @@ export async function startServer(
     await drainer.stop({ drainMs });
     spool.close();
   };
+  let kafkaConnection: KafkaConnection | undefined;
   try {
-    await Promise.all([producer.connect(), controlTopic.start(), keys.start()]);
-    await controlTopic.caughtUp();
-    const control = new ControlStore(redis, keysFor(config.redisPrefix), controlTopic, config.suppressionSecret);
+    const control = new ControlStore(redis, keysFor(config.redisPrefix), readFallback(controlTopic, () => kafkaConnection?.ready() ?? false), config.suppressionSecret);
     controlForKeys = control;
     const spoolSink = new SpoolSink(spool, topicsFor(config), new EventCodec(), { seal: sealWithKnownKey(keys) });
     const app = buildServer({
@@ -251,21 +282,32 @@ export async function startServer(
     });
     const url = await app.listen({ port: config.port, host: config.host });
     childLogger('http').info({ url }, 'engagement API listening');
-    let closing: Promise<void> | undefined;
+    // allSettled: an attempt never starts a piece whose previous attempt is still running
+    kafkaConnection = connectInBackground(async () => {
+      const results = await Promise.allSettled([producer.connect(), controlTopic.start(), keys.start()]);
+      const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${['producer', 'control topic', 'keys topic'][i]}: ${(r.reason as Error)?.message}`] : []));
+      if (failed.length > 0) throw new Error(failed.join('; '));
+      await controlTopic.caughtUp();
+    }, config.kafkaBrokers);
+    const connection = kafkaConnection;
+    let closed: Promise<void> | undefined;
     return {
       app,
       url,
       metrics,
+      kafkaReady: () => connection.ready(),
       close() {
-        closing ??= (async () => {
+        closed ??= (async () => {
+          connection.stop();
           await app.close();
           await stopSpool(SPOOL_DRAIN_ON_CLOSE_MS);
           await producer.disconnect();
           await controlTopic.stop();
           await keys.stop();
           await redis.quit();
+          if (config.spoolPerProcess) keySnapshot.remove();
         })();
-        return closing;
+        return closed;
       },
     };
   } catch (error) {

@@ -52,6 +52,8 @@ export interface Config {
   retentionIntervalSeconds: number;
   /** SPOOL_DIR: the tracking endpoints' durable spool (one directory per API process) */
   spoolDir: string;
+  /** SPOOL_DIR unset on PORT=0: the spool (and the data keys' local copy in it) lives only as long as this process */
+  spoolPerProcess: boolean;
   /** SPOOL_MAX_BYTES: above it new tracking records are refused (counted), never the spooled ones evicted */
   spoolMaxBytes: number;
   /** SPOOL_FSYNC_MS: group-commit period, the durability window against a power loss */
@@ -256,6 +258,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxBodyBytes: int('MAX_BODY_BYTES', DEFAULTS.MAX_BODY_BYTES, 1024, 100 * 1_048_576),
     retentionIntervalSeconds: int('RETENTION_INTERVAL_SECONDS', DEFAULTS.RETENTION_INTERVAL_SECONDS, 1, 86_400 * 7),
     spoolDir: path.resolve(str('SPOOL_DIR', defaultSpoolDir(topicPrefix, port))),
+    spoolPerProcess: (env.SPOOL_DIR ?? '') === '' && port === 0,
     spoolMaxBytes: int('SPOOL_MAX_BYTES', DEFAULTS.SPOOL_MAX_BYTES, 1_048_576, Number.MAX_SAFE_INTEGER),
     spoolFsyncMs: int('SPOOL_FSYNC_MS', DEFAULTS.SPOOL_FSYNC_MS, 1, 1000),
     spoolSegmentBytes: int('SPOOL_SEGMENT_BYTES', DEFAULTS.SPOOL_SEGMENT_BYTES, 65_536, 1024 * 1_048_576),

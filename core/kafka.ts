@@ -43,6 +43,16 @@ export function createKafka(config: Pick<Config, 'kafkaBrokers' | 'kafkaClientId
 }
 
 /**
+ * After a failed connect: a kafkajs client that tried to connect to a broker that took the TCP
+ * connection but answered nothing (stalled, SIGSTOP) can keep a broker it believes connected and
+ * fail every later connect with "Broker not connected", even with the broker back. Disconnecting
+ * empties its broker pool, so the next connect starts from the seed brokers again.
+ */
+export async function resetClient(client: { disconnect(): Promise<void> }): Promise<void> {
+  await client.disconnect().catch(() => undefined);
+}
+
+/**
  * How long to retry what a new topic's leadership settling (a second or two) or a broker restart
  * (seconds) fails: short first waits keep a start quick; the deadline is the order of the
  * caught-up waits'. Used by the offset reads (core/topic-offsets.ts) and topic creation.

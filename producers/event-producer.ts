@@ -14,6 +14,7 @@
  * refused rather than written in clear.
  */
 
+import { resetClient } from '../core/kafka.js';
 import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import { EngagementError } from '../core/errors.js';
 import { controlKey, emailKey, type Topics } from '../core/topics.js';
@@ -102,7 +103,12 @@ export class EventProducer {
   }
 
   async connect(): Promise<void> {
-    await this.producer.connect();
+    try {
+      await this.producer.connect();
+    } catch (error) {
+      await resetClient(this.producer);
+      throw error;
+    }
     this.connected = true;
   }
 

@@ -5,6 +5,10 @@ import { startProcessors, type ProcessorRole, type ProcessorsHandle } from '../p
 import { checkTopics } from './check-topics.js';
 import { startRetentionTask } from './retention-task.js';
 import type { Role } from './roles.js';
+import { withRetry } from '../core/retry.js';
+
+/** Between topic checks while Kafka is unreachable and the API serves. */
+const TOPIC_CHECK_BACKOFF = { baseMs: 1_000, capMs: 15_000 } as const;
 
 const log = childLogger('service');
 
@@ -21,11 +25,21 @@ export interface RunningService {
  * processors finish and commit their current batch.
  */
 export async function startService(config: Config, roles: readonly Role[]): Promise<RunningService> {
-  await checkTopics(config);
-  const processorRoles = roles.filter((r): r is ProcessorRole => r === 'projector' || r === 'lander' || r === 'control');
-  const processors = processorRoles.length > 0 ? await startProcessors(config, { roles: processorRoles }) : undefined;
+  // The API first, listening at once: it serves tracking (spooled) and the KPI reads through a
+  // Kafka outage, so with it the other roles wait for Kafka instead of failing the start.
   const server = roles.includes('api') ? await startServer(config) : undefined;
-  const retention = roles.includes('retention') ? await startRetentionTask(config) : undefined;
+  let processors: ProcessorsHandle | undefined;
+  let retention: Awaited<ReturnType<typeof startRetentionTask>> | undefined;
+  try {
+    await (server ? withRetry(() => checkTopics(config), { backoff: TOPIC_CHECK_BACKOFF, onRetry: (err) => log.warn({ err }, 'Kafka not reachable: the API serves meanwhile, the other roles start once it is') }) : checkTopics(config));
+    const processorRoles = roles.filter((r): r is ProcessorRole => r === 'projector' || r === 'lander' || r === 'control');
+    processors = processorRoles.length > 0 ? await startProcessors(config, { roles: processorRoles }) : undefined;
+    retention = roles.includes('retention') ? await startRetentionTask(config) : undefined;
+  } catch (error) {
+    await processors?.stop().catch(() => undefined);
+    await server?.close().catch(() => undefined);
+    throw error;
+  }
   log.info({ roles, url: server?.url }, 'engagement service started');
   let stopping: Promise<void> | undefined;
   return {

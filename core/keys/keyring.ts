@@ -9,6 +9,10 @@
  * sees a later record last (a concurrent creator lost) writes the winner again, so compaction,
  * which keeps the latest record per key, keeps the winner. Readers accept every key seen since the
  * last tombstone, so a loser's key (never used to encrypt) is harmless.
+ *
+ * With a `snapshot` (the API's, under SPOOL_DIR: key-snapshot.ts) the keyring starts from its
+ * local copy of the topic, so it can seal before Kafka answers; the copy stands in only until the
+ * topic has been read to its end once, and is rewritten whenever the keys read change.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -17,10 +21,12 @@ import { Partitioners } from 'kafkajs';
 import { EngagementError } from '../errors.js';
 import { childLogger } from '../logger.js';
 import { nonEmptyEndsOf, readTopicOffsets } from '../topic-offsets.js';
+import { resetClient } from '../kafka.js';
 import { FIELD_ALGORITHM } from '../crypto/field-cipher.js';
 import { newDataKey, unwrapDataKey, wrapDataKey, type MasterKey } from '../crypto/master-keys.js';
 import { decodeKeyRecord, encodeKeyRecord, type KeyRecord } from './key-record.js';
 import { keyMetrics, registerKeyCount } from './key-metrics.js';
+import type { KeySnapshot } from './key-snapshot.js';
 
 const log = childLogger('keyring');
 
@@ -50,7 +56,12 @@ export interface KeyringOptions {
   topic: string;
   masterKeys: readonly MasterKey[];
   groupPrefix: string;
+  /** the process's local copy of the topic: read by `restore()`, rewritten once the topic is read */
+  snapshot?: KeySnapshot;
 }
+
+/** How often a running keyring re-reads the topic's end to confirm its local copy (far below KEY_SNAPSHOT_MAX_AGE_MS). */
+const SNAPSHOT_CONFIRM_MS = 10 * 60_000;
 
 interface OrgKeys {
   first: DataKey | undefined;
@@ -70,6 +81,11 @@ export class Keyring implements DataKeySource {
   private readonly creating = new Map<string, Promise<DataKey>>();
   private unregister: (() => void) | undefined;
   private started = false;
+  /** from the local copy, until the topic has been read to its end once */
+  private restored: Map<string, OrgKeys> | undefined;
+  /** the topic has been read to its end once: what `orgs` holds is the topic's */
+  private confirmed = false;
+  private confirmTimer: NodeJS.Timeout | undefined;
   /** resolves once start() has the consumer running: a reader started alongside may ask for keys before */
   private running: Promise<void> | undefined;
   private markRunning: (() => void) | undefined;
@@ -80,47 +96,89 @@ export class Keyring implements DataKeySource {
     this.admin = options.kafka.admin();
   }
 
-  /** Connects and reads the topic to its end. */
+  /**
+   * The keys of the local copy, until the topic is read (a copy older than the bound within which
+   * a destroyed key leaves the topic is deleted unread). Returns what it restored.
+   */
+  restore(now = Date.now()): { orgs: number; confirmedAt: number } | { unusable: string } {
+    const snapshot = this.options.snapshot;
+    if (!snapshot || this.confirmed) return { unusable: 'none' };
+    const reading = snapshot.read(now);
+    if ('unusable' in reading) return { unusable: reading.unusable };
+    const restored = new Map<string, OrgKeys>();
+    for (const [orgId, values] of reading.records) for (const value of values) this.applyRecord(restored, orgId, value);
+    this.restored = restored;
+    return { orgs: restored.size, confirmedAt: reading.confirmedAt };
+  }
+
+  /** Connects and reads the topic to its end. Can be called again after it failed (Kafka unreachable). */
   async start(): Promise<void> {
     this.running ??= new Promise((resolve) => (this.markRunning = resolve));
-    await this.admin.connect();
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        for (const message of batch.messages) this.apply(message.key, message.value);
-        this.positions.set(batch.partition, Number(batch.lastOffset()) + 1);
-        this.release();
-      },
-    });
-    this.started = true;
-    this.markRunning?.();
-    this.unregister = registerKeyCount(() => this.size);
+    try {
+      await this.startClients();
+    } catch (error) {
+      await resetClient(this.admin);
+      if (!this.started) await resetClient(this.consumer);
+      throw error;
+    }
+  }
+
+  private async startClients(): Promise<void> {
+    if (!this.started) {
+      await this.admin.connect();
+      await this.consumer.connect();
+      await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
+      await this.consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => {
+          let changed = false;
+          for (const message of batch.messages) changed = this.apply(message.key, message.value) || changed;
+          this.positions.set(batch.partition, Number(batch.lastOffset()) + 1);
+          if (changed && this.confirmed) this.saveSnapshot(Date.now());
+          this.release();
+        },
+      });
+      this.started = true;
+      this.markRunning?.();
+      this.unregister = registerKeyCount(() => this.size);
+    }
+    const asked = Date.now();
     await this.caughtUp();
+    if (!this.confirmed) {
+      this.confirmed = true;
+      this.restored = undefined;
+      this.saveSnapshot(asked);
+      if (this.options.snapshot) {
+        this.confirmTimer = setInterval(() => void this.confirmSnapshot(), SNAPSHOT_CONFIRM_MS);
+        this.confirmTimer.unref();
+      }
+    }
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.confirmTimer);
     this.unregister?.();
     await this.consumer.disconnect();
     await this.producer?.disconnect();
     await this.admin.disconnect();
     this.orgs.clear();
+    this.restored = undefined;
   }
 
   /** Keys held unwrapped. */
   get size(): number {
     let n = 0;
     for (const org of this.orgs.values()) n += org.live.size;
+    for (const [orgId, org] of this.restored ?? []) if (!this.orgs.has(orgId)) n += org.live.size;
     return n;
   }
 
   current(orgId: string): DataKey | undefined {
-    return this.orgs.get(orgId)?.first;
+    return (this.orgs.get(orgId) ?? this.restored?.get(orgId))?.first;
   }
 
   key(orgId: string, keyId: string): Buffer | undefined {
-    return this.orgs.get(orgId)?.live.get(keyId);
+    return (this.orgs.get(orgId) ?? this.restored?.get(orgId))?.live.get(keyId);
   }
 
   /** Resolves once every record on the topic when this was called has been read. */
@@ -161,6 +219,8 @@ export class Keyring implements DataKeySource {
     const producer = await this.writer();
     await producer.send({ topic: this.options.topic, acks: -1, messages: [{ key: orgId, value: null }] });
     this.orgs.delete(orgId);
+    this.restored?.delete(orgId);
+    if (this.confirmed) this.saveSnapshot(Date.now());
     log.info({ orgId }, 'data keys destroyed (tombstone written)');
   }
 
@@ -204,18 +264,24 @@ export class Keyring implements DataKeySource {
     return this.producer;
   }
 
-  private apply(rawKey: Buffer | null, value: Buffer | null): void {
+  /** A record read from the topic; true when the keys held changed. */
+  private apply(rawKey: Buffer | null, value: Buffer | null): boolean {
     const orgId = rawKey?.toString('utf8') ?? '';
-    if (orgId === '') return; // a segment roll marker
+    if (orgId === '') return false; // a segment roll marker
     if (value === null) {
-      this.orgs.delete(orgId);
-      return;
+      // a tombstone also shadows the local copy at once, before the topic is read to its end
+      const forgot = this.restored?.delete(orgId) ?? false;
+      return this.orgs.delete(orgId) || forgot;
     }
+    return this.applyRecord(this.orgs, orgId, value);
+  }
+
+  private applyRecord(orgs: Map<string, OrgKeys>, orgId: string, value: Buffer): boolean {
     const record = decodeKeyRecord(orgId, value);
     if (typeof record === 'string') {
       keyMetrics.decryptFailures.inc({ reason: 'malformed' });
       log.error({ orgId, reason: record }, 'unreadable record on the keys topic; ignored');
-      return;
+      return false;
     }
     let key: Buffer;
     try {
@@ -223,17 +289,43 @@ export class Keyring implements DataKeySource {
     } catch (error) {
       keyMetrics.decryptFailures.inc({ reason: 'unwrap_failed' });
       log.error({ orgId, keyId: record.keyId, kid: record.kid, reason: (error as Error).message }, 'data key does not unwrap with ENGAGEMENT_MASTER_KEY; its records stay unreadable here');
-      return;
+      return false;
     }
-    let org = this.orgs.get(orgId);
+    let org = orgs.get(orgId);
     if (!org) {
       org = { first: undefined, live: new Map(), latestKeyId: undefined, records: new Map() };
-      this.orgs.set(orgId, org);
+      orgs.set(orgId, org);
     }
+    const known = org.live.has(record.keyId);
     org.live.set(record.keyId, key);
     org.records.set(record.keyId, value);
     org.first ??= { orgId, keyId: record.keyId, key };
     org.latestKeyId = record.keyId;
+    return !known;
+  }
+
+  /** Re-reads the topic's end; the copy then says it equalled the topic at that time. */
+  private async confirmSnapshot(): Promise<void> {
+    const asked = Date.now();
+    try {
+      await this.caughtUp();
+      this.saveSnapshot(asked);
+    } catch (error) {
+      log.warn({ err: error }, 'keys topic not reachable: the local copy of the data keys is not confirmed this time');
+    }
+  }
+
+  /** The keys held, as the topic's records, to the local copy. A failed write is logged: the copy is a stand-in. */
+  private saveSnapshot(confirmedAt: number): void {
+    const snapshot = this.options.snapshot;
+    if (!snapshot) return;
+    const records = new Map<string, Buffer[]>();
+    for (const [orgId, org] of this.orgs) records.set(orgId, [...org.records.values()]);
+    try {
+      snapshot.write(records, confirmedAt);
+    } catch (error) {
+      log.error({ err: error, file: snapshot.file }, 'the local copy of the data keys could not be written');
+    }
   }
 
   private reached(targets: ReadonlyMap<number, number>): boolean {

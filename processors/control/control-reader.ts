@@ -27,6 +27,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { CONTROL_CONSUMER, CONTROL_RUN } from '../../core/consumer-options.js';
+import { resetClient } from '../../core/kafka.js';
 import { asEngagementError, EngagementError } from '../../core/errors.js';
 import { childLogger } from '../../core/logger.js';
 import { endsOf, nonEmptyEndsOf, readTopicOffsets } from '../../core/topic-offsets.js';
@@ -102,6 +103,7 @@ export class ControlReader implements ControlFallback {
   private storeWatch: NodeJS.Timeout | undefined;
   private syncing: Promise<void> | undefined;
   private storeSyncedOnce = false;
+  private consumerRunning = false;
   /** the control role applies each batch to the store only after its first whole sync */
   private applyLive = false;
   /** unreadable records not dead-lettered yet, with their partition */
@@ -116,7 +118,19 @@ export class ControlReader implements ControlFallback {
     this.admin = options.kafka.admin();
   }
 
+  /** Can be called again after it failed (Kafka unreachable): once the consumer runs, kafkajs reconnects by itself. */
   async start(): Promise<void> {
+    if (this.consumerRunning) return;
+    try {
+      await this.startClients();
+    } catch (error) {
+      await resetClient(this.admin);
+      if (!this.consumerRunning) await resetClient(this.consumer);
+      throw error;
+    }
+  }
+
+  private async startClients(): Promise<void> {
     await this.options.deadLetters?.connect();
     await this.admin.connect();
     await this.consumer.connect();
@@ -155,6 +169,7 @@ export class ControlReader implements ControlFallback {
         this.release();
       },
     });
+    this.consumerRunning = true;
     if (this.options.store) this.watchStore(this.options.store);
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart) this.failure = payload.error;

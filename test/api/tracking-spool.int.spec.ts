@@ -4,7 +4,9 @@
  * while 5,000 pixel and click requests are served by an API child process; every answer must come
  * in < 50 ms, and once the broker resumes all 5,000 are in the KPIs exactly once. Then the API is
  * killed -9 in the middle of another run and started again on the same spool: every answered
- * interaction is counted, none twice.
+ * interaction is counted, none twice. Last, both at once: the API is killed -9 while the broker is
+ * stalled and started again before it is back; it listens at once and spools again (sealed with the
+ * data keys it kept locally), and nothing answered on either side of the kill is lost.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -28,9 +30,9 @@ import { startChild, stopGracefully } from '../processors/support/child.js';
 const CHILD = fileURLToPath(new URL('./support/api-child.ts', import.meta.url));
 const ADMIN = 'spool-admin-key';
 const ORG = 'org-spool';
-const EMAILS = 15;
+const EMAILS = 17;
 /** the last email's recipients warm the server up (JIT) before anything is timed */
-const WARM = 3500;
+const WARM = 4000;
 const PER_EMAIL = 250;
 
 let kafka: PrivateKafka;
@@ -44,6 +46,9 @@ let redis: Redis;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
 /** per recipient index: its email id, pixel path and click path */
 const recipients: Array<{ emailId: string; pixel: string; click: string }> = [];
+
+/** The org KPIs the first phases leave: the warm-up, the stalled run and the kill -9 run. */
+let afterSecond: OrgKpis | undefined;
 
 function childEnv(): NodeJS.ProcessEnv {
   return {
@@ -211,9 +216,10 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  if (api) {
+  if (api && api.exitCode === null && api.signalCode === null) {
+    const exited = new Promise((resolve) => api!.once('exit', resolve));
     api.kill('SIGTERM');
-    await new Promise((resolve) => api!.once('exit', resolve));
+    await exited;
   }
   if (processors) await stopGracefully(processors);
   await cleanupTestResources(config).catch(() => undefined);
@@ -297,5 +303,64 @@ describe('tracking with a durable spool', () => {
       return flags.get(r.emailId)![`${i % 2 === 0 ? 'o' : 'c'}:r${index}`] !== '1';
     });
     expect(missing).toEqual([]);
+    afterSecond = kpis;
+  }, 300_000);
+
+  it('starts listening while the broker is stalled after a kill -9, spools sealed with the keys it kept, and loses nothing', async () => {
+    expect(afterSecond, 'runs after the kill -9 test').toBeDefined();
+    const third = recipients.slice(3500, 4000);
+    const paths = third.flatMap((r) => [r.pixel, r.click]);
+    const beforeKill = paths.slice(0, 500);
+    const afterRestart = paths.slice(500);
+    kafka.pause();
+    let restartMs = 0;
+    let answers: Array<Answer | null>;
+    try {
+      let killing: Promise<void> | undefined;
+      const first = await serve(beforeKill, (done) => {
+        if (done === 300 && api) killing ??= killHard(api);
+      });
+      await killing;
+      const started = performance.now();
+      // a start that waited for the stalled broker would hang here until the test's timeout
+      api = await startApi();
+      restartMs = performance.now() - started;
+      const second = await serve(afterRestart);
+      answers = [...first, ...second];
+      expect(second.filter((a) => a?.status === 200)).toHaveLength(afterRestart.length / 2);
+      expect(second.filter((a) => a?.status === 302)).toHaveLength(afterRestart.length / 2);
+      const ms = second.map((a) => a!.ms).sort((x, y) => x - y);
+      expect(ms[Math.floor(ms.length * 0.99)]!).toBeLessThan(50);
+      const res = await request('GET', '/readyz');
+      const body = JSON.parse(res.body) as { tracking: string; kafka: boolean; spool: { records: number } };
+      expect(res.status, res.body).toBe(200);
+      expect(body).toMatchObject({ kafka: false, tracking: 'spooling' });
+      // what the killed process spooled and did not send, and everything answered since
+      expect(body.spool.records).toBeGreaterThanOrEqual(afterRestart.length);
+      const metrics = (await request('GET', '/metrics')).body;
+      // every one of them sealed into the spool with a key read from the local copy, none refused for want of one
+      expect(metrics).not.toMatch(/^engagement_spool_appends_total\{outcome="no_key"\} [1-9]/m);
+      expect(metrics).toMatch(new RegExp(`^engagement_spool_appends_total\\{outcome="spooled"\\} ${afterRestart.length}$`, 'm'));
+    } finally {
+      kafka.resume();
+    }
+    expect(restartMs, 'the API restarted during the outage listens without waiting for Kafka').toBeLessThan(20_000);
+    await settled();
+    const kpis = await orgKpis();
+    expect(kpis.opens).toBe(kpis.uniqueOpens);
+    expect(kpis.clicks).toBe(kpis.uniqueClicks);
+    const accepted = answers.map((a, i) => ({ a, i })).filter(({ a }) => a !== null && (a.status === 200 || a.status === 302));
+    expect(accepted.length).toBeGreaterThanOrEqual(300 + afterRestart.length);
+    const v = keysFor(config.redisPrefix).version(1);
+    const flags = new Map<string, Record<string, string>>();
+    for (const emailId of new Set(third.map((r) => r.emailId))) flags.set(emailId, await redis.hgetall(v.emailRecipients(ORG, emailId)));
+    const missing = accepted.filter(({ i }) => {
+      const r = third[Math.floor(i / 2)]!;
+      return flags.get(r.emailId)![`${i % 2 === 0 ? 'o' : 'c'}:r${recipients.indexOf(r)}`] !== '1';
+    });
+    expect(missing).toEqual([]);
+    const added = kpis.opens + kpis.clicks - afterSecond!.opens - afterSecond!.clicks;
+    expect(added).toBeGreaterThanOrEqual(accepted.length);
+    expect(added).toBeLessThanOrEqual(paths.length);
   }, 300_000);
 });

@@ -5,12 +5,16 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../core/config.js';
 import { createKafka } from '../../core/kafka.js';
 import { decodeKeyRecord } from '../../core/keys/key-record.js';
 import { Keyring } from '../../core/keys/keyring.js';
+import { KeySnapshot } from '../../core/keys/key-snapshot.js';
 import { configValues, describeTopicConfigs } from '../../core/topic-configs.js';
 import { KEYS_TOPIC_CONFIGS } from '../../core/topic-retention.js';
 import { topicsFor } from '../../core/topics.js';
@@ -111,6 +115,52 @@ describe('keys topic and keyring', () => {
     expect(reader.key('org-t', key.keyId)).toBeUndefined();
     const again = await writer.ensure('org-t');
     expect(again.keyId).not.toBe(key.keyId);
+  });
+
+  it('a local copy gives the keys before the topic is read, and follows the topic once it is', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'keys-copy-'));
+    try {
+      const snapshot = new KeySnapshot(dir);
+      const writer = new Keyring({ kafka, topic: topicsFor(config).keys, masterKeys: [OLD], groupPrefix: testGroupId(config, 'copy-writer'), snapshot });
+      rings.push(writer);
+      await writer.start();
+      const kept = await writer.ensure('org-kept');
+      const gone = await writer.ensure('org-gone');
+      const held = (s: KeySnapshot) => {
+        const reading = s.read();
+        return 'records' in reading ? [...reading.records.keys()].sort() : [];
+      };
+      await waitFor(() => held(snapshot).includes('org-kept') && held(snapshot).includes('org-gone'), { message: 'both keys in the local copy' });
+      const before = readFileSync(snapshot.file);
+
+      // a process that cannot reach Kafka yet: the copy alone answers, the same key
+      const offline = new Keyring({ kafka, topic: topicsFor(config).keys, masterKeys: [OLD], groupPrefix: testGroupId(config, 'copy-offline'), snapshot: new KeySnapshot(dir) });
+      rings.push(offline);
+      // (the topic is shared with the tests above: the copy holds their orgs too)
+      expect(offline.restore()).toMatchObject({ orgs: held(snapshot).length });
+      expect(offline.current('org-kept')).toMatchObject({ keyId: kept.keyId });
+      expect(offline.current('org-kept')!.key.equals(kept.key)).toBe(true);
+
+      // destroyed while a copy that still has it sits on another process's disk
+      await writer.destroy('org-gone');
+      expect(held(snapshot)).toContain('org-kept');
+      expect(held(snapshot)).not.toContain('org-gone');
+      const staleDir = mkdtempSync(path.join(tmpdir(), 'keys-stale-'));
+      writeFileSync(path.join(staleDir, 'KEYS'), before);
+      const stale = new Keyring({ kafka, topic: topicsFor(config).keys, masterKeys: [OLD], groupPrefix: testGroupId(config, 'copy-stale'), snapshot: new KeySnapshot(staleDir) });
+      rings.push(stale);
+      expect(stale.restore()).toMatchObject({ orgs: expect.any(Number) });
+      expect(stale.key('org-gone', gone.keyId)).toBeDefined();
+      await stale.start();
+      // read to the end: the topic, not the copy, says which keys live, and the copy is rewritten
+      expect(stale.key('org-gone', gone.keyId)).toBeUndefined();
+      expect(stale.current('org-kept')).toMatchObject({ keyId: kept.keyId });
+      expect(held(new KeySnapshot(staleDir))).toContain('org-kept');
+      expect(held(new KeySnapshot(staleDir))).not.toContain('org-gone');
+      rmSync(staleDir, { recursive: true, force: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

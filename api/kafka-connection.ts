@@ -1,0 +1,75 @@
+/**
+ * The API's Kafka clients (producer, control topic, keys topic) connected in the background, as
+ * long as Kafka takes: the API listens at once, so tracking (spooled) and the KPI reads (Redis)
+ * are served through a Kafka outage, also by an API restarted in the middle of one.
+ */
+import { EngagementError } from '../core/errors.js';
+import { childLogger } from '../core/logger.js';
+import { withRetry } from '../core/retry.js';
+
+const log = childLogger('http');
+
+/** Between attempts to reach Kafka while the API serves without it. */
+export const KAFKA_CONNECT_BACKOFF = { baseMs: 1_000, capMs: 15_000 } as const;
+
+export interface KafkaConnection {
+  /** every piece started and the control topic read to its end */
+  ready(): boolean;
+  /** gives up a connection still being attempted (its current attempt is not waited for) */
+  stop(): void;
+}
+
+/**
+ * `start` is called again until it resolves (each piece's start can be repeated after a failure);
+ * `brokers` names Kafka in the messages. A non-retriable failure (refused credentials) stops the
+ * attempts and is logged.
+ */
+export function connectInBackground(start: () => Promise<void>, brokers: readonly string[]): KafkaConnection {
+  let ready = false;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const sleep = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  void withRetry(
+    async () => {
+      try {
+        await start();
+      } catch (error) {
+        throw unreachable(brokers, error);
+      }
+    },
+    {
+      wanted: () => !stopped,
+      backoff: KAFKA_CONNECT_BACKOFF,
+      sleep,
+      onRetry: (error, attempt, retryInMs) => log.warn({ err: error, attempt, retryInMs }, 'Kafka not reachable: tracking is spooled, the routes that write to Kafka answer 503 meanwhile'),
+    },
+  ).then(
+    () => {
+      ready = !stopped;
+      if (ready) log.info({ brokers }, 'Kafka reached: control and keys topics read');
+    },
+    (error: unknown) => {
+      if (!stopped) log.error({ err: error }, 'Kafka connection given up');
+    },
+  );
+  return {
+    ready: () => ready,
+    stop() {
+      stopped = true;
+      wake?.();
+    },
+  };
+}
+
+function unreachable(brokers: readonly string[], cause: unknown): EngagementError {
+  if (cause instanceof EngagementError && !cause.retriable) return cause;
+  // the cause's message follows in the logs (pino appends it)
+  return new EngagementError('kafka_unavailable', `cannot reach Kafka at ${brokers.join(',')}`, { cause, retriable: true });
+}
