@@ -12,6 +12,8 @@ const log = childLogger('http');
 /** Between attempts to reach Kafka while the API serves without it. */
 export const KAFKA_CONNECT_BACKOFF = { baseMs: 1_000, capMs: 15_000 } as const;
 
+const FIRST_NOTICE_MS = 3_000;
+
 export interface KafkaConnection {
   /** every piece started and the control topic read to its end */
   ready(): boolean;
@@ -36,6 +38,11 @@ export function connectInBackground(start: () => Promise<void>, brokers: readonl
         resolve();
       };
     });
+  // kafkajs's own retries make a first attempt against a stalled broker last a minute: say so early
+  const notice = setTimeout(() => {
+    if (!ready && !stopped) log.warn({ brokers }, 'Kafka not reached yet: tracking is spooled, the routes that write to Kafka answer 503 until it is');
+  }, FIRST_NOTICE_MS);
+  notice.unref();
   void withRetry(
     async () => {
       try {
@@ -52,6 +59,7 @@ export function connectInBackground(start: () => Promise<void>, brokers: readonl
     },
   ).then(
     () => {
+      clearTimeout(notice);
       ready = !stopped;
       if (ready) log.info({ brokers }, 'Kafka reached: control and keys topics read');
     },
@@ -63,6 +71,7 @@ export function connectInBackground(start: () => Promise<void>, brokers: readonl
     ready: () => ready,
     stop() {
       stopped = true;
+      clearTimeout(notice);
       wake?.();
     },
   };

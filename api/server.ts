@@ -284,10 +284,9 @@ export async function startServer(
     childLogger('http').info({ url }, 'engagement API listening');
     // allSettled: an attempt never starts a piece whose previous attempt is still running
     kafkaConnection = connectInBackground(async () => {
-      const results = await Promise.allSettled([producer.connect(), controlTopic.start(), keys.start()]);
+      const results = await Promise.allSettled([producer.connect(), controlTopic.startAndCatchUp(), keys.start()]);
       const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${['producer', 'control topic', 'keys topic'][i]}: ${(r.reason as Error)?.message}`] : []));
       if (failed.length > 0) throw new Error(failed.join('; '));
-      await controlTopic.caughtUp();
     }, config.kafkaBrokers);
     const connection = kafkaConnection;
     let closed: Promise<void> | undefined;
@@ -300,12 +299,14 @@ export async function startServer(
         closed ??= (async () => {
           connection.stop();
           await app.close();
+          // a per-process spool is never picked up again: nor is its copy of the keys (and the
+          // spool then leaves an empty directory behind it, which it removes)
+          if (config.spoolPerProcess) keys.dropSnapshot();
           await stopSpool(SPOOL_DRAIN_ON_CLOSE_MS);
           await producer.disconnect();
           await controlTopic.stop();
           await keys.stop();
           await redis.quit();
-          if (config.spoolPerProcess) keySnapshot.remove();
         })();
         return closed;
       },

@@ -1,16 +1,28 @@
 import type { Config } from '../core/config.js';
 import { childLogger } from '../core/logger.js';
+import { withRetry } from '../core/retry.js';
 import { startServer, type RunningServer } from '../api/server.js';
 import { startProcessors, type ProcessorRole, type ProcessorsHandle } from '../processors/index.js';
 import { checkTopics } from './check-topics.js';
 import { startRetentionTask } from './retention-task.js';
 import type { Role } from './roles.js';
-import { withRetry } from '../core/retry.js';
+
+const log = childLogger('service');
 
 /** Between topic checks while Kafka is unreachable and the API serves. */
 const TOPIC_CHECK_BACKOFF = { baseMs: 1_000, capMs: 15_000 } as const;
+const WAITING_NOTICE_MS = 3_000;
 
-const log = childLogger('service');
+/** The topic check, retried while Kafka is unreachable (a missing topic or short retention still fails at once). */
+async function checkTopicsPatiently(config: Config, roles: readonly Role[]): Promise<void> {
+  const others = roles.filter((r) => r !== 'api');
+  const notice = setTimeout(() => log.warn({ brokers: config.kafkaBrokers, waiting: others }, 'waiting for Kafka: the API serves meanwhile (tracking spooled), the other roles start once Kafka answers'), WAITING_NOTICE_MS);
+  try {
+    await withRetry(() => checkTopics(config), { backoff: TOPIC_CHECK_BACKOFF, onRetry: (err) => log.warn({ err }, 'Kafka still not reachable') });
+  } finally {
+    clearTimeout(notice);
+  }
+}
 
 export interface RunningService {
   roles: readonly Role[];
@@ -31,7 +43,7 @@ export async function startService(config: Config, roles: readonly Role[]): Prom
   let processors: ProcessorsHandle | undefined;
   let retention: Awaited<ReturnType<typeof startRetentionTask>> | undefined;
   try {
-    await (server ? withRetry(() => checkTopics(config), { backoff: TOPIC_CHECK_BACKOFF, onRetry: (err) => log.warn({ err }, 'Kafka not reachable: the API serves meanwhile, the other roles start once it is') }) : checkTopics(config));
+    await (server ? checkTopicsPatiently(config, roles) : checkTopics(config));
     const processorRoles = roles.filter((r): r is ProcessorRole => r === 'projector' || r === 'lander' || r === 'control');
     processors = processorRoles.length > 0 ? await startProcessors(config, { roles: processorRoles }) : undefined;
     retention = roles.includes('retention') ? await startRetentionTask(config) : undefined;

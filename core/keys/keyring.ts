@@ -62,6 +62,8 @@ export interface KeyringOptions {
 
 /** How often a running keyring re-reads the topic's end to confirm its local copy (far below KEY_SNAPSHOT_MAX_AGE_MS). */
 const SNAPSHOT_CONFIRM_MS = 10 * 60_000;
+/** How long `ensure` waits for a keyring not started yet (Kafka not reached) before it fails. */
+const ENSURE_START_WAIT_MS = 5_000;
 
 interface OrgKeys {
   first: DataKey | undefined;
@@ -86,11 +88,13 @@ export class Keyring implements DataKeySource {
   /** the topic has been read to its end once: what `orgs` holds is the topic's */
   private confirmed = false;
   private confirmTimer: NodeJS.Timeout | undefined;
+  private snapshot: KeySnapshot | undefined;
   /** resolves once start() has the consumer running: a reader started alongside may ask for keys before */
   private running: Promise<void> | undefined;
   private markRunning: (() => void) | undefined;
 
   constructor(private readonly options: KeyringOptions) {
+    this.snapshot = options.snapshot;
     const groupId = `${options.groupPrefix}.keyring.${randomBytes(6).toString('hex')}`;
     this.consumer = options.kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 200 });
     this.admin = options.kafka.admin();
@@ -101,7 +105,7 @@ export class Keyring implements DataKeySource {
    * a destroyed key leaves the topic is deleted unread). Returns what it restored.
    */
   restore(now = Date.now()): { orgs: number; confirmedAt: number } | { unusable: string } {
-    const snapshot = this.options.snapshot;
+    const snapshot = this.snapshot;
     if (!snapshot || this.confirmed) return { unusable: 'none' };
     const reading = snapshot.read(now);
     if ('unusable' in reading) return { unusable: reading.unusable };
@@ -109,6 +113,27 @@ export class Keyring implements DataKeySource {
     for (const [orgId, values] of reading.records) for (const value of values) this.applyRecord(restored, orgId, value);
     this.restored = restored;
     return { orgs: restored.size, confirmedAt: reading.confirmedAt };
+  }
+
+  /** Resolves once start() has the consumer running, or fails (503) after `timeoutMs`. */
+  private async startedWithin(timeoutMs: number): Promise<void> {
+    const running = (this.running ??= new Promise((resolve) => (this.markRunning = resolve)));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new EngagementError('kafka_unavailable', `the keys topic has not been reached within ${timeoutMs} ms: Kafka is not reachable`, { retriable: true })), timeoutMs);
+    });
+    try {
+      await Promise.race([running, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Deletes the local copy and writes it no more (a per-process spool is never picked up again). */
+  dropSnapshot(): void {
+    clearInterval(this.confirmTimer);
+    this.options.snapshot?.remove();
+    this.snapshot = undefined;
   }
 
   /** Connects and reads the topic to its end. Can be called again after it failed (Kafka unreachable). */
@@ -148,7 +173,7 @@ export class Keyring implements DataKeySource {
       this.confirmed = true;
       this.restored = undefined;
       this.saveSnapshot(asked);
-      if (this.options.snapshot) {
+      if (this.snapshot) {
         this.confirmTimer = setInterval(() => void this.confirmSnapshot(), SNAPSHOT_CONFIRM_MS);
         this.confirmTimer.unref();
       }
@@ -183,7 +208,7 @@ export class Keyring implements DataKeySource {
 
   /** Resolves once every record on the topic when this was called has been read. */
   async caughtUp(timeoutMs = 30_000): Promise<void> {
-    if (!this.started) await (this.running ??= new Promise((resolve) => (this.markRunning = resolve)));
+    if (!this.started) await this.startedWithin(timeoutMs);
     const targets = nonEmptyEndsOf(await readTopicOffsets(this.admin, this.options.topic));
     if (this.reached(targets)) return;
     await new Promise<void>((resolve, reject) => {
@@ -202,10 +227,15 @@ export class Keyring implements DataKeySource {
     });
   }
 
-  /** The org's key, created (and written to the topic) when it has none. */
-  ensure(orgId: string): Promise<DataKey> {
+  /**
+   * The org's key, created (and written to the topic) when it has none. Creating one needs the
+   * topic read: an API still waiting for Kafka answers its caller 503 after ENSURE_START_WAIT_MS
+   * rather than holding the request.
+   */
+  async ensure(orgId: string): Promise<DataKey> {
     const known = this.current(orgId);
-    if (known) return Promise.resolve(known);
+    if (known) return known;
+    if (!this.started) await this.startedWithin(ENSURE_START_WAIT_MS);
     let pending = this.creating.get(orgId);
     if (!pending) {
       pending = this.create(orgId).finally(() => this.creating.delete(orgId));
@@ -317,7 +347,7 @@ export class Keyring implements DataKeySource {
 
   /** The keys held, as the topic's records, to the local copy. A failed write is logged: the copy is a stand-in. */
   private saveSnapshot(confirmedAt: number): void {
-    const snapshot = this.options.snapshot;
+    const snapshot = this.snapshot;
     if (!snapshot) return;
     const records = new Map<string, Buffer[]>();
     for (const [orgId, org] of this.orgs) records.set(orgId, [...org.records.values()]);

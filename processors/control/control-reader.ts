@@ -130,6 +130,17 @@ export class ControlReader implements ControlFallback {
     }
   }
 
+  /** start() and the first catch-up, for a caller that repeats both until Kafka answers (the API). */
+  async startAndCatchUp(): Promise<void> {
+    await this.start();
+    try {
+      await this.caughtUp();
+    } catch (error) {
+      await resetClient(this.admin);
+      throw error;
+    }
+  }
+
   private async startClients(): Promise<void> {
     await this.options.deadLetters?.connect();
     await this.admin.connect();

@@ -11,7 +11,7 @@ import { startServer } from '../../api/server.js';
 import type { Config } from '../../core/config.js';
 import { startProcessors } from '../../processors/index.js';
 import { ensureTopics } from '../../stack/index.js';
-import { cleanupTestResources, testConfig } from '../support/env.js';
+import { cleanupTestResources, testConfig, waitFor } from '../support/env.js';
 
 /** Enough rounds to have failed a start most runs before the retry (about one round in three did). */
 const ROUNDS = 10;
@@ -39,7 +39,10 @@ describe('a start on topics created a moment ago', () => {
         outcomes.push(`failed: ${server.message}`);
         continue;
       }
-      outcomes.push((await fetch(`${server.url}/readyz`)).status === 200 ? 'ready' : 'not ready');
+      // it listens before it reaches Kafka: ready means the control and keys topics read, too
+      const reached = await waitFor(() => server.kafkaReady(), { timeoutMs: 30_000, message: 'API reached Kafka' }).then(() => true, () => false);
+      const body = (await (await fetch(`${server.url}/readyz`)).json()) as { kafka: boolean };
+      outcomes.push(reached && body.kafka ? 'ready' : 'not ready');
       await server.close();
     }
     expect(outcomes).toEqual(Array(ROUNDS).fill('ready'));
