@@ -6,6 +6,7 @@
 import { EngagementError } from '../core/errors.js';
 import { childLogger } from '../core/logger.js';
 import { withRetry } from '../core/retry.js';
+import { isRefusal } from '../core/kafka.js';
 
 const log = childLogger('http');
 
@@ -13,10 +14,20 @@ const log = childLogger('http');
 export const KAFKA_CONNECT_BACKOFF = { baseMs: 1_000, capMs: 15_000 } as const;
 
 const FIRST_NOTICE_MS = 3_000;
+/**
+ * How long a new API says "starting" (/readyz 503) while it reaches Kafka: a normal start takes a
+ * second or two, and a load balancer should not send it the routes that need Kafka before. Past
+ * it, Kafka counts as down and the API is ready for tracking (spooled) and the reads.
+ */
+export const STARTING_GRACE_MS = 10_000;
 
 export interface KafkaConnection {
   /** every piece started and the control topic read to its end */
   ready(): boolean;
+  /** neither reached nor given up on yet, within STARTING_GRACE_MS of the start */
+  starting(): boolean;
+  /** resolves once ready (rejects when the connection is stopped or given up) */
+  reached(): Promise<void>;
   /** gives up a connection still being attempted (its current attempt is not waited for) */
   stop(): void;
 }
@@ -26,12 +37,15 @@ export interface KafkaConnection {
  * `brokers` names Kafka in the messages. A non-retriable failure (refused credentials) stops the
  * attempts and is logged.
  */
-export function connectInBackground(start: () => Promise<void>, brokers: readonly string[]): KafkaConnection {
+export function connectInBackground(start: () => Promise<void>, brokers: readonly string[], now: () => number = Date.now): KafkaConnection {
   let ready = false;
   let stopped = false;
+  let failed = false;
+  const began = now();
   let wake: (() => void) | undefined;
   const sleep = (ms: number): Promise<void> =>
     new Promise((resolve) => {
+      if (stopped) return resolve();
       const timer = setTimeout(resolve, ms);
       wake = () => {
         clearTimeout(timer);
@@ -43,7 +57,7 @@ export function connectInBackground(start: () => Promise<void>, brokers: readonl
     if (!ready && !stopped) log.warn({ brokers }, 'Kafka not reached yet: tracking is spooled, the routes that write to Kafka answer 503 until it is');
   }, FIRST_NOTICE_MS);
   notice.unref();
-  void withRetry(
+  const attempts = withRetry(
     async () => {
       try {
         await start();
@@ -64,11 +78,19 @@ export function connectInBackground(start: () => Promise<void>, brokers: readonl
       if (ready) log.info({ brokers }, 'Kafka reached: control and keys topics read');
     },
     (error: unknown) => {
-      if (!stopped) log.error({ err: error }, 'Kafka connection given up');
+      failed = true;
+      clearTimeout(notice);
+      if (!stopped) log.error({ err: error }, 'Kafka connection given up: restart the API once the cause is fixed');
     },
   );
   return {
     ready: () => ready,
+    starting: () => !ready && !failed && now() - began < STARTING_GRACE_MS,
+    reached: () =>
+      attempts.then(() => {
+        if (failed) throw new EngagementError('kafka_unavailable', `Kafka at ${brokers.join(',')} refused this API (see the log)`);
+        if (!ready) throw new EngagementError('superseded', 'the API stopped before it reached Kafka');
+      }),
     stop() {
       stopped = true;
       clearTimeout(notice);
@@ -78,7 +100,9 @@ export function connectInBackground(start: () => Promise<void>, brokers: readonl
 }
 
 function unreachable(brokers: readonly string[], cause: unknown): EngagementError {
-  if (cause instanceof EngagementError && !cause.retriable) return cause;
+  if (isRefusal(cause)) {
+    return cause instanceof EngagementError ? cause : new EngagementError('config_invalid', `Kafka at ${brokers.join(',')} refused this API`, { cause, retriable: false });
+  }
   // the cause's message follows in the logs (pino appends it)
   return new EngagementError('kafka_unavailable', `cannot reach Kafka at ${brokers.join(',')}`, { cause, retriable: true });
 }

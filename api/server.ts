@@ -64,6 +64,8 @@ export interface ServerDeps {
   keys?: DataKeySource;
   /** the tracking spool and its status for /readyz (startServer always gives one) */
   spool?: { sink: SpoolSink; status: () => SpoolStatus };
+  /** the connection startServer makes in the background (readiness: starting, reached) */
+  kafka?: Pick<KafkaConnection, 'ready' | 'starting'>;
 }
 
 /**
@@ -71,10 +73,10 @@ export interface ServerDeps {
  * reads every key from the keys topic); without one, nothing personal is spooled in clear: the
  * route falls back to the producer, which fetches or creates the key.
  */
-function sealWithKnownKey(keys: DataKeySource): (event: AnyEvent) => AnyEvent | undefined {
+function sealWithKnownKey(keys: Pick<Keyring, 'sealingKey'>): (event: AnyEvent) => AnyEvent | undefined {
   return (event) => {
     if (isControlEvent(event) || isSealed(event)) return event;
-    const key = keys.current(event.orgId);
+    const key = keys.sealingKey(event.orgId);
     return key ? sealEvent(event, key) : undefined;
   };
 }
@@ -175,7 +177,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   registerOpenApi(app, API_VERSION);
   void app.register(opsRoutes, {
     ...routeDeps,
-    kafkaConnected: () => deps.producer.isConnected,
+    kafkaConnected: () => deps.producer.isConnected && (deps.kafka?.ready() ?? true),
+    ...(deps.kafka ? { kafkaStarting: deps.kafka.starting } : {}),
     ...(deps.spool ? { spoolStatus: deps.spool.status } : {}),
   });
   for (const plugin of [...ROUTE_PLUGINS, ...(deps.plugins ?? [])]) void app.register(plugin, routeDeps);
@@ -193,8 +196,8 @@ export interface RunningServer {
   metrics: ServerMetrics;
   /** stops accepting requests, then flushes and disconnects the producer and Redis */
   close(): Promise<void>;
-  /** Kafka reached since the start: the control and keys topics read to their end */
-  kafkaReady(): boolean;
+  /** resolves once Kafka is reached (the control and keys topics read to their end): it is reached in the background, the server listens before */
+  kafkaReached(): Promise<void>;
 }
 
 
@@ -261,13 +264,23 @@ export async function startServer(
   };
   // On a graceful stop the spool is sent while Kafka takes it (up to SPOOL_DRAIN_ON_CLOSE_MS); the
   // rest waits on disk for the next start.
+  let stopConnection = (): void => undefined;
   const stopSpool = async (drainMs = 0): Promise<void> => {
     await drainer.stop({ drainMs });
     spool.close();
   };
-  let kafkaConnection: KafkaConnection | undefined;
   try {
-    const control = new ControlStore(redis, keysFor(config.redisPrefix), readFallback(controlTopic, () => kafkaConnection?.ready() ?? false), config.suppressionSecret);
+    // allSettled: an attempt never starts a piece whose previous attempt is still running
+    const connection = connectInBackground(async () => {
+      const results = await Promise.allSettled([producer.connect(), controlTopic.startAndCatchUp(), keys.start()]);
+      const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [{ piece: ['producer', 'control topic', 'keys topic'][i]!, reason: r.reason as unknown }] : []));
+      if (failed.length > 0) {
+        const message = failed.map((f) => `${f.piece}: ${(f.reason as Error)?.message ?? String(f.reason)}`).join('; ');
+        throw new AggregateError(failed.map((f) => f.reason), message);
+      }
+    }, config.kafkaBrokers);
+    stopConnection = () => connection.stop();
+    const control = new ControlStore(redis, keysFor(config.redisPrefix), readFallback(controlTopic, () => connection.ready()), config.suppressionSecret);
     controlForKeys = control;
     const spoolSink = new SpoolSink(spool, topicsFor(config), new EventCodec(), { seal: sealWithKnownKey(keys) });
     const app = buildServer({
@@ -278,23 +291,17 @@ export async function startServer(
       metrics,
       keys,
       spool: { sink: spoolSink, status: spoolStatus },
+      kafka: connection,
       ...(options.plugins ? { plugins: options.plugins } : {}),
     });
     const url = await app.listen({ port: config.port, host: config.host });
     childLogger('http').info({ url }, 'engagement API listening');
-    // allSettled: an attempt never starts a piece whose previous attempt is still running
-    kafkaConnection = connectInBackground(async () => {
-      const results = await Promise.allSettled([producer.connect(), controlTopic.startAndCatchUp(), keys.start()]);
-      const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${['producer', 'control topic', 'keys topic'][i]}: ${(r.reason as Error)?.message}`] : []));
-      if (failed.length > 0) throw new Error(failed.join('; '));
-    }, config.kafkaBrokers);
-    const connection = kafkaConnection;
     let closed: Promise<void> | undefined;
     return {
       app,
       url,
       metrics,
-      kafkaReady: () => connection.ready(),
+      kafkaReached: () => connection.reached(),
       close() {
         closed ??= (async () => {
           connection.stop();
@@ -312,6 +319,7 @@ export async function startServer(
       },
     };
   } catch (error) {
+    stopConnection();
     await stopSpool().catch(() => undefined);
     await producer.disconnect().catch(() => undefined);
     await controlTopic.stop().catch(() => undefined);

@@ -9,8 +9,11 @@ import type { Config } from '../core/config.js';
 
 export type BenchServer = RunningServer;
 
-export function startBenchServer(config: Config, options: { unsealed?: boolean } = {}): Promise<BenchServer> {
-  return startServer({ ...config, port: 0, host: '127.0.0.1' }, { metrics: createServerMetrics({ defaultMetrics: false }), ...(options.unsealed ? { unsealedForBench: true } : {}) });
+/** Resolves once the server has reached Kafka (it listens before). */
+export async function startBenchServer(config: Config, options: { unsealed?: boolean } = {}): Promise<BenchServer> {
+  const server = await startServer({ ...config, port: 0, host: '127.0.0.1' }, { metrics: createServerMetrics({ defaultMetrics: false }), ...(options.unsealed ? { unsealedForBench: true } : {}) });
+  await server.kafkaReached();
+  return server;
 }
 
 /** Sum of a counter's values whose labels match. */

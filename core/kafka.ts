@@ -70,3 +70,25 @@ export function kafkaError(cause: unknown, what: string): EngagementError {
   const message = `${what}: ${cause instanceof Error ? cause.message : String(cause)}${typeof type === 'string' ? ` (${type})` : ''}`;
   return new EngagementError('kafka_unavailable', message, { cause, retriable: retriable === true, ...(typeof type === 'string' ? { details: { kafkaError: type } } : {}) });
 }
+
+/**
+ * Refusals no retry fixes: credentials or ACLs (kafkajs's SASL and authorization errors), a
+ * configuration we judged invalid, or work given up on purpose. Anything else — refused or
+ * timed-out connections, a stalled broker, kafkajs giving up its own retries (which it marks
+ * non-retriable) — is Kafka being down, retried as long as it takes.
+ */
+export function isRefusal(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 8; depth++) {
+    if (current instanceof EngagementError) {
+      if (current.code === 'config_invalid' || current.code === 'superseded') return true;
+    } else if (current instanceof AggregateError) {
+      return current.errors.some(isRefusal);
+    }
+    const { name, type, cause, originalError } = current as { name?: unknown; type?: unknown; cause?: unknown; originalError?: unknown };
+    if (typeof name === 'string' && /SASL|Authentication/i.test(name)) return true;
+    if (typeof type === 'string' && /AUTHORIZATION_FAILED|SASL_AUTHENTICATION_FAILED/.test(type)) return true;
+    current = cause ?? originalError;
+  }
+  return false;
+}

@@ -63,6 +63,7 @@ export class EventProducer {
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> = Promise.resolve();
   private connected = false;
+  private disconnects = 0;
   private readonly keys: DataKeySource | undefined;
   private readonly mayCreateKey: ((orgId: string) => Promise<boolean>) | undefined;
   private readonly suppressionSecret: string | undefined;
@@ -102,17 +103,26 @@ export class EventProducer {
     return keys.ensure(orgId);
   }
 
+  /** Can be called again after it failed; once connected (kafkajs then reconnects by itself) it returns at once. */
   async connect(): Promise<void> {
+    if (this.connected) return;
+    const disconnects = this.disconnects;
     try {
       await this.producer.connect();
     } catch (error) {
       await resetClient(this.producer);
       throw error;
     }
+    if (this.disconnects !== disconnects) {
+      // disconnect() ran while this connect was under way (an API stopped during an outage)
+      await resetClient(this.producer);
+      throw new EngagementError('superseded', 'the producer was disconnected while it connected');
+    }
     this.connected = true;
   }
 
   async disconnect(): Promise<void> {
+    this.disconnects++;
     await this.flush();
     await this.producer.disconnect();
     this.connected = false;

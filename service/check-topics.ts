@@ -1,6 +1,6 @@
 import type { Config } from '../core/config.js';
 import { EngagementError } from '../core/errors.js';
-import { createKafka } from '../core/kafka.js';
+import { createKafka, isRefusal } from '../core/kafka.js';
 import { configValues, describeTopicConfigs } from '../core/topic-configs.js';
 import { formatShortfall, retentionContract, retentionShortfalls, type RetentionShortfall } from '../core/topic-retention.js';
 import { topicsFor } from '../core/topics.js';
@@ -30,6 +30,9 @@ export async function checkTopics(config: Config): Promise<void> {
     if (shortfalls.length > 0) throw retentionError(config, shortfalls);
   } catch (error) {
     if (error instanceof EngagementError) throw error;
+    if (isRefusal(error)) {
+      throw new EngagementError('config_invalid', `Kafka at ${config.kafkaBrokers.join(',')} refused us: ${(error as Error).message}`, { cause: error });
+    }
     throw new EngagementError('kafka_unavailable', `cannot reach Kafka at ${config.kafkaBrokers.join(',')}: ${(error as Error).message}`, {
       cause: error,
       retriable: true,

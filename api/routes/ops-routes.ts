@@ -8,6 +8,8 @@ import type { RouteDeps } from './route-deps.js';
  */
 export interface OpsDeps extends RouteDeps {
   kafkaConnected: () => boolean;
+  /** true while a new server is still reaching Kafka for the first time (api/kafka-connection.ts): not ready yet */
+  kafkaStarting?: () => boolean;
   /** the tracking spool: whether its drainer reaches Kafka, whether it takes records, its backlog */
   spoolStatus?: () => SpoolStatus;
 }
@@ -28,6 +30,7 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (app, deps) => {
   // With a spool, a Kafka outage does not make the server unready: tracking is taken by the spool
   // (`tracking: "spooling"` says so, with its backlog), and only a full spool or Redis turns it away.
   app.get('/readyz', async (_request, reply) => {
+    if (deps.kafkaStarting?.()) return reply.status(503).send({ status: 'starting', kafka: false, message: 'reaching Kafka for the first time' });
     const spool = deps.spoolStatus?.();
     const kafka = deps.kafkaConnected() && (spool?.draining ?? true);
     const redis = await withTimeout(deps.redis.ping(), READY_TIMEOUT_MS).then(

@@ -19,7 +19,17 @@ export function registerStartCommand(program: Command): void {
       if (opts.stack) {
         await stackUp(config, { reporter: { step: (message) => process.stderr.write(`stack: ${message}\n`) } });
       }
+      // While the start waits for Kafka (the API already serving), Ctrl-C ends the process at once:
+      // what the spool took is on disk for the next start.
+      const whileStarting = (signal: string): void => {
+        log.warn({ signal }, 'stopped while starting');
+        process.exit(130);
+      };
+      process.once('SIGINT', whileStarting);
+      process.once('SIGTERM', whileStarting);
       const service = await startService(config, roles);
+      process.off('SIGINT', whileStarting);
+      process.off('SIGTERM', whileStarting);
       process.stderr.write(
         `engagement running (${roles.join(', ')})${service.server ? ` on ${service.server.url}` : ''}; Ctrl-C stops it\n` +
           (service.server ? `next: npx engagement demo\n` : ''),

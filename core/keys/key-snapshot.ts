@@ -12,7 +12,6 @@
 
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { EngagementError } from '../errors.js';
 import { KEYS_SHRED_BOUND_HOURS } from '../topic-retention.js';
 
 export const KEY_SNAPSHOT_MAX_AGE_MS = KEYS_SHRED_BOUND_HOURS * 3_600_000;
@@ -23,22 +22,26 @@ export type KeyRecords = ReadonlyMap<string, readonly Buffer[]>;
 
 export interface KeySnapshotFile {
   format: number;
+  /** the keys topic it copies: a SPOOL_DIR reused with another TOPIC_PREFIX does not restore foreign keys */
+  topic: string;
   /** when this copy last equalled the topic read to its end (ms) */
   confirmedAt: number;
   orgs: Record<string, string[]>;
 }
 
 /** The file's content for `records`, confirmed at `confirmedAt`. Pure. */
-export function encodeKeySnapshot(records: KeyRecords, confirmedAt: number): string {
+export function encodeKeySnapshot(records: KeyRecords, confirmedAt: number, topic: string): string {
   const orgs: Record<string, string[]> = {};
   for (const [orgId, values] of records) if (values.length > 0) orgs[orgId] = values.map((v) => v.toString('base64'));
-  return JSON.stringify({ format: FORMAT, confirmedAt, orgs } satisfies KeySnapshotFile);
+  return JSON.stringify({ format: FORMAT, topic, confirmedAt, orgs } satisfies KeySnapshotFile);
 }
 
-export type SnapshotReading = { records: Map<string, Buffer[]>; confirmedAt: number } | { unusable: 'missing' | 'expired' | 'malformed'; detail?: string };
+export type SnapshotReading =
+  | { records: Map<string, Buffer[]>; confirmedAt: number }
+  | { unusable: 'missing' | 'expired' | 'malformed' | 'unreadable' | 'other_topic'; detail?: string };
 
-/** What a snapshot file's text gives at `now`. Pure. */
-export function decodeKeySnapshot(text: string, now: number, maxAgeMs = KEY_SNAPSHOT_MAX_AGE_MS): SnapshotReading {
+/** What a snapshot file's text gives for the keys topic `topic` at `now`. Pure. */
+export function decodeKeySnapshot(text: string, now: number, topic: string, maxAgeMs = KEY_SNAPSHOT_MAX_AGE_MS): SnapshotReading {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -46,9 +49,10 @@ export function decodeKeySnapshot(text: string, now: number, maxAgeMs = KEY_SNAP
     return { unusable: 'malformed', detail: (error as Error).message };
   }
   const file = parsed as Partial<KeySnapshotFile> | null;
-  if (!file || file.format !== FORMAT || typeof file.confirmedAt !== 'number' || typeof file.orgs !== 'object' || file.orgs === null) {
+  if (!file || file.format !== FORMAT || typeof file.topic !== 'string' || typeof file.confirmedAt !== 'number' || typeof file.orgs !== 'object' || file.orgs === null) {
     return { unusable: 'malformed', detail: 'not a key snapshot of format 1' };
   }
+  if (file.topic !== topic) return { unusable: 'other_topic', detail: `a copy of ${file.topic}` };
   if (now - file.confirmedAt > maxAgeMs) return { unusable: 'expired', detail: `confirmed ${new Date(file.confirmedAt).toISOString()}` };
   const records = new Map<string, Buffer[]>();
   for (const [orgId, values] of Object.entries(file.orgs)) {
@@ -66,27 +70,30 @@ export class KeySnapshot {
     this.file = path.join(dir, 'KEYS');
   }
 
-  /** The copy, or why there is none; an expired or malformed copy is deleted. */
-  read(now = Date.now()): SnapshotReading {
+  /**
+   * The copy of `topic`, or why there is none (never throws: the copy is only a stand-in); an
+   * expired, malformed or foreign copy is deleted.
+   */
+  read(now: number, topic: string): SnapshotReading {
     let text: string;
     try {
       text = readFileSync(this.file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { unusable: 'missing' };
-      throw new EngagementError('internal', `cannot read the key snapshot ${this.file}: ${(error as Error).message}`, { cause: error });
+      const code = (error as NodeJS.ErrnoException).code;
+      return code === 'ENOENT' ? { unusable: 'missing' } : { unusable: 'unreadable', detail: (error as Error).message };
     }
-    const reading = decodeKeySnapshot(text, now);
+    const reading = decodeKeySnapshot(text, now, topic);
     if ('unusable' in reading) this.remove();
     return reading;
   }
 
   /** Replaces the file atomically (written beside it, fsynced, renamed). */
-  write(records: KeyRecords, confirmedAt: number): void {
+  write(records: KeyRecords, confirmedAt: number, topic: string): void {
     mkdirSync(path.dirname(this.file), { recursive: true });
     const temp = `${this.file}.tmp`;
     const fd = openSync(temp, 'w', 0o600);
     try {
-      writeSync(fd, encodeKeySnapshot(records, confirmedAt));
+      writeSync(fd, encodeKeySnapshot(records, confirmedAt, topic));
       fsyncSync(fd);
     } finally {
       closeSync(fd);

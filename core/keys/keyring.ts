@@ -26,7 +26,7 @@ import { FIELD_ALGORITHM } from '../crypto/field-cipher.js';
 import { newDataKey, unwrapDataKey, wrapDataKey, type MasterKey } from '../crypto/master-keys.js';
 import { decodeKeyRecord, encodeKeyRecord, type KeyRecord } from './key-record.js';
 import { keyMetrics, registerKeyCount } from './key-metrics.js';
-import type { KeySnapshot } from './key-snapshot.js';
+import { KEY_SNAPSHOT_MAX_AGE_MS, type KeySnapshot } from './key-snapshot.js';
 
 const log = childLogger('keyring');
 
@@ -83,10 +83,15 @@ export class Keyring implements DataKeySource {
   private readonly creating = new Map<string, Promise<DataKey>>();
   private unregister: (() => void) | undefined;
   private started = false;
-  /** from the local copy, until the topic has been read to its end once */
+  /** from the local copy, until the topic has been read to its end once; sealing only (`sealingKey`) */
   private restored: Map<string, OrgKeys> | undefined;
+  /** the restored keys are not used after this (ms): the copy's last confirmation + the shredding bound */
+  private restoredUntil = 0;
   /** the topic has been read to its end once: what `orgs` holds is the topic's */
   private confirmed = false;
+  /** when what `orgs` holds last equalled the topic read to its end (ms): the copy's stamp */
+  private confirmedAt = 0;
+  private stopped = false;
   private confirmTimer: NodeJS.Timeout | undefined;
   private snapshot: KeySnapshot | undefined;
   /** resolves once start() has the consumer running: a reader started alongside may ask for keys before */
@@ -107,12 +112,29 @@ export class Keyring implements DataKeySource {
   restore(now = Date.now()): { orgs: number; confirmedAt: number } | { unusable: string } {
     const snapshot = this.snapshot;
     if (!snapshot || this.confirmed) return { unusable: 'none' };
-    const reading = snapshot.read(now);
+    const reading = snapshot.read(now, this.options.topic);
     if ('unusable' in reading) return { unusable: reading.unusable };
     const restored = new Map<string, OrgKeys>();
     for (const [orgId, values] of reading.records) for (const value of values) this.applyRecord(restored, orgId, value);
     this.restored = restored;
+    this.restoredUntil = reading.confirmedAt + KEY_SNAPSHOT_MAX_AGE_MS;
+    this.unregister ??= registerKeyCount(() => this.size);
     return { orgs: restored.size, confirmedAt: reading.confirmedAt };
+  }
+
+  /**
+   * The key to seal an org's new tracking hits with: `current`, or before the topic has been read,
+   * the local copy's — within the shredding bound of its last confirmation. Only for sealing into
+   * the spool: a key created, opened or answered to a caller always comes from the topic.
+   */
+  sealingKey(orgId: string, now = Date.now()): DataKey | undefined {
+    const current = this.current(orgId);
+    if (current || this.restored === undefined || now > this.restoredUntil) return current;
+    return this.restored.get(orgId)?.first;
+  }
+
+  private throwIfStopped(): void {
+    if (this.stopped) throw new EngagementError('superseded', 'keyring stopped while it was starting');
   }
 
   /** Resolves once start() has the consumer running, or fails (503) after `timeoutMs`. */
@@ -153,26 +175,31 @@ export class Keyring implements DataKeySource {
       await this.admin.connect();
       await this.consumer.connect();
       await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
+      this.throwIfStopped();
       await this.consumer.run({
         autoCommit: false,
         eachBatch: async ({ batch }) => {
           let changed = false;
           for (const message of batch.messages) changed = this.apply(message.key, message.value) || changed;
           this.positions.set(batch.partition, Number(batch.lastOffset()) + 1);
-          if (changed && this.confirmed) this.saveSnapshot(Date.now());
+          // keeps the last confirmation's stamp: a batch of one partition says nothing of the others
+          if (changed && this.confirmed) this.saveSnapshot();
           this.release();
         },
       });
+      this.throwIfStopped();
       this.started = true;
       this.markRunning?.();
-      this.unregister = registerKeyCount(() => this.size);
+      this.unregister ??= registerKeyCount(() => this.size);
     }
     const asked = Date.now();
     await this.caughtUp();
+    this.throwIfStopped();
     if (!this.confirmed) {
       this.confirmed = true;
       this.restored = undefined;
-      this.saveSnapshot(asked);
+      this.confirmedAt = asked;
+      this.saveSnapshot();
       if (this.snapshot) {
         this.confirmTimer = setInterval(() => void this.confirmSnapshot(), SNAPSHOT_CONFIRM_MS);
         this.confirmTimer.unref();
@@ -181,6 +208,7 @@ export class Keyring implements DataKeySource {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.confirmTimer);
     this.unregister?.();
     await this.consumer.disconnect();
@@ -199,11 +227,11 @@ export class Keyring implements DataKeySource {
   }
 
   current(orgId: string): DataKey | undefined {
-    return (this.orgs.get(orgId) ?? this.restored?.get(orgId))?.first;
+    return this.orgs.get(orgId)?.first;
   }
 
   key(orgId: string, keyId: string): Buffer | undefined {
-    return (this.orgs.get(orgId) ?? this.restored?.get(orgId))?.live.get(keyId);
+    return this.orgs.get(orgId)?.live.get(keyId);
   }
 
   /** Resolves once every record on the topic when this was called has been read. */
@@ -250,7 +278,7 @@ export class Keyring implements DataKeySource {
     await producer.send({ topic: this.options.topic, acks: -1, messages: [{ key: orgId, value: null }] });
     this.orgs.delete(orgId);
     this.restored?.delete(orgId);
-    if (this.confirmed) this.saveSnapshot(Date.now());
+    if (this.confirmed) this.saveSnapshot();
     log.info({ orgId }, 'data keys destroyed (tombstone written)');
   }
 
@@ -300,8 +328,8 @@ export class Keyring implements DataKeySource {
     if (orgId === '') return false; // a segment roll marker
     if (value === null) {
       // a tombstone also shadows the local copy at once, before the topic is read to its end
-      const forgot = this.restored?.delete(orgId) ?? false;
-      return this.orgs.delete(orgId) || forgot;
+      this.restored?.delete(orgId);
+      return this.orgs.delete(orgId);
     }
     return this.applyRecord(this.orgs, orgId, value);
   }
@@ -339,20 +367,25 @@ export class Keyring implements DataKeySource {
     const asked = Date.now();
     try {
       await this.caughtUp();
-      this.saveSnapshot(asked);
+      this.confirmedAt = asked;
+      this.saveSnapshot();
     } catch (error) {
       log.warn({ err: error }, 'keys topic not reachable: the local copy of the data keys is not confirmed this time');
     }
   }
 
-  /** The keys held, as the topic's records, to the local copy. A failed write is logged: the copy is a stand-in. */
-  private saveSnapshot(confirmedAt: number): void {
+  /**
+   * The keys held, as the topic's records, to the local copy, stamped with the last time they were
+   * confirmed against the topic's end. A failed write is logged: the copy is a stand-in.
+   */
+  private saveSnapshot(): void {
     const snapshot = this.snapshot;
-    if (!snapshot) return;
+    // after stop() `orgs` is empty: writing it would wipe the copy a restart during an outage needs
+    if (!snapshot || this.stopped || !this.confirmed) return;
     const records = new Map<string, Buffer[]>();
     for (const [orgId, org] of this.orgs) records.set(orgId, [...org.records.values()]);
     try {
-      snapshot.write(records, confirmedAt);
+      snapshot.write(records, this.confirmedAt, this.options.topic);
     } catch (error) {
       log.error({ err: error, file: snapshot.file }, 'the local copy of the data keys could not be written');
     }

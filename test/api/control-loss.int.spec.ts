@@ -48,6 +48,7 @@ describe('losing the control store in Redis', () => {
     await createTestTopics(config);
     processors = await startProcessors(config, { roles: ['projector', 'control'] });
     server = await startServer(config);
+    await server.kafkaReached();
   });
 
   afterAll(async () => {

@@ -10,6 +10,7 @@ beforeAll(async () => {
   config = testConfig({ PORT: '0', ENGAGEMENT_API_KEYS: 'org-s:key-s', ENGAGEMENT_ADMIN_KEY: 'admin-s' });
   await createTestTopics(config);
   server = await startServer(config);
+  await server.kafkaReached();
 });
 
 afterAll(async () => {

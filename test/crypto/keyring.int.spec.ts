@@ -14,7 +14,7 @@ import type { Config } from '../../core/config.js';
 import { createKafka } from '../../core/kafka.js';
 import { decodeKeyRecord } from '../../core/keys/key-record.js';
 import { Keyring } from '../../core/keys/keyring.js';
-import { KeySnapshot } from '../../core/keys/key-snapshot.js';
+import { KEY_SNAPSHOT_MAX_AGE_MS, KeySnapshot } from '../../core/keys/key-snapshot.js';
 import { configValues, describeTopicConfigs } from '../../core/topic-configs.js';
 import { KEYS_TOPIC_CONFIGS } from '../../core/topic-retention.js';
 import { topicsFor } from '../../core/topics.js';
@@ -127,7 +127,7 @@ describe('keys topic and keyring', () => {
       const kept = await writer.ensure('org-kept');
       const gone = await writer.ensure('org-gone');
       const held = (s: KeySnapshot) => {
-        const reading = s.read();
+        const reading = s.read(Date.now(), topicsFor(config).keys);
         return 'records' in reading ? [...reading.records.keys()].sort() : [];
       };
       await waitFor(() => held(snapshot).includes('org-kept') && held(snapshot).includes('org-gone'), { message: 'both keys in the local copy' });
@@ -138,8 +138,13 @@ describe('keys topic and keyring', () => {
       rings.push(offline);
       // (the topic is shared with the tests above: the copy holds their orgs too)
       expect(offline.restore()).toMatchObject({ orgs: held(snapshot).length });
-      expect(offline.current('org-kept')).toMatchObject({ keyId: kept.keyId });
-      expect(offline.current('org-kept')!.key.equals(kept.key)).toBe(true);
+      expect(offline.sealingKey('org-kept')).toMatchObject({ keyId: kept.keyId });
+      expect(offline.sealingKey('org-kept')!.key.equals(kept.key)).toBe(true);
+      // for sealing tracking hits only: nothing is created, opened or answered from the copy
+      expect(offline.current('org-kept')).toBeUndefined();
+      expect(offline.key('org-kept', kept.keyId)).toBeUndefined();
+      // and not past the shredding bound after its last confirmation, however long the process runs
+      expect(offline.sealingKey('org-kept', Date.now() + KEY_SNAPSHOT_MAX_AGE_MS)).toBeUndefined();
 
       // destroyed while a copy that still has it sits on another process's disk
       await writer.destroy('org-gone');
@@ -150,9 +155,10 @@ describe('keys topic and keyring', () => {
       const stale = new Keyring({ kafka, topic: topicsFor(config).keys, masterKeys: [OLD], groupPrefix: testGroupId(config, 'copy-stale'), snapshot: new KeySnapshot(staleDir) });
       rings.push(stale);
       expect(stale.restore()).toMatchObject({ orgs: expect.any(Number) });
-      expect(stale.key('org-gone', gone.keyId)).toBeDefined();
+      expect(stale.sealingKey('org-gone')).toMatchObject({ keyId: gone.keyId });
       await stale.start();
       // read to the end: the topic, not the copy, says which keys live, and the copy is rewritten
+      expect(stale.sealingKey('org-gone')).toBeUndefined();
       expect(stale.key('org-gone', gone.keyId)).toBeUndefined();
       expect(stale.current('org-kept')).toMatchObject({ keyId: kept.keyId });
       expect(held(new KeySnapshot(staleDir))).toContain('org-kept');

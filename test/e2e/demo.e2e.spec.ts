@@ -4,14 +4,20 @@
  */
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../core/config.js';
 import { freePort } from '../../core/net.js';
 import { childEnv } from '../processors/support/child.js';
 import { cleanupTestResources, createTestTopics, testConfig, waitFor } from '../support/env.js';
 
+/** its own spool directory (the default one, under .stack/spool, would outlive the test) */
+const spoolDir = mkdtempSync(path.join(tmpdir(), 'demo-e2e-spool-'));
+
 function envOf(config: Config, port: number): NodeJS.ProcessEnv {
-  return { ...childEnv(config), PORT: String(port), LOG_LEVEL: 'warn' };
+  return { ...childEnv(config), PORT: String(port), LOG_LEVEL: 'warn', SPOOL_DIR: spoolDir };
 }
 
 describe('engagement start + engagement demo', () => {
@@ -32,6 +38,7 @@ describe('engagement start + engagement demo', () => {
       await exited;
     }
     if (config) await cleanupTestResources(config);
+    rmSync(spoolDir, { recursive: true, force: true });
   });
 
   it('refuses to start without its topics, naming them', () => {

@@ -11,7 +11,7 @@ import { startServer } from '../../api/server.js';
 import type { Config } from '../../core/config.js';
 import { startProcessors } from '../../processors/index.js';
 import { ensureTopics } from '../../stack/index.js';
-import { cleanupTestResources, testConfig, waitFor } from '../support/env.js';
+import { cleanupTestResources, testConfig } from '../support/env.js';
 
 /** Enough rounds to have failed a start most runs before the retry (about one round in three did). */
 const ROUNDS = 10;
@@ -40,7 +40,7 @@ describe('a start on topics created a moment ago', () => {
         continue;
       }
       // it listens before it reaches Kafka: ready means the control and keys topics read, too
-      const reached = await waitFor(() => server.kafkaReady(), { timeoutMs: 30_000, message: 'API reached Kafka' }).then(() => true, () => false);
+      const reached = await Promise.race([server.kafkaReached().then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 30_000))]);
       const body = (await (await fetch(`${server.url}/readyz`)).json()) as { kafka: boolean };
       outcomes.push(reached && body.kafka ? 'ready' : 'not ready');
       await server.close();

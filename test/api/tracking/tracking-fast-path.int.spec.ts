@@ -54,6 +54,7 @@ beforeAll(async () => {
   config = testConfig({ PORT: '0', ENGAGEMENT_API_KEYS: 'org-fp:key-fp', ENGAGEMENT_ADMIN_KEY: 'admin-fp' });
   await createTestTopics(config);
   server = await startServer(config);
+  await server.kafkaReached();
   const headers = { authorization: 'Bearer admin-fp', 'content-type': 'application/json' };
   expect((await fetch(`${server.url}/v1/orgs/org-fp/engagement`, { method: 'PUT', headers, body: JSON.stringify({ enabled: true }) })).status).toBe(200);
   const sent = await fetch(`${server.url}/v1/orgs/org-fp/emails`, {
