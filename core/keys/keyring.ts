@@ -236,7 +236,8 @@ export class Keyring implements DataKeySource {
 
   /** Resolves once every record on the topic when this was called has been read. */
   async caughtUp(timeoutMs = 30_000): Promise<void> {
-    if (!this.started) await this.startedWithin(timeoutMs);
+    // (a reader started alongside the keyring may ask before start() has the consumer running)
+    if (!this.started) await (this.running ??= new Promise((resolve) => (this.markRunning = resolve)));
     const targets = nonEmptyEndsOf(await readTopicOffsets(this.admin, this.options.topic));
     if (this.reached(targets)) return;
     await new Promise<void>((resolve, reject) => {
