@@ -52,6 +52,16 @@ export async function resetClient(client: { disconnect(): Promise<void> }): Prom
   await client.disconnect().catch(() => undefined);
 }
 
+/** Runs a start that can be repeated; when it fails, the clients it names are reset first (resetClient). */
+export async function startOrReset(start: () => Promise<void>, clients: () => ReadonlyArray<{ disconnect(): Promise<void> }>): Promise<void> {
+  try {
+    await start();
+  } catch (error) {
+    for (const client of clients()) await resetClient(client);
+    throw error;
+  }
+}
+
 /**
  * How long to retry what a new topic's leadership settling (a second or two) or a broker restart
  * (seconds) fails: short first waits keep a start quick; the deadline is the order of the

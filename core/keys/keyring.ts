@@ -21,7 +21,7 @@ import { Partitioners } from 'kafkajs';
 import { EngagementError } from '../errors.js';
 import { childLogger } from '../logger.js';
 import { nonEmptyEndsOf, readTopicOffsets } from '../topic-offsets.js';
-import { resetClient } from '../kafka.js';
+import { startOrReset } from '../kafka.js';
 import { FIELD_ALGORITHM } from '../crypto/field-cipher.js';
 import { newDataKey, unwrapDataKey, wrapDataKey, type MasterKey } from '../crypto/master-keys.js';
 import { decodeKeyRecord, encodeKeyRecord, type KeyRecord } from './key-record.js';
@@ -161,13 +161,8 @@ export class Keyring implements DataKeySource {
   /** Connects and reads the topic to its end. Can be called again after it failed (Kafka unreachable). */
   async start(): Promise<void> {
     this.running ??= new Promise((resolve) => (this.markRunning = resolve));
-    try {
-      await this.startClients();
-    } catch (error) {
-      await resetClient(this.admin);
-      if (!this.started) await resetClient(this.consumer);
-      throw error;
-    }
+    // a running consumer reconnects by itself: only one not running yet is reset
+    await startOrReset(() => this.startClients(), () => (this.started ? [this.admin] : [this.admin, this.consumer]));
   }
 
   private async startClients(): Promise<void> {

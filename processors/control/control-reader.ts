@@ -27,7 +27,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { CONTROL_CONSUMER, CONTROL_RUN } from '../../core/consumer-options.js';
-import { resetClient } from '../../core/kafka.js';
+import { startOrReset } from '../../core/kafka.js';
 import { asEngagementError, EngagementError } from '../../core/errors.js';
 import { childLogger } from '../../core/logger.js';
 import { endsOf, nonEmptyEndsOf, readTopicOffsets } from '../../core/topic-offsets.js';
@@ -121,24 +121,13 @@ export class ControlReader implements ControlFallback {
   /** Can be called again after it failed (Kafka unreachable): once the consumer runs, kafkajs reconnects by itself. */
   async start(): Promise<void> {
     if (this.consumerRunning) return;
-    try {
-      await this.startClients();
-    } catch (error) {
-      await resetClient(this.admin);
-      if (!this.consumerRunning) await resetClient(this.consumer);
-      throw error;
-    }
+    await startOrReset(() => this.startClients(), () => (this.consumerRunning ? [this.admin] : [this.admin, this.consumer]));
   }
 
   /** start() and the first catch-up, for a caller that repeats both until Kafka answers (the API). */
   async startAndCatchUp(): Promise<void> {
     await this.start();
-    try {
-      await this.caughtUp();
-    } catch (error) {
-      await resetClient(this.admin);
-      throw error;
-    }
+    await startOrReset(() => this.caughtUp(), () => [this.admin]);
   }
 
   private async startClients(): Promise<void> {
