@@ -26,6 +26,8 @@ export interface KafkaConnection {
   ready(): boolean;
   /** neither reached nor given up on yet, within STARTING_GRACE_MS of the start */
   starting(): boolean;
+  /** Kafka refused this API (credentials, ACLs): it is not retried, and the API is not ready */
+  refused(): boolean;
   /** resolves once ready (rejects when the connection is stopped or given up) */
   reached(): Promise<void>;
   /** gives up a connection still being attempted (its current attempt is not waited for) */
@@ -69,7 +71,7 @@ export function connectInBackground(start: () => Promise<void>, brokers: readonl
       wanted: () => !stopped,
       backoff: KAFKA_CONNECT_BACKOFF,
       sleep,
-      onRetry: (error, attempt, retryInMs) => log.warn({ err: error, attempt, retryInMs }, 'Kafka not reachable: tracking is spooled, the routes that write to Kafka answer 503 meanwhile'),
+      onRetry: (error, attempt, retryInMs) => stopped || log.warn({ err: error, attempt, retryInMs }, 'Kafka not reachable: tracking is spooled, the routes that write to Kafka answer 503 meanwhile'),
     },
   ).then(
     () => {
@@ -86,9 +88,10 @@ export function connectInBackground(start: () => Promise<void>, brokers: readonl
   return {
     ready: () => ready,
     starting: () => !ready && !failed && now() - began < STARTING_GRACE_MS,
+    refused: () => failed && !stopped,
     reached: () =>
       attempts.then(() => {
-        if (failed) throw new EngagementError('kafka_unavailable', `Kafka at ${brokers.join(',')} refused this API (see the log)`);
+        if (failed && !stopped) throw new EngagementError('kafka_unavailable', `Kafka at ${brokers.join(',')} refused this API (see the log)`);
         if (!ready) throw new EngagementError('superseded', 'the API stopped before it reached Kafka');
       }),
     stop() {

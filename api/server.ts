@@ -65,7 +65,7 @@ export interface ServerDeps {
   /** the tracking spool and its status for /readyz (startServer always gives one) */
   spool?: { sink: SpoolSink; status: () => SpoolStatus };
   /** the connection startServer makes in the background (readiness: starting, reached) */
-  kafka?: Pick<KafkaConnection, 'ready' | 'starting'>;
+  kafka?: Pick<KafkaConnection, 'ready' | 'starting' | 'refused'>;
 }
 
 /**
@@ -178,7 +178,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   void app.register(opsRoutes, {
     ...routeDeps,
     kafkaConnected: () => deps.producer.isConnected && (deps.kafka?.ready() ?? true),
-    ...(deps.kafka ? { kafkaStarting: deps.kafka.starting } : {}),
+    ...(deps.kafka ? { kafkaStarting: deps.kafka.starting, kafkaRefused: deps.kafka.refused } : {}),
     ...(deps.spool ? { spoolStatus: deps.spool.status } : {}),
   });
   for (const plugin of [...ROUTE_PLUGINS, ...(deps.plugins ?? [])]) void app.register(plugin, routeDeps);
@@ -186,6 +186,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 }
 
 const SPOOL_DRAIN_ON_CLOSE_MS = 15_000;
+/** A request that needs the keys topic waits this long for a keyring not started yet (Kafka not reached), then 503. */
+const KEYS_START_WAIT_MS = 5_000;
 
 
 export interface RunningServer {
@@ -209,7 +211,7 @@ export async function startServer(
   const redis = createRedis(config);
   const kafka = createKafka(config);
   const keySnapshot = new KeySnapshot(config.spoolDir);
-  const keys = new Keyring({ kafka, topic: topicsFor(config).keys, masterKeys: config.masterKeys, groupPrefix: `${config.topicPrefix}.api`, snapshot: keySnapshot });
+  const keys = new Keyring({ kafka, topic: topicsFor(config).keys, masterKeys: config.masterKeys, groupPrefix: `${config.topicPrefix}.api`, snapshot: keySnapshot, startWaitMs: KEYS_START_WAIT_MS });
   // Set once the control store exists: until then no key is created by a late event.
   let controlForKeys: ControlStore | undefined;
   const mayCreateKey = async (orgId: string): Promise<boolean> => controlForKeys !== undefined && !(await controlForKeys.purgedAndDisabled(orgId));
@@ -223,11 +225,6 @@ export async function startServer(
   const controlTopic = new ControlReader({ kafka, topic: topicsFor(config).control, groupPrefix: `${config.topicPrefix}.api`, codec: new EventCodec(), keys, suppressionSecret: config.suppressionSecret });
   const metrics = options.metrics ?? createServerMetrics();
   const log = childLogger('spool');
-  // Before anything reaches Kafka: an API started while Kafka is down seals tracking hits with the
-  // data keys it last read (its local copy) instead of waiting for the keys topic.
-  const restored = keys.restore();
-  if ('orgs' in restored) log.info({ file: keySnapshot.file, orgs: restored.orgs, confirmedAt: new Date(restored.confirmedAt).toISOString() }, 'data keys restored from the local copy until the keys topic is read');
-  else if (restored.unusable !== 'missing') log.warn({ file: keySnapshot.file, reason: restored.unusable }, 'local copy of the data keys not used');
   // Opened first: what a previous run left (a crash, a kill -9) starts draining at once.
   const spool = SegmentSpool.open({
     dir: config.spoolDir,
@@ -241,6 +238,12 @@ export async function startServer(
     },
     onCallbackError: (err) => log.error({ err }, 'a tracking answer sent after the spool write threw'),
   });
+  // Once the spool holds its LOCK (a second process on the directory is refused before it reads the
+  // copy), before anything reaches Kafka: an API started while Kafka is down seals tracking hits with the
+  // data keys it last read (its local copy) instead of waiting for the keys topic.
+  const restored = keys.restore();
+  if ('orgs' in restored) log.info({ file: keySnapshot.file, orgs: restored.orgs, confirmedAt: new Date(restored.confirmedAt).toISOString() }, 'data keys restored from the local copy until the keys topic is read');
+  else if (restored.unusable !== 'missing') log.warn({ file: keySnapshot.file, reason: restored.unusable }, 'local copy of the data keys not used');
   if (spool.recovery.records > 0 || spool.recovery.corruptTails > 0) log.warn({ dir: config.spoolDir, ...spool.recovery }, 'spool recovered');
   registerSpoolGauges(metrics, spool);
   // A short request timeout: a stalled broker is noticed (and /readyz says "spooling") within seconds.

@@ -10,6 +10,8 @@ export interface OpsDeps extends RouteDeps {
   kafkaConnected: () => boolean;
   /** true while a new server is still reaching Kafka for the first time (api/kafka-connection.ts): not ready yet */
   kafkaStarting?: () => boolean;
+  /** Kafka refused this server for good (credentials, ACLs): not ready, whatever the spool */
+  kafkaRefused?: () => boolean;
   /** the tracking spool: whether its drainer reaches Kafka, whether it takes records, its backlog */
   spoolStatus?: () => SpoolStatus;
 }
@@ -31,6 +33,7 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (app, deps) => {
   // (`tracking: "spooling"` says so, with its backlog), and only a full spool or Redis turns it away.
   app.get('/readyz', async (_request, reply) => {
     if (deps.kafkaStarting?.()) return reply.status(503).send({ status: 'starting', kafka: false, message: 'reaching Kafka for the first time' });
+    if (deps.kafkaRefused?.()) return reply.status(503).send({ status: 'refused', kafka: false, message: 'Kafka refused this API (credentials or ACLs; see the log): restart it once fixed' });
     const spool = deps.spoolStatus?.();
     const kafka = deps.kafkaConnected() && (spool?.draining ?? true);
     const redis = await withTimeout(deps.redis.ping(), READY_TIMEOUT_MS).then(

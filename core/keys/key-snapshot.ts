@@ -16,6 +16,7 @@ import { KEYS_SHRED_BOUND_HOURS } from '../topic-retention.js';
 
 export const KEY_SNAPSHOT_MAX_AGE_MS = KEYS_SHRED_BOUND_HOURS * 3_600_000;
 const FORMAT = 1;
+const CLOCK_SLACK_MS = 60_000;
 
 /** orgId -> the org's key records since its last tombstone, in topic order (raw topic values). */
 export type KeyRecords = ReadonlyMap<string, readonly Buffer[]>;
@@ -53,7 +54,8 @@ export function decodeKeySnapshot(text: string, now: number, topic: string, maxA
     return { unusable: 'malformed', detail: 'not a key snapshot of format 1' };
   }
   if (file.topic !== topic) return { unusable: 'other_topic', detail: `a copy of ${file.topic}` };
-  if (now - file.confirmedAt > maxAgeMs) return { unusable: 'expired', detail: `confirmed ${new Date(file.confirmedAt).toISOString()}` };
+  // a stamp from the future (a clock set back since) would stretch the bound: such a copy is not trusted
+  if (now - file.confirmedAt > maxAgeMs || file.confirmedAt > now + CLOCK_SLACK_MS) return { unusable: 'expired', detail: `confirmed ${new Date(file.confirmedAt).toISOString()}` };
   const records = new Map<string, Buffer[]>();
   for (const [orgId, values] of Object.entries(file.orgs)) {
     if (!Array.isArray(values) || values.some((v) => typeof v !== 'string')) return { unusable: 'malformed', detail: `org ${orgId}` };

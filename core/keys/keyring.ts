@@ -58,12 +58,16 @@ export interface KeyringOptions {
   groupPrefix: string;
   /** the process's local copy of the topic: read by `restore()`, rewritten once the topic is read */
   snapshot?: KeySnapshot;
+  /**
+   * How long a caller waits for a keyring not started yet (Kafka not reached) before it fails with
+   * 503: set by the API, whose requests must not hang; without it (processors, replay) a caller
+   * waits as long as the start takes.
+   */
+  startWaitMs?: number;
 }
 
 /** How often a running keyring re-reads the topic's end to confirm its local copy (far below KEY_SNAPSHOT_MAX_AGE_MS). */
 const SNAPSHOT_CONFIRM_MS = 10 * 60_000;
-/** How long `ensure` waits for a keyring not started yet (Kafka not reached) before it fails. */
-const ENSURE_START_WAIT_MS = 5_000;
 
 interface OrgKeys {
   first: DataKey | undefined;
@@ -123,23 +127,25 @@ export class Keyring implements DataKeySource {
   }
 
   /**
-   * The key to seal an org's new tracking hits with: `current`, or before the topic has been read,
-   * the local copy's — within the shredding bound of its last confirmation. Only for sealing into
+   * The key to seal an org's new tracking hits with: before the topic has been read to its end, the
+   * local copy's (within the shredding bound of its last confirmation), else `current`. Only for sealing into
    * the spool: a key created, opened or answered to a caller always comes from the topic.
    */
   sealingKey(orgId: string, now = Date.now()): DataKey | undefined {
-    const current = this.current(orgId);
-    if (current || this.restored === undefined || now > this.restoredUntil) return current;
-    return this.restored.get(orgId)?.first;
+    // until the topic is read to its end, a whole earlier read (the copy) beats the partial one
+    // (which may not have reached a tombstone yet)
+    const restored = this.restored !== undefined && now <= this.restoredUntil ? this.restored.get(orgId)?.first : undefined;
+    return restored ?? this.current(orgId);
   }
 
   private throwIfStopped(): void {
     if (this.stopped) throw new EngagementError('superseded', 'keyring stopped while it was starting');
   }
 
-  /** Resolves once start() has the consumer running, or fails (503) after `timeoutMs`. */
-  private async startedWithin(timeoutMs: number): Promise<void> {
+  /** Resolves once start() has the consumer running, or fails (503) after `timeoutMs` if given. */
+  private async startedWithin(timeoutMs: number | undefined): Promise<void> {
     const running = (this.running ??= new Promise((resolve) => (this.markRunning = resolve)));
+    if (timeoutMs === undefined) return running;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new EngagementError('kafka_unavailable', `the keys topic has not been reached within ${timeoutMs} ms: Kafka is not reachable`, { retriable: true })), timeoutMs);
@@ -232,7 +238,7 @@ export class Keyring implements DataKeySource {
   /** Resolves once every record on the topic when this was called has been read. */
   async caughtUp(timeoutMs = 30_000): Promise<void> {
     // (a reader started alongside the keyring may ask before start() has the consumer running)
-    if (!this.started) await (this.running ??= new Promise((resolve) => (this.markRunning = resolve)));
+    if (!this.started) await this.startedWithin(this.options.startWaitMs);
     const targets = nonEmptyEndsOf(await readTopicOffsets(this.admin, this.options.topic));
     if (this.reached(targets)) return;
     await new Promise<void>((resolve, reject) => {
@@ -259,7 +265,7 @@ export class Keyring implements DataKeySource {
   async ensure(orgId: string): Promise<DataKey> {
     const known = this.current(orgId);
     if (known) return known;
-    if (!this.started) await this.startedWithin(ENSURE_START_WAIT_MS);
+    if (!this.started) await this.startedWithin(this.options.startWaitMs);
     let pending = this.creating.get(orgId);
     if (!pending) {
       pending = this.create(orgId).finally(() => this.creating.delete(orgId));

@@ -104,6 +104,7 @@ export class ControlReader implements ControlFallback {
   private syncing: Promise<void> | undefined;
   private storeSyncedOnce = false;
   private consumerRunning = false;
+  private stopped = false;
   /** the control role applies each batch to the store only after its first whole sync */
   private applyLive = false;
   /** unreadable records not dead-lettered yet, with their partition */
@@ -135,6 +136,8 @@ export class ControlReader implements ControlFallback {
     await this.admin.connect();
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
+    // stop() ran while the connect was under way (an API stopped during an outage): do not run a stopped reader
+    if (this.stopped) throw new EngagementError('superseded', 'control reader stopped while it was starting');
     await this.consumer.run({
       ...CONTROL_RUN,
       eachBatch: async ({ batch }) => {
@@ -314,6 +317,7 @@ export class ControlReader implements ControlFallback {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.storeWatch);
     await this.syncing;
     await this.consumer.disconnect();

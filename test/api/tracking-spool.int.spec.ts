@@ -341,8 +341,9 @@ describe('tracking with a durable spool', () => {
       answers = [...first, ...second];
       expect(second.filter((a) => a?.status === 200)).toHaveLength(afterRestart.length / 2);
       expect(second.filter((a) => a?.status === 302)).toHaveLength(afterRestart.length / 2);
-      const ms = second.map((a) => a!.ms).sort((x, y) => x - y);
-      expect(ms[Math.floor(ms.length * 0.99)]!).toBeLessThan(50);
+      // a fresh, cold process: not timed to 50 ms like the warmed-up run above, but never waiting
+      // on the stalled broker (its client timeouts are seconds)
+      expect(Math.max(...second.map((a) => a!.ms))).toBeLessThan(1_000);
       // "starting" (503) for STARTING_GRACE_MS, then ready for tracking although Kafka is down
       const body = await waitFor(
         async () => {

@@ -119,6 +119,7 @@ describe('keys topic and keyring', () => {
 
   it('a local copy gives the keys before the topic is read, and follows the topic once it is', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'keys-copy-'));
+    const staleDir = mkdtempSync(path.join(tmpdir(), 'keys-stale-'));
     try {
       const snapshot = new KeySnapshot(dir);
       const writer = new Keyring({ kafka, topic: topicsFor(config).keys, masterKeys: [OLD], groupPrefix: testGroupId(config, 'copy-writer'), snapshot });
@@ -150,7 +151,6 @@ describe('keys topic and keyring', () => {
       await writer.destroy('org-gone');
       expect(held(snapshot)).toContain('org-kept');
       expect(held(snapshot)).not.toContain('org-gone');
-      const staleDir = mkdtempSync(path.join(tmpdir(), 'keys-stale-'));
       writeFileSync(path.join(staleDir, 'KEYS'), before);
       const stale = new Keyring({ kafka, topic: topicsFor(config).keys, masterKeys: [OLD], groupPrefix: testGroupId(config, 'copy-stale'), snapshot: new KeySnapshot(staleDir) });
       rings.push(stale);
@@ -163,9 +163,9 @@ describe('keys topic and keyring', () => {
       expect(stale.current('org-kept')).toMatchObject({ keyId: kept.keyId });
       expect(held(new KeySnapshot(staleDir))).toContain('org-kept');
       expect(held(new KeySnapshot(staleDir))).not.toContain('org-gone');
-      rmSync(staleDir, { recursive: true, force: true });
     } finally {
       rmSync(dir, { recursive: true, force: true });
+      rmSync(staleDir, { recursive: true, force: true });
     }
   });
 });

@@ -40,7 +40,7 @@ describe('a start on topics created a moment ago', () => {
         continue;
       }
       // it listens before it reaches Kafka: ready means the control and keys topics read, too
-      const reached = await Promise.race([server.kafkaReached().then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 30_000))]);
+      const reached = await Promise.race([server.kafkaReached().then(() => true, () => false), new Promise<false>((resolve) => setTimeout(() => resolve(false), 30_000))]);
       const body = (await (await fetch(`${server.url}/readyz`)).json()) as { kafka: boolean };
       outcomes.push(reached && body.kafka ? 'ready' : 'not ready');
       await server.close();

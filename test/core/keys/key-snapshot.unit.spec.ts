@@ -32,6 +32,12 @@ describe('key snapshot (the local copy of the keys topic)', () => {
     expect(decodeKeySnapshot(text, 1_001 + KEY_SNAPSHOT_MAX_AGE_MS, TOPIC)).toMatchObject({ unusable: 'expired' });
   });
 
+  it('does not trust a stamp from the future (a clock set back would stretch the bound)', () => {
+    const text = encodeKeySnapshot(records, 10 * 60_000, TOPIC);
+    expect('records' in decodeKeySnapshot(text, 9 * 60_000, TOPIC)).toBe(true);
+    expect(decodeKeySnapshot(text, 60_000, TOPIC)).toMatchObject({ unusable: 'expired' });
+  });
+
   it('is unusable for another keys topic (a SPOOL_DIR reused with another TOPIC_PREFIX)', () => {
     expect(decodeKeySnapshot(encodeKeySnapshot(records, 1_000, 'other.keys'), 2_000, TOPIC)).toMatchObject({ unusable: 'other_topic' });
   });
