@@ -83,6 +83,8 @@ export class Keyring implements DataKeySource {
   private readonly admin: Admin;
   private producer: Producer | undefined;
   private readonly positions = new Map<number, number>();
+  /** partition -> the furthest offset ever read (positions go back when a rejoin reads again from the start) */
+  private readonly highWater = new Map<number, number>();
   private waiters: Array<{ targets: Map<number, number>; resolve: () => void }> = [];
   private readonly creating = new Map<string, Promise<DataKey>>();
   private unregister: (() => void) | undefined;
@@ -180,11 +182,17 @@ export class Keyring implements DataKeySource {
       await this.consumer.run({
         autoCommit: false,
         eachBatch: async ({ batch }) => {
+          // offsets are never committed: after a rejoin the topic is read again from the start, and
+          // until its end a key destroyed later in the log is held again for a moment
+          const end = Number(batch.lastOffset()) + 1;
+          const rereading = end <= (this.highWater.get(batch.partition) ?? 0);
+          if (!rereading) this.highWater.set(batch.partition, end);
           let changed = false;
           for (const message of batch.messages) changed = this.apply(message.key, message.value) || changed;
-          this.positions.set(batch.partition, Number(batch.lastOffset()) + 1);
-          // keeps the last confirmation's stamp: a batch of one partition says nothing of the others
-          if (changed && this.confirmed) this.saveSnapshot();
+          this.positions.set(batch.partition, end);
+          // keeps the last confirmation's stamp: a batch of one partition says nothing of the others;
+          // a re-read is written by the next confirmation only
+          if (changed && this.confirmed && !rereading) this.saveSnapshot();
           this.release();
         },
       });
