@@ -68,6 +68,8 @@ export interface KeyringOptions {
 
 /** How often a running keyring re-reads the topic's end to confirm its local copy (far below KEY_SNAPSHOT_MAX_AGE_MS). */
 const SNAPSHOT_CONFIRM_MS = 10 * 60_000;
+/** New keys read within this window are written to the local copy together. */
+const SNAPSHOT_GATHER_MS = 1_000;
 
 interface OrgKeys {
   first: DataKey | undefined;
@@ -99,6 +101,7 @@ export class Keyring implements DataKeySource {
   private confirmedAt = 0;
   private stopped = false;
   private confirmTimer: NodeJS.Timeout | undefined;
+  private saveTimer: NodeJS.Timeout | undefined;
   private snapshot: KeySnapshot | undefined;
   /** resolves once start() has the consumer running: a reader started alongside may ask for keys before */
   private running: Promise<void> | undefined;
@@ -162,6 +165,7 @@ export class Keyring implements DataKeySource {
   /** Deletes the local copy and writes it no more (a per-process spool is never picked up again). */
   dropSnapshot(): void {
     clearInterval(this.confirmTimer);
+    clearTimeout(this.saveTimer);
     this.options.snapshot?.remove();
     this.snapshot = undefined;
   }
@@ -187,12 +191,22 @@ export class Keyring implements DataKeySource {
           const end = Number(batch.lastOffset()) + 1;
           const rereading = end <= (this.highWater.get(batch.partition) ?? 0);
           if (!rereading) this.highWater.set(batch.partition, end);
-          let changed = false;
-          for (const message of batch.messages) changed = this.apply(message.key, message.value) || changed;
+          let added = false;
+          let removed = false;
+          for (const message of batch.messages) {
+            const change = this.apply(message.key, message.value);
+            added ||= change === 'added';
+            removed ||= change === 'removed';
+          }
           this.positions.set(batch.partition, end);
           // keeps the last confirmation's stamp: a batch of one partition says nothing of the others;
           // a re-read is written by the next confirmation only
-          if (changed && this.confirmed && !rereading) this.saveSnapshot();
+          // A removed key leaves the file at once; new keys are gathered (a burst of new orgs is one
+          // rewrite of the whole file, not one per org).
+          if (this.confirmed && !rereading) {
+            if (removed) this.saveSnapshot();
+            else if (added) this.saveSoon();
+          }
           this.release();
         },
       });
@@ -217,6 +231,7 @@ export class Keyring implements DataKeySource {
   }
 
   async stop(): Promise<void> {
+    if (this.saveTimer) this.saveSnapshot(); // keys gathered for the copy are written before the keys are dropped
     this.stopped = true;
     clearInterval(this.confirmTimer);
     this.unregister?.();
@@ -332,16 +347,16 @@ export class Keyring implements DataKeySource {
     return this.producer;
   }
 
-  /** A record read from the topic; true when the keys held changed. */
-  private apply(rawKey: Buffer | null, value: Buffer | null): boolean {
+  /** A record read from the topic, and how it changed the keys held. */
+  private apply(rawKey: Buffer | null, value: Buffer | null): 'added' | 'removed' | false {
     const orgId = rawKey?.toString('utf8') ?? '';
     if (orgId === '') return false; // a segment roll marker
     if (value === null) {
       // a tombstone also shadows the local copy at once, before the topic is read to its end
       this.restored?.delete(orgId);
-      return this.orgs.delete(orgId);
+      return this.orgs.delete(orgId) ? 'removed' : false;
     }
-    return this.applyRecord(this.orgs, orgId, value);
+    return this.applyRecord(this.orgs, orgId, value) ? 'added' : false;
   }
 
   private applyRecord(orgs: Map<string, OrgKeys>, orgId: string, value: Buffer): boolean {
@@ -372,6 +387,12 @@ export class Keyring implements DataKeySource {
     return !known;
   }
 
+  private saveSoon(): void {
+    if (this.saveTimer || !this.snapshot) return;
+    this.saveTimer = setTimeout(() => this.saveSnapshot(), SNAPSHOT_GATHER_MS);
+    this.saveTimer.unref();
+  }
+
   /** Re-reads the topic's end; the copy then says it equalled the topic at that time. */
   private async confirmSnapshot(): Promise<void> {
     const asked = Date.now();
@@ -389,6 +410,8 @@ export class Keyring implements DataKeySource {
    * confirmed against the topic's end. A failed write is logged: the copy is a stand-in.
    */
   private saveSnapshot(): void {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
     const snapshot = this.snapshot;
     // after stop() `orgs` is empty: writing it would wipe the copy a restart during an outage needs
     if (!snapshot || this.stopped || !this.confirmed) return;
