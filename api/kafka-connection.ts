@@ -10,10 +10,11 @@ import { isRefusal } from '../core/kafka.js';
 
 const log = childLogger('http');
 
-/** Between attempts to reach Kafka while the API serves without it. */
+/** Between attempts to reach Kafka while the API serves without it (its clients, and `engagement start`'s topic check). */
 export const KAFKA_CONNECT_BACKOFF = { baseMs: 1_000, capMs: 15_000 } as const;
 
-const FIRST_NOTICE_MS = 3_000;
+/** When a wait for Kafka is first said in the log (kafkajs's own retries make a first attempt last up to a minute). */
+export const KAFKA_WAIT_NOTICE_MS = 3_000;
 /**
  * How long a new API says "starting" (/readyz 503) while it reaches Kafka: a normal start takes a
  * second or two, and a load balancer should not send it the routes that need Kafka before. Past
@@ -57,7 +58,7 @@ export function connectInBackground(start: () => Promise<void>, brokers: readonl
   // kafkajs's own retries make a first attempt against a stalled broker last a minute: say so early
   const notice = setTimeout(() => {
     if (!ready && !stopped) log.warn({ brokers }, 'Kafka not reached yet: tracking is spooled, the routes that write to Kafka answer 503 until it is');
-  }, FIRST_NOTICE_MS);
+  }, KAFKA_WAIT_NOTICE_MS);
   notice.unref();
   const attempts = withRetry(
     async () => {

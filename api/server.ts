@@ -189,7 +189,6 @@ const SPOOL_DRAIN_ON_CLOSE_MS = 15_000;
 /** A request that needs the keys topic waits this long for a keyring not started yet (Kafka not reached), then 503. */
 const KEYS_START_WAIT_MS = 5_000;
 
-
 export interface RunningServer {
   app: FastifyInstance;
   /** e.g. http://127.0.0.1:8080 */
@@ -201,7 +200,6 @@ export interface RunningServer {
   /** resolves once Kafka is reached (the control and keys topics read to their end): it is reached in the background, the server listens before */
   kafkaReached(): Promise<void>;
 }
-
 
 export async function startServer(
   config: Config,

@@ -14,7 +14,7 @@
  * refused rather than written in clear.
  */
 
-import { resetClient } from '../core/kafka.js';
+import { resetClient, startOrReset } from '../core/kafka.js';
 import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import { EngagementError } from '../core/errors.js';
 import { controlKey, emailKey, type Topics } from '../core/topics.js';
@@ -107,12 +107,7 @@ export class EventProducer {
   async connect(): Promise<void> {
     if (this.connected) return;
     const disconnects = this.disconnects;
-    try {
-      await this.producer.connect();
-    } catch (error) {
-      await resetClient(this.producer);
-      throw error;
-    }
+    await startOrReset(() => this.producer.connect(), () => [this.producer]);
     if (this.disconnects !== disconnects) {
       // disconnect() ran while this connect was under way (an API stopped during an outage)
       await resetClient(this.producer);

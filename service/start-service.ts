@@ -2,6 +2,7 @@ import type { Config } from '../core/config.js';
 import { childLogger } from '../core/logger.js';
 import { withRetry } from '../core/retry.js';
 import { startServer, type RunningServer } from '../api/server.js';
+import { KAFKA_CONNECT_BACKOFF, KAFKA_WAIT_NOTICE_MS } from '../api/kafka-connection.js';
 import { startProcessors, type ProcessorRole, type ProcessorsHandle } from '../processors/index.js';
 import { checkTopics } from './check-topics.js';
 import { startRetentionTask } from './retention-task.js';
@@ -9,16 +10,13 @@ import type { Role } from './roles.js';
 
 const log = childLogger('service');
 
-/** Between topic checks while Kafka is unreachable and the API serves. */
-const TOPIC_CHECK_BACKOFF = { baseMs: 1_000, capMs: 15_000 } as const;
-const WAITING_NOTICE_MS = 3_000;
 
 /** The topic check, retried while Kafka is unreachable (a missing topic or short retention still fails at once). */
 async function checkTopicsPatiently(config: Config, roles: readonly Role[]): Promise<void> {
   const others = roles.filter((r) => r !== 'api');
-  const notice = setTimeout(() => log.warn({ brokers: config.kafkaBrokers, waiting: others }, 'waiting for Kafka: the API serves meanwhile (tracking spooled), the other roles start once Kafka answers'), WAITING_NOTICE_MS);
+  const notice = setTimeout(() => log.warn({ brokers: config.kafkaBrokers, waiting: others }, 'waiting for Kafka: the API serves meanwhile (tracking spooled), the other roles start once Kafka answers'), KAFKA_WAIT_NOTICE_MS);
   try {
-    await withRetry(() => checkTopics(config), { backoff: TOPIC_CHECK_BACKOFF, onRetry: (err) => log.warn({ err }, 'Kafka still not reachable') });
+    await withRetry(() => checkTopics(config), { backoff: KAFKA_CONNECT_BACKOFF, onRetry: (err) => log.warn({ err }, 'Kafka still not reachable') });
   } finally {
     clearTimeout(notice);
   }

@@ -166,7 +166,7 @@ export class Keyring implements DataKeySource {
   dropSnapshot(): void {
     clearInterval(this.confirmTimer);
     clearTimeout(this.saveTimer);
-    this.options.snapshot?.remove();
+    this.snapshot?.remove();
     this.snapshot = undefined;
   }
 
@@ -199,10 +199,9 @@ export class Keyring implements DataKeySource {
             removed ||= change === 'removed';
           }
           this.positions.set(batch.partition, end);
-          // keeps the last confirmation's stamp: a batch of one partition says nothing of the others;
-          // a re-read is written by the next confirmation only
-          // A removed key leaves the file at once; new keys are gathered (a burst of new orgs is one
-          // rewrite of the whole file, not one per org).
+          // Saved under the last confirmation's stamp (a batch of one partition says nothing of the
+          // others); a re-read is left to the next confirmation. A removed key leaves the file at
+          // once; new keys are gathered (a burst of new orgs is one rewrite of the file, not one each).
           if (this.confirmed && !rereading) {
             if (removed) this.saveSnapshot();
             else if (added) this.saveSoon();
@@ -282,8 +281,8 @@ export class Keyring implements DataKeySource {
 
   /**
    * The org's key, created (and written to the topic) when it has none. Creating one needs the
-   * topic read: an API still waiting for Kafka answers its caller 503 after ENSURE_START_WAIT_MS
-   * rather than holding the request.
+   * topic read: an API still waiting for Kafka answers its caller 503 after `startWaitMs` rather
+   * than holding the request.
    */
   async ensure(orgId: string): Promise<DataKey> {
     const known = this.current(orgId);
