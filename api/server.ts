@@ -35,6 +35,7 @@ import { dashboardRoutes } from './routes/dashboard-routes.js';
 import { opsRoutes, type SpoolStatus } from './routes/ops-routes.js';
 import { SegmentSpool } from '../producers/spool/segment-spool.js';
 import { SpoolDrainer } from '../producers/spool/spool-drainer.js';
+import { ThreadSpoolSender } from '../producers/spool/spool-sender.js';
 import { SpoolSink } from '../producers/spool/spool-sink.js';
 import { registerSpoolGauges } from './metrics.js';
 import { trackingHandler } from './tracking/tracking-endpoint.js';
@@ -245,7 +246,7 @@ export async function startServer(
   if (spool.recovery.records > 0 || spool.recovery.corruptTails > 0) log.warn({ dir: config.spoolDir, ...spool.recovery }, 'spool recovered');
   registerSpoolGauges(metrics, spool);
   // A short request timeout: a stalled broker is noticed (and /readyz says "spooling") within seconds.
-  const drainer = new SpoolDrainer(spool, createKafka(config, { requestTimeout: 10_000 }), {
+  const drainer = new SpoolDrainer(spool, new ThreadSpoolSender({ kafkaBrokers: config.kafkaBrokers, kafkaClientId: config.kafkaClientId, requestTimeout: 10_000 }), {
     onSent: (records) => metrics.spoolSent.inc(records),
     onError: (err, records) => {
       metrics.spoolSendFailures.inc();

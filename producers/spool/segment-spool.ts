@@ -21,11 +21,14 @@
  * new record ('full', the caller counts it): what is already spooled is never evicted, and the
  * person still gets the pixel or the redirect.
  */
-import { closeSync, existsSync, fdatasync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmdirSync, statSync, unlinkSync, writeFileSync, writeSync, close } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, statSync, unlinkSync, writeFileSync, writeSync, close } from 'node:fs';
 import path from 'node:path';
 import { EngagementError } from '../../core/errors.js';
-import { decodeFrames, encodeFrame, FRAME_HEADER_BYTES, MAX_FRAME_PAYLOAD } from './frame.js';
+import { decodeFrames, encodeFrame } from './frame.js';
+import { readSpool, SegmentFiles, type SpoolPosition, type SpoolReadPlan, type SpoolReadResult } from './segment-reader.js';
 import { decodeSpoolMessage, encodeSpoolMessage, type SpoolMessage } from './spool-message.js';
+
+export type { SpoolPosition, SpoolReadPlan } from './segment-reader.js';
 
 export interface SpoolOptions {
   dir: string;
@@ -44,11 +47,6 @@ export interface SpoolOptions {
 }
 
 export type AppendOutcome = 'spooled' | 'full' | 'failed';
-
-export interface SpoolPosition {
-  seq: number;
-  offset: number;
-}
 
 export interface SpoolBatch {
   messages: SpoolMessage[];
@@ -84,7 +82,6 @@ const SEGMENT_SUFFIX = '.seg';
 /** a turn's frames are written once they reach this, whatever the turn still appends */
 const PENDING_FLUSH_BYTES = 1 << 20;
 const PENDING_INITIAL_BYTES = 64 * 1024;
-const READ_CHUNK_BYTES = 1 << 20;
 const ACKED_EVERY_MS = 100;
 
 export class SegmentSpool {
@@ -92,11 +89,13 @@ export class SegmentSpool {
   private readonly segments: Segment[] = [];
   private active!: Segment;
   private fd = -1;
-  private readFd: { seq: number; fd: number } | undefined;
   private readPos: SpoolPosition = { seq: 0, offset: 0 };
   private bytes = 0;
   private waiting = 0;
   private unreadRecords = 0;
+  /** records written since open (plans remember it, to tell what was written after them) */
+  private writtenRecords = 0;
+  private readonly files = new SegmentFiles();
   private oldestAt: number | null = null;
   private dirty = false;
   private syncing = false;
@@ -188,6 +187,7 @@ export class SegmentSpool {
         this.active.size += this.pendingBytes;
         this.active.records += records;
         this.unreadRecords += records;
+        this.writtenRecords += records;
         this.dirty = true;
       } catch (error) {
         ok = false;
@@ -235,48 +235,34 @@ export class SegmentSpool {
 
   /** Up to `maxRecords` messages after the read position (which moves past them), in append order. */
   read(maxRecords: number): SpoolBatch {
+    const plan = this.plan();
+    const read = readSpool(plan, maxRecords, this.files);
+    this.advance(plan, read);
+    return { messages: read.messages, end: read.end };
+  }
+
+  /**
+   * What a reader elsewhere (the sender thread) reads next: the read position and the segments from
+   * it on with their written sizes (what this turn appended is written first). `advance` with its
+   * result once it is read; until then the position stays, so a failed send reads it again.
+   */
+  plan(): SpoolReadPlan {
     this.flush();
-    const messages: SpoolMessage[] = [];
-    let exhausted = false;
-    while (messages.length < maxRecords) {
-      const index = this.segments.findIndex((s) => s.seq === this.readPos.seq);
-      const segment = this.segments[index];
-      if (!segment) {
-        exhausted = true;
-        break;
-      }
-      if (this.readPos.offset >= segment.size) {
-        const next = this.segments[index + 1];
-        if (!next) {
-          exhausted = true;
-          break;
-        }
-        this.readPos = { seq: next.seq, offset: 0 };
-        continue;
-      }
-      const length = Math.min(segment.size - this.readPos.offset, Math.max(READ_CHUNK_BYTES, FRAME_HEADER_BYTES + MAX_FRAME_PAYLOAD));
-      const chunk = Buffer.allocUnsafe(length);
-      const got = readSync(this.readFdFor(segment), chunk, 0, length, this.readPos.offset);
-      const decoded = decodeFrames(chunk.subarray(0, got), this.readPos.offset, maxRecords - messages.length);
-      if (decoded.records.length === 0) {
-        // Damaged since it was checked (disk error): skip the rest of the segment, counted.
-        this.recovery.corruptTails += 1;
-        this.recovery.corruptBytes += segment.size - this.readPos.offset;
-        this.readPos = { seq: segment.seq, offset: segment.size };
-        continue;
-      }
-      for (const { payload } of decoded.records) {
-        try {
-          messages.push(decodeSpoolMessage(payload));
-        } catch {
-          this.recovery.corruptTails += 1; // a checksummed record of an unknown layout: counted, skipped
-        }
-      }
-      this.readPos = { seq: segment.seq, offset: this.readPos.offset + decoded.validBytes };
-    }
-    // at the end of what was written nothing is unread, whatever a skipped damaged tail held
-    this.unreadRecords = exhausted ? 0 : Math.max(0, this.unreadRecords - messages.length);
-    return { messages, end: { ...this.readPos } };
+    const from = this.readPos;
+    const at = this.segments.findIndex((s) => s.seq === from.seq);
+    const segments = (at < 0 ? [] : this.segments.slice(at)).map(({ seq, file, size }) => ({ seq, file, size }));
+    return { from: { ...from }, segments, written: this.writtenRecords };
+  }
+
+  /** Moves the read position past what a reader read of `plan`, and counts what it skipped as damaged. */
+  advance(plan: SpoolReadPlan, read: SpoolReadResult): void {
+    this.recovery.corruptTails += read.corruptTails;
+    this.recovery.corruptBytes += read.corruptBytes;
+    this.readPos = { ...read.end };
+    // At the end of the plan nothing it covered is unread, whatever a skipped damaged tail held:
+    // what is unread is what was written since.
+    const since = this.writtenRecords - (plan.written ?? this.writtenRecords);
+    this.unreadRecords = read.exhausted ? since : Math.max(since, this.unreadRecords - read.records);
   }
 
   /** Everything up to `end` is in Kafka: remember it and delete the segments wholly behind it. */
@@ -289,10 +275,7 @@ export class SegmentSpool {
       if (head.seq > end.seq || (head.seq === end.seq && end.offset < head.size)) break;
       this.segments.shift();
       this.bytes -= head.size;
-      if (this.readFd?.seq === head.seq) {
-        closeSync(this.readFd.fd);
-        this.readFd = undefined;
-      }
+      this.files.forget(head.seq);
       try {
         unlinkSync(head.file);
       } catch {
@@ -364,7 +347,7 @@ export class SegmentSpool {
     if (this.ackedPending) this.writeAcked(this.ackedPending, true);
     if (this.ackedFd !== undefined) closeSync(this.ackedFd);
     closeSync(this.fd);
-    if (this.readFd) closeSync(this.readFd.fd);
+    this.files.close();
     // Nothing waiting: leave no files behind (only ours; the directory goes only if then empty).
     const empty = this.waiting === 0;
     const ours = empty ? [...this.segments.map((s) => s.file), path.join(this.options.dir, 'ACKED')] : [];
@@ -411,14 +394,6 @@ export class SegmentSpool {
     this.fd = openSync(file, 'a');
     this.active = { seq, file, size: 0, records: 0 };
     this.segments.push(this.active);
-  }
-
-  private readFdFor(segment: Segment): number {
-    if (this.readFd?.seq !== segment.seq) {
-      if (this.readFd) closeSync(this.readFd.fd);
-      this.readFd = { seq: segment.seq, fd: openSync(segment.file, 'r') };
-    }
-    return this.readFd.fd;
   }
 
   private lockFile(): string {

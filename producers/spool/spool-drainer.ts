@@ -1,13 +1,13 @@
 /**
- * Sends what the spool holds to Kafka, in spool order, one batch at a time, with an idempotent
- * producer (acks=all, one request in flight), and acknowledges the batch in the spool only once
- * Kafka has. A failed batch is retried from the same position after a backoff, on a fresh
- * producer (a timed-out request may have been written after all; a new producer id keeps the
- * broker's sequence check from wedging the retry): a record may then reach the topic twice, and
- * the projector counts an eventId once (DESIGN §4), so the KPIs stay exact.
+ * Sends what the spool holds to Kafka, in spool order, one batch at a time, through a SpoolSender
+ * (spool-sender.ts: an idempotent producer, acks=all, one request in flight, in a worker thread or
+ * on this one), and acknowledges the batch in the spool only once Kafka has. A failed batch is
+ * retried from the same position after a backoff, on a fresh producer (SpoolSender.reset): a
+ * record may then reach the topic twice, and the projector counts an eventId once (DESIGN §4), so
+ * the KPIs stay exact.
  */
-import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
-import type { SegmentSpool, SpoolBatch } from './segment-spool.js';
+import type { SegmentSpool } from './segment-spool.js';
+import type { SpoolSender } from './spool-sender.js';
 
 export const DRAINER_DEFAULTS = { batchRecords: 2000, lingerMs: 5, minBackoffMs: 100, maxBackoffMs: 5000, stalledMs: 2000 } as const;
 
@@ -22,7 +22,6 @@ export interface DrainerOptions {
 }
 
 export class SpoolDrainer {
-  private producer: Producer | undefined;
   private running: Promise<void> | undefined;
   private stopping = false;
   private backoff: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
@@ -35,7 +34,7 @@ export class SpoolDrainer {
 
   constructor(
     private readonly spool: SegmentSpool,
-    private readonly kafka: Kafka,
+    private readonly sender: SpoolSender,
     private readonly options: DrainerOptions = {},
   ) {
     this.batchRecords = options.batchRecords ?? DRAINER_DEFAULTS.batchRecords;
@@ -72,69 +71,39 @@ export class SpoolDrainer {
       this.backoff.resolve();
     }
     await this.running;
-    await this.producer?.disconnect().catch(() => undefined);
-    this.producer = undefined;
+    await this.sender.close();
   }
 
   private async loop(): Promise<void> {
-    let batch: SpoolBatch | undefined;
     let delay = this.minBackoffMs;
     while (!this.stopping) {
-      if (!batch || batch.messages.length === 0) {
-        if (this.spool.unread === 0) {
-          await this.spool.waitForData();
-          // a few ms of linger gather a trickle into one request (and one ACKED write)
-          if (this.spool.unread < this.batchRecords) await this.sleep(DRAINER_DEFAULTS.lingerMs);
-          continue;
-        }
-        batch = this.spool.read(this.batchRecords);
-        if (batch.messages.length === 0) continue;
+      if (this.spool.unread === 0) {
+        await this.spool.waitForData();
+        // a few ms of linger gather a trickle into one request (and one ACKED write)
+        if (this.spool.unread < this.batchRecords) await this.sleep(DRAINER_DEFAULTS.lingerMs);
+        continue;
       }
-      const current = batch;
+      // read where the last acknowledged batch ended: a failed one is read and sent again
+      const plan = this.spool.plan();
       this.inFlightSince = Date.now();
       try {
-        await this.send(current);
-        const last = current.messages[current.messages.length - 1]!;
-        this.spool.ack(current.end, current.messages.length, last.timestamp);
-        this.options.onSent?.(current.messages.length);
+        const sent = await this.sender.send(plan, this.batchRecords);
+        this.spool.advance(plan, sent);
+        this.spool.ack(sent.end, sent.records, sent.lastTimestamp);
+        if (sent.records > 0) this.options.onSent?.(sent.records);
         this.drained?.();
         this.failing = false;
         delay = this.minBackoffMs;
-        batch = undefined;
       } catch (error) {
         this.failing = true;
-        this.options.onError?.(error as Error, current.messages.length);
-        await this.producer?.disconnect().catch(() => undefined);
-        this.producer = undefined;
+        this.options.onError?.(error as Error, Math.min(this.spool.unread, this.batchRecords));
+        await this.sender.reset();
         await this.sleep(delay);
         delay = Math.min(this.maxBackoffMs, delay * 2);
       } finally {
         this.inFlightSince = undefined;
       }
     }
-  }
-
-  private async send(batch: SpoolBatch): Promise<void> {
-    if (!this.producer) {
-      const producer = this.kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-        createPartitioner: Partitioners.DefaultPartitioner,
-        retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
-      });
-      await producer.connect();
-      this.producer = producer;
-    }
-    const byTopic = new Map<string, Message[]>();
-    for (const m of batch.messages) {
-      const message: Message = { key: m.key, value: m.value, timestamp: String(m.timestamp) };
-      const list = byTopic.get(m.topic);
-      if (list) list.push(message);
-      else byTopic.set(m.topic, [message]);
-    }
-    const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
-    await this.producer.sendBatch({ topicMessages, acks: -1 });
   }
 
   private sleep(ms: number): Promise<void> {

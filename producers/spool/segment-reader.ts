@@ -1,0 +1,118 @@
+/**
+ * Reading a spool's segments from a position, by whoever sends them: the spool itself
+ * (`SegmentSpool.read`) or the sender thread (spool-sender.ts), which gets the segments' written
+ * sizes with the position (`SpoolReadPlan`) so it never reads past what the spool has written.
+ * Reading only: moving the read position and acknowledging stay with the spool that owns the files.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { decodeFrames, FRAME_HEADER_BYTES, MAX_FRAME_PAYLOAD } from './frame.js';
+import { decodeSpoolMessage, type SpoolMessage } from './spool-message.js';
+
+export interface SpoolPosition {
+  seq: number;
+  offset: number;
+}
+
+export interface SegmentRef {
+  seq: number;
+  file: string;
+  /** bytes written (whole frames): nothing after it is read */
+  size: number;
+}
+
+/** What to read next: the segments from the read position's on, as written when it was made. */
+export interface SpoolReadPlan {
+  from: SpoolPosition;
+  segments: SegmentRef[];
+  /** the spool's own bookkeeping (records written when the plan was made); readers pass it through */
+  written?: number;
+}
+
+/** What a read of a plan did, without the messages: what the spool needs to move on. */
+export interface SpoolReadResult {
+  /** where the read ended: the next read starts there */
+  end: SpoolPosition;
+  /** true when it reached the end of what the plan's segments hold */
+  exhausted: boolean;
+  /** damaged since the spool checked them on open (a disk error), skipped: counted */
+  corruptTails: number;
+  corruptBytes: number;
+  /** messages read */
+  records: number;
+}
+
+export interface SpoolRead extends SpoolReadResult {
+  messages: SpoolMessage[];
+}
+
+const READ_CHUNK_BYTES = Math.max(1 << 20, FRAME_HEADER_BYTES + MAX_FRAME_PAYLOAD);
+
+/** Open read descriptors of segments, one at a time (reads go forward). */
+export class SegmentFiles {
+  private open: { seq: number; fd: number } | undefined;
+
+  fdFor(segment: SegmentRef): number {
+    if (this.open?.seq !== segment.seq) {
+      this.close();
+      this.open = { seq: segment.seq, fd: openSync(segment.file, 'r') };
+    }
+    return this.open.fd;
+  }
+
+  /** Closes the descriptor of segment `seq` (it is about to be deleted), if it is the open one. */
+  forget(seq: number): void {
+    if (this.open?.seq === seq) this.close();
+  }
+
+  close(): void {
+    if (this.open) closeSync(this.open.fd);
+    this.open = undefined;
+  }
+}
+
+/** Up to `maxRecords` messages of `plan`'s segments from its position, in append order. */
+export function readSpool(plan: SpoolReadPlan, maxRecords: number, files: SegmentFiles): SpoolRead {
+  const { segments } = plan;
+  const messages: SpoolMessage[] = [];
+  let pos = plan.from;
+  let exhausted = false;
+  let corruptTails = 0;
+  let corruptBytes = 0;
+  while (messages.length < maxRecords) {
+    const index = segments.findIndex((s) => s.seq === pos.seq);
+    const segment = segments[index];
+    if (!segment) {
+      exhausted = true;
+      break;
+    }
+    if (pos.offset >= segment.size) {
+      const next = segments[index + 1];
+      if (!next) {
+        exhausted = true;
+        break;
+      }
+      pos = { seq: next.seq, offset: 0 };
+      continue;
+    }
+    const length = Math.min(segment.size - pos.offset, READ_CHUNK_BYTES);
+    const chunk = Buffer.allocUnsafe(length);
+    const got = readSync(files.fdFor(segment), chunk, 0, length, pos.offset);
+    const decoded = decodeFrames(chunk.subarray(0, got), pos.offset, maxRecords - messages.length);
+    if (decoded.records.length === 0) {
+      // damaged since it was checked: the rest of the segment is skipped, counted
+      corruptTails += 1;
+      corruptBytes += segment.size - pos.offset;
+      pos = { seq: segment.seq, offset: segment.size };
+      continue;
+    }
+    for (const { payload } of decoded.records) {
+      try {
+        messages.push(decodeSpoolMessage(payload));
+      } catch {
+        corruptTails += 1; // a checksummed record of an unknown layout: counted, skipped
+      }
+    }
+    pos = { seq: segment.seq, offset: pos.offset + decoded.validBytes };
+  }
+  return { messages, records: messages.length, end: pos, exhausted, corruptTails, corruptBytes };
+}

@@ -1,0 +1,150 @@
+/**
+ * The part of draining that talks to Kafka: read a plan of the spool (segment-reader.ts) and send
+ * what it holds, in order, with an idempotent producer (acks=all, one request in flight).
+ * `KafkaSpoolSender` does it on the thread it runs on; `ThreadSpoolSender` runs one in a worker
+ * thread (spool-sender-thread.ts), so the Kafka client's encoding, checksums and the reads of the
+ * segments leave the API's event loop: they were ~16% of it while it answered pixels
+ * (bench/RESULTS.md). The spool's bookkeeping (read position, acknowledgements) stays with the
+ * SpoolDrainer on the API's thread, which owns the files.
+ */
+import { Worker } from 'node:worker_threads';
+import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { readSpool, SegmentFiles, type SpoolReadPlan, type SpoolReadResult } from './segment-reader.js';
+
+export interface SentRange extends SpoolReadResult {
+  /** timestamp of the last message sent, null when none was */
+  lastTimestamp: number | null;
+}
+
+export interface SpoolSender {
+  /** Reads up to `maxRecords` of `plan` and resolves once Kafka has acknowledged every one of them. */
+  send(plan: SpoolReadPlan, maxRecords: number): Promise<SentRange>;
+  /**
+   * After a failed send: the next one starts on a fresh producer (a timed-out request may have
+   * been written after all; a new producer id keeps the broker's sequence check from wedging the
+   * retry).
+   */
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Sends on this thread. */
+export class KafkaSpoolSender implements SpoolSender {
+  private producer: Producer | undefined;
+  private readonly files = new SegmentFiles();
+
+  constructor(private readonly kafka: Kafka) {}
+
+  async send(plan: SpoolReadPlan, maxRecords: number): Promise<SentRange> {
+    const { messages, ...read } = readSpool(plan, maxRecords, this.files);
+    if (messages.length === 0) return { ...read, lastTimestamp: null };
+    if (!this.producer) {
+      const producer = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
+      });
+      await producer.connect();
+      this.producer = producer;
+    }
+    const byTopic = new Map<string, Message[]>();
+    for (const m of messages) {
+      const message: Message = { key: m.key, value: m.value, timestamp: String(m.timestamp) };
+      const list = byTopic.get(m.topic);
+      if (list) list.push(message);
+      else byTopic.set(m.topic, [message]);
+    }
+    const topicMessages: TopicMessages[] = [...byTopic].map(([topic, list]) => ({ topic, messages: list }));
+    await this.producer.sendBatch({ topicMessages, acks: -1 });
+    return { ...read, lastTimestamp: messages[messages.length - 1]!.timestamp };
+  }
+
+  async reset(): Promise<void> {
+    const producer = this.producer;
+    this.producer = undefined;
+    await producer?.disconnect().catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.reset();
+    this.files.close();
+  }
+}
+
+/** What the sender thread needs to build its Kafka client (core/kafka.ts createKafka). */
+export interface SenderThreadOptions {
+  kafkaBrokers: string[];
+  kafkaClientId: string;
+  requestTimeout: number;
+}
+
+export type SenderRequest = { id: number; op: 'send'; plan: SpoolReadPlan; maxRecords: number } | { id: number; op: 'reset' | 'close' };
+export type SenderReply = { id: number; ok: true; sent?: SentRange } | { id: number; ok: false; error: { name: string; message: string } };
+
+/** How long a graceful close waits for the thread's producer to disconnect before the thread is ended. */
+const CLOSE_WAIT_MS = 5_000;
+
+/**
+ * Sends in a worker thread, started at the first send. A thread that dies fails what it was
+ * asked (the drainer retries from the same position) and is started again by the next send.
+ */
+export class ThreadSpoolSender implements SpoolSender {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (reply: SenderReply) => void; reject: (error: Error) => void }>();
+
+  constructor(private readonly options: SenderThreadOptions) {}
+
+  async send(plan: SpoolReadPlan, maxRecords: number): Promise<SentRange> {
+    const reply = await this.ask({ op: 'send', plan, maxRecords });
+    return reply.sent!;
+  }
+
+  async reset(): Promise<void> {
+    if (this.worker) await this.ask({ op: 'reset' }).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.ask({ op: 'close' }).catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
+    clearTimeout(timer);
+    this.worker = undefined;
+    await worker.terminate();
+  }
+
+  private async ask(request: { op: 'send'; plan: SpoolReadPlan; maxRecords: number } | { op: 'reset' | 'close' }): Promise<SenderReply & { ok: true }> {
+    const worker = this.thread();
+    const id = this.nextId++;
+    const reply = await new Promise<SenderReply>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ id, ...request } satisfies SenderRequest);
+    });
+    if (!reply.ok) throw Object.assign(new Error(reply.error.message), { name: reply.error.name });
+    return reply;
+  }
+
+  private thread(): Worker {
+    if (this.worker) return this.worker;
+    // a .mjs bootstrap: a worker does not inherit the tsx loader the CLI registered (bin/engagement.js)
+    const worker = new Worker(new URL('./spool-sender-thread.mjs', import.meta.url), { workerData: this.options });
+    worker.unref();
+    worker.on('message', (reply: SenderReply) => {
+      const waiting = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      waiting?.resolve(reply);
+    });
+    const fail = (error: Error): void => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const waiting of this.pending.values()) waiting.reject(error);
+      this.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`spool sender thread exited (code ${code})`)));
+    this.worker = worker;
+    return worker;
+  }
+}

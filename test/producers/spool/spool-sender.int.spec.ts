@@ -1,0 +1,114 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../../core/config.js';
+import { createKafka } from '../../../core/kafka.js';
+import { topicsFor } from '../../../core/topics.js';
+import { SegmentSpool } from '../../../producers/spool/segment-spool.js';
+import { ThreadSpoolSender } from '../../../producers/spool/spool-sender.js';
+import { cleanupTestResources, createTestTopics, testConfig, testGroupId, waitFor } from '../../support/env.js';
+
+/** The spool's sender thread against the real broker: what a plan holds reaches the topic, in order. */
+let config: Config;
+let dir: string;
+let spool: SegmentSpool;
+let sender: ThreadSpoolSender;
+
+beforeAll(async () => {
+  config = testConfig();
+  await createTestTopics(config, 1);
+  dir = mkdtempSync(path.join(tmpdir(), 'spool-sender-'));
+  // small segments: the plans span several files
+  spool = SegmentSpool.open({ dir, maxBytes: 10_000_000, segmentBytes: 4096, fsyncMs: 5 });
+  sender = new ThreadSpoolSender({ kafkaBrokers: config.kafkaBrokers, kafkaClientId: config.kafkaClientId, requestTimeout: 10_000 });
+});
+
+afterAll(async () => {
+  await sender?.close();
+  spool?.close();
+  rmSync(dir, { recursive: true, force: true });
+  await cleanupTestResources(config);
+});
+
+async function readTopic(topic: string, count: number): Promise<Array<{ key: string; value: string; timestamp: string }>> {
+  const consumer = createKafka(config).consumer({ groupId: testGroupId(config, `read-${Date.now()}`), maxWaitTimeInMs: 100 });
+  const seen: Array<{ key: string; value: string; timestamp: string }> = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        seen.push({ key: message.key!.toString(), value: message.value!.toString(), timestamp: message.timestamp });
+      },
+    });
+    await waitFor(() => seen.length >= count, { timeoutMs: 20_000, message: `${count} records on ${topic}` });
+  } finally {
+    await consumer.disconnect();
+  }
+  return seen;
+}
+
+describe('ThreadSpoolSender', () => {
+  it('sends a plan of the spool from its worker thread, in order, and says where it ended', async () => {
+    const topic = topicsFor(config).emails;
+    for (let i = 0; i < 300; i++) spool.append({ topic, key: `k${i % 5}`, timestamp: 1_700_000_000_000 + i, value: Buffer.from(`value-${i}`) });
+
+    const first = spool.plan();
+    expect(first.segments.length).toBeGreaterThan(2);
+    const sent = await sender.send(first, 200);
+    expect(sent).toMatchObject({ records: 200, exhausted: false, lastTimestamp: 1_700_000_000_199, corruptTails: 0 });
+    spool.advance(first, sent);
+    spool.ack(sent.end, sent.records, sent.lastTimestamp);
+    expect(spool.unread).toBe(100);
+
+    const second = spool.plan();
+    expect(second.from).toEqual(sent.end);
+    const rest = await sender.send(second, 1000);
+    expect(rest).toMatchObject({ records: 100, exhausted: true, lastTimestamp: 1_700_000_000_299 });
+    spool.advance(second, rest);
+    spool.ack(rest.end, rest.records, rest.lastTimestamp);
+    expect(spool.unread).toBe(0);
+    expect(spool.stats()).toMatchObject({ records: 0, oldestAt: null, segments: 1 });
+
+    const records = await readTopic(topic, 300);
+    expect(records).toHaveLength(300);
+    expect(records.map((r) => r.value)).toEqual(Array.from({ length: 300 }, (_, i) => `value-${i}`));
+    expect(records[7]).toEqual({ key: 'k2', value: 'value-7', timestamp: String(1_700_000_000_007) });
+  });
+
+  it('fails a send it cannot read with the reason, keeps the position, and the next send goes through', async () => {
+    const topic = topicsFor(config).deadletter;
+    spool.append({ topic, key: 'k', timestamp: 1_700_000_001_000, value: Buffer.from('after-the-failure') });
+    const plan = spool.plan();
+    // a segment deleted under the reader (nothing else deletes segments but the spool's ack)
+    const missing = { from: { seq: 999_999, offset: 0 }, segments: [{ seq: 999_999, file: path.join(dir, 'gone.seg'), size: 100 }] };
+    await expect(sender.send(missing, 10)).rejects.toThrow(/ENOENT/);
+    expect(spool.unread).toBe(1);
+
+    const again = spool.plan();
+    expect(again.from).toEqual(plan.from);
+    const sent = await sender.send(again, 10);
+    expect(sent.records).toBe(1);
+    spool.advance(again, sent);
+    expect(spool.unread).toBe(0);
+    expect((await readTopic(topic, 1)).map((r) => r.value)).toEqual(['after-the-failure']);
+  });
+
+  it('counts what was written after a plan as unread when the plan is read to its end', async () => {
+    const topic = topicsFor(config).emails;
+    spool.append({ topic, key: 'k', timestamp: 1_700_000_002_000, value: Buffer.from('in-the-plan') });
+    const plan = spool.plan();
+    spool.append({ topic, key: 'k', timestamp: 1_700_000_002_001, value: Buffer.from('after-the-plan') });
+    spool.flush();
+    const sent = await sender.send(plan, 1000);
+    expect(sent).toMatchObject({ records: 1, exhausted: true });
+    spool.advance(plan, sent);
+    expect(spool.unread).toBe(1);
+    const next = spool.plan();
+    const rest = await sender.send(next, 1000);
+    expect(rest).toMatchObject({ records: 1, exhausted: true, lastTimestamp: 1_700_000_002_001 });
+    spool.advance(next, rest);
+    expect(spool.unread).toBe(0);
+  });
+});
