@@ -27,12 +27,12 @@ function cpuMicrosOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
-export async function startApiChild(config: Config): Promise<ApiChild> {
+export async function startApiChild(config: Config, extraEnv: Record<string, string> = {}): Promise<ApiChild> {
   const port = await freePort();
   // BENCH_CHILD_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=DIR") profiles this child too.
   const nodeArgs = process.env.BENCH_CHILD_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, new URL('../bin/engagement.js', import.meta.url).pathname, 'start', '--roles', 'api', '--no-stack'], {
-    env: envFor(config, { PORT: String(port), HOST: '127.0.0.1' }),
+    env: envFor(config, { PORT: String(port), HOST: '127.0.0.1', ...extraEnv }),
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

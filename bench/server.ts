@@ -15,9 +15,3 @@ export async function startBenchServer(config: Config, options: { unsealed?: boo
   await server.kafkaReached();
   return server;
 }
-
-/** Sum of a counter's values whose labels match. */
-export async function counterSum(counter: { get(): Promise<{ values: Array<{ value: number; labels: Record<string, string | number | undefined> }> }> }, labels: Record<string, string>): Promise<number> {
-  const { values } = await counter.get();
-  return values.filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want)).reduce((s, v) => s + v.value, 0);
-}

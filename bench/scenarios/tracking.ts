@@ -2,14 +2,19 @@
  * DESIGN §8 tracking endpoint: requests/s and latency of `GET /t/o/:token` on the real server
  * (durable spool, drained to Kafka with acks=all) under a closed-loop `wrk` load on loopback, and
  * `GET /healthz` of the same server under the same load as the baseline; then every pixel the
- * server recorded accounted for as an EmailOpened on the emails topic.
+ * server recorded accounted for as an EmailOpened on the emails topic. The server is
+ * `engagement start --roles api` in its own process (bench/api-child.ts), as it is deployed: in
+ * the bench process it would share its heap and garbage collection with the bench's workload.
  *
  * It runs on its own topics (`<prefix>.tracking.*`, removed with the bench's) and Redis prefix, so
  * the backlog the other scenarios drain is left untouched.
  */
 
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { writeTrackingAnswer } from '../../api/tracking/tracking-answer.js';
 import type { Config } from '../../core/config.js';
 import { createKafka } from '../../core/kafka.js';
@@ -19,7 +24,8 @@ import { createTopics } from '../env.js';
 import { topicEnds } from '../kafka-io.js';
 import { runWrk } from '../wrk.js';
 import { progress } from '../progress.js';
-import { counterSum, startBenchServer, type BenchServer } from '../server.js';
+import { startApiChild, type ApiChild } from '../api-child.js';
+import { promCounterSum } from '../prom-text.js';
 import { trackingChecks } from '../tracking-accounting.js';
 import type { BenchContext, Check, ScenarioResult } from '../types.js';
 
@@ -35,7 +41,7 @@ export function trackingConfig(config: Config): Config {
   return { ...config, topicPrefix: `${config.topicPrefix}.tracking`, redisPrefix: `${config.redisPrefix}-trk${id}`, blobContainer: `${config.blobContainer}-trk${id}` };
 }
 
-async function call(server: BenchServer, config: Config, method: string, path: string, body: unknown): Promise<unknown> {
+async function call(server: { url: string }, config: Config, method: string, path: string, body: unknown): Promise<unknown> {
   const response = await fetch(`${server.url}${path}`, {
     method,
     headers: { authorization: `Bearer ${config.adminKey}`, 'content-type': 'application/json' },
@@ -47,7 +53,7 @@ async function call(server: BenchServer, config: Config, method: string, path: s
 }
 
 /** Sends a followed email to `n` recipients and returns the path of each one's open pixel. */
-async function pixelPaths(server: BenchServer, config: Config, orgId: string, emailId: string, n: number): Promise<string[]> {
+async function pixelPaths(server: { url: string }, config: Config, orgId: string, emailId: string, n: number): Promise<string[]> {
   const recipients = Array.from({ length: n }, (_, i) => ({ contactId: `r-${i}`, type: 'contact' }));
   const sent = (await call(server, config, 'POST', `/v1/orgs/${orgId}/emails`, {
     emailId,
@@ -108,12 +114,29 @@ async function bareGifServer(): Promise<{ url: string; server: Server }> {
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server };
 }
 
-/** wrk against the bench's own server, with this process's CPU time (user + system) per request. */
-async function measured(spec: Parameters<typeof runWrk>[0]): Promise<Awaited<ReturnType<typeof runWrk>> & { cpuMicros: number }> {
-  const before = process.cpuUsage();
+/** wrk against a server, with the CPU time (user + system) of the process serving it per request. */
+async function measured(spec: Parameters<typeof runWrk>[0], cpuMicros: () => number): Promise<Awaited<ReturnType<typeof runWrk>> & { cpuMicros: number }> {
+  const before = cpuMicros();
   const result = await runWrk(spec);
-  const used = process.cpuUsage(before);
-  return { ...result, cpuMicros: (used.user + used.system) / Math.max(1, result.requests) };
+  return { ...result, cpuMicros: (cpuMicros() - before) / Math.max(1, result.requests) };
+}
+
+const thisProcessCpu = (): number => {
+  const used = process.cpuUsage();
+  return used.user + used.system;
+};
+
+/** `n` pixel requests, `concurrency` at a time, over `paths`. */
+async function warmUp(server: ApiChild, paths: string[], n: number, concurrency: number): Promise<void> {
+  for (let i = 0; i < n; i += concurrency) {
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, n - i) }, async (_, j) => {
+        const response = await fetch(`${server.url}${paths[(i + j) % paths.length]}`, { headers: { 'user-agent': HUMAN_AGENT } });
+        await response.arrayBuffer();
+        if (!response.ok) throw new Error(`warm-up pixel: ${response.status}`);
+      }),
+    );
+  }
 }
 
 export async function trackingScenario(ctx: BenchContext): Promise<ScenarioResult> {
@@ -122,40 +145,45 @@ export async function trackingScenario(ctx: BenchContext): Promise<ScenarioResul
   ctx.sinks.push(config);
   const seconds = ctx.seconds ?? (ctx.smoke ? TRACKING_SECONDS.smoke : TRACKING_SECONDS.full);
   await createTopics(config);
-  progress(`tracking: server on topics ${config.topicPrefix}.*`);
-  const server = await startBenchServer(config);
+  progress(`tracking: server (engagement start --roles api) on topics ${config.topicPrefix}.*`);
+  const spoolDir = mkdtempSync(path.join(tmpdir(), 'bench-tracking-spool-'));
+  const server = await startApiChild(config, { SPOOL_DIR: spoolDir });
   const orgId = `bench-tracking-${randomBytes(3).toString('hex')}`;
   let pixel;
   let health;
   let bare;
+  let metricsText: string;
   try {
     await call(server, config, 'PUT', `/v1/orgs/${orgId}/engagement`, { enabled: true });
     const paths = await pixelPaths(server, config, orgId, 'e-measured', RECIPIENTS);
     const warm = await pixelPaths(server, config, orgId, 'e-warmup', 20);
-    // JIT warm-up in-process, on another email so the measured one's count stays exact.
-    for (let i = 0; i < WARMUP_REQUESTS; i += 50) {
-      await Promise.all(warm.concat(warm, warm).slice(0, 50).map((url) => server.app.inject({ method: 'GET', url, headers: { 'user-agent': HUMAN_AGENT } })));
-    }
+    // JIT warm-up, on another email so the measured one's count stays exact.
+    await warmUp(server, warm, WARMUP_REQUESTS, 50);
     const load = { baseUrl: server.url, headers: { 'user-agent': HUMAN_AGENT }, connections: CONNECTIONS, durationSeconds: seconds };
     progress(`tracking: wrk -t1 -c${CONNECTIONS} -d${seconds}s on a bare node:http GIF (the box's ceiling), GET /healthz (baseline), then ${RECIPIENTS} pixel URLs round robin`);
     const ceiling = await bareGifServer();
     try {
-      bare = await measured({ ...load, baseUrl: ceiling.url, paths: paths.slice(0, 1) });
+      bare = await measured({ ...load, baseUrl: ceiling.url, paths: paths.slice(0, 1) }, thisProcessCpu);
     } finally {
       await new Promise((resolve) => ceiling.server.close(resolve));
     }
-    health = await measured({ ...load, paths: ['/healthz'] });
-    pixel = await measured({ ...load, paths });
+    health = await measured({ ...load, paths: ['/healthz'] }, server.cpuMicros);
+    pixel = await measured({ ...load, paths }, server.cpuMicros);
     progress(`tracking: pixel ${Math.round(pixel.requestsPerSecond)} req/s, p99 ${pixel.latencyMs.p99.toFixed(2)} ms; /healthz ${Math.round(health.requestsPerSecond)} req/s; bare GIF ${Math.round(bare.requestsPerSecond)} req/s`);
+    const response = await fetch(`${server.url}/metrics`);
+    metricsText = await response.text();
+    if (!response.ok) throw new Error(`GET /metrics: ${response.status} ${metricsText.slice(0, 200)}`);
   } finally {
-    // Closing drains the spool: everything the server answered is on Kafka.
-    await server.close();
+    // A graceful stop drains the spool: everything the server answered is on Kafka.
+    await server.stop();
+    rmSync(spoolDir, { recursive: true, force: true });
   }
-  const counter = (outcome: string) => counterSum(server.metrics.trackingRequests, { route: 'open', outcome });
-  const serverWritten = (await counter('recorded')) + (await counter('machine')) - WARMUP_REQUESTS;
+  const counter = (name: string, labels: Record<string, string>) => promCounterSum(metricsText, name, labels);
+  const serverWritten =
+    counter('engagement_tracking_requests_total', { route: 'open', outcome: 'recorded' }) + counter('engagement_tracking_requests_total', { route: 'open', outcome: 'machine' }) - WARMUP_REQUESTS;
   // refused, or spooled and then lost by a failed end-of-turn write
   const notSpooled =
-    (await counterSum(server.metrics.spoolAppends, {})) - (await counterSum(server.metrics.spoolAppends, { outcome: 'spooled' })) + (await counterSum(server.metrics.spoolWriteLosses, {}));
+    counter('engagement_spool_appends_total', {}) - counter('engagement_spool_appends_total', { outcome: 'spooled' }) + counter('engagement_spool_write_lost_total', {});
   progress('tracking: counting EmailOpened on the emails topic');
   const opens = await countOpens(config, 60_000);
   const kafkaOpens = opens.get('e-measured') ?? 0;
@@ -170,7 +198,7 @@ export async function trackingScenario(ctx: BenchContext): Promise<ScenarioResul
       { scenario: name, metric: 'GET /t/o/:token (pixel, spooled)', value: pixel.requestsPerSecond, unit: 'req/s', reference: '≥ 20k/s', note },
       { scenario: name, metric: 'pixel latency p50', value: pixel.latencyMs.p50, unit: 'ms', note: `p90 ${pixel.latencyMs.p90.toFixed(2)} ms` },
       { scenario: name, metric: 'pixel latency p99', value: pixel.latencyMs.p99, unit: 'ms', reference: '< 10 ms' },
-      { scenario: name, metric: 'pixel: server CPU per request', value: pixel.cpuMicros, unit: 'µs', note: 'user + system time of the server process (spool, drainer and Kafka client included) over the load' },
+      { scenario: name, metric: 'pixel: server CPU per request', value: pixel.cpuMicros, unit: 'µs', note: 'user + system time of the server process (spool, drainer and its Kafka client thread included) over the load' },
       { scenario: name, metric: 'GET /healthz, same server and load (baseline)', value: health.requestsPerSecond, unit: 'req/s', note: `p99 ${health.latencyMs.p99.toFixed(2)} ms; ${health.cpuMicros.toFixed(0)} µs CPU per request` },
       { scenario: name, metric: 'pixel / healthz', value: ratio, unit: '×', reference: '≥ 0.6×' },
       {
