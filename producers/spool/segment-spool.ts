@@ -248,10 +248,13 @@ export class SegmentSpool {
    */
   plan(): SpoolReadPlan {
     this.flush();
-    const from = this.readPos;
-    const at = this.segments.findIndex((s) => s.seq === from.seq);
+    // A read that ended at the very end of a segment leaves the position there; an acknowledgement
+    // may since have deleted that segment (a later one had started): go on at the next one.
+    const at = this.segments.findIndex((s) => s.seq >= this.readPos.seq);
+    const first = this.segments[at];
+    if (first && first.seq > this.readPos.seq) this.readPos = { seq: first.seq, offset: 0 };
     const segments = (at < 0 ? [] : this.segments.slice(at)).map(({ seq, file, size }) => ({ seq, file, size }));
-    return { from: { ...from }, segments, written: this.writtenRecords };
+    return { from: { ...this.readPos }, segments, written: this.writtenRecords };
   }
 
   /** Moves the read position past what a reader read of `plan`, and counts what it skipped as damaged. */

@@ -150,6 +150,23 @@ describe('SegmentSpool', () => {
     expect(segmentFiles(o.dir)).toHaveLength(1);
   });
 
+  it('goes on with the next segment when a read ended at the end of one that its acknowledgement deleted', () => {
+    const spool = openSpool(options());
+    // read everything before each append, until an append starts a second segment
+    let read = spool.read(1000);
+    let i = 0;
+    while (spool.stats().segments === 1) {
+      read = spool.read(1000);
+      spool.append(message(i++));
+      spool.flush();
+    }
+    expect(read.end.offset).toBeGreaterThan(0);
+    spool.ack(read.end, i - 1, null); // the first segment is wholly acknowledged: deleted
+    expect(spool.stats().segments).toBe(1);
+    expect(values(spool.read(100))).toEqual([`event-${i - 1}`]);
+    expect(spool.unread).toBe(0);
+  });
+
   it('after a restart, sends again exactly what was not acknowledged', () => {
     const o = options();
     let spool = openSpool(o);
