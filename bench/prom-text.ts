@@ -3,8 +3,8 @@
  * scenarios whose server runs in its own process. Pure.
  */
 
-/** Sum of a counter's samples whose labels include `labels` (every sample of `name` for {}). */
-export function promCounterSum(text: string, name: string, labels: Record<string, string>): number {
+/** Sum of a metric's samples whose labels include `labels` (every sample of `name` for {}). */
+export function promSum(text: string, name: string, labels: Record<string, string>): number {
   let sum = 0;
   for (const line of text.split('\n')) {
     if (!line.startsWith(name) || (line[name.length] !== '{' && line[name.length] !== ' ')) continue;

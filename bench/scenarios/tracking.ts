@@ -25,7 +25,7 @@ import { topicEnds } from '../kafka-io.js';
 import { runWrk } from '../wrk.js';
 import { progress } from '../progress.js';
 import { startApiChild, type ApiChild } from '../api-child.js';
-import { promCounterSum } from '../prom-text.js';
+import { promSum } from '../prom-text.js';
 import { trackingChecks } from '../tracking-accounting.js';
 import type { BenchContext, Check, ScenarioResult } from '../types.js';
 
@@ -126,6 +126,13 @@ const thisProcessCpu = (): number => {
   return used.user + used.system;
 };
 
+async function metricsOf(server: ApiChild): Promise<string> {
+  const response = await fetch(`${server.url}/metrics`);
+  const text = await response.text();
+  if (!response.ok) throw new Error(`GET /metrics: ${response.status} ${text.slice(0, 200)}`);
+  return text;
+}
+
 /** `n` pixel requests, `concurrency` at a time, over `paths`. */
 async function warmUp(server: ApiChild, paths: string[], n: number, concurrency: number): Promise<void> {
   for (let i = 0; i < n; i += concurrency) {
@@ -170,15 +177,18 @@ export async function trackingScenario(ctx: BenchContext): Promise<ScenarioResul
     health = await measured({ ...load, paths: ['/healthz'] }, server.cpuMicros);
     pixel = await measured({ ...load, paths }, server.cpuMicros);
     progress(`tracking: pixel ${Math.round(pixel.requestsPerSecond)} req/s, p99 ${pixel.latencyMs.p99.toFixed(2)} ms; /healthz ${Math.round(health.requestsPerSecond)} req/s; bare GIF ${Math.round(bare.requestsPerSecond)} req/s`);
-    const response = await fetch(`${server.url}/metrics`);
-    metricsText = await response.text();
-    if (!response.ok) throw new Error(`GET /metrics: ${response.status} ${metricsText.slice(0, 200)}`);
+    metricsText = await metricsOf(server);
+    // Kafka has every record before the server stops (a stop sends what is left for a bounded time only)
+    const deadline = Date.now() + 60_000;
+    while (promSum(await metricsOf(server), 'engagement_spool_records', {}) > 0) {
+      if (Date.now() > deadline) throw new Error('the server did not drain its spool to Kafka within 60 s');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   } finally {
-    // A graceful stop drains the spool: everything the server answered is on Kafka.
     await server.stop();
     rmSync(spoolDir, { recursive: true, force: true });
   }
-  const counter = (name: string, labels: Record<string, string>) => promCounterSum(metricsText, name, labels);
+  const counter = (name: string, labels: Record<string, string>) => promSum(metricsText, name, labels);
   const serverWritten =
     counter('engagement_tracking_requests_total', { route: 'open', outcome: 'recorded' }) + counter('engagement_tracking_requests_total', { route: 'open', outcome: 'machine' }) - WARMUP_REQUESTS;
   // refused, or spooled and then lost by a failed end-of-turn write

@@ -47,21 +47,16 @@ export interface SpoolRead extends SpoolReadResult {
 
 const READ_CHUNK_BYTES = Math.max(1 << 20, FRAME_HEADER_BYTES + MAX_FRAME_PAYLOAD);
 
-/** Open read descriptors of segments, one at a time (reads go forward). */
-export class SegmentFiles {
-  private open: { seq: number; fd: number } | undefined;
+/** The descriptor of the segment being read (reads go forward, one segment at a time). */
+class SegmentFiles {
+  private open: { file: string; fd: number } | undefined;
 
   fdFor(segment: SegmentRef): number {
-    if (this.open?.seq !== segment.seq) {
+    if (this.open?.file !== segment.file) {
       this.close();
-      this.open = { seq: segment.seq, fd: openSync(segment.file, 'r') };
+      this.open = { file: segment.file, fd: openSync(segment.file, 'r') };
     }
     return this.open.fd;
-  }
-
-  /** Closes the descriptor of segment `seq` (it is about to be deleted), if it is the open one. */
-  forget(seq: number): void {
-    if (this.open?.seq === seq) this.close();
   }
 
   close(): void {
@@ -71,7 +66,18 @@ export class SegmentFiles {
 }
 
 /** Up to `maxRecords` messages of `plan`'s segments from its position, in append order. */
-export function readSpool(plan: SpoolReadPlan, maxRecords: number, files: SegmentFiles): SpoolRead {
+export function readSpool(plan: SpoolReadPlan, maxRecords: number): SpoolRead {
+  // A segment is opened for each read and closed after it: a descriptor kept between reads would
+  // outlive a sender thread that dies, and hold a deleted segment's space (an open per batch is cheap).
+  const files = new SegmentFiles();
+  try {
+    return readFrom(plan, maxRecords, files);
+  } finally {
+    files.close();
+  }
+}
+
+function readFrom(plan: SpoolReadPlan, maxRecords: number, files: SegmentFiles): SpoolRead {
   const { segments } = plan;
   const messages: SpoolMessage[] = [];
   let pos = plan.from;

@@ -25,7 +25,7 @@ import { closeSync, existsSync, fdatasync, fdatasyncSync, ftruncateSync, mkdirSy
 import path from 'node:path';
 import { EngagementError } from '../../core/errors.js';
 import { decodeFrames, encodeFrame } from './frame.js';
-import { readSpool, SegmentFiles, type SpoolPosition, type SpoolReadPlan, type SpoolReadResult } from './segment-reader.js';
+import { readSpool, type SpoolPosition, type SpoolReadPlan, type SpoolReadResult } from './segment-reader.js';
 import { decodeSpoolMessage, encodeSpoolMessage, type SpoolMessage } from './spool-message.js';
 
 export type { SpoolPosition, SpoolReadPlan } from './segment-reader.js';
@@ -95,7 +95,6 @@ export class SegmentSpool {
   private unreadRecords = 0;
   /** records written since open (plans remember it, to tell what was written after them) */
   private writtenRecords = 0;
-  private readonly files = new SegmentFiles();
   private oldestAt: number | null = null;
   private dirty = false;
   private syncing = false;
@@ -236,7 +235,7 @@ export class SegmentSpool {
   /** Up to `maxRecords` messages after the read position (which moves past them), in append order. */
   read(maxRecords: number): SpoolBatch {
     const plan = this.plan();
-    const read = readSpool(plan, maxRecords, this.files);
+    const read = readSpool(plan, maxRecords);
     this.advance(plan, read);
     return { messages: read.messages, end: read.end };
   }
@@ -278,7 +277,6 @@ export class SegmentSpool {
       if (head.seq > end.seq || (head.seq === end.seq && end.offset < head.size)) break;
       this.segments.shift();
       this.bytes -= head.size;
-      this.files.forget(head.seq);
       try {
         unlinkSync(head.file);
       } catch {
@@ -350,7 +348,6 @@ export class SegmentSpool {
     if (this.ackedPending) this.writeAcked(this.ackedPending, true);
     if (this.ackedFd !== undefined) closeSync(this.ackedFd);
     closeSync(this.fd);
-    this.files.close();
     // Nothing waiting: leave no files behind (only ours; the directory goes only if then empty).
     const empty = this.waiting === 0;
     const ours = empty ? [...this.segments.map((s) => s.file), path.join(this.options.dir, 'ACKED')] : [];

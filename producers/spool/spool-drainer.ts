@@ -9,7 +9,8 @@
 import type { SegmentSpool } from './segment-spool.js';
 import type { SpoolSender } from './spool-sender.js';
 
-export const DRAINER_DEFAULTS = { batchRecords: 2000, lingerMs: 5, minBackoffMs: 100, maxBackoffMs: 5000, stalledMs: 2000 } as const;
+/** stopInFlightMs: how long a stop waits for the batch in flight before ending it (it stays in the spool) */
+export const DRAINER_DEFAULTS = { batchRecords: 2000, lingerMs: 5, minBackoffMs: 100, maxBackoffMs: 5000, stalledMs: 2000, stopInFlightMs: 2000 } as const;
 
 export interface DrainerOptions {
   batchRecords?: number;
@@ -70,6 +71,9 @@ export class SpoolDrainer {
       clearTimeout(this.backoff.timer);
       this.backoff.resolve();
     }
+    // A batch waiting on a stalled broker would hold the stop for the client's timeouts and retries
+    // (tens of seconds, past a supervisor's grace period): it is ended, and sent again at the next start.
+    if (this.running && !(await settlesWithin(this.running, DRAINER_DEFAULTS.stopInFlightMs))) await this.sender.abort();
     await this.running;
     await this.sender.close();
   }
@@ -95,6 +99,7 @@ export class SpoolDrainer {
         this.failing = false;
         delay = this.minBackoffMs;
       } catch (error) {
+        if (this.stopping) break; // ended by stop(): the batch stays in the spool
         this.failing = true;
         this.options.onError?.(error as Error, Math.min(this.spool.unread, this.batchRecords));
         await this.sender.reset();
@@ -117,4 +122,15 @@ export class SpoolDrainer {
       };
     });
   }
+}
+
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ]).finally(() => clearTimeout(timer));
 }

@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createKafka } from '../../core/kafka.js';
-import { KafkaSpoolSender, type SenderReply, type SenderRequest, type SenderThreadOptions } from './spool-sender.js';
+import { KafkaSpoolSender, toThreadError, type SenderReply, type SenderRequest, type SenderThreadOptions } from './spool-sender.js';
 
 const options = workerData as SenderThreadOptions;
 const port = parentPort!;
@@ -24,8 +24,7 @@ async function answer(request: SenderRequest): Promise<void> {
       reply = { id: request.id, ok: true };
     }
   } catch (error) {
-    const { name, message } = error instanceof Error ? error : { name: 'Error', message: String(error) };
-    reply = { id: request.id, ok: false, error: { name, message } };
+    reply = { id: request.id, ok: false, error: toThreadError(error) };
   }
   port.postMessage(reply);
 }

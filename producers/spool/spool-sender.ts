@@ -9,7 +9,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
-import { readSpool, SegmentFiles, type SpoolReadPlan, type SpoolReadResult } from './segment-reader.js';
+import { startOrReset } from '../../core/kafka.js';
+import { readSpool, type SpoolReadPlan, type SpoolReadResult } from './segment-reader.js';
 
 export interface SentRange extends SpoolReadResult {
   /** timestamp of the last message sent, null when none was */
@@ -25,18 +26,19 @@ export interface SpoolSender {
    * retry).
    */
   reset(): Promise<void>;
+  /** Ends at once what is in flight (its send rejects; nothing of it counts as sent): a bounded stop. */
+  abort(): Promise<void>;
   close(): Promise<void>;
 }
 
 /** Sends on this thread. */
 export class KafkaSpoolSender implements SpoolSender {
   private producer: Producer | undefined;
-  private readonly files = new SegmentFiles();
 
   constructor(private readonly kafka: Kafka) {}
 
   async send(plan: SpoolReadPlan, maxRecords: number): Promise<SentRange> {
-    const { messages, ...read } = readSpool(plan, maxRecords, this.files);
+    const { messages, ...read } = readSpool(plan, maxRecords);
     if (messages.length === 0) return { ...read, lastTimestamp: null };
     if (!this.producer) {
       const producer = this.kafka.producer({
@@ -46,7 +48,8 @@ export class KafkaSpoolSender implements SpoolSender {
         createPartitioner: Partitioners.DefaultPartitioner,
         retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
       });
-      await producer.connect();
+      // a producer whose connect met a stalled broker is disconnected, not dropped (core/kafka.ts)
+      await startOrReset(() => producer.connect(), () => [producer]);
       this.producer = producer;
     }
     const byTopic = new Map<string, Message[]>();
@@ -67,9 +70,12 @@ export class KafkaSpoolSender implements SpoolSender {
     await producer?.disconnect().catch(() => undefined);
   }
 
+  async abort(): Promise<void> {
+    await this.reset();
+  }
+
   async close(): Promise<void> {
     await this.reset();
-    this.files.close();
   }
 }
 
@@ -81,7 +87,39 @@ export interface SenderThreadOptions {
 }
 
 export type SenderRequest = { id: number; op: 'send'; plan: SpoolReadPlan; maxRecords: number } | { id: number; op: 'reset' | 'close' };
-export type SenderReply = { id: number; ok: true; sent?: SentRange } | { id: number; ok: false; error: { name: string; message: string } };
+/** An error as it crosses the thread: what the logs and retry decisions read of a kafkajs error. */
+export interface ThreadError {
+  name: string;
+  message: string;
+  stack?: string;
+  type?: string;
+  retriable?: boolean;
+  cause?: string;
+}
+
+export type SenderReply = { id: number; ok: true; sent?: SentRange } | { id: number; ok: false; error: ThreadError };
+
+/** An error, flattened to cross to the other thread. Pure. */
+export function toThreadError(error: unknown): ThreadError {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+  const { type, retriable, cause } = error as Error & { type?: unknown; retriable?: unknown };
+  return {
+    name: error.name,
+    message: error.message,
+    ...(error.stack ? { stack: error.stack } : {}),
+    ...(typeof type === 'string' ? { type } : {}),
+    ...(typeof retriable === 'boolean' ? { retriable } : {}),
+    ...(cause !== undefined ? { cause: cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause) } : {}),
+  };
+}
+
+/** The error again on this side of the thread, with the other side's stack and kafkajs fields. */
+export function fromThreadError(error: ThreadError): Error {
+  const rebuilt = Object.assign(new Error(error.message), { name: error.name });
+  if (error.stack) rebuilt.stack = error.stack;
+  for (const key of ['type', 'retriable', 'cause'] as const) if (error[key] !== undefined) Object.assign(rebuilt, { [key]: error[key] });
+  return rebuilt;
+}
 
 /** How long a graceful close waits for the thread's producer to disconnect before the thread is ended. */
 const CLOSE_WAIT_MS = 5_000;
@@ -93,7 +131,8 @@ const CLOSE_WAIT_MS = 5_000;
 export class ThreadSpoolSender implements SpoolSender {
   private worker: Worker | undefined;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (reply: SenderReply) => void; reject: (error: Error) => void }>();
+  /** requests waiting for their thread's answer, each with the thread it was sent to */
+  private readonly pending = new Map<number, { worker: Worker; resolve: (reply: SenderReply) => void; reject: (error: Error) => void }>();
 
   constructor(private readonly options: SenderThreadOptions) {}
 
@@ -106,13 +145,20 @@ export class ThreadSpoolSender implements SpoolSender {
     if (this.worker) await this.ask({ op: 'reset' }).catch(() => undefined);
   }
 
+  async abort(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    // its pending requests fail with the exit (the 'exit' handler)
+    await worker?.terminate();
+  }
+
   async close(): Promise<void> {
     const worker = this.worker;
     if (!worker) return;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.ask({ op: 'close' }).catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
     clearTimeout(timer);
-    this.worker = undefined;
+    if (this.worker === worker) this.worker = undefined;
     await worker.terminate();
   }
 
@@ -120,10 +166,10 @@ export class ThreadSpoolSender implements SpoolSender {
     const worker = this.thread();
     const id = this.nextId++;
     const reply = await new Promise<SenderReply>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { worker, resolve, reject });
       worker.postMessage({ id, ...request } satisfies SenderRequest);
     });
-    if (!reply.ok) throw Object.assign(new Error(reply.error.message), { name: reply.error.name });
+    if (!reply.ok) throw fromThreadError(reply.error);
     return reply;
   }
 
@@ -137,10 +183,14 @@ export class ThreadSpoolSender implements SpoolSender {
       this.pending.delete(reply.id);
       waiting?.resolve(reply);
     });
+    // only this thread's requests fail with it: a late exit of a replaced thread leaves the new one's alone
     const fail = (error: Error): void => {
       if (this.worker === worker) this.worker = undefined;
-      for (const waiting of this.pending.values()) waiting.reject(error);
-      this.pending.clear();
+      for (const [id, waiting] of this.pending) {
+        if (waiting.worker !== worker) continue;
+        this.pending.delete(id);
+        waiting.reject(error);
+      }
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`spool sender thread exited (code ${code})`)));

@@ -1,0 +1,115 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../../core/config.js';
+import { createKafka } from '../../../core/kafka.js';
+import { topicsFor } from '../../../core/topics.js';
+import { SegmentSpool } from '../../../producers/spool/segment-spool.js';
+import { SpoolDrainer } from '../../../producers/spool/spool-drainer.js';
+import { ThreadSpoolSender } from '../../../producers/spool/spool-sender.js';
+import { cleanupTestResources, createTestTopics, testConfig, testGroupId, waitFor } from '../../support/env.js';
+import { startPrivateKafka, type PrivateKafka } from '../../support/private-kafka.js';
+
+/** The drainer with its sender thread against real brokers: the shared one, and a private one it stalls. */
+let config: Config;
+const dirs: string[] = [];
+const spools: SegmentSpool[] = [];
+
+beforeAll(async () => {
+  config = testConfig();
+  await createTestTopics(config, 1);
+});
+
+afterEach(() => {
+  for (const s of spools.splice(0)) s.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+afterAll(async () => {
+  await cleanupTestResources(config);
+});
+
+function openSpool(segmentBytes: number): SegmentSpool {
+  const dir = mkdtempSync(path.join(tmpdir(), 'spool-drainer-'));
+  dirs.push(dir);
+  const spool = SegmentSpool.open({ dir, maxBytes: 50_000_000, segmentBytes, fsyncMs: 5 });
+  spools.push(spool);
+  return spool;
+}
+
+const sender = (brokers: string[]) => new ThreadSpoolSender({ kafkaBrokers: brokers, kafkaClientId: config.kafkaClientId, requestTimeout: 10_000 });
+
+async function topicValues(topic: string, count: number): Promise<string[]> {
+  const consumer = createKafka(config).consumer({ groupId: testGroupId(config, `read-${Date.now()}`), maxWaitTimeInMs: 100 });
+  const values: string[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void values.push(message.value!.toString()) });
+    await waitFor(() => values.length >= count, { timeoutMs: 20_000, message: `${count} records on ${topic}` });
+  } finally {
+    await consumer.disconnect();
+  }
+  return values;
+}
+
+describe('SpoolDrainer', () => {
+  it('drains everything across segments that start while a batch is in flight', async () => {
+    // Segments of a few records and a trickle of appends: a batch often ends at the end of the last
+    // segment it saw, and the next segment starts before Kafka acknowledges it (that segment is then
+    // deleted by the acknowledgement, and the next read must go on with the following one).
+    const spool = openSpool(1024);
+    const drainer = new SpoolDrainer(spool, sender(config.kafkaBrokers));
+    drainer.start();
+    const topic = topicsFor(config).emails;
+    const n = 600;
+    for (let i = 0; i < n; i++) {
+      spool.append({ topic, key: `k${i % 3}`, timestamp: 1_700_000_000_000 + i, value: Buffer.from(`value-${i}-${'x'.repeat(60)}`) });
+      if (i % 3 === 2) await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await waitFor(() => spool.stats().records === 0, { timeoutMs: 30_000, message: `the spool drained (${spool.stats().records} of ${n} waiting)` });
+    await drainer.stop();
+    const values = await topicValues(topic, n);
+    expect(values.map((v) => v.split('-').slice(0, 2).join('-'))).toEqual(Array.from({ length: n }, (_, i) => `value-${i}`));
+  });
+
+  describe('with a stalled broker', () => {
+    let kafka: PrivateKafka;
+    beforeAll(async () => {
+      kafka = await startPrivateKafka();
+      await createTestTopics({ ...config, kafkaBrokers: [kafka.brokers] }, 1);
+    }, 120_000);
+    afterAll(async () => {
+      await kafka?.stop();
+    });
+
+    it('stops within its bound while a batch waits for the broker, and keeps the batch for the next start', async () => {
+      const spool = openSpool(1 << 20);
+      const failures: string[] = [];
+      const drainer = new SpoolDrainer(spool, sender([kafka.brokers]), { onError: (error) => failures.push(error.message) });
+      drainer.start();
+      const topic = topicsFor(config).emails;
+      spool.append({ topic, key: 'k', timestamp: 1_700_000_000_000, value: Buffer.from('sent before the stall') });
+      await waitFor(() => spool.stats().records === 0, { timeoutMs: 30_000, message: 'the first record sent' });
+
+      kafka.pause();
+      try {
+        spool.append({ topic, key: 'k', timestamp: 1_700_000_000_001, value: Buffer.from('waits in the spool') });
+        await waitFor(() => !drainer.healthy, { timeoutMs: 10_000, message: 'the batch seen stalled' });
+        const started = Date.now();
+        await drainer.stop({ drainMs: 500 });
+        expect(Date.now() - started).toBeLessThan(8_000);
+        expect(spool.stats().records).toBe(1);
+        expect(failures).toEqual([]); // ended by the stop, not reported as Kafka's failure
+      } finally {
+        kafka.resume();
+      }
+      // the next start sends it, on a new thread
+      const next = new SpoolDrainer(spool, sender([kafka.brokers]));
+      next.start();
+      await waitFor(() => spool.stats().records === 0, { timeoutMs: 30_000, message: 'the kept record sent once the broker is back' });
+      await next.stop();
+    }, 60_000);
+  });
+});
