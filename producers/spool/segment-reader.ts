@@ -68,7 +68,8 @@ class SegmentFiles {
 /** Up to `maxRecords` messages of `plan`'s segments from its position, in append order. */
 export function readSpool(plan: SpoolReadPlan, maxRecords: number): SpoolRead {
   // A segment is opened for each read and closed after it: a descriptor kept between reads would
-  // outlive a sender thread that dies, and hold a deleted segment's space (an open per batch is cheap).
+  // outlive a sender thread ended while it waits for Kafka, and hold a deleted segment's space (an
+  // open per batch is cheap). A thread ended during the read itself still leaves its one descriptor.
   const files = new SegmentFiles();
   try {
     return readFrom(plan, maxRecords, files);

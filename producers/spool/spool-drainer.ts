@@ -59,7 +59,8 @@ export class SpoolDrainer {
    */
   async stop(options: { drainMs?: number } = {}): Promise<void> {
     const deadline = Date.now() + (options.drainMs ?? 0);
-    while (!this.stopping && this.spool.stats().records > 0 && !this.failing && Date.now() < deadline) {
+    // a failing or stalled drain ends the wait at once: a stalled batch would only end with the client's timeouts
+    while (!this.stopping && this.spool.stats().records > 0 && this.healthy && Date.now() < deadline) {
       await new Promise<void>((resolve) => {
         this.drained = resolve;
         setTimeout(resolve, 50).unref();
@@ -103,6 +104,7 @@ export class SpoolDrainer {
         this.failing = true;
         this.options.onError?.(error as Error, Math.min(this.spool.unread, this.batchRecords));
         await this.sender.reset();
+        if (this.stopping) break;
         await this.sleep(delay);
         delay = Math.min(this.maxBackoffMs, delay * 2);
       } finally {
@@ -112,6 +114,7 @@ export class SpoolDrainer {
   }
 
   private sleep(ms: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
     return new Promise((resolve) => {
       this.backoff = {
         timer: setTimeout(() => {

@@ -70,6 +70,7 @@ export class KafkaSpoolSender implements SpoolSender {
     await producer?.disconnect().catch(() => undefined);
   }
 
+  /** Disconnects the producer: kafkajs may still let the send in flight run to its timeout (ThreadSpoolSender ends it at once). */
   async abort(): Promise<void> {
     await this.reset();
   }

@@ -153,13 +153,13 @@ describe('SegmentSpool', () => {
   it('goes on with the next segment when a read ended at the end of one that its acknowledgement deleted', () => {
     const spool = openSpool(options());
     // read everything before each append, until an append starts a second segment
-    let read = spool.read(1000);
+    let read: ReturnType<SegmentSpool['read']>;
     let i = 0;
-    while (spool.stats().segments === 1) {
+    do {
       read = spool.read(1000);
       spool.append(message(i++));
       spool.flush();
-    }
+    } while (spool.stats().segments === 1);
     expect(read.end.offset).toBeGreaterThan(0);
     spool.ack(read.end, i - 1, null); // the first segment is wholly acknowledged: deleted
     expect(spool.stats().segments).toBe(1);

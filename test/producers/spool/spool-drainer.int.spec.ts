@@ -71,7 +71,9 @@ describe('SpoolDrainer', () => {
     await waitFor(() => spool.stats().records === 0, { timeoutMs: 30_000, message: `the spool drained (${spool.stats().records} of ${n} waiting)` });
     await drainer.stop();
     const values = await topicValues(topic, n);
-    expect(values.map((v) => v.split('-').slice(0, 2).join('-'))).toEqual(Array.from({ length: n }, (_, i) => `value-${i}`));
+    // at least once: a retried batch may repeat records, never lose or reorder them
+    const firsts = [...new Set(values.map((v) => v.split('-').slice(0, 2).join('-')))];
+    expect(firsts).toEqual(Array.from({ length: n }, (_, i) => `value-${i}`));
   });
 
   describe('with a stalled broker', () => {
@@ -98,7 +100,8 @@ describe('SpoolDrainer', () => {
         spool.append({ topic, key: 'k', timestamp: 1_700_000_000_001, value: Buffer.from('waits in the spool') });
         await waitFor(() => !drainer.healthy, { timeoutMs: 10_000, message: 'the batch seen stalled' });
         const started = Date.now();
-        await drainer.stop({ drainMs: 500 });
+        // the server's drain time: a stalled batch ends the drain wait at once, then has 2 s
+        await drainer.stop({ drainMs: 15_000 });
         expect(Date.now() - started).toBeLessThan(8_000);
         expect(spool.stats().records).toBe(1);
         expect(failures).toEqual([]); // ended by the stop, not reported as Kafka's failure
