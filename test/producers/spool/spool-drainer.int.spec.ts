@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../core/config.js';
-import { createKafka } from '../../../core/kafka.js';
 import { topicsFor } from '../../../core/topics.js';
 import { SegmentSpool } from '../../../producers/spool/segment-spool.js';
 import { SpoolDrainer } from '../../../producers/spool/spool-drainer.js';
 import { ThreadSpoolSender } from '../../../producers/spool/spool-sender.js';
-import { cleanupTestResources, createTestTopics, testConfig, testGroupId, waitFor } from '../../support/env.js';
+import { cleanupTestResources, createTestTopics, testConfig, waitFor } from '../../support/env.js';
+import { readTopic } from '../../support/read-topic.js';
 import { startPrivateKafka, type PrivateKafka } from '../../support/private-kafka.js';
 
 /** The drainer with its sender thread against real brokers: the shared one, and a private one it stalls. */
@@ -40,20 +40,6 @@ function openSpool(segmentBytes: number): SegmentSpool {
 
 const sender = (brokers: string[]) => new ThreadSpoolSender({ kafkaBrokers: brokers, kafkaClientId: config.kafkaClientId, requestTimeout: 10_000 });
 
-async function topicValues(topic: string, count: number): Promise<string[]> {
-  const consumer = createKafka(config).consumer({ groupId: testGroupId(config, `read-${Date.now()}`), maxWaitTimeInMs: 100 });
-  const values: string[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => void values.push(message.value!.toString()) });
-    await waitFor(() => values.length >= count, { timeoutMs: 20_000, message: `${count} records on ${topic}` });
-  } finally {
-    await consumer.disconnect();
-  }
-  return values;
-}
-
 describe('SpoolDrainer', () => {
   it('drains everything across segments that start while a batch is in flight', async () => {
     // Segments of a few records and a trickle of appends: a batch often ends at the end of the last
@@ -70,7 +56,7 @@ describe('SpoolDrainer', () => {
     }
     await waitFor(() => spool.stats().records === 0, { timeoutMs: 30_000, message: `the spool drained (${spool.stats().records} of ${n} waiting)` });
     await drainer.stop();
-    const values = await topicValues(topic, n);
+    const values = (await readTopic(config, topic, n)).map((r) => r.value);
     // at least once: a retried batch may repeat records, never lose or reorder them
     const firsts = [...new Set(values.map((v) => v.split('-').slice(0, 2).join('-')))];
     expect(firsts).toEqual(Array.from({ length: n }, (_, i) => `value-${i}`));

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../core/config.js';
-import { createKafka } from '../../../core/kafka.js';
 import { topicsFor } from '../../../core/topics.js';
 import { SegmentSpool } from '../../../producers/spool/segment-spool.js';
 import { ThreadSpoolSender } from '../../../producers/spool/spool-sender.js';
-import { cleanupTestResources, createTestTopics, testConfig, testGroupId, waitFor } from '../../support/env.js';
+import { cleanupTestResources, createTestTopics, testConfig } from '../../support/env.js';
+import { readTopic } from '../../support/read-topic.js';
 
 /** The spool's sender thread against the real broker: what a plan holds reaches the topic, in order. */
 let config: Config;
@@ -31,24 +31,6 @@ afterAll(async () => {
   await cleanupTestResources(config);
 });
 
-async function readTopic(topic: string, count: number): Promise<Array<{ key: string; value: string; timestamp: string }>> {
-  const consumer = createKafka(config).consumer({ groupId: testGroupId(config, `read-${Date.now()}`), maxWaitTimeInMs: 100 });
-  const seen: Array<{ key: string; value: string; timestamp: string }> = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        seen.push({ key: message.key!.toString(), value: message.value!.toString(), timestamp: message.timestamp });
-      },
-    });
-    await waitFor(() => seen.length >= count, { timeoutMs: 20_000, message: `${count} records on ${topic}` });
-  } finally {
-    await consumer.disconnect();
-  }
-  return seen;
-}
-
 describe('ThreadSpoolSender', () => {
   it('sends a plan of the spool from its worker thread, in order, and says where it ended', async () => {
     const topic = topicsFor(config).emails;
@@ -71,7 +53,7 @@ describe('ThreadSpoolSender', () => {
     expect(spool.unread).toBe(0);
     expect(spool.stats()).toMatchObject({ records: 0, oldestAt: null, segments: 1 });
 
-    const records = await readTopic(topic, 300);
+    const records = await readTopic(config, topic, 300);
     expect(records).toHaveLength(300);
     expect(records.map((r) => r.value)).toEqual(Array.from({ length: 300 }, (_, i) => `value-${i}`));
     expect(records[7]).toEqual({ key: 'k2', value: 'value-7', timestamp: String(1_700_000_000_007) });
@@ -92,7 +74,7 @@ describe('ThreadSpoolSender', () => {
     expect(sent.records).toBe(1);
     spool.advance(again, sent);
     expect(spool.unread).toBe(0);
-    expect((await readTopic(topic, 1)).map((r) => r.value)).toEqual(['after-the-failure']);
+    expect((await readTopic(config, topic, 1)).map((r) => r.value)).toEqual(['after-the-failure']);
   });
 
   it('counts what was written after a plan as unread when the plan is read to its end', async () => {
