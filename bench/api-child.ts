@@ -5,7 +5,9 @@
  */
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Config } from '../core/config.js';
 import { freePort } from '../core/net.js';
 import { envFor } from './child.js';
@@ -27,26 +29,36 @@ function cpuMicrosOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
+/**
+ * Starts the child on a free port with a spool directory of its own (its tracking spool and local
+ * copy of the data keys), removed once it has stopped: a bench run leaves nothing under `.stack`.
+ */
 export async function startApiChild(config: Config, extraEnv: Record<string, string> = {}): Promise<ApiChild> {
   const port = await freePort();
+  const spoolDir = mkdtempSync(path.join(tmpdir(), 'bench-api-spool-'));
   // BENCH_CHILD_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=DIR") profiles this child too.
   const nodeArgs = process.env.BENCH_CHILD_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, new URL('../bin/engagement.js', import.meta.url).pathname, 'start', '--roles', 'api', '--no-stack'], {
-    env: envFor(config, { PORT: String(port), HOST: '127.0.0.1', ...extraEnv }),
+    env: envFor(config, { PORT: String(port), HOST: '127.0.0.1', SPOOL_DIR: spoolDir, ...extraEnv }),
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
-    if (child.exitCode !== null) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    await exited;
-    clearTimeout(timer);
+    if (child.exitCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(spoolDir, { recursive: true, force: true });
   };
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`the API child exited with ${child.exitCode} before it was ready`);
+    if (child.exitCode !== null) {
+      await stop();
+      throw new Error(`the API child exited with ${child.exitCode} before it was ready`);
+    }
     const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
     if (ok) return { url, pid: child.pid!, cpuMicros: () => cpuMicrosOf(child.pid!), stop };
     if (Date.now() > deadline) {

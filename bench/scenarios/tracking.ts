@@ -11,10 +11,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { writeTrackingAnswer } from '../../api/tracking/tracking-answer.js';
 import type { Config } from '../../core/config.js';
 import { createKafka } from '../../core/kafka.js';
@@ -153,8 +150,7 @@ export async function trackingScenario(ctx: BenchContext): Promise<ScenarioResul
   const seconds = ctx.seconds ?? (ctx.smoke ? TRACKING_SECONDS.smoke : TRACKING_SECONDS.full);
   await createTopics(config);
   progress(`tracking: server (engagement start --roles api) on topics ${config.topicPrefix}.*`);
-  const spoolDir = mkdtempSync(path.join(tmpdir(), 'bench-tracking-spool-'));
-  const server = await startApiChild(config, { SPOOL_DIR: spoolDir });
+  const server = await startApiChild(config);
   const orgId = `bench-tracking-${randomBytes(3).toString('hex')}`;
   let pixel;
   let health;
@@ -186,7 +182,6 @@ export async function trackingScenario(ctx: BenchContext): Promise<ScenarioResul
     }
   } finally {
     await server.stop();
-    rmSync(spoolDir, { recursive: true, force: true });
   }
   const counter = (name: string, labels: Record<string, string>) => promSum(metricsText, name, labels);
   const serverWritten =
