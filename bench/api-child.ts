@@ -33,13 +33,13 @@ function cpuMicrosOf(pid: number): number {
  * Starts the child on a free port with a spool directory of its own (its tracking spool and local
  * copy of the data keys), removed once it has stopped: a bench run leaves nothing under `.stack`.
  */
-export async function startApiChild(config: Config, extraEnv: Record<string, string> = {}): Promise<ApiChild> {
+export async function startApiChild(config: Config): Promise<ApiChild> {
   const port = await freePort();
   const spoolDir = mkdtempSync(path.join(tmpdir(), 'bench-api-spool-'));
   // BENCH_CHILD_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=DIR") profiles this child too.
   const nodeArgs = process.env.BENCH_CHILD_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, new URL('../bin/engagement.js', import.meta.url).pathname, 'start', '--roles', 'api', '--no-stack'], {
-    env: envFor(config, { PORT: String(port), HOST: '127.0.0.1', SPOOL_DIR: spoolDir, ...extraEnv }),
+    env: envFor(config, { PORT: String(port), HOST: '127.0.0.1', SPOOL_DIR: spoolDir }),
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -23,6 +23,7 @@ import { runWrk } from '../wrk.js';
 import { progress } from '../progress.js';
 import { startApiChild, type ApiChild } from '../api-child.js';
 import { promSum } from '../prom-text.js';
+import { pollUntil } from '../../stack/poll.js';
 import { trackingChecks } from '../tracking-accounting.js';
 import type { BenchContext, Check, ScenarioResult } from '../types.js';
 
@@ -175,11 +176,8 @@ export async function trackingScenario(ctx: BenchContext): Promise<ScenarioResul
     progress(`tracking: pixel ${Math.round(pixel.requestsPerSecond)} req/s, p99 ${pixel.latencyMs.p99.toFixed(2)} ms; /healthz ${Math.round(health.requestsPerSecond)} req/s; bare GIF ${Math.round(bare.requestsPerSecond)} req/s`);
     metricsText = await metricsOf(server);
     // Kafka has every record before the server stops (a stop sends what is left for a bounded time only)
-    const deadline = Date.now() + 60_000;
-    while (promSum(await metricsOf(server), 'engagement_spool_records', {}) > 0) {
-      if (Date.now() > deadline) throw new Error('the server did not drain its spool to Kafka within 60 s');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const drained = await pollUntil(async () => promSum(await metricsOf(server), 'engagement_spool_records', {}) === 0, { timeoutMs: 60_000, intervalMs: 100 });
+    if (!drained) throw new Error('the server did not drain its spool to Kafka within 60 s');
   } finally {
     await server.stop();
   }

@@ -25,7 +25,7 @@ export interface SpoolReadPlan {
   from: SpoolPosition;
   segments: SegmentRef[];
   /** the spool's own bookkeeping (records written when the plan was made); readers pass it through */
-  written?: number;
+  written: number;
 }
 
 /** What a read of a plan did, without the messages: what the spool needs to move on. */

@@ -28,8 +28,6 @@ import { decodeFrames, encodeFrame } from './frame.js';
 import { readSpool, type SpoolPosition, type SpoolReadPlan, type SpoolReadResult } from './segment-reader.js';
 import { decodeSpoolMessage, encodeSpoolMessage, type SpoolMessage } from './spool-message.js';
 
-export type { SpoolPosition, SpoolReadPlan } from './segment-reader.js';
-
 export interface SpoolOptions {
   dir: string;
   /** SPOOL_MAX_BYTES: the segments on disk never exceed it */
@@ -263,7 +261,7 @@ export class SegmentSpool {
     this.readPos = { ...read.end };
     // At the end of the plan nothing it covered is unread, whatever a skipped damaged tail held:
     // what is unread is what was written since.
-    const since = this.writtenRecords - (plan.written ?? this.writtenRecords);
+    const since = this.writtenRecords - plan.written;
     this.unreadRecords = read.exhausted ? since : Math.max(since, this.unreadRecords - read.records);
   }
 

@@ -7,7 +7,7 @@
  * the KPIs stay exact.
  */
 import type { SegmentSpool } from './segment-spool.js';
-import type { SpoolSender } from './spool-sender.js';
+import { settlesWithin, type SpoolSender } from './spool-sender.js';
 
 /** stopInFlightMs: how long a stop waits for the batch in flight before ending it (it stays in the spool) */
 export const DRAINER_DEFAULTS = { batchRecords: 2000, lingerMs: 5, minBackoffMs: 100, maxBackoffMs: 5000, stalledMs: 2000, stopInFlightMs: 2000 } as const;
@@ -125,15 +125,4 @@ export class SpoolDrainer {
       };
     });
   }
-}
-
-function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.then(
-      () => true,
-      () => true,
-    ),
-    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -87,7 +87,9 @@ export interface SenderThreadOptions {
   requestTimeout: number;
 }
 
-export type SenderRequest = { id: number; op: 'send'; plan: SpoolReadPlan; maxRecords: number } | { id: number; op: 'reset' | 'close' };
+/** What the API's thread asks the sender thread; each request carries an id its reply repeats. */
+type SenderAsk = { op: 'send'; plan: SpoolReadPlan; maxRecords: number } | { op: 'reset' | 'close' };
+export type SenderRequest = SenderAsk & { id: number };
 /** An error as it crosses the thread: what the logs and retry decisions read of a kafkajs error. */
 export interface ThreadError {
   name: string;
@@ -156,14 +158,12 @@ export class ThreadSpoolSender implements SpoolSender {
   async close(): Promise<void> {
     const worker = this.worker;
     if (!worker) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.ask({ op: 'close' }).catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)))]);
-    clearTimeout(timer);
+    await settlesWithin(this.ask({ op: 'close' }), CLOSE_WAIT_MS);
     if (this.worker === worker) this.worker = undefined;
     await worker.terminate();
   }
 
-  private async ask(request: { op: 'send'; plan: SpoolReadPlan; maxRecords: number } | { op: 'reset' | 'close' }): Promise<SenderReply & { ok: true }> {
+  private async ask(request: SenderAsk): Promise<SenderReply & { ok: true }> {
     const worker = this.thread();
     const id = this.nextId++;
     const reply = await new Promise<SenderReply>((resolve, reject) => {
@@ -198,4 +198,16 @@ export class ThreadSpoolSender implements SpoolSender {
     this.worker = worker;
     return worker;
   }
+}
+
+/** Whether `promise` settles (resolved or rejected) within `ms`. */
+export function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ]).finally(() => clearTimeout(timer));
 }

@@ -64,7 +64,7 @@ describe('ThreadSpoolSender', () => {
     spool.append({ topic, key: 'k', timestamp: 1_700_000_001_000, value: Buffer.from('after-the-failure') });
     const plan = spool.plan();
     // a segment deleted under the reader (nothing else deletes segments but the spool's ack)
-    const missing = { from: { seq: 999_999, offset: 0 }, segments: [{ seq: 999_999, file: path.join(dir, 'gone.seg'), size: 100 }] };
+    const missing = { from: { seq: 999_999, offset: 0 }, segments: [{ seq: 999_999, file: path.join(dir, 'gone.seg'), size: 100 }], written: 0 };
     await expect(sender.send(missing, 10)).rejects.toThrow(/ENOENT/);
     expect(spool.unread).toBe(1);
 
