@@ -100,5 +100,29 @@ describe('SpoolDrainer', () => {
       await waitFor(() => spool.stats().records === 0, { timeoutMs: 30_000, message: 'the kept record sent once the broker is back' });
       await next.stop();
     }, 60_000);
+
+    it('sends again, on a new thread, the batch of a sender thread that died while Kafka had not answered', async () => {
+      const spool = openSpool(1 << 20);
+      const threads = sender([kafka.brokers]);
+      const failures: string[] = [];
+      const drainer = new SpoolDrainer(spool, threads, { onError: (error) => failures.push(error.message) });
+      drainer.start();
+      const topic = topicsFor(config).deadletter;
+      kafka.pause();
+      try {
+        spool.append({ topic, key: 'k', timestamp: 1_700_000_000_002, value: Buffer.from('held by the thread that died') });
+        await waitFor(() => !drainer.healthy, { timeoutMs: 10_000, message: 'the batch in flight, stalled' });
+        await threads.abort(); // the thread ends mid-send, as a crash of it would
+        await waitFor(() => failures.length > 0, { timeoutMs: 10_000, message: 'the drainer told of the lost thread' });
+        expect(failures[0]).toMatch(/spool sender thread exited/);
+        expect(spool.stats().records).toBe(1);
+      } finally {
+        kafka.resume();
+      }
+      await waitFor(() => spool.stats().records === 0, { timeoutMs: 30_000, message: 'the batch sent again once the broker is back' });
+      await drainer.stop();
+      const values = (await readTopic({ ...config, kafkaBrokers: [kafka.brokers] }, topic, 1)).map((r) => r.value);
+      expect(values).toContain('held by the thread that died');
+    }, 60_000);
   });
 });
