@@ -83,6 +83,12 @@ export class ProjectorRunner {
   private readonly packedChecked = new Set<number>();
   private watchdog: NodeJS.Timeout | undefined;
   private watching: Promise<void> | undefined;
+  /**
+   * The seek after a group join. Batches wait for it: on an empty version it marks the month
+   * hashes (markPackedIfEmpty), whose scan must not see a batch applied meanwhile — on a Redis
+   * holding many keys the scan is slow, and the version stayed unmarked (reads from day hashes).
+   */
+  private joinSeek: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: ProjectorOptions) {
     this.consumer = options.kafka.consumer({ groupId: options.groupId, ...PROCESSOR_CONSUMER });
@@ -98,7 +104,7 @@ export class ProjectorRunner {
       const partitions = payload.memberAssignment[this.options.topic] ?? [];
       this.assigned = partitions;
       this.resetPositions();
-      void this.seekToStored(partitions).catch((err: unknown) => log.warn({ err }, 'seek after join failed; batches will re-seek'));
+      this.joinSeek = this.seekToStored(partitions).catch((err: unknown) => log.warn({ err }, 'seek after join failed; batches will re-seek'));
     });
     await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
     await this.consumer.run({
@@ -172,6 +178,7 @@ export class ProjectorRunner {
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     const { topic, partition } = batch;
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
+    await this.joinSeek;
     const position = await this.positionOf(partition);
     const first = Number(batch.messages[0]!.offset);
     if (first > position && !this.seekIssued.has(partition)) {
