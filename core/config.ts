@@ -60,6 +60,11 @@ export interface Config {
   spoolFsyncMs: number;
   /** SPOOL_SEGMENT_BYTES: size at which a new segment file starts */
   spoolSegmentBytes: number;
+  /**
+   * REPLAY_FOLD_MAX_MB: the heap a replay's in-memory fold may fill before it writes what it
+   * folded and goes on per batch; 0 (default) is half of the V8 heap limit (replay/fold-budget.ts)
+   */
+  replayFoldMaxMb: number;
   production: boolean;
 }
 
@@ -87,6 +92,7 @@ export const DEFAULTS = {
   SPOOL_MAX_BYTES: 1024 * 1_048_576,
   SPOOL_FSYNC_MS: 10,
   SPOOL_SEGMENT_BYTES: 16 * 1_048_576,
+  REPLAY_FOLD_MAX_MB: 0,
   /** Mail-privacy proxies and link scanners; Gmail's image proxy is deliberately absent. */
   MACHINE_USER_AGENTS: [
     'Mimecast',
@@ -262,6 +268,7 @@ export function loadConfig(env: Env = process.env): Config {
     spoolMaxBytes: int('SPOOL_MAX_BYTES', DEFAULTS.SPOOL_MAX_BYTES, 1_048_576, Number.MAX_SAFE_INTEGER),
     spoolFsyncMs: int('SPOOL_FSYNC_MS', DEFAULTS.SPOOL_FSYNC_MS, 1, 1000),
     spoolSegmentBytes: int('SPOOL_SEGMENT_BYTES', DEFAULTS.SPOOL_SEGMENT_BYTES, 65_536, 1024 * 1_048_576),
+    replayFoldMaxMb: int('REPLAY_FOLD_MAX_MB', DEFAULTS.REPLAY_FOLD_MAX_MB, 0, 1_048_576),
     production,
   };
   if (problems.length > 0) {

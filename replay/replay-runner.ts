@@ -35,6 +35,7 @@ import { EventCodec } from '../schemas/codec.js';
 import { ReplayLock, defaultHolder } from './lock.js';
 import { startOffsets, topicEnds, totalLag, type From } from './offsets.js';
 import { builderSettings, emptyCounters, VersionBuilder, type BuildCounters } from './version-builder.js';
+import type { FoldBudget } from './fold-budget.js';
 import { allocateVersion, currentVersion, dropVersion, unfinishedReplay, versionsToDrop } from './versions.js';
 
 const log = childLogger('replay');
@@ -76,6 +77,8 @@ export interface ReplayRequest {
   /** 'per-batch': a new version is also built with the live projector's per-batch script (the
    *  bench measures both write paths in one run); default 'fold' (in memory, each key once) */
   writePath?: 'fold' | 'per-batch';
+  /** the fold's memory budget (default: from REPLAY_FOLD_MAX_MB; tests make it spill where they want) */
+  foldBudget?: FoldBudget;
   onProgress?: (progress: ReplayProgress) => void;
 }
 
@@ -175,6 +178,7 @@ async function replayLocked(deps: ReplayDeps, keys: Keys, lock: ReplayLock, requ
       // A new version holds nothing: fold in memory, write each key once. A resumed one goes per batch.
       fresh: unfinished === null && request.writePath !== 'per-batch',
       ...(request.maxBytesPerPartition ? { maxBytesPerPartition: request.maxBytesPerPartition } : {}),
+      ...(request.foldBudget ? { foldBudget: request.foldBudget } : {}),
       afterBatch: (c) => (interrupted ||= request.stopAfterBatches !== undefined && c.batches >= request.stopAfterBatches),
     });
     await builder.start();

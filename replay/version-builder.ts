@@ -10,6 +10,8 @@
  *     offsets of every partition (projections/projector/write-state.ts);
  *   - resumed: the projector's own per-batch pipeline (`projectBatch`, apply-batch.lua), which
  *     reads what is already in the version.
+ * A fresh build whose fold outgrows its memory budget (replay/fold-budget.ts) writes what it folded
+ * and goes on as a resumed one: it "spills" once, and its result is the same.
  * Either way the version's stored offsets move atomically with its data, so a stopped build
  * resumes exactly; `positions` are those stored offsets.
  */
@@ -36,6 +38,7 @@ import { FoldState } from '../projections/projector/fold-state.js';
 import { writeDrained } from '../projections/projector/write-state.js';
 import { EngagementError } from '../core/errors.js';
 import type { EventCodec } from '../schemas/codec.js';
+import { foldBudget, type FoldBudget } from './fold-budget.js';
 
 const log = childLogger('replay');
 
@@ -46,6 +49,8 @@ export interface BuildCounters {
   deadLetters: number;
   gatedOut: Record<GateReason, number>;
   batches: number;
+  /** records a fresh build had folded in memory when it outgrew its budget and went on per batch (null: it never did) */
+  foldSpilledAt: number | null;
 }
 
 export interface BuilderOptions {
@@ -73,6 +78,8 @@ export interface BuilderOptions {
   afterBatch?: (counters: BuildCounters) => boolean;
   /** the version holds nothing yet (not a resumed build): fold in memory, write each key once */
   fresh?: boolean;
+  /** how much heap the fresh fold may fill (default: REPLAY_FOLD_MAX_MB's default, half the heap limit) */
+  foldBudget?: FoldBudget;
 }
 
 /** Records folded in memory between two writes of a fresh build (bounds the MULTI and the pending counters). */
@@ -85,20 +92,21 @@ const DAY_MS = 86_400_000;
 
 /** The settings a build shares with the live projector, from the one configuration. */
 export function builderSettings(
-  config: Pick<Config, 'topicPrefix' | 'machineClickSeconds' | 'historyDays' | 'maxClockSkewSeconds'>,
+  config: Pick<Config, 'topicPrefix' | 'machineClickSeconds' | 'historyDays' | 'maxClockSkewSeconds' | 'replayFoldMaxMb'>,
   topic: string,
-): Pick<BuilderOptions, 'topic' | 'groupPrefix' | 'machineClickSeconds' | 'historyDays' | 'maxClockSkewSeconds'> {
+): Pick<BuilderOptions, 'topic' | 'groupPrefix' | 'machineClickSeconds' | 'historyDays' | 'maxClockSkewSeconds' | 'foldBudget'> {
   return {
     topic,
     groupPrefix: config.topicPrefix,
     machineClickSeconds: config.machineClickSeconds,
     historyDays: config.historyDays,
     maxClockSkewSeconds: config.maxClockSkewSeconds,
+    foldBudget: foldBudget(config.replayFoldMaxMb),
   };
 }
 
 export function emptyCounters(): BuildCounters {
-  return { records: 0, collected: 0, duplicates: 0, deadLetters: 0, gatedOut: Object.fromEntries(GATE_REASONS.map((r) => [r, 0])) as Record<GateReason, number>, batches: 0 };
+  return { records: 0, collected: 0, duplicates: 0, deadLetters: 0, gatedOut: Object.fromEntries(GATE_REASONS.map((r) => [r, 0])) as Record<GateReason, number>, batches: 0, foldSpilledAt: null };
 }
 
 export class VersionBuilder {
@@ -111,8 +119,13 @@ export class VersionBuilder {
   private limit: Map<number, number> | undefined;
   private readonly paused = new Set<number>();
   private halted = false;
-  // fresh builds only
-  private readonly state: FoldState | undefined;
+  // fresh builds only, until the fold spills (then undefined: the build goes on per batch)
+  private state: FoldState | undefined;
+  private readonly budget: FoldBudget;
+  /** fresh batches between their fold and its merge: a spill writes only once none is */
+  private foldsInFlight = 0;
+  private foldsSettled: (() => void) | undefined;
+  private spilling: Promise<void> | undefined;
   /** partition -> next offset folded in memory (ahead of `positions` until the next write) */
   private readonly folded: Map<number, number>;
   /** every first EmailSent folded: the fold's email meta (an email's events share its partition) */
@@ -129,6 +142,7 @@ export class VersionBuilder {
     this.positions = new Map(options.start);
     this.folded = new Map(options.start);
     if (options.fresh) this.state = new FoldState();
+    this.budget = options.foldBudget ?? foldBudget(0);
     this.groupId = `${options.groupPrefix}.replay.${randomBytes(6).toString('hex')}`;
     this.consumer = options.kafka.consumer({
       groupId: this.groupId,
@@ -212,7 +226,8 @@ export class VersionBuilder {
    */
   private write(): Promise<void> {
     this.writing = this.writing.then(async () => {
-      const state = this.state!;
+      const state = this.state;
+      if (!state) return; // spilled: the per-batch path writes with each batch
       const next = new Map(this.folded);
       const unchanged = [...next].every(([p, o]) => this.positions.get(p) === o);
       if ((state.idle && unchanged) || this.failure || !this.writer) return;
@@ -313,12 +328,23 @@ export class VersionBuilder {
     }
     if (this.halted) return;
     if (this.state) {
-      await this.foldBatch(partition, records);
+      if (this.spilling) {
+        // the fold is being written out: this batch goes per batch, from where the write leaves it
+        await this.spilling;
+        return this.onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale } as EachBatchPayload);
+      }
+      this.foldsInFlight++;
+      try {
+        await this.foldBatch(partition, records);
+      } finally {
+        if (--this.foldsInFlight === 0) this.foldsSettled?.();
+      }
       const next = this.folded.get(partition) ?? 0;
       resolveOffset(String(next - 1));
       if (next >= bound) this.pause(partition);
       if (this.options.afterBatch?.(this.counters)) this.halted = true;
       if (this.sinceWrite >= FLUSH_RECORDS || this.atLimit()) await this.write();
+      else if (this.budget.heapUsed() > this.budget.maxBytes) await this.spill();
       await heartbeat();
       return;
     }
@@ -365,6 +391,29 @@ export class VersionBuilder {
     if (next >= bound) this.pause(partition);
     if (this.options.afterBatch?.(c)) this.halted = true;
     await heartbeat();
+  }
+
+  /**
+   * The fold outgrew its budget: write everything folded (the batches of other partitions being
+   * folded now included), then drop the in-memory state and go on per batch. Once per build.
+   */
+  private spill(): Promise<void> {
+    this.spilling ??= (async () => {
+      while (this.foldsInFlight > 0) await new Promise<void>((resolve) => (this.foldsSettled = resolve));
+      this.foldsSettled = undefined;
+      const heapUsed = this.budget.heapUsed();
+      await this.write();
+      if (this.failure) return; // the build stops with it (check())
+      this.counters.foldSpilledAt = this.counters.records;
+      this.state = undefined;
+      this.writer?.disconnect();
+      this.writer = undefined;
+      log.warn(
+        { records: this.counters.records, heapUsedMiB: Math.round(heapUsed / 1_048_576), budgetMiB: Math.round(this.budget.maxBytes / 1_048_576) },
+        'the in-memory fold reached its memory budget (REPLAY_FOLD_MAX_MB): what it folded is written; the rest of the replay goes per batch',
+      );
+    })();
+    return this.spilling;
   }
 
   private pause(partition: number): void {

@@ -28,7 +28,12 @@ export async function replayScenario(ctx: BenchContext): Promise<ScenarioResult>
       const usecBefore = await commandUsec(redis);
       const redisCpuBefore = await redisCpuMicros(redis);
       const cpuBefore = process.cpuUsage();
-      const result = await runReplay({ config: sinks, kafka: ctx.kafka, redis }, { lagThreshold: 0, writePath });
+      // the fold's state lives in this process's heap: its peak, sampled at each progress report
+      let peakHeap = process.memoryUsage().heapUsed;
+      const onProgress = (): void => {
+        peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+      };
+      const result = await runReplay({ config: sinks, kafka: ctx.kafka, redis }, { lagThreshold: 0, writePath, onProgress });
       const cpu = process.cpuUsage(cpuBefore);
       const redisCpu = usecBetween(usecBefore, await commandUsec(redis));
       const redisMicros = (await redisCpuMicros(redis)) - redisCpuBefore;
@@ -51,6 +56,17 @@ export async function replayScenario(ctx: BenchContext): Promise<ScenarioResult>
         value: (cpu.user + cpu.system) / events,
         unit: 'µs',
         note: `Redis ${(redisMicros / events).toFixed(2)} µs/event (INFO cpu, main thread); commandstats top: ${redisCpu.top.map(([c, u]) => `${c} ${(u / 1e6).toFixed(2)} s`).join(', ')}`,
+      });
+      const spilled = result.counters.foldSpilledAt;
+      rows.push({
+        scenario: name,
+        metric: `${writePath}: peak heap of the replay process`,
+        value: peakHeap / 1_048_576,
+        unit: 'MiB',
+        note:
+          spilled === null
+            ? `the bench's own workload included; ${writePath === 'fold' ? 'the fold held its whole state in memory' : 'the state is in Redis'}`
+            : `the fold reached its budget (REPLAY_FOLD_MAX_MB) after ${spilled} records and went on per batch`,
       });
       const label = (what: string): string => `${writePath}: ${what}`;
       checks.push(

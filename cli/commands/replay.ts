@@ -157,6 +157,9 @@ export function summary(r: ReplayResult): string {
     `  events read       ${c.records}`,
     `  collected         ${c.collected}`,
     `  gated out         org_disabled ${c.gatedOut.org_disabled}, contact_opted_out ${c.gatedOut.contact_opted_out}, org_purged ${c.gatedOut.org_purged}, subscription_ended ${c.gatedOut.subscription_ended}, control_unreadable ${c.gatedOut.control_unreadable}`,
+    ...(c.foldSpilledAt !== null
+      ? [`  written           in memory for the first ${c.foldSpilledAt} records, then per batch: the fold reached its memory budget (REPLAY_FOLD_MAX_MB)`]
+      : []),
     `  duplicates        ${c.duplicates}`,
     `  dead letters      ${c.deadLetters} (counted only: the live projector already dead-lettered them)`,
     `  elapsed           ${(r.elapsedMs / 1000).toFixed(1)} s`,

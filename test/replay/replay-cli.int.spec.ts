@@ -70,6 +70,19 @@ describe('engagement replay (CLI)', () => {
     expect(await projectionMismatches(redis, config, workload.expected, 2)).toEqual([]);
   });
 
+  it('REPLAY_FOLD_MAX_MB=1: the fold spills at once, the summary says so, and the KPIs are still exact', { timeout: 120_000 }, async () => {
+    const run = spawnSync(process.execPath, ['bin/engagement.js', 'replay', '--yes'], {
+      env: { ...childEnv(config), REPLAY_FOLD_MAX_MB: '1' },
+      encoding: 'utf8',
+      timeout: 120_000,
+      input: '',
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/in memory for the first \d+ records, then per batch: the fold reached its memory budget/);
+    expect(Number(await redis.get(keysFor(config.redisPrefix).currentVersion()))).toBe(3);
+    expect(await projectionMismatches(redis, config, workload.expected, 3)).toEqual([]);
+  });
+
   it('--verify finds no difference with the live projection', { timeout: 120_000 }, () => {
     const run = replay('--verify');
     expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);

@@ -140,6 +140,21 @@ describe('replay rebuilds the projection blue/green, exactly', () => {
     expect(diffSnapshots(baseline, await snapshotVersion(redis, k.version(live + 1)))).toEqual([]);
   });
 
+  it('a replay whose fold outgrows its memory budget writes what it folded, goes on per batch, and gives exactly the live KPIs', { timeout: 120_000 }, async () => {
+    const k = keysFor(config.redisPrefix);
+    const live = await currentVersion(redis, k);
+    let folds = 0;
+    // the heap "fills" after the third fold, while the other partitions are still folding
+    const foldBudget = { maxBytes: 1_000, heapUsed: () => (++folds > 3 ? 2_000 : 0) };
+    const result = await runReplay(deps(), { maxBytesPerPartition: 16_384, foldBudget });
+    expect(result).toMatchObject({ status: 'switched', version: live + 1, previous: live, resumed: false });
+    expect(result.counters.foldSpilledAt).toBeGreaterThan(0);
+    expect(result.counters.foldSpilledAt).toBeLessThan(result.counters.records);
+    expect(result.counters.records).toBe(await highWatermarkTotal(kafka, topic()));
+    expect(result.counters.deadLetters).toBe(garbageRecords().length);
+    expect(diffSnapshots(baseline, await snapshotVersion(redis, k.version(live + 1)))).toEqual([]);
+  });
+
   it('refuses a second concurrent replay with a clear message', { timeout: 120_000 }, async () => {
     const k = keysFor(config.redisPrefix);
     const first = runReplay(deps(), { holder: 'ops-laptop:4242' });
