@@ -1,7 +1,7 @@
 /**
  * How much a fresh build may hold in memory. The in-memory fold (projections/projector/fold-state.ts)
  * keeps every first-time flag, seen eventId, burst state and expiry of the whole log it has read:
- * about 1 KB of heap per record (bench/RESULTS.md), so a long enough log fills any heap, and a
+ * ~450–500 B of live heap per record (bench/RESULTS.md), so a long enough log fills any heap, and a
  * replay that dies of it rebuilds nothing. Past the budget the build writes what it folded and
  * goes on with the live projector's per-batch script, which keeps that state in Redis: slower per
  * record in Redis, bounded in Node.

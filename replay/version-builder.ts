@@ -39,6 +39,7 @@ import { writeDrained } from '../projections/projector/write-state.js';
 import { EngagementError } from '../core/errors.js';
 import type { EventCodec } from '../schemas/codec.js';
 import { foldBudget, type FoldBudget } from './fold-budget.js';
+import { recordSlices } from './record-slices.js';
 
 const log = childLogger('replay');
 
@@ -348,49 +349,55 @@ export class VersionBuilder {
       await heartbeat();
       return;
     }
-    const outcome = await projectBatch(
-      {
-        redis: this.options.redis,
-        codec: this.options.codec,
-        history: this.options.control.history,
-        keys: this.options.keys,
-        meta: this.meta,
-        machineClickSeconds: this.options.machineClickSeconds,
-        expectedStart: (p) => this.options.start.get(p) ?? 0,
-        historyDays: this.options.historyDays,
-        maxClockSkewSeconds: this.options.maxClockSkewSeconds,
-        ...(this.options.orgId !== undefined ? { orgId: this.options.orgId } : {}),
-        ...(this.options.purgeFenceKey ? { purgeFenceKey: this.options.purgeFenceKey } : {}),
-        ...(this.options.dataKeys ? { dataKeys: this.options.dataKeys } : {}),
-      },
-      topic,
-      partition,
-      records,
-      () => this.options.control.caughtUp(),
-    );
-    const next = Number(records[records.length - 1]!.offset) + 1;
-    if (!outcome.result.applied) {
-      // Another writer of this version (a second builder) fenced it: follow Redis; a purge fenced
-      // it: read the batch again (the next attempt waits for the control topic and gates anew).
-      const result = outcome.result;
-      const stored = result.superseded || result.held || 'purged' in result ? position : (result.storedOffset ?? this.options.start.get(partition) ?? 0);
-      log.warn({ partition, stored }, 'replay batch fenced; re-seeking');
-      this.positions.set(partition, stored);
-      this.consumer.seek({ topic, partition, offset: String(stored) });
-      return;
+    // One script per slice of the resumed build's batch size, whatever the fetch size (a spilled fold's are larger).
+    let from = position;
+    for (const slice of recordSlices(records, this.options.maxBytesPerPartition ?? REPLAY_MAX_BYTES_PER_PARTITION)) {
+      if (this.halted || !isRunning() || isStale()) return;
+      const outcome = await projectBatch(
+        {
+          redis: this.options.redis,
+          codec: this.options.codec,
+          history: this.options.control.history,
+          keys: this.options.keys,
+          meta: this.meta,
+          machineClickSeconds: this.options.machineClickSeconds,
+          expectedStart: (p) => this.options.start.get(p) ?? 0,
+          historyDays: this.options.historyDays,
+          maxClockSkewSeconds: this.options.maxClockSkewSeconds,
+          ...(this.options.orgId !== undefined ? { orgId: this.options.orgId } : {}),
+          ...(this.options.purgeFenceKey ? { purgeFenceKey: this.options.purgeFenceKey } : {}),
+          ...(this.options.dataKeys ? { dataKeys: this.options.dataKeys } : {}),
+        },
+        topic,
+        partition,
+        slice,
+        () => this.options.control.caughtUp(),
+      );
+      const next = Number(slice[slice.length - 1]!.offset) + 1;
+      if (!outcome.result.applied) {
+        // Another writer of this version (a second builder) fenced it: follow Redis; a purge fenced
+        // it: read the slice again (the next attempt waits for the control topic and gates anew).
+        const result = outcome.result;
+        const stored = result.superseded || result.held || 'purged' in result ? from : (result.storedOffset ?? this.options.start.get(partition) ?? 0);
+        log.warn({ partition, stored }, 'replay batch fenced; re-seeking');
+        this.positions.set(partition, stored);
+        this.consumer.seek({ topic, partition, offset: String(stored) });
+        return;
+      }
+      this.positions.set(partition, next);
+      from = next;
+      const c = this.counters;
+      c.batches++;
+      c.records += outcome.records;
+      c.collected += outcome.applied;
+      c.duplicates += outcome.duplicates;
+      c.deadLetters += outcome.deadLetters.length;
+      for (const [reason, n] of outcome.gatedOut) c.gatedOut[reason] += n;
+      resolveOffset(String(next - 1));
+      if (next >= bound) this.pause(partition);
+      if (this.options.afterBatch?.(c)) this.halted = true;
+      await heartbeat();
     }
-    this.positions.set(partition, next);
-    const c = this.counters;
-    c.batches++;
-    c.records += outcome.records;
-    c.collected += outcome.applied;
-    c.duplicates += outcome.duplicates;
-    c.deadLetters += outcome.deadLetters.length;
-    for (const [reason, n] of outcome.gatedOut) c.gatedOut[reason] += n;
-    resolveOffset(String(next - 1));
-    if (next >= bound) this.pause(partition);
-    if (this.options.afterBatch?.(c)) this.halted = true;
-    await heartbeat();
   }
 
   /**
@@ -406,6 +413,14 @@ export class VersionBuilder {
       if (this.failure) return; // the build stops with it (check())
       this.counters.foldSpilledAt = this.counters.records;
       this.state = undefined;
+      // The per-batch path reads email meta from Redis, which the write just filled, except for
+      // emails past the horizon: the fold dropped their hashes but still attributes their events.
+      const now = Math.floor(Date.now() / 1000);
+      const horizon = this.options.historyDays * (DAY_MS / 1000);
+      const gone = new Map<string, EmailMeta>();
+      for (const [key, meta] of this.metas) if (Math.floor(meta.sentAt / 1000) + horizon <= now) gone.set(key, meta);
+      this.meta.pin(gone);
+      this.metas.clear();
       this.writer?.disconnect();
       this.writer = undefined;
       log.warn(

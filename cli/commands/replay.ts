@@ -122,6 +122,7 @@ async function verify(deps: Deps, org: string | undefined): Promise<void> {
     `verify${org !== undefined ? ` of org ${org}` : ''}: live version ${result.liveVersion} vs a rebuild (scratch version ${result.scratchVersion}, dropped): ` +
       `${result.keysCompared} keys compared, ${result.differences.length} difference(s), ${result.counters.records} records read in ${(result.elapsedMs / 1000).toFixed(1)} s\n`,
   );
+  if (result.counters.foldSpilledAt !== null) process.stdout.write(`the rebuild was written ${spillLine(result.counters.foldSpilledAt, result.counters.records)}\n`);
   if (!result.consistent) process.stdout.write('warning: the live projection kept moving during the comparison; differences may be events in flight\n');
   if (result.differences.length > 0) process.exitCode = 1;
 }
@@ -146,6 +147,12 @@ async function replay(deps: Deps, from: From): Promise<void> {
   if (result.status === 'interrupted') process.exitCode = 130;
 }
 
+/** How a build that reached the fold's memory budget was written (BuildCounters.foldSpilledAt). */
+export function spillLine(spilledAt: number, records: number): string {
+  const why = 'the fold reached its memory budget (REPLAY_FOLD_MAX_MB)';
+  return spilledAt < records ? `in memory for the first ${spilledAt} records, then per batch: ${why}` : `in memory; ${why} with its last records, so nothing was left to go per batch`;
+}
+
 export function summary(r: ReplayResult): string {
   const c: BuildCounters = r.counters;
   const lines = [
@@ -157,9 +164,7 @@ export function summary(r: ReplayResult): string {
     `  events read       ${c.records}`,
     `  collected         ${c.collected}`,
     `  gated out         org_disabled ${c.gatedOut.org_disabled}, contact_opted_out ${c.gatedOut.contact_opted_out}, org_purged ${c.gatedOut.org_purged}, subscription_ended ${c.gatedOut.subscription_ended}, control_unreadable ${c.gatedOut.control_unreadable}`,
-    ...(c.foldSpilledAt !== null
-      ? [`  written           in memory for the first ${c.foldSpilledAt} records, then per batch: the fold reached its memory budget (REPLAY_FOLD_MAX_MB)`]
-      : []),
+    ...(c.foldSpilledAt !== null ? [`  written           ${spillLine(c.foldSpilledAt, c.records)}`] : []),
     `  duplicates        ${c.duplicates}`,
     `  dead letters      ${c.deadLetters} (counted only: the live projector already dead-lettered them)`,
     `  elapsed           ${(r.elapsedMs / 1000).toFixed(1)} s`,

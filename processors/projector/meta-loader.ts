@@ -14,6 +14,8 @@ import { Lru } from './lru.js';
  */
 export class EmailMetaLoader {
   private readonly cache: Lru<string, EmailMeta>;
+  /** emails Redis cannot answer for by design (their hashes expired at the horizon), see pin() */
+  private pinned: ReadonlyMap<string, EmailMeta> = new Map();
 
   constructor(
     private readonly redis: Redis,
@@ -31,6 +33,11 @@ export class EmailMetaLoader {
     for (const event of events) {
       const key = emailMetaKey(event.orgId, event.emailId);
       if (found.has(key) || missing.has(key)) continue;
+      const gone = this.pinned.get(key);
+      if (gone) {
+        found.set(key, gone);
+        continue;
+      }
       const cached = sentHere.has(key) ? undefined : this.cache.get(key);
       if (cached) found.set(key, cached);
       else missing.set(key, { orgId: event.orgId, emailId: event.emailId });
@@ -54,6 +61,16 @@ export class EmailMetaLoader {
       }
     });
     return found;
+  }
+
+  /**
+   * Meta of emails whose hashes are past the horizon, known from their folded EmailSent: Redis
+   * dropped those hashes (or never kept them), yet their later interactions still count in the
+   * day rollups and a repeated EmailSent is still not a new email. Answered before the cache and
+   * Redis, sends included. A replay that goes on per batch after its in-memory fold hands them over.
+   */
+  pin(metas: ReadonlyMap<string, EmailMeta>): void {
+    this.pinned = metas;
   }
 
   /**

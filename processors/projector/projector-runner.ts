@@ -179,6 +179,7 @@ export class ProjectorRunner {
     const { topic, partition } = batch;
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
     await this.joinSeek;
+    if (!isRunning() || isStale()) return; // fetched before the seek: the seek's position decides
     const position = await this.positionOf(partition);
     const first = Number(batch.messages[0]!.offset);
     if (first > position && !this.seekIssued.has(partition)) {

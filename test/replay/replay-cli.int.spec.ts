@@ -70,7 +70,7 @@ describe('engagement replay (CLI)', () => {
     expect(await projectionMismatches(redis, config, workload.expected, 2)).toEqual([]);
   });
 
-  it('REPLAY_FOLD_MAX_MB=1: the fold spills at once, the summary says so, and the KPIs are still exact', { timeout: 120_000 }, async () => {
+  it('REPLAY_FOLD_MAX_MB=1: the fold reaches its budget, the summary says so, and the KPIs are still exact', { timeout: 120_000 }, async () => {
     const run = spawnSync(process.execPath, ['bin/engagement.js', 'replay', '--yes'], {
       env: { ...childEnv(config), REPLAY_FOLD_MAX_MB: '1' },
       encoding: 'utf8',
@@ -78,7 +78,8 @@ describe('engagement replay (CLI)', () => {
       input: '',
     });
     expect(run.status, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/in memory for the first \d+ records, then per batch: the fold reached its memory budget/);
+    // this workload is one fetch per partition: the fold spills with its last records (replay.int.spec spills mid-build)
+    expect(run.stdout).toContain('the fold reached its memory budget (REPLAY_FOLD_MAX_MB)');
     expect(Number(await redis.get(keysFor(config.redisPrefix).currentVersion()))).toBe(3);
     expect(await projectionMismatches(redis, config, workload.expected, 3)).toEqual([]);
   });

@@ -1,0 +1,82 @@
+import type { Redis } from 'ioredis';
+import type { Kafka } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../core/config.js';
+import { createKafka } from '../../core/kafka.js';
+import { createRedis } from '../../core/redis.js';
+import { keysFor } from '../../projections/keys.js';
+import { diffSnapshots } from '../../replay/diff.js';
+import { runReplay } from '../../replay/replay-runner.js';
+import { snapshotVersion } from '../../replay/snapshot.js';
+import type { EmailEvent, EmailSent } from '../../schemas/events.js';
+import { cleanupTestResources, createTestTopics, testConfig } from '../support/env.js';
+import { generateWorkload } from '../support/workload.js';
+import { produceEvents } from '../processors/support/produce.js';
+
+const HOUR = 3_600_000;
+const HISTORY_DAYS = 4;
+
+/**
+ * A replay whose in-memory fold reaches its memory budget goes on per batch: what it writes must
+ * not depend on where that happened. The edge: emails sent before the horizon (their hashes are
+ * gone, in the fold and in Redis) whose interactions still count in the day rollups.
+ */
+describe('a replay that spills its fold between an email past the horizon and its interactions', () => {
+  let config: Config;
+  let kafka: Kafka;
+  let redis: Redis;
+  // Sends 100 to 68 hours ago: those of the first 4 hours are past the 4-day horizon. Their
+  // interactions come 36 hours later, on days whose rollups are all still kept.
+  const workload = generateWorkload({ orgs: 1, emailsPerOrg: 60, recipients: 3, seed: 41, startAt: Date.now() - 100 * HOUR, privacySwitches: false });
+  const sends = workload.emails.filter((e): e is EmailSent => e.type === 'EmailSent');
+  // One interaction of each kind per recipient and email: the fold and the script both forget the
+  // first-time flags of an email past the horizon at the end of each batch (they are not kept), so
+  // a second open would count again or not depending on where batches end, spill or no spill.
+  const firsts = new Set<string>();
+  const interactions: EmailEvent[] = workload.emails
+    .filter((e) => e.type !== 'EmailSent')
+    .filter((e) => {
+      const key = `${e.emailId}/${'contactId' in e ? e.contactId : ''}/${e.type}`;
+      if (firsts.has(key)) return false;
+      firsts.add(key);
+      return true;
+    })
+    .map((e) => ({ ...e, occurredAt: e.occurredAt + 36 * HOUR }));
+  const pastHorizon = sends.filter((s) => s.occurredAt + HISTORY_DAYS * 24 * HOUR <= Date.now());
+
+  beforeAll(async () => {
+    config = testConfig({ HISTORY_DAYS: String(HISTORY_DAYS) });
+    kafka = createKafka(config);
+    redis = createRedis(config);
+    // one partition: its first fetch is the sends' record batch, folded before the spill
+    await createTestTopics(config, 1);
+    await produceEvents(kafka, config, workload.control);
+    await produceEvents(kafka, config, sends);
+    await produceEvents(kafka, config, interactions);
+  });
+
+  afterAll(async () => {
+    redis?.disconnect();
+    if (config) await cleanupTestResources(config);
+  });
+
+  it('writes exactly what the fold alone writes', { timeout: 120_000 }, async () => {
+    expect(pastHorizon.length).toBeGreaterThan(0);
+    const k = keysFor(config.redisPrefix);
+    const folded = await runReplay({ config, kafka, redis });
+    expect(folded).toMatchObject({ status: 'switched', version: 2 });
+    expect(folded.counters.foldSpilledAt).toBeNull();
+    const reference = await snapshotVersion(redis, k.version(2));
+    // the scenario holds: the emails past the horizon left no hash, their senders' day rollups count their opens
+    const keys = [...reference.keys()];
+    for (const sent of pastHorizon) expect(keys.filter((key) => key.includes(sent.emailId))).toEqual([]);
+    expect(keys.some((key) => key.startsWith('senderd:'))).toBe(true);
+
+    const spilled = await runReplay({ config, kafka, redis }, { maxBytesPerPartition: 1, foldBudget: { maxBytes: 0, heapUsed: () => 1 } });
+    expect(spilled).toMatchObject({ status: 'switched', version: 3 });
+    // every send folded in memory, every interaction per batch
+    expect(spilled.counters.foldSpilledAt).toBe(sends.length);
+    expect(spilled.counters.records).toBe(sends.length + interactions.length);
+    expect(diffSnapshots(reference, await snapshotVersion(redis, k.version(3)))).toEqual([]);
+  });
+});
