@@ -4,6 +4,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { createContainerClient } from '../core/blob.js';
 import { DEFAULTS, loadConfig, type Config } from '../core/config.js';
 import { createKafka } from '../core/kafka.js';
@@ -61,6 +62,32 @@ export async function deleteRedisPrefix(config: Config): Promise<void> {
   } finally {
     redis.disconnect();
   }
+}
+
+/**
+ * Deletes what a bench run that died left behind (bench/leftovers.ts): every topic, group, Redis key
+ * and container whose name starts with its prefix (its scenarios' sinks included: `<prefix>-<id>`).
+ */
+export async function cleanupLeftovers(base: Config, prefix: string): Promise<void> {
+  if (!/^bench-[0-9a-f]+$/.test(prefix)) throw new Error(`bench cleanup refuses the prefix "${prefix}"`);
+  const config = { ...base, topicPrefix: prefix };
+  await deleteGroups(config);
+  const admin = createKafka(config).admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${prefix}.`));
+    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 10_000 });
+  } finally {
+    await admin.disconnect();
+  }
+  const redis = createRedis(config);
+  try {
+    for (const pattern of [`${prefix}*`, `{${prefix}*`]) await unlinkMatching(redis, pattern);
+  } finally {
+    redis.disconnect();
+  }
+  const service = BlobServiceClient.fromConnectionString(config.azureConnectionString);
+  for await (const container of service.listContainers({ prefix })) await service.deleteContainer(container.name);
 }
 
 /** Deletes the topics, groups, Redis keys and container of a bench config (never the defaults). */

@@ -1,9 +1,10 @@
 /** Runs the DESIGN §8 scenarios on one backlog and prints one table. */
 
-import { benchConfig, cleanup, ensureStack } from './env.js';
+import { benchConfig, cleanup, cleanupLeftovers, ensureStack } from './env.js';
 import { prepareBacklog } from './backlog.js';
 import { machineInfo } from './machine.js';
 import { progress } from './progress.js';
+import { deadRuns, registerRun, unregisterRun } from './leftovers.js';
 import { writeResults } from './results.js';
 import { encryptionScenario } from './scenarios/encryption.js';
 import { kpiScenario } from './scenarios/kpi.js';
@@ -50,11 +51,31 @@ export interface BenchOutcome {
 export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
   const config = benchConfig();
   await ensureStack(config);
+  for (const run of deadRuns()) {
+    progress(`cleanup: what the bench run ${run.prefix} (pid ${run.pid}, started ${run.startedAt}) left when it died`);
+    await cleanupLeftovers(config, run.prefix).then(
+      () => unregisterRun(run.prefix),
+      (error: unknown) => progress(`cleanup of ${run.prefix} failed (the next run tries again): ${(error as Error).message}`),
+    );
+  }
+  registerRun(config.topicPrefix);
   const events = options.events ?? (options.smoke ? SIZES.smoke : SIZES.full);
   const rows: BenchRow[] = [];
   const checks: Check[] = [];
   const notes: string[] = [];
   let ctx: BenchContext | undefined;
+  // Ctrl-C: delete what this run made before leaving; a second Ctrl-C leaves at once (the next run deletes it).
+  let interrupted = false;
+  const onSigint = (): void => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    progress('interrupted: deleting this run\'s topics, groups, Redis keys and containers (Ctrl-C again to leave them to the next run)');
+    void cleanup(config, ctx?.sinks ?? [])
+      .then(() => unregisterRun(config.topicPrefix))
+      .catch((error: unknown) => progress(`cleanup failed (the next run tries again): ${(error as Error).message}`))
+      .finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSigint);
   try {
     ctx = await prepareBacklog(config, events, options.smoke);
     if (options.seconds !== undefined) ctx.seconds = options.seconds;
@@ -74,7 +95,11 @@ export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
     }
   } finally {
     progress('cleanup: topics, groups, Redis keys, containers');
-    await cleanup(config, ctx?.sinks ?? []).catch((error: unknown) => progress(`cleanup failed: ${(error as Error).message}`));
+    await cleanup(config, ctx?.sinks ?? []).then(
+      () => unregisterRun(config.topicPrefix),
+      (error: unknown) => progress(`cleanup failed (the next run tries again): ${(error as Error).message}`),
+    );
+    process.off('SIGINT', onSigint);
   }
   const failed = checks.filter((c) => !c.ok);
   process.stdout.write(`\n${textTable(rows)}\n\n`);
