@@ -8,6 +8,7 @@
 import type { Redis } from 'ioredis';
 import { scanKeys } from '../core/redis-scan.js';
 import { PACKED, type VersionKeys } from '../projections/keys.js';
+import { SEEN_TTL_SECONDS } from '../projections/projector/apply-args.js';
 import type { Fields, Snapshot } from './diff.js';
 
 const READ_CHUNK = 500;
@@ -76,6 +77,26 @@ export function withoutExpiredPackedDays(snapshot: Snapshot, lastExpired: string
     }
     const kept = Object.fromEntries(Object.entries(fields).filter(([day]) => `${month}${day}` > lastExpired));
     if (Object.keys(kept).length > 0) out.set(name, kept);
+  }
+  return out;
+}
+
+const SEEN_DAY = /^seen:(\d{4})(\d{2})(\d{2})$/;
+const DAY_MS = 86_400_000;
+
+/**
+ * The snapshot without the seen sets of days past the de-duplication window. The live projector's
+ * set of day D expires SEEN_TTL_SECONDS after its last write, and every write of a day-D event
+ * happens after D starts (less the clock skew, at most a day): a rebuild writes those sets again,
+ * while the live ones may be gone. Both versions hold a set alike only while D started less than
+ * SEEN_TTL_SECONDS minus that day ago. Pure.
+ */
+export function withoutSeenPastWindow(snapshot: Snapshot, now: number): Snapshot {
+  const out = new Map<string, Fields>();
+  for (const [name, fields] of snapshot) {
+    const day = SEEN_DAY.exec(name);
+    if (day && Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3])) + SEEN_TTL_SECONDS * 1000 - DAY_MS <= now) continue;
+    out.set(name, fields);
   }
   return out;
 }

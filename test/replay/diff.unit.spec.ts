@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { diffSnapshots, formatDifference, type Snapshot } from '../../replay/diff.js';
-import { withoutExpiredPackedDays, withoutPackedRollups } from '../../replay/snapshot.js';
+import { withoutExpiredPackedDays, withoutPackedRollups, withoutSeenPastWindow } from '../../replay/snapshot.js';
 
 const snap = (entries: Record<string, Record<string, string>>): Snapshot => new Map(Object.entries(entries));
 
@@ -63,5 +63,19 @@ describe('withoutExpiredPackedDays', () => {
     expect(withoutExpiredPackedDays(snapshot, '20261101')).toEqual(
       snap({ 'senderm:o:s%3Ax:202611': { '02': '4,,,,,,,,,,' }, 'orgd:o:20261031': { emails: '2' } }),
     );
+  });
+});
+
+describe('withoutSeenPastWindow', () => {
+  it('keeps a seen set while its day started less than the window minus a day ago, and every other key', () => {
+    const now = Date.UTC(2026, 10, 26, 12);
+    const snapshot = snap({
+      'seen:20261126': { a: '1' },
+      'seen:20261120': { b: '1' }, // started 6.5 days ago: 6.5 + 1 < 8
+      'seen:20261119': { c: '1' }, // 7.5 days ago: live may have lost it
+      'seen:20261001': { d: '1' },
+      'orgd:o:20261001': { emails: '1' },
+    });
+    expect([...withoutSeenPastWindow(snapshot, now).keys()].sort()).toEqual(['orgd:o:20261001', 'seen:20261120', 'seen:20261126']);
   });
 });
