@@ -5,12 +5,10 @@
 
 import { randomBytes } from 'node:crypto';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { createContainerClient } from '../core/blob.js';
-import { DEFAULTS, loadConfig, type Config } from '../core/config.js';
+import { loadConfig, type Config } from '../core/config.js';
 import { createKafka } from '../core/kafka.js';
 import { createRedis } from '../core/redis.js';
 import { unlinkMatching } from '../core/redis-scan.js';
-import { keysFor } from '../projections/keys.js';
 import { ensureTopics, stackUp } from '../stack/index.js';
 import { progress } from './progress.js';
 
@@ -55,21 +53,14 @@ export async function deleteGroups(config: Config, filter: (group: string) => bo
   }
 }
 
-export async function deleteRedisPrefix(config: Config): Promise<void> {
-  const redis = createRedis(config);
-  try {
-    for (const pattern of keysFor(config.redisPrefix).patterns()) await unlinkMatching(redis, pattern);
-  } finally {
-    redis.disconnect();
-  }
-}
-
 /**
- * Deletes what a bench run that died left behind (bench/leftovers.ts): every topic, group, Redis key
- * and container whose name starts with its prefix (its scenarios' sinks included: `<prefix>-<id>`).
+ * Deletes everything of a bench run, at its end or, once it died, at the next run's start
+ * (bench/leftovers.ts): every topic, group, Redis key and container whose name starts with its
+ * prefix, its scenarios' sinks included (`<prefix>-<id>`, `<prefix>.tracking`, …). Never anything
+ * but a bench run's: the prefix must be one benchConfig makes.
  */
-export async function cleanupLeftovers(base: Config, prefix: string): Promise<void> {
-  if (!/^bench-[0-9a-f]+$/.test(prefix)) throw new Error(`bench cleanup refuses the prefix "${prefix}"`);
+export async function deleteRun(base: Config, prefix: string): Promise<void> {
+  if (!/^bench-[0-9a-f]{8}$/.test(prefix)) throw new Error(`bench cleanup refuses the prefix "${prefix}"`);
   const config = { ...base, topicPrefix: prefix };
   await deleteGroups(config);
   const admin = createKafka(config).admin();
@@ -88,22 +79,4 @@ export async function cleanupLeftovers(base: Config, prefix: string): Promise<vo
   }
   const service = BlobServiceClient.fromConnectionString(config.azureConnectionString);
   for await (const container of service.listContainers({ prefix })) await service.deleteContainer(container.name);
-}
-
-/** Deletes the topics, groups, Redis keys and container of a bench config (never the defaults). */
-export async function cleanup(config: Config, sinks: readonly Config[] = []): Promise<void> {
-  if (config.topicPrefix === DEFAULTS.TOPIC_PREFIX || config.redisPrefix === DEFAULTS.REDIS_PREFIX) throw new Error('bench cleanup refuses the default prefixes');
-  await deleteGroups(config);
-  const admin = createKafka(config).admin();
-  await admin.connect();
-  try {
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${config.topicPrefix}.`));
-    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 10_000 });
-  } finally {
-    await admin.disconnect();
-  }
-  for (const c of [config, ...sinks]) {
-    await deleteRedisPrefix(c);
-    await createContainerClient(c).deleteIfExists();
-  }
 }

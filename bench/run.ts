@@ -1,6 +1,6 @@
 /** Runs the DESIGN §8 scenarios on one backlog and prints one table. */
 
-import { benchConfig, cleanup, cleanupLeftovers, ensureStack } from './env.js';
+import { benchConfig, deleteRun, ensureStack } from './env.js';
 import { prepareBacklog } from './backlog.js';
 import { machineInfo } from './machine.js';
 import { progress } from './progress.js';
@@ -46,60 +46,68 @@ export interface BenchOutcome {
   rows: BenchRow[];
   checks: Check[];
   failed: Check[];
+  /** Ctrl-C: the run stopped early and reported nothing */
+  interrupted: boolean;
 }
 
 export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
   const config = benchConfig();
-  await ensureStack(config);
-  for (const run of deadRuns()) {
-    progress(`cleanup: what the bench run ${run.prefix} (pid ${run.pid}, started ${run.startedAt}) left when it died`);
-    await cleanupLeftovers(config, run.prefix).then(
-      () => unregisterRun(run.prefix),
-      (error: unknown) => progress(`cleanup of ${run.prefix} failed (the next run tries again): ${(error as Error).message}`),
-    );
-  }
+  // Registered before anything of this run exists, so whatever happens next, a later run can delete it.
   registerRun(config.topicPrefix);
-  const events = options.events ?? (options.smoke ? SIZES.smoke : SIZES.full);
-  const rows: BenchRow[] = [];
-  const checks: Check[] = [];
-  const notes: string[] = [];
-  let ctx: BenchContext | undefined;
-  // Ctrl-C: delete what this run made before leaving; a second Ctrl-C leaves at once (the next run deletes it).
+  // Ctrl-C: the scenario in flight finishes, no other starts, this run's data is deleted and no
+  // result is written; a second Ctrl-C leaves at once (the next run deletes what is left).
   let interrupted = false;
   const onSigint = (): void => {
     if (interrupted) process.exit(130);
     interrupted = true;
-    progress('interrupted: deleting this run\'s topics, groups, Redis keys and containers (Ctrl-C again to leave them to the next run)');
-    void cleanup(config, ctx?.sinks ?? [])
-      .then(() => unregisterRun(config.topicPrefix))
-      .catch((error: unknown) => progress(`cleanup failed (the next run tries again): ${(error as Error).message}`))
-      .finally(() => process.exit(130));
+    progress('interrupted: finishing the scenario in flight, then deleting this run\'s topics, groups, Redis keys and containers (Ctrl-C again to leave them to the next run)');
   };
   process.on('SIGINT', onSigint);
+  const events = options.events ?? (options.smoke ? SIZES.smoke : SIZES.full);
+  const rows: BenchRow[] = [];
+  const checks: Check[] = [];
+  const notes: string[] = [];
   try {
-    ctx = await prepareBacklog(config, events, options.smoke);
-    if (options.seconds !== undefined) ctx.seconds = options.seconds;
-    // kpi needs projected data: the pipeline runs first whenever kpi is asked for.
-    const wanted = new Set(options.scenarios);
-    const order = SCENARIOS.filter((s) => wanted.has(s) || (s === 'pipeline' && wanted.has('kpi')));
-    for (const name of order) {
-      progress(`scenario ${name}: start`);
-      try {
-        const result = await RUNNERS[name](ctx);
-        rows.push(...result.rows);
-        checks.push(...result.checks);
-        notes.push(...(result.notes ?? []));
-      } catch (error) {
-        checks.push({ scenario: name, name: 'ran', ok: false, detail: (error as Error).stack ?? String(error) });
+    await ensureStack(config);
+    for (const run of deadRuns()) {
+      if (run.prefix === config.topicPrefix) continue;
+      progress(`cleanup: what the bench run ${run.prefix} (pid ${run.pid}, started ${run.startedAt}) left when it died`);
+      await deleteRun(config, run.prefix).then(
+        () => unregisterRun(run.prefix),
+        (error: unknown) => progress(`cleanup of ${run.prefix} failed (the next run tries again): ${(error as Error).message}`),
+      );
+    }
+    if (!interrupted) {
+      const ctx = await prepareBacklog(config, events, options.smoke);
+      if (options.seconds !== undefined) ctx.seconds = options.seconds;
+      // kpi needs projected data: the pipeline runs first whenever kpi is asked for.
+      const wanted = new Set(options.scenarios);
+      const order = SCENARIOS.filter((s) => wanted.has(s) || (s === 'pipeline' && wanted.has('kpi')));
+      for (const name of order) {
+        if (interrupted) break;
+        progress(`scenario ${name}: start`);
+        try {
+          const result = await RUNNERS[name](ctx);
+          rows.push(...result.rows);
+          checks.push(...result.checks);
+          notes.push(...(result.notes ?? []));
+        } catch (error) {
+          checks.push({ scenario: name, name: 'ran', ok: false, detail: (error as Error).stack ?? String(error) });
+        }
       }
     }
   } finally {
     progress('cleanup: topics, groups, Redis keys, containers');
-    await cleanup(config, ctx?.sinks ?? []).then(
+    // Everything under this run's prefix: its scenarios' sinks are named after it.
+    await deleteRun(config, config.topicPrefix).then(
       () => unregisterRun(config.topicPrefix),
       (error: unknown) => progress(`cleanup failed (the next run tries again): ${(error as Error).message}`),
     );
     process.off('SIGINT', onSigint);
+  }
+  if (interrupted) {
+    progress('interrupted: nothing reported or written');
+    return { rows, checks, failed: [], interrupted: true };
   }
   const failed = checks.filter((c) => !c.ok);
   process.stdout.write(`\n${textTable(rows)}\n\n`);
@@ -111,5 +119,5 @@ export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
   } else if (options.writeResults) {
     progress('results: --smoke never writes RESULTS.md');
   }
-  return { rows, checks, failed };
+  return { rows, checks, failed, interrupted: false };
 }

@@ -29,6 +29,7 @@ export function registerBenchCommand(program: Command): void {
         writeResults: opts.writeResults,
         command: `engagement ${process.argv.slice(2).join(' ')}`,
       });
+      if (outcome.interrupted) process.exit(130);
       if (outcome.failed.length > 0) process.stderr.write(`bench: ${outcome.failed.length} correctness check(s) failed\n`);
       process.exit(outcome.failed.length > 0 ? 1 : 0);
     });
