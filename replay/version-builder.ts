@@ -49,6 +49,7 @@ export interface BuildCounters {
   duplicates: number;
   deadLetters: number;
   gatedOut: Record<GateReason, number>;
+  /** fetched batches folded in memory, then apply scripts (one per slice) once per batch */
   batches: number;
   /** records a fresh build had folded in memory when it outgrew its budget and went on per batch (null: it never did) */
   foldSpilledAt: number | null;
