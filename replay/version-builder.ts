@@ -111,6 +111,21 @@ export function emptyCounters(): BuildCounters {
   return { records: 0, collected: 0, duplicates: 0, deadLetters: 0, gatedOut: Object.fromEntries(GATE_REASONS.map((r) => [r, 0])) as Record<GateReason, number>, batches: 0, foldSpilledAt: null };
 }
 
+/**
+ * Awaits `work` while telling the group this member is alive. A write of 250,000 folded records
+ * (or a spill) can outlast the session timeout on a busy machine: the group then dropped the
+ * member (measured: a 1M-record fold replay rejoined mid-build) and its partitions were fetched again
+ * from the log start.
+ */
+async function beating<T>(heartbeat: () => Promise<void>, work: Promise<T>): Promise<T> {
+  const timer = setInterval(() => void heartbeat().catch(() => undefined), REPLAY_CONSUMER.heartbeatInterval);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 export class VersionBuilder {
   readonly counters = emptyCounters();
   /** partition -> next offset to apply (= the version's stored offset once applied) */
@@ -324,15 +339,18 @@ export class VersionBuilder {
       return offset >= position && offset < bound;
     });
     if (records.length === 0) {
-      if (Number(batch.messages[0]!.offset) > position) this.consumer.seek({ topic, partition, offset: String(position) });
-      else if (position >= bound) this.pause(partition);
+      // Past the limit: wait there. Anywhere else (after the group dropped this member and it
+      // joined again, kafkajs fetches from the log start: the build keeps no committed offsets) go
+      // where the build is, rather than read the whole log up to it again.
+      if (position >= bound) this.pause(partition);
+      else this.consumer.seek({ topic, partition, offset: String(position) });
       return;
     }
     if (this.halted) return;
     if (this.state) {
       if (this.spilling) {
         // the fold is being written out: this batch goes per batch, from where the write leaves it
-        await this.spilling;
+        await beating(heartbeat, this.spilling);
         return this.onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale } as EachBatchPayload);
       }
       this.foldsInFlight++;
@@ -345,8 +363,8 @@ export class VersionBuilder {
       resolveOffset(String(next - 1));
       if (next >= bound) this.pause(partition);
       if (this.options.afterBatch?.(this.counters)) this.halted = true;
-      if (this.sinceWrite >= FLUSH_RECORDS || this.atLimit()) await this.write();
-      else if (this.budget.heapUsed() > this.budget.maxBytes) await this.spill();
+      if (this.sinceWrite >= FLUSH_RECORDS || this.atLimit()) await beating(heartbeat, this.write());
+      else if (this.budget.heapUsed() > this.budget.maxBytes) await beating(heartbeat, this.spill());
       await heartbeat();
       return;
     }
