@@ -9,6 +9,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stackPaths } from '../stack/paths.js';
+import { isAlive as isRunning } from '../stack/processes.js';
 
 export interface BenchRun {
   /** the run's TOPIC_PREFIX; its Redis prefixes and containers start with it too */
@@ -33,18 +34,8 @@ export function unregisterRun(prefix: string, dir = DIR): void {
   rmSync(fileOf(prefix, dir), { force: true });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: a process of another user holds the pid: alive as far as we can tell
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Registered runs whose process is gone (an unreadable registration counts as gone). */
-export function deadRuns(dir = DIR, isAlive: (pid: number) => boolean = alive): BenchRun[] {
+export function deadRuns(dir = DIR, isAlive: (pid: number) => boolean = isRunning): BenchRun[] {
   let names: string[];
   try {
     names = readdirSync(dir).filter((n) => n.endsWith('.json'));
@@ -56,7 +47,7 @@ export function deadRuns(dir = DIR, isAlive: (pid: number) => boolean = alive): 
     const prefix = name.slice(0, -'.json'.length);
     try {
       const run = JSON.parse(readFileSync(path.join(dir, name), 'utf8')) as BenchRun;
-      if (!isAlive(run.pid)) dead.push({ ...run, prefix });
+      if (!Number.isInteger(run.pid) || run.pid <= 0 || !isAlive(run.pid)) dead.push({ ...run, prefix });
     } catch {
       dead.push({ prefix, pid: 0, startedAt: 'unknown' });
     }
