@@ -113,9 +113,9 @@ export function emptyCounters(): BuildCounters {
 
 /**
  * Awaits `work` while telling the group this member is alive. A write of 250,000 folded records
- * (or a spill) can outlast the session timeout on a busy machine: the group then dropped the
- * member (measured: a 1M-record fold replay rejoined mid-build) and its partitions were fetched again
- * from the log start.
+ * (or a spill) can outlast the session timeout on a busy machine, and the group then drops the
+ * member (measured: a 1M-record fold replay's consumer was dropped mid-build, and that build then
+ * made no progress for 15 minutes; with these heartbeats the same run was not dropped).
  */
 async function beating<T>(heartbeat: () => Promise<void>, work: Promise<T>): Promise<T> {
   const timer = setInterval(() => void heartbeat().catch(() => undefined), REPLAY_CONSUMER.heartbeatInterval);

@@ -155,6 +155,39 @@ describe('replay rebuilds the projection blue/green, exactly', () => {
     expect(diffSnapshots(baseline, await snapshotVersion(redis, k.version(live + 1)))).toEqual([]);
   });
 
+  it('a replay whose consumer group rebalances mid-build (a member joins and leaves) goes on from where it was, to exactly the live KPIs', { timeout: 120_000 }, async () => {
+    const k = keysFor(config.redisPrefix);
+    const live = await currentVersion(redis, k);
+    // After a rebalance kafkajs fetches a partition from its committed offset, and a build commits
+    // none: from the log start, before everything the build has folded.
+    let intruder: ReturnType<Kafka['consumer']> | undefined;
+    let joined: Promise<void> | undefined;
+    const join = async (): Promise<void> => {
+      const admin = kafka.admin();
+      await admin.connect();
+      const groups = await admin.listGroups().finally(() => admin.disconnect());
+      const groupId = groups.groups.map((g) => g.groupId).find((g) => g.startsWith(`${config.topicPrefix}.replay.`) && !/control-reader|keyring/.test(g))!;
+      intruder = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 500 });
+      await intruder.connect();
+      await intruder.subscribe({ topic: topic(), fromBeginning: true });
+      let batches = 0;
+      await intruder.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => void batches++ });
+      await waitFor(async () => batches > 0, { message: 'the intruder was assigned partitions' });
+      await intruder.disconnect(); // a second rebalance: every partition back to the build, fetched from the log start
+    };
+    const result = await runReplay(deps(), {
+      maxBytesPerPartition: 16_384,
+      onProgress: (p) => {
+        if (p.counters.records > 0 && !joined) joined = join();
+      },
+    });
+    await joined;
+    expect(intruder).toBeDefined();
+    expect(result).toMatchObject({ status: 'switched', version: live + 1, previous: live });
+    expect(result.counters.records).toBe(await highWatermarkTotal(kafka, topic()));
+    expect(diffSnapshots(baseline, await snapshotVersion(redis, k.version(live + 1)))).toEqual([]);
+  });
+
   it('refuses a second concurrent replay with a clear message', { timeout: 120_000 }, async () => {
     const k = keysFor(config.redisPrefix);
     const first = runReplay(deps(), { holder: 'ops-laptop:4242' });
