@@ -27,7 +27,7 @@ import type { ControlReader } from '../processors/control/control-reader.js';
 import { openRecords, type ProcessorKeys } from '../processors/open-records.js';
 import { GATE_REASONS, type GateReason } from '../processors/gate/decide.js';
 import { EmailMetaLoader } from '../processors/projector/meta-loader.js';
-import { projectBatch } from '../processors/projector/project-batch.js';
+import { projectBatch, type BatchTarget } from '../processors/projector/project-batch.js';
 import { decodeRecords } from '../processors/decode-records.js';
 import { gateBatch } from '../processors/gate/gate-batch.js';
 import { firstOccurrences } from '../processors/projector/dedupe.js';
@@ -133,6 +133,8 @@ export class VersionBuilder {
   readonly groupId: string;
   private readonly consumer: Consumer;
   private readonly meta: EmailMetaLoader;
+  /** what the per-batch path (a resumed or spilled build) writes with, as the live projector */
+  private readonly target: BatchTarget;
   private limit: Map<number, number> | undefined;
   private readonly paused = new Set<number>();
   private halted = false;
@@ -169,6 +171,20 @@ export class VersionBuilder {
       maxBytesPerPartition: options.maxBytesPerPartition ?? (options.fresh ? FRESH_MAX_BYTES_PER_PARTITION : REPLAY_MAX_BYTES_PER_PARTITION),
     });
     this.meta = new EmailMetaLoader(options.redis, options.keys);
+    this.target = {
+      redis: options.redis,
+      codec: options.codec,
+      history: options.control.history,
+      keys: options.keys,
+      meta: this.meta,
+      machineClickSeconds: options.machineClickSeconds,
+      expectedStart: (p) => options.start.get(p) ?? 0,
+      historyDays: options.historyDays,
+      maxClockSkewSeconds: options.maxClockSkewSeconds,
+      ...(options.orgId !== undefined ? { orgId: options.orgId } : {}),
+      ...(options.purgeFenceKey ? { purgeFenceKey: options.purgeFenceKey } : {}),
+      ...(options.dataKeys ? { dataKeys: options.dataKeys } : {}),
+    };
   }
 
   get stopped(): boolean {
@@ -373,20 +389,7 @@ export class VersionBuilder {
     for (const slice of recordSlices(records, this.options.maxBytesPerPartition ?? REPLAY_MAX_BYTES_PER_PARTITION)) {
       if (this.halted || !isRunning() || isStale()) return;
       const outcome = await projectBatch(
-        {
-          redis: this.options.redis,
-          codec: this.options.codec,
-          history: this.options.control.history,
-          keys: this.options.keys,
-          meta: this.meta,
-          machineClickSeconds: this.options.machineClickSeconds,
-          expectedStart: (p) => this.options.start.get(p) ?? 0,
-          historyDays: this.options.historyDays,
-          maxClockSkewSeconds: this.options.maxClockSkewSeconds,
-          ...(this.options.orgId !== undefined ? { orgId: this.options.orgId } : {}),
-          ...(this.options.purgeFenceKey ? { purgeFenceKey: this.options.purgeFenceKey } : {}),
-          ...(this.options.dataKeys ? { dataKeys: this.options.dataKeys } : {}),
-        },
+        this.target,
         topic,
         partition,
         slice,
