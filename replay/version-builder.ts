@@ -35,6 +35,7 @@ import { fold } from '../processors/projector/fold.js';
 import type { EmailMeta } from '../processors/projector/email-meta.js';
 import { dayOf } from '../projections/keys.js';
 import { FoldState } from '../projections/projector/fold-state.js';
+import { HeldFlags } from '../projections/projector/held-flags.js';
 import { writeDrained } from '../projections/projector/write-state.js';
 import { EngagementError } from '../core/errors.js';
 import type { EventCodec } from '../schemas/codec.js';
@@ -133,6 +134,8 @@ export class VersionBuilder {
   readonly groupId: string;
   private readonly consumer: Consumer;
   private readonly meta: EmailMetaLoader;
+  /** the per-batch path's flags of emails past the horizon (held-flags.ts); the fold holds its own until a spill */
+  private readonly held = new HeldFlags();
   /** what the per-batch path (a resumed or spilled build) writes with, as the live projector */
   private readonly target: BatchTarget;
   private limit: Map<number, number> | undefined;
@@ -170,7 +173,7 @@ export class VersionBuilder {
       ...(options.fresh ? { maxBytes: FRESH_MAX_BYTES } : {}),
       maxBytesPerPartition: options.maxBytesPerPartition ?? (options.fresh ? FRESH_MAX_BYTES_PER_PARTITION : REPLAY_MAX_BYTES_PER_PARTITION),
     });
-    this.meta = new EmailMetaLoader(options.redis, options.keys);
+    this.meta = new EmailMetaLoader(options.redis, options.keys, undefined, options.historyDays * (DAY_MS / 1000));
     this.target = {
       redis: options.redis,
       codec: options.codec,
@@ -184,6 +187,7 @@ export class VersionBuilder {
       ...(options.orgId !== undefined ? { orgId: options.orgId } : {}),
       ...(options.purgeFenceKey ? { purgeFenceKey: options.purgeFenceKey } : {}),
       ...(options.dataKeys ? { dataKeys: options.dataKeys } : {}),
+      held: this.held,
     };
   }
 
@@ -434,6 +438,7 @@ export class VersionBuilder {
       await this.write();
       if (this.failure) return; // the build stops with it (check())
       this.counters.foldSpilledAt = this.counters.records;
+      this.held.add(this.state!.heldFlags());
       this.state = undefined;
       // The per-batch path reads email meta from Redis, which the write just filled, except for
       // emails past the horizon: the fold dropped their hashes but still attributes their events.

@@ -15,12 +15,18 @@ import { Lru } from './lru.js';
 export class EmailMetaLoader {
   private readonly cache: Lru<string, EmailMeta>;
   /** emails Redis cannot answer for by design (their hashes expired at the horizon), see pin() */
-  private pinned: ReadonlyMap<string, EmailMeta> = new Map();
+  private readonly pinned = new Map<string, EmailMeta>();
 
+  /**
+   * `pastHorizonSeconds` (a replay: HISTORY_DAYS in seconds): remember() pins the sends already
+   * past the horizon instead of leaving them to the LRU, which would forget them after
+   * `maxEntries` other emails, and with them the sender and template of their interactions.
+   */
   constructor(
     private readonly redis: Redis,
     private readonly keys: VersionKeys,
     maxEntries = 200_000,
+    private readonly pastHorizonSeconds?: number,
   ) {
     this.cache = new Lru(maxEntries);
   }
@@ -68,9 +74,10 @@ export class EmailMetaLoader {
    * dropped those hashes (or never kept them), yet their later interactions still count in the
    * day rollups and a repeated EmailSent is still not a new email. Answered before the cache and
    * Redis, sends included. A replay that goes on per batch after its in-memory fold hands them over.
+   * Held for the loader's life: bounded by the sends the log keeps past the horizon (7 days).
    */
   pin(metas: ReadonlyMap<string, EmailMeta>): void {
-    this.pinned = metas;
+    for (const [key, meta] of metas) this.pinned.set(key, meta);
   }
 
   /**
@@ -79,12 +86,15 @@ export class EmailMetaLoader {
    */
   remember(events: readonly EmailEvent[], known: ReadonlyMap<string, EmailMeta>): void {
     const firsts = new Set<string>();
+    const gone = this.pastHorizonSeconds === undefined ? -Infinity : Math.floor(Date.now() / 1000) - this.pastHorizonSeconds;
     for (const event of events) {
       if (event.type !== 'EmailSent') continue;
       const key = emailMetaKey(event.orgId, event.emailId);
       if (known.has(key) || firsts.has(key)) continue;
       firsts.add(key);
-      this.cache.set(key, { senderId: event.senderId, templateId: event.templateId, sentAt: event.occurredAt, zones: zonesOf(event) });
+      const meta = { senderId: event.senderId, templateId: event.templateId, sentAt: event.occurredAt, zones: zonesOf(event) };
+      if (Math.floor(meta.sentAt / 1000) <= gone) this.pinned.set(key, meta);
+      else this.cache.set(key, meta);
     }
   }
 }

@@ -11,6 +11,7 @@ import type { Redis } from 'ioredis';
 import type { VersionKeys } from '../../projections/keys.js';
 import { applyBatch, readStoredFields, type ApplyResult } from '../../projections/projector/apply-batch.js';
 import { resolveClicks, resolveFlags, storedFieldsOf } from '../../projections/projector/delta.js';
+import type { HeldFlags } from '../../projections/projector/held-flags.js';
 import type { EventCodec } from '../../schemas/codec.js';
 import type { EmailEvent } from '../../schemas/events.js';
 import { decodeRecords, type RejectedRecord } from '../decode-records.js';
@@ -44,6 +45,8 @@ export interface BatchTarget {
   purgeFenceKey?: string;
   /** the org data keys: sealed events are opened before they are gated (processors/open-records.ts) */
   dataKeys?: ProcessorKeys;
+  /** a replay: the flags of emails past the horizon, which Redis drops with each batch (held-flags.ts) */
+  held?: HeldFlags;
 }
 
 export interface BatchOutcome {
@@ -90,10 +93,14 @@ export async function projectBatch(
     const events = fresh.length === unique.length ? uniqueEvents : fresh.map((r) => r.event);
     const delta = fold(events, emailMeta, target.keys, { machineClickSeconds: target.machineClickSeconds, historyDays: target.historyDays });
     // First-time flags and click bursts decided here from what Redis held, not by calls per event in the script (delta.ts).
-    const stored = await readStoredFields(target.redis, storedFieldsOf(delta));
+    const wanted = storedFieldsOf(delta);
+    const fromRedis = await readStoredFields(target.redis, wanted);
+    const stored = target.held ? target.held.over(fromRedis) : fromRedis;
     resolveFlags(delta, stored);
     resolveClicks(delta, stored);
-    return await applyAndCount(target, topic, partition, records, delta, events, emailMeta, decoded.rejected, collected.length, rejected, deadLettered, purgesKnown);
+    const outcome = await applyAndCount(target, topic, partition, records, delta, events, emailMeta, decoded.rejected, collected.length, rejected, deadLettered, purgesKnown);
+    if (outcome.result.applied) target.held?.keep(delta, wanted.keys(), Math.floor(Date.now() / 1000));
+    return outcome;
   } finally {
     await deadLettered?.catch(() => undefined);
   }

@@ -144,6 +144,25 @@ export class FoldState {
     return newFlags;
   }
 
+  /**
+   * The flags and burst states of flags hashes that were never written (past the horizon, see
+   * drop()), for a build that goes on per batch (HeldFlags) after this state is dropped.
+   */
+  heldFlags(): Map<string, Map<string, string>> {
+    const out = new Map<string, Map<string, string>>();
+    for (const [key, fields] of this.flags) {
+      if (this.expiry.has(key)) continue;
+      const held = inner(out, key);
+      for (const field of fields) held.set(field, '1');
+    }
+    for (const [key, fields] of this.bursts) {
+      if (this.expiry.has(key)) continue;
+      const held = inner(out, key);
+      for (const [field, value] of fields) held.set(field, value);
+    }
+    return out;
+  }
+
   /** What changed since the last drain, as final values; the caller writes it (atomically, with its offsets). */
   drain(): DrainedState {
     const out = this.pending;
@@ -250,12 +269,17 @@ export class FoldState {
     }
   }
 
+  /**
+   * Nothing the batch wrote to `key` is written. Its flags and burst states stay known: only an
+   * email's flags hash holds them, and one dropped here is past the horizon at replay time, when
+   * its interactions were not (the live run kept its flags, so a recipient's later open or click
+   * of it was not first-time). Held for the build's length; bounded by the sends the log keeps
+   * past the horizon (its 7 days of slack). See heldFlags().
+   */
   private drop(key: string): void {
     this.fresh.delete(key);
     this.pending.set.delete(key);
     this.pending.incr.delete(key);
-    this.flags.delete(key);
-    this.bursts.delete(key);
     this.pending.del.delete(key);
     this.min.delete(key);
     this.max.delete(key);

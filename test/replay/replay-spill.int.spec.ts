@@ -33,18 +33,10 @@ describe('a replay that spills its fold between an email past the horizon and it
     workload.emails.filter((e) => e.type === 'EmailSent' && Math.abs(e.occurredAt + HISTORY_DAYS * 24 * HOUR - Date.now()) < 15 * 60_000).map((e) => e.emailId),
   );
   const sends = workload.emails.filter((e): e is EmailSent => e.type === 'EmailSent' && !near.has(e.emailId));
-  // One interaction of each kind per recipient and email: the fold and the script both forget the
-  // first-time flags of an email past the horizon at the end of each batch (they are not kept), so
-  // a second open would count again or not depending on where batches end, spill or no spill.
-  const firsts = new Set<string>();
+  // Repeated opens and clicks included: the first-time flags of an email past the horizon are held
+  // for the build (held-flags.ts), so a second open counts once wherever batches end, spill or no spill.
   const interactions: EmailEvent[] = workload.emails
     .filter((e) => e.type !== 'EmailSent' && !near.has(e.emailId))
-    .filter((e) => {
-      const key = `${e.emailId}/${'contactId' in e ? e.contactId : ''}/${e.type}`;
-      if (firsts.has(key)) return false;
-      firsts.add(key);
-      return true;
-    })
     .map((e) => ({ ...e, occurredAt: e.occurredAt + 36 * HOUR }));
   const pastHorizon = sends.filter((s) => s.occurredAt + HISTORY_DAYS * 24 * HOUR <= Date.now());
 

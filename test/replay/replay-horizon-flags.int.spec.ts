@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Kafka } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../core/config.js';
+import { createKafka } from '../../core/kafka.js';
+import { createRedis } from '../../core/redis.js';
+import { keysFor } from '../../projections/keys.js';
+import { diffSnapshots, type Snapshot } from '../../replay/diff.js';
+import { runReplay } from '../../replay/replay-runner.js';
+import { snapshotVersion } from '../../replay/snapshot.js';
+import type { EmailEvent, EmailSent } from '../../schemas/events.js';
+import { cleanupTestResources, createTestTopics, testConfig } from '../support/env.js';
+import { generateWorkload } from '../support/workload.js';
+import { produceEvents } from '../processors/support/produce.js';
+
+const HOUR = 3_600_000;
+const HISTORY_DAYS = 4;
+
+/**
+ * An email sent just before the horizon (its hashes are gone at replay time, its EmailSent is
+ * still in the log) whose recipients opened and clicked it twice, on days whose rollups are still
+ * kept. When those interactions happened the email was days old, its first-time flags were kept,
+ * and the live projection counted each recipient once. A replay must do the same wherever its
+ * batches end: it holds such an email's flags in memory for the length of the build.
+ */
+describe('a replay of interactions with emails past the horizon', () => {
+  let config: Config;
+  let kafka: Kafka;
+  let redis: Redis;
+  // Sends 100 to 97 hours ago: past the 4-day horizon, yet in the log.
+  const workload = generateWorkload({ orgs: 1, emailsPerOrg: 40, recipients: 3, seed: 43, startAt: Date.now() - 100 * HOUR, periodMs: 7 * HOUR, privacySwitches: false });
+  const sends = workload.emails.filter((e): e is EmailSent => e.type === 'EmailSent' && e.follow && e.occurredAt + HISTORY_DAYS * 24 * HOUR < Date.now() - 30 * 60_000);
+  const client = { userAgent: 'Mozilla/5.0', ipHash: 'ip-h', method: 'GET', machineReason: null };
+  // one open and one click of the same link per followed recipient, `hoursAfter` the send
+  const round = (hoursAfter: number): EmailEvent[] =>
+    sends.flatMap((send) =>
+      send.recipients
+        .filter((r) => r.followed)
+        .flatMap((r): EmailEvent[] => {
+          const base = { orgId: send.orgId, emailId: send.emailId, contactId: r.contactId, ...client };
+          const at = send.occurredAt + hoursAfter * HOUR;
+          return [
+            { type: 'EmailOpened', eventId: randomUUID(), occurredAt: at, ...base },
+            { type: 'LinkClicked', eventId: randomUUID(), occurredAt: at + 1_000, linkId: 'l0', url: 'https://example.com/a', ...base },
+          ];
+        }),
+    );
+  const first = round(36);
+  const second = round(37);
+
+  beforeAll(async () => {
+    config = testConfig({ HISTORY_DAYS: String(HISTORY_DAYS) });
+    kafka = createKafka(config);
+    redis = createRedis(config);
+    // one partition; each produce is its own record batch, so a 1-byte fetch sees them apart
+    await createTestTopics(config, 1);
+    await produceEvents(kafka, config, workload.control);
+    await produceEvents(kafka, config, sends);
+    await produceEvents(kafka, config, first);
+    await produceEvents(kafka, config, second);
+  });
+
+  afterAll(async () => {
+    redis?.disconnect();
+    if (config) await cleanupTestResources(config);
+  });
+
+  const sumOf = (snapshot: Snapshot, prefix: string, field: string): number => {
+    let sum = 0;
+    for (const [key, fields] of snapshot) if (key.startsWith(prefix)) sum += Number(fields[field] ?? 0);
+    return sum;
+  };
+
+  it('counts each recipient once, in the fold and per batch, whatever the batches', { timeout: 180_000 }, async () => {
+    expect(sends.length).toBeGreaterThan(5);
+    const k = keysFor(config.redisPrefix);
+    const recipients = first.length / 2;
+    const snapshots: Snapshot[] = [];
+    // a fold that spills after its second batch: the first opens and clicks folded in memory, the second per batch
+    let budgetChecks = 0;
+    const spillAfterSecondBatch = { maxBytes: 0, heapUsed: () => (++budgetChecks >= 2 ? 1 : 0) };
+    for (const [i, request] of [
+      { writePath: 'fold' as const },
+      { writePath: 'fold' as const, maxBytesPerPartition: 1 },
+      { writePath: 'per-batch' as const, maxBytesPerPartition: 1 },
+      { writePath: 'fold' as const, maxBytesPerPartition: 1, foldBudget: spillAfterSecondBatch },
+    ].entries()) {
+      const result = await runReplay({ config, kafka, redis }, request);
+      expect(result).toMatchObject({ status: 'switched', version: i + 2 });
+      if (request.foldBudget) expect(result.counters.foldSpilledAt).toBe(sends.length + first.length);
+      snapshots.push(await snapshotVersion(redis, k.version(i + 2)));
+    }
+    for (const snapshot of snapshots) {
+      // the scenario holds: no hash of these emails is left
+      for (const send of sends) expect([...snapshot.keys()].filter((key) => key.endsWith(`:${send.emailId}`))).toEqual([]);
+      expect(sumOf(snapshot, 'orgd:', 'opens')).toBe(2 * recipients);
+      expect(sumOf(snapshot, 'orgd:', 'uniqueOpens')).toBe(recipients);
+      expect(sumOf(snapshot, 'orgd:', 'clicks')).toBe(2 * recipients);
+      expect(sumOf(snapshot, 'orgd:', 'uniqueClicks')).toBe(recipients);
+      expect(sumOf(snapshot, 'contactd:', 'opened')).toBe(recipients);
+    }
+    // The KPI keys are the same. (Not compared: which dropped keys the org index lists, and a
+    // contact hash dropped with its sends' batch, whose time zone a later batch does not bring back.)
+    const kpis = (snapshot: Snapshot): Snapshot => new Map([...snapshot].filter(([key]) => /^(orgd|senderd|templated|contactd|orgm|senderm|templatem|contactm):/.test(key)));
+    expect(kpis(snapshots[0]!).size).toBeGreaterThan(10);
+    expect(diffSnapshots(kpis(snapshots[0]!), kpis(snapshots[1]!))).toEqual([]);
+    expect(diffSnapshots(kpis(snapshots[0]!), kpis(snapshots[2]!))).toEqual([]);
+    expect(diffSnapshots(kpis(snapshots[0]!), kpis(snapshots[3]!))).toEqual([]);
+  });
+});
