@@ -34,9 +34,15 @@
  *                                                  o:<c>, c:<c>, c:<link>:<c>, r:<c>, f:<c>; k:<c> the recipient's
  *                                                  latest click second (burst rule, projector/click-rule.ts);
  *                                                  z: JSON {<c>: IANA zone} of the recipients the send gave a zone
- *   {P:vV}:contact:<org>:<contact>          hash   tz, lastOpenedAt, hl:<slot> open histogram in the recipient's local
- *                                                  hour of week at each open (h:<hourOfWeekUtc>: the UTC histogram
- *                                                  written before; read, shifted, until a replay rewrites it)
+ *   {P:vV}:contact:<org>:<contact>          hash   tz, lastOpenedAt (hl:<slot>, h:<hourOfWeekUtc>: open histograms written
+ *                                                  before contact hours, below; read with them until a replay rewrites them)
+ *   {P:vV}:contacth:<org>:<contact>:<YYYYMM> hash  hl:<slot> -> the recipient's opens of that month (UTC) in each local hour
+ *                                                  of week, on the recipient's clock at each open: best time to email.
+ *                                                  Expires with the newest day it counts, so the histogram keeps the
+ *                                                  horizon to within a month (a single one on the contact hash, which
+ *                                                  lives as long as the contact is active, counted opens the log no
+ *                                                  longer holds). A read sums the months of the days within the horizon
+ *                                                  (hourMonths)
  *   {P:vV}:contactd:<org>:<contact>:<day>   hash   received, opened, clicked, replied (emails, once each); expires
  *   {P:vV}:orgd:<org>:<day>                 hash   daily rollup (the fields of ROLLUP_FIELDS)
  *   {P:vV}:senderd:<org>:<sender>:<day>     hash   daily rollup per sender
@@ -53,7 +59,8 @@
  *   {P:vV}:contactm:<org>:<contact>:<YYYYMM> hash  the contact's days of a month packed the same way (CONTACT_DAY_FIELDS
  *                                                  joined by ','): a contact's 30-day window is two HMGETs, not 30
  *   {P:vV}:packed                           string the level of month hashes every key of this version was written with
- *                                                  (PACKED): 1 the rollups, 2 the rollups and the contact days. Set with
+ *                                                  (PACKED): 1 the rollups, 2 the rollups and the contact days, 3 and
+ *                                                  the contact hours (none on the contact hash). Set with
  *                                                  a new version (replay/versions.ts), or by the projector on a version 1
  *                                                  that holds nothing (projections/packed-rollups.ts). A read takes the
  *                                                  month hashes only at the level it needs; a version written before
@@ -128,6 +135,8 @@ export interface VersionKeys {
   senderMonth(orgId: string, senderId: string, month: string): string;
   templateMonth(orgId: string, templateId: string, month: string): string;
   contactMonth(orgId: string, contactId: string, month: string, type?: RecipientType): string;
+  /** a recipient's opens of a month (YYYYMM) by local hour of week */
+  contactHours(orgId: string, contactId: string, month: string, type?: RecipientType): string;
   /** the level of month hashes the version was written with (PACKED) */
   packedRollups(): string;
   orgIndex(orgId: string): string;
@@ -142,7 +151,7 @@ export const CONTACT_DAY_FIELDS = ['received', 'opened', 'clicked', 'replied'] a
  * Levels of `{P:vV}:packed`: which month hashes every key of a version was written with. A new or
  * empty version gets ALL; reads check the level they need (read-kpis.lua, mode 'packed').
  */
-export const PACKED = { rollups: 1, contacts: 2, all: 2 } as const;
+export const PACKED = { rollups: 1, contacts: 2, hours: 3, all: 3 } as const;
 
 export const ROLLUP_FIELDS = [
   'emails',
@@ -175,6 +184,26 @@ export function dayOf(ms: number): string {
  */
 export function lastExpiredDay(now: number, historyDays: number): string {
   return dayOf(now - historyDays * 86_400_000);
+}
+
+/**
+ * The months (YYYYMM, oldest first) a best-time read sums at `now` (contact hours): from the month
+ * of the oldest day within the horizon to `now`'s. The oldest month's hash may still hold the opens
+ * of its days past the horizon (one expiry per hash, its newest day's), so best time reaches back
+ * at most a month past it; replay --verify leaves that month out (the log keeps 7 days past the
+ * horizon, not a month).
+ */
+export function hourMonths(now: number, historyDays: number): string[] {
+  const first = dayOf(now - (historyDays - 1) * 86_400_000).slice(0, 6);
+  const last = dayOf(now).slice(0, 6);
+  const months: string[] = [];
+  let year = Number(first.slice(0, 4));
+  let month = Number(first.slice(4, 6));
+  for (let m = first; m <= last; m = `${year}${String(month).padStart(2, '0')}`) {
+    months.push(m);
+    if (++month === 13) (year++, (month = 1));
+  }
+  return months;
 }
 
 /** Where a day bucket (YYYYMMDD) is packed: its month hash's month (YYYYMM) and field (DD). */
@@ -243,6 +272,7 @@ export function keysFor(prefix: string): Keys {
       senderMonth: (org, sender, month) => `${base}senderm:${e(org)}:${e(sender)}:${month}`,
       templateMonth: (org, tpl, month) => `${base}templatem:${e(org)}:${e(tpl)}:${month}`,
       contactMonth: (org, contact, month, type = 'contact') => `${base}contactm:${e(org)}:${r(type, contact)}:${month}`,
+      contactHours: (org, contact, month, type = 'contact') => `${base}contacth:${e(org)}:${r(type, contact)}:${month}`,
       packedRollups: () => `${base}packed`,
       orgIndex: (org) => `${base}orgkeys:${e(org)}`,
       replay: () => `${base}replay`,

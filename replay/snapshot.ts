@@ -58,18 +58,25 @@ export async function snapshotOrg(redis: Redis, keys: VersionKeys, orgId: string
   return readSnapshot(redis, keys, [index, ...(await redis.smembers(index))]);
 }
 
-const PACKED_ROLLUPS = /^(orgm|senderm|templatem|contactm):/;
-const PACKED_CONTACTS = /^contactm:/;
+const PACKED_ROLLUPS = /^(orgm|senderm|templatem|contactm|contacth):/;
+const PACKED_CONTACTS = /^(contactm|contacth):/;
+const CONTACT_HOURS = /^contacth:/;
 const PACKED_MONTH = /^(?:orgm|senderm|templatem|contactm):.*:(\d{6})$/;
+const HOURS_MONTH = /^contacth:.*:(\d{6})$/;
+/** a contact hash's open histogram fields, written there before contact hours */
+const CONTACT_HISTOGRAM = /^hl?:/;
 
 /**
  * The snapshot without the packed days of month hashes whose day is at or before `lastExpired`
  * (YYYYMMDD): their day hashes are gone, readers treat them as gone, and a rebuild does not write
- * them; the month hash keeps them until its month's last day expires. Pure.
+ * them; the month hash keeps them until its month's last day expires. Without the contact-hours
+ * months that hold such a day too: they count its opens, which the log may no longer hold. Pure.
  */
 export function withoutExpiredPackedDays(snapshot: Snapshot, lastExpired: string): Snapshot {
   const out = new Map<string, Fields>();
   for (const [name, fields] of snapshot) {
+    const hours = HOURS_MONTH.exec(name)?.[1];
+    if (hours !== undefined && `${hours}01` <= lastExpired) continue;
     const month = PACKED_MONTH.exec(name)?.[1];
     if (month === undefined) {
       out.set(name, fields);
@@ -104,15 +111,22 @@ export function withoutSeenPastWindow(snapshot: Snapshot, now: number): Snapshot
 /**
  * The snapshot without the month hashes a version at packed `level` may lack (and without their
  * entries in the org key indexes): every month hash below PACKED.rollups, the contact months below
- * PACKED.contacts. For comparing with a version written before them, which holds them only for the
- * days written since (projections/keys.ts, `packed`). Pure.
+ * PACKED.contacts, the contact hours below PACKED.hours, and then also the open histograms of the
+ * contact hashes (a version written before contact hours keeps its opens there). For comparing
+ * with a version written before them, which holds them only for what was written since
+ * (projections/keys.ts, `packed`). Pure.
  */
 export function withoutPackedRollups(snapshot: Snapshot, level = 0): Snapshot {
   if (level >= PACKED.all) return snapshot;
-  const packed = level >= PACKED.rollups ? PACKED_CONTACTS : PACKED_ROLLUPS;
+  const packed = level >= PACKED.contacts ? CONTACT_HOURS : level >= PACKED.rollups ? PACKED_CONTACTS : PACKED_ROLLUPS;
   const out = new Map<string, Fields>();
   for (const [name, fields] of snapshot) {
     if (packed.test(name)) continue;
+    if (name.startsWith('contact:')) {
+      const kept = Object.fromEntries(Object.entries(fields).filter(([field]) => !CONTACT_HISTOGRAM.test(field)));
+      if (Object.keys(kept).length > 0) out.set(name, kept);
+      continue;
+    }
     if (!name.startsWith('orgkeys:')) {
       out.set(name, fields);
       continue;

@@ -176,7 +176,7 @@ export const dashboardRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) 
       const [kpis, daily, map] = await Promise.all([
         queryContactKpis(redis, keys, orgId, contactId, days, now(), fallback, type, config.historyDays),
         queryRecipientDaily(redis, keys, orgId, contactId, type, days, now(), fallback),
-        queryRecipientHeatmap(redis, keys, orgId, contactId, type, now(), fallback).catch((error: unknown) => {
+        queryRecipientHeatmap(redis, keys, orgId, contactId, type, now(), fallback, config.historyDays).catch((error: unknown) => {
           if (error instanceof EngagementError && error.code === 'not_found') return null;
           throw error;
         }),

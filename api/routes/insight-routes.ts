@@ -22,7 +22,7 @@ export const insightRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) =>
 
   for (const [segment, type] of RECIPIENT_PATHS) {
     app.get<{ Params: { orgId: string; contactId: string } }>(`/v1/orgs/:orgId/${segment}/:contactId/heatmap`, read, (req) =>
-      queryRecipientHeatmap(redis, keys, req.params.orgId, req.params.contactId, type, now(), deps.control.fallback),
+      queryRecipientHeatmap(redis, keys, req.params.orgId, req.params.contactId, type, now(), deps.control.fallback, deps.config.historyDays),
     );
   }
 };

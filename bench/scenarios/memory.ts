@@ -39,18 +39,18 @@ export async function memoryScenario(ctx: BenchContext): Promise<ScenarioResult>
   const sinks = ctx.sinks[ctx.sinks.length - 1]!;
   const redis = createRedis(sinks);
   const base = keysFor(sinks.redisPrefix).version(1).base;
-  const kinds = ['email', 'emailr', 'contact', 'contactd', 'orgd', 'senderd', 'templated', 'orgm', 'senderm', 'templatem', 'contactm', 'orgkeys', 'seen'] as const;
+  const kinds = ['email', 'emailr', 'contact', 'contactd', 'orgd', 'senderd', 'templated', 'orgm', 'senderm', 'templatem', 'contactm', 'contacth', 'orgkeys', 'seen'] as const;
   const u = Object.fromEntries(await Promise.all(kinds.map(async (k) => [k, await usage(redis, `${base}${k}:*`)] as const))) as Record<(typeof kinds)[number], KindUsage>;
   redis.disconnect();
   const total = (k: KindUsage): number => k.keys * k.meanBytes;
   const perEmail = u.email.meanBytes + (total(u.emailr) / Math.max(1, u.emailr.keys));
   const contacts = Math.max(1, u.contact.keys);
-  const perContact = (total(u.contact) + total(u.contactd) + total(u.contactm)) / contacts;
+  const perContact = (total(u.contact) + total(u.contactd) + total(u.contactm) + total(u.contacth)) / contacts;
   const all = kinds.reduce((s, k) => s + total(u[k]), 0);
   return {
     rows: [
       { scenario: name, metric: 'Redis bytes per followed email', value: perEmail, unit: 'B', note: `email hash ${Math.round(u.email.meanBytes)} + recipient flags ${Math.round(u.emailr.meanBytes)} (${u.emailr.keys} followed emails)` },
-      { scenario: name, metric: 'Redis bytes per contact', value: perContact, unit: 'B', note: `contact hash + its contact-day hashes (${contacts} contacts, ${u.contactd.keys} contact-days) + their month hashes for reads (${Math.round(total(u.contactm) / contacts)} B)` },
+      { scenario: name, metric: 'Redis bytes per contact', value: perContact, unit: 'B', note: `contact hash + its contact-day hashes (${contacts} contacts, ${u.contactd.keys} contact-days) + their month hashes for reads (${Math.round(total(u.contactm) / contacts)} B) + best-time months (${u.contacth.keys}, ${Math.round(total(u.contacth) / contacts)} B)` },
       { scenario: name, metric: 'Redis bytes per event (dedup seen sets)', value: total(u.seen) / ctx.backlog, unit: 'B', note: 'expire after the 8-day dedup window' },
       {
         scenario: name,

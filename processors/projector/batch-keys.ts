@@ -8,7 +8,7 @@
 
 import { dayOf, escapeId, packedDayOf, recipientRef, type VersionKeys } from '../../projections/keys.js';
 import type { RecipientType } from '../../schemas/events.js';
-import { addFixedExpireAt, addOrgKey, addPack, type Delta, type PackKind } from '../../projections/projector/delta.js';
+import { addExpireAt, addFixedExpireAt, addOrgKey, addPack, type Delta, type PackKind } from '../../projections/projector/delta.js';
 
 const DAY_MS = 86_400_000;
 
@@ -27,6 +27,7 @@ interface OrgKeys {
   templateDays: Map<string, Map<string, string>>;
   contacts: Map<string, string>;
   contactDays: Map<string, Map<string, string>>;
+  contactHours: Map<string, Map<string, string>>;
 }
 
 export class BatchKeys {
@@ -122,6 +123,22 @@ export class BatchKeys {
     return key;
   }
 
+  /**
+   * The recipient's open histogram of the month of `day`, for an open on `day`: it expires with
+   * the newest day it counts (only ever later), so an open already past the horizon leaves no
+   * hash behind, as its contact day leaves none. The org's index outlives it: the fold expires the
+   * index with the newest event.
+   */
+  contactHours(orgId: string, contactId: string, day: string, type: RecipientType): string {
+    const org = this.org(orgId);
+    const months = inner(org.contactHours, this.recipient(type, contactId));
+    const { month } = packedDayOf(day);
+    let key = months.get(month);
+    if (key === undefined) months.set(month, (key = this.touch(org, this.keys.contactHours(orgId, contactId, month, type))));
+    addExpireAt(this.delta, key, this.dayExpiry(day));
+    return key;
+  }
+
   /** The org's key index (the fold expires it with the org's newest event). */
   orgIndex(orgId: string): string {
     return this.org(orgId).index;
@@ -130,7 +147,16 @@ export class BatchKeys {
   private org(orgId: string): OrgKeys {
     let org = this.orgs.get(orgId);
     if (org === undefined) {
-      org = { index: this.keys.orgIndex(orgId), emails: new Map(), days: new Map(), senderDays: new Map(), templateDays: new Map(), contacts: new Map(), contactDays: new Map() };
+      org = {
+        index: this.keys.orgIndex(orgId),
+        emails: new Map(),
+        days: new Map(),
+        senderDays: new Map(),
+        templateDays: new Map(),
+        contacts: new Map(),
+        contactDays: new Map(),
+        contactHours: new Map(),
+      };
       this.orgs.set(orgId, org);
     }
     return org;

@@ -10,6 +10,7 @@
  *   email hash and its flags                                HISTORY_DAYS after the send (the newest
  *                                                           event when the send is unknown)
  *   contact hash, org key index                             HISTORY_DAYS after their newest event
+ *   contact hours (best time, per month)                    HISTORY_DAYS after the newest day they count
  * The script only ever moves an expiry later (apply-batch.lua, section x). Seen sets keep their
  * own de-duplication window (SEEN_TTL_SECONDS).
  */
@@ -105,8 +106,9 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
         const contact = k.contact(event.orgId, event.contactId, type);
         addExpireAt(delta, contact, expiry);
         addMax(delta, contact, 'lastOpenedAt', event.occurredAt);
-        // best time: the hour of week on the recipient's clock at this open, in the zone the send gave
-        addIncr(delta, contact, `hl:${hourOfWeekIn(event.occurredAt, meta?.zones?.[c] ?? null)}`);
+        // best time: the hour of week on the recipient's clock at this open, in the zone the send
+        // gave, in the open's month (kept as long as the month's days: the KPI horizon)
+        addIncr(delta, k.contactHours(event.orgId, event.contactId, day, type), `hl:${hourOfWeekIn(event.occurredAt, meta?.zones?.[c] ?? null)}`);
         break;
       }
       case 'LinkClicked': {

@@ -142,8 +142,11 @@ export class ProjectorRunner {
       this.packedChecked.add(this.keys.v);
       const level = await packedLevel(this.options.redis, this.keys);
       if (level < PACKED.all) {
-        const reads = level < PACKED.rollups ? 'org, sender, template and contact' : 'contact';
-        log.warn({ version: this.keys.v, packed: level }, `this projection version predates month hashes: its ${reads} KPI reads use its day hashes (slower) until \`engagement replay --yes\` rebuilds it`);
+        const what =
+          level < PACKED.contacts
+            ? `predates month hashes: its ${level < PACKED.rollups ? 'org, sender, template and contact' : 'contact'} KPI reads use its day hashes (slower)`
+            : 'predates contact hours: its best time to email also counts the opens it projected before them, past the horizon too,';
+        log.warn({ version: this.keys.v, packed: level }, `this projection version ${what} until \`engagement replay --yes\` rebuilds it`);
       }
     }
     const starts = stored.size < partitions.length ? await this.refreshLogStarts() : this.logStarts;

@@ -120,6 +120,20 @@ export function contactHashOf(flat: unknown): { fields: Record<string, string>; 
   return { fields, histograms, size: list.length >> 1 };
 }
 
+/**
+ * `histograms` (a contact hash's) with the opens of its contact-hours months added (keys.ts,
+ * contacth), each as HGETALL sent it raw (contactHashOf) or as a record (a pipeline's answer).
+ * Pure; returns a new value.
+ */
+export function withHourMonths(histograms: OpenHistograms, months: readonly unknown[]): OpenHistograms {
+  const local = new Map(histograms.local);
+  for (const month of months) {
+    const slots = Array.isArray(month) || month === null ? contactHashOf(month).histograms.local : openHistograms(month as Record<string, string>).local;
+    for (const [slot, count] of slots) local.set(slot, (local.get(slot) ?? 0) + count);
+  }
+  return { local, legacyUtc: histograms.legacyUtc };
+}
+
 function merged(slow: OpenHistograms, local: Map<number, number>, legacyUtc: Map<number, number>): OpenHistograms {
   for (const [slot, count] of local) slow.local.set(slot, count);
   for (const [slot, count] of legacyUtc) slow.legacyUtc.set(slot, count);

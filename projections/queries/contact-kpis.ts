@@ -2,12 +2,12 @@ import type { Redis } from 'ioredis';
 import { DEFAULTS } from '../../core/config.js';
 import { EngagementError } from '../../core/errors.js';
 import { parseWholeNumber } from './query-params.js';
-import { CONTACT_DAY_FIELDS, lastExpiredDay, PACKED, type Keys } from '../keys.js';
+import { CONTACT_DAY_FIELDS, hourMonths, lastExpiredDay, PACKED, type Keys } from '../keys.js';
 import { monthsOf } from './rollup-kpis.js';
 import type { RecipientType } from '../../schemas/events.js';
-import { bestTimeToEmail, contactHashOf, openHistograms, type BestTimeSlot, type OpenHistograms } from './best-time.js';
+import { bestTimeToEmail, contactHashOf, openHistograms, withHourMonths, type BestTimeSlot, type OpenHistograms } from './best-time.js';
 import type { ControlFallback } from '../control/control-store.js';
-import { runQuery } from './context.js';
+import { readHashes, runQuery } from './context.js';
 import { bucketOf, lastDays } from './days.js';
 import { rate, toInt, toIso } from './rates.js';
 
@@ -108,8 +108,10 @@ export async function queryContactKpis(
 ): Promise<ContactKpis & { recipientType: RecipientType }> {
   const dates = lastDays(days, now);
   const buckets = dates.map((d) => bucketOf(d));
-  // The window from the contact's month hashes: two HMGETs for 30 days (read-kpis.lua, 'packed').
-  const { data } = await runQuery<'packed'>(
+  const hours = hourMonths(now, historyDays);
+  // The window from the contact's month hashes: two HMGETs for 30 days (read-kpis.lua, 'packed'),
+  // with the contact hash and its best-time months read whole.
+  const { data, keys: v } = await runQuery<'packed'>(
     redis,
     keys,
     orgId,
@@ -117,17 +119,18 @@ export async function queryContactKpis(
       mode: 'packed',
       marker: v.packedRollups(),
       level: PACKED.contacts,
-      heads: [v.contact(orgId, contactId, type)],
+      heads: [v.contact(orgId, contactId, type), ...hours.map((month) => v.contactHours(orgId, contactId, month, type))],
       months: monthsOf(buckets, (month) => v.contactMonth(orgId, contactId, month, type)),
       fields: CONTACT_DAY_FIELDS,
     }),
     fallback,
   );
   let first: unknown;
+  let hourHashes: unknown[];
   let sums: Record<string, number>;
   let present: number;
   if (data.packed) {
-    first = data.heads[0];
+    [first, ...hourHashes] = data.heads;
     ({ sums, present } = sumWindow(buckets, data.rows, data.held, lastExpiredDay(now, historyDays)));
   } else {
     // a version written before contact months (until a replay rebuilds it): summed over its day hashes in Redis
@@ -139,12 +142,14 @@ export async function queryContactKpis(
       fallback,
     );
     ({ first, sums, present } = unpacked.data);
+    hourHashes = await readHashes(redis, hours.map((month) => v.contactHours(orgId, contactId, month, type)));
   }
   const contact = contactHashOf(first);
+  const histograms = withHourMonths(contact.histograms, hourHashes);
   if (contact.size === 0 && present === 0) {
     throw new EngagementError('not_found', `no KPIs for ${type} ${contactId} of organisation ${orgId}`);
   }
   // recipientType third, as recipientKpisResponse orders it (the answer is serialised in that order)
-  const { orgId: _org, contactId: _contact, ...kpis } = contactKpisFrom(orgId, contactId, dates, contact.fields, [sums], now, contact.histograms);
+  const { orgId: _org, contactId: _contact, ...kpis } = contactKpisFrom(orgId, contactId, dates, contact.fields, [sums], now, histograms);
   return { orgId, contactId, recipientType: type, ...kpis };
 }

@@ -6,8 +6,9 @@ import type { Redis } from 'ioredis';
 import { EngagementError } from '../../core/errors.js';
 import type { RecipientType } from '../../schemas/events.js';
 import type { ControlFallback } from '../control/control-store.js';
-import type { Keys } from '../keys.js';
-import { bestTimeToEmail, openHistograms } from './best-time.js';
+import { DEFAULTS } from '../../core/config.js';
+import { hourMonths, type Keys } from '../keys.js';
+import { bestTimeToEmail, openHistograms, withHourMonths, type OpenHistograms } from './best-time.js';
 import { openQuery, readHashes } from './context.js';
 
 export const HEATMAP_DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'] as const;
@@ -22,9 +23,13 @@ export interface RecipientHeatmap {
   totalOpens: number;
 }
 
-/** Pure: the contact hash → the local-time grid. */
-export function heatmapFrom(contact: Record<string, string>, now: number): { timeZone: string | null; opens: number[][]; totalOpens: number } {
-  const { local: histogram, legacyUtc } = openHistograms(contact);
+/** Pure: the contact hash (and its histograms, with its contact-hours months) → the local-time grid. */
+export function heatmapFrom(
+  contact: Record<string, string>,
+  now: number,
+  histograms: OpenHistograms = openHistograms(contact),
+): { timeZone: string | null; opens: number[][]; totalOpens: number } {
+  const { local: histogram, legacyUtc } = histograms;
   const timeZone = contact.tz || null;
   const opens = HEATMAP_DAYS.map(() => Array.from({ length: 24 }, () => 0));
   let totalOpens = 0;
@@ -43,9 +48,12 @@ export async function queryRecipientHeatmap(
   type: RecipientType,
   now: number,
   fallback?: ControlFallback,
+  /** HISTORY_DAYS: the months of opens counted (keys.ts, hourMonths) */
+  historyDays: number = DEFAULTS.HISTORY_DAYS,
 ): Promise<RecipientHeatmap> {
   const { keys: v } = await openQuery(redis, keys, orgId, fallback);
-  const [contact] = await readHashes(redis, [v.contact(orgId, contactId, type)]);
+  const hours = hourMonths(now, historyDays).map((month) => v.contactHours(orgId, contactId, month, type));
+  const [contact, ...months] = await readHashes(redis, [v.contact(orgId, contactId, type), ...hours]);
   if (!contact || Object.keys(contact).length === 0) throw new EngagementError('not_found', `no KPIs for ${type} ${contactId} of organisation ${orgId}`);
-  return { orgId, contactId, recipientType: type, ...heatmapFrom(contact, now) };
+  return { orgId, contactId, recipientType: type, ...heatmapFrom(contact, now, withHourMonths(openHistograms(contact), months)) };
 }

@@ -37,7 +37,7 @@ const DAY = 86_400_000;
 /** Only the KPIs of the orgs whose id starts with `prefix`. */
 function only(expected: ExpectedKpis, prefix: string): ExpectedKpis {
   const keep = <V>(m: Map<string, V>): Map<string, V> => new Map([...m].filter(([id]) => id.startsWith(prefix)));
-  return { ...expected, emails: keep(expected.emails), orgDays: keep(expected.orgDays), senderDays: keep(expected.senderDays), templateDays: keep(expected.templateDays), contactDays: keep(expected.contactDays), contacts: keep(expected.contacts) };
+  return { ...expected, emails: keep(expected.emails), orgDays: keep(expected.orgDays), senderDays: keep(expected.senderDays), templateDays: keep(expected.templateDays), contactDays: keep(expected.contactDays), contacts: keep(expected.contacts), contactHours: keep(expected.contactHours) };
 }
 
 async function readTopic(kafka: Kafka, config: Config, topic: string, count: number): Promise<Array<{ value: Buffer; headers: Record<string, string> }>> {

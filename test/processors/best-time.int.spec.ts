@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { DEFAULTS } from '../../core/config.js';
+import { hourMonths } from '../../projections/keys.js';
+import { openHistograms, withHourMonths } from '../../projections/queries/best-time.js';
 import { contactKpisFrom } from '../../projections/queries/contact-kpis.js';
 import type { EmailOpened } from '../../schemas/events.js';
 import { fixture } from '../support/fixtures.js';
@@ -36,8 +39,30 @@ describe('best time to email, counted on the contact\u2019s clock', () => {
     await p.deliver(...ny.slice(0, 3), ...kol.slice(0, 2));
     await p.deliver(...ny.slice(3), ...kol.slice(2));
     const now = Date.UTC(2026, 10, 1); // the zone's offset today no longer matters
-    const best = async (id: string) => contactKpisFrom('org-1', id, ['2026-11-01'], await p.get((k) => k.contact('org-1', id)), [{}], now).bestTimeToEmail;
+    // the contact hash and its months of opens, as the contact read sums them
+    const best = async (id: string) => {
+      const contact = await p.get((k) => k.contact('org-1', id));
+      const months = await Promise.all(hourMonths(now, DEFAULTS.HISTORY_DAYS).map((month) => p.get((k) => k.contactHours('org-1', id, month))));
+      expect(months.filter((m) => Object.keys(m).length > 0)).toHaveLength(2); // ny: December and July; kol: December and January
+      return contactKpisFrom('org-1', id, ['2026-11-01'], contact, [{}], now, withHourMonths(openHistograms(contact), months)).bestTimeToEmail;
+    };
     expect(await best('ny')).toEqual([{ dayOfWeek: 'Wednesday', hour: 10, opens: 6 }]);
     expect(await best('kol')).toEqual([{ dayOfWeek: 'Wednesday', hour: 10, opens: 5 }]);
+  });
+
+  it('leaves out an open past the horizon, as every other KPI does (the contact hash, kept alive by newer opens, counted it)', async () => {
+    const DAY = 86_400_000;
+    const HISTORY_DAYS = 30;
+    const now = Date.now();
+    const recent = fixture('EmailSent', { emailId: 'e-new', occurredAt: now - 2 * 3_600_000, recipients: [sent.recipients[0]!] });
+    const old = fixture('EmailSent', { emailId: 'e-old', occurredAt: now - 41 * DAY, recipients: [sent.recipients[0]!] });
+    const p = await RedisProjection.open(5, HISTORY_DAYS).deliver(recent, { ...open('ny', now - 3_600_000), emailId: 'e-new' });
+    // a late batch: an email and its open from before the horizon (an import, a tracking batch held back)
+    await p.deliver(old, { ...open('ny', now - 40 * DAY), emailId: 'e-old' });
+    const contact = await p.get((k) => k.contact('org-1', 'ny'));
+    const months = await Promise.all(hourMonths(now, HISTORY_DAYS).map((month) => p.get((k) => k.contactHours('org-1', 'ny', month))));
+    const counted = [...withHourMonths(openHistograms(contact), months).local.values()].reduce((a, b) => a + b, 0);
+    expect(counted).toBe(1);
+    expect(await p.get((k) => k.contactDay('org-1', 'ny', new Date(now - 40 * DAY).toISOString().slice(0, 10).replaceAll('-', '')))).toEqual({});
   });
 });

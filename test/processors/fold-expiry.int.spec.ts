@@ -63,6 +63,7 @@ describe('projection keys expire at the HISTORY_DAYS horizon', () => {
   it('an event beyond the horizon leaves no key behind (as a live projection would have dropped it)', async () => {
     const old = SENT_AT - 3 * DAY_MS;
     const p = await RedisProjection.open(5, 2).deliver(fixture('EmailSent', { occurredAt: old }), fixture('EmailOpened', { occurredAt: old + 60_000 }));
-    for (const key of [email, flags, contact, index, (k: VersionKeys) => k.orgDay('org-1', dayOf(old))]) expect(await p.expiresAt(key), p.name(key)).toBe(-2);
+    const hours = (k: VersionKeys) => k.contactHours('org-1', 'c-1', dayOf(old).slice(0, 6));
+    for (const key of [email, flags, contact, index, hours, (k: VersionKeys) => k.orgDay('org-1', dayOf(old))]) expect(await p.expiresAt(key), p.name(key)).toBe(-2);
   });
 });

@@ -28,6 +28,8 @@ describe('fold: expiries at the HISTORY_DAYS horizon', () => {
     expect(delta.expireAt.get(keys.emailRecipients('org-1', 'e-1'))).toBe(seconds(SENT_AT) + 400 * DAY_S);
     expect(delta.expireAt.get(keys.orgIndex('org-1'))).toBe(newest);
     expect(delta.expireAt.get(keys.contact('org-1', 'c-1'))).toBe(seconds(opened.occurredAt) + 400 * DAY_S);
+    // best time's month of opens: HISTORY_DAYS after the newest day it counts, as that day's keys
+    expect(delta.expireAt.get(keys.contactHours('org-1', 'c-1', '202601'))).toBe(DAY_START_S + 400 * DAY_S);
   });
 
   it('expires daily rollups and contact-days HISTORY_DAYS after their day starts', () => {

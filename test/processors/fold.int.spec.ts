@@ -88,7 +88,11 @@ describe('fold: EmailOpened', () => {
     expect(await p.get(email)).toMatchObject({ opens: '2', uniqueOpens: '1', firstOpenedAt: String(LATER), lastOpenedAt: String(LATER + 60_000) });
     for (const key of [orgd, senderd, templated]) expect(await p.get(key)).toMatchObject({ opens: '2', uniqueOpens: '1' });
     expect(await p.get(contactd)).toEqual({ received: '1', opened: '1' });
-    expect(await p.get(contact)).toEqual({ tz: 'Europe/Paris', lastOpenedAt: String(LATER + 60_000), [`hl:${hourOfWeekIn(LATER, 'Europe/Paris')}`]: '2' });
+    expect(await p.get(contact)).toEqual({ tz: 'Europe/Paris', lastOpenedAt: String(LATER + 60_000) });
+    // best time: the open's month, in the recipient's local hour of week, kept to the horizon from the newest open's day
+    const hours = (k: VersionKeys) => k.contactHours('org-1', 'c-1', packedDayOf(DAY).month);
+    expect(await p.get(hours)).toEqual({ [`hl:${hourOfWeekIn(LATER, 'Europe/Paris')}`]: '2' });
+    expect(await p.expiresAt(hours)).toBe(await p.expiresAt(contactd));
   });
 
   it('counts a machine open only as machineOpens', async () => {
@@ -146,6 +150,7 @@ describe('fold: AttachmentViewed and EmailReplied', () => {
       (k: VersionKeys) => k.senderMonth('org-1', 's-1', month),
       (k: VersionKeys) => k.templateMonth('org-1', 'tpl-1', month),
       (k: VersionKeys) => k.contactMonth('org-1', 'c-1', month),
+      (k: VersionKeys) => k.contactHours('org-1', 'c-1', month),
     ];
     const touched = [email, (k: VersionKeys) => k.emailRecipients('org-1', 'e-1'), orgd, senderd, templated, contactd, contact, ...months];
     expect(await p.members((k) => k.orgIndex('org-1'))).toEqual(new Set(touched.map((key) => p.name(key))));

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEngagementError } from '../../core/errors.js';
 import { createRedis } from '../../core/redis.js';
-import { CONTACT_DAY_FIELDS, keysFor, PACKED, packedDayOf, ROLLUP_FIELDS } from '../../projections/keys.js';
+import { CONTACT_DAY_FIELDS, hourMonths, keysFor, PACKED, packedDayOf, ROLLUP_FIELDS } from '../../projections/keys.js';
 import { queryContactKpis } from '../../projections/queries/contact-kpis.js';
+import { queryRecipientHeatmap } from '../../projections/queries/recipient-heatmap.js';
 import { openQuery } from '../../projections/queries/context.js';
 import { bucketOf, lastDays } from '../../projections/queries/days.js';
 import { queryEmailKpis } from '../../projections/queries/email-kpis.js';
@@ -161,6 +162,30 @@ describe('KPI reads in one script', () => {
       await redis.hset(keys.version(1).contactMonth('org-5', 'c-old', packedDayOf(bucketOf(days[0]!)).month), packedDayOf(bucketOf(days[0]!)).field, '1,,,');
       await expect(queryContactKpis(redis, keys, 'org-5', 'c-old', 30, NOW, undefined, 'contact', 10)).rejects.toMatchObject({ code: 'not_found' });
       expect(await queryContactKpis(redis, keys, 'org-5', 'c-old', 30, NOW)).toMatchObject({ emailsReceived: 1 });
+    } finally {
+      await redis.del(v1.packedRollups());
+    }
+  });
+
+  it("count best time over the contact's months of opens within the horizon, with what the contact hash held before them, at every packed level", async () => {
+    const v1 = keys.version(1);
+    await redis.hset(keys.controlOrg('org-6'), { enabled: '1', changedAt: '1' });
+    // opened before contact hours: on the contact hash (a version not yet rebuilt)
+    await redis.hset(v1.contact('org-6', 'c-6'), { tz: 'UTC', lastOpenedAt: String(NOW), 'hl:10': '4' });
+    const months = hourMonths(NOW, 100); // 20 November 2026, 100 days: August to November
+    expect(months).toEqual(['202608', '202609', '202610', '202611']);
+    await redis.hset(v1.contactHours('org-6', 'c-6', '202608'), { 'hl:10': '1', 'hl:11': '2' });
+    await redis.hset(v1.contactHours('org-6', 'c-6', '202611'), { 'hl:11': '6' });
+    await redis.hset(v1.contactHours('org-6', 'c-6', '202607'), { 'hl:12': '50' }); // before the horizon's month: left out
+    const slots = (best: Array<{ hour: number; opens: number }> | null) => Object.fromEntries((best ?? []).map((s) => [s.hour, s.opens]));
+    try {
+      for (const level of [0, PACKED.contacts, PACKED.all]) {
+        await redis.set(v1.packedRollups(), String(level));
+        const kpis = await queryContactKpis(redis, keys, 'org-6', 'c-6', 30, NOW, undefined, 'contact', 100);
+        expect(slots(kpis.bestTimeToEmail), `level ${level}`).toEqual({ 10: 5, 11: 8 });
+      }
+      const heatmap = await queryRecipientHeatmap(redis, keys, 'org-6', 'c-6', 'contact', NOW, undefined, 100);
+      expect(heatmap.totalOpens).toBe(13);
     } finally {
       await redis.del(v1.packedRollups());
     }

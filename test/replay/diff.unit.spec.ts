@@ -50,6 +50,24 @@ describe('withoutPackedRollups', () => {
     });
     expect(withoutPackedRollups(snapshot)).toEqual(snap({ 'orgd:o:20261101': { emails: '1' }, 'orgkeys:o': { 'orgd:o:20261101': '1', 'email:o:e': '1' } }));
   });
+
+  it('below the contact-hours level: drops the contact hours and the histograms of the contact hashes, keeps the rest', () => {
+    const snapshot = snap({
+      'contact:o:c1': { tz: 'Europe/Paris', lastOpenedAt: '1', 'hl:10': '2', 'h:33': '1' },
+      'contact:o:c2': { 'hl:10': '2' },
+      'contactm:o:c1:202611': { '01': '1,1,,' },
+      'contacth:o:c1:202611': { 'hl:10': '2' },
+      'orgkeys:o': { 'contact:o:c1': '1', 'contactm:o:c1:202611': '1', 'contacth:o:c1:202611': '1' },
+    });
+    expect(withoutPackedRollups(snapshot, 2)).toEqual(
+      snap({
+        'contact:o:c1': { tz: 'Europe/Paris', lastOpenedAt: '1' },
+        'contactm:o:c1:202611': { '01': '1,1,,' },
+        'orgkeys:o': { 'contact:o:c1': '1', 'contactm:o:c1:202611': '1' },
+      }),
+    );
+    expect(withoutPackedRollups(snapshot, 3)).toBe(snapshot);
+  });
 });
 
 describe('withoutExpiredPackedDays', () => {
@@ -63,6 +81,12 @@ describe('withoutExpiredPackedDays', () => {
     expect(withoutExpiredPackedDays(snapshot, '20261101')).toEqual(
       snap({ 'senderm:o:s%3Ax:202611': { '02': '4,,,,,,,,,,' }, 'orgd:o:20261031': { emails: '2' } }),
     );
+  });
+
+  it('drops the contact-hours months that hold a day at or before the last expired day (the log may not hold its opens)', () => {
+    const snapshot = snap({ 'contacth:o:c:202610': { 'hl:1': '1' }, 'contacth:o:c:202611': { 'hl:2': '1' }, 'contacth:o:c:202612': { 'hl:3': '1' } });
+    expect([...withoutExpiredPackedDays(snapshot, '20261101').keys()]).toEqual(['contacth:o:c:202612']);
+    expect([...withoutExpiredPackedDays(snapshot, '20261031').keys()]).toEqual(['contacth:o:c:202611', 'contacth:o:c:202612']);
   });
 });
 

@@ -39,8 +39,10 @@ export interface ExpectedKpis {
   templateDays: Map<string, Fields>;
   /** `${org}/${contact}/${day}` -> received/opened/clicked/replied */
   contactDays: Map<string, Fields>;
-  /** `${org}/${contact}` -> tz, lastOpenedAt, h:<slot> */
+  /** `${org}/${contact}` -> tz, lastOpenedAt */
   contacts: Map<string, Fields>;
+  /** `${org}/${contact}/${YYYYMM}` -> hl:<local hour-of-week slot> opens (best time) */
+  contactHours: Map<string, Fields>;
   /** eventIds of every collected record, one entry per record (re-sent events appear twice) */
   landed: string[];
   /** eventIds of interactions that must appear nowhere (disabled window / after the opt-out) */
@@ -175,6 +177,7 @@ export function generateWorkload(options: WorkloadOptions): Workload {
     senderDays: new Map(),
     templateDays: new Map(),
     contactDays: new Map(),
+    contactHours: new Map(),
     contacts: new Map(),
     landed: [],
     excluded: new Set(),
@@ -263,7 +266,8 @@ export function generateWorkload(options: WorkloadOptions): Workload {
       }
       const contact = hash(x.contacts, `${event.orgId}/${interaction.contactId}`);
       contact.lastOpenedAt = String(Math.max(Number(contact.lastOpenedAt ?? 0), event.occurredAt));
-      inc(contact, `hl:${hourOfWeekIn(event.occurredAt, zones.get(`${emailKey}/${interaction.contactId}`) ?? null)}`);
+      const hours = hash(x.contactHours, `${event.orgId}/${interaction.contactId}/${d.slice(0, 6)}`);
+      inc(hours, `hl:${hourOfWeekIn(event.occurredAt, zones.get(`${emailKey}/${interaction.contactId}`) ?? null)}`);
     } else if (interaction.type === 'LinkClicked') {
       if (interaction.machineReason || (m && event.occurredAt - m.sentAt < machineMs)) {
         [email, ...ups].forEach((h) => inc(h, 'machineClicks'));

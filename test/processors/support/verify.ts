@@ -20,6 +20,7 @@ export async function projectionMismatches(redis: Redis, config: Config, expecte
   for (const [id, h] of expected.templateDays) wanted.push([k.templateDay(...(split(id) as [string, string, string])), h]);
   for (const [id, h] of expected.contactDays) wanted.push([k.contactDay(...(split(id) as [string, string, string])), h]);
   for (const [id, h] of expected.contacts) wanted.push([k.contact(...(split(id) as [string, string])), h]);
+  for (const [id, h] of expected.contactHours) wanted.push([k.contactHours(...(split(id) as [string, string, string])), h]);
   const pipeline = redis.pipeline();
   for (const [key] of wanted) pipeline.hgetall(key);
   const results = (await pipeline.exec()) ?? [];
