@@ -34,15 +34,20 @@
  *                                                  o:<c>, c:<c>, c:<link>:<c>, r:<c>, f:<c>; k:<c> the recipient's
  *                                                  latest click second (burst rule, projector/click-rule.ts);
  *                                                  z: JSON {<c>: IANA zone} of the recipients the send gave a zone
- *   {P:vV}:contact:<org>:<contact>          hash   tz, lastOpenedAt (hl:<slot>, h:<hourOfWeekUtc>: open histograms written
- *                                                  before contact hours, below; read with them until a replay rewrites them)
- *   {P:vV}:contacth:<org>:<contact>:<YYYYMM> hash  hl:<slot> -> the recipient's opens of that month (UTC) in each local hour
- *                                                  of week, on the recipient's clock at each open: best time to email.
- *                                                  Expires with the newest day it counts, so the histogram keeps the
- *                                                  horizon to within a month (a single one on the contact hash, which
- *                                                  lives as long as the contact is active, counted opens the log no
- *                                                  longer holds). A read sums the months of the days within the horizon
- *                                                  (hourMonths)
+ *   {P:vV}:emailrx:<org>:<email>            hash   the first-time flags of interactions that happened after the email's own
+ *                                                  horizon (send + HISTORY_DAYS), when the live run had no emailr hash
+ *                                                  left: written and deleted by the same script (its expiry, the
+ *                                                  email's, is past), and never held by a replay (isLateFlags), which
+ *                                                  holds the emailr hashes past the horizon (projector/held-flags.ts)
+ *   {P:vV}:contact:<org>:<contact>          hash   tz (the latest send's zone for the recipient); lastOpenedAt, hl:<slot>,
+ *                                                  h:<hourOfWeekUtc> only as written before contact hours (below), read
+ *                                                  with them until a replay rewrites them
+ *   {P:vV}:contacth:<org>:<contact>:<YYYYMM> hash  the recipient's opens of that month (UTC): hl:<slot> -> opens in each
+ *                                                  local hour of week, on the recipient's clock at each open (best time
+ *                                                  to email), and lastOpenedAt. Expires with the newest day it counts,
+ *                                                  so both keep the horizon (on the contact hash, which opens kept
+ *                                                  alive, they counted opens the log no longer holds). A read takes
+ *                                                  the months whose every day is within the horizon (hourMonths)
  *   {P:vV}:contactd:<org>:<contact>:<day>   hash   received, opened, clicked, replied (emails, once each); expires
  *   {P:vV}:orgd:<org>:<day>                 hash   daily rollup (the fields of ROLLUP_FIELDS)
  *   {P:vV}:senderd:<org>:<sender>:<day>     hash   daily rollup per sender
@@ -69,10 +74,11 @@
  *   {P:vV}:replay                           hash   a version built by `engagement replay`: status (building|verify|live),
  *                                                  from, org, startedAt, holder, switchedAt (replay/ resumes or drops by it)
  *
- * Every email, emailr, contact, contactd, orgd, senderd, templated, their month hashes and orgkeys key expires at the
- * HISTORY_DAYS horizon, reckoned from event time (processors/projector/fold.ts): daily keys that
- * long after their day, a month hash that long after its month's last day, the others that long after
- * their newest event.
+ * Every email, emailr, emailrx, contact, contacth, contactd, orgd, senderd, templated, their month hashes and
+ * orgkeys key expires at the HISTORY_DAYS horizon, reckoned from event time (processors/projector/fold.ts):
+ * daily keys that long after their day, a month hash that long after its month's last day, a contact's
+ * month of opens that long after the newest day it counts, an email's hashes that long after its send,
+ * the others that long after their newest event.
  *
  * Ids are percent-escaped of ':' '{' '}' so a hostile id can't forge another key.
  *
@@ -135,6 +141,8 @@ export interface VersionKeys {
   senderMonth(orgId: string, senderId: string, month: string): string;
   templateMonth(orgId: string, templateId: string, month: string): string;
   contactMonth(orgId: string, contactId: string, month: string, type?: RecipientType): string;
+  /** the flags of interactions after the email's horizon (never kept) */
+  emailLateRecipients(orgId: string, emailId: string): string;
   /** a recipient's opens of a month (YYYYMM) by local hour of week */
   contactHours(orgId: string, contactId: string, month: string, type?: RecipientType): string;
   /** the level of month hashes the version was written with (PACKED) */
@@ -187,23 +195,32 @@ export function lastExpiredDay(now: number, historyDays: number): string {
 }
 
 /**
- * The months (YYYYMM, oldest first) a best-time read sums at `now` (contact hours): from the month
- * of the oldest day within the horizon to `now`'s. The oldest month's hash may still hold the opens
- * of its days past the horizon (one expiry per hash, its newest day's), so best time reaches back
- * at most a month past it; replay --verify leaves that month out (the log keeps 7 days past the
- * horizon, not a month).
+ * The months (YYYYMM, oldest first) a best-time read sums at `now` (contact hours): those whose
+ * every day is within the horizon, to `now`'s. The month across the horizon is left out: its hash
+ * may still hold opens of its days past the horizon (one expiry per hash, its newest day's), which
+ * the log (7 days past the horizon) may no longer hold, so a replay could not give them back. Best
+ * time therefore covers between HISTORY_DAYS less a month and HISTORY_DAYS.
  */
 export function hourMonths(now: number, historyDays: number): string[] {
-  const first = dayOf(now - (historyDays - 1) * 86_400_000).slice(0, 6);
+  // the first day of the month after the last expired day's, unless that day is a month's last
+  const expired = lastExpiredDay(now, historyDays);
+  const next = dayOf(Date.UTC(Number(expired.slice(0, 4)), Number(expired.slice(4, 6)) - 1, Number(expired.slice(6, 8)) + 1));
+  let year = Number(next.slice(0, 4));
+  let month = Number(next.slice(4, 6)) + (next.endsWith('01') ? 0 : 1);
   const last = dayOf(now).slice(0, 6);
   const months: string[] = [];
-  let year = Number(first.slice(0, 4));
-  let month = Number(first.slice(4, 6));
-  for (let m = first; m <= last; m = `${year}${String(month).padStart(2, '0')}`) {
+  for (;;) {
+    if (month === 13) (year++, (month = 1));
+    const m = `${year}${String(month).padStart(2, '0')}`;
+    if (m > last) return months;
     months.push(m);
-    if (++month === 13) (year++, (month = 1));
+    month++;
   }
-  return months;
+}
+
+/** Is this full key name an emailrx hash (keys.ts header): flags no replay may hold across batches. */
+export function isLateFlags(name: string): boolean {
+  return name.startsWith('emailrx:', name.indexOf('}:') + 2);
 }
 
 /** Where a day bucket (YYYYMMDD) is packed: its month hash's month (YYYYMM) and field (DD). */
@@ -272,6 +289,7 @@ export function keysFor(prefix: string): Keys {
       senderMonth: (org, sender, month) => `${base}senderm:${e(org)}:${e(sender)}:${month}`,
       templateMonth: (org, tpl, month) => `${base}templatem:${e(org)}:${e(tpl)}:${month}`,
       contactMonth: (org, contact, month, type = 'contact') => `${base}contactm:${e(org)}:${r(type, contact)}:${month}`,
+      emailLateRecipients: (org, email) => `${base}emailrx:${e(org)}:${e(email)}`,
       contactHours: (org, contact, month, type = 'contact') => `${base}contacth:${e(org)}:${r(type, contact)}:${month}`,
       packedRollups: () => `${base}packed`,
       orgIndex: (org) => `${base}orgkeys:${e(org)}`,

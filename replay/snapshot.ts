@@ -63,8 +63,8 @@ const PACKED_CONTACTS = /^(contactm|contacth):/;
 const CONTACT_HOURS = /^contacth:/;
 const PACKED_MONTH = /^(?:orgm|senderm|templatem|contactm):.*:(\d{6})$/;
 const HOURS_MONTH = /^contacth:.*:(\d{6})$/;
-/** a contact hash's open histogram fields, written there before contact hours */
-const CONTACT_HISTOGRAM = /^hl?:/;
+/** a contact hash's fields of its opens, written there before contact hours */
+const CONTACT_OPENS = /^(hl?:|lastOpenedAt$)/;
 
 /**
  * The snapshot without the packed days of month hashes whose day is at or before `lastExpired`
@@ -111,8 +111,8 @@ export function withoutSeenPastWindow(snapshot: Snapshot, now: number): Snapshot
 /**
  * The snapshot without the month hashes a version at packed `level` may lack (and without their
  * entries in the org key indexes): every month hash below PACKED.rollups, the contact months below
- * PACKED.contacts, the contact hours below PACKED.hours, and then also the open histograms of the
- * contact hashes (a version written before contact hours keeps its opens there). For comparing
+ * PACKED.contacts, the contact hours below PACKED.hours, and then also the opens of the contact
+ * hashes (histograms, last open: a version written before contact hours keeps them there). For comparing
  * with a version written before them, which holds them only for what was written since
  * (projections/keys.ts, `packed`). Pure.
  */
@@ -123,7 +123,7 @@ export function withoutPackedRollups(snapshot: Snapshot, level = 0): Snapshot {
   for (const [name, fields] of snapshot) {
     if (packed.test(name)) continue;
     if (name.startsWith('contact:')) {
-      const kept = Object.fromEntries(Object.entries(fields).filter(([field]) => !CONTACT_HISTOGRAM.test(field)));
+      const kept = Object.fromEntries(Object.entries(fields).filter(([field]) => !CONTACT_OPENS.test(field)));
       if (Object.keys(kept).length > 0) out.set(name, kept);
       continue;
     }

@@ -9,8 +9,8 @@
  *   daily keys (org/sender/template rollups, contact-day)   HISTORY_DAYS after their day starts
  *   email hash and its flags                                HISTORY_DAYS after the send (the newest
  *                                                           event when the send is unknown)
- *   contact hash, org key index                             HISTORY_DAYS after their newest event
- *   contact hours (best time, per month)                    HISTORY_DAYS after the newest day they count
+ *   contact hash (time zone), org key index                 HISTORY_DAYS after their newest event
+ *   contact opens of a month (best time, last open)         HISTORY_DAYS after the newest day they count
  * The script only ever moves an expiry later (apply-batch.lua, section x). Seen sets keep their
  * own de-duplication window (SEEN_TTL_SECONDS).
  */
@@ -73,7 +73,7 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
       continue;
     }
     const meta = metaOf(event.orgId, event.emailId);
-    const { email, flags: flagsKey } = k.email(event.orgId, event.emailId);
+    const { email, flags: emailFlags } = k.email(event.orgId, event.emailId);
     const ups = rollups(event.orgId, day, meta);
     // A recipient is (type, id): a lead and a contact with one id are two recipients.
     const type = recipientTypeOf(event);
@@ -85,6 +85,9 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
     // (the newest event's while the send is unknown: that one moves)
     const expireEmail = meta ? addFixedExpireAt : addExpireAt;
     const emailExpiry = meta ? Math.floor(meta.sentAt / 1000) + horizon : expiry;
+    // An interaction after the email's own horizon met no flags hash in the live run (it had
+    // expired): its flags go to one that never outlives the batch, which a replay never holds.
+    const flagsKey = meta && event.occurredAt >= emailExpiry * 1000 ? k.lateFlags(event.orgId, event.emailId) : emailFlags;
     expireEmail(delta, email, emailExpiry);
     expireEmail(delta, flagsKey, emailExpiry);
     if (machine !== null) {
@@ -103,12 +106,13 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
           [contactDay(event.orgId, event.contactId, day, type), 'opened', 1],
         ]);
         for (const key of ups) addIncr(delta, key, 'opens');
-        const contact = k.contact(event.orgId, event.contactId, type);
-        addExpireAt(delta, contact, expiry);
-        addMax(delta, contact, 'lastOpenedAt', event.occurredAt);
-        // best time: the hour of week on the recipient's clock at this open, in the zone the send
-        // gave, in the open's month (kept as long as the month's days: the KPI horizon)
-        addIncr(delta, k.contactHours(event.orgId, event.contactId, day, type), `hl:${hourOfWeekIn(event.occurredAt, meta?.zones?.[c] ?? null)}`);
+        // The recipient's opens of the month (kept as long as the month's days: the KPI horizon):
+        // best time, the hour of week on the recipient's clock at this open in the zone the send
+        // gave, and the last open. Not on the contact hash: opens kept it alive, and with it what
+        // they wrote, past the horizon and the log.
+        const opens = k.contactHours(event.orgId, event.contactId, day, type);
+        addIncr(delta, opens, `hl:${hourOfWeekIn(event.occurredAt, meta?.zones?.[c] ?? null)}`);
+        addMax(delta, opens, 'lastOpenedAt', event.occurredAt);
         break;
       }
       case 'LinkClicked': {

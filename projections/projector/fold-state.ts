@@ -13,6 +13,7 @@
  * Pure: no I/O.
  */
 
+import { isLateFlags } from '../keys.js';
 import { applyClick, type ClickStore } from './click-rule.js';
 import type { Delta, PackedDay } from './delta.js';
 
@@ -273,14 +274,20 @@ export class FoldState {
    * Nothing the batch wrote to `key` is written. Its flags and burst states stay known: only an
    * email's flags hash holds them, and one dropped here is past the horizon at replay time, when
    * its interactions were not (the live run kept its flags, so a recipient's later open or click
-   * of it was not first-time). Held for the build's length; bounded by the sends the log keeps
-   * past the horizon (its 7 days of slack). See heldFlags().
+   * of it was not first-time); the interactions after the email's horizon have flags of their own
+   * (keys.ts, emailrx), forgotten here as the live run forgot them. Held for the build's length;
+   * bounded by the sends the log keeps past the horizon (its 7 days of slack). See heldFlags().
    */
   private drop(key: string): void {
     this.fresh.delete(key);
     this.pending.set.delete(key);
     this.pending.incr.delete(key);
     this.pending.del.delete(key);
+    if (isLateFlags(key)) {
+      // the flags of interactions after the email's own horizon: the live run had none to keep
+      this.flags.delete(key);
+      this.bursts.delete(key);
+    }
     this.min.delete(key);
     this.max.delete(key);
     this.indexed.delete(key);

@@ -5,12 +5,15 @@
  * but when its interactions happened it was younger, the live run kept its flags, and a
  * recipient's second open or click of it was not first-time. Without this the script would count
  * it again whenever the two fall in different batches. The in-memory fold keeps them the same way
- * (fold-state.ts drop()) and hands them over here when it spills.
+ * (fold-state.ts drop()) and hands them over here when it spills. The flags of interactions that
+ * happened after the email's own horizon are not held (keys.ts, emailrx): the live run had
+ * nothing to keep them in either.
  *
  * Bounded by the sends the emails topic keeps past the horizon (its 7 days of slack, DESIGN §3).
  * A resumed build starts without them. Pure: no I/O.
  */
 
+import { isLateFlags } from '../keys.js';
 import type { Delta, StoredField } from './delta.js';
 
 export class HeldFlags {
@@ -46,7 +49,7 @@ export class HeldFlags {
       let held = this.held.get(key);
       if (!held) {
         const at = delta.expireAt.get(key);
-        if (at === undefined || at > nowSeconds) continue;
+        if (at === undefined || at > nowSeconds || isLateFlags(key)) continue;
         this.held.set(key, (held = new Map()));
       }
       for (const [field, value] of delta.set.get(key) ?? []) held.set(field, value);

@@ -120,18 +120,33 @@ export function contactHashOf(flat: unknown): { fields: Record<string, string>; 
   return { fields, histograms, size: list.length >> 1 };
 }
 
+export interface ContactOpens {
+  histograms: OpenHistograms;
+  /** epoch ms as stored, the latest of the hash's (written before contact hours) and the months' */
+  lastOpenedAt: string | null;
+  /** some month holds an open */
+  any: boolean;
+}
+
 /**
- * `histograms` (a contact hash's) with the opens of its contact-hours months added (keys.ts,
- * contacth), each as HGETALL sent it raw (contactHashOf) or as a record (a pipeline's answer).
- * Pure; returns a new value.
+ * A contact's opens: its hash's (`histograms`, `lastOpenedAt`: written there before contact hours)
+ * with those of its months of opens added (keys.ts, contacth), each month as HGETALL sent it raw
+ * (contactHashOf) or as a record (a pipeline's answer). Pure.
  */
-export function withHourMonths(histograms: OpenHistograms, months: readonly unknown[]): OpenHistograms {
+export function contactOpens(histograms: OpenHistograms, lastOpenedAt: string | undefined, months: readonly unknown[]): ContactOpens {
   const local = new Map(histograms.local);
+  let last = lastOpenedAt === undefined ? null : lastOpenedAt;
+  let any = false;
   for (const month of months) {
-    const slots = Array.isArray(month) || month === null ? contactHashOf(month).histograms.local : openHistograms(month as Record<string, string>).local;
+    const raw = Array.isArray(month) || month === null || month === undefined;
+    const hash = raw ? contactHashOf(month) : undefined;
+    const fields = hash ? hash.fields : (month as Record<string, string>);
+    const slots = hash ? hash.histograms.local : openHistograms(fields).local;
+    if (slots.size > 0 || fields.lastOpenedAt !== undefined) any = true;
     for (const [slot, count] of slots) local.set(slot, (local.get(slot) ?? 0) + count);
+    if (fields.lastOpenedAt !== undefined && (last === null || Number(fields.lastOpenedAt) > Number(last))) last = fields.lastOpenedAt;
   }
-  return { local, legacyUtc: histograms.legacyUtc };
+  return { histograms: { local, legacyUtc: histograms.legacyUtc }, lastOpenedAt: last, any };
 }
 
 function merged(slow: OpenHistograms, local: Map<number, number>, legacyUtc: Map<number, number>): OpenHistograms {

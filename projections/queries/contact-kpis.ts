@@ -5,7 +5,7 @@ import { parseWholeNumber } from './query-params.js';
 import { CONTACT_DAY_FIELDS, hourMonths, lastExpiredDay, PACKED, type Keys } from '../keys.js';
 import { monthsOf } from './rollup-kpis.js';
 import type { RecipientType } from '../../schemas/events.js';
-import { bestTimeToEmail, contactHashOf, openHistograms, withHourMonths, type BestTimeSlot, type OpenHistograms } from './best-time.js';
+import { bestTimeToEmail, contactHashOf, openHistograms, contactOpens, type BestTimeSlot, type OpenHistograms } from './best-time.js';
 import type { ControlFallback } from '../control/control-store.js';
 import { readHashes, runQuery } from './context.js';
 import { bucketOf, lastDays } from './days.js';
@@ -145,11 +145,16 @@ export async function queryContactKpis(
     hourHashes = await readHashes(redis, hours.map((month) => v.contactHours(orgId, contactId, month, type)));
   }
   const contact = contactHashOf(first);
-  const histograms = withHourMonths(contact.histograms, hourHashes);
-  if (contact.size === 0 && present === 0) {
+  const opens = contactOpens(contact.histograms, contact.fields.lastOpenedAt, hourHashes);
+  if (contact.size === 0 && present === 0 && !opens.any) {
     throw new EngagementError('not_found', `no KPIs for ${type} ${contactId} of organisation ${orgId}`);
   }
   // recipientType third, as recipientKpisResponse orders it (the answer is serialised in that order)
-  const { orgId: _org, contactId: _contact, ...kpis } = contactKpisFrom(orgId, contactId, dates, contact.fields, [sums], now, histograms);
+  const { orgId: _org, contactId: _contact, ...kpis } = contactKpisFrom(orgId, contactId, dates, withLastOpen(contact.fields, opens.lastOpenedAt), [sums], now, opens.histograms);
   return { orgId, contactId, recipientType: type, ...kpis };
+}
+
+/** The contact hash's fields with the last open of its months of opens. */
+function withLastOpen(fields: Record<string, string>, lastOpenedAt: string | null): Record<string, string> {
+  return lastOpenedAt === null || fields.lastOpenedAt === lastOpenedAt ? fields : { ...fields, lastOpenedAt };
 }

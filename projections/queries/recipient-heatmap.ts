@@ -8,7 +8,7 @@ import type { RecipientType } from '../../schemas/events.js';
 import type { ControlFallback } from '../control/control-store.js';
 import { DEFAULTS } from '../../core/config.js';
 import { hourMonths, type Keys } from '../keys.js';
-import { bestTimeToEmail, openHistograms, withHourMonths, type OpenHistograms } from './best-time.js';
+import { bestTimeToEmail, contactOpens, openHistograms, type OpenHistograms } from './best-time.js';
 import { openQuery, readHashes } from './context.js';
 
 export const HEATMAP_DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'] as const;
@@ -53,7 +53,8 @@ export async function queryRecipientHeatmap(
 ): Promise<RecipientHeatmap> {
   const { keys: v } = await openQuery(redis, keys, orgId, fallback);
   const hours = hourMonths(now, historyDays).map((month) => v.contactHours(orgId, contactId, month, type));
-  const [contact, ...months] = await readHashes(redis, [v.contact(orgId, contactId, type), ...hours]);
-  if (!contact || Object.keys(contact).length === 0) throw new EngagementError('not_found', `no KPIs for ${type} ${contactId} of organisation ${orgId}`);
-  return { orgId, contactId, recipientType: type, ...heatmapFrom(contact, now, withHourMonths(openHistograms(contact), months)) };
+  const [contact = {}, ...months] = await readHashes(redis, [v.contact(orgId, contactId, type), ...hours]);
+  const opens = contactOpens(openHistograms(contact), contact.lastOpenedAt, months);
+  if (Object.keys(contact).length === 0 && !opens.any) throw new EngagementError('not_found', `no KPIs for ${type} ${contactId} of organisation ${orgId}`);
+  return { orgId, contactId, recipientType: type, ...heatmapFrom(contact, now, opens.histograms) };
 }

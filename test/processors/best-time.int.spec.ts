@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../core/config.js';
 import { hourMonths } from '../../projections/keys.js';
-import { openHistograms, withHourMonths } from '../../projections/queries/best-time.js';
+import { contactOpens, openHistograms } from '../../projections/queries/best-time.js';
 import { contactKpisFrom } from '../../projections/queries/contact-kpis.js';
 import type { EmailOpened } from '../../schemas/events.js';
 import { fixture } from '../support/fixtures.js';
@@ -44,7 +44,7 @@ describe('best time to email, counted on the contact\u2019s clock', () => {
       const contact = await p.get((k) => k.contact('org-1', id));
       const months = await Promise.all(hourMonths(now, DEFAULTS.HISTORY_DAYS).map((month) => p.get((k) => k.contactHours('org-1', id, month))));
       expect(months.filter((m) => Object.keys(m).length > 0)).toHaveLength(2); // ny: December and July; kol: December and January
-      return contactKpisFrom('org-1', id, ['2026-11-01'], contact, [{}], now, withHourMonths(openHistograms(contact), months)).bestTimeToEmail;
+      return contactKpisFrom('org-1', id, ['2026-11-01'], contact, [{}], now, contactOpens(openHistograms(contact), undefined, months).histograms).bestTimeToEmail;
     };
     expect(await best('ny')).toEqual([{ dayOfWeek: 'Wednesday', hour: 10, opens: 6 }]);
     expect(await best('kol')).toEqual([{ dayOfWeek: 'Wednesday', hour: 10, opens: 5 }]);
@@ -52,17 +52,19 @@ describe('best time to email, counted on the contact\u2019s clock', () => {
 
   it('leaves out an open past the horizon, as every other KPI does (the contact hash, kept alive by newer opens, counted it)', async () => {
     const DAY = 86_400_000;
-    const HISTORY_DAYS = 30;
+    const HISTORY_DAYS = 70; // the month of an open an hour ago is always whole within it
     const now = Date.now();
     const recent = fixture('EmailSent', { emailId: 'e-new', occurredAt: now - 2 * 3_600_000, recipients: [sent.recipients[0]!] });
-    const old = fixture('EmailSent', { emailId: 'e-old', occurredAt: now - 41 * DAY, recipients: [sent.recipients[0]!] });
+    const old = fixture('EmailSent', { emailId: 'e-old', occurredAt: now - 76 * DAY, recipients: [sent.recipients[0]!] });
     const p = await RedisProjection.open(5, HISTORY_DAYS).deliver(recent, { ...open('ny', now - 3_600_000), emailId: 'e-new' });
     // a late batch: an email and its open from before the horizon (an import, a tracking batch held back)
-    await p.deliver(old, { ...open('ny', now - 40 * DAY), emailId: 'e-old' });
+    await p.deliver(old, { ...open('ny', now - 75 * DAY), emailId: 'e-old' });
     const contact = await p.get((k) => k.contact('org-1', 'ny'));
     const months = await Promise.all(hourMonths(now, HISTORY_DAYS).map((month) => p.get((k) => k.contactHours('org-1', 'ny', month))));
-    const counted = [...withHourMonths(openHistograms(contact), months).local.values()].reduce((a, b) => a + b, 0);
+    const opens = contactOpens(openHistograms(contact), contact.lastOpenedAt, months);
+    const counted = [...opens.histograms.local.values()].reduce((a, b) => a + b, 0);
     expect(counted).toBe(1);
-    expect(await p.get((k) => k.contactDay('org-1', 'ny', new Date(now - 40 * DAY).toISOString().slice(0, 10).replaceAll('-', '')))).toEqual({});
+    expect(opens.lastOpenedAt).toBe(String(now - 3_600_000));
+    expect(await p.get((k) => k.contactDay('org-1', 'ny', new Date(now - 75 * DAY).toISOString().slice(0, 10).replaceAll('-', '')))).toEqual({});
   });
 });

@@ -33,14 +33,15 @@ const monthEnd = (ms: number): number => {
 };
 
 describe('projection keys expire at the HISTORY_DAYS horizon', () => {
-  it('a projected email: its keys HISTORY_DAYS after its send (as its EmailSent in the log), the contact after its newest event, the org index with its month hashes, daily keys after their day, seen sets after the de-dup window', async () => {
+  it('a projected email: its keys HISTORY_DAYS after its send (as its EmailSent in the log), the contact after the send that gave its zone, its month of opens after the newest day it counts, the org index with its month hashes, daily keys after their day, seen sets after the de-dup window', async () => {
     const sent = fixture('EmailSent', { occurredAt: SENT_AT });
     const opened = fixture('EmailOpened', { occurredAt: SENT_AT + 3_600_000 });
     const p = await RedisProjection.open(5, H).deliver(sent, sent);
     expect(await p.expiresAt(email)).toBe(at(SENT_AT));
     await p.deliver(opened, opened);
     for (const key of [email, flags]) expect(await p.expiresAt(key), p.name(key)).toBe(at(SENT_AT));
-    expect(await p.expiresAt(contact)).toBe(at(opened.occurredAt));
+    expect(await p.expiresAt(contact)).toBe(at(SENT_AT));
+    expect(await p.expiresAt((k) => k.contactHours('org-1', 'c-1', DAY.slice(0, 6)))).toBe(DAY_START_S + H * DAY_S);
     expect(await p.expiresAt(index)).toBe(monthEnd(SENT_AT));
     expect(await p.expiresAt((k) => k.contactMonth('org-1', 'c-1', DAY.slice(0, 6)))).toBe(monthEnd(SENT_AT));
     for (const key of daily) expect(await p.expiresAt(key), p.name(key)).toBe(DAY_START_S + H * DAY_S);
@@ -53,11 +54,13 @@ describe('projection keys expire at the HISTORY_DAYS horizon', () => {
     const sent = fixture('EmailSent', { occurredAt: SENT_AT });
     const late = fixture('EmailOpened', { occurredAt: SENT_AT + 7_200_000 });
     const early = fixture('EmailOpened', { occurredAt: SENT_AT + 3_600_000, contactId: 'c-2' });
+    // an older send of another email to the same contact, with a zone, arriving after
+    const older = fixture('EmailSent', { emailId: 'e-0', occurredAt: SENT_AT - 3_600_000 });
     const p = await RedisProjection.open(5, H).deliver(sent, late);
-    await p.deliver(early);
+    await p.deliver(early, older);
     for (const key of [email, flags]) expect(await p.expiresAt(key), p.name(key)).toBe(at(SENT_AT));
     expect(await p.expiresAt(index)).toBe(monthEnd(SENT_AT));
-    expect(await p.expiresAt((k) => k.contact('org-1', 'c-2'))).toBe(at(early.occurredAt));
+    expect(await p.expiresAt(contact)).toBe(at(SENT_AT));
   });
 
   it('an event beyond the horizon leaves no key behind (as a live projection would have dropped it)', async () => {

@@ -21,13 +21,14 @@ const clicked = fixture('LinkClicked', { occurredAt: SENT_AT + 7_200_000 });
 const nextDay = fixture('EmailReplied', { occurredAt: SENT_AT + 86_400_000 });
 
 describe('fold: expiries at the HISTORY_DAYS horizon', () => {
-  it('expires the email and its flags HISTORY_DAYS after the send, the org index after the newest event, the contact after its newest write', () => {
+  it('expires the email and its flags HISTORY_DAYS after the send, the org index after the newest event, the contact after the newest send that gave it a zone', () => {
     const delta = fold([sent, opened, clicked], new Map(), keys, opts(400));
     const newest = seconds(clicked.occurredAt) + 400 * DAY_S;
     expect(delta.expireAt.get(keys.email('org-1', 'e-1'))).toBe(seconds(SENT_AT) + 400 * DAY_S);
     expect(delta.expireAt.get(keys.emailRecipients('org-1', 'e-1'))).toBe(seconds(SENT_AT) + 400 * DAY_S);
     expect(delta.expireAt.get(keys.orgIndex('org-1'))).toBe(newest);
-    expect(delta.expireAt.get(keys.contact('org-1', 'c-1'))).toBe(seconds(opened.occurredAt) + 400 * DAY_S);
+    // the contact hash holds the zone a send gave: opens no longer keep it (they count in their month)
+    expect(delta.expireAt.get(keys.contact('org-1', 'c-1'))).toBe(seconds(SENT_AT) + 400 * DAY_S);
     // best time's month of opens: HISTORY_DAYS after the newest day it counts, as that day's keys
     expect(delta.expireAt.get(keys.contactHours('org-1', 'c-1', '202601'))).toBe(DAY_START_S + 400 * DAY_S);
   });

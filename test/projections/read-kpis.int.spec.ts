@@ -167,22 +167,24 @@ describe('KPI reads in one script', () => {
     }
   });
 
-  it("count best time over the contact's months of opens within the horizon, with what the contact hash held before them, at every packed level", async () => {
+  it("count best time and the last open over the contact's months of opens within the horizon, with what the contact hash held before them, at every packed level", async () => {
     const v1 = keys.version(1);
     await redis.hset(keys.controlOrg('org-6'), { enabled: '1', changedAt: '1' });
     // opened before contact hours: on the contact hash (a version not yet rebuilt)
     await redis.hset(v1.contact('org-6', 'c-6'), { tz: 'UTC', lastOpenedAt: String(NOW), 'hl:10': '4' });
-    const months = hourMonths(NOW, 100); // 20 November 2026, 100 days: August to November
-    expect(months).toEqual(['202608', '202609', '202610', '202611']);
-    await redis.hset(v1.contactHours('org-6', 'c-6', '202608'), { 'hl:10': '1', 'hl:11': '2' });
-    await redis.hset(v1.contactHours('org-6', 'c-6', '202611'), { 'hl:11': '6' });
-    await redis.hset(v1.contactHours('org-6', 'c-6', '202607'), { 'hl:12': '50' }); // before the horizon's month: left out
+    const months = hourMonths(NOW, 100); // 20 November 2026, 100 days: 13 August is the oldest day kept
+    expect(months).toEqual(['202609', '202610', '202611']);
+    await redis.hset(v1.contactHours('org-6', 'c-6', '202609'), { 'hl:10': '1', 'hl:11': '2', lastOpenedAt: String(NOW - 70 * 86_400_000) });
+    await redis.hset(v1.contactHours('org-6', 'c-6', '202611'), { 'hl:11': '6', lastOpenedAt: String(NOW - 86_400_000) });
+    // the month across the horizon: left out
+    await redis.hset(v1.contactHours('org-6', 'c-6', '202608'), { 'hl:12': '50', lastOpenedAt: String(NOW - 99 * 86_400_000) });
     const slots = (best: Array<{ hour: number; opens: number }> | null) => Object.fromEntries((best ?? []).map((s) => [s.hour, s.opens]));
     try {
       for (const level of [0, PACKED.contacts, PACKED.all]) {
         await redis.set(v1.packedRollups(), String(level));
         const kpis = await queryContactKpis(redis, keys, 'org-6', 'c-6', 30, NOW, undefined, 'contact', 100);
         expect(slots(kpis.bestTimeToEmail), `level ${level}`).toEqual({ 10: 5, 11: 8 });
+        expect(kpis.lastOpenedAt).toBe(new Date(NOW).toISOString()); // the contact hash's (written before), the later one
       }
       const heatmap = await queryRecipientHeatmap(redis, keys, 'org-6', 'c-6', 'contact', NOW, undefined, 100);
       expect(heatmap.totalOpens).toBe(13);

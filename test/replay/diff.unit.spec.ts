@@ -51,7 +51,7 @@ describe('withoutPackedRollups', () => {
     expect(withoutPackedRollups(snapshot)).toEqual(snap({ 'orgd:o:20261101': { emails: '1' }, 'orgkeys:o': { 'orgd:o:20261101': '1', 'email:o:e': '1' } }));
   });
 
-  it('below the contact-hours level: drops the contact hours and the histograms of the contact hashes, keeps the rest', () => {
+  it('below the contact-hours level: drops the contact hours and the opens of the contact hashes (histograms, last open), keeps the rest', () => {
     const snapshot = snap({
       'contact:o:c1': { tz: 'Europe/Paris', lastOpenedAt: '1', 'hl:10': '2', 'h:33': '1' },
       'contact:o:c2': { 'hl:10': '2' },
@@ -61,7 +61,7 @@ describe('withoutPackedRollups', () => {
     });
     expect(withoutPackedRollups(snapshot, 2)).toEqual(
       snap({
-        'contact:o:c1': { tz: 'Europe/Paris', lastOpenedAt: '1' },
+        'contact:o:c1': { tz: 'Europe/Paris' },
         'contactm:o:c1:202611': { '01': '1,1,,' },
         'orgkeys:o': { 'contact:o:c1': '1', 'contactm:o:c1:202611': '1' },
       }),

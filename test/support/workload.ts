@@ -39,9 +39,9 @@ export interface ExpectedKpis {
   templateDays: Map<string, Fields>;
   /** `${org}/${contact}/${day}` -> received/opened/clicked/replied */
   contactDays: Map<string, Fields>;
-  /** `${org}/${contact}` -> tz, lastOpenedAt */
+  /** `${org}/${contact}` -> tz */
   contacts: Map<string, Fields>;
-  /** `${org}/${contact}/${YYYYMM}` -> hl:<local hour-of-week slot> opens (best time) */
+  /** `${org}/${contact}/${YYYYMM}` -> hl:<local hour-of-week slot> opens (best time), lastOpenedAt */
   contactHours: Map<string, Fields>;
   /** eventIds of every collected record, one entry per record (re-sent events appear twice) */
   landed: string[];
@@ -264,9 +264,8 @@ export function generateWorkload(options: WorkloadOptions): Workload {
         [email, ...ups].forEach((h) => inc(h, 'uniqueOpens'));
         inc(contactDay(), 'opened');
       }
-      const contact = hash(x.contacts, `${event.orgId}/${interaction.contactId}`);
-      contact.lastOpenedAt = String(Math.max(Number(contact.lastOpenedAt ?? 0), event.occurredAt));
       const hours = hash(x.contactHours, `${event.orgId}/${interaction.contactId}/${d.slice(0, 6)}`);
+      hours.lastOpenedAt = String(Math.max(Number(hours.lastOpenedAt ?? 0), event.occurredAt));
       inc(hours, `hl:${hourOfWeekIn(event.occurredAt, zones.get(`${emailKey}/${interaction.contactId}`) ?? null)}`);
     } else if (interaction.type === 'LinkClicked') {
       if (interaction.machineReason || (m && event.occurredAt - m.sentAt < machineMs)) {
