@@ -34,11 +34,6 @@
  *                                                  o:<c>, c:<c>, c:<link>:<c>, r:<c>, f:<c>; k:<c> the recipient's
  *                                                  latest click second (burst rule, projector/click-rule.ts);
  *                                                  z: JSON {<c>: IANA zone} of the recipients the send gave a zone
- *   {P:vV}:emailrx:<org>:<email>            hash   the first-time flags of interactions that happened after the email's own
- *                                                  horizon (send + HISTORY_DAYS), when the live run had no emailr hash
- *                                                  left: written and deleted by the same script (its expiry, the
- *                                                  email's, is past), and never held by a replay (isLateFlags), which
- *                                                  holds the emailr hashes past the horizon (projector/held-flags.ts)
  *   {P:vV}:contact:<org>:<contact>          hash   tz (the latest send's zone for the recipient); lastOpenedAt, hl:<slot>,
  *                                                  h:<hourOfWeekUtc> only as written before contact hours (below), read
  *                                                  with them until a replay rewrites them
@@ -74,7 +69,7 @@
  *   {P:vV}:replay                           hash   a version built by `engagement replay`: status (building|verify|live),
  *                                                  from, org, startedAt, holder, switchedAt (replay/ resumes or drops by it)
  *
- * Every email, emailr, emailrx, contact, contacth, contactd, orgd, senderd, templated, their month hashes and
+ * Every email, emailr, contact, contacth, contactd, orgd, senderd, templated, their month hashes and
  * orgkeys key expires at the HISTORY_DAYS horizon, reckoned from event time (processors/projector/fold.ts):
  * daily keys that long after their day, a month hash that long after its month's last day, a contact's
  * month of opens that long after the newest day it counts, an email's hashes that long after its send,
@@ -141,8 +136,6 @@ export interface VersionKeys {
   senderMonth(orgId: string, senderId: string, month: string): string;
   templateMonth(orgId: string, templateId: string, month: string): string;
   contactMonth(orgId: string, contactId: string, month: string, type?: RecipientType): string;
-  /** the flags of interactions after the email's horizon (never kept) */
-  emailLateRecipients(orgId: string, emailId: string): string;
   /** a recipient's opens of a month (YYYYMM) by local hour of week */
   contactHours(orgId: string, contactId: string, month: string, type?: RecipientType): string;
   /** the level of month hashes the version was written with (PACKED) */
@@ -218,11 +211,6 @@ export function hourMonths(now: number, historyDays: number): string[] {
   }
 }
 
-/** Is this full key name an emailrx hash (keys.ts header): flags no replay may hold across batches. */
-export function isLateFlags(name: string): boolean {
-  return name.startsWith('emailrx:', name.indexOf('}:') + 2);
-}
-
 /** Where a day bucket (YYYYMMDD) is packed: its month hash's month (YYYYMM) and field (DD). */
 export function packedDayOf(day: string): { month: string; field: string } {
   return { month: day.slice(0, 6), field: day.slice(6, 8) };
@@ -289,7 +277,6 @@ export function keysFor(prefix: string): Keys {
       senderMonth: (org, sender, month) => `${base}senderm:${e(org)}:${e(sender)}:${month}`,
       templateMonth: (org, tpl, month) => `${base}templatem:${e(org)}:${e(tpl)}:${month}`,
       contactMonth: (org, contact, month, type = 'contact') => `${base}contactm:${e(org)}:${r(type, contact)}:${month}`,
-      emailLateRecipients: (org, email) => `${base}emailrx:${e(org)}:${e(email)}`,
       contactHours: (org, contact, month, type = 'contact') => `${base}contacth:${e(org)}:${r(type, contact)}:${month}`,
       packedRollups: () => `${base}packed`,
       orgIndex: (org) => `${base}orgkeys:${e(org)}`,

@@ -28,7 +28,6 @@ interface OrgKeys {
   contacts: Map<string, string>;
   contactDays: Map<string, Map<string, string>>;
   contactHours: Map<string, Map<string, string>>;
-  lateFlags: Map<string, string>;
 }
 
 export class BatchKeys {
@@ -80,14 +79,6 @@ export class BatchKeys {
       org.emails.set(emailId, keys);
     }
     return keys;
-  }
-
-  /** The flags of interactions after the email's horizon (keys.ts, emailrx): never held, never kept. */
-  lateFlags(orgId: string, emailId: string): string {
-    const org = this.org(orgId);
-    let key = org.lateFlags.get(emailId);
-    if (key === undefined) org.lateFlags.set(emailId, (key = this.touch(org, this.keys.emailLateRecipients(orgId, emailId))));
-    return key;
   }
 
   orgDay(orgId: string, day: string): string {
@@ -165,7 +156,6 @@ export class BatchKeys {
         contacts: new Map(),
         contactDays: new Map(),
         contactHours: new Map(),
-        lateFlags: new Map(),
       };
       this.orgs.set(orgId, org);
     }

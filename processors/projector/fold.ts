@@ -72,8 +72,13 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
       foldSent(event, expiry);
       continue;
     }
-    const meta = metaOf(event.orgId, event.emailId);
-    const { email, flags: emailFlags } = k.email(event.orgId, event.emailId);
+    const sent = metaOf(event.orgId, event.emailId);
+    // An interaction after its email's horizon (send + HISTORY_DAYS) met, in the live run, an email
+    // whose hashes had expired and whose send the projector no longer knew: it is folded as one of
+    // an unknown email here too (no sender or template rollups, its hashes kept from this event),
+    // whatever a meta cache or a replay still knows, so live and replay fold it alike.
+    const meta = sent && event.occurredAt >= (Math.floor(sent.sentAt / 1000) + horizon) * 1000 ? undefined : sent;
+    const { email, flags: flagsKey } = k.email(event.orgId, event.emailId);
     const ups = rollups(event.orgId, day, meta);
     // A recipient is (type, id): a lead and a contact with one id are two recipients.
     const type = recipientTypeOf(event);
@@ -85,9 +90,6 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
     // (the newest event's while the send is unknown: that one moves)
     const expireEmail = meta ? addFixedExpireAt : addExpireAt;
     const emailExpiry = meta ? Math.floor(meta.sentAt / 1000) + horizon : expiry;
-    // An interaction after the email's own horizon met no flags hash in the live run (it had
-    // expired): its flags go to one that never outlives the batch, which a replay never holds.
-    const flagsKey = meta && event.occurredAt >= emailExpiry * 1000 ? k.lateFlags(event.orgId, event.emailId) : emailFlags;
     expireEmail(delta, email, emailExpiry);
     expireEmail(delta, flagsKey, emailExpiry);
     if (machine !== null) {

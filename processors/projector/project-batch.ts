@@ -95,11 +95,12 @@ export async function projectBatch(
     // First-time flags and click bursts decided here from what Redis held, not by calls per event in the script (delta.ts).
     const wanted = storedFieldsOf(delta);
     const fromRedis = await readStoredFields(target.redis, wanted);
-    const stored = target.held ? target.held.over(fromRedis) : fromRedis;
+    const now = Math.floor(Date.now() / 1000);
+    const stored = target.held ? target.held.over(fromRedis, delta, now) : fromRedis;
     resolveFlags(delta, stored);
     resolveClicks(delta, stored);
     const outcome = await applyAndCount(target, topic, partition, records, delta, events, emailMeta, decoded.rejected, collected.length, rejected, deadLettered, purgesKnown);
-    if (outcome.result.applied) target.held?.keep(delta, wanted.keys(), Math.floor(Date.now() / 1000));
+    if (outcome.result.applied) target.held?.keep(delta, wanted.keys(), now);
     return outcome;
   } finally {
     await deadLettered?.catch(() => undefined);

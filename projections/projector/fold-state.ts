@@ -13,7 +13,6 @@
  * Pure: no I/O.
  */
 
-import { isLateFlags } from '../keys.js';
 import { applyClick, type ClickStore } from './click-rule.js';
 import type { Delta, PackedDay } from './delta.js';
 
@@ -101,6 +100,7 @@ export class FoldState {
     // unconditionally, so they are looked up there; only the writes that depend on state (the
     // increments of new flags, the burst rule) are noted as they happen (touch).
     this.touched = new Set<string>();
+    this.revive(delta, nowSeconds);
     for (const [key, fields] of delta.incr) {
       // increment() per field, with the key's target map looked up once
       const target = inner(this.written.has(key) ? this.pending.incr : this.fresh, key);
@@ -182,6 +182,20 @@ export class FoldState {
   get idle(): boolean {
     const p = this.pending;
     return this.fresh.size === 0 && p.set.size === 0 && p.incr.size === 0 && p.expireAt.size === 0 && p.add.size === 0 && p.del.size === 0 && p.pack.size === 0;
+  }
+
+  /**
+   * A dropped key that this batch writes again with an expiry to come (an interaction after its
+   * email's horizon, folded as one of an unknown email: fold.ts) starts empty, as the hash the
+   * live run created then: the flags held for it are forgotten first.
+   */
+  private revive(delta: Delta, nowSeconds: number): void {
+    if (this.flags.size === 0 && this.bursts.size === 0) return;
+    for (const [key, at] of delta.expireAt) {
+      if (at <= nowSeconds || this.expiry.has(key)) continue;
+      this.flags.delete(key);
+      this.bursts.delete(key);
+    }
   }
 
   /** A key the merge in progress writes besides its Delta's own sections (see merge). */
@@ -274,8 +288,7 @@ export class FoldState {
    * Nothing the batch wrote to `key` is written. Its flags and burst states stay known: only an
    * email's flags hash holds them, and one dropped here is past the horizon at replay time, when
    * its interactions were not (the live run kept its flags, so a recipient's later open or click
-   * of it was not first-time); the interactions after the email's horizon have flags of their own
-   * (keys.ts, emailrx), forgotten here as the live run forgot them. Held for the build's length;
+   * of it was not first-time). Held for the build's length, until the key comes back (revive());
    * bounded by the sends the log keeps past the horizon (its 7 days of slack). See heldFlags().
    */
   private drop(key: string): void {
@@ -283,11 +296,6 @@ export class FoldState {
     this.pending.set.delete(key);
     this.pending.incr.delete(key);
     this.pending.del.delete(key);
-    if (isLateFlags(key)) {
-      // the flags of interactions after the email's own horizon: the live run had none to keep
-      this.flags.delete(key);
-      this.bursts.delete(key);
-    }
     this.min.delete(key);
     this.max.delete(key);
     this.indexed.delete(key);

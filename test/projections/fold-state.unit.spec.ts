@@ -58,6 +58,22 @@ describe('FoldState: a fresh version folded in memory', () => {
     expect(entries(s.drain().set)).toEqual({ old: { opens: '1' } });
   });
 
+  it('holds the flags of a key dropped past the horizon, until a batch writes it again with an expiry to come: then it starts empty', () => {
+    const s = new FoldState();
+    const open = (at: number) => (d: Delta): void => {
+      addFlag(d, 'flags', 'o:c1', [['cd', 'opened', 1]]);
+      addExpireAt(d, 'flags', at);
+      addExpireAt(d, 'cd', LATER);
+    };
+    expect(s.merge(delta(open(NOW - 1)), NOW)).toBe(1);
+    expect(s.merge(delta(open(NOW - 1)), NOW)).toBe(0); // held: a second open before the email's horizon
+    expect(s.heldFlags()).toEqual(new Map([['flags', new Map([['o:c1', '1']])]]));
+    // after the email's horizon the live run met no flags hash: this open is a first again, and its hash is written
+    expect(s.merge(delta(open(LATER)), NOW)).toBe(1);
+    expect(s.heldFlags().size).toBe(0);
+    expect(entries(s.drain().set).flags).toEqual({ 'o:c1': '1' });
+  });
+
   it('remembers seen eventIds and indexed keys: each member is added once', () => {
     const s = new FoldState();
     const d = (): Delta => delta((x) => (addSeen(x, 'seen:1', 'ev-1'), addOrgKey(x, 'idx', 'email'), addExpireAt(x, 'idx', LATER)));
