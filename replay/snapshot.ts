@@ -135,3 +135,22 @@ export function withoutPackedRollups(snapshot: Snapshot, level = 0): Snapshot {
   }
   return out;
 }
+
+/**
+ * The snapshot with each org key index listing only keys the snapshot holds. The live index keeps
+ * an entry for every key written since retention last pruned it (retention/prune-index.ts), a
+ * rebuild's only for what the log still holds: what differs is entries of keys that are gone.
+ * Apply it last, after whatever else leaves keys out of the comparison. Pure.
+ */
+export function withoutDeadIndexEntries(snapshot: Snapshot): Snapshot {
+  const out = new Map<string, Fields>();
+  for (const [name, fields] of snapshot) {
+    if (!name.startsWith('orgkeys:')) {
+      out.set(name, fields);
+      continue;
+    }
+    const kept = Object.fromEntries(Object.entries(fields).filter(([member]) => snapshot.has(member)));
+    if (Object.keys(kept).length > 0) out.set(name, kept);
+  }
+  return out;
+}

@@ -19,7 +19,7 @@ import { diffSnapshots, type Difference } from './diff.js';
 import { defaultHolder, ReplayLock } from './lock.js';
 import { startOffsets } from './offsets.js';
 import { deleteGroups, type ReplayDeps, type ReplayProgress } from './replay-runner.js';
-import { snapshotOrg, snapshotVersion, withoutExpiredPackedDays, withoutPackedRollups, withoutSeenPastWindow } from './snapshot.js';
+import { snapshotOrg, snapshotVersion, withoutDeadIndexEntries, withoutExpiredPackedDays, withoutPackedRollups, withoutSeenPastWindow } from './snapshot.js';
 import { builderSettings, VersionBuilder, type BuildCounters } from './version-builder.js';
 import { allocateVersion, currentVersion, dropVersion } from './versions.js';
 import type { Redis } from 'ioredis';
@@ -114,7 +114,7 @@ export async function runVerify(deps: ReplayDeps, request: VerifyRequest = {}): 
       }
       const lastExpired = lastExpiredDay(Date.now(), config.historyDays);
       const now = Date.now();
-      const comparable = (snapshot: typeof liveSnapshot) => withoutSeenPastWindow(withoutExpiredPackedDays(snapshot, lastExpired), now);
+      const comparable = (snapshot: typeof liveSnapshot) => withoutDeadIndexEntries(withoutSeenPastWindow(withoutExpiredPackedDays(snapshot, lastExpired), now));
       const differences = diffSnapshots(comparable(liveSnapshot), comparable(scratchSnapshot));
       outcome = { differences, keysCompared: new Set([...liveSnapshot.keys(), ...scratchSnapshot.keys()]).size, consistent: !moved };
     }

@@ -14,6 +14,7 @@ import { orgsDueForPurge } from './plan.js';
 import { deleteExpiredBlobs, purgeOrgBlobs } from './purge-blobs.js';
 import { nextStep, parsePurgeRecord, type PurgeRecord, type PurgeStep } from './purge-record.js';
 import { purgeOrgFromRedis } from './purge-redis.js';
+import { pruneOrgIndexes } from './prune-index.js';
 import { orgDigest } from '../projections/purge-fence.js';
 
 const log = childLogger('retention');
@@ -59,6 +60,9 @@ export interface RetentionReport {
   unfinished: PurgeOutcome[];
   expiredBlobsDeleted: number;
   expiredBlobsError?: string;
+  /** members of the orgs' key indexes whose key had expired, removed (prune-index.ts) */
+  indexEntriesRemoved: number;
+  indexError?: string;
 }
 
 /**
@@ -69,7 +73,8 @@ export interface RetentionReport {
  * topic first; then the purge fence makes the projector refuse every batch gated without it, so
  * the Redis deletions that follow are final (the org's data keys are destroyed right after the
  * event, so its records in the log become unreadable); blobs are deleted only once every lander has passed
- * the event (processors/lander/lander-acks.ts). Last, expired landing blobs go.
+ * the event (processors/lander/lander-acks.ts). Then the org key indexes lose the entries of keys
+ * that expired (prune-index.ts), and last, expired landing blobs go.
  */
 export async function runRetention(deps: RetentionDeps, now: number = Date.now()): Promise<RetentionReport> {
   const control = new ControlStore(deps.redis, deps.keys);
@@ -98,6 +103,16 @@ export async function runRetention(deps: RetentionDeps, now: number = Date.now()
   // A destroyed key is physically gone once its segment rolled and was compacted: the roll needs an append.
   await deps.dataKeys.rollSegments().catch((error: unknown) => log.warn({ err: error }, 'keys topic segments not rolled; the next pass tries again'));
 
+  let indexEntriesRemoved = 0;
+  let indexError: string | undefined;
+  try {
+    indexEntriesRemoved = await pruneOrgIndexes(deps.redis, deps.keys, [...states.keys()]);
+    if (indexEntriesRemoved > 0) log.info({ indexEntriesRemoved }, 'org key index entries of expired keys removed');
+  } catch (error) {
+    indexError = (error as Error).message;
+    log.error({ err: error }, 'org key indexes not pruned; the next pass tries again');
+  }
+
   let expiredBlobsDeleted = 0;
   let expiredBlobsError: string | undefined;
   try {
@@ -113,6 +128,8 @@ export async function runRetention(deps: RetentionDeps, now: number = Date.now()
     unfinished: outcomes.filter((o) => o.status !== 'completed'),
     expiredBlobsDeleted,
     ...(expiredBlobsError !== undefined ? { expiredBlobsError } : {}),
+    indexEntriesRemoved,
+    ...(indexError !== undefined ? { indexError } : {}),
   };
 }
 

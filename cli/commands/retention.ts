@@ -59,6 +59,8 @@ export function formatReport(report: RetentionReport, config: Pick<Config, 'rete
       ),
     );
   }
+  lines.push(`org key index entries of expired keys removed: ${report.indexEntriesRemoved}`);
+  if (report.indexError !== undefined) lines.push(`org key indexes not pruned: ${report.indexError}`);
   lines.push(`expired landing blobs deleted: ${report.expiredBlobsDeleted}`);
   if (report.expiredBlobsError !== undefined) lines.push(`expired landing blobs not deleted: ${report.expiredBlobsError}`);
   return `${lines.join('\n')}\n`;

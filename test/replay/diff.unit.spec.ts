@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { diffSnapshots, formatDifference, type Snapshot } from '../../replay/diff.js';
-import { withoutExpiredPackedDays, withoutPackedRollups, withoutSeenPastWindow } from '../../replay/snapshot.js';
+import { withoutDeadIndexEntries, withoutExpiredPackedDays, withoutPackedRollups, withoutSeenPastWindow } from '../../replay/snapshot.js';
 
 const snap = (entries: Record<string, Record<string, string>>): Snapshot => new Map(Object.entries(entries));
 
@@ -101,5 +101,16 @@ describe('withoutSeenPastWindow', () => {
       'orgd:o:20261001': { emails: '1' },
     });
     expect([...withoutSeenPastWindow(snapshot, now).keys()].sort()).toEqual(['orgd:o:20261001', 'seen:20261120', 'seen:20261126']);
+  });
+});
+
+describe('withoutDeadIndexEntries', () => {
+  it('keeps the index entries of keys the snapshot holds, and drops an index left empty', () => {
+    const snapshot = snap({
+      'email:o:e1': { opens: '1' },
+      'orgkeys:o': { 'email:o:e1': '1', 'email:o:e0': '1', 'orgd:o:20250101': '1' },
+      'orgkeys:p': { 'email:p:gone': '1' },
+    });
+    expect(withoutDeadIndexEntries(snapshot)).toEqual(snap({ 'email:o:e1': { opens: '1' }, 'orgkeys:o': { 'email:o:e1': '1' } }));
   });
 });

@@ -1,0 +1,41 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createRedis } from '../../core/redis.js';
+import { keysFor } from '../../projections/keys.js';
+import { pruneOrgIndexes } from '../../retention/prune-index.js';
+import { deleteRedisPrefix, testConfig } from '../support/env.js';
+
+/**
+ * The projector lists every key it writes in its org's index and never removes one; retention
+ * removes the entries whose key expired, in every version, and only those (real Redis).
+ */
+const config = testConfig();
+const redis = createRedis(config);
+const keys = keysFor(config.redisPrefix);
+
+afterAll(async () => {
+  await deleteRedisPrefix(redis, config.redisPrefix);
+  redis.disconnect();
+});
+
+describe('pruneOrgIndexes', () => {
+  it('removes the entries of keys that are gone, from every version, and keeps every key that exists', async () => {
+    await redis.sadd(keys.projectionVersions(), '2');
+    const live = [1, 2].flatMap((v) => [keys.version(v).email('org-1', 'e-live'), keys.version(v).orgDay('org-1', '20261101')]);
+    for (const key of live) await redis.hset(key, 'opens', '1');
+    // a key that expired at the horizon (PX 1: gone before the pass)
+    await redis.hset(keys.version(1).email('org-1', 'e-expired'), 'opens', '1');
+    await redis.pexpire(keys.version(1).email('org-1', 'e-expired'), 1);
+    // 1,200 entries of keys long gone: more than one scan chunk
+    const gone = Array.from({ length: 1200 }, (_, i) => keys.version(1).email('org-1', `e-gone-${i}`));
+    await redis.sadd(keys.version(1).orgIndex('org-1'), ...gone, keys.version(1).email('org-1', 'e-expired'), ...live.filter((k) => k.includes(':v1}')));
+    await redis.sadd(keys.version(2).orgIndex('org-1'), ...live.filter((k) => k.includes(':v2}')), keys.version(2).email('org-1', 'e-gone'));
+    await redis.sadd(keys.version(1).orgIndex('org-2'), keys.version(1).email('org-2', 'e-gone'));
+
+    expect(await pruneOrgIndexes(redis, keys, ['org-1', 'org-2'])).toBe(1200 + 1 + 1 + 1);
+    expect(new Set(await redis.smembers(keys.version(1).orgIndex('org-1')))).toEqual(new Set(live.filter((k) => k.includes(':v1}'))));
+    expect(new Set(await redis.smembers(keys.version(2).orgIndex('org-1')))).toEqual(new Set(live.filter((k) => k.includes(':v2}'))));
+    expect(await redis.exists(keys.version(1).orgIndex('org-2'))).toBe(0);
+    // a second pass has nothing to remove
+    expect(await pruneOrgIndexes(redis, keys, ['org-1', 'org-2'])).toBe(0);
+  });
+});
