@@ -26,7 +26,8 @@
  *
  *   {P:vV}:offsets:<topic>                  hash   partition -> next offset to read (written with the batch)
  *   {P:vV}:seen:<YYYYMMDD>                  set    eventIds applied, by event day; expires after the dedup window
- *   {P:vV}:email:<org>:<email>              hash   meta (sentAt, senderId, templateId, subject) and counters
+ *   {P:vV}:email:<org>:<email>              hash   meta (sentAt, senderId, templateId, subject; none when it is kept by
+ *                                                  interactions after its send's horizon) and counters
  *                                                  (recipients, followedRecipients, opens, uniqueOpens, clicks, uniqueClicks,
  *                                                  machineOpens, machineClicks, attachmentViews, replies, uniqueReplies, firstOpenedAt,
  *                                                  lastOpenedAt, lc:<linkId>, lu:<linkId>, url:<linkId>)

@@ -8,7 +8,8 @@
  * the wall clock, so the live run and a replay give the same expiries:
  *   daily keys (org/sender/template rollups, contact-day)   HISTORY_DAYS after their day starts
  *   email hash and its flags                                HISTORY_DAYS after the send (the newest
- *                                                           event when the send is unknown)
+ *                                                           event when the send is unknown, or when
+ *                                                           it came after the send's horizon)
  *   contact hash (time zone), org key index                 HISTORY_DAYS after their newest event
  *   contact opens of a month (best time, last open)         HISTORY_DAYS after the newest day they count
  * The script only ever moves an expiry later (apply-batch.lua, section x). Seen sets keep their

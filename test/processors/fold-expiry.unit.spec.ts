@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { keysFor } from '../../projections/keys.js';
+import { emailMetaKey } from '../../processors/projector/email-meta.js';
 import { fold, type FoldOptions } from '../../processors/projector/fold.js';
 import { fixture } from '../support/fixtures.js';
 
@@ -54,6 +55,22 @@ describe('fold: expiries at the HISTORY_DAYS horizon', () => {
     const once = fold([sent, opened, clicked], new Map(), keys, opts(400));
     const twice = fold([sent, clicked, opened, opened, sent], new Map(), keys, opts(400));
     expect(twice.expireAt).toEqual(once.expireAt);
+  });
+
+  it('folds an interaction from its send\u2019s horizon on as one of an unknown email, as the live run met it, whatever meta is known', () => {
+    const H = 30;
+    const meta = new Map([[emailMetaKey('org-1', 'e-1'), { senderId: 's-1', templateId: 'tpl-1', sentAt: SENT_AT, zones: null }]]);
+    const horizonMs = (seconds(SENT_AT) + H * DAY_S) * 1000;
+    const before = fold([fixture('EmailOpened', { occurredAt: horizonMs - 1000 })], meta, keys, opts(H));
+    const after = fold([fixture('EmailOpened', { occurredAt: horizonMs })], meta, keys, opts(H));
+    const senderDay = (ms: number) => keys.senderDay('org-1', 's-1', new Date(ms).toISOString().slice(0, 10).replaceAll('-', ''));
+    expect(before.flags.get(keys.emailRecipients('org-1', 'e-1'))?.get('o:c-1')?.map(([key]) => key)).toContain(senderDay(horizonMs - 1000));
+    expect(before.expireAt.get(keys.email('org-1', 'e-1'))).toBe(seconds(SENT_AT) + H * DAY_S);
+    expect(after.flags.get(keys.emailRecipients('org-1', 'e-1'))?.get('o:c-1')?.map(([key]) => key)).not.toContain(senderDay(horizonMs));
+    expect(after.incr.has(senderDay(horizonMs))).toBe(false);
+    // its hashes live HISTORY_DAYS from it, as the ones the live run created then
+    expect(after.expireAt.get(keys.email('org-1', 'e-1'))).toBe(seconds(horizonMs) + H * DAY_S);
+    expect(after.expireOnce.has(keys.email('org-1', 'e-1'))).toBe(false);
   });
 
   it('does not extend an email by an interaction it ignores (a machine attachment fetch)', () => {
