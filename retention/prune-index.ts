@@ -32,7 +32,7 @@ interface WithPrune {
  */
 export async function pruneOrgIndexes(redis: Redis, keys: Keys, orgIds: readonly string[]): Promise<number> {
   const r = redis as Redis & WithPrune;
-  if (typeof r.pruneOrgIndex !== 'function') redis.defineCommand('pruneOrgIndex', { lua: PRUNE });
+  if (!('pruneOrgIndex' in redis)) redis.defineCommand('pruneOrgIndex', { lua: PRUNE });
   let removed = 0;
   for (const v of await projectionVersions(redis, keys)) {
     for (const orgId of orgIds) {

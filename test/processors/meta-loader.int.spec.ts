@@ -1,25 +1,16 @@
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { createRedis } from '../../core/redis.js';
+import { describe, expect, it } from 'vitest';
 import { EmailMetaLoader } from '../../processors/projector/meta-loader.js';
 import { emailMetaKey } from '../../processors/projector/email-meta.js';
 import { keysFor } from '../../projections/keys.js';
 import type { EmailSent } from '../../schemas/events.js';
-import { deleteRedisPrefix, testConfig } from '../support/env.js';
+import { testRedis } from '../support/env.js';
 import { fixture } from '../support/fixtures.js';
 
 const DAY = 86_400_000;
 
 describe('EmailMetaLoader in a replay (real Redis, which holds nothing of these emails)', () => {
   it('keeps the sends already past the horizon whatever its LRU forgets; the others only as long as the LRU does', async () => {
-    const config = testConfig();
-    const redis = createRedis(config);
-    onTestFinished(async () => {
-      try {
-        await deleteRedisPrefix(redis, config.redisPrefix);
-      } finally {
-        redis.disconnect();
-      }
-    });
+    const { config, redis } = testRedis();
     const keys = keysFor(config.redisPrefix).version(1);
     // an LRU of one entry, HISTORY_DAYS 4
     const loader = new EmailMetaLoader(redis, keys, 1, 4 * 86_400);

@@ -1,8 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../../core/redis.js';
 import { keysFor } from '../../projections/keys.js';
+import { scanKeys } from '../../core/redis-scan.js';
 import { pruneOrgIndexes } from '../../retention/prune-index.js';
+import { purgeOrgFromRedis } from '../../retention/purge-redis.js';
+import type { EmailEvent } from '../../schemas/events.js';
+import { RedisProjection } from '../processors/support/redis-projection.js';
 import { deleteRedisPrefix, testConfig } from '../support/env.js';
+import { fixture } from '../support/fixtures.js';
 
 /**
  * The projector lists every key it writes in its org's index and never removes one; retention
@@ -37,5 +43,34 @@ describe('pruneOrgIndexes', () => {
     expect(await redis.exists(keys.version(1).orgIndex('org-2'))).toBe(0);
     // a second pass has nothing to remove
     expect(await pruneOrgIndexes(redis, keys, ['org-1', 'org-2'])).toBe(0);
+  });
+
+  it('while the projector writes the same keys again, leaves every key it writes listed: a purge afterwards leaves nothing of the org', { timeout: 60_000 }, async () => {
+    const p = RedisProjection.open();
+    const all = keysFor(p.prefix);
+    const now = Date.now();
+    const sent = (e: number): EmailEvent => fixture('EmailSent', { emailId: `e-${e}`, occurredAt: now - 3_600_000 });
+    const opened = (e: number, round: number): EmailEvent => fixture('EmailOpened', { emailId: `e-${e}`, eventId: randomUUID(), occurredAt: now - 60_000 + round });
+    const emails = Array.from({ length: 30 }, (_, e) => e);
+    await p.deliver(...emails.map(sent));
+    const projectionKeys = async (): Promise<string[]> => {
+      const found: string[] = [];
+      for await (const batch of scanKeys(p.redis, `${p.keys.base}*org-1*`)) found.push(...batch.filter((k) => !k.startsWith(p.keys.orgIndex('org-1'))));
+      return found;
+    };
+    // Rounds: the email hashes "expire" (as at the horizon), the index keeps their entries; retention prunes
+    // while a batch writes the same emails again.
+    let pruned = 0;
+    for (let round = 1; round <= 15; round++) {
+      for (const e of emails) if (e % 3 === round % 3) await p.redis.unlink(p.keys.email('org-1', `e-${e}`));
+      const [removed] = await Promise.all([pruneOrgIndexes(p.redis, all, ['org-1']), p.deliver(...emails.map((e) => opened(e, round)))]);
+      pruned += removed;
+      const index = await p.members((k) => k.orgIndex('org-1'));
+      for (const key of await projectionKeys()) expect(index.has(key), `${key} listed after round ${round}`).toBe(true);
+    }
+    expect(pruned).toBeGreaterThan(0); // the passes raced the batches, and did remove entries
+    expect(await projectionKeys()).not.toEqual([]);
+    await purgeOrgFromRedis(p.redis, all, 'org-1');
+    expect(await projectionKeys()).toEqual([]);
   });
 });

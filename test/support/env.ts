@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { inject } from 'vitest';
+import { inject, onTestFinished } from 'vitest';
 import { DEFAULTS, loadConfig, type Config } from '../../core/config.js';
 import { createContainerClient } from '../../core/blob.js';
 import { createKafka } from '../../core/kafka.js';
@@ -122,6 +122,20 @@ export async function deleteRedisPrefix(redis: Redis, prefix: string): Promise<v
       if (keys.length > 0) await redis.unlink(...keys);
     } while (cursor !== '0');
   }
+}
+
+/** Call inside a test: a Redis client under a fresh prefix; its keys and the connection go when the test finishes. */
+export function testRedis(): { config: Config; redis: Redis } {
+  const config = testConfig();
+  const redis = createRedis(config);
+  onTestFinished(async () => {
+    try {
+      await deleteRedisPrefix(redis, config.redisPrefix);
+    } finally {
+      await redis.quit();
+    }
+  });
+  return { config, redis };
 }
 
 /**

@@ -1,15 +1,14 @@
 import type { Redis } from 'ioredis';
 import type { KafkaMessage } from 'kafkajs';
-import { expect, onTestFinished } from 'vitest';
+import { expect } from 'vitest';
 import { DEFAULTS } from '../../../core/config.js';
-import { createRedis } from '../../../core/redis.js';
 import { ControlHistory } from '../../../processors/gate/control-history.js';
 import { EmailMetaLoader } from '../../../processors/projector/meta-loader.js';
 import { projectBatch } from '../../../processors/projector/project-batch.js';
 import { keysFor, type VersionKeys } from '../../../projections/keys.js';
 import { EventCodec } from '../../../schemas/codec.js';
 import type { EmailEvent } from '../../../schemas/events.js';
-import { deleteRedisPrefix, testConfig } from '../../support/env.js';
+import { testRedis } from '../../support/env.js';
 import { fixture } from '../../support/fixtures.js';
 
 /**
@@ -30,7 +29,9 @@ export class RedisProjection {
   private readonly meta: EmailMetaLoader;
 
   private constructor(
-    private readonly redis: Redis,
+    readonly redis: Redis,
+    /** REDIS_PREFIX of this projection (keysFor(prefix).version(1) is `keys`) */
+    readonly prefix: string,
     readonly keys: VersionKeys,
     private readonly machineClickSeconds: number,
     private readonly historyDays: number,
@@ -40,16 +41,8 @@ export class RedisProjection {
 
   /** Call inside a test: the keys and the connection are cleaned up when it finishes. */
   static open(machineClickSeconds = 5, historyDays: number = DEFAULTS.HISTORY_DAYS): RedisProjection {
-    const config = testConfig();
-    const redis = createRedis(config);
-    onTestFinished(async () => {
-      try {
-        await deleteRedisPrefix(redis, config.redisPrefix);
-      } finally {
-        await redis.quit();
-      }
-    });
-    return new RedisProjection(redis, keysFor(config.redisPrefix).version(1), machineClickSeconds, historyDays);
+    const { config, redis } = testRedis();
+    return new RedisProjection(redis, config.redisPrefix, keysFor(config.redisPrefix).version(1), machineClickSeconds, historyDays);
   }
 
   async deliver(...events: EmailEvent[]): Promise<this> {
