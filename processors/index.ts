@@ -11,7 +11,7 @@ import type { Config } from '../core/config.js';
 import { createKafka } from '../core/kafka.js';
 import { Keyring } from '../core/keys/keyring.js';
 import { childLogger } from '../core/logger.js';
-import { createRedis } from '../core/redis.js';
+import { createRedis, requireRedisVersion } from '../core/redis.js';
 import { topicsFor } from '../core/topics.js';
 import { ControlStore } from '../projections/control/control-store.js';
 import { readCurrentVersion } from '../projections/current-version.js';
@@ -47,6 +47,12 @@ export async function startProcessors(config: Config, options: StartProcessorsOp
   const topics = topicsFor(config);
   const kafka = createKafka(config);
   const redis = createRedis(config);
+  if (roles.includes('projector')) {
+    await requireRedisVersion(redis, config.redisUrl).catch((error: unknown) => {
+      redis.disconnect();
+      throw error;
+    });
+  }
   const codec = new EventCodec();
   const keys = keysFor(config.redisPrefix);
   const version = options.projectionVersion ?? (await readCurrentVersion(redis, keys));

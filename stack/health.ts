@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { Config } from '../core/config.js';
 import { createKafka } from '../core/kafka.js';
+import { meetsMinimumRedis, MIN_REDIS_VERSION, redisVersionOf } from '../core/redis.js';
 
 export interface Probe {
   healthy: boolean;
@@ -43,7 +44,11 @@ export async function probeRedis(config: Pick<Config, 'redisUrl'>): Promise<Prob
   try {
     await redis.connect();
     const pong = await redis.ping();
-    return { healthy: pong === 'PONG', detail: pong };
+    const version = redisVersionOf(await redis.info('server'));
+    if (version !== null && !meetsMinimumRedis(version)) {
+      return { healthy: false, detail: `Redis ${version}: the projection needs ${MIN_REDIS_VERSION.join('.')} or later` };
+    }
+    return { healthy: pong === 'PONG', detail: version === null ? pong : `${pong}, Redis ${version}` };
   } catch (error) {
     return failed(error);
   } finally {

@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../core/config.js';
 import { EngagementError } from '../../core/errors.js';
 import { createKafka } from '../../core/kafka.js';
-import { createRedis } from '../../core/redis.js';
+import { createRedis, requireRedisVersion } from '../../core/redis.js';
 import { formatDifference } from '../../replay/diff.js';
 import type { From } from '../../replay/offsets.js';
 import { planReplay } from '../../replay/plan.js';
@@ -66,7 +66,7 @@ export function registerReplayCommand(program: Command): void {
       const deps = { config, kafka: createKafka(config), redis };
       try {
         // a log shorter than the horizon would rebuild less than the live projection holds
-        if (!opts.abort) await checkTopics(config);
+        if (!opts.abort) await Promise.all([checkTopics(config), requireRedisVersion(redis, config.redisUrl)]);
         if (opts.dryRun) return await dryRun(deps, from, opts.org);
         if (opts.verify) return await verify(deps, opts.org);
         if (opts.abort) {

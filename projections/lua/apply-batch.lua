@@ -18,9 +18,9 @@
 --             hi k field value               HSET when absent or larger (lastOpenedAt)
 --             d  k n field*n                 HDEL (flags a click burst took back)
 --             a  k n member*n                SADD (org key index, seen eventIds)
---             x  k unixSeconds               EXPIREAT, only later than the key's expiry (or when it has
---                                            none): every projection key, at the HISTORY_DAYS horizon
---             y  k unixSeconds               EXPIREAT when the key has none: a key whose expiry is a
+--             x  k unixSeconds               EXPIREAT NX, else GT: only later than the key's expiry (or
+--                                            when it has none): every projection key, at the HISTORY_DAYS horizon
+--             y  k unixSeconds               EXPIREAT NX (when the key has none): a key whose expiry is a
 --                                            function of the key (a day's, an email's with a known send)
 --             e  k seconds                   EXPIRE (seen sets)
 --             p  (header, always: nf field*nf nc field*nc, ROLLUP_FIELDS then CONTACT_DAY_FIELDS)
@@ -118,27 +118,18 @@ for _ = 1, n[6] do
 end
 -- An expiry only moves later (the newest event of a key wins, whatever the order batches of
 -- different partitions arrive in); one in the past deletes a key that had none (beyond the horizon).
-local nowMs
+-- NX gives a key without one its expiry; GT moves an existing one later only (Redis >= 7.0: one or
+-- two calls, where PTTL, TIME and EXPIREAT took up to three).
 for _ = 1, n[7] do
   local k, seconds = KEYS[tonumber(ARGV[at])], ARGV[at + 1]
-  local ttl = redis.call('PTTL', k)
-  if ttl ~= -2 then
-    if ttl >= 0 and not nowMs then
-      local t = redis.call('TIME')
-      nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-    end
-    if ttl == -1 or nowMs + ttl < tonumber(seconds) * 1000 then
-      redis.call('EXPIREAT', k, seconds)
-    end
+  if redis.call('EXPIREAT', k, seconds, 'NX') == 0 then
+    redis.call('EXPIREAT', k, seconds, 'GT')
   end
   at = at + 2
 end
--- set once: TTL then EXPIREAT only for a key that has none (EXPIREAT NX would need Redis 7)
+-- set once: only for a key that has none
 for _ = 1, n[8] do
-  local k = KEYS[tonumber(ARGV[at])]
-  if redis.call('TTL', k) == -1 then
-    redis.call('EXPIREAT', k, ARGV[at + 1])
-  end
+  redis.call('EXPIREAT', KEYS[tonumber(ARGV[at])], ARGV[at + 1], 'NX')
   at = at + 2
 end
 for _ = 1, n[9] do

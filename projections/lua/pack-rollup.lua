@@ -22,9 +22,8 @@ local function keepIndex(index, expireAt)
     return
   end
   indexKeptTo[index] = at
-  local ttl = redis.call('TTL', index)
-  if ttl == -1 or (ttl >= 0 and tonumber(redis.call('TIME')[1]) + ttl < at) then
-    redis.call('EXPIREAT', index, expireAt)
+  if redis.call('EXPIREAT', index, expireAt, 'NX') == 0 then
+    redis.call('EXPIREAT', index, expireAt, 'GT')
   end
 end
 

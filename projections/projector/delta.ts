@@ -27,7 +27,7 @@ export interface Delta {
   /**
    * Keys of `expireAt` whose expiry is a function of the key alone (a day's key: its day; an
    * email's: its send), so it never moves: the script sets it only when the key has none (one
-   * TTL for a key that has one, instead of PTTL, TIME and a comparison).
+   * EXPIREAT NX, where a moving expiry may take NX and then GT).
    */
   expireOnce: Set<string>;
   /** orgIndex key -> every key of that org the batch touches */

@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { createRedis } from '../../core/redis.js';
 import { dayOf } from '../../projections/keys.js';
 import { APPLY_BATCH_LUA, applyBatch } from '../../projections/projector/apply-batch.js';
-import { emptyDelta } from '../../projections/projector/delta.js';
+import { addExpireAt, addIncr, emptyDelta } from '../../projections/projector/delta.js';
 import { fixture } from '../support/fixtures.js';
-import { testConfig } from '../support/env.js';
+import { testConfig, testRedis } from '../support/env.js';
 import { RedisProjection } from '../processors/support/redis-projection.js';
 
 /**
@@ -79,5 +79,43 @@ describe('applyBatch', () => {
     } finally {
       await redis.quit();
     }
+  });
+
+  it('moves an expiry only later: sets one a key lacks (one in the past deletes it), never shortens one, moves a later one in', async () => {
+    const { config, redis } = testRedis();
+    const key = (name: string) => `${config.redisPrefix}:x:${name}`;
+    const now = Math.floor(Date.now() / 1000);
+    await redis.hset(key('shorter'), 'n', '1');
+    await redis.expireat(key('shorter'), now + 7200);
+    await redis.hset(key('later'), 'n', '1');
+    await redis.expireat(key('later'), now + 3600);
+    await redis.hset(key('kept'), 'n', '1');
+    await redis.expireat(key('kept'), now + 3600);
+    let next = 0;
+    const apply = async (build: (delta: ReturnType<typeof emptyDelta>) => void) => {
+      const delta = emptyDelta();
+      build(delta);
+      const position = { offsetsKey: key('offsets'), partition: 0, firstOffset: next, nextOffset: next + 1, expectedStart: 0 };
+      next++;
+      expect(await applyBatch(redis, delta, position)).toEqual({ applied: true });
+    };
+    await apply((d) => {
+      addIncr(d, key('new'), 'n');
+      addExpireAt(d, key('new'), now + 600);
+      addIncr(d, key('past'), 'n');
+      addExpireAt(d, key('past'), now - 600);
+      addIncr(d, key('shorter'), 'n');
+      addExpireAt(d, key('shorter'), now + 60);
+      addIncr(d, key('later'), 'n');
+      addExpireAt(d, key('later'), now + 86_400);
+      addIncr(d, key('kept'), 'n');
+      addExpireAt(d, key('kept'), now - 600);
+    });
+    expect(await redis.expiretime(key('new'))).toBe(now + 600);
+    expect(await redis.exists(key('past'))).toBe(0);
+    expect(await redis.expiretime(key('shorter'))).toBe(now + 7200);
+    expect(await redis.expiretime(key('later'))).toBe(now + 86_400);
+    expect(await redis.hget(key('kept'), 'n')).toBe('2');
+    expect(await redis.expiretime(key('kept'))).toBe(now + 3600);
   });
 });
