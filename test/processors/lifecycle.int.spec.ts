@@ -46,23 +46,30 @@ const send = (orgId: string, emailId: string, extra: Record<string, unknown> = {
 const open = (pixelUrl: string) => h.app.inject({ method: 'GET', url: pixelUrl.replace(h.config.publicBaseUrl, ''), headers: { 'user-agent': BROWSER } });
 const projectorStats = () => processors.stats().projector as RoleStats;
 
-async function projectedToEnd(): Promise<boolean> {
+/** The records on the emails topic once the projector's stored offsets reach its end, else false. */
+async function projectedToEnd(): Promise<number | false> {
   const topic = topicsFor(h.config).emails;
   const kafkaAdmin = createKafka(h.config).admin();
   await kafkaAdmin.connect();
   try {
     const ends = await kafkaAdmin.fetchTopicOffsets(topic);
     const stored = await readStoredOffsets(h.redis, keysFor(h.config.redisPrefix).version(1).offsets(topic));
-    return ends.every((p) => Number(p.high) === 0 || stored.get(p.partition) === Number(p.high));
+    const atEnd = ends.every((p) => Number(p.high) === 0 || stored.get(p.partition) === Number(p.high));
+    return atEnd && ends.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
   } finally {
     await kafkaAdmin.disconnect();
   }
 }
 
-/** Everything the API wrote is on the topic and the projector has applied it. */
+/**
+ * Everything the API wrote is on the topic, the projector has applied it, and its runner has
+ * counted it: the stored offsets are in Redis a moment before the runner counts the batch (the
+ * script's reply and this test's read of Redis arrive on two connections, in either order).
+ */
 async function settle(): Promise<void> {
   await h.producer.flush();
-  await waitFor(projectedToEnd, { timeoutMs: 30_000, message: 'projector at the end of the emails topic' });
+  const records = await waitFor(projectedToEnd, { timeoutMs: 30_000, message: 'projector at the end of the emails topic' });
+  await waitFor(() => projectorStats().records >= records, { message: `projector runner counted ${records} records` });
 }
 
 async function sendFollowed(orgId: string, emailId: string, extra: Record<string, unknown> = {}): Promise<string> {
