@@ -32,6 +32,7 @@ import { decodeRecords } from '../processors/decode-records.js';
 import { gateBatch } from '../processors/gate/gate-batch.js';
 import { firstOccurrences } from '../processors/projector/dedupe.js';
 import { fold } from '../processors/projector/fold.js';
+import { horizonRuns } from '../processors/projector/horizon-runs.js';
 import type { EmailMeta } from '../processors/projector/email-meta.js';
 import { dayOf } from '../projections/keys.js';
 import { FoldState } from '../projections/projector/fold-state.js';
@@ -330,14 +331,17 @@ export class VersionBuilder {
       if (before === undefined || known < before) this.purgesKnown.set(orgId, known);
     }
     const state = this.state!;
-    const events = firstOccurrences(collected)
-      .filter((r) => !state.hasSeen(this.seenKey(r.event.occurredAt), r.event.eventId))
-      .map((r) => r.event);
-    // The emails first sent in this batch, as the fold read them: the meta of the later batches.
+    const fresh = firstOccurrences(collected).filter((r) => !state.hasSeen(this.seenKey(r.event.occurredAt), r.event.eventId));
+    // The emails first sent in this batch, as the fold read them: the meta of its later runs and batches.
     const sends = new Map<string, EmailMeta>();
-    const delta = fold(events, this.metas, o.keys, { machineClickSeconds: o.machineClickSeconds, historyDays: o.historyDays }, sends);
-    state.merge(delta, Math.floor(Date.now() / 1000));
+    const now = Math.floor(Date.now() / 1000);
+    // run by run where an email's events cross its horizon, as the per-batch path (horizon-runs.ts)
+    for (const run of horizonRuns(fresh, this.metas, o.historyDays)) {
+      const delta = fold(run.map((r) => r.event), this.metas, o.keys, { machineClickSeconds: o.machineClickSeconds, historyDays: o.historyDays }, sends);
+      state.merge(delta, now);
+    }
     for (const [key, meta] of sends) this.metas.set(key, meta);
+    const events = fresh;
     this.folded.set(partition, Number(records[records.length - 1]!.offset) + 1);
     this.sinceWrite += records.length;
     const c = this.counters;

@@ -23,6 +23,7 @@ import { recipientTypeOf, type EmailEvent, type EmailSent, type InteractionEvent
 import { addBurstClick, addExpireAt, addFixedExpireAt, addFlag, addIncr, addMax, addMin, addSeen, addSet, emptyDelta, type Delta, type Incr } from '../../projections/projector/delta.js';
 import { emailMetaKey, ZONES_FIELD, type EmailMeta, type EmailMetaLookup } from './email-meta.js';
 import { zonesOf } from './recipient-zones.js';
+import { horizonOf } from './horizon-runs.js';
 
 export interface FoldOptions {
   machineClickSeconds: number;
@@ -78,7 +79,7 @@ export function fold(events: readonly EmailEvent[], emailMeta: EmailMetaLookup, 
     // whose hashes had expired and whose send the projector no longer knew: it is folded as one of
     // an unknown email here too (no sender or template rollups, its hashes kept from this event),
     // whatever a meta cache or a replay still knows, so live and replay fold it alike.
-    const meta = sent && event.occurredAt >= (Math.floor(sent.sentAt / 1000) + horizon) * 1000 ? undefined : sent;
+    const meta = sent && event.occurredAt >= horizonOf(sent.sentAt, opts.historyDays) ? undefined : sent;
     const { email, flags: flagsKey } = k.email(event.orgId, event.emailId);
     const ups = rollups(event.orgId, day, meta);
     // A recipient is (type, id): a lead and a contact with one id are two recipients.

@@ -21,7 +21,8 @@ import type { GateReason } from '../gate/decide.js';
 import { gateBatch } from '../gate/gate-batch.js';
 import { dropSeen, firstOccurrences } from './dedupe.js';
 import { fold } from './fold.js';
-import type { EmailMetaLookup } from './email-meta.js';
+import type { EmailMeta, EmailMetaLookup } from './email-meta.js';
+import { horizonRuns } from './horizon-runs.js';
 import type { EmailMetaLoader } from './meta-loader.js';
 
 export interface BatchTarget {
@@ -91,55 +92,62 @@ export async function projectBatch(
     const uniqueEvents = unique.map((r) => r.event);
     const [fresh, emailMeta] = await Promise.all([dropSeen(target.redis, target.keys, unique), target.meta.lookup(uniqueEvents)]);
     const events = fresh.length === unique.length ? uniqueEvents : fresh.map((r) => r.event);
-    const delta = fold(events, emailMeta, target.keys, { machineClickSeconds: target.machineClickSeconds, historyDays: target.historyDays });
-    // First-time flags and click bursts decided here from what Redis held, not by calls per event in the script (delta.ts).
-    const wanted = storedFieldsOf(delta);
-    const fromRedis = await readStoredFields(target.redis, wanted);
-    const now = Math.floor(Date.now() / 1000);
-    const stored = target.held ? target.held.over(fromRedis, delta, now) : fromRedis;
-    resolveFlags(delta, stored);
-    resolveClicks(delta, stored);
-    const outcome = await applyAndCount(target, topic, partition, records, delta, events, emailMeta, decoded.rejected, collected.length, rejected, deadLettered, purgesKnown);
-    if (outcome.result.applied) target.held?.keep(delta, wanted.keys(), now);
-    return outcome;
+    if (deadLettered) await deadLettered;
+    // Nearly always one run; a batch holding an email's events from both sides of its horizon is
+    // folded and applied run by run, each with its own offsets (horizon-runs.ts).
+    const runs = horizonRuns(fresh, emailMeta, target.historyDays);
+    const firstOffset = Number(records[0]!.offset);
+    const nextOffset = Number(records[records.length - 1]!.offset) + 1;
+    const sends = new Map<string, EmailMeta>();
+    let result: ApplyResult = { applied: true };
+    for (const [i, run] of runs.entries()) {
+      const range = { first: i === 0 ? firstOffset : run[0]!.offset, next: i + 1 < runs.length ? runs[i + 1]![0]!.offset : nextOffset };
+      const known = i === 0 ? emailMeta : new Map([...emailMeta, ...sends]);
+      result = await applyRun(target, topic, partition, range, runs.length === 1 ? events : run.map((r) => r.event), known, sends, purgesKnown);
+      if (!result.applied) break;
+    }
+    return { result, records: records.length, applied: events.length, duplicates: collected.length - events.length, gatedOut: rejected, deadLetters: decoded.rejected };
   } finally {
     await deadLettered?.catch(() => undefined);
   }
 }
 
-async function applyAndCount(
+/**
+ * Folds `events` and applies them with the records [range.first, range.next): first-time flags and
+ * click bursts decided here from what Redis held, not by calls per event in the script (delta.ts).
+ * `sends` receives the metas of the emails this fold sends first (the meta of a later run).
+ */
+async function applyRun(
   target: BatchTarget,
   topic: string,
   partition: number,
-  records: readonly KafkaMessage[],
-  delta: ReturnType<typeof fold>,
+  range: { first: number; next: number },
   events: EmailEvent[],
   emailMeta: EmailMetaLookup,
-  deadLetters: RejectedRecord[],
-  collected: number,
-  rejected: Map<GateReason, number>,
-  deadLettered: Promise<void> | undefined,
+  sends: Map<string, EmailMeta>,
   purgesKnown: ReadonlyMap<string, number>,
-): Promise<BatchOutcome> {
-  if (deadLettered) await deadLettered;
+): Promise<ApplyResult> {
+  const delta = fold(events, emailMeta, target.keys, { machineClickSeconds: target.machineClickSeconds, historyDays: target.historyDays }, sends);
+  const wanted = storedFieldsOf(delta);
+  const fromRedis = await readStoredFields(target.redis, wanted);
+  const now = Math.floor(Date.now() / 1000);
+  const stored = target.held ? target.held.over(fromRedis, delta, now) : fromRedis;
+  resolveFlags(delta, stored);
+  resolveClicks(delta, stored);
   const result = await applyBatch(target.redis, delta, {
     offsetsKey: target.keys.offsets(topic),
     partition,
-    firstOffset: Number(records[0]!.offset),
-    nextOffset: Number(records[records.length - 1]!.offset) + 1,
+    firstOffset: range.first,
+    nextOffset: range.next,
     expectedStart: target.expectedStart(partition),
     ...(target.follow ? { follow: { ...target.follow, version: target.keys.v } } : {}),
     ...(target.purgeFenceKey ? { fence: { key: target.purgeFenceKey, orgs: purgesKnown } } : {}),
   });
-  if (result.applied) target.meta.remember(events, emailMeta);
-  return {
-    result,
-    records: records.length,
-    applied: events.length,
-    duplicates: collected - events.length,
-    gatedOut: rejected,
-    deadLetters,
-  };
+  if (result.applied) {
+    target.meta.remember(events, emailMeta);
+    target.held?.keep(delta, wanted.keys(), now);
+  }
+  return result;
 }
 
 /** orgId -> the purgedAt the gate knew (-1 for none), for every org with a collected event. */

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { emailMetaKey, type EmailMeta } from '../../processors/projector/email-meta.js';
+import { horizonOf, horizonRuns } from '../../processors/projector/horizon-runs.js';
+import type { EmailEvent } from '../../schemas/events.js';
+import { fixture } from '../support/fixtures.js';
+
+const DAY = 86_400_000;
+const H = 4;
+const SENT = Date.UTC(2026, 10, 2, 9, 30);
+const PAST = horizonOf(SENT, H);
+const items = (events: EmailEvent[]) => events.map((event, offset) => ({ offset, event }));
+const offsets = (runs: Array<Array<{ offset: number }>>) => runs.map((run) => run.map((r) => r.offset));
+const known = (emailId: string): Map<string, EmailMeta> => new Map([[emailMetaKey('org-1', emailId), { sentAt: SENT, senderId: 's', templateId: null, zones: null }]]);
+const open = (emailId: string, at: number) => fixture('EmailOpened', { emailId, occurredAt: at });
+
+describe('horizonRuns: a batch cut where an email crosses its horizon', () => {
+  it('the horizon is whole seconds after the send, as the fold reckons it', () => {
+    expect(horizonOf(SENT + 999, H)).toBe(SENT + H * DAY);
+  });
+
+  it('keeps a batch whole when no email has events on both sides of its horizon', () => {
+    const batch = items([open('e1', SENT + DAY), open('e2', PAST + 1), open('e1', PAST - 1)]);
+    expect(offsets(horizonRuns(batch, known('e1'), H))).toEqual([[0, 1, 2]]);
+  });
+
+  it('cuts before the first interaction past the horizon of an email the run holds from before it', () => {
+    const batch = items([open('e1', SENT + DAY), open('e2', SENT + DAY), open('e1', PAST), open('e1', PAST + DAY)]);
+    expect(offsets(horizonRuns(batch, known('e1'), H))).toEqual([[0, 1], [2, 3]]);
+  });
+
+  it('cuts again when events come back from the far side (out of order), and only for emails with a known send', () => {
+    const batch = items([open('e1', SENT + DAY), open('e1', PAST), open('e1', SENT + 2 * DAY), open('e9', SENT + DAY), open('e9', PAST + DAY)]);
+    expect(offsets(horizonRuns(batch, known('e1'), H))).toEqual([[0], [1], [2, 3, 4]]);
+  });
+
+  it("puts a first send on the near side of its horizon, and a retried send on neither", () => {
+    const send = fixture('EmailSent', { emailId: 'e3', occurredAt: SENT });
+    const late = open('e3', horizonOf(SENT, H) + 5);
+    expect(offsets(horizonRuns(items([send, open('e3', SENT + DAY), late]), new Map(), H))).toEqual([[0, 1], [2]]);
+    expect(offsets(horizonRuns(items([late, send]), known('e3'), H))).toEqual([[0, 1]]);
+  });
+});
