@@ -5,7 +5,7 @@
  * (projector: offsets stored in Redis; lander: records consumed), group join excluded.
  */
 
-import { PROCESSOR_CONSUMER, PROCESSOR_RUN } from '../../core/consumer-options.js';
+import { PROCESSOR_CONSUMER, PROCESSOR_RUN, PROJECTOR_FETCH } from '../../core/consumer-options.js';
 import { createRedis } from '../../core/redis.js';
 import { topicsFor } from '../../core/topics.js';
 import { startProcessors } from '../../processors/index.js';
@@ -19,9 +19,10 @@ import { ratePerSecond, ratio } from '../stats.js';
 import { check, type BenchContext, type Check, type ScenarioResult } from '../types.js';
 
 const POLL_MS = 5;
-/** The bare consumer gets the processors' fetch settings, so the ratio compares processing, not fetch tuning. */
+/** The bare consumer gets the projector's fetch settings, so the ratio compares processing, not fetch tuning. */
 const BASELINE_CONSUMER_OPTIONS = {
   maxWaitTimeInMs: PROCESSOR_CONSUMER.maxWaitTimeInMs,
+  ...PROJECTOR_FETCH,
   partitionsConsumedConcurrently: PROCESSOR_RUN.partitionsConsumedConcurrently,
 };
 

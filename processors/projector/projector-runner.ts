@@ -16,7 +16,7 @@
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Redis } from 'ioredis';
-import { PROCESSOR_CONSUMER, PROCESSOR_RUN } from '../../core/consumer-options.js';
+import { PROCESSOR_RUN, PROJECTOR_CONSUMER } from '../../core/consumer-options.js';
 import { childLogger } from '../../core/logger.js';
 import { readTopicOffsets, startsOf } from '../../core/topic-offsets.js';
 import { FIRST_PROJECTION_VERSION, parseCurrentVersion, readCurrentVersion, restoreCurrentVersion } from '../../projections/current-version.js';
@@ -91,7 +91,7 @@ export class ProjectorRunner {
   private joinSeek: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: ProjectorOptions) {
-    this.consumer = options.kafka.consumer({ groupId: options.groupId, ...PROCESSOR_CONSUMER });
+    this.consumer = options.kafka.consumer({ groupId: options.groupId, ...PROJECTOR_CONSUMER });
     this.admin = options.kafka.admin();
     this.deadLetters = new DeadLetterWriter(options.kafka, options.deadLetterTopic);
     this.keys = options.keys;
