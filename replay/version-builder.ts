@@ -27,7 +27,7 @@ import type { ControlReader } from '../processors/control/control-reader.js';
 import { openRecords, type ProcessorKeys } from '../processors/open-records.js';
 import { GATE_REASONS, type GateReason } from '../processors/gate/decide.js';
 import { EmailMetaLoader } from '../processors/projector/meta-loader.js';
-import { projectBatch, type BatchTarget } from '../processors/projector/project-batch.js';
+import { projectBatch, type BatchOutcome, type BatchTarget } from '../processors/projector/project-batch.js';
 import { decodeRecords } from '../processors/decode-records.js';
 import { gateBatch } from '../processors/gate/gate-batch.js';
 import { firstOccurrences } from '../processors/projector/dedupe.js';
@@ -405,6 +405,12 @@ export class VersionBuilder {
       );
       const next = Number(slice[slice.length - 1]!.offset) + 1;
       if (!outcome.result.applied) {
+        // The runs before a refused one (horizon-runs.ts) are applied: they count, and from is where they end.
+        if (outcome.reached > from) {
+          this.count(outcome);
+          from = outcome.reached;
+          resolveOffset(String(from - 1));
+        }
         // Another writer of this version (a second builder) fenced it: follow Redis; a purge fenced
         // it: read the slice again (the next attempt waits for the control topic and gates anew).
         const result = outcome.result;
@@ -416,18 +422,22 @@ export class VersionBuilder {
       }
       this.positions.set(partition, next);
       from = next;
-      const c = this.counters;
-      c.batches++;
-      c.records += outcome.records;
-      c.collected += outcome.applied;
-      c.duplicates += outcome.duplicates;
-      c.deadLetters += outcome.deadLetters.length;
-      for (const [reason, n] of outcome.gatedOut) c.gatedOut[reason] += n;
+      this.count(outcome);
       resolveOffset(String(next - 1));
       if (next >= bound) this.pause(partition);
-      if (this.options.afterBatch?.(c)) this.halted = true;
+      if (this.options.afterBatch?.(this.counters)) this.halted = true;
       await heartbeat();
     }
+  }
+
+  private count(outcome: BatchOutcome): void {
+    const c = this.counters;
+    c.batches++;
+    c.records += outcome.records;
+    c.collected += outcome.applied;
+    c.duplicates += outcome.duplicates;
+    c.deadLetters += outcome.deadLetters.length;
+    for (const [reason, n] of outcome.gatedOut) c.gatedOut[reason] += n;
   }
 
   /**

@@ -1,59 +1,83 @@
 /**
- * Where a batch is cut so that no fold holds one email's events from both sides of its horizon
- * (send + HISTORY_DAYS).
+ * Where a batch is cut so that no fold holds two lives of one email's hashes.
  *
- * The live run meets an email's horizon between two of its events: the hashes its send and its
- * earlier interactions wrote expire there, and an interaction after it finds them gone and starts
- * them again as an unknown email's (fold.ts). One fold writes one expiry per key, so a batch holding
- * both sides (a quiet partition's fetch in a replay can span weeks, a whole log on a small system)
- * would put the later interactions into the hashes of the earlier ones, with their counts, flags and
- * send. Folded and applied run by run, in log order, each side gets the hashes it had live. Pure.
+ * Every email hash expires: at send + HISTORY_DAYS while the send is known (its events up to then
+ * are one life), else HISTORY_DAYS after the newest event that wrote it (fold.ts: an interaction
+ * past its send's horizon, or of an email whose send the projector never saw). The live run meets
+ * that expiry between two events: the hash is gone, and the next event starts it again as an
+ * unknown email's. One fold writes one expiry per key, so a batch holding both lives (a quiet
+ * partition's fetch in a replay can span weeks, on a small system the whole log) would put the
+ * later events into the hashes of the earlier ones, with their counts, flags and send. Folded and
+ * applied run by run, in log order, each life gets the hashes it had live (event time standing for
+ * the time the live run saw the event, as everywhere in the fold). Pure.
  */
 import type { EmailEvent } from '../../schemas/events.js';
 import { emailMetaKey, type EmailMetaLookup } from './email-meta.js';
 
-const DAY_SECONDS = 86_400;
+const DAY_MS = 86_400_000;
 
-/** The first instant (ms) at which an interaction with an email sent at `sentAt` is past its horizon. */
-export function horizonOf(sentAt: number, historyDays: number): number {
-  return (Math.floor(sentAt / 1000) + historyDays * DAY_SECONDS) * 1000;
+/** The first instant (ms) at which a hash written by an event at `at` (or a send at `at`) is gone. */
+export function horizonOf(at: number, historyDays: number): number {
+  return (Math.floor(at / 1000) + historyDays * 86_400) * 1000;
+}
+
+/** One life of an email's hashes within a run: the send's (fixed end) or one that moves with its events. */
+interface Life {
+  send: boolean;
+  /** when it ends (ms) */
+  until: number;
 }
 
 /**
- * `items` in runs, in order: a run ends before an event that would put an email on the other side
- * of its horizon than an earlier event of the same run. A first send is on the near side (its
- * hashes expire at the horizon); a send already known is a retry and writes nothing (fold.ts); an
- * interaction with an email whose send is unknown has no side (its hashes move with it anyway).
- * Nearly every batch is one run, found in one pass without any bookkeeping per email.
+ * `items` in runs, in order: a run ends before an event that would start a new life of an email the
+ * run already holds. A first send starts the send's life; a send already known is a retry and
+ * writes nothing (fold.ts). Nearly every batch is one run, found without bookkeeping per email:
+ * no event past its send's horizon, and the batch's interactions less than HISTORY_DAYS apart.
  */
 export function horizonRuns<T extends { event: EmailEvent }>(items: readonly T[], emailMeta: EmailMetaLookup, historyDays: number): T[][] {
   const firstSends = new Map<string, number>();
-  const sentAtOf = (key: string): number | undefined => emailMeta.get(key)?.sentAt ?? firstSends.get(key);
-  /** true past the horizon, false before it, undefined without a side */
-  const sideOf = (event: EmailEvent): boolean | undefined => {
-    const key = emailMetaKey(event.orgId, event.emailId);
-    const sentAt = sentAtOf(key);
-    if (event.type !== 'EmailSent') return sentAt === undefined ? undefined : event.occurredAt >= horizonOf(sentAt, historyDays);
-    if (sentAt !== undefined) return undefined;
-    firstSends.set(key, event.occurredAt);
-    return false;
+  const lifeOf = (event: EmailEvent, key: string): Life | undefined => {
+    const sentAt = emailMeta.get(key)?.sentAt ?? firstSends.get(key);
+    if (event.type === 'EmailSent') {
+      if (sentAt !== undefined) return undefined;
+      firstSends.set(key, event.occurredAt);
+      return { send: true, until: horizonOf(event.occurredAt, historyDays) };
+    }
+    if (sentAt !== undefined && event.occurredAt < horizonOf(sentAt, historyDays)) return { send: true, until: horizonOf(sentAt, historyDays) };
+    return { send: false, until: horizonOf(event.occurredAt, historyDays) };
   };
-  if (!items.some(({ event }) => sideOf(event) === true)) return [[...items]];
+  let earliest = Infinity;
+  let latest = -Infinity;
+  let pastSend = false;
+  for (const { event } of items) {
+    if (event.occurredAt < earliest) earliest = event.occurredAt;
+    if (event.occurredAt > latest) latest = event.occurredAt;
+    const key = emailMetaKey(event.orgId, event.emailId);
+    const sendKnown = emailMeta.has(key) || firstSends.has(key);
+    if (lifeOf(event, key)?.send === false && sendKnown) {
+      pastSend = true;
+      break;
+    }
+  }
+  // a moving life ends HISTORY_DAYS (less a second) after its newest event at the earliest
+  if (!pastSend && latest - earliest < historyDays * DAY_MS - 1000) return [[...items]];
   firstSends.clear();
   const runs: T[][] = [];
   let run: T[] = [];
-  let sides = new Map<string, boolean>();
+  let lives = new Map<string, Life>();
   for (const item of items) {
-    const side = sideOf(item.event);
-    if (side !== undefined) {
-      const key = emailMetaKey(item.event.orgId, item.event.emailId);
-      const before = sides.get(key);
-      if (before !== undefined && before !== side) {
+    const { event } = item;
+    const key = emailMetaKey(event.orgId, event.emailId);
+    const life = lifeOf(event, key);
+    if (life !== undefined) {
+      const current = lives.get(key);
+      if (current !== undefined && (current.send !== life.send || event.occurredAt >= current.until)) {
         runs.push(run);
         run = [];
-        sides = new Map();
-      }
-      sides.set(key, side);
+        lives = new Map();
+        lives.set(key, life);
+      } else if (current === undefined) lives.set(key, life);
+      else if (!current.send && life.until > current.until) current.until = life.until;
     }
     run.push(item);
   }

@@ -51,7 +51,14 @@ export interface BatchTarget {
 }
 
 export interface BatchOutcome {
+  /** the last script's: when a batch is applied in runs (horizon-runs.ts), a refused later run's */
   result: ApplyResult;
+  /**
+   * The offset after the last record applied: the batch's end when it is applied, its first offset
+   * when nothing is. In between when runs before a refused one were applied: the counts below are
+   * then those of the records before it, and the caller reads on from there.
+   */
+  reached: number;
   records: number;
   /** events folded (fresh after de-duplication) */
   applied: number;
@@ -82,7 +89,7 @@ export async function projectBatch(
     const keyLetters = deadLetter && unopened.length > 0 ? deadLetter(unopened) : undefined;
     keyLetters?.catch(() => undefined);
     deadLettered = deadLettered && keyLetters ? Promise.all([deadLettered, keyLetters]).then(() => undefined) : (deadLettered ?? keyLetters);
-    const { collected, rejected } = gateBatch(opened, target.history);
+    const { collected, rejected, refused } = gateBatch(opened, target.history);
     // What the gate knew of each org's purge, read in the same tick as the gate: the history may
     // learn a purge while this batch awaits Redis, and the fence must judge what the gate used.
     const purgesKnown = knownPurges(collected, target.history);
@@ -100,13 +107,32 @@ export async function projectBatch(
     const nextOffset = Number(records[records.length - 1]!.offset) + 1;
     const sends = new Map<string, EmailMeta>();
     let result: ApplyResult = { applied: true };
+    let reached = firstOffset;
+    let applied = 0;
     for (const [i, run] of runs.entries()) {
       const range = { first: i === 0 ? firstOffset : run[0]!.offset, next: i + 1 < runs.length ? runs[i + 1]![0]!.offset : nextOffset };
       const known = i === 0 ? emailMeta : new Map([...emailMeta, ...sends]);
       result = await applyRun(target, topic, partition, range, runs.length === 1 ? events : run.map((r) => r.event), known, sends, purgesKnown);
       if (!result.applied) break;
+      reached = range.next;
+      applied += run.length;
     }
-    return { result, records: records.length, applied: events.length, duplicates: collected.length - events.length, gatedOut: rejected, deadLetters: decoded.rejected };
+    if (result.applied || reached === firstOffset) {
+      return { result, reached, records: records.length, applied: events.length, duplicates: collected.length - events.length, gatedOut: rejected, deadLetters: decoded.rejected };
+    }
+    // Runs before a refused one are applied: what is counted is theirs.
+    const before = <R extends { offset: number }>(list: readonly R[]) => list.filter((r) => r.offset < reached);
+    const gatedOut = new Map<GateReason, number>();
+    for (const { record, reason } of refused) if (record.offset < reached) gatedOut.set(reason, (gatedOut.get(reason) ?? 0) + 1);
+    return {
+      result,
+      reached,
+      records: records.filter((m) => Number(m.offset) < reached).length,
+      applied,
+      duplicates: before(collected).length - applied,
+      gatedOut,
+      deadLetters: before(decoded.rejected),
+    };
   } finally {
     await deadLettered?.catch(() => undefined);
   }

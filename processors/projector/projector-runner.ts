@@ -183,7 +183,7 @@ export class ProjectorRunner {
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
     await this.joinSeek;
     if (!isRunning() || isStale()) return; // fetched before the seek: the seek's position decides
-    const position = await this.positionOf(partition);
+    let position = await this.positionOf(partition);
     const first = Number(batch.messages[0]!.offset);
     if (first > position && !this.seekIssued.has(partition)) {
       // Kafka's committed offset is ahead of Redis (e.g. Redis lost or a new projection version): re-read.
@@ -222,6 +222,14 @@ export class ProjectorRunner {
       (rejected) => this.deadLetters.send(rejected, { topic, partition, group: this.options.groupId }),
     );
     const { result } = outcome;
+    if (!result.applied && outcome.reached > position) {
+      // The runs before a refused one were applied (horizon-runs.ts): they count, and the rest is read from where they end.
+      this.positions.set(partition, outcome.reached);
+      this.confirmed.add(partition);
+      this.count(outcome.records, outcome.applied, outcome.duplicates, outcome.gatedOut, outcome.deadLetters.length);
+      resolveOffset(String(outcome.reached - 1));
+      position = outcome.reached;
+    }
     if (!result.applied && result.superseded) {
       log.info({ partition, from: keys.v, to: result.currentVersion }, 'projection version switched; following it');
       await this.followCurrent();

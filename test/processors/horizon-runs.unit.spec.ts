@@ -28,9 +28,18 @@ describe('horizonRuns: a batch cut where an email crosses its horizon', () => {
     expect(offsets(horizonRuns(batch, known('e1'), H))).toEqual([[0, 1], [2, 3]]);
   });
 
-  it('cuts again when events come back from the far side (out of order), and only for emails with a known send', () => {
-    const batch = items([open('e1', SENT + DAY), open('e1', PAST), open('e1', SENT + 2 * DAY), open('e9', SENT + DAY), open('e9', PAST + DAY)]);
-    expect(offsets(horizonRuns(batch, known('e1'), H))).toEqual([[0], [1], [2, 3, 4]]);
+  it('cuts again when events come back from the far side (out of order)', () => {
+    const batch = items([open('e1', SENT + DAY), open('e1', PAST), open('e1', SENT + 2 * DAY), open('e9', SENT + DAY)]);
+    expect(offsets(horizonRuns(batch, known('e1'), H))).toEqual([[0], [1], [2, 3]]);
+  });
+
+  it('an email whose send is unknown lives HISTORY_DAYS from its newest event: cut where the next one finds it gone', () => {
+    const newest = SENT + 3 * DAY;
+    const batch = items([open('e9', SENT), open('e9', newest), open('e9', horizonOf(newest, H) - 1), open('e9', horizonOf(horizonOf(newest, H) - 1, H))]);
+    expect(offsets(horizonRuns(batch, new Map(), H))).toEqual([[0, 1, 2], [3]]);
+    // past its send's horizon, the same: the hash the first late event brings back lives from it
+    const late = items([open('e1', PAST), open('e1', PAST + 2 * DAY), open('e1', horizonOf(PAST + 2 * DAY, H))]);
+    expect(offsets(horizonRuns(late, known('e1'), H))).toEqual([[0, 1], [2]]);
   });
 
   it("puts a first send on the near side of its horizon, and a retried send on neither", () => {

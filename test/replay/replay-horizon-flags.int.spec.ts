@@ -128,3 +128,52 @@ describe('a replay of interactions with emails past the horizon', () => {
     for (const other of snapshots.slice(1)) expect(diffSnapshots(kpis(snapshots[0]!), kpis(other))).toEqual([]);
   });
 });
+
+/**
+ * An email whose send the log no longer holds lives HISTORY_DAYS from its newest event: two opens
+ * more than that apart met, live, a hash that had expired in between, so the second started it
+ * again. A replay that reads both in one batch must not fold them into one hash.
+ */
+describe('a replay of an email without its send, whose opens are more than HISTORY_DAYS apart', () => {
+  let config: Config;
+  let kafka: Kafka;
+  let redis: Redis;
+  const workload = generateWorkload({ orgs: 1, emailsPerOrg: 1, recipients: 1, seed: 7, startAt: Date.now() - 100 * HOUR, periodMs: HOUR, privacySwitches: false });
+  const orgId = workload.control[0]!.orgId;
+  const client = { userAgent: 'Mozilla/5.0', ipHash: 'ip-h', method: 'GET', machineReason: null };
+  const opens = (emailId: string): EmailEvent[] =>
+    [100, 1].map((hoursAgo): EmailEvent => ({ type: 'EmailOpened', eventId: randomUUID(), occurredAt: Date.now() - hoursAgo * HOUR, orgId, emailId, contactId: 'c-1', ...client }));
+  const emails = ['gone-1', 'gone-2', 'gone-3'];
+
+  beforeAll(async () => {
+    config = testConfig({ HISTORY_DAYS: String(HISTORY_DAYS) });
+    kafka = createKafka(config);
+    redis = createRedis(config);
+    await createTestTopics(config, 1);
+    await produceEvents(kafka, config, workload.control);
+    for (const emailId of emails) await produceEvents(kafka, config, opens(emailId));
+  });
+
+  afterAll(async () => {
+    redis?.disconnect();
+    if (config) await cleanupTestResources(config);
+  });
+
+  it('counts the second open in a hash of its own, whatever the batches', { timeout: 120_000 }, async () => {
+    const k = keysFor(config.redisPrefix);
+    const snapshots: Snapshot[] = [];
+    for (const [i, maxBytesPerPartition] of [1, 16 << 20].entries()) {
+      for (const writePath of ['fold', 'per-batch'] as const) {
+        const result = await runReplay({ config, kafka, redis }, { writePath, maxBytesPerPartition });
+        expect(result).toMatchObject({ status: 'switched' });
+        expect(result.counters.batches === 1).toBe(i === 1);
+        snapshots.push(await snapshotVersion(redis, k.version(result.version!)));
+      }
+    }
+    for (const snapshot of snapshots) {
+      for (const emailId of emails) expect(snapshot.get(`email:${orgId}:${emailId}`)).toMatchObject({ opens: '1', uniqueOpens: '1' });
+    }
+    const kpis = (snapshot: Snapshot): Snapshot => new Map([...snapshot].filter(([key]) => /^(email|emailr|orgd|contactd|orgm|contactm|contacth):/.test(key)));
+    for (const other of snapshots.slice(1)) expect(diffSnapshots(kpis(snapshots[0]!), kpis(other))).toEqual([]);
+  });
+});

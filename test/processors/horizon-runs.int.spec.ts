@@ -1,0 +1,77 @@
+/**
+ * A batch applied in runs (processors/projector/horizon-runs.ts) whose later run is refused: the
+ * runs before it stay applied, the outcome says where they end and counts only them, and the rest
+ * read again from there applies once.
+ */
+import type { KafkaMessage } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { ControlHistory } from '../../processors/gate/control-history.js';
+import { EmailMetaLoader } from '../../processors/projector/meta-loader.js';
+import { projectBatch, type BatchTarget } from '../../processors/projector/project-batch.js';
+import { readStoredOffsets } from '../../projections/projector/apply-batch.js';
+import type { Delta } from '../../projections/projector/delta.js';
+import { HeldFlags } from '../../projections/projector/held-flags.js';
+import { keysFor } from '../../projections/keys.js';
+import { EventCodec, encodeEvent } from '../../schemas/codec.js';
+import type { AnyEvent } from '../../schemas/events.js';
+import { fixture } from '../support/fixtures.js';
+import { testRedis } from '../support/env.js';
+
+const HOUR = 3_600_000;
+
+function messages(events: readonly AnyEvent[]): KafkaMessage[] {
+  return events.map((event, i) => ({ offset: String(i), key: null, value: encodeEvent(event), timestamp: String(event.occurredAt), attributes: 0, headers: {}, size: 0 })) as unknown as KafkaMessage[];
+}
+
+describe('a batch applied in runs', () => {
+  it('keeps the runs applied before a refused one, counts them, and applies the rest once when it is read again', async () => {
+    const { config, redis } = testRedis();
+    const keys = keysFor(config.redisPrefix);
+    const vk = keys.version(1);
+    const sentAt = Date.now() - 100 * HOUR;
+    const history = new ControlHistory();
+    history.apply(fixture('OrgEngagementEnabled', { occurredAt: sentAt - HOUR }));
+    const events = [
+      fixture('EmailSent', { occurredAt: sentAt, acceptedAt: sentAt + 1000 }),
+      fixture('EmailOpened', { occurredAt: sentAt + 50 * HOUR }),
+      fixture('OrgEngagementEnabled', { occurredAt: sentAt + 60 * HOUR }), // not an email event: a dead letter
+      fixture('EmailOpened', { occurredAt: sentAt + 98 * HOUR }), // past the 4-day horizon: a run of its own
+    ];
+    const holdKey = keys.projectionHold();
+    // A replay takes the hold between the two runs' scripts (on the same connection, so in between).
+    class HoldAfterFirstRun extends HeldFlags {
+      override keep(delta: Delta, flagKeys: Iterable<string>, nowSeconds: number): void {
+        super.keep(delta, flagKeys, nowSeconds);
+        void redis.set(holdKey, 'replay');
+      }
+    }
+    const target: BatchTarget = {
+      redis,
+      codec: new EventCodec(),
+      history,
+      keys: vk,
+      meta: new EmailMetaLoader(redis, vk),
+      machineClickSeconds: 5,
+      historyDays: 4,
+      expectedStart: () => 0,
+      follow: { currentVersionKey: keys.currentVersion(), holdKey },
+      maxClockSkewSeconds: 300,
+      held: new HoldAfterFirstRun(),
+    };
+    const records = messages(events);
+    const refused = await projectBatch(target, 'emails', 0, records, async () => undefined);
+    expect(refused.result).toMatchObject({ applied: false, held: true });
+    expect(refused).toMatchObject({ reached: 3, records: 3, applied: 2, duplicates: 0 });
+    expect(refused.deadLetters.map((d) => d.offset)).toEqual([2]);
+    expect((await readStoredOffsets(redis, vk.offsets('emails'))).get(0)).toBe(3);
+
+    await redis.del(holdKey);
+    const rest = await projectBatch({ ...target, held: new HeldFlags() }, 'emails', 0, records.slice(refused.reached), async () => undefined);
+    expect(rest).toMatchObject({ result: { applied: true }, reached: 4, records: 1, applied: 1 });
+    expect((await readStoredOffsets(redis, vk.offsets('emails'))).get(0)).toBe(4);
+    // the late open's hash is the email's new life: one open, no send
+    const email = await redis.hgetall(vk.email('org-1', 'e-1'));
+    expect(email).toMatchObject({ opens: '1', uniqueOpens: '1' });
+    expect(email.sentAt).toBeUndefined();
+  });
+});
