@@ -41,7 +41,7 @@ import { writeDrained } from '../projections/projector/write-state.js';
 import { EngagementError } from '../core/errors.js';
 import type { EventCodec } from '../schemas/codec.js';
 import { foldBudget, type FoldBudget } from './fold-budget.js';
-import { recordSlices } from './record-slices.js';
+import { recordSlices } from '../core/record-slices.js';
 
 const log = childLogger('replay');
 
@@ -406,7 +406,7 @@ export class VersionBuilder {
       const next = Number(slice[slice.length - 1]!.offset) + 1;
       if (!outcome.result.applied) {
         // The runs before a refused one (horizon-runs.ts) are applied: they count, and from is where they end.
-        if (outcome.reached > from) {
+        if (outcome.reached > Number(slice[0]!.offset)) {
           this.count(outcome);
           from = outcome.reached;
           resolveOffset(String(from - 1));

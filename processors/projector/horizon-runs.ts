@@ -71,7 +71,11 @@ export function horizonRuns<T extends { event: EmailEvent }>(items: readonly T[]
     const life = lifeOf(event, key);
     if (life !== undefined) {
       const current = lives.get(key);
-      if (current !== undefined && (current.send !== life.send || event.occurredAt >= current.until)) {
+      if (current !== undefined && !current.send && event.type === 'EmailSent' && event.occurredAt < current.until) {
+        // A first send after interactions of its email while their hash lives (a send reported
+        // late): one fold, as when the whole batch is one run, gives that hash the send's meta.
+        lives.set(key, life);
+      } else if (current !== undefined && (current.send !== life.send || event.occurredAt >= current.until)) {
         runs.push(run);
         run = [];
         lives = new Map();

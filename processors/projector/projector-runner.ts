@@ -222,7 +222,8 @@ export class ProjectorRunner {
       (rejected) => this.deadLetters.send(rejected, { topic, partition, group: this.options.groupId }),
     );
     const { result } = outcome;
-    if (!result.applied && outcome.reached > position) {
+    const batchStart = Number(records[0]!.offset);
+    if (!result.applied && outcome.reached > batchStart) {
       // The runs before a refused one were applied (horizon-runs.ts): they count, and the rest is read from where they end.
       this.positions.set(partition, outcome.reached);
       this.confirmed.add(partition);
@@ -252,7 +253,8 @@ export class ProjectorRunner {
       return;
     }
     if (!result.applied) {
-      const firstOffset = Number(records[0]!.offset);
+      // where the refused script started: the batch's start, or the end of the runs applied before it
+      const firstOffset = Math.max(batchStart, outcome.reached);
       if (result.storedOffset !== null && result.storedOffset > firstOffset) {
         // Another instance applied past this batch (rebalance race): follow the truth in Redis.
         this.stats.fenceConflicts++;

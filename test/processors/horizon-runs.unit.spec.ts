@@ -48,4 +48,16 @@ describe('horizonRuns: a batch cut where an email crosses its horizon', () => {
     expect(offsets(horizonRuns(items([send, open('e3', SENT + DAY), late]), new Map(), H))).toEqual([[0, 1], [2]]);
     expect(offsets(horizonRuns(items([late, send]), known('e3'), H))).toEqual([[0, 1]]);
   });
+
+  it('keeps a send reported after its first interactions in their run, as the one-run answer does', () => {
+    const send = fixture('EmailSent', { emailId: 'e5', occurredAt: SENT + 60_000 });
+    const first = open('e5', SENT);
+    const unrelated = open('e1', PAST);
+    // without the unrelated event the batch is one run without a look at each email; with it, the same
+    expect(offsets(horizonRuns(items([first, send]), new Map(), H))).toEqual([[0, 1]]);
+    expect(offsets(horizonRuns(items([first, send, unrelated]), known('e1'), H))).toEqual([[0, 1, 2]]);
+    // a send after its interactions' hash is gone starts the send's own
+    const long = fixture('EmailSent', { emailId: 'e5', occurredAt: horizonOf(SENT, H) });
+    expect(offsets(horizonRuns(items([first, long]), new Map(), H))).toEqual([[0], [1]]);
+  });
 });

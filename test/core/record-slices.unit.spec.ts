@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { recordSlices } from '../../replay/record-slices.js';
+import { recordSlices } from '../../core/record-slices.js';
 
 const record = (offset: number, bytes: number) => ({ offset: String(offset), key: Buffer.alloc(2), value: Buffer.alloc(bytes - 2) });
 
