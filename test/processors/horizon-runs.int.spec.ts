@@ -3,25 +3,18 @@
  * runs before it stay applied, the outcome says where they end and counts only them, and the rest
  * read again from there applies once.
  */
-import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { ControlHistory } from '../../processors/gate/control-history.js';
-import { EmailMetaLoader } from '../../processors/projector/meta-loader.js';
-import { projectBatch, type BatchTarget } from '../../processors/projector/project-batch.js';
+import { projectBatch } from '../../processors/projector/project-batch.js';
 import { readStoredOffsets } from '../../projections/projector/apply-batch.js';
 import type { Delta } from '../../projections/projector/delta.js';
 import { HeldFlags } from '../../projections/projector/held-flags.js';
 import { keysFor } from '../../projections/keys.js';
-import { EventCodec, encodeEvent } from '../../schemas/codec.js';
-import type { AnyEvent } from '../../schemas/events.js';
 import { fixture } from '../support/fixtures.js';
 import { testRedis } from '../support/env.js';
+import { kafkaRecords, testBatchTarget } from './support/redis-projection.js';
 
 const HOUR = 3_600_000;
-
-function messages(events: readonly AnyEvent[]): KafkaMessage[] {
-  return events.map((event, i) => ({ offset: String(i), key: null, value: encodeEvent(event), timestamp: String(event.occurredAt), attributes: 0, headers: {}, size: 0 })) as unknown as KafkaMessage[];
-}
 
 describe('a batch applied in runs', () => {
   it('keeps the runs applied before a refused one, counts them, and applies the rest once when it is read again', async () => {
@@ -45,20 +38,8 @@ describe('a batch applied in runs', () => {
         void redis.set(holdKey, 'replay');
       }
     }
-    const target: BatchTarget = {
-      redis,
-      codec: new EventCodec(),
-      history,
-      keys: vk,
-      meta: new EmailMetaLoader(redis, vk),
-      machineClickSeconds: 5,
-      historyDays: 4,
-      expectedStart: () => 0,
-      follow: { currentVersionKey: keys.currentVersion(), holdKey },
-      maxClockSkewSeconds: 300,
-      held: new HoldAfterFirstRun(),
-    };
-    const records = messages(events);
+    const target = testBatchTarget(redis, vk, history, { historyDays: 4, follow: { currentVersionKey: keys.currentVersion(), holdKey }, held: new HoldAfterFirstRun() });
+    const records = kafkaRecords(events);
     const refused = await projectBatch(target, 'emails', 0, records, async () => undefined);
     expect(refused.result).toMatchObject({ applied: false, held: true });
     expect(refused).toMatchObject({ reached: 3, records: 3, applied: 2, duplicates: 0 });

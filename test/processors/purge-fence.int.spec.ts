@@ -5,32 +5,17 @@
  * the history that holds the purge writes nothing of the org (and everything of another org).
  */
 
-import type { KafkaMessage } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../../core/redis.js';
 import { ControlHistory } from '../../processors/gate/control-history.js';
-import { EmailMetaLoader } from '../../processors/projector/meta-loader.js';
-import { projectBatch, type BatchTarget } from '../../processors/projector/project-batch.js';
+import { projectBatch } from '../../processors/projector/project-batch.js';
 import { keysFor } from '../../projections/keys.js';
 import { fencePurge } from '../../projections/purge-fence.js';
-import { EventCodec, encodeEvent } from '../../schemas/codec.js';
-import type { AnyEvent } from '../../schemas/events.js';
 import { fixture } from '../support/fixtures.js';
 import { deleteRedisPrefix, randomSuffix, testConfig } from '../support/env.js';
 import { redisKeysOf } from '../retention/support/purge-helpers.js';
-
-function messages(events: readonly AnyEvent[], from = 0): KafkaMessage[] {
-  return events.map((event, i) => ({
-    offset: String(from + i),
-    key: null,
-    value: encodeEvent(event),
-    timestamp: String(event.occurredAt),
-    attributes: 0,
-    headers: {},
-    size: 0,
-  })) as unknown as KafkaMessage[];
-}
+import { kafkaRecords, testBatchTarget } from './support/redis-projection.js';
 
 describe('purge fence', () => {
   const config = testConfig();
@@ -53,30 +38,19 @@ describe('purge fence', () => {
       fixture('EmailSent', { orgId: org, occurredAt: at }),
       fixture('EmailOpened', { orgId: org, occurredAt: at + 1000 }),
     ]);
-    const target: BatchTarget = {
-      redis,
-      codec: new EventCodec(),
-      history,
-      keys: vk,
-      meta: new EmailMetaLoader(redis, vk),
-      machineClickSeconds: 5,
-      historyDays: 400,
-      expectedStart: () => 0,
-      maxClockSkewSeconds: 300,
-      purgeFenceKey: keys.purgeFence(),
-    };
+    const target = testBatchTarget(redis, vk, history, { purgeFenceKey: keys.purgeFence() });
     const purge = fixture('OrgPurged', { orgId, occurredAt: at + 3_600_000 });
 
     // Retention fenced the purge after this batch was gated without it (the control reader had
     // not read OrgPurged yet): the apply is refused, nothing is written.
     await fencePurge(redis, keys, orgId, purge.occurredAt);
-    const refused = await projectBatch(target, 'emails', 0, messages(events), async () => undefined);
+    const refused = await projectBatch(target, 'emails', 0, kafkaRecords(events), async () => undefined);
     expect(refused.result).toEqual({ applied: false, superseded: false, held: false, purged: orgId });
     expect(await redisKeysOf(redis, config, orgId)).toEqual([]);
 
     // The runner waits for the control topic (which holds the purge) and gates the batch again.
     history.apply(purge);
-    const again = await projectBatch(target, 'emails', 0, messages(events), async () => undefined);
+    const again = await projectBatch(target, 'emails', 0, kafkaRecords(events), async () => undefined);
     expect(again.result.applied).toBe(true);
     expect(again.gatedOut.get('org_purged')).toBe(2);
     expect(await redisKeysOf(redis, config, orgId)).toEqual([]);

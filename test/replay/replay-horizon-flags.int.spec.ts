@@ -1,18 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import type { Kafka } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../../core/config.js';
-import { createKafka } from '../../core/kafka.js';
-import { createRedis } from '../../core/redis.js';
+import { describe, expect, it } from 'vitest';
 import { keysFor } from '../../projections/keys.js';
 import { diffSnapshots, type Snapshot } from '../../replay/diff.js';
 import { runReplay } from '../../replay/replay-runner.js';
 import { snapshotVersion } from '../../replay/snapshot.js';
 import type { EmailEvent, EmailSent } from '../../schemas/events.js';
-import { cleanupTestResources, createTestTopics, testConfig } from '../support/env.js';
 import { generateWorkload } from '../support/workload.js';
-import { produceEvents } from '../processors/support/produce.js';
+import { onePartitionLog } from './support/one-partition-log.js';
 
 const HOUR = 3_600_000;
 const HISTORY_DAYS = 4;
@@ -27,9 +21,6 @@ const HISTORY_DAYS = 4;
  * longer known: they count as first-time again, as interactions of an unknown email.
  */
 describe('a replay of interactions with emails past the horizon', () => {
-  let config: Config;
-  let kafka: Kafka;
-  let redis: Redis;
   // Sends 100 to 97 hours ago: past the 4-day horizon, yet in the log.
   const workload = generateWorkload({ orgs: 1, emailsPerOrg: 40, recipients: 3, seed: 43, startAt: Date.now() - 100 * HOUR, periodMs: 7 * HOUR, privacySwitches: false });
   const sends = workload.emails.filter((e): e is EmailSent => e.type === 'EmailSent' && e.follow && e.occurredAt + HISTORY_DAYS * 24 * HOUR < Date.now() - 30 * 60_000);
@@ -56,24 +47,7 @@ describe('a replay of interactions with emails past the horizon', () => {
   const third = round(96.2);
   const fourth = round(96.3);
 
-  beforeAll(async () => {
-    config = testConfig({ HISTORY_DAYS: String(HISTORY_DAYS) });
-    kafka = createKafka(config);
-    redis = createRedis(config);
-    // one partition; each produce is its own record batch, so a 1-byte fetch sees them apart
-    await createTestTopics(config, 1);
-    await produceEvents(kafka, config, workload.control);
-    await produceEvents(kafka, config, sends);
-    await produceEvents(kafka, config, first);
-    await produceEvents(kafka, config, second);
-    await produceEvents(kafka, config, third);
-    await produceEvents(kafka, config, fourth);
-  });
-
-  afterAll(async () => {
-    redis?.disconnect();
-    if (config) await cleanupTestResources(config);
-  });
+  const log = onePartitionLog({ HISTORY_DAYS: String(HISTORY_DAYS) }, () => [workload.control, sends, first, second, third, fourth]);
 
   const sumOf = (snapshot: Snapshot, prefix: string, field: string): number => {
     let sum = 0;
@@ -82,6 +56,7 @@ describe('a replay of interactions with emails past the horizon', () => {
   };
 
   it('counts each recipient once, in the fold and per batch, whatever the batches', { timeout: 180_000 }, async () => {
+    const { config, kafka, redis } = log;
     expect(sends.length).toBeGreaterThan(5);
     const k = keysFor(config.redisPrefix);
     const recipients = first.length / 2;
@@ -135,9 +110,6 @@ describe('a replay of interactions with emails past the horizon', () => {
  * again. A replay that reads both in one batch must not fold them into one hash.
  */
 describe('a replay of an email without its send, whose opens are more than HISTORY_DAYS apart', () => {
-  let config: Config;
-  let kafka: Kafka;
-  let redis: Redis;
   const workload = generateWorkload({ orgs: 1, emailsPerOrg: 1, recipients: 1, seed: 7, startAt: Date.now() - 100 * HOUR, periodMs: HOUR, privacySwitches: false });
   const orgId = workload.control[0]!.orgId;
   const client = { userAgent: 'Mozilla/5.0', ipHash: 'ip-h', method: 'GET', machineReason: null };
@@ -145,21 +117,10 @@ describe('a replay of an email without its send, whose opens are more than HISTO
     [100, 1].map((hoursAgo): EmailEvent => ({ type: 'EmailOpened', eventId: randomUUID(), occurredAt: Date.now() - hoursAgo * HOUR, orgId, emailId, contactId: 'c-1', ...client }));
   const emails = ['gone-1', 'gone-2', 'gone-3'];
 
-  beforeAll(async () => {
-    config = testConfig({ HISTORY_DAYS: String(HISTORY_DAYS) });
-    kafka = createKafka(config);
-    redis = createRedis(config);
-    await createTestTopics(config, 1);
-    await produceEvents(kafka, config, workload.control);
-    for (const emailId of emails) await produceEvents(kafka, config, opens(emailId));
-  });
-
-  afterAll(async () => {
-    redis?.disconnect();
-    if (config) await cleanupTestResources(config);
-  });
+  const log = onePartitionLog({ HISTORY_DAYS: String(HISTORY_DAYS) }, () => [workload.control, ...emails.map(opens)]);
 
   it('counts the second open in a hash of its own, whatever the batches', { timeout: 120_000 }, async () => {
+    const { config, kafka, redis } = log;
     const k = keysFor(config.redisPrefix);
     const snapshots: Snapshot[] = [];
     for (const [i, maxBytesPerPartition] of [1, 16 << 20].entries()) {

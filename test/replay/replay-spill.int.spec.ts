@@ -1,17 +1,11 @@
-import type { Redis } from 'ioredis';
-import type { Kafka } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../../core/config.js';
-import { createKafka } from '../../core/kafka.js';
-import { createRedis } from '../../core/redis.js';
+import { describe, expect, it } from 'vitest';
 import { keysFor } from '../../projections/keys.js';
 import { diffSnapshots } from '../../replay/diff.js';
 import { runReplay } from '../../replay/replay-runner.js';
 import { snapshotVersion } from '../../replay/snapshot.js';
 import type { EmailEvent, EmailSent } from '../../schemas/events.js';
-import { cleanupTestResources, createTestTopics, testConfig } from '../support/env.js';
 import { generateWorkload } from '../support/workload.js';
-import { produceEvents } from '../processors/support/produce.js';
+import { onePartitionLog } from './support/one-partition-log.js';
 
 const HOUR = 3_600_000;
 const HISTORY_DAYS = 4;
@@ -22,9 +16,6 @@ const HISTORY_DAYS = 4;
  * gone, in the fold and in Redis) whose interactions still count in the day rollups.
  */
 describe('a replay that spills its fold between an email past the horizon and its interactions', () => {
-  let config: Config;
-  let kafka: Kafka;
-  let redis: Redis;
   // Sends 100 to 68 hours ago: those of the first 4 hours are past the 4-day horizon. Their
   // interactions come 36 hours later, on days whose rollups are all still kept.
   const workload = generateWorkload({ orgs: 1, emailsPerOrg: 60, recipients: 3, seed: 41, startAt: Date.now() - 100 * HOUR, privacySwitches: false });
@@ -40,24 +31,12 @@ describe('a replay that spills its fold between an email past the horizon and it
     .map((e) => ({ ...e, occurredAt: e.occurredAt + 36 * HOUR }));
   const pastHorizon = sends.filter((s) => s.occurredAt + HISTORY_DAYS * 24 * HOUR <= Date.now());
 
-  beforeAll(async () => {
-    config = testConfig({ HISTORY_DAYS: String(HISTORY_DAYS) });
-    kafka = createKafka(config);
-    redis = createRedis(config);
-    // one partition: its first fetch is the sends' record batch, folded before the spill
-    await createTestTopics(config, 1);
-    await produceEvents(kafka, config, workload.control);
-    await produceEvents(kafka, config, sends);
-    await produceEvents(kafka, config, interactions);
-  });
-
-  afterAll(async () => {
-    redis?.disconnect();
-    if (config) await cleanupTestResources(config);
-  });
+  // one partition: its first fetch is the sends' record batch, folded before the spill
+  const log = onePartitionLog({ HISTORY_DAYS: String(HISTORY_DAYS) }, () => [workload.control, sends, interactions]);
 
   it('writes exactly what the fold alone writes', { timeout: 120_000 }, async () => {
     expect(pastHorizon.length).toBeGreaterThan(0);
+    const { config, kafka, redis } = log;
     const k = keysFor(config.redisPrefix);
     const folded = await runReplay({ config, kafka, redis });
     expect(folded).toMatchObject({ status: 'switched', version: 2 });

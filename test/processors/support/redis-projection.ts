@@ -4,10 +4,10 @@ import { expect } from 'vitest';
 import { DEFAULTS } from '../../../core/config.js';
 import { ControlHistory } from '../../../processors/gate/control-history.js';
 import { EmailMetaLoader } from '../../../processors/projector/meta-loader.js';
-import { projectBatch } from '../../../processors/projector/project-batch.js';
+import { projectBatch, type BatchTarget } from '../../../processors/projector/project-batch.js';
 import { keysFor, type VersionKeys } from '../../../projections/keys.js';
 import { EventCodec } from '../../../schemas/codec.js';
-import type { EmailEvent } from '../../../schemas/events.js';
+import type { AnyEvent, EmailEvent } from '../../../schemas/events.js';
 import { testRedis } from '../../support/env.js';
 import { fixture } from '../../support/fixtures.js';
 
@@ -22,6 +22,23 @@ export type KeyOf = string | ((keys: VersionKeys) => string);
 
 const TOPIC = 'emails';
 const codec = new EventCodec();
+
+/** The records of a fetched batch holding `events`, offsets from `from` on (keyed by org and email). */
+export function kafkaRecords(events: readonly AnyEvent[], from = 0): KafkaMessage[] {
+  return events.map((event, i) => ({
+    key: Buffer.from(`${event.orgId}/${'emailId' in event ? event.emailId : ''}`),
+    value: codec.encode(event),
+    timestamp: String(event.occurredAt),
+    attributes: 0,
+    offset: String(from + i),
+    headers: {},
+  }));
+}
+
+/** What projectBatch needs, on `keys`, for a spec that calls it itself: `extra` adds the fences, follow or held flags it tests. */
+export function testBatchTarget(redis: Redis, keys: VersionKeys, history: ControlHistory, extra: Partial<BatchTarget> = {}): BatchTarget {
+  return { redis, codec, history, keys, meta: new EmailMetaLoader(redis, keys), machineClickSeconds: 5, historyDays: DEFAULTS.HISTORY_DAYS, expectedStart: () => 0, maxClockSkewSeconds: 300, ...extra };
+}
 
 export class RedisProjection {
   private nextOffset = 0;
@@ -48,15 +65,9 @@ export class RedisProjection {
   async deliver(...events: EmailEvent[]): Promise<this> {
     if (events.length === 0) return this;
     for (const orgId of new Set(events.map((e) => e.orgId))) this.history.apply(fixture('OrgEngagementEnabled', { orgId, occurredAt: 0, eventId: `enable-${orgId}` }));
-    const records: KafkaMessage[] = events.map((event) => ({
-      key: Buffer.from(`${event.orgId}/${event.emailId}`),
-      value: codec.encode(event),
-      timestamp: String(event.occurredAt),
-      attributes: 0,
-      offset: String(this.nextOffset++),
-      headers: {},
-    }));
-    const target = { redis: this.redis, codec, history: this.history, keys: this.keys, meta: this.meta, machineClickSeconds: this.machineClickSeconds, expectedStart: () => 0, historyDays: this.historyDays, maxClockSkewSeconds: 300 };
+    const records = kafkaRecords(events, this.nextOffset);
+    this.nextOffset += events.length;
+    const target = testBatchTarget(this.redis, this.keys, this.history, { meta: this.meta, machineClickSeconds: this.machineClickSeconds, historyDays: this.historyDays });
     const outcome = await projectBatch(target, TOPIC, 0, records, async () => undefined);
     expect(outcome.deadLetters).toEqual([]);
     expect(outcome.result).toMatchObject({ applied: true });
