@@ -185,7 +185,23 @@ export function dayOf(ms: number): string {
  * day expires: readers treat them as gone.
  */
 export function lastExpiredDay(now: number, historyDays: number): string {
-  return dayOf(now - historyDays * 86_400_000);
+  return rememberByDay('expired', now, historyDays, () => dayOf(now - historyDays * 86_400_000));
+}
+
+/**
+ * lastExpiredDay and hourMonths change only with the day (every contact read asks both, and
+ * `toISOString` was a few % of its time): kept per (day, horizon), the last few.
+ */
+const byDay = new Map<string, string | string[]>();
+
+function rememberByDay<V extends string | string[]>(kind: string, now: number, historyDays: number, make: () => V): V {
+  const key = `${kind}:${Math.floor(now / 86_400_000)}:${historyDays}`;
+  let value = byDay.get(key) as V | undefined;
+  if (value === undefined) {
+    if (byDay.size >= 64) byDay.clear();
+    byDay.set(key, (value = make()));
+  }
+  return value;
 }
 
 /**
@@ -196,6 +212,10 @@ export function lastExpiredDay(now: number, historyDays: number): string {
  * time therefore covers between HISTORY_DAYS less a month and HISTORY_DAYS.
  */
 export function hourMonths(now: number, historyDays: number): string[] {
+  return rememberByDay('months', now, historyDays, () => monthsWithin(now, historyDays)).slice();
+}
+
+function monthsWithin(now: number, historyDays: number): string[] {
   // the first day of the month after the last expired day's, unless that day is a month's last
   const expired = lastExpiredDay(now, historyDays);
   const next = dayOf(Date.UTC(Number(expired.slice(0, 4)), Number(expired.slice(4, 6)) - 1, Number(expired.slice(6, 8)) + 1));
