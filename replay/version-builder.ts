@@ -29,7 +29,7 @@ import { GATE_REASONS, type GateReason } from '../processors/gate/decide.js';
 import { EmailMetaLoader } from '../processors/projector/meta-loader.js';
 import { projectBatch, type BatchOutcome, type BatchTarget } from '../processors/projector/project-batch.js';
 import { decodeRecords } from '../processors/decode-records.js';
-import { gateBatch } from '../processors/gate/gate-batch.js';
+import { gateBatch, refusedByReason } from '../processors/gate/gate-batch.js';
 import { firstOccurrences } from '../processors/projector/dedupe.js';
 import { fold } from '../processors/projector/fold.js';
 import { horizonRuns } from '../processors/projector/horizon-runs.js';
@@ -321,7 +321,7 @@ export class VersionBuilder {
     const mine = o.orgId === undefined ? decoded.events : decoded.events.filter((r) => r.event.orgId === o.orgId);
     // The same single decryption point as the per-batch path: a purged org's records stay sealed and are gated out.
     const { opened, failed } = await openRecords(mine, { keys: o.dataKeys, history: o.control.history, waitForControl: () => o.control.caughtUp(), scope: 'projection' });
-    const { collected, rejected } = gateBatch(opened, o.control.history);
+    const { collected, refused } = gateBatch(opened, o.control.history);
     // What the gate knew of each org's purge, in the same tick as the gate (the write's purge fence).
     const orgs = new Set<string>();
     for (const { event } of collected) orgs.add(event.orgId);
@@ -341,16 +341,15 @@ export class VersionBuilder {
       state.merge(delta, now);
     }
     for (const [key, meta] of sends) this.metas.set(key, meta);
-    const events = fresh;
     this.folded.set(partition, Number(records[records.length - 1]!.offset) + 1);
     this.sinceWrite += records.length;
     const c = this.counters;
     c.batches++;
     c.records += records.length;
-    c.collected += events.length;
-    c.duplicates += collected.length - events.length;
+    c.collected += fresh.length;
+    c.duplicates += collected.length - fresh.length;
     c.deadLetters += decoded.rejected.length + failed.length;
-    for (const [reason, n] of rejected) c.gatedOut[reason] += n;
+    for (const [reason, n] of refusedByReason(refused)) c.gatedOut[reason] += n;
   }
 
   private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {

@@ -2,24 +2,26 @@ import type { EmailEvent } from '../../schemas/events.js';
 import type { ControlHistory } from './control-history.js';
 import { gate, type GateReason } from './decide.js';
 
-/**
- * Splits decoded events into the collected ones and a count of rejections by reason; `refused`
- * holds each rejected record with its reason, in order (for a caller that counts part of a batch). Pure.
- */
-export function gateBatch<T extends { event: EmailEvent }>(
-  records: readonly T[],
-  history: ControlHistory,
-): { collected: T[]; rejected: Map<GateReason, number>; refused: Array<{ record: T; reason: GateReason }> } {
+export interface Refused<T> {
+  record: T;
+  reason: GateReason;
+}
+
+/** Splits decoded events into the collected ones and the refused ones with their reasons, in order. Pure. */
+export function gateBatch<T extends { event: EmailEvent }>(records: readonly T[], history: ControlHistory): { collected: T[]; refused: Array<Refused<T>> } {
   const collected: T[] = [];
-  const rejected = new Map<GateReason, number>();
-  const refused: Array<{ record: T; reason: GateReason }> = [];
+  const refused: Array<Refused<T>> = [];
   for (const record of records) {
     const decision = gate(record.event, history);
     if (decision.collect) collected.push(record);
-    else {
-      rejected.set(decision.reason, (rejected.get(decision.reason) ?? 0) + 1);
-      refused.push({ record, reason: decision.reason });
-    }
+    else refused.push({ record, reason: decision.reason });
   }
-  return { collected, rejected, refused };
+  return { collected, refused };
+}
+
+/** How many of `refused` (those `counted`, all by default) each reason refused. Pure. */
+export function refusedByReason<T>(refused: ReadonlyArray<Refused<T>>, counted: (record: T) => boolean = () => true): Map<GateReason, number> {
+  const counts = new Map<GateReason, number>();
+  for (const { record, reason } of refused) if (counted(record)) counts.set(reason, (counts.get(reason) ?? 0) + 1);
+  return counts;
 }

@@ -18,7 +18,7 @@ import { decodeRecords, type RejectedRecord } from '../decode-records.js';
 import { openRecords, type ProcessorKeys } from '../open-records.js';
 import type { ControlHistory } from '../gate/control-history.js';
 import type { GateReason } from '../gate/decide.js';
-import { gateBatch } from '../gate/gate-batch.js';
+import { gateBatch, refusedByReason } from '../gate/gate-batch.js';
 import { dropSeen, firstOccurrences } from './dedupe.js';
 import { fold } from './fold.js';
 import type { EmailMeta, EmailMetaLookup } from './email-meta.js';
@@ -89,7 +89,7 @@ export async function projectBatch(
     const keyLetters = deadLetter && unopened.length > 0 ? deadLetter(unopened) : undefined;
     keyLetters?.catch(() => undefined);
     deadLettered = deadLettered && keyLetters ? Promise.all([deadLettered, keyLetters]).then(() => undefined) : (deadLettered ?? keyLetters);
-    const { collected, rejected, refused } = gateBatch(opened, target.history);
+    const { collected, refused } = gateBatch(opened, target.history);
     // What the gate knew of each org's purge, read in the same tick as the gate: the history may
     // learn a purge while this batch awaits Redis, and the fence must judge what the gate used.
     const purgesKnown = knownPurges(collected, target.history);
@@ -118,19 +118,17 @@ export async function projectBatch(
       applied += run.length;
     }
     if (result.applied || reached === firstOffset) {
-      return { result, reached, records: records.length, applied: events.length, duplicates: collected.length - events.length, gatedOut: rejected, deadLetters: decoded.rejected };
+      return { result, reached, records: records.length, applied: events.length, duplicates: collected.length - events.length, gatedOut: refusedByReason(refused), deadLetters: decoded.rejected };
     }
     // Runs before a refused one are applied: what is counted is theirs.
     const before = <R extends { offset: number }>(list: readonly R[]) => list.filter((r) => r.offset < reached);
-    const gatedOut = new Map<GateReason, number>();
-    for (const { record, reason } of refused) if (record.offset < reached) gatedOut.set(reason, (gatedOut.get(reason) ?? 0) + 1);
     return {
       result,
       reached,
       records: records.filter((m) => Number(m.offset) < reached).length,
       applied,
       duplicates: before(collected).length - applied,
-      gatedOut,
+      gatedOut: refusedByReason(refused, (r) => r.offset < reached),
       deadLetters: before(decoded.rejected),
     };
   } finally {

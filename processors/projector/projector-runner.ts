@@ -254,7 +254,7 @@ export class ProjectorRunner {
     }
     if (!result.applied) {
       // where the refused script started: the batch's start, or the end of the runs applied before it
-      const firstOffset = Math.max(batchStart, outcome.reached);
+      const firstOffset = outcome.reached;
       if (result.storedOffset !== null && result.storedOffset > firstOffset) {
         // Another instance applied past this batch (rebalance race): follow the truth in Redis.
         this.stats.fenceConflicts++;
