@@ -15,6 +15,7 @@ import { bucketOf, dateRange, lastDays } from '../../projections/queries/days.js
 import { EventCodec } from '../../schemas/codec.js';
 import { isControlEvent, type ControlEvent } from '../../schemas/events.js';
 import { runWrk } from '../wrk.js';
+import { redisCpuMicros } from '../redis-cpu.js';
 import { progress } from '../progress.js';
 import { startApiChild } from '../api-child.js';
 import type { BenchContext, Check, ScenarioResult } from '../types.js';
@@ -67,6 +68,8 @@ export async function kpiScenario(ctx: BenchContext): Promise<ScenarioResult> {
 
   progress(`kpi: server on the pipeline's projection (${config.redisPrefix}), ${samples.length} samples over ${orgIds.length} orgs`);
   const server = await startApiChild(config);
+  // Redis's CPU per answer next to the API's: what a read costs where the reads queue (one Redis thread)
+  const cpuProbe = createRedis(config);
   const rows: ScenarioResult['rows'] = [];
   const checks: Check[] = [{ scenario: name, name: 'sample orgs enabled', ok: enabled === orgIds.length, detail: `${enabled} (want ${orgIds.length})` }];
   try {
@@ -87,14 +90,17 @@ export async function kpiScenario(ctx: BenchContext): Promise<ScenarioResult> {
       });
       progress(`kpi: ${route.metric}: wrk -t1 -c${CONNECTIONS} -d${seconds}s, ${route.paths.length} paths round robin`);
       const cpuBefore = server.cpuMicros();
+      const redisBefore = await redisCpuMicros(cpuProbe);
       const load = await runWrk({ baseUrl: server.url, paths: route.paths, headers, connections: CONNECTIONS, durationSeconds: seconds });
       const lat = load.latencyMs;
       progress(`kpi: ${route.metric}: ${Math.round(load.requestsPerSecond)} req/s, p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms`);
       const note = `${load.requests} requests, ${CONNECTIONS} connections, ${route.paths.length} ids, ${load.elapsedSeconds.toFixed(2)} s`;
       const cpuPerRequest = (server.cpuMicros() - cpuBefore) / Math.max(1, load.requests);
+      const redisPerRequest = ((await redisCpuMicros(cpuProbe)) - redisBefore) / Math.max(1, load.requests);
       rows.push(
         { scenario: name, metric: `${route.metric}`, value: load.requestsPerSecond, unit: 'req/s', note },
         { scenario: name, metric: `${route.metric}: API CPU per request`, value: cpuPerRequest, unit: 'µs', note: 'user + system time of the API process over the load' },
+        { scenario: name, metric: `${route.metric}: Redis CPU per request`, value: redisPerRequest, unit: 'µs', note: 'INFO cpu (main thread) over the load; every client of this Redis counts' },
         { scenario: name, metric: `${route.metric} p50`, value: lat.p50, unit: 'ms' },
         { scenario: name, metric: `${route.metric} p99`, value: lat.p99, unit: 'ms', reference: route.type ? 'same run' : '< 5 ms', note: `p90 ${lat.p90.toFixed(2)} ms (wrk's HdrHistogram over every request)` },
       );
@@ -104,6 +110,7 @@ export async function kpiScenario(ctx: BenchContext): Promise<ScenarioResult> {
     checks.push(...(await packedOrgReadChecks(name, config, server.url, headers, orgIds, from, today)));
     checks.push(...(await packedContactReadChecks(name, config, server.url, headers, samples)));
   } finally {
+    cpuProbe.disconnect();
     await server.stop();
   }
   return { rows, checks };
