@@ -46,6 +46,17 @@ export interface SpoolRead extends SpoolReadResult {
 }
 
 const READ_CHUNK_BYTES = Math.max(1 << 20, FRAME_HEADER_BYTES + MAX_FRAME_PAYLOAD);
+/**
+ * Key and value bytes one read hands to one send at most: kafkajs puts a send's records for one
+ * partition in one record batch, and the broker refuses a batch over its message.max.bytes (1 MiB
+ * by default) as MESSAGE_TOO_LARGE, which no retry cures. After an outage most spooled clicks can
+ * be one campaign's, under one email's key: 2,000 sealed clicks of ~650 B were 1.3 MB for one
+ * partition, and the drainer retried that batch forever. Half the broker's default leaves room for
+ * the record overhead (a record larger than this alone is still one read of its own).
+ */
+export const SPOOL_SEND_BYTES = 512 * 1024;
+/** What a record adds to a record batch besides its key and value (attributes, deltas, lengths, a header count). */
+const RECORD_OVERHEAD_BYTES = 24;
 
 /** The descriptor of the segment being read (reads go forward, one segment at a time). */
 class SegmentFiles {
@@ -65,27 +76,32 @@ class SegmentFiles {
   }
 }
 
-/** Up to `maxRecords` messages of `plan`'s segments from its position, in append order. */
-export function readSpool(plan: SpoolReadPlan, maxRecords: number): SpoolRead {
+/**
+ * Up to `maxRecords` messages of `plan`'s segments from its position, in append order, and of at
+ * most `maxBytes` of keys and values with their record overhead (a sender passes SPOOL_SEND_BYTES).
+ */
+export function readSpool(plan: SpoolReadPlan, maxRecords: number, maxBytes = Number.POSITIVE_INFINITY): SpoolRead {
   // A segment is opened for each read and closed after it: a descriptor kept between reads would
   // outlive a sender thread ended while it waits for Kafka, and hold a deleted segment's space (an
   // open per batch is cheap). A thread ended during the read itself still leaves its one descriptor.
   const files = new SegmentFiles();
   try {
-    return readFrom(plan, maxRecords, files);
+    return readFrom(plan, maxRecords, maxBytes, files);
   } finally {
     files.close();
   }
 }
 
-function readFrom(plan: SpoolReadPlan, maxRecords: number, files: SegmentFiles): SpoolRead {
+function readFrom(plan: SpoolReadPlan, maxRecords: number, maxBytes: number, files: SegmentFiles): SpoolRead {
   const { segments } = plan;
   const messages: SpoolMessage[] = [];
   let pos = plan.from;
   let exhausted = false;
   let corruptTails = 0;
   let corruptBytes = 0;
-  while (messages.length < maxRecords) {
+  let bytes = 0;
+  let full = false;
+  while (messages.length < maxRecords && !full) {
     const index = segments.findIndex((s) => s.seq === pos.seq);
     const segment = segments[index];
     if (!segment) {
@@ -112,14 +128,26 @@ function readFrom(plan: SpoolReadPlan, maxRecords: number, files: SegmentFiles):
       pos = { seq: segment.seq, offset: segment.size };
       continue;
     }
-    for (const { payload } of decoded.records) {
+    let end = pos.offset + decoded.validBytes;
+    for (const { offset, payload } of decoded.records) {
+      let message: SpoolMessage;
       try {
-        messages.push(decodeSpoolMessage(payload));
+        message = decodeSpoolMessage(payload);
       } catch {
         corruptTails += 1; // a checksummed record of an unknown layout: counted, skipped
+        continue;
       }
+      const size = Buffer.byteLength(message.key) + message.value.length + RECORD_OVERHEAD_BYTES;
+      if (messages.length > 0 && bytes + size > maxBytes) {
+        // the next read starts at this record's frame
+        end = offset;
+        full = true;
+        break;
+      }
+      messages.push(message);
+      bytes += size;
     }
-    pos = { seq: segment.seq, offset: pos.offset + decoded.validBytes };
+    pos = { seq: segment.seq, offset: end };
   }
   return { messages, records: messages.length, end: pos, exhausted, corruptTails, corruptBytes };
 }

@@ -10,7 +10,7 @@
 import { Worker } from 'node:worker_threads';
 import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import { startOrReset } from '../../core/kafka.js';
-import { readSpool, type SpoolReadPlan, type SpoolReadResult } from './segment-reader.js';
+import { readSpool, SPOOL_SEND_BYTES, type SpoolReadPlan, type SpoolReadResult } from './segment-reader.js';
 
 export interface SentRange extends SpoolReadResult {
   /** timestamp of the last message sent, null when none was */
@@ -18,7 +18,7 @@ export interface SentRange extends SpoolReadResult {
 }
 
 export interface SpoolSender {
-  /** Reads up to `maxRecords` of `plan` and resolves once Kafka has acknowledged every one of them. */
+  /** Reads up to `maxRecords` of `plan` (SPOOL_SEND_BYTES at most) and resolves once Kafka has acknowledged every one of them. */
   send(plan: SpoolReadPlan, maxRecords: number): Promise<SentRange>;
   /**
    * After a failed send: the next one starts on a fresh producer (a timed-out request may have
@@ -38,7 +38,7 @@ export class KafkaSpoolSender implements SpoolSender {
   constructor(private readonly kafka: Kafka) {}
 
   async send(plan: SpoolReadPlan, maxRecords: number): Promise<SentRange> {
-    const { messages, ...read } = readSpool(plan, maxRecords);
+    const { messages, ...read } = readSpool(plan, maxRecords, SPOOL_SEND_BYTES);
     if (messages.length === 0) return { ...read, lastTimestamp: null };
     if (!this.producer) {
       const producer = this.kafka.producer({

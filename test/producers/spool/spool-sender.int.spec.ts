@@ -93,4 +93,25 @@ describe('ThreadSpoolSender', () => {
     spool.advance(next, rest);
     expect(spool.unread).toBe(0);
   });
+
+  it('sends a batch larger than the broker takes in one record batch (every record to one partition) in slices', async () => {
+    // after an outage a campaign's clicks wait in the spool, most of them under one email's key:
+    // 2,000 sealed clicks of ~650 B are ~1.3 MB for one partition, over the broker's 1 MiB limit
+    const topic = topicsFor(config).deadletter;
+    const pad = 'x'.repeat(700);
+    for (let i = 0; i < 2500; i++) spool.append({ topic, key: 'one-email', timestamp: 1_700_000_003_000 + i, value: Buffer.from(`big-${i}-${pad}`) });
+    let left = 2500;
+    while (left > 0) {
+      const plan = spool.plan();
+      const sent = await sender.send(plan, 2000);
+      expect(sent.records).toBeGreaterThan(0);
+      spool.advance(plan, sent);
+      spool.ack(sent.end, sent.records, sent.lastTimestamp);
+      left -= sent.records;
+    }
+    expect(spool.unread).toBe(0);
+    const records = (await readTopic(config, topic, 2501)).slice(1);
+    expect(records).toHaveLength(2500);
+    expect(records.map((r) => r.value.slice(0, r.value.indexOf('-x')))).toEqual(Array.from({ length: 2500 }, (_, i) => `big-${i}`));
+  }, 60_000);
 });
