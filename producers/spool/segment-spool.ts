@@ -116,7 +116,7 @@ export class SegmentSpool {
     const spool = new SegmentSpool(options);
     spool.lock();
     spool.recover();
-    spool.timer = setInterval(() => spool.commit(), options.fsyncMs);
+    spool.timer = setInterval(() => spool.tick(), options.fsyncMs);
     spool.timer.unref();
     return spool;
   }
@@ -347,8 +347,10 @@ export class SegmentSpool {
     if (this.ackedFd !== undefined) closeSync(this.ackedFd);
     closeSync(this.fd);
     // Nothing waiting: leave no files behind (only ours; the directory goes only if then empty).
+    // ACKED first: killed half-way, what is left is segments without ACKED (sent again, and counted
+    // once by eventId), never an ACKED that outlives its segments.
     const empty = this.waiting === 0;
-    const ours = empty ? [...this.segments.map((s) => s.file), path.join(this.options.dir, 'ACKED')] : [];
+    const ours = empty ? [path.join(this.options.dir, 'ACKED'), ...this.segments.map((s) => s.file)] : [];
     for (const file of [...ours, this.lockFile()]) {
       try {
         unlinkSync(file);
@@ -363,6 +365,16 @@ export class SegmentSpool {
         // not empty (someone else's files) or gone: leave it
       }
     }
+  }
+
+  /**
+   * The group commit, and an acknowledged position the throttle held back: written once due, not at
+   * the next acknowledgement, which a quiet instance may not see for days (past the projector's
+   * 8-day de-duplication window, where a re-sent record would count twice).
+   */
+  private tick(): void {
+    this.commit();
+    if (this.ackedPending && Date.now() - this.ackedWrittenAt >= ACKED_EVERY_MS) this.writeAcked(this.ackedPending);
   }
 
   private commit(): void {
@@ -455,7 +467,9 @@ export class SegmentSpool {
     }
     this.unreadRecords = this.waiting;
     this.recovery.records = this.waiting;
-    this.openActive(maxSeq + 1);
+    // Past ACKED's segment too: an ACKED whose segments are gone (a run killed in close(), or here
+    // after the deletes above) would otherwise take the new run's first segments for acknowledged.
+    this.openActive(Math.max(maxSeq, acked?.seq ?? 0) + 1);
     this.readPos = first ?? { seq: this.active.seq, offset: 0 };
   }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { SegmentSpool, type SpoolOptions } from '../../../producers/spool/segmen
 import { SpoolSink } from '../../../producers/spool/spool-sink.js';
 import { EventCodec } from '../../../schemas/codec.js';
 import { fixture } from '../../support/fixtures.js';
+import { waitFor } from '../../support/env.js';
 
 /** The spool on a real directory (no Kafka): append, read, ack, restart, torn tails, full. */
 const dirs: string[] = [];
@@ -179,6 +180,33 @@ describe('SegmentSpool', () => {
     const again = spool.read(1000);
     expect(values(again)).toEqual(Array.from({ length: 60 }, (_, i) => `event-${i + 40}`));
     expect(spool.stats().oldestAt).toBe(1_040);
+  });
+
+  it('numbers new segments past an ACKED left by an earlier run whose segments are gone, so a restart keeps them', () => {
+    // a run killed inside close() (segments deleted, ACKED not yet) leaves ACKED pointing at segment 7
+    const o = options();
+    writeFileSync(path.join(o.dir, 'ACKED'), '7 100\n');
+    let spool = openSpool(o);
+    for (let i = 0; i < 100; i++) spool.append(message(i)); // Kafka down: nothing acknowledged
+    spool.flush();
+    expect(segmentFiles(o.dir).length).toBeGreaterThan(1);
+    spool = reopen(spool, o);
+    expect(spool.recovery).toEqual({ records: 100, corruptTails: 0, corruptBytes: 0 });
+    expect(values(spool.read(1000))).toEqual(Array.from({ length: 100 }, (_, i) => `event-${i}`));
+  });
+
+  it('writes an acknowledged position the 100 ms throttle held back without waiting for another acknowledgement', async () => {
+    const o = options();
+    const spool = openSpool(o);
+    for (let i = 0; i < 100; i++) spool.append(message(i));
+    const first = spool.read(40);
+    spool.ack(first.end, 40, 1_039);
+    const second = spool.read(30);
+    spool.ack(second.end, 30, 1_069); // within the throttle: held back
+    const onDisk = () => readFileSync(path.join(o.dir, 'ACKED'), 'utf8').trim().split(/\s+/).map(Number);
+    // a quiet instance gets no further acknowledgement: the held-back one still reaches the disk
+    await waitFor(() => onDisk()[0] === second.end.seq && onDisk()[1] === second.end.offset, { timeoutMs: 2_000, message: 'ACKED at the second position' });
+    expect(onDisk()).toEqual([second.end.seq, second.end.offset]);
   });
 
   it('skips and counts a last segment truncated mid-record, and keeps every whole record before it', () => {
