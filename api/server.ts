@@ -262,6 +262,7 @@ export async function startServer(
       records: stats.records,
       bytes: stats.bytes,
       oldestAgeSeconds: stats.oldestAt === null ? 0 : Math.max(0, (Date.now() - stats.oldestAt) / 1000),
+      sealing: keys.sealsOffline(),
     };
   };
   // On a graceful stop the spool is sent while Kafka takes it (up to SPOOL_DRAIN_ON_CLOSE_MS); the

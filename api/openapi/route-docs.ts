@@ -132,7 +132,7 @@ const DOCS: Record<string, RouteDoc> = {
     responses: { '302': 'redirect to the attachment', '404': 'unknown or invalid tracking link' },
   },
   'GET /healthz': { summary: 'Liveness', tags: ['operations'], auth: 'none', responses: { '200': 'alive' } },
-  'GET /readyz': { summary: 'Readiness (Kafka producer and Redis)', tags: ['operations'], auth: 'none', responses: { '200': 'ready', '503': 'not ready' } },
+  'GET /readyz': { summary: 'Readiness (Redis, and Kafka or a tracking spool with room and data keys)', tags: ['operations'], auth: 'none', responses: { '200': 'ready', '503': 'not ready' } },
   'GET /metrics': { summary: 'Prometheus metrics', tags: ['operations'], auth: 'none', responses: { '200': { description: 'Prometheus text format', type: 'text/plain' } } },
   'GET /openapi.json': { summary: 'This description (OpenAPI 3.1)', tags: ['operations'], auth: 'none', responses: { '200': 'the OpenAPI document' } },
   'GET /dashboard': { summary: 'Dashboard: home (sign-in, or the first org of the key)', tags: ['dashboard'], auth: 'none', responses: { '200': html('the sign-in page'), '303': 'to the org page' } },

@@ -22,6 +22,8 @@ export interface SpoolStatus {
   records: number;
   bytes: number;
   oldestAgeSeconds: number;
+  /** whether hits can be sealed without Kafka (Keyring.sealsOffline): false, an outage loses them */
+  sealing: boolean;
 }
 
 const READY_TIMEOUT_MS = 1000;
@@ -30,7 +32,9 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (app, deps) => {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   // With a spool, a Kafka outage does not make the server unready: tracking is taken by the spool
-  // (`tracking: "spooling"` says so, with its backlog), and only a full spool or Redis turns it away.
+  // (`tracking: "spooling"` says so, with its backlog), and only a full spool, Redis, or no data key
+  // to seal hits with (`keys_unavailable`: neither the keys topic read nor a local copy within its
+  // 3-hour bound, so every hit would be lost) turns it away.
   app.get('/readyz', async (_request, reply) => {
     if (deps.kafkaStarting?.()) return reply.status(503).send({ status: 'starting', kafka: false, message: 'reaching Kafka for the first time' });
     if (deps.kafkaRefused?.()) return reply.status(503).send({ status: 'refused', kafka: false, message: 'Kafka refused this API (credentials or ACLs; see the log): restart it once fixed' });
@@ -40,8 +44,8 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (app, deps) => {
       (pong) => pong === 'PONG',
       () => false,
     );
-    const tracking = spool ? (!spool.accepting ? 'spool_full' : kafka ? 'direct' : 'spooling') : kafka ? 'direct' : 'unavailable';
-    const ready = redis && (kafka || (spool?.accepting ?? false));
+    const tracking = spool ? (!spool.accepting ? 'spool_full' : kafka ? 'direct' : spool.sealing ? 'spooling' : 'keys_unavailable') : kafka ? 'direct' : 'unavailable';
+    const ready = redis && (kafka || (spool !== undefined && spool.accepting && spool.sealing));
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', kafka, redis, tracking, ...(spool ? { spool } : {}) });
   });
 

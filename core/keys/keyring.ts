@@ -143,6 +143,15 @@ export class Keyring implements DataKeySource {
     return restored ?? this.current(orgId);
   }
 
+  /**
+   * Whether `sealingKey` can answer without Kafka: the topic has been read to its end once (its keys
+   * stay in memory), or the local copy is within its bound. When neither, every tracking hit of a
+   * Kafka outage is lost for want of a key, and /readyz says so.
+   */
+  sealsOffline(now = Date.now()): boolean {
+    return this.confirmed || (this.restored !== undefined && now <= this.restoredUntil);
+  }
+
   private throwIfStopped(): void {
     if (this.stopped) throw new EngagementError('superseded', 'keyring stopped while it was starting');
   }

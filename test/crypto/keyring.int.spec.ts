@@ -141,11 +141,14 @@ describe('keys topic and keyring', () => {
       expect(offline.restore()).toMatchObject({ orgs: held(snapshot).length });
       expect(offline.sealingKey('org-kept')).toMatchObject({ keyId: kept.keyId });
       expect(offline.sealingKey('org-kept')!.key.equals(kept.key)).toBe(true);
+      expect(offline.sealsOffline()).toBe(true);
       // for sealing tracking hits only: nothing is created, opened or answered from the copy
       expect(offline.current('org-kept')).toBeUndefined();
       expect(offline.key('org-kept', kept.keyId)).toBeUndefined();
       // and not past the shredding bound after its last confirmation, however long the process runs
       expect(offline.sealingKey('org-kept', Date.now() + KEY_SNAPSHOT_MAX_AGE_MS)).toBeUndefined();
+      // nothing left to seal with: /readyz takes the API out for tracking while Kafka is down
+      expect(offline.sealsOffline(Date.now() + KEY_SNAPSHOT_MAX_AGE_MS)).toBe(false);
 
       // destroyed while a copy that still has it sits on another process's disk
       await writer.destroy('org-gone');

@@ -55,12 +55,15 @@ describe('engagement start during a Kafka outage', () => {
         async () => {
           const res = await fetch(`${base}/readyz`).catch(() => null);
           const body = res && ((await res.json()) as { status: string; kafka: boolean; tracking: string });
-          // "starting" for the first seconds (a load balancer waits), then ready for tracking
+          // "starting" for the first seconds (a load balancer waits), then what it can take
           return body && body.status !== 'starting' && body;
         },
-        { timeoutMs: 30_000, message: 'the API ready while Kafka is stalled' },
+        { timeoutMs: 30_000, message: 'the API past starting while Kafka is stalled' },
       );
-      expect(ready).toMatchObject({ status: 'ready', kafka: false, tracking: 'spooling' });
+      // a first start in an outage has no data key to seal tracking hits with (no keys topic read, no
+      // local copy): it would lose every one, so it says so instead of taking them (a restart with its
+      // copy is ready for tracking: tracking-spool.int.spec.ts)
+      expect(ready).toMatchObject({ status: 'not_ready', kafka: false, tracking: 'keys_unavailable' });
       // a route that must write to Kafka says so, quickly, with the code a client can act on
       const began = performance.now();
       const put = await fetch(`${base}/v1/orgs/org-x/engagement`, {
