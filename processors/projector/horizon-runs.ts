@@ -70,18 +70,21 @@ export function horizonRuns<T extends { event: EmailEvent }>(items: readonly T[]
     const key = emailMetaKey(event.orgId, event.emailId);
     const life = lifeOf(event, key);
     if (life !== undefined) {
+      // `until` follows the hash's expiry as the live scripts set it, event by event: the event that
+      // creates the hash gives its own (the send's, or HISTORY_DAYS from a moving one); a moving
+      // one moves it later (EXPIREAT GT); the send's fixed one never moves an existing expiry
+      // (EXPIREAT NX), so a send reported after its interactions, or an interaction within its
+      // send's horizon, joins the life of the hash as it is. Only an event at or past that expiry
+      // finds the hash gone: a cut anywhere else would end in a run whose fold writes a hash that
+      // the live run kept alive (past at replay time, deleted) and start the rest afresh.
       const current = lives.get(key);
-      if (current !== undefined && !current.send && event.type === 'EmailSent' && event.occurredAt < current.until) {
-        // A first send after interactions of its email while their hash lives (a send reported
-        // late): one fold, as when the whole batch is one run, gives that hash the send's meta.
-        lives.set(key, life);
-      } else if (current !== undefined && (current.send !== life.send || event.occurredAt >= current.until)) {
+      if (current === undefined) lives.set(key, life);
+      else if (event.occurredAt >= current.until) {
         runs.push(run);
         run = [];
         lives = new Map();
         lives.set(key, life);
-      } else if (current === undefined) lives.set(key, life);
-      else if (!current.send && life.until > current.until) current.until = life.until;
+      } else if (!life.send && life.until > current.until) current.until = life.until;
     }
     run.push(item);
   }

@@ -119,13 +119,15 @@ export function addExpireAt(delta: Delta, key: string, at: number): void {
   if (current === undefined || at > current) delta.expireAt.set(key, at);
 }
 
-/** An expiry that is a function of the key alone (see `expireOnce`); a moving one for the key wins. */
+/**
+ * An expiry that is a function of the key alone (see `expireOnce`), set only on a key without one
+ * (EXPIREAT NX), as event by event: after a moving one of this batch it is nothing, whichever is
+ * later (a batch boundary between the two must not change the expiry).
+ */
 export function addFixedExpireAt(delta: Delta, key: string, at: number): void {
-  const current = delta.expireAt.get(key);
-  if (current === undefined) {
-    delta.expireOnce.add(key);
-    delta.expireAt.set(key, at);
-  } else if (at > current) delta.expireAt.set(key, at);
+  if (delta.expireAt.has(key)) return;
+  delta.expireOnce.add(key);
+  delta.expireAt.set(key, at);
 }
 
 export function addOrgKey(delta: Delta, indexKey: string, key: string): void {

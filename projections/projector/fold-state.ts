@@ -130,9 +130,11 @@ export class FoldState {
     }
     // apply-batch.lua section x: an expiry only moves later; a key this batch created (it had no
     // expiry) whose expiry is already past is deleted with everything the batch wrote to it.
+    // Section y (expireOnce) sets one only on a key without one.
     for (const [key, at] of delta.expireAt) {
       const current = this.expiry.get(key);
       if (current === undefined && !this.created(delta, key)) continue; // no such key: EXPIREAT does nothing
+      if (current !== undefined && delta.expireOnce.has(key)) continue; // section y: EXPIREAT NX, the key has one
       if (current === undefined && at <= nowSeconds) {
         this.drop(key);
         continue;

@@ -28,9 +28,21 @@ describe('horizonRuns: a batch cut where an email crosses its horizon', () => {
     expect(offsets(horizonRuns(batch, known('e1'), H))).toEqual([[0, 1], [2, 3]]);
   });
 
-  it('cuts again when events come back from the far side (out of order)', () => {
+  it('keeps an event back from the far side (out of order) in the life of the hash it finds', () => {
+    // the late open brought the hash back until PAST + H: the next, within its send's horizon, writes to it
     const batch = items([open('e1', SENT + DAY), open('e1', PAST), open('e1', SENT + 2 * DAY), open('e9', SENT + DAY)]);
-    expect(offsets(horizonRuns(batch, known('e1'), H))).toEqual([[0], [1], [2, 3]]);
+    expect(offsets(horizonRuns(batch, known('e1'), H))).toEqual([[0], [1, 2, 3]]);
+  });
+
+  it('an interaction past its send\'s horizon joins a hash that earlier interactions keep alive longer (a send reported late)', () => {
+    // opens before the send was known made the hash live to T0 + H; the send's own expiry (NX) does not shorten it
+    const T0 = SENT + 2 * DAY;
+    const send = fixture('EmailSent', { emailId: 'e5', occurredAt: SENT });
+    const batch = items([open('e5', T0), send, open('e5', PAST + DAY)]);
+    expect(PAST + DAY).toBeLessThan(horizonOf(T0, H));
+    expect(offsets(horizonRuns(batch, new Map(), H))).toEqual([[0, 1, 2]]);
+    // at T0 + H it is gone
+    expect(offsets(horizonRuns(items([open('e5', T0), send, open('e5', horizonOf(T0, H))]), new Map(), H))).toEqual([[0, 1], [2]]);
   });
 
   it('an email whose send is unknown lives HISTORY_DAYS from its newest event: cut where the next one finds it gone', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addBurstClick, addExpireAt, addFlag, addIncr, addMax, addMin, addOrgKey, addSeen, addSet, emptyDelta, type Delta } from '../../projections/projector/delta.js';
+import { addBurstClick, addExpireAt, addFixedExpireAt, addFlag, addIncr, addMax, addMin, addOrgKey, addSeen, addSet, emptyDelta, type Delta } from '../../projections/projector/delta.js';
 import { FoldState } from '../../projections/projector/fold-state.js';
 
 const NOW = 1_000_000;
@@ -56,6 +56,17 @@ describe('FoldState: a fresh version folded in memory', () => {
     // the old key comes back with only what a later batch writes, like a key the script deleted
     s.merge(delta((d) => (addIncr(d, 'old', 'opens'), addExpireAt(d, 'old', LATER))), NOW);
     expect(entries(s.drain().set)).toEqual({ old: { opens: '1' } });
+  });
+
+  it('sets an expiry that is a function of the key only on a key without one (EXPIREAT NX), as the script does', () => {
+    const s = new FoldState();
+    // the key made by a moving expiry in an earlier batch; a later batch gives it its send's, later one
+    s.merge(delta((d) => (addIncr(d, 'email', 'opens'), addExpireAt(d, 'email', LATER))), NOW);
+    s.merge(delta((d) => (addIncr(d, 'email', 'opens'), addFixedExpireAt(d, 'email', LATER + 500))), NOW);
+    expect(Object.fromEntries(s.drain().expireAt)).toEqual({ email: LATER });
+    // a key it creates gets it
+    s.merge(delta((d) => (addIncr(d, 'day', 'opens'), addFixedExpireAt(d, 'day', LATER + 500))), NOW);
+    expect(Object.fromEntries(s.drain().expireAt)).toEqual({ day: LATER + 500 });
   });
 
   it('holds the flags of a key dropped past the horizon, until a batch writes it again with an expiry to come: then it starts empty', () => {

@@ -5,6 +5,7 @@ import { diffSnapshots, type Snapshot } from '../../replay/diff.js';
 import { runReplay } from '../../replay/replay-runner.js';
 import { snapshotVersion } from '../../replay/snapshot.js';
 import type { EmailEvent, EmailSent } from '../../schemas/events.js';
+import { fixture } from '../support/fixtures.js';
 import { generateWorkload } from '../support/workload.js';
 import { onePartitionLog } from './support/one-partition-log.js';
 
@@ -136,5 +137,48 @@ describe('a replay of an email without its send, whose opens are more than HISTO
     }
     const kpis = (snapshot: Snapshot): Snapshot => new Map([...snapshot].filter(([key]) => /^(email|emailr|orgd|contactd|orgm|contactm|contacth):/.test(key)));
     for (const other of snapshots.slice(1)) expect(diffSnapshots(kpis(snapshots[0]!), kpis(other))).toEqual([]);
+  });
+});
+
+/**
+ * An email's hash that a moving expiry kept alive: opens of an email whose send was not known yet
+ * (reported late) or not at all live HISTORY_DAYS from the newest, so a second open less than that
+ * after the first found, live, the hash of the first (even past its send's horizon: the send's own
+ * expiry never shortens one the hash has). At replay time the first open's expiry is past; a replay
+ * must still count both opens in one hash, the recipient once, wherever its batches end.
+ */
+describe('a replay of opens a moving expiry kept in one hash past the first one\'s horizon', () => {
+  const workload = generateWorkload({ orgs: 1, emailsPerOrg: 1, recipients: 1, seed: 11, startAt: Date.now() - 200 * HOUR, periodMs: HOUR, privacySwitches: false });
+  const orgId = workload.control[0]!.orgId;
+  const client = { userAgent: 'Mozilla/5.0', ipHash: 'ip-h', method: 'GET', machineReason: null };
+  const DAY = 24 * HOUR;
+  const sentAt = Date.now() - 7 * DAY;
+  const open = (emailId: string, at: number): EmailEvent => ({ type: 'EmailOpened', eventId: randomUUID(), occurredAt: at, orgId, emailId, contactId: 'c-1', ...client });
+  const lateSend = fixture('EmailSent', { occurredAt: sentAt, acceptedAt: sentAt, orgId, emailId: 'late-send', recipients: [{ contactId: 'c-1', contactType: 'contact', recipientType: 'contact', followed: true, timeZone: null }] });
+  // sent 7 days ago, reported after its first open (5 days ago); a second open 2 days ago, past the
+  // send's 4-day horizon but before the first open's (1 day ago)
+  const late = [open('late-send', sentAt + 2 * DAY), lateSend, open('late-send', sentAt + 5 * DAY)];
+  // never sent (as far as the log knows): opens 5 and 2 days ago
+  const unknown = [open('no-send', sentAt + 2 * DAY), open('no-send', sentAt + 5 * DAY)];
+
+  const log = onePartitionLog({ HISTORY_DAYS: String(HISTORY_DAYS) }, () => [workload.control, late, unknown]);
+
+  // Not the per-batch script over batches that end between the opens (a resumed replay, or one past
+  // its fold's memory bound): the first open's batch writes an expiry already past, which deletes the
+  // hash before the second open's batch (README, "Replay", limits).
+  it('counts both opens in one hash and the recipient once: in the fold whatever the batches, per batch when they are one', { timeout: 120_000 }, async () => {
+    const { config, kafka, redis } = log;
+    const k = keysFor(config.redisPrefix);
+    const snapshots: Snapshot[] = [];
+    for (const [writePath, maxBytesPerPartition] of [['fold', 1], ['fold', 16 << 20], ['per-batch', 16 << 20]] as const) {
+      const result = await runReplay({ config, kafka, redis }, { writePath, maxBytesPerPartition });
+      expect(result).toMatchObject({ status: 'switched' });
+      expect(result.counters.batches === 1).toBe(maxBytesPerPartition > 1);
+      snapshots.push(await snapshotVersion(redis, k.version(result.version!)));
+    }
+    for (const [i, snapshot] of snapshots.entries()) {
+      for (const emailId of ['late-send', 'no-send']) expect(snapshot.get(`email:${orgId}:${emailId}`), `replay ${i}, ${emailId}`).toMatchObject({ opens: '2', uniqueOpens: '1' });
+      expect(snapshot.get(`email:${orgId}:late-send`)?.sentAt, `replay ${i}`).toBe(String(sentAt));
+    }
   });
 });
