@@ -403,6 +403,13 @@ export class VersionBuilder {
         () => this.options.control.caughtUp(),
       );
       const next = Number(slice[slice.length - 1]!.offset) + 1;
+      if (outcome.failure !== undefined) {
+        // the runs before the failed one are applied: counted, read on from where they end, then fail as a batch would
+        this.count(outcome);
+        this.positions.set(partition, outcome.reached);
+        resolveOffset(String(outcome.reached - 1));
+        throw outcome.failure;
+      }
       if (!outcome.result.applied) {
         // The runs before a refused one (horizon-runs.ts) are applied: they count, and from is where they end.
         if (outcome.reached > Number(slice[0]!.offset)) {

@@ -65,6 +65,11 @@ export interface BatchOutcome {
   duplicates: number;
   gatedOut: Map<GateReason, number>;
   deadLetters: RejectedRecord[];
+  /**
+   * A later run failed (Redis unavailable, say) after the runs before it were applied: the counts
+   * are theirs, and the caller, having counted them and moved on to `reached`, fails as for a batch.
+   */
+  failure?: unknown;
 }
 
 export async function projectBatch(
@@ -109,18 +114,25 @@ export async function projectBatch(
     let result: ApplyResult = { applied: true };
     let reached = firstOffset;
     let applied = 0;
+    let failure: unknown;
     for (const [i, run] of runs.entries()) {
       const range = { first: i === 0 ? firstOffset : run[0]!.offset, next: i + 1 < runs.length ? runs[i + 1]![0]!.offset : nextOffset };
       const known = i === 0 ? emailMeta : new Map([...emailMeta, ...sends]);
-      result = await applyRun(target, topic, partition, range, runs.length === 1 ? events : run.map((r) => r.event), known, sends, purgesKnown);
+      try {
+        result = await applyRun(target, topic, partition, range, runs.length === 1 ? events : run.map((r) => r.event), known, sends, purgesKnown);
+      } catch (error) {
+        if (reached === firstOffset) throw error;
+        failure = error;
+        break;
+      }
       if (!result.applied) break;
       reached = range.next;
       applied += run.length;
     }
-    if (result.applied || reached === firstOffset) {
+    if (failure === undefined && (result.applied || reached === firstOffset)) {
       return { result, reached, records: records.length, applied: events.length, duplicates: collected.length - events.length, gatedOut: refusedByReason(refused), deadLetters: decoded.rejected };
     }
-    // Runs before a refused one are applied: what is counted is theirs.
+    // Runs before a refused or failed one are applied: what is counted is theirs.
     const before = <R extends { offset: number }>(list: readonly R[]) => list.filter((r) => r.offset < reached);
     return {
       result,
@@ -130,6 +142,7 @@ export async function projectBatch(
       duplicates: before(collected).length - applied,
       gatedOut: refusedByReason(refused, (r) => r.offset < reached),
       deadLetters: before(decoded.rejected),
+      ...(failure !== undefined ? { failure } : {}),
     };
   } finally {
     await deadLettered?.catch(() => undefined);

@@ -223,14 +223,15 @@ export class ProjectorRunner {
     );
     const { result } = outcome;
     const batchStart = Number(records[0]!.offset);
-    if (!result.applied && outcome.reached > batchStart) {
-      // The runs before a refused one were applied (horizon-runs.ts): they count, and the rest is read from where they end.
+    if ((!result.applied || outcome.failure !== undefined) && outcome.reached > batchStart) {
+      // The runs before a refused or failed one were applied (horizon-runs.ts): they count, and the rest is read from where they end.
       this.positions.set(partition, outcome.reached);
       this.confirmed.add(partition);
       this.count(outcome.records, outcome.applied, outcome.duplicates, outcome.gatedOut, outcome.deadLetters.length);
       resolveOffset(String(outcome.reached - 1));
       position = outcome.reached;
     }
+    if (outcome.failure !== undefined) throw outcome.failure;
     if (!result.applied && result.superseded) {
       log.info({ partition, from: keys.v, to: result.currentVersion }, 'projection version switched; following it');
       await this.followCurrent();

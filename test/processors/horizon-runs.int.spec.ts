@@ -55,4 +55,43 @@ describe('a batch applied in runs', () => {
     expect(email).toMatchObject({ opens: '1', uniqueOpens: '1' });
     expect(email.sentAt).toBeUndefined();
   });
+
+  it('keeps the runs applied before one that fails (Redis lost between two scripts), counts them, and says so', async () => {
+    const { config, redis } = testRedis();
+    const keys = keysFor(config.redisPrefix);
+    const vk = keys.version(1);
+    const sentAt = Date.now() - 100 * HOUR;
+    const history = new ControlHistory();
+    history.apply(fixture('OrgEngagementEnabled', { occurredAt: sentAt - HOUR }));
+    const events = [
+      fixture('EmailSent', { occurredAt: sentAt, acceptedAt: sentAt + 1000 }),
+      fixture('EmailOpened', { occurredAt: sentAt + 50 * HOUR }),
+      fixture('OrgEngagementEnabled', { occurredAt: sentAt + 60 * HOUR }), // a dead letter
+      fixture('EmailOpened', { occurredAt: sentAt + 98 * HOUR }), // a run of its own
+    ];
+    const lost = new Error('Connection is closed.');
+    // the second run's read of what the keys held fails, as a Redis gone between the two scripts
+    class FailSecondRun extends HeldFlags {
+      private runs = 0;
+      override over(...args: Parameters<HeldFlags['over']>): ReturnType<HeldFlags['over']> {
+        if (++this.runs === 2) throw lost;
+        return super.over(...args);
+      }
+    }
+    const target = testBatchTarget(redis, vk, history, { historyDays: 4, held: new FailSecondRun() });
+    const records = kafkaRecords(events);
+    const failed = await projectBatch(target, 'emails', 0, records, async () => undefined);
+    expect(failed.failure).toBe(lost);
+    expect(failed).toMatchObject({ reached: 3, records: 3, applied: 2, duplicates: 0 });
+    expect(failed.deadLetters.map((d) => d.offset)).toEqual([2]);
+    expect((await readStoredOffsets(redis, vk.offsets('emails'))).get(0)).toBe(3);
+    // a failure in the first run is the batch's: nothing applied, thrown
+    const firstFails = testBatchTarget(redis, keys.version(7), history, { historyDays: 4, held: Object.assign(new HeldFlags(), { over: () => { throw lost; } }) });
+    await expect(projectBatch(firstFails, 'emails', 0, records, async () => undefined)).rejects.toBe(lost);
+
+    const rest = await projectBatch({ ...target, held: new HeldFlags() }, 'emails', 0, records.slice(failed.reached), async () => undefined);
+    expect(rest).toMatchObject({ result: { applied: true }, reached: 4, records: 1, applied: 1 });
+    expect(rest.failure).toBeUndefined();
+    expect(await redis.hgetall(vk.email('org-1', 'e-1'))).toMatchObject({ opens: '1', uniqueOpens: '1' });
+  });
 });
