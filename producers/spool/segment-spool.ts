@@ -267,7 +267,10 @@ export class SegmentSpool {
 
   /** Everything up to `end` is in Kafka: remember it and delete the segments wholly behind it. */
   ack(end: SpoolPosition, records: number, lastTimestamp: number | null): void {
-    this.waiting = Math.max(0, this.waiting - records);
+    // At the end of everything written and handed out, nothing waits, whatever a damaged segment
+    // skipped on the way held (its records were never sent, so never counted off here).
+    const atEnd = end.seq === this.active.seq && end.offset === this.active.size && this.unreadRecords === 0;
+    this.waiting = atEnd ? 0 : Math.max(0, this.waiting - records);
     this.oldestAt = this.waiting === 0 ? null : (lastTimestamp ?? this.oldestAt);
     this.writeAcked(end);
     while (this.segments.length > 1) {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -207,6 +207,24 @@ describe('SegmentSpool', () => {
     // a quiet instance gets no further acknowledgement: the held-back one still reaches the disk
     await waitFor(() => onDisk()[0] === second.end.seq && onDisk()[1] === second.end.offset, { timeoutMs: 2_000, message: 'ACKED at the second position' });
     expect(onDisk()).toEqual([second.end.seq, second.end.offset]);
+  });
+
+  it('waits for nothing once everything written is acknowledged, though a segment damaged since it was written lost records', () => {
+    const o = options();
+    const spool = openSpool(o);
+    for (let i = 0; i < 100; i++) spool.append(message(i));
+    spool.flush();
+    const first = segmentFiles(o.dir)[0]!;
+    // a disk error after the check on open: bytes of the first segment overwritten mid-record
+    const fd = openSync(path.join(o.dir, first), 'r+');
+    writeSync(fd, Buffer.alloc(16, 0xff), 0, 16, 200);
+    closeSync(fd);
+    const read = spool.read(1000);
+    expect(read.messages.length).toBeLessThan(100);
+    expect(spool.recovery.corruptTails).toBe(1);
+    spool.ack(read.end, read.messages.length, read.messages.at(-1)!.timestamp);
+    // not the skipped records waiting forever (the gauges, and close() keeping the files)
+    expect(spool.stats()).toMatchObject({ records: 0, oldestAt: null });
   });
 
   it('skips and counts a last segment truncated mid-record, and keeps every whole record before it', () => {
