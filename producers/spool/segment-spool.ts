@@ -269,7 +269,8 @@ export class SegmentSpool {
   ack(end: SpoolPosition, records: number, lastTimestamp: number | null): void {
     // At the end of everything written and handed out, nothing waits, whatever a damaged segment
     // skipped on the way held (its records were never sent, so never counted off here).
-    const atEnd = end.seq === this.active.seq && end.offset === this.active.size && this.unreadRecords === 0;
+    // (Records of this turn not yet written count as waiting, not in `active.size`.)
+    const atEnd = end.seq === this.active.seq && end.offset === this.active.size && this.unreadRecords === 0 && this.pendingRecords === 0;
     this.waiting = atEnd ? 0 : Math.max(0, this.waiting - records);
     this.oldestAt = this.waiting === 0 ? null : (lastTimestamp ?? this.oldestAt);
     this.writeAcked(end);

@@ -163,9 +163,9 @@ describe('a replay of opens a moving expiry kept in one hash past the first one\
 
   const log = onePartitionLog({ HISTORY_DAYS: String(HISTORY_DAYS) }, () => [workload.control, late, unknown]);
 
-  // Not the per-batch script over batches that end between the opens (a resumed replay, or one past
-  // its fold's memory bound): the first open's batch writes an expiry already past, which deletes the
-  // hash before the second open's batch (README, "Replay", limits).
+  // Each email's events are one produce, so one fetch even at 1 byte; not the per-batch script at 1
+  // byte, which applies each record alone: a batch boundary between the opens (in either write path)
+  // writes the first one's expiry, already past, and deletes the hash before the second (README, "Replay", limits).
   it('counts both opens in one hash and the recipient once: in the fold whatever the batches, per batch when they are one', { timeout: 120_000 }, async () => {
     const { config, kafka, redis } = log;
     const k = keysFor(config.redisPrefix);

@@ -227,6 +227,19 @@ describe('SegmentSpool', () => {
     expect(spool.stats()).toMatchObject({ records: 0, oldestAt: null });
   });
 
+  it('still waits for a record of this turn not yet written when an acknowledgement reaches the end of what is', () => {
+    const o = options();
+    let spool = openSpool(o);
+    for (let i = 0; i < 3; i++) spool.append(message(i));
+    const read = spool.read(100);
+    spool.append(message(3)); // answered, in this turn's buffer
+    spool.ack(read.end, 3, read.messages.at(-1)!.timestamp);
+    expect(spool.stats().records).toBe(1);
+    // and a close keeps it for the next start
+    spool = reopen(spool, o);
+    expect(values(spool.read(100))).toEqual(['event-3']);
+  });
+
   it('skips and counts a last segment truncated mid-record, and keeps every whole record before it', () => {
     const o = options({ segmentBytes: 1_000_000 });
     let spool = openSpool(o);
