@@ -16,20 +16,25 @@ import { kafkaRecords, testBatchTarget } from './support/redis-projection.js';
 
 const HOUR = 3_600_000;
 
+/** An email's send and open, a dead letter, and an open past the 4-day horizon: two runs (offsets 0–2, 3). */
+function twoRuns() {
+  const { config, redis } = testRedis();
+  const keys = keysFor(config.redisPrefix);
+  const sentAt = Date.now() - 100 * HOUR;
+  const history = new ControlHistory();
+  history.apply(fixture('OrgEngagementEnabled', { occurredAt: sentAt - HOUR }));
+  const events = [
+    fixture('EmailSent', { occurredAt: sentAt, acceptedAt: sentAt + 1000 }),
+    fixture('EmailOpened', { occurredAt: sentAt + 50 * HOUR }),
+    fixture('OrgEngagementEnabled', { occurredAt: sentAt + 60 * HOUR }), // not an email event: a dead letter
+    fixture('EmailOpened', { occurredAt: sentAt + 98 * HOUR }), // past the 4-day horizon: a run of its own
+  ];
+  return { redis, keys, vk: keys.version(1), history, events };
+}
+
 describe('a batch applied in runs', () => {
   it('keeps the runs applied before a refused one, counts them, and applies the rest once when it is read again', async () => {
-    const { config, redis } = testRedis();
-    const keys = keysFor(config.redisPrefix);
-    const vk = keys.version(1);
-    const sentAt = Date.now() - 100 * HOUR;
-    const history = new ControlHistory();
-    history.apply(fixture('OrgEngagementEnabled', { occurredAt: sentAt - HOUR }));
-    const events = [
-      fixture('EmailSent', { occurredAt: sentAt, acceptedAt: sentAt + 1000 }),
-      fixture('EmailOpened', { occurredAt: sentAt + 50 * HOUR }),
-      fixture('OrgEngagementEnabled', { occurredAt: sentAt + 60 * HOUR }), // not an email event: a dead letter
-      fixture('EmailOpened', { occurredAt: sentAt + 98 * HOUR }), // past the 4-day horizon: a run of its own
-    ];
+    const { redis, keys, vk, history, events } = twoRuns();
     const holdKey = keys.projectionHold();
     // A replay takes the hold between the two runs' scripts (on the same connection, so in between).
     class HoldAfterFirstRun extends HeldFlags {
@@ -57,18 +62,7 @@ describe('a batch applied in runs', () => {
   });
 
   it('keeps the runs applied before one that fails (Redis lost between two scripts), counts them, and says so', async () => {
-    const { config, redis } = testRedis();
-    const keys = keysFor(config.redisPrefix);
-    const vk = keys.version(1);
-    const sentAt = Date.now() - 100 * HOUR;
-    const history = new ControlHistory();
-    history.apply(fixture('OrgEngagementEnabled', { occurredAt: sentAt - HOUR }));
-    const events = [
-      fixture('EmailSent', { occurredAt: sentAt, acceptedAt: sentAt + 1000 }),
-      fixture('EmailOpened', { occurredAt: sentAt + 50 * HOUR }),
-      fixture('OrgEngagementEnabled', { occurredAt: sentAt + 60 * HOUR }), // a dead letter
-      fixture('EmailOpened', { occurredAt: sentAt + 98 * HOUR }), // a run of its own
-    ];
+    const { redis, keys, vk, history, events } = twoRuns();
     const lost = new Error('Connection is closed.');
     // the second run's read of what the keys held fails, as a Redis gone between the two scripts
     class FailSecondRun extends HeldFlags {
