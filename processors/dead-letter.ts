@@ -52,8 +52,18 @@ export function deadLetterMessage(record: RejectedRecord, source: DeadLetterSour
   return { key: record.message.key ?? null, value: record.message.value ?? null, headers };
 }
 
+/** Offsets remembered per source partition (the records a batch read again must not be dead-lettered twice). */
+const SENT_REMEMBERED = 10_000;
+
 export class DeadLetterWriter {
   private readonly producer: Producer;
+  /**
+   * The source offsets this writer has dead-lettered, per source partition and group: a batch that
+   * is read again (a replay's hold, a fence, the runs after a partial apply) sends its dead letters
+   * again, and each would be one more record on the topic and on the operations page. A restart
+   * forgets them (a crash may still duplicate one, never lose one).
+   */
+  private readonly sent = new Map<string, Set<number>>();
 
   constructor(
     kafka: Kafka,
@@ -71,12 +81,22 @@ export class DeadLetterWriter {
   }
 
   async send(records: readonly RejectedRecord[], source: DeadLetterSource): Promise<void> {
-    if (records.length === 0) return;
-    const messages = records.map((r) => deadLetterMessage(r, source));
+    const key = `${source.group}\u0000${source.topic}\u0000${source.partition}`;
+    let sent = this.sent.get(key);
+    if (!sent) this.sent.set(key, (sent = new Set()));
+    const fresh = records.filter((r) => !sent.has(r.offset));
+    if (fresh.length === 0) return;
+    const messages = fresh.map((r) => deadLetterMessage(r, source));
     for (const slice of recordSlices(messages, DEAD_LETTER_SEND_BYTES, deadLetterBytes)) {
       await this.producer.send({ topic: this.topic, acks: -1, messages: slice });
     }
-    for (const record of records) {
+    for (const record of fresh) sent.add(record.offset);
+    // the oldest first (a Set iterates in insertion order): a partition read again goes back a batch or two
+    for (const offset of sent) {
+      if (sent.size <= SENT_REMEMBERED) break;
+      sent.delete(offset);
+    }
+    for (const record of fresh) {
       metrics.deadLettered.inc({ code: record.error.code });
       log.warn({ ...source, offset: record.offset, code: record.error.code, reason: record.error.message }, 'record dead-lettered');
     }

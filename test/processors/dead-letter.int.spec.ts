@@ -49,4 +49,25 @@ describe('dead letters of a large batch', () => {
       await writer.disconnect();
     }
   });
+
+  it('dead-letters a record read again (a batch refused and read anew) once, whatever the order of its offsets', { timeout: 60_000 }, async () => {
+    const kafka = createKafka(config);
+    const topic = topicsFor(config).deadletter;
+    const writer = new DeadLetterWriter(kafka, topic);
+    await writer.connect();
+    try {
+      const before = await highWatermarkTotal(kafka, topic);
+      const source = { topic: topicsFor(config).emails, partition: 1, group: 'g' };
+      // a decode failure, then a key failure of an earlier offset found later in the same batch
+      await writer.send([rejected(7, 100)], source);
+      await writer.send([rejected(3, 100)], source);
+      // the batch read again: both once more, and one new
+      await writer.send([rejected(3, 100), rejected(7, 100), rejected(9, 100)], source);
+      // another group's (or partition's) record at the same offset is its own
+      await writer.send([rejected(7, 100)], { ...source, group: 'control' });
+      expect(await highWatermarkTotal(kafka, topic)).toBe(before + 4);
+    } finally {
+      await writer.disconnect();
+    }
+  });
 });
