@@ -16,6 +16,8 @@ export class EmailMetaLoader {
   private readonly cache: Lru<string, EmailMeta>;
   /** emails Redis cannot answer for by design (their hashes expired at the horizon), see pin() */
   private readonly pinned = new Map<string, EmailMeta>();
+  /** per org, the purge its remembered sends were learnt under (ControlHistory.purgedAt) */
+  private readonly purgeSeen = new Map<string, number | null>();
 
   /**
    * `pastHorizonSeconds` (a replay: HISTORY_DAYS in seconds): remember() pins the sends already
@@ -31,7 +33,14 @@ export class EmailMetaLoader {
     this.cache = new Lru(maxEntries);
   }
 
-  async lookup(events: readonly EmailEvent[]): Promise<Map<string, EmailMeta>> {
+  /**
+   * `purgedAt` (the gate's ControlHistory): an org purged since its sends were remembered has them
+   * forgotten first. A purge deletes the org's hashes, and a replay never folds a send the purge
+   * covers (the gate refuses it); remembered here, the send of an email opened after the org was
+   * enabled again would bring back its sender, template and recipients' time zones (live only).
+   */
+  async lookup(events: readonly EmailEvent[], purgedAt?: (orgId: string) => number | null): Promise<Map<string, EmailMeta>> {
+    if (purgedAt) this.forgetPurged(events, purgedAt);
     const found = new Map<string, EmailMeta>();
     const sentHere = new Set<string>();
     for (const event of events) if (event.type === 'EmailSent') sentHere.add(emailMetaKey(event.orgId, event.emailId));
@@ -67,6 +76,24 @@ export class EmailMetaLoader {
       }
     });
     return found;
+  }
+
+  private forgetPurged(events: readonly EmailEvent[], purgedAt: (orgId: string) => number | null): void {
+    let last: string | undefined;
+    for (const { orgId } of events) {
+      if (orgId === last) continue;
+      last = orgId;
+      const purge = purgedAt(orgId);
+      const seen = this.purgeSeen.get(orgId);
+      if (seen === purge) continue;
+      if (seen !== undefined) {
+        const prefix = emailMetaKey(orgId, '');
+        const ofOrg = (key: string): boolean => key.startsWith(prefix);
+        this.cache.deleteWhere(ofOrg);
+        for (const key of this.pinned.keys()) if (ofOrg(key)) this.pinned.delete(key);
+      }
+      this.purgeSeen.set(orgId, purge);
+    }
   }
 
   /**

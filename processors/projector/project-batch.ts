@@ -102,7 +102,7 @@ export async function projectBatch(
     // Both lookups only read: run them together. Meta is looked up for every unique event (a
     // superset of the fresh ones), which changes nothing for the fold.
     const uniqueEvents = unique.map((r) => r.event);
-    const [fresh, emailMeta] = await Promise.all([dropSeen(target.redis, target.keys, unique), target.meta.lookup(uniqueEvents)]);
+    const [fresh, emailMeta] = await Promise.all([dropSeen(target.redis, target.keys, unique), target.meta.lookup(uniqueEvents, (orgId) => target.history.purgedAt(orgId))]);
     const events = fresh.length === unique.length ? uniqueEvents : fresh.map((r) => r.event);
     if (deadLettered) await deadLettered;
     // Nearly always one run; a batch holding an email's events from both sides of its horizon is
