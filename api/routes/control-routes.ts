@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { adminOnly, orgAuth } from '../auth.js';
-import { asEngagementError, badRequest } from '../../core/errors.js';
+import { asEngagementError, badRequest, EngagementError } from '../../core/errors.js';
 import { pendingPurgeSince } from '../../projections/control/org-state.js';
 import type { ControlEvent } from '../../schemas/events.js';
 import { controlEvent, parseEngagementBody, parseFollowEmailBody, parseResolveBody, type ControlCommand } from '../../producers/control/control-commands.js';
@@ -65,6 +65,13 @@ export const controlRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) =>
     checkIds({ orgId });
     const body = parseResolveBody(request.body);
     if (!body.ok) throw badRequest(body.errors);
+    // Only a record listed as unreadable (for this org, or for every org): a resolution of another
+    // offset would resolve nothing now and could not resolve a record written there later either.
+    const { partition, offset } = body.value;
+    const listed = await deps.control.readUnreadable(orgId);
+    if (!listed.some((r) => r.partition === partition && r.offset === offset)) {
+      throw new EngagementError('not_found', `no unresolved unreadable control record at partition ${partition}, offset ${offset} blocks organisation ${orgId}`);
+    }
     const event = await write(orgId, { kind: 'resolve-unreadable', ...body.value });
     return { orgId, ...body.value, resolvedAt: event.occurredAt, unresolved: await deps.control.readUnreadable(orgId) };
   });

@@ -247,6 +247,10 @@ describe('fail closed: an unreadable control record', () => {
     // an admin resolves it (only the admin key may)
     const byOrgKey = await h.app.inject({ method: 'POST', url: `/v1/orgs/org-a/control/resolve`, headers: bearer(KEYS.a), payload: bad });
     expect(byOrgKey.statusCode).toBe(403);
+    // an offset that is not an unresolved unreadable record (a typo): refused, nothing written
+    const typo = await h.app.inject({ method: 'POST', url: `/v1/orgs/${orgU}/control/resolve`, headers: admin, payload: { ...bad, offset: bad.offset + 1000 } });
+    expect(typo.statusCode, typo.body).toBe(404);
+    expect(typo.json()).toMatchObject({ error: 'not_found' });
     const resolved = await h.app.inject({ method: 'POST', url: `/v1/orgs/${orgU}/control/resolve`, headers: admin, payload: bad });
     expect(resolved.statusCode, resolved.body).toBe(200);
     expect(resolved.json()).toMatchObject({ orgId: orgU, ...bad, unresolved: [] });
