@@ -8,14 +8,13 @@ import { landersBehind } from '../processors/lander/lander-acks.js';
 import type { EventProducer } from '../producers/event-producer.js';
 import { ControlStore } from '../projections/control/control-store.js';
 import type { Keys } from '../projections/keys.js';
-import { fencePurge } from '../projections/purge-fence.js';
+import { fencePurge, orgDigest } from '../projections/purge-fence.js';
 import type { OrgPurged } from '../schemas/events.js';
 import { orgsDueForPurge } from './plan.js';
 import { deleteExpiredBlobs, purgeOrgBlobs } from './purge-blobs.js';
 import { nextStep, parsePurgeRecord, type PurgeRecord, type PurgeStep } from './purge-record.js';
 import { purgeOrgFromRedis } from './purge-redis.js';
 import { pruneOrgIndexes } from './prune-index.js';
-import { orgDigest } from '../projections/purge-fence.js';
 
 const log = childLogger('retention');
 
@@ -33,7 +32,8 @@ export interface RetentionDeps {
   controlEnds: () => Promise<ReadonlyMap<number, number>>;
   landerWaitMs?: number;
   /** the keys topic: a purge destroys the org's data keys; each pass rolls its segments (README bound) */
-  dataKeys: { destroy(orgId: string): Promise<void>; rollSegments(): Promise<void> };
+  /** `generations`: the orgs with live data keys and when each generation began (Keyring.generations) */
+  dataKeys: { destroy(orgId: string): Promise<void>; rollSegments(): Promise<void>; generations?(): ReadonlyMap<string, number> };
   /** called after each purge step is recorded (tests stop the process there) */
   afterStep?: (orgId: string, step: PurgeStep) => void;
 }
@@ -54,6 +54,8 @@ export interface PurgeOutcome {
 
 export interface RetentionReport {
   now: string;
+  /** orgs whose data keys outlived their purge (its record lost before the key step), destroyed by this pass */
+  staleKeysDestroyed: string[];
   /** purges completed by this pass (begun now or resumed) */
   purged: PurgeOutcome[];
   /** purges still in progress: the next pass resumes them */
@@ -100,6 +102,8 @@ export async function runRetention(deps: RetentionDeps, now: number = Date.now()
     outcomes.push(await purgeOrg(deps, control, state.orgId, record, null));
   }
 
+  const staleKeysDestroyed = await destroyKeysOfPurgedOrgs(deps, new Set([...inProgress.keys(), ...outcomes.map((o) => o.orgId)]));
+
   // A destroyed key is physically gone once its segment rolled and was compacted: the roll needs an append.
   await deps.dataKeys.rollSegments().catch((error: unknown) => log.warn({ err: error }, 'keys topic segments not rolled; the next pass tries again'));
 
@@ -124,6 +128,7 @@ export async function runRetention(deps: RetentionDeps, now: number = Date.now()
   }
   return {
     now: new Date(now).toISOString(),
+    staleKeysDestroyed,
     purged: outcomes.filter((o) => o.status === 'completed'),
     unfinished: outcomes.filter((o) => o.status !== 'completed'),
     expiredBlobsDeleted,
@@ -131,6 +136,33 @@ export async function runRetention(deps: RetentionDeps, now: number = Date.now()
     indexEntriesRemoved,
     ...(indexError !== undefined ? { indexError } : {}),
   };
+}
+
+/**
+ * The data keys of orgs purged after their keys were created, destroyed now. The purge's own key
+ * step does that; a purge whose record was lost before it (a Redis flush: the control role writes
+ * the purge fence again from the control topic, but nothing resumes the purge) left the key alive
+ * for good, and with it every record of the org in the log readable. The fence (sha1(orgId) →
+ * purgedAt) is the purge's trace; a generation created after it (the org enabled again) is kept.
+ * `skip`: the orgs whose purge this pass ran or resumes.
+ */
+async function destroyKeysOfPurgedOrgs(deps: RetentionDeps, skip: ReadonlySet<string>): Promise<string[]> {
+  const generations = [...(deps.dataKeys.generations?.() ?? new Map<string, number>())].filter(([orgId]) => !skip.has(orgId));
+  if (generations.length === 0) return [];
+  const destroyed: string[] = [];
+  try {
+    const fences = await deps.redis.hmget(deps.keys.purgeFence(), ...generations.map(([orgId]) => orgDigest(orgId)));
+    for (const [i, [orgId, createdAt]] of generations.entries()) {
+      const purgedAt = fences[i] == null ? NaN : Number(fences[i]);
+      if (!(purgedAt >= createdAt)) continue;
+      await deps.dataKeys.destroy(orgId);
+      destroyed.push(orgId);
+      log.warn({ orgId, purgedAt: new Date(purgedAt).toISOString(), keyCreatedAt: new Date(createdAt).toISOString() }, 'data keys of a purged org destroyed (its purge never reached its key step)');
+    }
+  } catch (error) {
+    log.error({ err: error }, 'data keys of purged orgs not checked; the next pass tries again');
+  }
+  return destroyed;
 }
 
 async function readPurges(deps: RetentionDeps): Promise<Map<string, PurgeRecord>> {

@@ -59,6 +59,7 @@ export function formatReport(report: RetentionReport, config: Pick<Config, 'rete
       ),
     );
   }
+  if (report.staleKeysDestroyed.length > 0) lines.push(`data keys of purged orgs destroyed (their purge never reached its key step): ${report.staleKeysDestroyed.join(', ')}`);
   lines.push(`org key index entries of expired keys removed: ${report.indexEntriesRemoved}`);
   if (report.indexError !== undefined) lines.push(`org key indexes not pruned: ${report.indexError}`);
   lines.push(`expired landing blobs deleted: ${report.expiredBlobsDeleted}`);

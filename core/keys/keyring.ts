@@ -73,6 +73,8 @@ const SNAPSHOT_GATHER_MS = 1_000;
 
 interface OrgKeys {
   first: DataKey | undefined;
+  /** when the generation's oldest key was created (ms; 0 for a record that did not say) */
+  createdAt: number;
   live: Map<string, Buffer>;
   /** the latest record's key id and raw value: what compaction keeps */
   latestKeyId: string | undefined;
@@ -258,6 +260,11 @@ export class Keyring implements DataKeySource {
     return n;
   }
 
+  /** Every org with live keys (as read from the topic), and when its generation's oldest key was created. */
+  generations(): Map<string, number> {
+    return new Map([...this.orgs].filter(([, org]) => org.live.size > 0).map(([orgId, org]) => [orgId, org.createdAt]));
+  }
+
   current(orgId: string): DataKey | undefined {
     return this.orgs.get(orgId)?.first;
   }
@@ -384,10 +391,11 @@ export class Keyring implements DataKeySource {
     }
     let org = orgs.get(orgId);
     if (!org) {
-      org = { first: undefined, live: new Map(), latestKeyId: undefined, records: new Map() };
+      org = { first: undefined, createdAt: record.createdAt, live: new Map(), latestKeyId: undefined, records: new Map() };
       orgs.set(orgId, org);
     }
     const known = org.live.has(record.keyId);
+    org.createdAt = Math.min(org.createdAt, record.createdAt);
     org.live.set(record.keyId, key);
     org.records.set(record.keyId, value);
     org.first ??= { orgId, keyId: record.keyId, key };
