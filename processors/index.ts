@@ -99,6 +99,7 @@ export async function startProcessors(config: Config, options: StartProcessorsOp
         groupId: `${config.topicPrefix}.lander`,
         cycleOffsets: config.blobCycleOffsets,
         flushSeconds: config.blobFlushSeconds,
+        blobRetentionDays: config.blobRetentionDays,
         maxClockSkewSeconds: config.maxClockSkewSeconds,
         acks: { redis, keys },
         dataKeys,

@@ -1,3 +1,4 @@
+import { oldestKeptBlobDate } from '../processors/lander/blob-names.js';
 import { pendingPurgeSince, type OrgState } from '../projections/control/org-state.js';
 
 const DAY_MS = 86_400_000;
@@ -25,6 +26,5 @@ export function blobDate(name: string): string | null {
 export function isBlobExpired(name: string, now: number, blobRetentionDays: number): boolean {
   const date = blobDate(name);
   if (date === null) return false;
-  const cutoff = new Date(now - blobRetentionDays * DAY_MS).toISOString().slice(0, 10);
-  return date < cutoff;
+  return date < oldestKeptBlobDate(now, blobRetentionDays);
 }

@@ -27,6 +27,14 @@ export function blobDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
+/**
+ * The oldest blob date the landing zone keeps at `now` (BLOB_RETENTION_DAYS): an older one is
+ * expired, deleted by retention and never written by the lander.
+ */
+export function oldestKeptBlobDate(now: number, blobRetentionDays: number): string {
+  return blobDate(now - blobRetentionDays * 86_400_000);
+}
+
 const NAME = /^org=([^/]+)\/date=(\d{4}-\d{2}-\d{2})\/(.+)\+(\d+)\+(\d+)\.avro$/;
 
 export function parseBlobName(name: string): BlobNameParts | null {

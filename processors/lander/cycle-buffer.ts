@@ -94,3 +94,22 @@ export function withoutPurged(snapshot: CycleSnapshot, purged: (orgId: string) =
   }
   return files && events ? { ...snapshot, files, events } : snapshot;
 }
+
+/**
+ * `snapshot` without the files dated before `oldestKept` (oldestKeptBlobDate): a cycle stays open
+ * until it fills, on a quiet partition for longer than the landing zone keeps blobs, and a lander
+ * restarted reads it again from its start and would write back the files retention deleted. Pure.
+ */
+export function withoutExpired(snapshot: CycleSnapshot, oldestKept: string): CycleSnapshot {
+  let files: Map<string, Buffer[]> | undefined;
+  let events: Map<string, EmailEvent[]> | undefined;
+  for (const name of snapshot.files.keys()) {
+    const date = parseBlobName(name)?.date;
+    if (date === undefined || date >= oldestKept) continue;
+    files ??= new Map(snapshot.files);
+    events ??= new Map(snapshot.events);
+    files.delete(name);
+    events.delete(name);
+  }
+  return files && events ? { ...snapshot, files, events } : snapshot;
+}

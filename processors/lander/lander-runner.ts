@@ -30,8 +30,9 @@ import { gate } from '../gate/decide.js';
 import { metrics } from '../metrics.js';
 import { emptyStats, type RoleStats } from '../stats.js';
 import { encodeLandedRecord, landedRecordFromBody } from './avro-file.js';
+import { oldestKeptBlobDate } from './blob-names.js';
 import { BlobWriter } from './blob-writer.js';
-import { CycleBuffer, withoutPurged, type CycleSnapshot } from './cycle-buffer.js';
+import { CycleBuffer, withoutExpired, withoutPurged, type CycleSnapshot } from './cycle-buffer.js';
 import { ACK_INTERVAL_MS, minPositions, publishLanderAck, removeLanderAck } from './lander-acks.js';
 
 const log = childLogger('lander');
@@ -45,6 +46,8 @@ export interface LanderOptions {
   groupId: string;
   cycleOffsets: number;
   flushSeconds: number;
+  /** BLOB_RETENTION_DAYS: files dated before it are not written (retention deletes them) */
+  blobRetentionDays?: number;
   /** MAX_CLOCK_SKEW_SECONDS: how far an occurredAt may be ahead of its record's timestamp */
   maxClockSkewSeconds: number;
   /** where the instance publishes the control positions its uploads have passed (purges wait for them) */
@@ -121,7 +124,9 @@ export class LanderRunner {
     const history = this.options.control.history;
     this.uploading.set(id, this.options.control.positionsRead());
     try {
-      const current = withoutPurged(snapshot, (orgId) => history.purgedAt(orgId) !== null, (event) => gate(event, history).collect);
+      const ungated = withoutPurged(snapshot, (orgId) => history.purgedAt(orgId) !== null, (event) => gate(event, history).collect);
+      const days = this.options.blobRetentionDays;
+      const current = days === undefined ? ungated : withoutExpired(ungated, oldestKeptBlobDate(Date.now(), days));
       return await this.writer.uploadCycle(current);
     } finally {
       this.uploading.delete(id);

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { containerFile, encodeLandedRecord, landedRecordFromBody, readLandedFile } from '../../processors/lander/avro-file.js';
 import { catalog } from '../../schemas/catalog.js';
 import { EventCodec } from '../../schemas/codec.js';
-import { blobName, cycleStartOf, parseBlobName } from '../../processors/lander/blob-names.js';
-import { CycleBuffer, withoutPurged } from '../../processors/lander/cycle-buffer.js';
+import { blobName, cycleStartOf, oldestKeptBlobDate, parseBlobName } from '../../processors/lander/blob-names.js';
+import { CycleBuffer, withoutExpired, withoutPurged } from '../../processors/lander/cycle-buffer.js';
+import { isBlobExpired } from '../../retention/plan.js';
 import { minPositions, passed } from '../../processors/lander/lander-acks.js';
 import { backoffDelay } from '../../core/retry.js';
 import { EMAIL_EVENT_TYPES } from '../../schemas/events.js';
@@ -100,6 +101,25 @@ describe('an upload after a purge', () => {
     const none = withoutPurged(snapshot, (orgId) => orgId === 'gone', () => false);
     expect([...none.files.keys()]).toEqual(['org=kept/date=2026-01-05/p.emails+0+0.avro']);
     expect(withoutPurged(snapshot, () => false, () => false)).toBe(snapshot);
+  });
+});
+
+describe('an upload of files past the landing-zone retention', () => {
+  it('leaves out the files dated before the oldest date kept, and nothing else', () => {
+    const buffer = new CycleBuffer('p.emails', 0, 100);
+    const now = Date.UTC(2026, 1, 10, 12);
+    buffer.add(0, fixture('EmailOpened', { orgId: 'a', occurredAt: now - 31 * 86_400_000 }), Buffer.from('old'));
+    buffer.add(1, fixture('EmailOpened', { orgId: 'a', occurredAt: now - 30 * 86_400_000 }), Buffer.from('edge'));
+    buffer.add(2, fixture('EmailOpened', { orgId: 'b', occurredAt: now }), Buffer.from('new'));
+    const snapshot = buffer.snapshot();
+    const oldest = oldestKeptBlobDate(now, 30);
+    expect(oldest).toBe('2026-01-11');
+    const kept = withoutExpired(snapshot, oldest);
+    expect([...kept.files.keys()]).toEqual(['org=a/date=2026-01-11/p.emails+0+0.avro', 'org=b/date=2026-02-10/p.emails+0+0.avro']);
+    expect([...kept.events.keys()]).toEqual([...kept.files.keys()]);
+    // the retention's judgement of the same names agrees
+    for (const name of snapshot.files.keys()) expect(isBlobExpired(name, now, 30)).toBe(!kept.files.has(name));
+    expect(withoutExpired(snapshot, '2000-01-01')).toBe(snapshot);
   });
 });
 
