@@ -174,6 +174,37 @@ export async function openQuery(redis: Redis, keys: Keys, orgId: string, fallbac
   return { keys: v, org };
 }
 
+/**
+ * A read of several round trips (a ranking, a heatmap, a daily series) in one version: `read` runs
+ * on the live version, which is checked to be live still once it is done. A replay's switch starts
+ * deleting the old version's keys right away, so a read that straddled one may have found some of
+ * them gone (or failed for it): it is read again on the new version, and an answer never mixes
+ * versions or misses what both held.
+ */
+export async function readLive<T>(redis: Redis, keys: Keys, orgId: string, fallback: ControlFallback | undefined, read: (v: VersionKeys) => Promise<T>): Promise<T> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const { keys: v } = await openQuery(redis, keys, orgId, fallback);
+    let outcome: { ok: true; value: T } | { ok: false; error: unknown };
+    try {
+      outcome = { ok: true, value: await read(v) };
+    } catch (error) {
+      outcome = { ok: false, error };
+    }
+    let live: ProjectionVersion;
+    try {
+      live = parseCurrentVersion(await redis.get(keys.currentVersion()));
+    } catch (cause) {
+      throw new EngagementError('redis_unavailable', (cause as Error).message, { cause, retriable: true });
+    }
+    if (live === v.v) {
+      if (outcome.ok) return outcome.value;
+      throw outcome.error;
+    }
+    liveGuess.set(keys.prefix, live);
+  }
+  throw new EngagementError('redis_unavailable', `the live projection version kept changing during a read of organisation ${orgId}`, { retriable: true });
+}
+
 /** HGETALL of each key in one pipeline (not atomic with a preceding openQuery). */
 export async function readHashes(redis: Redis, names: readonly string[]): Promise<Array<Record<string, string>>> {
   if (names.length === 0) return [];

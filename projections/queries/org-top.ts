@@ -16,7 +16,7 @@ import { EngagementError } from '../../core/errors.js';
 import { parseWholeNumber } from './query-params.js';
 import type { ControlFallback } from '../control/control-store.js';
 import { ROLLUP_FIELDS, type Keys, type RollupField, type VersionKeys } from '../keys.js';
-import { openQuery, readHashes } from './context.js';
+import { readHashes, readLive } from './context.js';
 import { bucketOf } from './days.js';
 import { emailKpisFromHash, type EmailKpis } from './email-kpis.js';
 import { engagementRates, toInt, type EngagementRates } from './rates.js';
@@ -184,11 +184,12 @@ export async function queryOrgTop(
 ): Promise<OrgTop> {
   const dates = resolveRange(range, now);
   // every call checks enablement: a disabled org answers engagement_disabled even with a cached answer
-  const { keys: v } = await openQuery(redis, keys, orgId, fallback);
-  const compute = () => readOrgTop(redis, v, orgId, dates, limit);
-  if (!cache) return compute();
-  const version = v.orgIndex(orgId);
-  return cache.get([version, dates[0], dates[dates.length - 1], limit].join('\u0000'), compute);
+  return readLive(redis, keys, orgId, fallback, (v) => {
+    const compute = () => readOrgTop(redis, v, orgId, dates, limit);
+    if (!cache) return compute();
+    const version = v.orgIndex(orgId);
+    return cache.get([version, dates[0], dates[dates.length - 1], limit].join('\u0000'), compute);
+  });
 }
 
 async function readOrgTop(redis: Redis, v: VersionKeys, orgId: string, dates: readonly string[], limit: number): Promise<OrgTop> {

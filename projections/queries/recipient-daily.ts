@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import type { RecipientType } from '../../schemas/events.js';
 import type { ControlFallback } from '../control/control-store.js';
 import type { Keys } from '../keys.js';
-import { openQuery, readHashes } from './context.js';
+import { readHashes, readLive } from './context.js';
 import { bucketOf, lastDays } from './days.js';
 import { toInt } from './rates.js';
 
@@ -37,7 +37,6 @@ export async function queryRecipientDaily(
   now: number,
   fallback?: ControlFallback,
 ): Promise<RecipientDay[]> {
-  const { keys: v } = await openQuery(redis, keys, orgId, fallback);
   const dates = lastDays(days, now);
-  return recipientDaysFrom(dates, await readHashes(redis, dates.map((d) => v.contactDay(orgId, contactId, bucketOf(d), type))));
+  return readLive(redis, keys, orgId, fallback, async (v) => recipientDaysFrom(dates, await readHashes(redis, dates.map((d) => v.contactDay(orgId, contactId, bucketOf(d), type)))));
 }

@@ -9,7 +9,7 @@ import type { ControlFallback } from '../control/control-store.js';
 import { DEFAULTS } from '../../core/config.js';
 import { hourMonths, type Keys } from '../keys.js';
 import { bestTimeToEmail, contactOpens, openHistograms, type OpenHistograms } from './best-time.js';
-import { openQuery, readHashes } from './context.js';
+import { readHashes, readLive } from './context.js';
 
 export const HEATMAP_DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'] as const;
 
@@ -51,10 +51,11 @@ export async function queryRecipientHeatmap(
   /** HISTORY_DAYS: the months of opens counted (keys.ts, hourMonths) */
   historyDays: number = DEFAULTS.HISTORY_DAYS,
 ): Promise<RecipientHeatmap> {
-  const { keys: v } = await openQuery(redis, keys, orgId, fallback);
-  const hours = hourMonths(now, historyDays).map((month) => v.contactHours(orgId, contactId, month, type));
-  const [contact = {}, ...months] = await readHashes(redis, [v.contact(orgId, contactId, type), ...hours]);
-  const opens = contactOpens(openHistograms(contact), contact.lastOpenedAt, months);
-  if (Object.keys(contact).length === 0 && !opens.any) throw new EngagementError('not_found', `no KPIs for ${type} ${contactId} of organisation ${orgId}`);
-  return { orgId, contactId, recipientType: type, ...heatmapFrom(contact, now, opens.histograms) };
+  return readLive(redis, keys, orgId, fallback, async (v) => {
+    const hours = hourMonths(now, historyDays).map((month) => v.contactHours(orgId, contactId, month, type));
+    const [contact = {}, ...months] = await readHashes(redis, [v.contact(orgId, contactId, type), ...hours]);
+    const opens = contactOpens(openHistograms(contact), contact.lastOpenedAt, months);
+    if (Object.keys(contact).length === 0 && !opens.any) throw new EngagementError('not_found', `no KPIs for ${type} ${contactId} of organisation ${orgId}`);
+    return { orgId, contactId, recipientType: type, ...heatmapFrom(contact, now, opens.histograms) };
+  });
 }

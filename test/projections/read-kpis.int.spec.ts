@@ -4,7 +4,7 @@ import { createRedis } from '../../core/redis.js';
 import { CONTACT_DAY_FIELDS, hourMonths, keysFor, PACKED, packedDayOf, ROLLUP_FIELDS } from '../../projections/keys.js';
 import { queryContactKpis } from '../../projections/queries/contact-kpis.js';
 import { queryRecipientHeatmap } from '../../projections/queries/recipient-heatmap.js';
-import { openQuery } from '../../projections/queries/context.js';
+import { openQuery, readLive } from '../../projections/queries/context.js';
 import { bucketOf, lastDays } from '../../projections/queries/days.js';
 import { queryEmailKpis } from '../../projections/queries/email-kpis.js';
 import { queryRollupKpis } from '../../projections/queries/rollup-kpis.js';
@@ -208,5 +208,44 @@ describe('KPI reads in one script', () => {
     expect(await code(queryContactKpis(redis, keys, 'org-1', 'nobody', 30, NOW))).toBe('not_found');
     expect(await code(queryEmailKpis(redis, keys, 'org-1', 'e-404'))).toBe('not_found');
     expect(await code(queryEmailKpis(redis, keys, 'org-2', 'e-1'))).toBe('engagement_disabled');
+  });
+});
+
+/**
+ * Reads of several round trips (rankings, heatmaps, daily series) check, once done, that their
+ * version is live still: a replay's switch deletes the old version's keys right after it.
+ */
+describe('a read of several round trips across a switch', () => {
+  it('is read again on the new version when the switch came during it, whatever it found or threw', async () => {
+    const own = testConfig();
+    const r = createRedis(own);
+    const k = keysFor(own.redisPrefix);
+    try {
+      await r.hset(k.controlOrg('org-1'), { enabled: '1', changedAt: '1' });
+      await r.set(k.controlSynced(), '1');
+      for (const v of [1, 2]) await r.hset(k.version(v).email('org-1', 'e-1'), { opens: String(10 * v) });
+      const seen: number[] = [];
+      // the switch and the old version's deletion happen between this read's two round trips
+      const answer = await readLive(r, k, 'org-1', undefined, async (v) => {
+        seen.push(v.v);
+        const first = await r.hget(v.email('org-1', 'e-1'), 'opens');
+        if (v.v === 1) {
+          await r.set(k.currentVersion(), '2');
+          await r.del(v.email('org-1', 'e-1'));
+        }
+        const second = await r.hget(v.email('org-1', 'e-1'), 'opens');
+        if (second === null) throw new Error(`e-1 not found in version ${v.v}`);
+        return [first, second];
+      });
+      expect(seen).toEqual([1, 2]);
+      expect(answer).toEqual(['20', '20']);
+      // a read the switch did not touch answers at once
+      seen.length = 0;
+      expect(await readLive(r, k, 'org-1', undefined, async (v) => (seen.push(v.v), r.hget(v.email('org-1', 'e-1'), 'opens')))).toBe('20');
+      expect(seen).toEqual([2]);
+    } finally {
+      await deleteRedisPrefix(r, own.redisPrefix);
+      r.disconnect();
+    }
   });
 });
