@@ -189,6 +189,11 @@ async function replayLocked(deps: ReplayDeps, keys: Keys, lock: ReplayLock, requ
     /** Where the build must end: the live version's offsets, or the topic ends when it holds none. */
     const target = async (): Promise<{ live: Map<number, number>; target: Map<number, number> }> => {
       const live = await readStoredOffsets(redis, liveOffsetsKey);
+      const added = partitionsNotBuilt(start, live);
+      if (added.length > 0) {
+        // The switch compares the live offsets only: it would make live a version without them.
+        throw new EngagementError('conflict', `partition(s) ${added.join(', ')} of ${topics.emails} were added while the replay ran and the live projection holds them; run the replay again (it resumes, with every partition)`, { retriable: true });
+      }
       if (live.size === 0) return { live, target: await topicEnds(admin, topics.emails) };
       return { live, target: new Map([...start].map(([p, s]) => [p, live.get(p) ?? s])) };
     };
@@ -235,6 +240,11 @@ async function replayLocked(deps: ReplayDeps, keys: Keys, lock: ReplayLock, requ
     await dataKeys.stop().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
   }
+}
+
+/** The partitions the live version holds that the build did not start with (added since). Pure. */
+export function partitionsNotBuilt(start: ReadonlyMap<number, number>, live: ReadonlyMap<number, number>): number[] {
+  return [...live.keys()].filter((partition) => !start.has(partition)).sort((a, b) => a - b);
 }
 
 /**
