@@ -33,7 +33,7 @@ export interface RetentionDeps {
   landerWaitMs?: number;
   /** the keys topic: a purge destroys the org's data keys; each pass rolls its segments (README bound) */
   /** `generations`: the orgs with live data keys and when each generation began (Keyring.generations) */
-  dataKeys: { destroy(orgId: string): Promise<void>; rollSegments(): Promise<void>; generations?(): ReadonlyMap<string, number> };
+  dataKeys: { destroy(orgId: string): Promise<void>; rollSegments(): Promise<void>; generations?(): ReadonlyMap<string, number>; caughtUp?(): Promise<void> };
   /** called after each purge step is recorded (tests stop the process there) */
   afterStep?: (orgId: string, step: PurgeStep) => void;
 }
@@ -147,10 +147,13 @@ export async function runRetention(deps: RetentionDeps, now: number = Date.now()
  * `skip`: the orgs whose purge this pass ran or resumes.
  */
 async function destroyKeysOfPurgedOrgs(deps: RetentionDeps, skip: ReadonlySet<string>): Promise<string[]> {
-  const generations = [...(deps.dataKeys.generations?.() ?? new Map<string, number>())].filter(([orgId]) => !skip.has(orgId));
-  if (generations.length === 0) return [];
+  if (!deps.dataKeys.generations) return [];
   const destroyed: string[] = [];
   try {
+    // the keys topic read to its end first: a lagging reader may not have the key created after a purge
+    await deps.dataKeys.caughtUp?.();
+    const generations = [...deps.dataKeys.generations()].filter(([orgId]) => !skip.has(orgId));
+    if (generations.length === 0) return [];
     const fences = await deps.redis.hmget(deps.keys.purgeFence(), ...generations.map(([orgId]) => orgDigest(orgId)));
     for (const [i, [orgId, createdAt]] of generations.entries()) {
       const purgedAt = fences[i] == null ? NaN : Number(fences[i]);

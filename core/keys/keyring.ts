@@ -73,7 +73,7 @@ const SNAPSHOT_GATHER_MS = 1_000;
 
 interface OrgKeys {
   first: DataKey | undefined;
-  /** when the generation's oldest key was created (ms; 0 for a record that did not say) */
+  /** when `first`, the key the generation seals with, was created (ms; 0 for a record that did not say) */
   createdAt: number;
   live: Map<string, Buffer>;
   /** the latest record's key id and raw value: what compaction keeps */
@@ -260,7 +260,11 @@ export class Keyring implements DataKeySource {
     return n;
   }
 
-  /** Every org with live keys (as read from the topic), and when its generation's oldest key was created. */
+  /**
+   * Every org with live keys (as read from the topic), and when the key it seals with was created.
+   * Not the oldest record's time: a re-read of the topic from its start (a rejoin) meets an older
+   * generation's records again before their tombstone.
+   */
   generations(): Map<string, number> {
     return new Map([...this.orgs].filter(([, org]) => org.live.size > 0).map(([orgId, org]) => [orgId, org.createdAt]));
   }
@@ -395,7 +399,6 @@ export class Keyring implements DataKeySource {
       orgs.set(orgId, org);
     }
     const known = org.live.has(record.keyId);
-    org.createdAt = Math.min(org.createdAt, record.createdAt);
     org.live.set(record.keyId, key);
     org.records.set(record.keyId, value);
     org.first ??= { orgId, keyId: record.keyId, key };
