@@ -19,11 +19,6 @@ export class Lru<K, V> {
     if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as K);
   }
 
-  /** Deletes every entry whose key `matches` (a walk over all of them: for rare events, a purge). */
-  deleteWhere(matches: (key: K) => boolean): void {
-    for (const key of this.map.keys()) if (matches(key)) this.map.delete(key);
-  }
-
   get size(): number {
     return this.map.size;
   }

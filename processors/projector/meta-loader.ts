@@ -16,8 +16,6 @@ export class EmailMetaLoader {
   private readonly cache: Lru<string, EmailMeta>;
   /** emails Redis cannot answer for by design (their hashes expired at the horizon), see pin() */
   private readonly pinned = new Map<string, EmailMeta>();
-  /** per org, the purge its remembered sends were learnt under (ControlHistory.purgedAt) */
-  private readonly purgeSeen = new Map<string, number | null>();
 
   /**
    * `pastHorizonSeconds` (a replay: HISTORY_DAYS in seconds): remember() pins the sends already
@@ -34,13 +32,20 @@ export class EmailMetaLoader {
   }
 
   /**
-   * `purgedAt` (the gate's ControlHistory): an org purged since its sends were remembered has them
-   * forgotten first. A purge deletes the org's hashes, and a replay never folds a send the purge
-   * covers (the gate refuses it); remembered here, the send of an email opened after the org was
-   * enabled again would bring back its sender, template and recipients' time zones (live only).
+   * `purgedAt` (the gate's ControlHistory): a send at or before its org's latest purge is not
+   * answered, from the cache or from Redis (whose hashes the purge's redis step deletes only a
+   * while after the gate knows the purge). A replay never folds such a send (the gate refuses it);
+   * remembered here, an email opened after the org was enabled again would bring back its sender,
+   * template and recipients' time zones, live only.
    */
   async lookup(events: readonly EmailEvent[], purgedAt?: (orgId: string) => number | null): Promise<Map<string, EmailMeta>> {
-    if (purgedAt) this.forgetPurged(events, purgedAt);
+    const purges = new Map<string, number | null>();
+    const current = (orgId: string, meta: EmailMeta): boolean => {
+      if (!purgedAt) return true;
+      let purge = purges.get(orgId);
+      if (purge === undefined) purges.set(orgId, (purge = purgedAt(orgId)));
+      return purge === null || meta.sentAt > purge;
+    };
     const found = new Map<string, EmailMeta>();
     const sentHere = new Set<string>();
     for (const event of events) if (event.type === 'EmailSent') sentHere.add(emailMetaKey(event.orgId, event.emailId));
@@ -49,12 +54,13 @@ export class EmailMetaLoader {
       const key = emailMetaKey(event.orgId, event.emailId);
       if (found.has(key) || missing.has(key)) continue;
       const gone = this.pinned.get(key);
-      if (gone) {
+      if (gone && current(event.orgId, gone)) {
         found.set(key, gone);
         continue;
       }
+      if (gone) this.pinned.delete(key);
       const cached = sentHere.has(key) ? undefined : this.cache.get(key);
-      if (cached) found.set(key, cached);
+      if (cached && current(event.orgId, cached)) found.set(key, cached);
       else missing.set(key, { orgId: event.orgId, emailId: event.emailId });
     }
     if (missing.size === 0) return found;
@@ -70,30 +76,12 @@ export class EmailMetaLoader {
       if (error) throw error;
       if (zonesError) throw zonesError;
       const meta = emailMetaFromHash(values as Array<string | null>, zones as string | null);
-      if (meta) {
+      if (meta && current(missing.get(key)!.orgId, meta)) {
         found.set(key, meta);
         this.cache.set(key, meta);
       }
     });
     return found;
-  }
-
-  private forgetPurged(events: readonly EmailEvent[], purgedAt: (orgId: string) => number | null): void {
-    let last: string | undefined;
-    for (const { orgId } of events) {
-      if (orgId === last) continue;
-      last = orgId;
-      const purge = purgedAt(orgId);
-      const seen = this.purgeSeen.get(orgId);
-      if (seen === purge) continue;
-      if (seen !== undefined) {
-        const prefix = emailMetaKey(orgId, '');
-        const ofOrg = (key: string): boolean => key.startsWith(prefix);
-        this.cache.deleteWhere(ofOrg);
-        for (const key of this.pinned.keys()) if (ofOrg(key)) this.pinned.delete(key);
-      }
-      this.purgeSeen.set(orgId, purge);
-    }
   }
 
   /**

@@ -17,24 +17,29 @@ import { kafkaRecords, testBatchTarget } from './support/redis-projection.js';
 
 const HOUR = 3_600_000;
 
+/** An enabled org's email sent and projected, then its subscription ended and the org purged (event and fence). */
+async function sentThenPurged() {
+  const { config, redis } = testRedis();
+  const keys = keysFor(config.redisPrefix);
+  const vk = keys.version(1);
+  const orgId = 'acme';
+  const t0 = Date.now() - 10 * HOUR;
+  const history = new ControlHistory();
+  history.apply(fixture('OrgEngagementEnabled', { orgId, occurredAt: t0 }));
+  const target = testBatchTarget(redis, vk, history, { purgeFenceKey: keys.purgeFence() });
+  const sent = fixture('EmailSent', { orgId, occurredAt: t0 + HOUR, acceptedAt: t0 + HOUR });
+  expect((await projectBatch(target, 'emails', 0, kafkaRecords([sent]), async () => undefined)).result.applied).toBe(true);
+  history.apply(fixture('SubscriptionEnded', { orgId, occurredAt: t0 + 2 * HOUR }));
+  const purgedAt = t0 + 3 * HOUR;
+  history.apply(fixture('OrgPurged', { orgId, occurredAt: purgedAt }));
+  await fencePurge(redis, keys, orgId, purgedAt);
+  return { config, redis, keys, vk, orgId, t0, history, target, sent };
+}
+
 describe('the send an org purge deleted', () => {
   it('is forgotten by the live projector too: an open after the org is enabled again is one of an unknown email', async () => {
-    const { config, redis } = testRedis();
-    const keys = keysFor(config.redisPrefix);
-    const vk = keys.version(1);
-    const orgId = 'acme';
-    const t0 = Date.now() - 10 * HOUR;
-    const history = new ControlHistory();
-    history.apply(fixture('OrgEngagementEnabled', { orgId, occurredAt: t0 }));
-    const target = testBatchTarget(redis, vk, history, { purgeFenceKey: keys.purgeFence() });
-    const sent = fixture('EmailSent', { orgId, occurredAt: t0 + HOUR, acceptedAt: t0 + HOUR });
-    expect((await projectBatch(target, 'emails', 0, kafkaRecords([sent]), async () => undefined)).result.applied).toBe(true);
-
-    // the subscription ends and the org is purged (event, fence, Redis)
-    history.apply(fixture('SubscriptionEnded', { orgId, occurredAt: t0 + 2 * HOUR }));
-    const purgedAt = t0 + 3 * HOUR;
-    history.apply(fixture('OrgPurged', { orgId, occurredAt: purgedAt }));
-    await fencePurge(redis, keys, orgId, purgedAt);
+    const { config, redis, keys, vk, orgId, t0, history, target, sent } = await sentThenPurged();
+    // the purge's Redis step
     await purgeOrgFromRedis(redis, keys, orgId);
     expect(await redisKeysOf(redis, config, orgId)).toEqual([]);
 
@@ -47,5 +52,21 @@ describe('the send an org purge deleted', () => {
     const email = await redis.hgetall(vk.email(orgId, sent.emailId));
     expect(email).toMatchObject({ opens: '1', uniqueOpens: '1' });
     expect(email.sentAt).toBeUndefined();
+  });
+
+  it('is not read from Redis either while the purge has not reached its redis step yet', async () => {
+    const { config, redis, keys, vk, orgId, t0, history } = await sentThenPurged();
+    // (the purge's Redis step still to come: a failed step waits for the next pass)
+    history.apply(fixture('OrgEngagementEnabled', { orgId, occurredAt: t0 + 4 * HOUR }));
+    // a projector that never had the send in memory (restarted): only Redis could answer
+    const fresh = testBatchTarget(redis, vk, history, { purgeFenceKey: keys.purgeFence() });
+    const open = fixture('EmailOpened', { orgId, occurredAt: t0 + 5 * HOUR });
+    expect((await projectBatch(fresh, 'emails', 0, kafkaRecords([open], 1), async () => undefined)).result.applied).toBe(true);
+    // the send's own sender and template rollups are still there (the redis step has not run): the open added nothing to them
+    const senderDays = (await redisKeysOf(redis, config, orgId)).filter((key) => /:(senderd|templated):/.test(key));
+    expect(senderDays.length).toBeGreaterThan(0);
+    for (const key of senderDays) expect(await redis.hget(key, 'opens')).toBeNull();
+    const day = new Date(open.occurredAt).toISOString().slice(0, 10).replaceAll('-', '');
+    expect(await redis.hget(vk.orgDay(orgId, day), 'opens')).toBe('1');
   });
 });
