@@ -80,7 +80,7 @@ const DOCS: Record<string, RouteDoc> = {
     auth: 'bearer',
     params: org,
     body: resolveBody,
-    responses: { '200': 'what remains unresolved', '404': 'no unresolved unreadable control record there (not_found)', '409': 'the record is dated later than now (conflict)', ...writeErrors },
+    responses: { '200': 'what remains unresolved', '404': 'no unresolved unreadable control record there (not_found)', ...writeErrors },
   },
   'POST /v1/orgs/:orgId/subscription/end': { summary: 'Admin: end the subscription (collection stops now)', tags: ['control'], auth: 'bearer', params: org, responses: { '200': { description: 'the org state', schema: orgStateResponse }, ...writeErrors } },
   'POST /v1/orgs/:orgId/subscription/renew': { summary: 'Admin: renew the subscription', tags: ['control'], auth: 'bearer', params: org, responses: { '200': { description: 'the org state', schema: orgStateResponse }, ...writeErrors } },

@@ -65,16 +65,13 @@ export const controlRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) =>
     checkIds({ orgId });
     const body = parseResolveBody(request.body);
     if (!body.ok) throw badRequest(body.errors);
-    // Only a record listed as unreadable (for this org, or for every org): a resolution of another
-    // offset would resolve nothing now and could not resolve a record written there later either.
+    // Only a record listed as unreadable (for this org, or for every org): this route is the only
+    // writer of resolutions (/v1/events refuses them), and one naming an offset not written yet
+    // would let a record that lands there later pass unblocked.
     const { partition, offset } = body.value;
-    const listed = (await deps.control.readUnreadable(orgId)).find((r) => r.partition === partition && r.offset === offset);
-    if (!listed) {
+    const listed = await deps.control.readUnreadable(orgId);
+    if (!listed.some((r) => r.partition === partition && r.offset === offset)) {
       throw new EngagementError('not_found', `no unresolved unreadable control record at partition ${partition}, offset ${offset} blocks organisation ${orgId}`);
-    }
-    // a resolution counts from the record's time on (its Kafka timestamp: a writer's clock ahead of this one)
-    if (deps.now() < listed.at) {
-      throw new EngagementError('conflict', `the record at partition ${partition}, offset ${offset} is dated ${new Date(listed.at).toISOString()}, later than now: a resolution counts only from then; resolve it after that`);
     }
     const event = await write(orgId, { kind: 'resolve-unreadable', ...body.value });
     return { orgId, ...body.value, resolvedAt: event.occurredAt, unresolved: await deps.control.readUnreadable(orgId) };

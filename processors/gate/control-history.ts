@@ -55,8 +55,7 @@ export class ControlHistory {
   private readonly applied = new Set<string>();
   private readonly unreadable = new Map<string, UnreadableRecord>();
   /** `<partition>:<offset>` -> time of the first resolution */
-  /** per unreadable record ("partition:offset"), the times it was resolved at, in any order */
-  private readonly resolutions = new Map<string, number[]>();
+  private readonly resolutions = new Map<string, number>();
 
   /** `hashRecipient` looks up the preferences kept only as a hash; without it they refuse following (fail closed). */
   constructor(private readonly hashRecipient?: RecipientHasher) {}
@@ -84,9 +83,7 @@ export class ControlHistory {
       }
       case 'ControlRecordResolved': {
         const key = `${event.partition}:${event.offset}`;
-        const times = this.resolutions.get(key);
-        if (times) times.push(event.occurredAt);
-        else this.resolutions.set(key, [event.occurredAt]);
+        this.resolutions.set(key, Math.min(this.resolutions.get(key) ?? Infinity, event.occurredAt));
         return true;
       }
       case 'OrgPurged':
@@ -161,25 +158,14 @@ export class ControlHistory {
   blockedAt(orgId: string, at: number): boolean {
     for (const [key, record] of this.unreadable) {
       if (record.orgId !== null && record.orgId !== orgId) continue;
-      if (at >= record.at && at < this.resolvedAt(key, record)) return true;
+      if (at >= record.at && at < (this.resolutions.get(key) ?? Infinity)) return true;
     }
     return false;
   }
 
-  /**
-   * When `record` was resolved: the first resolution at or after its own time. One from before it
-   * resolved an offset not yet written (a typo, a guess), not this record: it must not let the
-   * record pass unseen (fail closed). Infinity while unresolved.
-   */
-  private resolvedAt(key: string, record: UnreadableRecord): number {
-    let first = Infinity;
-    for (const time of this.resolutions.get(key) ?? []) if (time >= record.at && time < first) first = time;
-    return first;
-  }
-
   /** Unreadable records no administrator has resolved yet. */
   unresolved(): UnreadableRecord[] {
-    return [...this.unreadable].filter(([key, record]) => this.resolvedAt(key, record) === Infinity).map(([, record]) => record);
+    return [...this.unreadable].filter(([key]) => !this.resolutions.has(key)).map(([, record]) => record);
   }
 
   /** the latest purge: everything of the org up to it is gone for good */

@@ -123,7 +123,7 @@ export class ControlStore {
         const previous = prefs.get(hash);
         // '' for the id of a sealed one: only its suppression hash is written
         if (!previous || previous.at <= event.occurredAt) prefs.set(hash, { type, id: sealed ? '' : event.contactId, allow: event.allow, at: event.occurredAt, hash });
-      } else if (event.type === 'ControlRecordResolved') resolved.push(`${event.partition}:${event.offset}`, String(event.occurredAt));
+      } else if (event.type === 'ControlRecordResolved') resolved.push(`${event.partition}:${event.offset}`);
       else if (event.type === 'OrgPurged') purges = true;
     }
     const script = this.redis as unknown as ApplyScript;
@@ -152,7 +152,7 @@ export class ControlStore {
         ...fields,
         String(prefs.size),
         ...prefArgs,
-        String(resolved.length / 2),
+        String(resolved.length),
         ...resolved,
       );
       if (applied === 1) return;

@@ -25,7 +25,7 @@
 -- then     m, the number of preferences, followed by m groups of
 --          type index (3 contact, 4 lead, 5 account), id, allow (0|1), at, suppression hash
 --          (id '': a preference a purge left sealed, known only by its hash)
--- then     k, the number of resolved unreadable records, followed by k pairs "<partition>:<offset>", resolvedAt
+-- then     k, the number of resolved unreadable records, followed by k "<partition>:<offset>"
 --
 -- Returns 1 when applied, 0 when the org hash moved since ARGV[2] (nothing was written).
 local rev = redis.call('HGET', KEYS[2], 'rev') or ''
@@ -95,18 +95,10 @@ if ARGV[4] == '1' and purgedAt ~= nil then
   end
 end
 
--- a resolution from before its record's time resolves nothing (ControlHistory.resolvedAt): the
--- record stays listed, as it stays blocking
 local k = tonumber(ARGV[i])
 i = i + 1
 for _ = 1, k do
-  local entry = redis.call('HGET', KEYS[7], ARGV[i])
-  if entry then
-    local at = tonumber(cjson.decode(entry).at) or 0
-    if tonumber(ARGV[i + 1]) >= at then
-      redis.call('HDEL', KEYS[7], ARGV[i])
-    end
-  end
-  i = i + 2
+  redis.call('HDEL', KEYS[7], ARGV[i])
+  i = i + 1
 end
 return 1

@@ -165,17 +165,6 @@ describe('gate: an unreadable control record fails closed for its org, from its 
     expect(gate(openedIn('org-b', T), h)).toEqual({ collect: false, reason: 'control_unreadable' });
     expect(gate(openedIn('org-b', T + MIN), h)).toEqual(COLLECT);
   });
-
-  it('a resolution from before its record was written (a typo, a guessed offset) resolves nothing: the record still blocks', () => {
-    const h = history(enabled('org-a'), resolved(T - MIN));
-    h.markUnreadable(unreadable('org-a', T));
-    expect(gate(openedIn('org-a', T + MIN), h)).toEqual({ collect: false, reason: 'control_unreadable' });
-    expect(h.unresolved()).toHaveLength(1);
-    // the administrator's real resolution, later, does
-    h.apply(resolved(T + 5 * MIN));
-    expect(gate(openedIn('org-a', T + 5 * MIN), h)).toEqual(COLLECT);
-    expect(h.unresolved()).toEqual([]);
-  });
 });
 
 describe('gate: preferences a purge left only as suppression hashes', () => {
