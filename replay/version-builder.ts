@@ -340,7 +340,12 @@ export class VersionBuilder {
       const delta = fold(run.map((r) => r.event), this.metas, o.keys, { machineClickSeconds: o.machineClickSeconds, historyDays: o.historyDays }, sends);
       state.merge(delta, now);
     }
-    for (const [key, meta] of sends) this.metas.set(key, meta);
+    for (const [key, meta] of sends) {
+      // as the live projector's lookup (meta-loader.ts): a send at or before its org's purge (accepted
+      // after the org was enabled again, dated before) is not remembered for later batches
+      const purge = o.control.history.purgedAt(key.slice(0, key.indexOf('\u0000')));
+      if (purge === null || meta.sentAt > purge) this.metas.set(key, meta);
+    }
     this.folded.set(partition, Number(records[records.length - 1]!.offset) + 1);
     this.sinceWrite += records.length;
     const c = this.counters;
