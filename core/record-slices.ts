@@ -1,4 +1,14 @@
 /**
+ * A broker refuses a record batch larger than its message.max.bytes (1 MiB by default) with
+ * MESSAGE_TOO_LARGE, which no retry cures, and kafkajs puts one send's records for a partition in
+ * one record batch: a writer that sends many records at once (dead letters, the tracking spool)
+ * sends at most this many bytes, half the default, room for the batch's own framing.
+ */
+export const SEND_BATCH_BYTES = 512 * 1024;
+/** What a record adds to its record batch besides key, value and headers, roughly (lengths, offset and timestamp deltas). */
+export const RECORD_FRAMING_BYTES = 32;
+
+/**
  * Records cut into runs of at most `maxBytes`, in order (one record larger than that is a run of
  * its own). `sizeOf` defaults to a record's key and value bytes. Pure.
  *

@@ -7,26 +7,20 @@
 
 import type { IHeaders, Kafka, Message, Producer } from 'kafkajs';
 import { childLogger } from '../core/logger.js';
-import { recordSlices } from '../core/record-slices.js';
+import { RECORD_FRAMING_BYTES, recordSlices, SEND_BATCH_BYTES } from '../core/record-slices.js';
 import type { RejectedRecord } from './decode-records.js';
 import { metrics } from './metrics.js';
 
 const log = childLogger('dead-letter');
 
-/**
- * A broker refuses a record batch larger than its message.max.bytes (1 MiB by default), and one
- * send puts a whole batch's dead letters for a partition into one record batch: they go in sends
- * of at most this many bytes (the projector fetches up to 4 MiB per partition).
- */
-export const DEAD_LETTER_SEND_BYTES = 512 * 1024;
-/** a record's own framing in its batch, roughly (lengths, offsets, timestamp deltas) */
-const RECORD_OVERHEAD_BYTES = 32;
+/** A batch's dead letters for a partition (the projector fetches up to 4 MiB of it) go in sends of at most this many bytes. */
+export const DEAD_LETTER_SEND_BYTES = SEND_BATCH_BYTES;
 
 const bytesOf = (value: string | Buffer | null | undefined): number => (value == null ? 0 : typeof value === 'string' ? Buffer.byteLength(value) : value.length);
 
 /** A dead letter's size in its record batch, headers included. Pure. */
 export function deadLetterBytes(message: Message): number {
-  let bytes = RECORD_OVERHEAD_BYTES + bytesOf(message.key) + bytesOf(message.value);
+  let bytes = RECORD_FRAMING_BYTES + bytesOf(message.key) + bytesOf(message.value);
   for (const [name, value] of Object.entries(message.headers ?? {})) {
     bytes += bytesOf(name);
     for (const part of Array.isArray(value) ? value : [value]) bytes += bytesOf(part);

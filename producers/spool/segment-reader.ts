@@ -5,6 +5,7 @@
  * Reading only: moving the read position and acknowledging stay with the spool that owns the files.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
+import { RECORD_FRAMING_BYTES, SEND_BATCH_BYTES } from '../../core/record-slices.js';
 import { decodeFrames, FRAME_HEADER_BYTES, MAX_FRAME_PAYLOAD } from './frame.js';
 import { decodeSpoolMessage, type SpoolMessage } from './spool-message.js';
 
@@ -47,16 +48,12 @@ export interface SpoolRead extends SpoolReadResult {
 
 const READ_CHUNK_BYTES = Math.max(1 << 20, FRAME_HEADER_BYTES + MAX_FRAME_PAYLOAD);
 /**
- * Key and value bytes one read hands to one send at most: kafkajs puts a send's records for one
- * partition in one record batch, and the broker refuses a batch over its message.max.bytes (1 MiB
- * by default) as MESSAGE_TOO_LARGE, which no retry cures. After an outage most spooled clicks can
- * be one campaign's, under one email's key: 2,000 sealed clicks of ~650 B were 1.3 MB for one
- * partition, and the drainer retried that batch forever. Half the broker's default leaves room for
- * the record overhead (a record larger than this alone is still one read of its own).
+ * Bytes one read hands to one send at most (core/record-slices.ts, the broker's record-batch
+ * limit): after an outage most spooled clicks can be one campaign's, under one email's key, and
+ * 2,000 sealed clicks of ~650 B were 1.3 MB for one partition, which the drainer retried forever.
+ * A record larger than this alone is still one read of its own.
  */
-export const SPOOL_SEND_BYTES = 512 * 1024;
-/** What a record adds to a record batch besides its key and value (attributes, deltas, lengths, a header count). */
-const RECORD_OVERHEAD_BYTES = 24;
+export const SPOOL_SEND_BYTES = SEND_BATCH_BYTES;
 
 /** The descriptor of the segment being read (reads go forward, one segment at a time). */
 class SegmentFiles {
@@ -137,7 +134,7 @@ function readFrom(plan: SpoolReadPlan, maxRecords: number, maxBytes: number, fil
         corruptTails += 1; // a checksummed record of an unknown layout: counted, skipped
         continue;
       }
-      const size = Buffer.byteLength(message.key) + message.value.length + RECORD_OVERHEAD_BYTES;
+      const size = Buffer.byteLength(message.key) + message.value.length + RECORD_FRAMING_BYTES;
       if (messages.length > 0 && bytes + size > maxBytes) {
         // the next read starts at this record's frame
         end = offset;
