@@ -33,7 +33,7 @@ import { gateBatch, refusedByReason } from '../processors/gate/gate-batch.js';
 import { firstOccurrences } from '../processors/projector/dedupe.js';
 import { fold } from '../processors/projector/fold.js';
 import { horizonRuns } from '../processors/projector/horizon-runs.js';
-import type { EmailMeta } from '../processors/projector/email-meta.js';
+import { emailMetaOrg, outlivesPurge, type EmailMeta } from '../processors/projector/email-meta.js';
 import { dayOf } from '../projections/keys.js';
 import { FoldState } from '../projections/projector/fold-state.js';
 import { HeldFlags } from '../projections/projector/held-flags.js';
@@ -343,8 +343,7 @@ export class VersionBuilder {
     for (const [key, meta] of sends) {
       // as the live projector's lookup (meta-loader.ts): a send at or before its org's purge (accepted
       // after the org was enabled again, dated before) is not remembered for later batches
-      const purge = o.control.history.purgedAt(key.slice(0, key.indexOf('\u0000')));
-      if (purge === null || meta.sentAt > purge) this.metas.set(key, meta);
+      if (outlivesPurge(meta, o.control.history.purgedAt(emailMetaOrg(key)))) this.metas.set(key, meta);
     }
     this.folded.set(partition, Number(records[records.length - 1]!.offset) + 1);
     this.sinceWrite += records.length;

@@ -16,6 +16,20 @@ export function emailMetaKey(orgId: string, emailId: string): string {
   return `${orgId}\u0000${emailId}`;
 }
 
+/** The org of an emailMetaKey. */
+export function emailMetaOrg(key: string): string {
+  return key.slice(0, key.indexOf('\u0000'));
+}
+
+/**
+ * Whether a send is still known after its org's latest purge (`purgedAt`, null: never purged): one
+ * at or before it is gone with the org's data, for the live lookup (meta-loader.ts) and the
+ * replay's fold alike. Pure.
+ */
+export function outlivesPurge(meta: EmailMeta, purgedAt: number | null): boolean {
+  return purgedAt === null || meta.sentAt > purgedAt;
+}
+
 /** Parses the HMGET sentAt senderId templateId answer and the flags hash's `z`; null when the email was never folded. */
 export function emailMetaFromHash(values: ReadonlyArray<string | null>, zones: string | null = null): EmailMeta | null {
   const [sentAt, senderId, templateId] = values;

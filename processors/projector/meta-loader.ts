@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { VersionKeys } from '../../projections/keys.js';
 import type { EmailEvent } from '../../schemas/events.js';
-import { EMAIL_META_FIELDS, emailMetaFromHash, emailMetaKey, ZONES_FIELD, type EmailMeta } from './email-meta.js';
+import { EMAIL_META_FIELDS, emailMetaFromHash, emailMetaKey, outlivesPurge, ZONES_FIELD, type EmailMeta } from './email-meta.js';
 import { zonesOf } from './recipient-zones.js';
 import { Lru } from './lru.js';
 
@@ -44,7 +44,7 @@ export class EmailMetaLoader {
       if (!purgedAt) return true;
       let purge = purges.get(orgId);
       if (purge === undefined) purges.set(orgId, (purge = purgedAt(orgId)));
-      return purge === null || meta.sentAt > purge;
+      return outlivesPurge(meta, purge);
     };
     const found = new Map<string, EmailMeta>();
     const sentHere = new Set<string>();

@@ -5,7 +5,7 @@ import { EngagementError } from '../../core/errors.js';
 import { countsInRow } from './reply-numbers.js';
 import type { ControlFallback } from '../control/control-store.js';
 import { fromHash, type OrgState } from '../control/org-state.js';
-import { FIRST_PROJECTION_VERSION, parseCurrentVersion } from '../current-version.js';
+import { FIRST_PROJECTION_VERSION, parseCurrentVersion, readCurrentVersion } from '../current-version.js';
 import type { Keys, ProjectionVersion, VersionKeys } from '../keys.js';
 
 const LUA = readFileSync(new URL('../lua/read-kpis.lua', import.meta.url), 'utf8');
@@ -192,7 +192,7 @@ export async function readLive<T>(redis: Redis, keys: Keys, orgId: string, fallb
     }
     let live: ProjectionVersion;
     try {
-      live = parseCurrentVersion(await redis.get(keys.currentVersion()));
+      live = await readCurrentVersion(redis, keys);
     } catch (cause) {
       throw new EngagementError('redis_unavailable', (cause as Error).message, { cause, retriable: true });
     }
