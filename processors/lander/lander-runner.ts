@@ -47,7 +47,7 @@ export interface LanderOptions {
   cycleOffsets: number;
   flushSeconds: number;
   /** BLOB_RETENTION_DAYS: files dated before it are not written (retention deletes them) */
-  blobRetentionDays?: number;
+  blobRetentionDays: number;
   /** MAX_CLOCK_SKEW_SECONDS: how far an occurredAt may be ahead of its record's timestamp */
   maxClockSkewSeconds: number;
   /** where the instance publishes the control positions its uploads have passed (purges wait for them) */
@@ -124,9 +124,8 @@ export class LanderRunner {
     const history = this.options.control.history;
     this.uploading.set(id, this.options.control.positionsRead());
     try {
-      const ungated = withoutPurged(snapshot, (orgId) => history.purgedAt(orgId) !== null, (event) => gate(event, history).collect);
-      const days = this.options.blobRetentionDays;
-      const current = days === undefined ? ungated : withoutExpired(ungated, oldestKeptBlobDate(Date.now(), days));
+      const gated = withoutPurged(snapshot, (orgId) => history.purgedAt(orgId) !== null, (event) => gate(event, history).collect);
+      const current = withoutExpired(gated, oldestKeptBlobDate(Date.now(), this.options.blobRetentionDays));
       return await this.writer.uploadCycle(current);
     } finally {
       this.uploading.delete(id);
