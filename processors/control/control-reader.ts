@@ -103,6 +103,9 @@ export class ControlReader implements ControlFallback {
   private storeWatch: NodeJS.Timeout | undefined;
   private syncing: Promise<void> | undefined;
   private storeSyncedOnce = false;
+  /** the Redis (ControlStore.identity) the store was last rewritten to whole */
+  private storeIdentity: string | null | undefined;
+  private identityUnknownSaid = false;
   private consumerRunning = false;
   private stopped = false;
   /** the control role applies each batch to the store only after its first whole sync */
@@ -368,12 +371,21 @@ export class ControlReader implements ControlFallback {
   /**
    * The control role keeps the Redis store whole: once it has read the topic to its end it writes
    * every event (idempotent) and marks the store synced; whenever the mark is gone (FLUSHDB, a
-   * failover) it does so again, and says so.
+   * failover to an empty replica), or Redis is another one than it wrote to (a restart from an
+   * older snapshot, a failover to a replica that lagged: the mark kept, recent writes lost), it
+   * does so again, and says so.
    */
   private watchStore(store: ControlStore): void {
     const sync = async (): Promise<void> => {
+      const identity = await store.identity();
+      if (identity === null && !this.identityUnknownSaid) {
+        this.identityUnknownSaid = true;
+        log.warn('Redis does not answer INFO to this user: a failover that keeps the control store\'s synced mark but loses recent writes will not be noticed');
+      }
+      const sameRedis = identity === this.storeIdentity;
       // The first sync always runs: until it, batches were read but not written (see the header).
-      if (this.applyLive && (await store.isSynced())) return;
+      const synced = this.applyLive && (await store.isSynced());
+      if (synced && sameRedis) return;
       await this.caughtUp();
       this.applyLive = true; // batches read from here on are applied as they come (idempotent)
       const token = await store.beginSync();
@@ -381,9 +393,11 @@ export class ControlReader implements ControlFallback {
       await this.publishUnreadable(store);
       // Not marked when Redis was flushed meanwhile: the next tick rewrites it again.
       if (!(await store.finishSync(token))) return;
+      this.storeIdentity = identity;
       if (this.storeSyncedOnce) {
         metrics.controlStoreRebuilds.inc();
-        log.warn({ events: this.history.size }, 'the control store was gone from Redis; rewritten from the control topic');
+        if (synced) log.warn({ events: this.history.size }, 'Redis restarted or failed over (the control store may have lost recent writes); rewritten from the control topic');
+        else log.warn({ events: this.history.size }, 'the control store was gone from Redis; rewritten from the control topic');
       }
       this.storeSyncedOnce = true;
     };

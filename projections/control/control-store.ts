@@ -79,6 +79,25 @@ export class ControlStore {
     return (await this.redis.exists(this.keys.controlSynced())) === 1;
   }
 
+  /**
+   * Which Redis this is: its process (run_id) and its replication history (master_replid, new
+   * when a replica is promoted). A change means the store may have lost writes without losing
+   * its synced mark (a restart from an older snapshot, a failover to a replica that lagged).
+   * Null when INFO is not permitted (an ACL without it): then only a lost mark is noticed.
+   */
+  async identity(): Promise<string | null> {
+    let info: string;
+    try {
+      info = String(await this.redis.call('INFO', 'server', 'replication'));
+    } catch (error) {
+      if (error instanceof Error && /NOPERM|unknown command/i.test(error.message)) return null;
+      throw error;
+    }
+    const runId = /^run_id:(\S+)/m.exec(info)?.[1];
+    const replId = /^master_replid:(\S+)/m.exec(info)?.[1];
+    return runId === undefined || replId === undefined ? null : `${runId}/${replId}`;
+  }
+
   async markSynced(): Promise<void> {
     await this.redis.set(this.keys.controlSynced(), new Date().toISOString());
   }
