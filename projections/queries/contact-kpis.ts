@@ -7,7 +7,7 @@ import { monthsOf } from './rollup-kpis.js';
 import type { RecipientType } from '../../schemas/events.js';
 import { bestTimeToEmail, contactHashOf, openHistograms, contactOpens, type BestTimeSlot, type OpenHistograms } from './best-time.js';
 import type { ControlFallback } from '../control/control-store.js';
-import { readHashes, runQuery } from './context.js';
+import { readHashes, readLive, runQuery } from './context.js';
 import { bucketOf, lastDays } from './days.js';
 import { rate, toInt, toIso } from './rates.js';
 
@@ -111,7 +111,7 @@ export async function queryContactKpis(
   const hours = hourMonths(now, historyDays);
   // The window from the contact's month hashes: two HMGETs for 30 days (read-kpis.lua, 'packed'),
   // with the contact hash and its best-time months read whole.
-  const { data, keys: v } = await runQuery<'packed'>(
+  const { data } = await runQuery<'packed'>(
     redis,
     keys,
     orgId,
@@ -133,16 +133,21 @@ export async function queryContactKpis(
     [first, ...hourHashes] = data.heads;
     ({ sums, present } = sumWindow(buckets, data.rows, data.held, lastExpiredDay(now, historyDays)));
   } else {
-    // a version written before contact months (until a replay rebuilds it): summed over its day hashes in Redis
-    const unpacked = await runQuery<'sum'>(
-      redis,
-      keys,
-      orgId,
-      (v) => ({ mode: 'sum', keys: [v.contact(orgId, contactId, type), ...buckets.map((b) => v.contactDay(orgId, contactId, b, type))], fields: CONTACT_DAY_FIELDS }),
-      fallback,
-    );
-    ({ first, sums, present } = unpacked.data);
-    hourHashes = await readHashes(redis, hours.map((month) => v.contactHours(orgId, contactId, month, type)));
+    // A version written before contact months (until a replay rebuilds it): summed over its day
+    // hashes in Redis, then its months of opens, in two round trips; readLive reads both again if
+    // a replay switched versions meanwhile (the replay that rebuilds this one, typically).
+    ({ first, sums, present, hourHashes } = await readLive(redis, keys, orgId, fallback, async (live) => {
+      const unpacked = await runQuery<'sum'>(
+        redis,
+        keys,
+        orgId,
+        (v) => ({ mode: 'sum', keys: [v.contact(orgId, contactId, type), ...buckets.map((b) => v.contactDay(orgId, contactId, b, type))], fields: CONTACT_DAY_FIELDS }),
+        fallback,
+      );
+      const months = await readHashes(redis, hours.map((month) => live.contactHours(orgId, contactId, month, type)));
+      // a sum of another version than `live` means a switch: readLive finds `live` gone and reads again
+      return { ...unpacked.data, hourHashes: months };
+    }));
   }
   const contact = contactHashOf(first);
   const opens = contactOpens(contact.histograms, contact.fields.lastOpenedAt, hourHashes);
