@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import type { Config } from './config.js';
 import { EngagementError } from './errors.js';
 
@@ -49,5 +49,52 @@ export function withoutCredentials(url: string): string {
     return parsed.toString();
   } catch {
     return '(REDIS_URL)';
+  }
+}
+
+/**
+ * Which Redis this is, from its `INFO server` and `INFO replication` replies: its process
+ * (`run_id`, new at every start) and its replication history (`master_replid`, new when a
+ * replica is promoted). State derived from a log and kept in Redis records the identity it was
+ * written to: another one means Redis may have lost recent writes and kept the rest (a restart
+ * from an older snapshot, a failover to a replica that lagged). Null when either is missing (a
+ * proxy that does not pass them on). Pure.
+ */
+export function redisIdentityOf(info: string): string | null {
+  const runId = /^run_id:(\S+)/m.exec(info)?.[1];
+  const replId = /^master_replid:(\S+)/m.exec(info)?.[1];
+  return runId === undefined || replId === undefined ? null : `${runId}/${replId}`;
+}
+
+/** How long a process trusts the identity it last read (one INFO per second per client at most). */
+export const REDIS_IDENTITY_MAX_AGE_MS = 1000;
+
+const identities = new WeakMap<Redis, { at: number; value: Promise<string | null> }>();
+
+/**
+ * redisIdentityOf this client's Redis, read again when older than `maxAgeMs` (0: now); concurrent
+ * callers share one read. Null when Redis refuses INFO (an ACL without it, a proxy): then only
+ * a lost mark is noticed. A connection error rejects, as any command's.
+ */
+export function redisIdentity(redis: Redis, maxAgeMs = REDIS_IDENTITY_MAX_AGE_MS): Promise<string | null> {
+  const now = Date.now();
+  const cached = identities.get(redis);
+  if (cached && now - cached.at < maxAgeMs) return cached.value;
+  const value = readIdentity(redis);
+  identities.set(redis, { at: now, value });
+  value.catch(() => {
+    if (identities.get(redis)?.value === value) identities.delete(redis);
+  });
+  return value;
+}
+
+async function readIdentity(redis: Redis): Promise<string | null> {
+  try {
+    const [server, replication] = await Promise.all([redis.info('server'), redis.info('replication')]);
+    return redisIdentityOf(`${server}\n${replication}`);
+  } catch (error) {
+    // an error reply (NOPERM, an unknown or refused command) is an answer: no identity
+    if (error instanceof ReplyError) return null;
+    throw error;
   }
 }

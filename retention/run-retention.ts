@@ -60,6 +60,8 @@ export interface RetentionReport {
   purged: PurgeOutcome[];
   /** purges still in progress: the next pass resumes them */
   unfinished: PurgeOutcome[];
+  /** why this pass began no purge and resumed none that was not a fact yet (the control store could not be trusted) */
+  purgesDeferred?: string;
   expiredBlobsDeleted: number;
   expiredBlobsError?: string;
   /** members of the orgs' key indexes whose key had expired, removed (prune-index.ts) */
@@ -80,11 +82,23 @@ export interface RetentionReport {
  */
 export async function runRetention(deps: RetentionDeps, now: number = Date.now()): Promise<RetentionReport> {
   const control = new ControlStore(deps.redis, deps.keys);
+  // Which orgs are due, and whether a renewal cancels a purge, is read from the control store: only
+  // from one that holds the whole control topic on this very Redis (a Redis back from an older
+  // snapshot may have lost a renewal, and a purge cannot be undone). Otherwise this pass decides
+  // nothing and the next one does, once the control role has rewritten the store.
+  const synced = await control.isSynced(0);
+  const purgesDeferred = synced ? undefined : 'the control store is not synced with the control topic on this Redis (the control role rewrites it: is `engagement start` running?)';
+  if (purgesDeferred) log.warn(`no purge decided by this pass: ${purgesDeferred}`);
   const inProgress = await readPurges(deps);
   const states = await control.readOrgs(await control.listOrgs());
   const outcomes: PurgeOutcome[] = [];
 
   for (const [orgId, record] of inProgress) {
+    if (purgesDeferred && record.step === 'event') {
+      // not a fact yet: a renewal the store lost could still cancel it
+      outcomes.push(deferredOutcome(orgId, record, purgesDeferred));
+      continue;
+    }
     const state = states.get(orgId);
     if (record.step === 'event' && state && state.renewedAt !== null && state.renewedAt >= record.subscriptionEndedAt && (await purgeNotYetAFact(deps, orgId, record, state.renewedAt))) {
       // Renewed before the purge became a fact (its event never acknowledged): cancelled.
@@ -94,7 +108,7 @@ export async function runRetention(deps: RetentionDeps, now: number = Date.now()
     }
     outcomes.push(await purgeOrg(deps, control, orgId, record, record.step));
   }
-  for (const state of orgsDueForPurge(states.values(), now, deps.config.retentionDays)) {
+  for (const state of purgesDeferred ? [] : orgsDueForPurge(states.values(), now, deps.config.retentionDays)) {
     if (inProgress.has(state.orgId)) continue;
     const record: PurgeRecord = { eventId: randomUUID(), purgedAt: now, subscriptionEndedAt: state.subscriptionEndedAt!, step: 'event' };
     // Recorded before the event is sent: from here on the purge is finished by some pass.
@@ -131,6 +145,7 @@ export async function runRetention(deps: RetentionDeps, now: number = Date.now()
     staleKeysDestroyed,
     purged: outcomes.filter((o) => o.status === 'completed'),
     unfinished: outcomes.filter((o) => o.status !== 'completed'),
+    ...(purgesDeferred !== undefined ? { purgesDeferred } : {}),
     expiredBlobsDeleted,
     ...(expiredBlobsError !== undefined ? { expiredBlobsError } : {}),
     indexEntriesRemoved,
@@ -166,6 +181,21 @@ async function destroyKeysOfPurgedOrgs(deps: RetentionDeps, skip: ReadonlySet<st
     log.error({ err: error }, 'data keys of purged orgs not checked; the next pass tries again');
   }
   return destroyed;
+}
+
+/** A purge left at its event step by a pass that could not trust the control store. */
+function deferredOutcome(orgId: string, record: PurgeRecord, reason: string): PurgeOutcome {
+  return {
+    orgId,
+    subscriptionEndedAt: new Date(record.subscriptionEndedAt).toISOString(),
+    purgedAt: new Date(record.purgedAt).toISOString(),
+    resumedFrom: record.step,
+    status: 'waiting',
+    step: record.step,
+    redisKeysDeleted: 0,
+    blobsDeleted: 0,
+    reason,
+  };
 }
 
 async function readPurges(deps: RetentionDeps): Promise<Map<string, PurgeRecord>> {

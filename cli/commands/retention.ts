@@ -42,6 +42,7 @@ export function registerRetentionCommand(program: Command): void {
 export function formatReport(report: RetentionReport, config: Pick<Config, 'retentionDays' | 'blobRetentionDays'>): string {
   const lines = [`retention at ${report.now} (RETENTION_DAYS=${config.retentionDays}, BLOB_RETENTION_DAYS=${config.blobRetentionDays})`];
   const resumed = (p: PurgeOutcome): string => (p.resumedFrom === null ? '' : `from ${p.resumedFrom}`);
+  if (report.purgesDeferred !== undefined) lines.push(`no purge decided by this pass: ${report.purgesDeferred}`);
   lines.push(
     report.purged.length === 0
       ? 'no organisation purged'

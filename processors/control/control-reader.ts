@@ -103,8 +103,6 @@ export class ControlReader implements ControlFallback {
   private storeWatch: NodeJS.Timeout | undefined;
   private syncing: Promise<void> | undefined;
   private storeSyncedOnce = false;
-  /** the Redis (ControlStore.identity) the store was last rewritten to whole */
-  private storeIdentity: string | null | undefined;
   private identityUnknownSaid = false;
   private consumerRunning = false;
   private stopped = false;
@@ -377,26 +375,23 @@ export class ControlReader implements ControlFallback {
    */
   private watchStore(store: ControlStore): void {
     const sync = async (): Promise<void> => {
-      const identity = await store.identity();
+      // The first sync always runs: until it, batches were read but not written (see the header).
+      const { marked, synced, identity } = await store.syncState();
       if (identity === null && !this.identityUnknownSaid) {
         this.identityUnknownSaid = true;
-        log.warn('Redis does not answer INFO to this user: a failover that keeps the control store\'s synced mark but loses recent writes will not be noticed');
+        log.warn('Redis does not say which it is (INFO refused, or without run_id and master_replid): a restart or failover that keeps the control store\'s synced mark but loses recent writes will not be noticed');
       }
-      const sameRedis = identity === this.storeIdentity;
-      // The first sync always runs: until it, batches were read but not written (see the header).
-      const synced = this.applyLive && (await store.isSynced());
-      if (synced && sameRedis) return;
+      if (this.applyLive && synced) return;
       await this.caughtUp();
       this.applyLive = true; // batches read from here on are applied as they come (idempotent)
       const token = await store.beginSync();
       await store.apply([...this.eventsByOrg.values()].flat());
       await this.publishUnreadable(store);
       // Not marked when Redis was flushed meanwhile: the next tick rewrites it again.
-      if (!(await store.finishSync(token))) return;
-      this.storeIdentity = identity;
+      if (!(await store.finishSync(token, identity))) return;
       if (this.storeSyncedOnce) {
         metrics.controlStoreRebuilds.inc();
-        if (synced) log.warn({ events: this.history.size }, 'Redis restarted or failed over (the control store may have lost recent writes); rewritten from the control topic');
+        if (marked) log.warn({ events: this.history.size }, 'Redis restarted or failed over (the control store may have lost recent writes); rewritten from the control topic');
         else log.warn({ events: this.history.size }, 'the control store was gone from Redis; rewritten from the control topic');
       }
       this.storeSyncedOnce = true;

@@ -8,6 +8,7 @@ import { evolveOrgState, fromHash, toHash, type OrgState } from './org-state.js'
 import { suppressionHash } from './suppression.js';
 import { isPurgedTombstone } from './purged-org.js';
 import { orgDigest } from '../purge-fence.js';
+import { redisIdentity } from '../../core/redis.js';
 
 /**
  * The current control state in Redis, shared by every API instance: written right after a
@@ -56,6 +57,18 @@ const TYPE_KEY_INDEX: Record<RecipientType, number> = { contact: 3, lead: 4, acc
 
 type ApplyScript = { engagementControlApply(...args: string[]): Promise<number> };
 
+/** The synced mark's value when Redis did not say which it is (redisIdentity null). */
+const UNKNOWN_IDENTITY = 'unknown';
+
+/**
+ * A synced mark (null: none) counts on the Redis whose identity is `identity`: it names that Redis,
+ * or one of them is unknown (a Redis that refuses INFO: only a lost mark is noticed there). Pure.
+ */
+export function storeSynced(mark: string | null, identity: string | null): boolean {
+  if (mark === null) return false;
+  return identity === null || mark === UNKNOWN_IDENTITY || mark === identity;
+}
+
 const FINISH_SYNC = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('SET', KEYS[2], ARGV[2])
@@ -75,37 +88,27 @@ export class ControlStore {
     if (!('engagementControlApply' in redis)) redis.defineCommand('engagementControlApply', { numberOfKeys: 8, lua: APPLY_LUA });
   }
 
-  async isSynced(): Promise<boolean> {
-    return (await this.redis.exists(this.keys.controlSynced())) === 1;
-  }
-
   /**
-   * Which Redis this is: its process (run_id) and its replication history (master_replid, new
-   * when a replica is promoted). A change means the store may have lost writes without losing
-   * its synced mark (a restart from an older snapshot, a failover to a replica that lagged).
-   * Null when INFO is not permitted (an ACL without it): then only a lost mark is noticed.
+   * The store holds the whole control topic: the synced mark is there and names the Redis this is
+   * (`maxAgeMs`: how old the identity read may be, redisIdentity).
    */
-  async identity(): Promise<string | null> {
-    let info: string;
-    try {
-      info = String(await this.redis.call('INFO', 'server', 'replication'));
-    } catch (error) {
-      if (error instanceof Error && /NOPERM|unknown command/i.test(error.message)) return null;
-      throw error;
-    }
-    const runId = /^run_id:(\S+)/m.exec(info)?.[1];
-    const replId = /^master_replid:(\S+)/m.exec(info)?.[1];
-    return runId === undefined || replId === undefined ? null : `${runId}/${replId}`;
+  async isSynced(maxAgeMs?: number): Promise<boolean> {
+    const [mark, identity] = await Promise.all([this.redis.get(this.keys.controlSynced()), redisIdentity(this.redis, maxAgeMs)]);
+    return storeSynced(mark, identity);
   }
 
-  async markSynced(): Promise<void> {
-    await this.redis.set(this.keys.controlSynced(), new Date().toISOString());
+  /** The synced mark, whether it counts, and the identity of this Redis read now (for the control role's watch). */
+  async syncState(): Promise<{ marked: boolean; synced: boolean; identity: string | null }> {
+    const [mark, identity] = await Promise.all([this.redis.get(this.keys.controlSynced()), redisIdentity(this.redis, 0)]);
+    return { marked: mark !== null, synced: storeSynced(mark, identity), identity };
   }
 
   /**
    * A rewrite of the whole store is bracketed: `beginSync` leaves a token, `finishSync` sets the
    * synced mark only if the token is still there. A flush in between takes the token with the
-   * data, so the mark is never set on a store that lost what was just written.
+   * data, so the mark is never set on a store that lost what was just written. The mark's value
+   * is the identity of the Redis read before the rewrite began (redisIdentity): a Redis that comes
+   * back with the mark but without recent writes is another one, so the mark no longer counts.
    */
   async beginSync(): Promise<string> {
     const token = `${process.pid}:${Date.now()}:${Math.random().toString(36).slice(2)}`;
@@ -113,8 +116,8 @@ export class ControlStore {
     return token;
   }
 
-  async finishSync(token: string): Promise<boolean> {
-    const marked = await this.redis.eval(FINISH_SYNC, 2, `${this.keys.controlSynced()}:pending`, this.keys.controlSynced(), token, new Date().toISOString());
+  async finishSync(token: string, identity: string | null): Promise<boolean> {
+    const marked = await this.redis.eval(FINISH_SYNC, 2, `${this.keys.controlSynced()}:pending`, this.keys.controlSynced(), token, identity ?? UNKNOWN_IDENTITY);
     return marked === 1;
   }
 
@@ -202,10 +205,10 @@ export class ControlStore {
   async readOrgs(orgIds: readonly string[]): Promise<Map<string, OrgState>> {
     const pipeline = this.redis.pipeline();
     for (const orgId of orgIds) pipeline.hgetall(this.keys.controlOrg(orgId));
-    pipeline.exists(this.keys.controlSynced());
-    const results = (await pipeline.exec()) ?? [];
+    pipeline.get(this.keys.controlSynced());
     const fallback = this.fallback;
-    if (fallback && results[orgIds.length]?.[1] !== 1) return new Map(orgIds.map((orgId) => [orgId, fallback.orgState(orgId)]));
+    const [results, identity] = await Promise.all([pipeline.exec().then((r) => r ?? []), fallback ? redisIdentity(this.redis) : null]);
+    if (fallback && !storeSynced((results[orgIds.length]?.[1] as string | null | undefined) ?? null, identity)) return new Map(orgIds.map((orgId) => [orgId, fallback.orgState(orgId)]));
     return new Map(orgIds.map((orgId, i) => [orgId, fromHash(orgId, (results[i]?.[1] as Record<string, string>) ?? {})]));
   }
 

@@ -23,7 +23,7 @@
 -- ARGV[3..] field names ('sum', 'rows')
 --
 -- Returns {current} alone when the live version is not ARGV[1] (a replay switched it: the caller
--- asks again with that version), else {current, orgHash, synced, ...}:
+-- asks again with that version), else {current, orgHash, syncedMark, ...}:
 --   hash: one flat field/value array per key
 --   sum:  the first key's flat hash, the sums (one per field), how many of the summed keys exist
 --   rows: one string per key, its #fields values joined by ','
@@ -32,7 +32,8 @@ local current = redis.call('GET', KEYS[1]) or '1'
 if tonumber(current) ~= tonumber(ARGV[1]) then
   return {current}
 end
-local out = {current, redis.call('HGETALL', KEYS[2]), redis.call('EXISTS', KEYS[3])}
+-- the synced mark's value (false, a nil reply, when there is none: a nil would end the array here)
+local out = {current, redis.call('HGETALL', KEYS[2]), redis.call('GET', KEYS[3]) or false}
 local mode = ARGV[2]
 if mode == 'hash' then
   for i = 4, #KEYS do

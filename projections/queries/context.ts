@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import { coalesceWrites } from '../../core/coalesced-writes.js';
 import { EngagementError } from '../../core/errors.js';
 import { countsInRow } from './reply-numbers.js';
-import type { ControlFallback } from '../control/control-store.js';
+import { storeSynced, type ControlFallback } from '../control/control-store.js';
+import { redisIdentity } from '../../core/redis.js';
 import { fromHash, type OrgState } from '../control/org-state.js';
 import { FIRST_PROJECTION_VERSION, parseCurrentVersion, readCurrentVersion } from '../current-version.js';
 import type { Keys, ProjectionVersion, VersionKeys } from '../keys.js';
@@ -108,8 +109,10 @@ export async function runQuery<M extends ReadPlan['mode']>(
       version = live;
       continue;
     }
-    // The control store lost (flushed) and not rewritten yet: the control topic decides, not a missing hash.
-    const org = fallback && reply[2] !== 1 ? fallback.orgState(orgId) : fromHash(orgId, flatToHash(reply[1]));
+    // The control store lost (flushed, or a Redis without its latest writes) and not rewritten yet:
+    // the control topic decides, not a missing or stale hash.
+    const synced = !fallback || storeSynced(reply[2] == null ? null : String(reply[2]), await redisIdentity(redis));
+    const org = synced ? fromHash(orgId, flatToHash(reply[1])) : fallback.orgState(orgId);
     if (!org.enabled) {
       throw new EngagementError('engagement_disabled', `email engagement is disabled for organisation ${orgId}`);
     }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -11,17 +12,22 @@ import type { Config } from '../../core/config.js';
 import { createKafka } from '../../core/kafka.js';
 import { createRedis } from '../../core/redis.js';
 import { startProcessors, type ProcessorsHandle } from '../../processors/index.js';
+import { startServer, type RunningServer } from '../../api/server.js';
 import { keysFor } from '../../projections/keys.js';
-import { suppressionHash } from '../../projections/control/suppression.js';
+import { ControlStore } from '../../projections/control/control-store.js';
+import { connectRetention } from '../../retention/connect.js';
+import { runRetention } from '../../retention/run-retention.js';
+import { recipientKey } from '../../schemas/events.js';
 import { cleanupTestResources, createTestTopics, testConfig, waitFor } from '../support/env.js';
 import { fixture } from '../support/fixtures.js';
 import { produceEvents } from './support/produce.js';
 
 /**
  * Redis comes back without its latest writes but with the synced mark: a restart from a snapshot
- * taken before them (as a failover to a replica that lagged). The control store must not keep
- * an org enabled, or a recipient allowed, that the control topic has since switched off: the
- * control role notices that it talks to another Redis and rewrites the store from the topic.
+ * taken before them (as a failover to a replica that lagged). Nothing may keep an org enabled, or
+ * a recipient allowed, that the control topic has since switched off: while the control role is
+ * down the API answers from its own copy of the topic (the mark names another Redis) and retention
+ * decides no purge; once the role runs, it rewrites the store from the topic.
  * The test runs a redis-server of its own, so it can be killed and restarted.
  */
 describe('the control store after Redis lost its latest writes', () => {
@@ -32,8 +38,11 @@ describe('the control store after Redis lost its latest writes', () => {
   let kafka: Kafka;
   let redis: Redis;
   let processors: ProcessorsHandle | undefined;
-  const orgId = 'org-lost-writes';
+  let api: RunningServer | undefined;
+  const disabledOrg = 'org-lost-disable';
+  const optOutOrg = 'org-lost-optout';
   const at = Date.now() - 60_000;
+  const ADMIN = 'admin-key-lost-writes';
 
   /** Resolves once the server says it accepts connections (its log, on stdout). */
   async function startRedis(): Promise<void> {
@@ -52,10 +61,26 @@ describe('the control store after Redis lost its latest writes', () => {
     child.stdout!.resume();
   }
 
+  const send = async (orgId: string, contactId: string): Promise<{ status: number; json: Record<string, unknown> }> => {
+    const response = await fetch(`${api!.url}/v1/orgs/${orgId}/emails`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ emailId: `e-${randomUUID()}`, senderId: 's-1', recipients: [{ contactId, type: 'contact' }], links: [], follow: true }),
+    });
+    return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+  };
+
   beforeAll(async () => {
     port = await freePort();
     const base = testConfig();
-    config = testConfig({ REDIS_URL: `redis://127.0.0.1:${port}`, TOPIC_PREFIX: base.topicPrefix, REDIS_PREFIX: base.redisPrefix, BLOB_CONTAINER: base.blobContainer });
+    config = testConfig({
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+      TOPIC_PREFIX: base.topicPrefix,
+      REDIS_PREFIX: base.redisPrefix,
+      BLOB_CONTAINER: base.blobContainer,
+      ENGAGEMENT_ADMIN_KEY: ADMIN,
+      PORT: '0',
+    });
     await startRedis();
     kafka = createKafka(config);
     redis = createRedis(config);
@@ -65,6 +90,7 @@ describe('the control store after Redis lost its latest writes', () => {
   }, 60_000);
 
   afterAll(async () => {
+    await api?.close();
     await processors?.stop();
     if (config) await cleanupTestResources(config);
     redis?.disconnect();
@@ -72,36 +98,63 @@ describe('the control store after Redis lost its latest writes', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('an org disabled and a contact opted out after the snapshot are disabled and opted out again', { timeout: 60_000 }, async () => {
+  it('an org disabled and a contact opted out after the snapshot: the API answers from the topic, retention waits, the control role rewrites the store', { timeout: 90_000 }, async () => {
     const k = keysFor(config.redisPrefix);
-    const secret = config.suppressionSecret;
+    const store = new ControlStore(redis, k, undefined, config.suppressionSecret);
     await produceEvents(kafka, config, [
-      fixture('OrgEngagementEnabled', { orgId, occurredAt: at }),
-      fixture('ContactFollowPreferenceChanged', { orgId, contactId: 'c-1', contactType: 'contact', recipientType: 'contact', allow: true, occurredAt: at + 1 }),
+      fixture('OrgEngagementEnabled', { orgId: disabledOrg, occurredAt: at }),
+      fixture('OrgEngagementEnabled', { orgId: optOutOrg, occurredAt: at }),
+      fixture('ContactFollowPreferenceChanged', { orgId: optOutOrg, contactId: 'c-1', contactType: 'contact', recipientType: 'contact', allow: true, occurredAt: at + 1 }),
     ]);
-    await waitFor(async () => (await redis.hget(k.controlOrg(orgId), 'enabled')) === '1' && (await redis.exists(k.controlSynced())) === 1, {
-      message: 'org enabled in a synced store',
+    await waitFor(async () => (await store.readOrg(disabledOrg)).enabled && (await store.readOrg(optOutOrg)).enabled && (await store.isSynced(0)), {
+      message: 'both orgs enabled in a synced store',
     });
     await redis.save();
 
     await produceEvents(kafka, config, [
-      fixture('OrgEngagementDisabled', { orgId, occurredAt: at + 2 }),
-      fixture('ContactFollowPreferenceChanged', { orgId, contactId: 'c-1', contactType: 'contact', recipientType: 'contact', allow: false, occurredAt: at + 3 }),
+      fixture('OrgEngagementDisabled', { orgId: disabledOrg, occurredAt: at + 2 }),
+      fixture('ContactFollowPreferenceChanged', { orgId: optOutOrg, contactId: 'c-1', contactType: 'contact', recipientType: 'contact', allow: false, occurredAt: at + 3 }),
     ]);
-    await waitFor(async () => (await redis.hget(k.controlOrg(orgId), 'enabled')) === '0', { message: 'org disabled in the store' });
+    const switchedOff = async (): Promise<boolean> =>
+      !(await store.readOrg(disabledOrg)).enabled && (await store.readRecipientsAllow(optOutOrg, [{ type: 'contact', id: 'c-1' }])).get(recipientKey('contact', 'c-1')) === false;
+    await waitFor(switchedOff, { message: 'org disabled and contact opted out in the store' });
 
-    // Redis dies and comes back from the snapshot: enabled, allowed, and still marked synced.
+    // The control role is down, and Redis dies and comes back from the snapshot: enabled, allowed, and still marked synced.
+    await processors!.stop();
+    processors = undefined;
     server!.kill('SIGKILL');
     await once(server!, 'exit');
     await startRedis();
     expect(await redis.exists(k.controlSynced())).toBe(1);
+    expect(await switchedOff()).toBe(false);
+    expect(await store.isSynced(0)).toBe(false);
 
-    await waitFor(
-      async () =>
-        (await redis.hget(k.controlOrg(orgId), 'enabled')) === '0' &&
-        (await redis.sismember(k.suppression(orgId), suppressionHash(secret, orgId, 'contact', 'c-1'))) === 1,
-      { timeoutMs: 20_000, message: 'the control store rewritten from the topic after the lost writes' },
-    );
+    // The API does not take the restored store for the truth: the mark names the Redis before the restart.
+    api = await startServer(config);
+    await api.kafkaReached();
+    await waitFor(async () => (await send(disabledOrg, 'c-9')).status === 409, { timeoutMs: 20_000, message: 'the disabled org refused from the topic' });
+    expect((await send(disabledOrg, 'c-9')).json).toMatchObject({ error: 'engagement_disabled' });
+    const optedOut = await send(optOutOrg, 'c-1');
+    expect(optedOut.status).toBe(201);
+    expect((optedOut.json.recipients as Array<{ followed: boolean }>)[0]!.followed).toBe(false);
+
+    // Nor does retention: it decides no purge on a store it cannot trust.
+    const retention = await connectRetention(config);
+    try {
+      expect((await runRetention(retention.deps)).purgesDeferred).toMatch(/not synced/);
+    } finally {
+      await retention.close();
+    }
+
+    // The control role back: the store rewritten from the topic, on this Redis.
+    processors = await startProcessors(config, { roles: ['control'] });
+    await waitFor(async () => (await switchedOff()) && (await store.isSynced(0)), { timeoutMs: 20_000, message: 'the control store rewritten from the topic after the lost writes' });
+    const after = await connectRetention(config);
+    try {
+      expect((await runRetention(after.deps)).purgesDeferred).toBeUndefined();
+    } finally {
+      await after.close();
+    }
   });
 });
 
