@@ -53,18 +53,19 @@ export function withoutCredentials(url: string): string {
 }
 
 /**
- * Which Redis this is, from its `INFO server` and `INFO replication` replies: its process
- * (`run_id`, new at every start) and its replication history (`master_replid`, new when a
- * replica is promoted). State derived from a log and kept in Redis records the identity it was
- * written to: another one means Redis may have lost recent writes and kept the rest (a restart
- * from an older snapshot, a failover to a replica that lagged). Null when either is missing (a
- * proxy that does not pass them on). Pure.
+ * Which Redis this is: its `run_id` (INFO server), new at every start of a Redis process. State
+ * derived from a log and kept in Redis records the identity it was written on: another one means
+ * Redis may have lost recent writes and kept the rest (a restart from an older snapshot, a
+ * failover to a replica that lagged: another process). `master_replid` is not part of it: it also
+ * changes when a replica attaches, or a backlog is dropped, with nothing lost. Null when the
+ * reply has no run_id (a proxy that does not pass it on). Pure.
  */
 export function redisIdentityOf(info: string): string | null {
-  const runId = /^run_id:(\S+)/m.exec(info)?.[1];
-  const replId = /^master_replid:(\S+)/m.exec(info)?.[1];
-  return runId === undefined || replId === undefined ? null : `${runId}/${replId}`;
+  return /^run_id:(\S+)/m.exec(info)?.[1] ?? null;
 }
+
+/** Error replies that say "not now" (a busy script, a dataset loading…), not "no INFO here". */
+const TRANSIENT_REPLY = /^(BUSY|LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY)\b/;
 
 /** How long a process trusts the identity it last read (one INFO per second per client at most). */
 export const REDIS_IDENTITY_MAX_AGE_MS = 1000;
@@ -74,7 +75,7 @@ const identities = new WeakMap<Redis, { at: number; value: Promise<string | null
 /**
  * redisIdentityOf this client's Redis, read again when older than `maxAgeMs` (0: now); concurrent
  * callers share one read. Null when Redis refuses INFO (an ACL without it, a proxy): then only
- * a lost mark is noticed. A connection error rejects, as any command's.
+ * a lost mark is noticed. A connection error, or a transient error reply, rejects.
  */
 export function redisIdentity(redis: Redis, maxAgeMs = REDIS_IDENTITY_MAX_AGE_MS): Promise<string | null> {
   const now = Date.now();
@@ -90,11 +91,10 @@ export function redisIdentity(redis: Redis, maxAgeMs = REDIS_IDENTITY_MAX_AGE_MS
 
 async function readIdentity(redis: Redis): Promise<string | null> {
   try {
-    const [server, replication] = await Promise.all([redis.info('server'), redis.info('replication')]);
-    return redisIdentityOf(`${server}\n${replication}`);
+    return redisIdentityOf(await redis.info('server'));
   } catch (error) {
-    // an error reply (NOPERM, an unknown or refused command) is an answer: no identity
-    if (error instanceof ReplyError) return null;
+    // an error reply that refuses INFO (NOPERM, an unknown or disabled command) is an answer: no identity
+    if (error instanceof ReplyError && !TRANSIENT_REPLY.test((error as Error).message)) return null;
     throw error;
   }
 }

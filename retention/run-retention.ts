@@ -18,6 +18,8 @@ import { pruneOrgIndexes } from './prune-index.js';
 
 const log = childLogger('retention');
 
+const NOT_SYNCED = 'the control store is not synced with the control topic on this Redis (the control role rewrites it: is `engagement start` running, and Kafka reachable?)';
+
 /** How long a pass waits for the landers to pass a purge before leaving it to the next pass. */
 export const LANDER_WAIT_MS = 30_000;
 const LANDER_POLL_MS = 200;
@@ -86,11 +88,12 @@ export async function runRetention(deps: RetentionDeps, now: number = Date.now()
   // from one that holds the whole control topic on this very Redis (a Redis back from an older
   // snapshot may have lost a renewal, and a purge cannot be undone). Otherwise this pass decides
   // nothing and the next one does, once the control role has rewritten the store.
-  const synced = await control.isSynced(0);
-  const purgesDeferred = synced ? undefined : 'the control store is not synced with the control topic on this Redis (the control role rewrites it: is `engagement start` running?)';
-  if (purgesDeferred) log.warn(`no purge decided by this pass: ${purgesDeferred}`);
+  let purgesDeferred = (await control.isSynced(0)) ? undefined : NOT_SYNCED;
   const inProgress = await readPurges(deps);
   const states = await control.readOrgs(await control.listOrgs());
+  // and still so once read: a Redis restarted meanwhile may have answered those reads (ioredis queues them)
+  const stillSynced = async (): Promise<boolean> => purgesDeferred === undefined && (await control.isSynced(0));
+  if (purgesDeferred === undefined && !(await stillSynced())) purgesDeferred = NOT_SYNCED;
   const outcomes: PurgeOutcome[] = [];
 
   for (const [orgId, record] of inProgress) {
@@ -110,12 +113,17 @@ export async function runRetention(deps: RetentionDeps, now: number = Date.now()
   }
   for (const state of purgesDeferred ? [] : orgsDueForPurge(states.values(), now, deps.config.retentionDays)) {
     if (inProgress.has(state.orgId)) continue;
+    if (!(await stillSynced())) {
+      purgesDeferred = NOT_SYNCED;
+      break;
+    }
     const record: PurgeRecord = { eventId: randomUUID(), purgedAt: now, subscriptionEndedAt: state.subscriptionEndedAt!, step: 'event' };
     // Recorded before the event is sent: from here on the purge is finished by some pass.
     if ((await deps.redis.hsetnx(deps.keys.purges(), state.orgId, JSON.stringify(record))) === 0) continue;
     outcomes.push(await purgeOrg(deps, control, state.orgId, record, null));
   }
 
+  if (purgesDeferred) log.warn(`no purge decided by this pass: ${purgesDeferred}`);
   const staleKeysDestroyed = await destroyKeysOfPurgedOrgs(deps, new Set([...inProgress.keys(), ...outcomes.map((o) => o.orgId)]));
 
   // A destroyed key is physically gone once its segment rolled and was compacted: the roll needs an append.

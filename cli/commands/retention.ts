@@ -5,6 +5,9 @@ import { connectRetention } from '../../retention/connect.js';
 import { runRetention, type PurgeOutcome, type RetentionReport } from '../../retention/run-retention.js';
 import { table } from '../../core/table.js';
 
+/** EX_TEMPFAIL: try again later (the control store is being rewritten). */
+export const EXIT_PURGES_DEFERRED = 75;
+
 export function parseNow(raw: string | undefined): number {
   if (raw === undefined) return Date.now();
   const ms = Date.parse(raw);
@@ -28,6 +31,8 @@ export function registerRetentionCommand(program: Command): void {
         const report = await runRetention(deps, now);
         // An unfinished purge is not an error of this pass, but the operator (or cron) must see it.
         if (report.unfinished.some((p) => p.status === 'failed') || report.expiredBlobsError !== undefined) process.exitCode = 1;
+        // no purge decided: not a failure of this pass, but one that a cron must not take for done
+        else if (report.purgesDeferred !== undefined) process.exitCode = EXIT_PURGES_DEFERRED;
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
           return;

@@ -97,10 +97,15 @@ export class ControlStore {
     return storeSynced(mark, identity);
   }
 
-  /** The synced mark, whether it counts, and the identity of this Redis read now (for the control role's watch). */
+  /**
+   * For the control role's watch: the synced mark, whether it holds (it counts, and names this
+   * Redis when this Redis says which it is: a mark written while it did not is written again), and
+   * the identity of this Redis read now.
+   */
   async syncState(): Promise<{ marked: boolean; synced: boolean; identity: string | null }> {
     const [mark, identity] = await Promise.all([this.redis.get(this.keys.controlSynced()), redisIdentity(this.redis, 0)]);
-    return { marked: mark !== null, synced: storeSynced(mark, identity), identity };
+    const synced = storeSynced(mark, identity) && !(mark === UNKNOWN_IDENTITY && identity !== null);
+    return { marked: mark !== null, synced, identity };
   }
 
   /**

@@ -96,10 +96,12 @@ export async function runQuery<M extends ReadPlan['mode']>(
     const allKeys = [keys.currentVersion(), keys.controlOrg(orgId), keys.controlSynced(), ...planKeys(p)];
     const argv = [String(version), p.mode, ...planArgs(p)];
     let reply: unknown[];
+    let identity: string | null = null;
     try {
       // concurrent reads of this turn share one write to Redis (the API's largest cost per read)
       coalesceWrites(redis);
-      reply = await (redis as unknown as WithCommand)[COMMAND_RAW](allKeys.length, allKeys, argv);
+      // which Redis this is (at most one INFO a second, alongside): the control store's mark counts only there
+      [reply, identity] = await Promise.all([(redis as unknown as WithCommand)[COMMAND_RAW](allKeys.length, allKeys, argv), fallback ? redisIdentity(redis) : null]);
     } catch (cause) {
       throw new EngagementError('redis_unavailable', (cause as Error).message, { cause, retriable: true });
     }
@@ -111,7 +113,7 @@ export async function runQuery<M extends ReadPlan['mode']>(
     }
     // The control store lost (flushed, or a Redis without its latest writes) and not rewritten yet:
     // the control topic decides, not a missing or stale hash.
-    const synced = !fallback || storeSynced(reply[2] == null ? null : String(reply[2]), await redisIdentity(redis));
+    const synced = !fallback || storeSynced(reply[2] == null ? null : String(reply[2]), identity);
     const org = synced ? fromHash(orgId, flatToHash(reply[1])) : fallback.orgState(orgId);
     if (!org.enabled) {
       throw new EngagementError('engagement_disabled', `email engagement is disabled for organisation ${orgId}`);
