@@ -12,7 +12,7 @@ import { fencePurge, orgDigest } from '../projections/purge-fence.js';
 import type { OrgPurged } from '../schemas/events.js';
 import { orgsDueForPurge } from './plan.js';
 import { deleteExpiredBlobs, purgeOrgBlobs } from './purge-blobs.js';
-import { nextStep, parsePurgeRecord, type PurgeRecord, type PurgeStep } from './purge-record.js';
+import { nextStep, parsePurgeRecord, type PurgeRecord, type PurgeStep } from '../projections/purge-record.js';
 import { purgeOrgFromRedis } from './purge-redis.js';
 import { pruneOrgIndexes } from './prune-index.js';
 
@@ -73,7 +73,7 @@ export interface RetentionReport {
 
 /**
  * One retention pass at `now`. A purge is a recorded sequence of idempotent steps
- * (purge-record.ts), begun when an org falls due and resumed by every later pass until its last
+ * (projections/purge-record.ts), begun when an org falls due and resumed by every later pass until its last
  * step: a crash or an outage at any step leaves the record, never a half-purged org that is no
  * longer due. Ordered with the processors (DESIGN §2): the OrgPurged event goes to the control
  * topic first; then the purge fence makes the projector refuse every batch gated without it, so

@@ -40,6 +40,7 @@ import { FIELD_ALGORITHM, FieldCipherError } from '../../core/crypto/field-ciphe
 import { keyMetrics } from '../../core/keys/key-metrics.js';
 import type { DataKeys } from '../../core/keys/keyring.js';
 import { suppressionHash } from '../../projections/control/suppression.js';
+import { purgeToFinishAgain, type PurgeRecord } from '../../projections/purge-record.js';
 import { ControlHistory, type UnreadableRecord } from '../gate/control-history.js';
 import type { DeadLetterWriter } from '../dead-letter.js';
 import type { RejectedRecord } from '../decode-records.js';
@@ -387,6 +388,10 @@ export class ControlReader implements ControlFallback {
       const token = await store.beginSync();
       await store.apply([...this.eventsByOrg.values()].flat());
       await this.publishUnreadable(store);
+      // Redis may have lost writes (no mark, or a mark of another Redis): what it lost may have
+      // brought back what a purge deleted, or the record of a purge under way. Retention finishes
+      // every purge again from its deletions (idempotent); not when this Redis kept its mark.
+      if (!marked || !synced) await this.recordPurgesToFinish(store);
       // Not marked when Redis was flushed meanwhile: the next tick rewrites it again.
       if (!(await store.finishSync(token, identity))) return;
       if (this.storeSyncedOnce) {
@@ -406,6 +411,17 @@ export class ControlReader implements ControlFallback {
     tick();
     this.storeWatch = setInterval(tick, STORE_WATCH_MS);
     this.storeWatch.unref();
+  }
+
+  private async recordPurgesToFinish(store: ControlStore): Promise<void> {
+    const ends = Object.fromEntries([...this.positions].map(([partition, offset]) => [String(partition), offset]));
+    const records = new Map<string, PurgeRecord>();
+    for (const [orgId, events] of this.eventsByOrg) {
+      const record = purgeToFinishAgain(orgId, events, ends);
+      if (record) records.set(orgId, record);
+    }
+    const recorded = await store.recordPurgesToFinish(records);
+    if (recorded.length > 0) log.warn({ orgs: recorded }, 'purges recorded again for retention to finish: Redis may have lost writes, and with them what a purge had deleted');
   }
 
   private reached(targets: ReadonlyMap<number, number>): boolean {

@@ -9,6 +9,7 @@ import { suppressionHash } from './suppression.js';
 import { isPurgedTombstone } from './purged-org.js';
 import { orgDigest } from '../purge-fence.js';
 import { redisIdentity } from '../../core/redis.js';
+import type { PurgeRecord } from '../purge-record.js';
 
 /**
  * The current control state in Redis, shared by every API instance: written right after a
@@ -192,6 +193,24 @@ export class ControlStore {
     const results = (await this.redis.pipeline().hgetall(this.keys.controlOrg(orgId)).hget(this.keys.purgeFence(), orgDigest(orgId)).exec()) ?? [];
     for (const [error] of results) if (error) throw error;
     return { hash: (results[0]?.[1] as Record<string, string> | undefined) ?? {}, fence: (results[1]?.[1] as string | null | undefined) ?? '' };
+  }
+
+  /**
+   * Purges for retention to finish again (purgeToFinishAgain), each unless one of its org is in
+   * progress already. Returns the orgs recorded.
+   */
+  async recordPurgesToFinish(records: ReadonlyMap<string, PurgeRecord>): Promise<string[]> {
+    if (records.size === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const [orgId, record] of records) pipeline.hsetnx(this.keys.purges(), orgId, JSON.stringify(record));
+    const results = (await pipeline.exec()) ?? [];
+    const orgIds = [...records.keys()];
+    const recorded: string[] = [];
+    results.forEach(([error, value], i) => {
+      if (error) throw error;
+      if (value === 1) recorded.push(orgIds[i]!);
+    });
+    return recorded;
   }
 
   /** The unresolved unreadable control records (the control role writes them whole). */

@@ -27,9 +27,12 @@ import { produceEvents } from './support/produce.js';
  * taken before them (as a failover to a replica that lagged). Nothing may keep an org enabled, or
  * a recipient allowed, that the control topic has since switched off: while the control role is
  * down the API answers from its own copy of the topic (the mark names another Redis) and retention
- * decides no purge; once the role runs, it rewrites the store from the topic.
+ * decides no purge; once the role runs, it rewrites the store from the topic, and records the
+ * purges it knows of again, so retention deletes what the restore brought back.
  * The test runs a redis-server of its own, so it can be killed and restarted.
  */
+const DAY = 86_400_000;
+
 describe('the control store after Redis lost its latest writes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ctl-lost-'));
   let port = 0;
@@ -41,6 +44,7 @@ describe('the control store after Redis lost its latest writes', () => {
   let api: RunningServer | undefined;
   const disabledOrg = 'org-lost-disable';
   const optOutOrg = 'org-lost-optout';
+  const purgedOrg = 'org-lost-purged';
   const at = Date.now() - 60_000;
   const ADMIN = 'admin-key-lost-writes';
 
@@ -98,18 +102,35 @@ describe('the control store after Redis lost its latest writes', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('an org disabled and a contact opted out after the snapshot: the API answers from the topic, retention waits, the control role rewrites the store', { timeout: 90_000 }, async () => {
+  it('an org disabled, a contact opted out and an org purged after the snapshot: the API answers from the topic, retention waits, the control role rewrites the store and retention purges again', { timeout: 90_000 }, async () => {
     const k = keysFor(config.redisPrefix);
     const store = new ControlStore(redis, k, undefined, config.suppressionSecret);
+    const ended = Date.now() - (config.retentionDays + 1) * DAY;
     await produceEvents(kafka, config, [
       fixture('OrgEngagementEnabled', { orgId: disabledOrg, occurredAt: at }),
       fixture('OrgEngagementEnabled', { orgId: optOutOrg, occurredAt: at }),
       fixture('ContactFollowPreferenceChanged', { orgId: optOutOrg, contactId: 'c-1', contactType: 'contact', recipientType: 'contact', allow: true, occurredAt: at + 1 }),
+      fixture('OrgEngagementEnabled', { orgId: purgedOrg, occurredAt: ended - DAY }),
+      fixture('SubscriptionEnded', { orgId: purgedOrg, occurredAt: ended }),
     ]);
     await waitFor(async () => (await store.readOrg(disabledOrg)).enabled && (await store.readOrg(optOutOrg)).enabled && (await store.isSynced(0)), {
       message: 'both orgs enabled in a synced store',
     });
+    // a projection key of the org about to be purged, listed in its index as the projector lists every key it writes
+    const v1 = k.version(1);
+    const kept = v1.email(purgedOrg, 'e-before-purge');
+    await redis.hset(kept, { opens: '3' });
+    await redis.sadd(v1.orgIndex(purgedOrg), kept);
     await redis.save();
+
+    // Retention purges the org after the snapshot: its key is gone.
+    const purging = await connectRetention(config);
+    try {
+      expect((await runRetention(purging.deps)).purged).toMatchObject([{ orgId: purgedOrg, status: 'completed' }]);
+    } finally {
+      await purging.close();
+    }
+    expect(await redis.exists(kept)).toBe(0);
 
     await produceEvents(kafka, config, [
       fixture('OrgEngagementDisabled', { orgId: disabledOrg, occurredAt: at + 2 }),
@@ -127,6 +148,7 @@ describe('the control store after Redis lost its latest writes', () => {
     await startRedis();
     expect(await redis.exists(k.controlSynced())).toBe(1);
     expect(await switchedOff()).toBe(false);
+    expect(await redis.exists(kept)).toBe(1); // what the purge deleted is back
     expect(await store.isSynced(0)).toBe(false);
 
     // The API does not take the restored store for the truth: the mark names the Redis before the restart.
@@ -149,12 +171,18 @@ describe('the control store after Redis lost its latest writes', () => {
     // The control role back: the store rewritten from the topic, on this Redis.
     processors = await startProcessors(config, { roles: ['control'] });
     await waitFor(async () => (await switchedOff()) && (await store.isSynced(0)), { timeoutMs: 20_000, message: 'the control store rewritten from the topic after the lost writes' });
+    // ...and the purge recorded again, for retention to finish from its deletions
+    expect(JSON.parse((await redis.hget(k.purges(), purgedOrg))!)).toMatchObject({ step: 'redis' });
     const after = await connectRetention(config);
     try {
-      expect((await runRetention(after.deps)).purgesDeferred).toBeUndefined();
+      const report = await runRetention(after.deps);
+      expect(report.purgesDeferred).toBeUndefined();
+      expect(report.purged).toMatchObject([{ orgId: purgedOrg, resumedFrom: 'redis', status: 'completed', redisKeysDeleted: 2 }]);
     } finally {
       await after.close();
     }
+    expect(await redis.exists(kept)).toBe(0);
+    expect(await redis.hexists(k.purges(), purgedOrg)).toBe(0);
   });
 });
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isPurgedTombstone } from '../../projections/control/purged-org.js';
 import { evolveOrgState, initialOrgState } from '../../projections/control/org-state.js';
-import { nextStep, parsePurgeRecord, PURGE_STEPS } from '../../retention/purge-record.js';
+import { nextStep, parsePurgeRecord, purgeToFinishAgain, PURGE_STEPS } from '../../projections/purge-record.js';
+import { fixture } from '../support/fixtures.js';
 import type { ControlEvent } from '../../schemas/events.js';
 
 describe('purge record', () => {
@@ -39,5 +40,26 @@ describe('a purged org in the control store', () => {
     expect(isPurgedTombstone(state(...purged, event('OrgEngagementEnabled', 11)))).toBe(false);
     expect(isPurgedTombstone(state(...purged, event('SubscriptionRenewed', 12)))).toBe(false);
     expect(isPurgedTombstone(state(...purged, event('SubscriptionEnded', 13)))).toBe(false);
+  });
+});
+
+describe('the purge the control role records again after Redis lost writes', () => {
+  const ends = { '0': 12 };
+  const purged = fixture('OrgPurged', { orgId: 'o', occurredAt: 5_000 });
+  const base = [fixture('OrgEngagementEnabled', { orgId: 'o', occurredAt: 1_000 }), fixture('SubscriptionEnded', { orgId: 'o', occurredAt: 2_000 }), purged];
+
+  it('is the latest purge of an org not enabled since, from its deletions on', () => {
+    const older = fixture('OrgPurged', { orgId: 'o', occurredAt: 500 });
+    expect(purgeToFinishAgain('o', [older, ...base], ends)).toEqual({ eventId: purged.eventId, purgedAt: 5_000, subscriptionEndedAt: 2_000, step: 'redis', controlEnds: ends });
+  });
+
+  it('is none for an org never purged, or enabled after its purge (what it holds since is its own)', () => {
+    expect(purgeToFinishAgain('o', base.slice(0, 2), ends)).toBeNull();
+    expect(purgeToFinishAgain('o', [...base, fixture('OrgEngagementEnabled', { orgId: 'o', occurredAt: 6_000 })], ends)).toBeNull();
+  });
+
+  it('stays for an org whose enable is not later than its purge, or renewed without being enabled', () => {
+    expect(purgeToFinishAgain('o', [...base, fixture('OrgEngagementEnabled', { orgId: 'o', occurredAt: 5_000 })], ends)).not.toBeNull();
+    expect(purgeToFinishAgain('o', [...base, fixture('SubscriptionRenewed', { orgId: 'o', occurredAt: 7_000 })], ends)).not.toBeNull();
   });
 });

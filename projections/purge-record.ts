@@ -1,7 +1,7 @@
 /**
  * A purge in progress, kept in Redis (`P:purges`, field orgId) from before its OrgPurged event is
  * sent until its last deletion, so a pass that crashed or met an outage at any step is finished by
- * the next one (retention/run-retention.ts). Pure: the steps in order and the JSON form.
+ * the next one (retention/run-retention.ts; the control role records one again when Redis lost writes). Pure: the steps in order and the JSON form.
  *
  *   event    OrgPurged (this eventId, at purgedAt) to the control topic, then to the control store
  *   key      the tombstone of the org's data keys on the keys topic (crypto-shredding): only after
@@ -11,6 +11,9 @@
  *   landers  wait until every lander instance has passed the OrgPurged event (controlEnds)
  *   blobs    the org's blobs deleted; then the record goes
  */
+
+import type { ControlEvent } from '../schemas/events.js';
+import { evolveOrgState, initialOrgState } from './control/org-state.js';
 
 // 'key' after 'fence': once the key is gone every API already sees the purge (fence), so no late event creates a new one.
 export const PURGE_STEPS = ['event', 'fence', 'key', 'redis', 'landers', 'blobs'] as const;
@@ -38,4 +41,23 @@ export function parsePurgeRecord(raw: string): PurgeRecord | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * The purge to finish again for an org whose control events are `events`, when Redis may have
+ * lost writes (a flush, a restart from an older snapshot): purged and not enabled since, its last
+ * purge recorded at its `redis` step, so retention deletes again whatever the loss brought back
+ * (projection keys restored from before the purge, a purge record lost before its deletions),
+ * then waits for the landers to pass `controlEnds` and deletes its blobs. Every step from there
+ * is idempotent. Null when the org is not purged, or was enabled after its purge (its data since
+ * is its own). Pure.
+ */
+export function purgeToFinishAgain(orgId: string, events: readonly ControlEvent[], controlEnds: Record<string, number>): PurgeRecord | null {
+  const state = events.reduce(evolveOrgState, initialOrgState(orgId));
+  if (state.purgedAt === null || state.enabled) return null;
+  let purge: ControlEvent | undefined;
+  for (const event of events) if (event.type === 'OrgPurged' && event.occurredAt === state.purgedAt) purge = event;
+  if (!purge) return null;
+  const ended = state.subscriptionEndedAt ?? purge.occurredAt;
+  return { eventId: purge.eventId, purgedAt: purge.occurredAt, subscriptionEndedAt: ended, step: 'redis', controlEnds };
 }
