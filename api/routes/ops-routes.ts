@@ -44,8 +44,8 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (app, deps) => {
       (pong) => pong === 'PONG',
       () => false,
     );
-    const tracking = spool ? (!spool.accepting ? 'spool_full' : kafka ? 'direct' : spool.sealing ? 'spooling' : 'keys_unavailable') : kafka ? 'direct' : 'unavailable';
-    const ready = redis && (kafka || (spool !== undefined && spool.accepting && spool.sealing));
+    const { tracking, takesTracking } = trackingState(spool, kafka);
+    const ready = redis && takesTracking;
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', kafka, redis, tracking, ...(spool ? { spool } : {}) });
   });
 
@@ -56,6 +56,18 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (app, deps) => {
     return reply.header('content-type', merged.contentType).send(await merged.metrics());
   });
 };
+
+/**
+ * How tracking requests fare, and whether this server takes them: a full spool refuses every hit
+ * (each one counted and lost) whether Kafka is up or not, so it turns the server away as much as
+ * Kafka down without a spool or without a data key to seal hits with. Pure.
+ */
+export function trackingState(spool: Pick<SpoolStatus, 'accepting' | 'sealing'> | undefined, kafka: boolean): { tracking: string; takesTracking: boolean } {
+  if (!spool) return { tracking: kafka ? 'direct' : 'unavailable', takesTracking: kafka };
+  if (!spool.accepting) return { tracking: 'spool_full', takesTracking: false };
+  if (kafka) return { tracking: 'direct', takesTracking: true };
+  return spool.sealing ? { tracking: 'spooling', takesTracking: true } : { tracking: 'keys_unavailable', takesTracking: false };
+}
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -85,6 +85,8 @@ const ACKED_EVERY_MS = 100;
 export class SegmentSpool {
   readonly recovery: SpoolRecovery = { records: 0, corruptTails: 0, corruptBytes: 0 };
   private readonly segments: Segment[] = [];
+  /** an active segment Kafka wholly has is replaced once it holds this much (a 16th of the smaller of the two limits) */
+  private readonly retireBytes: number;
   private active!: Segment;
   private fd = -1;
   private readPos: SpoolPosition = { seq: 0, offset: 0 };
@@ -109,7 +111,9 @@ export class SegmentSpool {
   private flushScheduled = false;
   private afterFlush: Array<() => void> = [];
 
-  private constructor(private readonly options: SpoolOptions) {}
+  private constructor(private readonly options: SpoolOptions) {
+    this.retireBytes = Math.max(1, Math.floor(Math.min(options.segmentBytes, options.maxBytes) / 16));
+  }
 
   /** Opens (creating) the spool directory, takes its lock and recovers what a previous run left. */
   static open(options: SpoolOptions): SegmentSpool {
@@ -274,6 +278,12 @@ export class SegmentSpool {
     this.waiting = atEnd ? 0 : Math.max(0, this.waiting - records);
     this.oldestAt = this.waiting === 0 ? null : (lastTimestamp ?? this.oldestAt);
     this.writeAcked(end);
+    // Kafka has the whole active segment: start a new one, so the loop below deletes it, once it
+    // is worth a file. Otherwise acknowledged bytes would stay on disk, and count against
+    // SPOOL_MAX_BYTES, until the segment reached SPOOL_SEGMENT_BYTES (never, with a smaller limit:
+    // the spool would refuse every record for good while Kafka is fine).
+    // (Not while a group commit is on its descriptor: a later acknowledgement does it.)
+    if (atEnd && this.active.size >= this.retireBytes && !this.syncing) this.retireActive();
     while (this.segments.length > 1) {
       const head = this.segments[0]!;
       if (head.seq > end.seq || (head.seq === end.seq && end.offset < head.size)) break;
@@ -401,6 +411,18 @@ export class SegmentSpool {
     this.dirty = false;
     // the sealed segment's last records reach the disk in the background, as a group commit would
     fdatasync(old, () => close(old, () => undefined));
+  }
+
+  /** A new active segment in place of one Kafka wholly has (deleted by the caller): nothing of it to bring to disk. */
+  private retireActive(): void {
+    const old = this.fd;
+    try {
+      this.openActive(this.active.seq + 1);
+    } catch {
+      return; // no new file: the acknowledged bytes stay until a later acknowledgement tries again
+    }
+    this.dirty = false;
+    close(old, () => undefined);
   }
 
   private openActive(seq: number): void {

@@ -282,6 +282,35 @@ describe('SegmentSpool', () => {
     expect(spool.append(big(1))).toBe('spooled');
   });
 
+  it('with SPOOL_MAX_BYTES under the segment size, records Kafka has do not keep it full: it takes records again, and again', () => {
+    // one segment never reaches its size before the spool is full: it must not hold acknowledged bytes for good
+    const o = options({ maxBytes: 1_048_576, segmentBytes: 16 * 1_048_576 });
+    const spool = openSpool(o);
+    const big = (i: number) => ({ ...message(i), value: Buffer.alloc(10_000, i % 256) });
+    for (let round = 0; round < 3; round++) {
+      let spooled = 0;
+      for (let i = 0; i < 200; i++) if (spool.append(big(i)) === 'spooled') spooled++;
+      expect(spooled).toBeGreaterThan(90); // ~1 MiB of 10 kB records, each round
+      const batch = spool.read(10_000);
+      expect(batch.messages).toHaveLength(spooled);
+      spool.ack(batch.end, spooled, null);
+      expect(spool.stats()).toMatchObject({ records: 0, oldestAt: null });
+      expect(spool.stats().bytes).toBeLessThan(o.maxBytes / 4);
+    }
+  });
+
+  it('bytes Kafka has leave the count once everything is acknowledged, whatever the segment size', async () => {
+    const o = options({ segmentBytes: 1_000_000 });
+    const spool = openSpool(o);
+    for (let i = 0; i < 2_000; i++) spool.append(message(i));
+    await new Promise((resolve) => setImmediate(resolve));
+    const batch = spool.read(10_000);
+    spool.ack(batch.end, batch.messages.length, null);
+    expect(spool.stats()).toMatchObject({ records: 0, bytes: 0 });
+    expect(spool.append(message(1))).toBe('spooled');
+    expect(values(spool.read(10))).toEqual(['event-1']);
+  });
+
   it('holds what the sink appends as the producer would send it: topic, key, timestamp, single-object value', () => {
     const spool = openSpool(options());
     const codec = new EventCodec();
