@@ -58,6 +58,8 @@ export interface Config {
   spoolMaxBytes: number;
   /** SPOOL_FSYNC_MS: group-commit period, the durability window against a power loss */
   spoolFsyncMs: number;
+  /** STOP_TIMEOUT_SECONDS: a graceful stop of `engagement start` gives up after this long (a stalled Kafka) */
+  stopTimeoutSeconds: number;
   /** SPOOL_SEGMENT_BYTES: size at which a new segment file starts */
   spoolSegmentBytes: number;
   /**
@@ -91,6 +93,7 @@ export const DEFAULTS = {
   RETENTION_INTERVAL_SECONDS: 3600,
   SPOOL_MAX_BYTES: 1024 * 1_048_576,
   SPOOL_FSYNC_MS: 10,
+  STOP_TIMEOUT_SECONDS: 30,
   SPOOL_SEGMENT_BYTES: 16 * 1_048_576,
   REPLAY_FOLD_MAX_MB: 0,
   /** Mail-privacy proxies and link scanners; Gmail's image proxy is deliberately absent. */
@@ -267,6 +270,7 @@ export function loadConfig(env: Env = process.env): Config {
     spoolPerProcess: (env.SPOOL_DIR ?? '') === '' && port === 0,
     spoolMaxBytes: int('SPOOL_MAX_BYTES', DEFAULTS.SPOOL_MAX_BYTES, 1_048_576, Number.MAX_SAFE_INTEGER),
     spoolFsyncMs: int('SPOOL_FSYNC_MS', DEFAULTS.SPOOL_FSYNC_MS, 1, 1000),
+    stopTimeoutSeconds: int('STOP_TIMEOUT_SECONDS', DEFAULTS.STOP_TIMEOUT_SECONDS, 1, 3600),
     spoolSegmentBytes: int('SPOOL_SEGMENT_BYTES', DEFAULTS.SPOOL_SEGMENT_BYTES, 65_536, 1024 * 1_048_576),
     replayFoldMaxMb: int('REPLAY_FOLD_MAX_MB', DEFAULTS.REPLAY_FOLD_MAX_MB, 0, 1_048_576),
     production,

@@ -26,7 +26,8 @@ export interface RunningService {
   roles: readonly Role[];
   server: RunningServer | undefined;
   processors: ProcessorsHandle | undefined;
-  stop(): Promise<void>;
+  /** `clean` false: it gave up after STOP_TIMEOUT_SECONDS, leaving clients that still wait on Kafka (the caller exits) */
+  stop(): Promise<{ clean: boolean }>;
 }
 
 /**
@@ -51,17 +52,34 @@ export async function startService(config: Config, roles: readonly Role[]): Prom
     throw error;
   }
   log.info({ roles, url: server?.url }, 'engagement service started');
-  let stopping: Promise<void> | undefined;
+  let stopping: Promise<{ clean: boolean }> | undefined;
   return {
     roles,
     server,
     processors,
     stop() {
       stopping ??= (async () => {
-        await server?.close();
-        await retention?.stop();
-        await processors?.stop();
+        const stopped = (async () => {
+          await server?.close();
+          await retention?.stop();
+          await processors?.stop();
+        })();
+        // A stalled broker answers nothing, and the Kafka clients' leave-group and commit would wait
+        // on it for minutes. Leaving them is safe: a batch not committed is read again at the next
+        // start (exactly-once is in Redis), and the spool is on disk.
+        const seconds = config.stopTimeoutSeconds;
+        let timer: NodeJS.Timeout | undefined;
+        const gaveUp = new Promise<'timeout'>((resolve) => {
+          timer = setTimeout(() => resolve('timeout'), seconds * 1000);
+        });
+        const outcome = await Promise.race([stopped.then(() => 'stopped' as const), gaveUp]).finally(() => clearTimeout(timer));
+        if (outcome === 'timeout') {
+          stopped.catch(() => undefined);
+          log.error({ seconds }, `the service did not stop within STOP_TIMEOUT_SECONDS (${seconds} s: Kafka not answering?); leaving what is still waiting, to be read again at the next start`);
+          return { clean: false };
+        }
         log.info('engagement service stopped');
+        return { clean: true };
       })();
       return stopping;
     },

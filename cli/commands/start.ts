@@ -37,7 +37,10 @@ export function registerStartCommand(program: Command): void {
       await new Promise<void>((resolve) => {
         const shutdown = (signal: string): void => {
           log.info({ signal }, 'shutting down');
-          service.stop().then(resolve, (error: unknown) => {
+          service.stop().then(({ clean }) => {
+            if (!clean) process.exitCode = 1;
+            resolve();
+          }, (error: unknown) => {
             log.error({ err: error }, 'shutdown failed');
             process.exitCode = 1;
             resolve();

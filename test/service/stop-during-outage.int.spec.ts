@@ -1,0 +1,69 @@
+/**
+ * `engagement start` stopped (SIGTERM, Ctrl-C) while Kafka is stalled: the stop is bounded. The
+ * spool drain gives up after its own bound and keeps the rest on disk; the processors, whose Kafka
+ * clients would wait on a broker that answers nothing, are left after STOP_TIMEOUT_SECONDS (what
+ * they had not committed is read again at the next start: exactly-once does not depend on a
+ * clean stop). A PRIVATE broker is stalled (SIGSTOP), the shared one stays up.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../core/config.js';
+import { freePort } from '../../core/net.js';
+import { startService, type RunningService } from '../../service/start-service.js';
+import { cleanupTestResources, createTestTopics, testConfig, waitFor } from '../support/env.js';
+import { startPrivateKafka, type PrivateKafka } from '../support/private-kafka.js';
+
+const ADMIN = 'stop-outage-admin-key';
+const STOP_TIMEOUT_SECONDS = 5;
+let kafka: PrivateKafka;
+let config: Config;
+let spoolDir: string;
+let service: RunningService | undefined;
+
+beforeAll(async () => {
+  kafka = await startPrivateKafka();
+  spoolDir = mkdtempSync(path.join(tmpdir(), 'stop-outage-'));
+  const port = await freePort();
+  config = testConfig({
+    KAFKA_BROKERS: kafka.brokers,
+    ENGAGEMENT_ADMIN_KEY: ADMIN,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    SPOOL_DIR: spoolDir,
+    STOP_TIMEOUT_SECONDS: String(STOP_TIMEOUT_SECONDS),
+  });
+  await createTestTopics(config, 3);
+}, 120_000);
+
+afterAll(async () => {
+  kafka?.resume();
+  await service?.stop();
+  await cleanupTestResources(config).catch(() => undefined);
+  await kafka?.stop();
+  rmSync(spoolDir, { recursive: true, force: true });
+}, 120_000);
+
+describe('engagement start stopped during a Kafka outage', () => {
+  it('stops within its bound with every role running, and says it gave up', async () => {
+    const base = `http://127.0.0.1:${config.port}`;
+    service = await startService(config, ['api', 'projector', 'lander', 'control', 'retention']);
+    await service.server!.kafkaReached();
+    const put = await fetch(`${base}/v1/orgs/org-stop/engagement`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ enabled: true }),
+    });
+    expect(put.status).toBe(200);
+    await waitFor(async () => ((await (await fetch(`${base}/readyz`)).json()) as { status: string }).status === 'ready', { message: 'ready' });
+
+    kafka.pause();
+    const began = performance.now();
+    const outcome = await service.stop();
+    const seconds = (performance.now() - began) / 1000;
+    // without the bound it took minutes: the processors' Kafka clients wait on the stalled broker
+    expect(seconds).toBeLessThan(STOP_TIMEOUT_SECONDS + 5);
+    expect(outcome).toMatchObject({ clean: false });
+  }, 120_000);
+});
