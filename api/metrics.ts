@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SpoolOutcome } from '../producers/spool/spool-sink.js';
 
 /**
  * One registry per server instance (not prom-client's global one), so tests can build several
@@ -69,9 +70,18 @@ export function registerSpoolGauges(metrics: ServerMetrics, source: SpoolGaugeSo
   });
 }
 
+/** Every outcome of a spool append, each a series from the start: a rate or an alert on "full" needs its zero. */
+const SPOOL_APPEND_OUTCOMES = ['spooled', 'full', 'failed', 'invalid', 'no_key'] as const satisfies readonly SpoolOutcome[];
+
 export function createServerMetrics(options: { defaultMetrics?: boolean } = {}): ServerMetrics {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const metrics = createCounters(registry);
+  for (const outcome of SPOOL_APPEND_OUTCOMES) metrics.spoolAppends.labels({ outcome }).inc(0);
+  return metrics;
+}
+
+function createCounters(registry: Registry): ServerMetrics {
   return {
     registry,
     eventsWritten: new Counter({
@@ -101,7 +111,7 @@ export function createServerMetrics(options: { defaultMetrics?: boolean } = {}):
     }),
     spoolAppends: new Counter({
       name: 'engagement_spool_appends_total',
-      help: 'Tracking records offered to the durable spool, by outcome: spooled, full (SPOOL_MAX_BYTES reached: refused), failed (disk error), invalid',
+      help: 'Tracking records offered to the durable spool, by outcome: spooled, full (SPOOL_MAX_BYTES reached: refused), failed (disk error), invalid, no_key (no data key to seal it with)',
       labelNames: ['outcome'],
       registers: [registry],
     }),
