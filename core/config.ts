@@ -93,7 +93,7 @@ export const DEFAULTS = {
   RETENTION_INTERVAL_SECONDS: 3600,
   SPOOL_MAX_BYTES: 1024 * 1_048_576,
   SPOOL_FSYNC_MS: 10,
-  STOP_TIMEOUT_SECONDS: 30,
+  STOP_TIMEOUT_SECONDS: 25,
   SPOOL_SEGMENT_BYTES: 16 * 1_048_576,
   REPLAY_FOLD_MAX_MB: 0,
   /** Mail-privacy proxies and link scanners; Gmail's image proxy is deliberately absent. */

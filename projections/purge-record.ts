@@ -26,6 +26,12 @@ export interface PurgeRecord {
   step: PurgeStep;
   /** control topic end offsets once the OrgPurged event was acknowledged: what the landers must pass */
   controlEnds?: Record<string, number>;
+  /**
+   * recorded again by the control role after Redis lost writes (purgeToFinishAgain), for an org
+   * not enabled after its purge then: retention drops it, deleting nothing, if the org's state
+   * has changed since the purge (enabled, and maybe disabled again, meanwhile)
+   */
+  again?: boolean;
 }
 
 export function nextStep(step: PurgeStep): PurgeStep | null {
@@ -45,19 +51,24 @@ export function parsePurgeRecord(raw: string): PurgeRecord | null {
 
 /**
  * The purge to finish again for an org whose control events are `events`, when Redis may have
- * lost writes (a flush, a restart from an older snapshot): purged and not enabled since, its last
- * purge recorded at its `redis` step, so retention deletes again whatever the loss brought back
- * (projection keys restored from before the purge, a purge record lost before its deletions),
- * then waits for the landers to pass `controlEnds` and deletes its blobs. Every step from there
- * is idempotent. Null when the org is not purged, or was enabled after its purge (its data since
- * is its own). Pure.
+ * lost writes (a flush, a restart from an older snapshot): purged and never enabled after its last
+ * purge, that purge recorded again from its `fence` step (`again`), so retention fences it, makes
+ * sure its data keys are destroyed, deletes again whatever the loss brought back (projection keys
+ * restored from before the purge, a purge record lost before its deletions), waits for the landers
+ * to pass `controlEnds` and deletes its blobs. Every step from there is idempotent. Null when the
+ * org is not purged, or was enabled after its purge (whatever it holds since is its own, even if
+ * it was disabled again). Pure.
  */
 export function purgeToFinishAgain(orgId: string, events: readonly ControlEvent[], controlEnds: Record<string, number>): PurgeRecord | null {
   const state = events.reduce(evolveOrgState, initialOrgState(orgId));
-  if (state.purgedAt === null || state.enabled) return null;
+  const purgedAt = state.purgedAt;
+  if (purgedAt === null) return null;
   let purge: ControlEvent | undefined;
-  for (const event of events) if (event.type === 'OrgPurged' && event.occurredAt === state.purgedAt) purge = event;
+  for (const event of events) {
+    if (event.type === 'OrgEngagementEnabled' && event.occurredAt > purgedAt) return null;
+    if (event.type === 'OrgPurged' && event.occurredAt === purgedAt) purge = event;
+  }
   if (!purge) return null;
   const ended = state.subscriptionEndedAt ?? purge.occurredAt;
-  return { eventId: purge.eventId, purgedAt: purge.occurredAt, subscriptionEndedAt: ended, step: 'redis', controlEnds };
+  return { eventId: purge.eventId, purgedAt, subscriptionEndedAt: ended, step: 'fence', controlEnds, again: true };
 }

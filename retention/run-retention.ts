@@ -97,9 +97,16 @@ export async function runRetention(deps: RetentionDeps, now: number = Date.now()
   const outcomes: PurgeOutcome[] = [];
 
   for (const [orgId, record] of inProgress) {
-    if (purgesDeferred && record.step === 'event') {
-      // not a fact yet: a renewal the store lost could still cancel it
+    if (purgesDeferred && (record.step === 'event' || record.again)) {
+      // not a fact yet: a renewal the store lost could still cancel it; or one to judge by the store
       outcomes.push(deferredOutcome(orgId, record, purgesDeferred));
+      continue;
+    }
+    if (record.again && (states.get(orgId) ?? (await control.readOrg(orgId))).changedAt > record.purgedAt) {
+      // Recorded again after Redis lost writes, and the org switched since its purge: what it holds
+      // now may be its own (collected while enabled again), so nothing of it is deleted.
+      await deps.redis.hdel(deps.keys.purges(), orgId);
+      log.info({ orgId }, 'a purge recorded again after lost Redis writes is dropped: the org was switched since its purge');
       continue;
     }
     const state = states.get(orgId);

@@ -32,8 +32,9 @@ export interface RunningService {
 
 /**
  * `engagement start`: the API, the processors and the retention task in one process, or the
- * subset named by `roles`. Stopping is graceful: the API stops taking requests first, the
- * processors finish and commit their current batch.
+ * subset named by `roles`. Stopping is graceful and bounded: the API stops taking requests and
+ * drains its spool while the processors finish and commit their current batch, for at most
+ * STOP_TIMEOUT_SECONDS.
  */
 export async function startService(config: Config, roles: readonly Role[]): Promise<RunningService> {
   // The API first, listening at once: it serves tracking (spooled) and the KPI reads through a
@@ -59,11 +60,10 @@ export async function startService(config: Config, roles: readonly Role[]): Prom
     processors,
     stop() {
       stopping ??= (async () => {
-        const stopped = (async () => {
-          await server?.close();
-          await retention?.stop();
-          await processors?.stop();
-        })();
+        // Side by side: none waits for another (the processors commit their batch while the API
+        // drains its spool), so one slow part (a retention pass waiting for the landers) does not
+        // use up the others' time.
+        const stopped = Promise.all([server?.close(), retention?.stop(), processors?.stop()]);
         // A stalled broker answers nothing, and the Kafka clients' leave-group and commit would wait
         // on it for minutes. Leaving them is safe: a batch not committed is read again at the next
         // start (exactly-once is in Redis), and the spool is on disk.
@@ -75,7 +75,7 @@ export async function startService(config: Config, roles: readonly Role[]): Prom
         const outcome = await Promise.race([stopped.then(() => 'stopped' as const), gaveUp]).finally(() => clearTimeout(timer));
         if (outcome === 'timeout') {
           stopped.catch(() => undefined);
-          log.error({ seconds }, `the service did not stop within STOP_TIMEOUT_SECONDS (${seconds} s: Kafka not answering?); leaving what is still waiting, to be read again at the next start`);
+          log.error({ seconds }, `the service did not stop within STOP_TIMEOUT_SECONDS (${seconds} s: Kafka not answering, or a retention pass waiting for the landers?); leaving what is still waiting, to be read again or resumed at the next start`);
           return { clean: false };
         }
         log.info('engagement service stopped');

@@ -58,13 +58,15 @@ export const opsRoutes: FastifyPluginAsync<OpsDeps> = async (app, deps) => {
 };
 
 /**
- * How tracking requests fare, and whether this server takes them: a full spool refuses every hit
- * (each one counted and lost) whether Kafka is up or not, so it turns the server away as much as
- * Kafka down without a spool or without a data key to seal hits with. Pure.
+ * How tracking requests fare, and whether the server is ready for its traffic. Tracking turns it
+ * away only when it has nowhere to go: Kafka down and the spool full, or unable to seal hits. With
+ * Kafka up a full spool (Kafka slower than the hits, for a while) refuses hits, says so, and stays
+ * ready: the same Kafka fills every instance's spool alike, and /readyz is the whole API's (KPI
+ * reads, the dashboard, ingest), which a load balancer would take out everywhere at once. Pure.
  */
 export function trackingState(spool: Pick<SpoolStatus, 'accepting' | 'sealing'> | undefined, kafka: boolean): { tracking: string; takesTracking: boolean } {
   if (!spool) return { tracking: kafka ? 'direct' : 'unavailable', takesTracking: kafka };
-  if (!spool.accepting) return { tracking: 'spool_full', takesTracking: false };
+  if (!spool.accepting) return { tracking: 'spool_full', takesTracking: kafka };
   if (kafka) return { tracking: 'direct', takesTracking: true };
   return spool.sealing ? { tracking: 'spooling', takesTracking: true } : { tracking: 'keys_unavailable', takesTracking: false };
 }

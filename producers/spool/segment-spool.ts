@@ -81,11 +81,20 @@ const SEGMENT_SUFFIX = '.seg';
 const PENDING_FLUSH_BYTES = 1 << 20;
 const PENDING_INITIAL_BYTES = 64 * 1024;
 const ACKED_EVERY_MS = 100;
+/** the smallest segment a small SPOOL_MAX_BYTES makes (SPOOL_SEGMENT_BYTES itself is at least this) */
+const MIN_SEGMENT_BYTES = 64 * 1024;
 
 export class SegmentSpool {
   readonly recovery: SpoolRecovery = { records: 0, corruptTails: 0, corruptBytes: 0 };
   private readonly segments: Segment[] = [];
-  /** an active segment Kafka wholly has is replaced once it holds this much (a 16th of the smaller of the two limits) */
+  /**
+   * A new segment starts past this: SPOOL_SEGMENT_BYTES, or a 16th of SPOOL_MAX_BYTES when that is
+   * smaller (64 KiB at least), so what Kafka has leaves the disk, and the count, segment by
+   * segment while traffic flows: a segment as large as the limit would hold acknowledged bytes
+   * until the spool is full.
+   */
+  private readonly segmentBytes: number;
+  /** an active segment Kafka wholly has is replaced once it holds this much (a 16th of segmentBytes) */
   private readonly retireBytes: number;
   private active!: Segment;
   private fd = -1;
@@ -112,7 +121,8 @@ export class SegmentSpool {
   private afterFlush: Array<() => void> = [];
 
   private constructor(private readonly options: SpoolOptions) {
-    this.retireBytes = Math.max(1, Math.floor(Math.min(options.segmentBytes, options.maxBytes) / 16));
+    this.segmentBytes = Math.min(options.segmentBytes, Math.max(MIN_SEGMENT_BYTES, Math.floor(options.maxBytes / 16)));
+    this.retireBytes = Math.max(1, Math.floor(this.segmentBytes / 16));
   }
 
   /** Opens (creating) the spool directory, takes its lock and recovers what a previous run left. */
@@ -140,7 +150,7 @@ export class SegmentSpool {
     if (this.closed) return 'failed';
     if (this.bytes + frame.length > this.options.maxBytes) return 'full';
     // a segment holds whole frames: what this turn wrote so far goes to the segment it fits in
-    if (this.active.size + this.pendingBytes > 0 && this.active.size + this.pendingBytes + frame.length > this.options.segmentBytes) {
+    if (this.active.size + this.pendingBytes > 0 && this.active.size + this.pendingBytes + frame.length > this.segmentBytes) {
       if (!this.flush()) return 'failed';
       try {
         this.rotate();
@@ -279,9 +289,8 @@ export class SegmentSpool {
     this.oldestAt = this.waiting === 0 ? null : (lastTimestamp ?? this.oldestAt);
     this.writeAcked(end);
     // Kafka has the whole active segment: start a new one, so the loop below deletes it, once it
-    // is worth a file. Otherwise acknowledged bytes would stay on disk, and count against
-    // SPOOL_MAX_BYTES, until the segment reached SPOOL_SEGMENT_BYTES (never, with a smaller limit:
-    // the spool would refuse every record for good while Kafka is fine).
+    // is worth a file; a quiet spool would otherwise keep acknowledged bytes on disk, counted
+    // against SPOOL_MAX_BYTES, until the segment filled.
     // (Not while a group commit is on its descriptor: a later acknowledgement does it.)
     if (atEnd && this.active.size >= this.retireBytes && !this.syncing) this.retireActive();
     while (this.segments.length > 1) {

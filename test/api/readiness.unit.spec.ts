@@ -4,9 +4,9 @@ import { trackingState } from '../../api/routes/ops-routes.js';
 describe('whether the server takes tracking requests (/readyz)', () => {
   const spool = (accepting: boolean, sealing = true) => ({ accepting, sealing });
 
-  it('a full spool turns it away, Kafka up or not: every hit it answered would be refused and lost', () => {
-    expect(trackingState(spool(false), true)).toEqual({ tracking: 'spool_full', takesTracking: false });
+  it('a full spool says so; it turns the server away only with Kafka down (the API serves more than tracking)', () => {
     expect(trackingState(spool(false), false)).toEqual({ tracking: 'spool_full', takesTracking: false });
+    expect(trackingState(spool(false), true)).toEqual({ tracking: 'spool_full', takesTracking: true });
   });
 
   it('with room, Kafka up sends direct, Kafka down spools while hits can be sealed', () => {

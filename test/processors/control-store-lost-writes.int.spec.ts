@@ -172,16 +172,34 @@ describe('the control store after Redis lost its latest writes', () => {
     processors = await startProcessors(config, { roles: ['control'] });
     await waitFor(async () => (await switchedOff()) && (await store.isSynced(0)), { timeoutMs: 20_000, message: 'the control store rewritten from the topic after the lost writes' });
     // ...and the purge recorded again, for retention to finish from its deletions
-    expect(JSON.parse((await redis.hget(k.purges(), purgedOrg))!)).toMatchObject({ step: 'redis' });
+    expect(JSON.parse((await redis.hget(k.purges(), purgedOrg))!)).toMatchObject({ step: 'fence', again: true });
     const after = await connectRetention(config);
     try {
       const report = await runRetention(after.deps);
       expect(report.purgesDeferred).toBeUndefined();
-      expect(report.purged).toMatchObject([{ orgId: purgedOrg, resumedFrom: 'redis', status: 'completed', redisKeysDeleted: 2 }]);
+      expect(report.purged).toMatchObject([{ orgId: purgedOrg, resumedFrom: 'fence', status: 'completed', redisKeysDeleted: 2 }]);
     } finally {
       await after.close();
     }
     expect(await redis.exists(kept)).toBe(0);
+    expect(await redis.hexists(k.purges(), purgedOrg)).toBe(0);
+
+    // A purge recorded again just before the org is enabled again (the next pass comes after the
+    // enable): the org's new data is its own, and the record is dropped without deleting any of it.
+    const record = { eventId: randomUUID(), purgedAt: Date.now() - 1_000, subscriptionEndedAt: ended, step: 'fence', again: true, controlEnds: {} };
+    await redis.hset(k.purges(), purgedOrg, JSON.stringify(record));
+    await produceEvents(kafka, config, [fixture('OrgEngagementEnabled', { orgId: purgedOrg, occurredAt: Date.now() })]);
+    await waitFor(async () => (await store.readOrg(purgedOrg)).enabled, { message: 'the purged org enabled again' });
+    const fresh = v1.email(purgedOrg, 'e-after-enable');
+    await redis.hset(fresh, { opens: '1' });
+    await redis.sadd(v1.orgIndex(purgedOrg), fresh);
+    const last = await connectRetention(config);
+    try {
+      expect((await runRetention(last.deps)).purged).toEqual([]);
+    } finally {
+      await last.close();
+    }
+    expect(await redis.exists(fresh)).toBe(1);
     expect(await redis.hexists(k.purges(), purgedOrg)).toBe(0);
   });
 });

@@ -48,14 +48,16 @@ describe('the purge the control role records again after Redis lost writes', () 
   const purged = fixture('OrgPurged', { orgId: 'o', occurredAt: 5_000 });
   const base = [fixture('OrgEngagementEnabled', { orgId: 'o', occurredAt: 1_000 }), fixture('SubscriptionEnded', { orgId: 'o', occurredAt: 2_000 }), purged];
 
-  it('is the latest purge of an org not enabled since, from its deletions on', () => {
+  it('is the latest purge of an org not enabled since, from its fence on, marked again', () => {
     const older = fixture('OrgPurged', { orgId: 'o', occurredAt: 500 });
-    expect(purgeToFinishAgain('o', [older, ...base], ends)).toEqual({ eventId: purged.eventId, purgedAt: 5_000, subscriptionEndedAt: 2_000, step: 'redis', controlEnds: ends });
+    expect(purgeToFinishAgain('o', [older, ...base], ends)).toEqual({ eventId: purged.eventId, purgedAt: 5_000, subscriptionEndedAt: 2_000, step: 'fence', controlEnds: ends, again: true });
   });
 
-  it('is none for an org never purged, or enabled after its purge (what it holds since is its own)', () => {
+  it('is none for an org never purged, or enabled after its purge, even if disabled again (what it holds since is its own)', () => {
     expect(purgeToFinishAgain('o', base.slice(0, 2), ends)).toBeNull();
     expect(purgeToFinishAgain('o', [...base, fixture('OrgEngagementEnabled', { orgId: 'o', occurredAt: 6_000 })], ends)).toBeNull();
+    const enabledThenDisabled = [fixture('OrgEngagementEnabled', { orgId: 'o', occurredAt: 6_000 }), fixture('OrgEngagementDisabled', { orgId: 'o', occurredAt: 7_000 })];
+    expect(purgeToFinishAgain('o', [...base, ...enabledThenDisabled], ends)).toBeNull();
   });
 
   it('stays for an org whose enable is not later than its purge, or renewed without being enabled', () => {
