@@ -27,11 +27,14 @@ export interface PurgeRecord {
   /** control topic end offsets once the OrgPurged event was acknowledged: what the landers must pass */
   controlEnds?: Record<string, number>;
   /**
-   * recorded again by the control role after Redis lost writes (purgeToFinishAgain), for an org
-   * not enabled after its purge then: retention drops it, deleting nothing, if the org's state
-   * has changed since the purge (enabled, and maybe disabled again, meanwhile)
+   * Recorded again by the control role after Redis lost writes (purgeToFinishAgain), for an org
+   * not enabled after its purge then: retention drops it before its deletions if the org was
+   * switched since (enabled, and maybe disabled again, meanwhile), and spares a data key created
+   * after the purge
    */
   again?: boolean;
+  /** with `again`: the time of the org's latest switch (changedAt) when it was recorded again */
+  switchedAt?: number;
 }
 
 export function nextStep(step: PurgeStep): PurgeStep | null {
@@ -70,5 +73,5 @@ export function purgeToFinishAgain(orgId: string, events: readonly ControlEvent[
   }
   if (!purge) return null;
   const ended = state.subscriptionEndedAt ?? purge.occurredAt;
-  return { eventId: purge.eventId, purgedAt, subscriptionEndedAt: ended, step: 'fence', controlEnds, again: true };
+  return { eventId: purge.eventId, purgedAt, subscriptionEndedAt: ended, step: 'fence', controlEnds, again: true, switchedAt: state.changedAt };
 }

@@ -38,6 +38,8 @@ export interface RetentionDeps {
   dataKeys: { destroy(orgId: string): Promise<void>; rollSegments(): Promise<void>; generations?(): ReadonlyMap<string, number>; caughtUp?(): Promise<void> };
   /** called after each purge step is recorded (tests stop the process there) */
   afterStep?: (orgId: string, step: PurgeStep) => void;
+  /** a stop under way: the pass waits for no lander any more and begins no other purge (the next pass resumes) */
+  signal?: AbortSignal;
 }
 
 export interface PurgeOutcome {
@@ -97,16 +99,17 @@ export async function runRetention(deps: RetentionDeps, now: number = Date.now()
   const outcomes: PurgeOutcome[] = [];
 
   for (const [orgId, record] of inProgress) {
+    if (deps.signal?.aborted) break;
     if (purgesDeferred && (record.step === 'event' || record.again)) {
       // not a fact yet: a renewal the store lost could still cancel it; or one to judge by the store
       outcomes.push(deferredOutcome(orgId, record, purgesDeferred));
       continue;
     }
-    if (record.again && (states.get(orgId) ?? (await control.readOrg(orgId))).changedAt > record.purgedAt) {
-      // Recorded again after Redis lost writes, and the org switched since its purge: what it holds
-      // now may be its own (collected while enabled again), so nothing of it is deleted.
+    if (record.again && BEFORE_DELETIONS.has(record.step) && (await switchedSince(control, orgId, record))) {
+      // Recorded again after Redis lost writes, and the org switched since: what it holds now may
+      // be its own (collected while enabled again), so nothing of it is deleted.
       await deps.redis.hdel(deps.keys.purges(), orgId);
-      log.info({ orgId }, 'a purge recorded again after lost Redis writes is dropped: the org was switched since its purge');
+      log.info({ orgId }, 'a purge recorded again after lost Redis writes is dropped: the org was switched since');
       continue;
     }
     const state = states.get(orgId);
@@ -119,6 +122,7 @@ export async function runRetention(deps: RetentionDeps, now: number = Date.now()
     outcomes.push(await purgeOrg(deps, control, orgId, record, record.step));
   }
   for (const state of purgesDeferred ? [] : orgsDueForPurge(states.values(), now, deps.config.retentionDays)) {
+    if (deps.signal?.aborted) break;
     if (inProgress.has(state.orgId)) continue;
     if (!(await stillSynced())) {
       purgesDeferred = NOT_SYNCED;
@@ -198,6 +202,25 @@ async function destroyKeysOfPurgedOrgs(deps: RetentionDeps, skip: ReadonlySet<st
   return destroyed;
 }
 
+/** The steps of a purge before it deletes anything of the org's data. */
+const BEFORE_DELETIONS = new Set<PurgeStep>(['event', 'fence', 'key']);
+
+/**
+ * A purge recorded again (`again`) is for an org not enabled after its purge when it was recorded:
+ * a switch later than that purge and than the org's switch then (read now: earlier purges of this
+ * pass may have waited minutes for the landers) means it may hold data of its own since.
+ */
+async function switchedSince(control: ControlStore, orgId: string, record: PurgeRecord): Promise<boolean> {
+  return (await control.readOrg(orgId)).changedAt > Math.max(record.purgedAt, record.switchedAt ?? 0);
+}
+
+/** The org's data key was created after `purgedAt` (the keys topic read to its end first). */
+async function keyCreatedAfter(deps: RetentionDeps, orgId: string, purgedAt: number): Promise<boolean> {
+  if (!deps.dataKeys.generations) return false;
+  await deps.dataKeys.caughtUp?.();
+  return (deps.dataKeys.generations().get(orgId) ?? 0) > purgedAt;
+}
+
 /** A purge left at its event step by a pass that could not trust the control store. */
 function deferredOutcome(orgId: string, record: PurgeRecord, reason: string): PurgeOutcome {
   return {
@@ -249,7 +272,8 @@ async function purgeOrg(deps: RetentionDeps, control: ControlStore, orgId: strin
           break;
         case 'key':
           // Crypto-shredding: from here on the org's records in the log are unreadable by anyone.
-          await deps.dataKeys.destroy(orgId);
+          // A purge recorded again spares a key created after the purge (the org enabled again since).
+          if (!(record.again && (await keyCreatedAfter(deps, orgId, record.purgedAt)))) await deps.dataKeys.destroy(orgId);
           break;
         case 'fence':
           await fencePurge(deps.redis, deps.keys, orgId, record.purgedAt);
@@ -299,7 +323,7 @@ async function waitForLanders(deps: RetentionDeps, targets: ReadonlyMap<number, 
   const deadline = Date.now() + (deps.landerWaitMs ?? LANDER_WAIT_MS);
   for (;;) {
     const behind = await landersBehind(deps.redis, deps.keys, targets);
-    if (behind.length === 0 || Date.now() >= deadline) return behind;
+    if (behind.length === 0 || Date.now() >= deadline || deps.signal?.aborted) return behind;
     await new Promise((resolve) => setTimeout(resolve, LANDER_POLL_MS));
   }
 }

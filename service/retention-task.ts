@@ -11,10 +11,11 @@ const log = childLogger('retention');
  */
 export async function startRetentionTask(config: Config): Promise<{ stop(): Promise<void> }> {
   const { deps, close } = await connectRetention(config);
+  const stopping = new AbortController();
   let running: Promise<unknown> = Promise.resolve();
   const tick = (): void => {
     running = running.then(() =>
-      runRetention(deps)
+      runRetention({ ...deps, signal: stopping.signal })
         .then((report) => {
           if (report.unfinished.length > 0) log.warn({ unfinished: report.unfinished }, 'purges left unfinished; the next pass resumes them');
         })
@@ -26,6 +27,8 @@ export async function startRetentionTask(config: Config): Promise<{ stop(): Prom
   return {
     async stop() {
       clearInterval(timer);
+      // a pass under way waits for no lander any more, begins no other purge (the next start resumes)
+      stopping.abort();
       await running;
       await close();
     },

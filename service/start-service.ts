@@ -26,7 +26,7 @@ export interface RunningService {
   roles: readonly Role[];
   server: RunningServer | undefined;
   processors: ProcessorsHandle | undefined;
-  /** `clean` false: it gave up after STOP_TIMEOUT_SECONDS, leaving clients that still wait on Kafka (the caller exits) */
+  /** `clean` false: a part failed to stop (logged), or it gave up after STOP_TIMEOUT_SECONDS, leaving clients that still wait on Kafka (the caller exits) */
   stop(): Promise<{ clean: boolean }>;
 }
 
@@ -63,7 +63,22 @@ export async function startService(config: Config, roles: readonly Role[]): Prom
         // Side by side: none waits for another (the processors commit their batch while the API
         // drains its spool), so one slow part (a retention pass waiting for the landers) does not
         // use up the others' time.
-        const stopped = Promise.all([server?.close(), retention?.stop(), processors?.stop()]);
+        const parts = [
+          ['api', server?.close()],
+          ['retention', retention?.stop()],
+          ['processors', processors?.stop()],
+        ] as const;
+        // every part to its end, each failure said by name: one failing does not cut the others short
+        const stopped = Promise.allSettled(parts.map(([, done]) => done)).then((results) => {
+          let failed = false;
+          results.forEach((result, i) => {
+            if (result.status === 'rejected') {
+              failed = true;
+              log.error({ err: result.reason, part: parts[i]![0] }, 'stopping failed');
+            }
+          });
+          return !failed;
+        });
         // A stalled broker answers nothing, and the Kafka clients' leave-group and commit would wait
         // on it for minutes. Leaving them is safe: a batch not committed is read again at the next
         // start (exactly-once is in Redis), and the spool is on disk.
@@ -72,12 +87,12 @@ export async function startService(config: Config, roles: readonly Role[]): Prom
         const gaveUp = new Promise<'timeout'>((resolve) => {
           timer = setTimeout(() => resolve('timeout'), seconds * 1000);
         });
-        const outcome = await Promise.race([stopped.then(() => 'stopped' as const), gaveUp]).finally(() => clearTimeout(timer));
+        const outcome = await Promise.race([stopped, gaveUp]).finally(() => clearTimeout(timer));
         if (outcome === 'timeout') {
-          stopped.catch(() => undefined);
           log.error({ seconds }, `the service did not stop within STOP_TIMEOUT_SECONDS (${seconds} s: Kafka not answering, or a retention pass waiting for the landers?); leaving what is still waiting, to be read again or resumed at the next start`);
           return { clean: false };
         }
+        if (!outcome) return { clean: false };
         log.info('engagement service stopped');
         return { clean: true };
       })();

@@ -94,7 +94,7 @@ export class SegmentSpool {
    * until the spool is full.
    */
   private readonly segmentBytes: number;
-  /** an active segment Kafka wholly has is replaced once it holds this much (a 16th of segmentBytes) */
+  /** an active segment Kafka wholly has is replaced once it holds this much (a 16th of segmentBytes, 64 KiB at least: not a file every few records) */
   private readonly retireBytes: number;
   private active!: Segment;
   private fd = -1;
@@ -122,7 +122,7 @@ export class SegmentSpool {
 
   private constructor(private readonly options: SpoolOptions) {
     this.segmentBytes = Math.min(options.segmentBytes, Math.max(MIN_SEGMENT_BYTES, Math.floor(options.maxBytes / 16)));
-    this.retireBytes = Math.max(1, Math.floor(this.segmentBytes / 16));
+    this.retireBytes = Math.min(this.segmentBytes, Math.max(MIN_SEGMENT_BYTES, Math.floor(this.segmentBytes / 16)));
   }
 
   /** Opens (creating) the spool directory, takes its lock and recovers what a previous run left. */

@@ -133,6 +133,8 @@ describe('the control store after Redis lost its latest writes', () => {
     expect(await redis.exists(kept)).toBe(0);
 
     await produceEvents(kafka, config, [
+      // a disable of the purged org after its purge (a CRM sync switching churned orgs off): still nothing of its own since
+      fixture('OrgEngagementDisabled', { orgId: purgedOrg, occurredAt: Date.now() }),
       fixture('OrgEngagementDisabled', { orgId: disabledOrg, occurredAt: at + 2 }),
       fixture('ContactFollowPreferenceChanged', { orgId: optOutOrg, contactId: 'c-1', contactType: 'contact', recipientType: 'contact', allow: false, occurredAt: at + 3 }),
     ]);

@@ -50,7 +50,7 @@ describe('the purge the control role records again after Redis lost writes', () 
 
   it('is the latest purge of an org not enabled since, from its fence on, marked again', () => {
     const older = fixture('OrgPurged', { orgId: 'o', occurredAt: 500 });
-    expect(purgeToFinishAgain('o', [older, ...base], ends)).toEqual({ eventId: purged.eventId, purgedAt: 5_000, subscriptionEndedAt: 2_000, step: 'fence', controlEnds: ends, again: true });
+    expect(purgeToFinishAgain('o', [older, ...base], ends)).toEqual({ eventId: purged.eventId, purgedAt: 5_000, subscriptionEndedAt: 2_000, step: 'fence', controlEnds: ends, again: true, switchedAt: 1_000 });
   });
 
   it('is none for an org never purged, or enabled after its purge, even if disabled again (what it holds since is its own)', () => {
