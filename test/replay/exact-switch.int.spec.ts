@@ -2,18 +2,17 @@ import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../core/config.js';
-import { createKafka } from '../../core/kafka.js';
-import { createRedis } from '../../core/redis.js';
 import { topicsFor } from '../../core/topics.js';
-import { startProcessors, type ProcessorsHandle } from '../../processors/index.js';
+import type { ProcessorsHandle } from '../../processors/index.js';
 import { keysFor } from '../../projections/keys.js';
 import { queryEmailKpis } from '../../projections/queries/email-kpis.js';
 import { diffSnapshots } from '../../replay/diff.js';
 import { runReplay } from '../../replay/replay-runner.js';
 import { snapshotVersion } from '../../replay/snapshot.js';
 import { currentVersion } from '../../replay/versions.js';
-import { cleanupTestResources, createTestTopics, testConfig, waitFor } from '../support/env.js';
+import { cleanupTestResources, testConfig, waitFor } from '../support/env.js';
 import { generateWorkload } from '../support/workload.js';
+import { liveProjection } from './support/live-projection.js';
 import { produceEvents } from '../processors/support/produce.js';
 import { highWatermarkTotal, projectionMismatches, storedOffsetTotal } from '../processors/support/verify.js';
 
@@ -36,14 +35,7 @@ describe('replay on a quiet system', () => {
 
   beforeAll(async () => {
     config = testConfig();
-    kafka = createKafka(config);
-    redis = createRedis(config);
-    await createTestTopics(config, 1);
-    handle = await startProcessors(config, { roles: ['projector', 'control'] });
-    await produceEvents(kafka, config, workload.control);
-    await produceEvents(kafka, config, workload.emails);
-    const end = await highWatermarkTotal(kafka, topicsFor(config).emails);
-    await waitFor(async () => (await storedOffsetTotal(redis, config, topicsFor(config).emails, 1)) === end, { message: 'live projection at the end' });
+    ({ kafka, redis, handle } = await liveProjection(config, workload));
   });
 
   afterAll(async () => {

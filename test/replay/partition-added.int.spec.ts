@@ -16,7 +16,6 @@ import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../core/config.js';
 import { isEngagementError } from '../../core/errors.js';
-import { createKafka } from '../../core/kafka.js';
 import { createRedis } from '../../core/redis.js';
 import { emailKey, topicsFor } from '../../core/topics.js';
 import { startProcessors, type ProcessorsHandle } from '../../processors/index.js';
@@ -29,10 +28,10 @@ import { snapshotVersion } from '../../replay/snapshot.js';
 import { currentVersion, readCheckpoint } from '../../replay/versions.js';
 import { encodeEvent } from '../../schemas/codec.js';
 import type { EmailEvent } from '../../schemas/events.js';
-import { cleanupTestResources, createTestTopics, testConfig, waitFor } from '../support/env.js';
+import { cleanupTestResources, testConfig, waitFor } from '../support/env.js';
 import { fixture } from '../support/fixtures.js';
 import { generateWorkload } from '../support/workload.js';
-import { produceEvents } from '../processors/support/produce.js';
+import { liveProjection } from './support/live-projection.js';
 import { waitForProjectorAtEnd } from '../processors/support/verify.js';
 
 type HGetAll = (key: string) => Promise<Record<string, string>>;
@@ -69,13 +68,7 @@ describe('a partition added to the emails topic while a replay builds', () => {
 
   beforeAll(async () => {
     config = testConfig();
-    kafka = createKafka(config);
-    redis = createRedis(config);
-    await createTestTopics(config, 1);
-    handle = await startProcessors(config, { roles: ['projector', 'control'] });
-    await produceEvents(kafka, config, workload.control);
-    await produceEvents(kafka, config, workload.emails);
-    await waitForProjectorAtEnd(kafka, redis, config, emails(), 1);
+    ({ kafka, redis, handle } = await liveProjection(config, workload));
   });
 
   afterAll(async () => {

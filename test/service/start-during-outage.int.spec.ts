@@ -4,28 +4,21 @@
  * answer 503 with a machine-readable code instead of hanging, and the other roles start once
  * Kafka answers. A PRIVATE broker is stalled (SIGSTOP), the shared one stays up.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../core/config.js';
-import { freePort } from '../../core/net.js';
 import { startService, type RunningService } from '../../service/start-service.js';
-import { cleanupTestResources, createTestTopics, testConfig, waitFor } from '../support/env.js';
-import { startPrivateKafka, type PrivateKafka } from '../support/private-kafka.js';
+import { waitFor } from '../support/env.js';
+import { privateKafkaEnv, type PrivateKafka, type PrivateKafkaEnv } from '../support/private-kafka.js';
 
 const ADMIN = 'outage-admin-key';
+let env: PrivateKafkaEnv;
 let kafka: PrivateKafka;
 let config: Config;
-let spoolDir: string;
 let service: RunningService | undefined;
 
 beforeAll(async () => {
-  kafka = await startPrivateKafka();
-  spoolDir = mkdtempSync(path.join(tmpdir(), 'start-outage-'));
-  const port = await freePort();
-  config = testConfig({ KAFKA_BROKERS: kafka.brokers, ENGAGEMENT_ADMIN_KEY: ADMIN, PORT: String(port), HOST: '127.0.0.1', SPOOL_DIR: spoolDir });
-  await createTestTopics(config, 3);
+  env = await privateKafkaEnv('start-outage', { ENGAGEMENT_ADMIN_KEY: ADMIN });
+  ({ kafka, config } = env);
 }, 120_000);
 
 let starting: Promise<RunningService> | undefined;
@@ -35,9 +28,7 @@ afterAll(async () => {
   // a failed assertion above leaves the start under way: wait for it, so its service is stopped too
   await starting?.catch(() => undefined);
   await service?.stop();
-  await cleanupTestResources(config).catch(() => undefined);
-  await kafka?.stop();
-  rmSync(spoolDir, { recursive: true, force: true });
+  await env?.stop();
 }, 120_000);
 
 describe('engagement start during a Kafka outage', () => {

@@ -5,44 +5,27 @@
  * they had not committed is read again at the next start: exactly-once does not depend on a
  * clean stop). A PRIVATE broker is stalled (SIGSTOP), the shared one stays up.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../core/config.js';
-import { freePort } from '../../core/net.js';
 import { startService, type RunningService } from '../../service/start-service.js';
-import { cleanupTestResources, createTestTopics, testConfig, waitFor } from '../support/env.js';
-import { startPrivateKafka, type PrivateKafka } from '../support/private-kafka.js';
+import { waitFor } from '../support/env.js';
+import { privateKafkaEnv, type PrivateKafkaEnv } from '../support/private-kafka.js';
 
 const ADMIN = 'stop-outage-admin-key';
 const STOP_TIMEOUT_SECONDS = 5;
-let kafka: PrivateKafka;
+let env: PrivateKafkaEnv;
 let config: Config;
-let spoolDir: string;
 let service: RunningService | undefined;
 
 beforeAll(async () => {
-  kafka = await startPrivateKafka();
-  spoolDir = mkdtempSync(path.join(tmpdir(), 'stop-outage-'));
-  const port = await freePort();
-  config = testConfig({
-    KAFKA_BROKERS: kafka.brokers,
-    ENGAGEMENT_ADMIN_KEY: ADMIN,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    SPOOL_DIR: spoolDir,
-    STOP_TIMEOUT_SECONDS: String(STOP_TIMEOUT_SECONDS),
-  });
-  await createTestTopics(config, 3);
+  env = await privateKafkaEnv('stop-outage', { ENGAGEMENT_ADMIN_KEY: ADMIN, STOP_TIMEOUT_SECONDS: String(STOP_TIMEOUT_SECONDS) });
+  config = env.config;
 }, 120_000);
 
 afterAll(async () => {
-  kafka?.resume();
+  env?.kafka.resume();
   await service?.stop();
-  await cleanupTestResources(config).catch(() => undefined);
-  await kafka?.stop();
-  rmSync(spoolDir, { recursive: true, force: true });
+  await env?.stop();
 }, 120_000);
 
 describe('engagement start stopped during a Kafka outage', () => {
@@ -58,7 +41,7 @@ describe('engagement start stopped during a Kafka outage', () => {
     expect(put.status).toBe(200);
     await waitFor(async () => ((await (await fetch(`${base}/readyz`)).json()) as { status: string }).status === 'ready', { message: 'ready' });
 
-    kafka.pause();
+    env.kafka.pause();
     const began = performance.now();
     const outcome = await service.stop();
     const seconds = (performance.now() - began) / 1000;

@@ -11,7 +11,8 @@ import { freePort } from '../../core/net.js';
 import { requireJava } from '../../stack/dependencies.js';
 import { prepareKafka, spawnKafka } from '../../stack/services/kafka.js';
 import { REPO_ROOT, stackPaths } from '../../stack/paths.js';
-import { waitFor } from './env.js';
+import type { Config } from '../../core/config.js';
+import { cleanupTestResources, createTestTopics, testConfig, waitFor } from './env.js';
 
 export interface PrivateKafka {
   brokers: string;
@@ -66,6 +67,33 @@ export async function startPrivateKafka(): Promise<PrivateKafka> {
         { timeoutMs: 20_000, message: 'private Kafka gone' },
       );
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface PrivateKafkaEnv {
+  kafka: PrivateKafka;
+  /** a test config on the private broker, with its topics (3 partitions), an API port and a spool directory of its own */
+  config: Config;
+  /** resumes the broker, deletes the test's resources, stops the broker and removes the spool */
+  stop(): Promise<void>;
+}
+
+/** What a test of `engagement start` against a broker it stops or stalls needs (`overrides`: more settings). */
+export async function privateKafkaEnv(name: string, overrides: Record<string, string> = {}): Promise<PrivateKafkaEnv> {
+  const kafka = await startPrivateKafka();
+  const spoolDir = mkdtempSync(path.join(tmpdir(), `${name}-`));
+  const port = await freePort();
+  const config = testConfig({ KAFKA_BROKERS: kafka.brokers, PORT: String(port), HOST: '127.0.0.1', SPOOL_DIR: spoolDir, ...overrides });
+  await createTestTopics(config, 3);
+  return {
+    kafka,
+    config,
+    async stop() {
+      kafka.resume();
+      await cleanupTestResources(config).catch(() => undefined);
+      await kafka.stop();
+      rmSync(spoolDir, { recursive: true, force: true });
     },
   };
 }
