@@ -1,12 +1,13 @@
 /**
  * A purge in progress, kept in Redis (`P:purges`, field orgId) from before its OrgPurged event is
  * sent until its last deletion, so a pass that crashed or met an outage at any step is finished by
- * the next one (retention/run-retention.ts; the control role records one again when Redis lost writes). Pure: the steps in order and the JSON form.
+ * the next one (retention/run-retention.ts; the control role records one again when Redis lost
+ * writes, purgeToFinishAgain). Pure: the steps in order and the JSON form.
  *
  *   event    OrgPurged (this eventId, at purgedAt) to the control topic, then to the control store
+ *   fence    P:purge:fence: the projector refuses every batch gated without the purge
  *   key      the tombstone of the org's data keys on the keys topic (crypto-shredding): only after
  *            OrgPurged is acknowledged, so a reader that misses the key already knows the purge
- *   fence    P:purge:fence: the projector refuses every batch gated without the purge
  *   redis    the org's projection keys (every version) and control-store entries deleted
  *   landers  wait until every lander instance has passed the OrgPurged event (controlEnds)
  *   blobs    the org's blobs deleted; then the record goes

@@ -380,7 +380,7 @@ export class ControlReader implements ControlFallback {
       const { marked, synced, identity } = await store.syncState();
       if (identity === null && !this.identityUnknownSaid) {
         this.identityUnknownSaid = true;
-        log.warn('Redis does not say which it is (INFO refused, or without run_id and master_replid): a restart or failover that keeps the control store\'s synced mark but loses recent writes will not be noticed');
+        log.warn('Redis does not say which it is (INFO refused, or without run_id): a restart or failover that keeps the control store\'s synced mark but loses recent writes will not be noticed');
       }
       if (this.applyLive && synced) return;
       await this.caughtUp();
@@ -390,8 +390,8 @@ export class ControlReader implements ControlFallback {
       await this.publishUnreadable(store);
       // Redis may have lost writes (no mark, or a mark of another Redis): what it lost may have
       // brought back what a purge deleted, or the record of a purge under way. Retention finishes
-      // every purge again from its deletions (idempotent); not when this Redis kept its mark.
-      if (!marked || !synced) await this.recordPurgesToFinish(store);
+      // every purge again from its fence (idempotent); not when this Redis kept its mark.
+      if (!synced) await this.recordPurgesToFinish(store);
       // Not marked when Redis was flushed meanwhile: the next tick rewrites it again.
       if (!(await store.finishSync(token, identity))) return;
       if (this.storeSyncedOnce) {

@@ -94,7 +94,7 @@ export class ControlStore {
    * (`maxAgeMs`: how old the identity read may be, redisIdentity).
    */
   async isSynced(maxAgeMs?: number): Promise<boolean> {
-    const [mark, identity] = await Promise.all([this.redis.get(this.keys.controlSynced()), redisIdentity(this.redis, maxAgeMs)]);
+    const { mark, identity } = await this.readMark(maxAgeMs);
     return storeSynced(mark, identity);
   }
 
@@ -104,9 +104,15 @@ export class ControlStore {
    * the identity of this Redis read now.
    */
   async syncState(): Promise<{ marked: boolean; synced: boolean; identity: string | null }> {
-    const [mark, identity] = await Promise.all([this.redis.get(this.keys.controlSynced()), redisIdentity(this.redis, 0)]);
+    const { mark, identity } = await this.readMark(0);
     const synced = storeSynced(mark, identity) && !(mark === UNKNOWN_IDENTITY && identity !== null);
     return { marked: mark !== null, synced, identity };
+  }
+
+  /** The synced mark's value and the identity of this Redis (read at most `maxAgeMs` ago, redisIdentity). */
+  private async readMark(maxAgeMs?: number): Promise<{ mark: string | null; identity: string | null }> {
+    const [mark, identity] = await Promise.all([this.redis.get(this.keys.controlSynced()), redisIdentity(this.redis, maxAgeMs)]);
+    return { mark, identity };
   }
 
   /**
