@@ -4,21 +4,31 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { waitFor } from './env.js';
 
+/**
+ * Resolves once the private Azurite listens; rejects at once, with what it said, if it exits
+ * first. The bound is generous: on a loaded two-core box a Node process can take many seconds to start.
+ */
 export function startAzurite(port: number, location: string): Promise<ChildProcess> {
   const child = spawn(
     'node_modules/.bin/azurite-blob',
     ['--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', location, '--silent', '--disableTelemetry', '--skipApiVersionCheck', '--loose'],
-    { stdio: 'ignore' },
+    { stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  return waitFor(
+  let said = '';
+  child.stderr!.on('data', (chunk: Buffer) => (said = (said + chunk.toString()).slice(-2_000)));
+  const exited = new Promise<never>((_, reject) => {
+    child.once('exit', (code, signal) => reject(new Error(`azurite exited (${code ?? signal}) before listening: ${said}`)));
+  });
+  const listening = waitFor(
     () =>
       new Promise<ChildProcess | false>((resolve) => {
         const probe = createServer();
         probe.once('error', () => resolve(child)); // port taken: Azurite is listening
         probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(false)));
       }),
-    { timeoutMs: 20_000, message: 'azurite listening' },
+    { timeoutMs: 60_000, message: 'azurite listening' },
   );
+  return Promise.race([listening, exited]);
 }
 
 /** SIGTERM: Azurite persists its metadata on a clean exit, like a storage service that was down. */
