@@ -172,6 +172,18 @@ export function isControlEvent(event: AnyEvent): event is ControlEvent {
   return CONTROL_TYPE_SET.has(event.type);
 }
 
+/**
+ * Events only the pipeline itself writes, each through its own path: a purge is retention's to
+ * make (it deletes what the event promises), a resolution names a dead-lettered control record
+ * and is checked against it. Null for any other type; else what to tell whoever sent one raw
+ * (`through`: the path it came by, e.g. "/v1/events").
+ */
+export function reservedEventProblem(type: AnyEvent['type'], through: string): string | null {
+  if (type === 'OrgPurged') return `OrgPurged is written by \`engagement retention run\`, not through ${through}`;
+  if (type === 'ControlRecordResolved') return `ControlRecordResolved is written by POST /v1/orgs/:orgId/control/resolve, not through ${through}`;
+  return null;
+}
+
 export function isEmailEvent(event: AnyEvent): event is EmailEvent {
   return !isControlEvent(event);
 }

@@ -6,7 +6,7 @@
 import type { FieldError } from '../../schemas/validate.js';
 import { validateEvent } from '../../schemas/validate.js';
 import { DEFAULT_MAX_CLOCK_SKEW_MS } from '../../schemas/occurred-at.js';
-import { isControlEvent, recipientKey, recipientTypeOf, type AnyEvent, type EmailSent } from '../../schemas/events.js';
+import { isControlEvent, recipientKey, reservedEventProblem, recipientTypeOf, type AnyEvent, type EmailSent } from '../../schemas/events.js';
 import type { ParseResult } from '../email/send-request.js';
 
 export const INGEST_LIMITS = { maxEvents: 10_000 } as const;
@@ -55,16 +55,8 @@ export function screenEvents(
         errors: [{ path: 'orgId', message: `this key may not write events for organisation "${event.orgId}"` }],
       });
     }
-    if (event.type === 'OrgPurged' || event.type === 'ControlRecordResolved') {
-      // A purge is retention's to make (it deletes what the event promises); a resolution names a
-      // dead-lettered record: both have their own paths, never a raw event.
-      return void out.rejected.push({
-        index,
-        status: 'rejected',
-        error: 'forbidden',
-        errors: [{ path: 'type', message: `${event.type} is written by ${event.type === 'OrgPurged' ? '`engagement retention run`' : 'POST /v1/orgs/:orgId/control/resolve'}, not through /v1/events` }],
-      });
-    }
+    const reserved = reservedEventProblem(event.type, '/v1/events');
+    if (reserved) return void out.rejected.push({ index, status: 'rejected', error: 'forbidden', errors: [{ path: 'type', message: reserved }] });
     if (isControlEvent(event) && !mayWriteControl) {
       // Control events change what every processor collects: org keys use the admin endpoints.
       return void out.rejected.push({

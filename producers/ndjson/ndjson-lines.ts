@@ -8,6 +8,7 @@ import { access } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { EngagementError } from '../../core/errors.js';
 import { DEFAULT_MAX_CLOCK_SKEW_MS } from '../../schemas/occurred-at.js';
+import { reservedEventProblem } from '../../schemas/events.js';
 import { validateEvent, type ValidationResult } from '../../schemas/validate.js';
 
 export interface NdjsonLine {
@@ -36,7 +37,10 @@ export async function* ndjsonEvents(
       yield { lineNo, result: { ok: false, errors: [{ path: '', message: `invalid JSON: ${(error as Error).message}` }] } };
       continue;
     }
-    yield { lineNo, result: validateEvent(json, nowMs(), maxSkewMs) };
+    const result = validateEvent(json, nowMs(), maxSkewMs);
+    // the same events /v1/events refuses: a file must not bypass the purge or the fail-closed control stream
+    const reserved = result.ok ? reservedEventProblem(result.event.type, '`engagement produce`') : null;
+    yield { lineNo, result: reserved ? { ok: false, errors: [{ path: 'type', message: reserved }] } : result };
   }
 }
 

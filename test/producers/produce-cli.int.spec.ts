@@ -77,6 +77,25 @@ describe('engagement produce FILE.ndjson', () => {
     expect(await endOffsets()).toBe(before);
   });
 
+  it('refuses the events only the pipeline writes (a purge, a resolution), with their line, and writes nothing', async () => {
+    const file = join(dir, 'reserved.ndjson');
+    await writeFile(
+      file,
+      [
+        line(plain(fixture('OrgEngagementEnabled', { orgId: 'org-r' }))),
+        line({ type: 'OrgPurged', orgId: 'org-r' }),
+        line({ type: 'ControlRecordResolved', orgId: 'org-r', partition: 0, offset: 16 }),
+      ].join('\n'),
+    );
+    const before = await endOffsets();
+    const result = await produce(file);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${file}:2: type: OrgPurged is written by \`engagement retention run\`, not through \`engagement produce\``);
+    expect(result.stderr).toContain(`${file}:3: type: ControlRecordResolved is written by POST /v1/orgs/:orgId/control/resolve`);
+    expect(result.stderr).not.toContain(`${file}:1:`);
+    expect(await endOffsets()).toBe(before);
+  });
+
   it('writes every event of a good file, skipping blank lines, and says where', async () => {
     const emailId = `e-${randomUUID()}`;
     const events = [
