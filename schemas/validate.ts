@@ -9,6 +9,7 @@ import { catalog } from './catalog.js';
 import { EVENT_TYPES, RECIPIENT_TYPES, type AnyEvent, type EventType, type RecipientType } from './events.js';
 import type { FieldProblem } from '../core/errors.js';
 import { DEFAULT_MAX_CLOCK_SKEW_MS, receivedTimeProblem } from './occurred-at.js';
+import { idCharsProblem } from './ids.js';
 
 export type FieldError = FieldProblem;
 
@@ -16,6 +17,8 @@ export type ValidationResult = { ok: true; event: AnyEvent } | { ok: false; erro
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ID_FIELDS = ['orgId', 'emailId', 'contactId', 'senderId', 'linkId', 'attachmentId'];
+/** templateId may be empty (no template), but it is a key too */
+const KEYED_FIELDS = [...ID_FIELDS, 'templateId'];
 
 /** `now` is the receiving clock: an occurredAt more than `maxSkewMs` ahead of it is refused. */
 export function validateEvent(input: unknown, now: number = Date.now(), maxSkewMs: number = DEFAULT_MAX_CLOCK_SKEW_MS): ValidationResult {
@@ -95,6 +98,10 @@ function semanticErrors(event: Record<string, unknown>, now: number, maxSkewMs: 
       if (typeof value === 'string' && (value.length === 0 || value.length > 200)) {
         errors.push({ path: `${prefix}${name}`, message: 'must be 1-200 characters' });
       }
+    }
+    for (const name of KEYED_FIELDS) {
+      const problem = typeof obj[name] === 'string' ? idCharsProblem(obj[name]) : null;
+      if (problem) errors.push({ path: `${prefix}${name}`, message: problem });
     }
   };
   checkIds(event, '');

@@ -8,8 +8,9 @@ import { INGEST_LIMITS } from '../../producers/ingest/ingest-batch.js';
 import { SEND_LIMITS } from '../../producers/email/send-request.js';
 import { anyEventJsonSchema, type JsonSchema } from '../../schemas/json-schema.js';
 import { RECIPIENT_TYPES } from '../../schemas/events.js';
+import { ID_PATTERN } from '../../schemas/ids.js';
 
-const id: JsonSchema = { type: 'string', minLength: 1, maxLength: SEND_LIMITS.maxIdChars };
+const id: JsonSchema = { type: 'string', minLength: 1, maxLength: SEND_LIMITS.maxIdChars, pattern: ID_PATTERN };
 const url: JsonSchema = { type: 'string', format: 'uri', pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]+', maxLength: SEND_LIMITS.maxUrlChars };
 const time: JsonSchema = {
   oneOf: [
@@ -26,7 +27,7 @@ export const sendEmailBody: JsonSchema = {
   properties: {
     emailId: id,
     senderId: id,
-    templateId: { type: ['string', 'null'], maxLength: SEND_LIMITS.maxIdChars },
+    templateId: { type: ['string', 'null'], maxLength: SEND_LIMITS.maxIdChars, pattern: ID_PATTERN },
     subject: { type: ['string', 'null'], maxLength: SEND_LIMITS.maxSubjectChars },
     sentAt: { ...time, description: `defaults to now; at most MAX_CLOCK_SKEW_SECONDS ahead of the server clock` },
     follow: { type: 'boolean' },

@@ -14,6 +14,7 @@ import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { badRequest, type FieldProblem } from '../../core/errors.js';
 import type { JsonSchema } from '../../schemas/json-schema.js';
 import type { RouteDoc } from './route-docs.js';
+import { ID_AT_PROBLEM, ID_PATTERN } from '../../schemas/ids.js';
 
 // bodies are JSON: no coercion ("yes" is not a boolean); path and query values are strings on
 // the wire, so they are coerced (limit=5 is the integer 5)
@@ -31,7 +32,9 @@ export function fieldProblems(errors: readonly ErrorObject[] | null | undefined)
     const base = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
     const missing = e.keyword === 'required' ? String((e.params as { missingProperty?: string }).missingProperty) : null;
     const path = (missing === null ? base : [...base, missing]).join('.') || '(body)';
-    const message = missing !== null ? 'is required' : e.keyword === 'oneOf' || e.keyword === 'anyOf' ? 'matches none of the allowed forms' : (e.message ?? 'is invalid');
+    const idPattern = e.keyword === 'pattern' && (e.params as { pattern?: string }).pattern === ID_PATTERN;
+    const message =
+      missing !== null ? 'is required' : e.keyword === 'oneOf' || e.keyword === 'anyOf' ? 'matches none of the allowed forms' : idPattern ? ID_AT_PROBLEM : (e.message ?? 'is invalid');
     const list = byPath.get(path) ?? [];
     if (!list.includes(message)) list.push(message);
     byPath.set(path, list);

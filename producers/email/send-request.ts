@@ -6,6 +6,7 @@
 import type { FieldError } from '../../schemas/validate.js';
 import { DEFAULT_MAX_CLOCK_SKEW_MS, receivedTimeProblem } from '../../schemas/occurred-at.js';
 import { RECIPIENT_TYPES, recipientKey, type RecipientType } from '../../schemas/events.js';
+import { idCharsProblem } from '../../schemas/ids.js';
 
 export interface SendEmailRequest {
   emailId: string;
@@ -45,6 +46,8 @@ export function parseSendEmailRequest(body: unknown, nowMs: number, maxSkewMs: n
       fail(path, `is required: a string of 1-${SEND_LIMITS.maxIdChars} characters`);
       return '';
     }
+    const problem = idCharsProblem(value);
+    if (problem) fail(path, problem);
     return value;
   };
   const optionalString = (name: string, max: number): string | null => {
@@ -81,6 +84,8 @@ export function parseSendEmailRequest(body: unknown, nowMs: number, maxSkewMs: n
   const emailId = id(body, 'emailId', 'emailId');
   const senderId = id(body, 'senderId', 'senderId');
   const templateId = optionalString('templateId', SEND_LIMITS.maxIdChars);
+  const templateProblem = templateId === null ? null : idCharsProblem(templateId);
+  if (templateProblem) fail('templateId', templateProblem);
   const subject = optionalString('subject', SEND_LIMITS.maxSubjectChars);
   const sentAt = parseTime(body.sentAt, nowMs, maxSkewMs, fail);
   if (typeof body.follow !== 'boolean') fail('follow', 'is required: true or false');

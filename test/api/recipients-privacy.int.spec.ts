@@ -123,6 +123,31 @@ describe('recipient types: a lead and a contact with one id are two recipients',
   });
 });
 
+describe('no email address is ever a Redis key (DESIGN §2.5)', () => {
+  it('refuses an address as a recipient, sender, template or path id with 400, and writes nothing', async () => {
+    const orgId = `org-at-${randomUUID()}`;
+    await enable(orgId);
+    const emails = topicsFor(h.config).emails;
+    const control = topicsFor(h.config).control;
+    const before = [await h.endOffset(emails), await h.endOffset(control)];
+    const refused = async (res: { statusCode: number; body: string }, path: string) => {
+      expect(res.statusCode, res.body).toBe(400);
+      const body = JSON.parse(res.body) as { error: string; details?: Array<{ path: string; message: string }> };
+      expect(body.error).toBe('bad_request');
+      expect(JSON.stringify(body.details ?? body)).toContain(path);
+      expect(res.body).toContain('must not contain \\"@\\"');
+    };
+    await refused(await send(orgId, [{ contactId: 'alice@example.com', type: 'contact' }]), 'contactId');
+    const base = { emailId: `e-${randomUUID()}`, recipients: [{ contactId: 'c-1', type: 'contact' }], links: [], follow: true };
+    await refused(await h.app.inject({ method: 'POST', url: `/v1/orgs/${orgId}/emails`, headers: admin, payload: { ...base, senderId: 'bob@example.com' } }), 'senderId');
+    await refused(await h.app.inject({ method: 'POST', url: `/v1/orgs/${orgId}/emails`, headers: admin, payload: { ...base, senderId: 's-1', templateId: 't@x' } }), 'templateId');
+    await refused(await h.app.inject({ method: 'PUT', url: `/v1/orgs/${orgId}/contacts/alice@example.com/follow-email`, headers: admin, payload: { allow: false } }), 'contactId');
+    const events = await h.app.inject({ method: 'POST', url: '/v1/events', headers: admin, payload: [{ type: 'EmailReplied', orgId, emailId: 'e-1', contactId: 'carol@example.com' }] });
+    expect(events.body).toContain('must not contain');
+    expect([await h.endOffset(emails), await h.endOffset(control)]).toEqual(before);
+  });
+});
+
 describe('suppression list: "do not allow" outlives a purge', () => {
   it('opt-out → purge → re-enable → send answers followed:false until the CRM says allow, also after the control role re-read the topic', async () => {
     const org = 'org-supp';

@@ -12,6 +12,19 @@ describe('validateEvent', () => {
     expect(result.event.eventId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('refuses an email address as any id, nested ones and templateId included (DESIGN §2.5: ids become Redis keys and blob paths)', () => {
+    const sent = { type: 'EmailSent', orgId: 'o1', emailId: 'e1', senderId: 's1', templateId: 't1', follow: true, recipients: [{ contactId: 'c1', contactType: 'contact', followed: true }] };
+    expect(validateEvent(sent, now).ok).toBe(true);
+    const paths = (input: object) => {
+      const result = validateEvent(input, now);
+      return result.ok ? [] : result.errors.map((e) => [e.path, e.message.startsWith('must not contain "@"')]);
+    };
+    expect(paths({ ...sent, recipients: [{ contactId: 'alice@example.com', contactType: 'contact', followed: true }] })).toEqual([['recipients.0.contactId', true]]);
+    expect(paths({ ...sent, senderId: 'bob@example.com', templateId: 'x@y' })).toEqual([['senderId', true], ['templateId', true]]);
+    expect(paths({ ...sent, orgId: 'acme@example.com' })).toEqual([['orgId', true]]);
+    expect(paths({ type: 'EmailReplied', orgId: 'o1', emailId: 'e1', contactId: 'c@d' })).toEqual([['contactId', true]]);
+  });
+
   it('fills optional fields and nested defaults of EmailSent', () => {
     const result = validateEvent(
       {
