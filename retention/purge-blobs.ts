@@ -42,6 +42,17 @@ export async function purgeOrgBlobs(container: ContainerClient, orgPrefix: strin
   return deleteAll(container, names(container, orgPrefix));
 }
 
+export async function countExpiredBlobs(container: ContainerClient, now: number, blobRetentionDays: number): Promise<number> {
+  let count = 0;
+  try {
+    for await (const name of names(container)) if (isBlobExpired(name, now, blobRetentionDays)) count++;
+  } catch (cause) {
+    if ((cause as { statusCode?: number }).statusCode === 404) return count;
+    throw storageError(cause, 'blob listing failed');
+  }
+  return count;
+}
+
 export async function deleteExpiredBlobs(container: ContainerClient, now: number, blobRetentionDays: number): Promise<number> {
   return deleteAll(container, filter(names(container), (name) => isBlobExpired(name, now, blobRetentionDays)));
 }

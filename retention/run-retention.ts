@@ -11,7 +11,7 @@ import type { Keys } from '../projections/keys.js';
 import { fencePurge, orgDigest } from '../projections/purge-fence.js';
 import type { OrgPurged } from '../schemas/events.js';
 import { orgsDueForPurge } from './plan.js';
-import { deleteExpiredBlobs, purgeOrgBlobs } from './purge-blobs.js';
+import { countExpiredBlobs, deleteExpiredBlobs, purgeOrgBlobs } from './purge-blobs.js';
 import { nextStep, parsePurgeRecord, type PurgeRecord, type PurgeStep } from '../projections/purge-record.js';
 import { purgeOrgFromRedis } from './purge-redis.js';
 import { pruneOrgIndexes } from './prune-index.js';
@@ -128,7 +128,7 @@ export async function runRetention(deps: RetentionDeps, now: number = Date.now()
       purgesDeferred = NOT_SYNCED;
       break;
     }
-    const record: PurgeRecord = { eventId: randomUUID(), purgedAt: now, subscriptionEndedAt: state.subscriptionEndedAt!, step: 'event' };
+    const record: PurgeRecord = { eventId: randomUUID(), purgedAt: purgeStamp(now), subscriptionEndedAt: state.subscriptionEndedAt!, step: 'event' };
     // Recorded before the event is sent: from here on the purge is finished by some pass.
     if ((await deps.redis.hsetnx(deps.keys.purges(), state.orgId, JSON.stringify(record))) === 0) continue;
     outcomes.push(await purgeOrg(deps, control, state.orgId, record, null));
@@ -202,6 +202,46 @@ async function destroyKeysOfPurgedOrgs(deps: RetentionDeps, skip: ReadonlySet<st
   return destroyed;
 }
 
+/**
+ * When a purge begun at `now` happened. A purge is a control event, stamped with the time the
+ * system accepted it (DESIGN §2): a simulated clock ahead of the real one (`retention run --now`)
+ * decides who is due, never when the purge was. Stamped in the future, every control event until
+ * then would count as before the purge: an administrator enabling the org again would be ignored
+ * for as long.
+ */
+export function purgeStamp(now: number, realNow: number = Date.now()): number {
+  return Math.min(now, realNow);
+}
+
+/** What a pass at `now` would do, read and changed nothing (`engagement retention run --dry-run`). */
+export interface RetentionPlan {
+  now: string;
+  /** orgs a pass at `now` would begin to purge */
+  due: Array<{ orgId: string; subscriptionEndedAt: string }>;
+  /** purges an earlier pass left unfinished, with the step a pass resumes them at */
+  unfinished: Array<{ orgId: string; step: PurgeStep; purgedAt: string; again: boolean }>;
+  /** why a pass would decide no purge now (the control store not synced on this Redis) */
+  purgesDeferred?: string;
+  /** landing blobs older than BLOB_RETENTION_DAYS at `now` */
+  expiredBlobs: number;
+}
+
+export async function planRetention(deps: Pick<RetentionDeps, 'config' | 'redis' | 'keys' | 'container'>, now: number = Date.now()): Promise<RetentionPlan> {
+  const control = new ControlStore(deps.redis, deps.keys);
+  const purgesDeferred = (await control.isSynced(0)) ? undefined : NOT_SYNCED;
+  const inProgress = await readPurges(deps);
+  const states = await control.readOrgs(await control.listOrgs());
+  const due = purgesDeferred ? [] : orgsDueForPurge(states.values(), now, deps.config.retentionDays).filter((s) => !inProgress.has(s.orgId));
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  return {
+    now: iso(now),
+    due: due.map((s) => ({ orgId: s.orgId, subscriptionEndedAt: iso(s.subscriptionEndedAt!) })),
+    unfinished: [...inProgress].map(([orgId, r]) => ({ orgId, step: r.step, purgedAt: iso(r.purgedAt), again: r.again === true })),
+    ...(purgesDeferred !== undefined ? { purgesDeferred } : {}),
+    expiredBlobs: await countExpiredBlobs(deps.container, now, deps.config.blobRetentionDays),
+  };
+}
+
 /** The steps of a purge before it deletes anything of the org's data. */
 const BEFORE_DELETIONS = new Set<PurgeStep>(['event', 'fence', 'key']);
 
@@ -236,7 +276,7 @@ function deferredOutcome(orgId: string, record: PurgeRecord, reason: string): Pu
   };
 }
 
-async function readPurges(deps: RetentionDeps): Promise<Map<string, PurgeRecord>> {
+async function readPurges(deps: Pick<RetentionDeps, 'redis' | 'keys'>): Promise<Map<string, PurgeRecord>> {
   const purges = new Map<string, PurgeRecord>();
   for (const [orgId, raw] of Object.entries(await deps.redis.hgetall(deps.keys.purges()))) {
     const record = parsePurgeRecord(raw);

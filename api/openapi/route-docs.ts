@@ -10,6 +10,7 @@ import { TOP_LIMIT } from '../../projections/queries/org-top.js';
 import type { JsonSchema } from '../../schemas/json-schema.js';
 import { RECIPIENT_PATHS } from '../routes/recipient-paths.js';
 import { engagementBody, followEmailBody, ingestBody, resolveBody, sendEmailBody, signInBody } from './request-schemas.js';
+import { ID_PATTERN } from '../../schemas/ids.js';
 import {
   emailKpisResponse,
   errorResponse,
@@ -38,7 +39,7 @@ export interface RouteDoc {
   responses: Record<string, string | { description: string; type: string } | { description: string; schema: JsonSchema }>;
 }
 
-const pathId: JsonSchema = { type: 'string', minLength: 1, maxLength: 200 };
+const pathId: JsonSchema = { type: 'string', minLength: 1, maxLength: 200, pattern: ID_PATTERN };
 const org = { orgId: pathId };
 const findId: JsonSchema = { type: 'string', maxLength: 200, description: 'empty means not given' };
 const range = {
@@ -72,7 +73,7 @@ const DOCS: Record<string, RouteDoc> = {
     auth: 'bearer',
     params: org,
     body: engagementBody,
-    responses: { '200': { description: 'the org state', schema: orgStateResponse }, ...writeErrors },
+    responses: { '200': { description: 'the org state', schema: orgStateResponse }, ...writeErrors, '409': 'conflict: enabled at or before the org\'s latest purge, so it stays disabled' },
   },
   'POST /v1/orgs/:orgId/control/resolve': {
     summary: 'Admin: resolve an unreadable control record',

@@ -35,8 +35,18 @@ export const controlRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) =>
     if (!body.ok) throw badRequest(body.errors);
     // The org's data key exists before any of its events is sealed (also after a purge destroyed the last one).
     if (body.value.enabled) await deps.keys?.ensure(orgId);
-    await write(orgId, { kind: 'engagement', enabled: body.value.enabled });
-    return orgState(orgId);
+    const event = await write(orgId, { kind: 'engagement', enabled: body.value.enabled });
+    const state = await orgState(orgId);
+    if (body.value.enabled && !state.enabled) {
+      // Written, but a purge stamped at or after this switch outlives it (a retention host's clock
+      // ahead of this one's): say so rather than answer 200 with the org still off.
+      const at = state.purgedAt === null ? '' : ` at ${new Date(state.purgedAt).toISOString()}`;
+      throw new EngagementError(
+        'conflict',
+        `organisation ${orgId} was purged${at}, not before this switch (${new Date(event.occurredAt).toISOString()}): it stays disabled; enable it again once the clock is past the purge`,
+      );
+    }
+    return state;
   });
 
   // One route per recipient type: a lead and a contact with one id are two recipients (DESIGN §2.2).

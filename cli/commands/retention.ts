@@ -2,7 +2,10 @@ import type { Command } from 'commander';
 import { loadConfig, type Config } from '../../core/config.js';
 import { EngagementError } from '../../core/errors.js';
 import { connectRetention } from '../../retention/connect.js';
-import { runRetention, type PurgeOutcome, type RetentionReport } from '../../retention/run-retention.js';
+import { planRetention, runRetention, type PurgeOutcome, type RetentionPlan, type RetentionReport } from '../../retention/run-retention.js';
+import { createRedis } from '../../core/redis.js';
+import { createContainerClient } from '../../core/blob.js';
+import { keysFor } from '../../projections/keys.js';
 import { table } from '../../core/table.js';
 
 /** EX_TEMPFAIL: try again later (the control store is being rewritten). */
@@ -21,11 +24,22 @@ export function registerRetentionCommand(program: Command): void {
     .description('data retention')
     .command('run')
     .description('purge organisations whose subscription ended over RETENTION_DAYS ago, and expired landing blobs')
-    .option('--now <iso>', 'simulate the clock (tests, operators checking a plan)')
+    .option('--now <iso>', 'decide as if the clock read ISO (drills, tests): what is due or expired by then is really purged and deleted, and a purge is stamped with the real time; with --dry-run, see that plan only')
+    .option('--dry-run', 'change nothing: list the orgs a pass would purge, the purges it would resume and the landing blobs it would delete')
     .option('--json', 'print the report as JSON')
-    .action(async (opts: { now?: string; json?: boolean }) => {
+    .action(async (opts: { now?: string; json?: boolean; dryRun?: boolean }) => {
       const now = parseNow(opts.now);
       const config = loadConfig();
+      if (opts.dryRun) {
+        const redis = createRedis(config);
+        try {
+          const plan = await planRetention({ config, redis, keys: keysFor(config.redisPrefix), container: createContainerClient(config) }, now);
+          process.stdout.write(opts.json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan, config));
+        } finally {
+          redis.disconnect();
+        }
+        return;
+      }
       const { deps, close } = await connectRetention(config);
       try {
         const report = await runRetention(deps, now);
@@ -70,5 +84,20 @@ export function formatReport(report: RetentionReport, config: Pick<Config, 'rete
   if (report.indexError !== undefined) lines.push(`org key indexes not pruned: ${report.indexError}`);
   lines.push(`expired landing blobs deleted: ${report.expiredBlobsDeleted}`);
   if (report.expiredBlobsError !== undefined) lines.push(`expired landing blobs not deleted: ${report.expiredBlobsError}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function formatPlan(plan: RetentionPlan, config: Pick<Config, 'retentionDays' | 'blobRetentionDays'>): string {
+  const lines = [`retention plan at ${plan.now} (RETENTION_DAYS=${config.retentionDays}, BLOB_RETENTION_DAYS=${config.blobRetentionDays}); dry run, nothing changed`];
+  if (plan.purgesDeferred !== undefined) lines.push(`a pass would decide no purge now: ${plan.purgesDeferred}`);
+  lines.push(
+    plan.due.length === 0
+      ? 'no organisation due for a purge'
+      : `would purge:\n${table(['org', 'subscription ended'], plan.due.map((d) => [d.orgId, d.subscriptionEndedAt]))}`,
+  );
+  if (plan.unfinished.length > 0) {
+    lines.push(`would resume:\n${table(['org', 'purged at', 'at step', 'recorded again'], plan.unfinished.map((u) => [u.orgId, u.purgedAt, u.step, u.again ? 'yes' : '']))}`);
+  }
+  lines.push(`expired landing blobs it would delete: ${plan.expiredBlobs}`);
   return `${lines.join('\n')}\n`;
 }

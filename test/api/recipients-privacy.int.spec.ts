@@ -148,6 +148,22 @@ describe('no email address is ever a Redis key (DESIGN §2.5)', () => {
   });
 });
 
+describe('enabling an org at or before its purge', () => {
+  it('answers 409 conflict and says so, rather than 200 with the org still disabled', async () => {
+    const org = `org-late-purge-${randomUUID()}`;
+    await enable(org);
+    // a purge stamped ahead of this API's clock (another host's clock, skewed)
+    const purge: OrgPurged = { type: 'OrgPurged', eventId: randomUUID(), orgId: org, occurredAt: Date.now() + 3_600_000 };
+    await new ControlStore(h.redis, keys(), undefined, h.config.suppressionSecret).apply([purge]);
+    const res = await h.app.inject({ method: 'PUT', url: `/v1/orgs/${org}/engagement`, headers: admin, payload: { enabled: true } });
+    expect(res.statusCode, res.body).toBe(409);
+    expect(res.json()).toMatchObject({ error: 'conflict' });
+    expect(res.json<{ message: string }>().message).toContain('stays disabled');
+    const off = await h.app.inject({ method: 'PUT', url: `/v1/orgs/${org}/engagement`, headers: admin, payload: { enabled: false } });
+    expect(off.statusCode, off.body).toBe(200);
+  });
+});
+
 describe('suppression list: "do not allow" outlives a purge', () => {
   it('opt-out → purge → re-enable → send answers followed:false until the CRM says allow, also after the control role re-read the topic', async () => {
     const org = 'org-supp';

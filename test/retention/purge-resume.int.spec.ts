@@ -13,39 +13,17 @@ import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createContainerClient } from '../../core/blob.js';
 import { DEFAULTS, type Config } from '../../core/config.js';
-import { createKafka } from '../../core/kafka.js';
 import { freePort } from '../../core/net.js';
 import { createRedis } from '../../core/redis.js';
-import { startProcessors, type ProcessorsHandle } from '../../processors/index.js';
+import type { ProcessorsHandle } from '../../processors/index.js';
 import { keysFor } from '../../projections/keys.js';
 import { connectRetention } from '../../retention/connect.js';
 import { runRetention } from '../../retention/run-retention.js';
-import { fixture } from '../support/fixtures.js';
-import { cleanupTestResources, createTestTopics, randomSuffix, testConfig, waitFor } from '../support/env.js';
-import { produceEvents } from '../processors/support/produce.js';
-import { blobsOf, orgWithAnOpen, redisKeysOf, RETENTION_ENV, retentionCli, retentionJson, retentionKilledAfter } from './support/purge-helpers.js';
+import { cleanupTestResources, randomSuffix, testConfig } from '../support/env.js';
+import { blobsOf, landedOrg, redisKeysOf, RETENTION_ENV, retentionCli, retentionJson, retentionKilledAfter } from './support/purge-helpers.js';
 import { startAzurite, stopAzurite } from '../support/azurite.js';
 
 const DAY = 86_400_000;
-
-/** Starts the processors on `config` with an org that has Redis keys and a landed blob, then ends its subscription. */
-async function landedOrg(config: Config, redis: Redis, orgId: string, keep: string): Promise<{ handle: ProcessorsHandle; endedAt: number }> {
-  await createTestTopics(config);
-  const handle = await startProcessors(config);
-  const at = Date.now() - 3_600_000;
-  const org = orgWithAnOpen(orgId, at);
-  const other = orgWithAnOpen(keep, at);
-  const endedAt = Date.now() - 60_000;
-  await produceEvents(createKafka(config), config, [...org.control, ...other.control, fixture('SubscriptionEnded', { orgId, occurredAt: endedAt })]);
-  await produceEvents(createKafka(config), config, [...org.emails, ...other.emails]);
-  const container = createContainerClient(config);
-  await waitFor(async () => (await redisKeysOf(redis, config, orgId)).length > 0 && (await blobsOf(container, orgId)).length > 0, {
-    timeoutMs: 30_000,
-    message: 'the org projected and landed',
-  });
-  await waitFor(async () => (await blobsOf(container, keep)).length > 0, { timeoutMs: 30_000, message: 'the other org landed' });
-  return { handle, endedAt };
-}
 
 describe('a purge killed between its event and its deletions', () => {
   let config: Config;
@@ -73,7 +51,10 @@ describe('a purge killed between its event and its deletions', () => {
     // The event is out and the org no longer due by its control state, but nothing is deleted yet:
     // the purge record is what carries it to the next run.
     const keys = keysFor(config.redisPrefix);
-    expect(JSON.parse((await redis.hget(keys.purges(), orgId))!)).toMatchObject({ step: 'fence', purgedAt: now });
+    // stamped with the real clock, not the simulated one (retention-clock.int.spec.ts)
+    const recorded = JSON.parse((await redis.hget(keys.purges(), orgId))!) as { step: string; purgedAt: number };
+    expect(recorded.step).toBe('fence');
+    expect(recorded.purgedAt).toBeLessThanOrEqual(Date.now());
     expect((await redisKeysOf(redis, config, orgId)).filter((k) => k.includes(':v1}:')).length).toBeGreaterThan(0);
     expect((await blobsOf(container, orgId)).length).toBeGreaterThan(0);
 
@@ -133,13 +114,14 @@ describe('a purge that meets blob storage down', () => {
     expect(report.unfinished).toMatchObject([{ orgId, status: 'failed', step: 'blobs', resumedFrom: null }]);
     // Redis is already clean; the purge stays recorded for its blobs.
     expect(await redisKeysOf(redis, config, orgId)).toEqual([]);
-    expect(JSON.parse((await redis.hget(keysFor(config.redisPrefix).purges(), orgId))!)).toMatchObject({ step: 'blobs' });
+    const recorded = JSON.parse((await redis.hget(keysFor(config.redisPrefix).purges(), orgId))!) as { step: string; purgedAt: number };
+    expect(recorded.step).toBe('blobs');
 
     azurite = await startAzurite(port, location);
     const container = createContainerClient(config);
     expect((await blobsOf(container, orgId)).length).toBeGreaterThan(0);
     const resumed = retentionJson(config, now + 3_600_000);
-    expect(resumed.purged).toMatchObject([{ orgId, status: 'completed', resumedFrom: 'blobs', purgedAt: new Date(now).toISOString() }]);
+    expect(resumed.purged).toMatchObject([{ orgId, status: 'completed', resumedFrom: 'blobs', purgedAt: new Date(recorded.purgedAt).toISOString() }]);
     expect(resumed.unfinished).toEqual([]);
     expect(await blobsOf(container, orgId)).toEqual([]);
     expect(await redisKeysOf(redis, config, orgId)).toEqual([]);

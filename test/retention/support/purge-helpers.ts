@@ -10,6 +10,11 @@ import type { RetentionReport } from '../../../retention/run-retention.js';
 import type { AnyEvent } from '../../../schemas/events.js';
 import { childEnv } from '../../processors/support/child.js';
 import { fixture } from '../../support/fixtures.js';
+import { createContainerClient } from '../../../core/blob.js';
+import { createKafka } from '../../../core/kafka.js';
+import { startProcessors, type ProcessorsHandle } from '../../../processors/index.js';
+import { createTestTopics, waitFor } from '../../support/env.js';
+import { produceEvents } from '../../processors/support/produce.js';
 
 const CHILD = fileURLToPath(new URL('./retention-child.ts', import.meta.url));
 
@@ -21,8 +26,8 @@ function env(config: Config): Record<string, string> {
 }
 
 /** `engagement retention run --now` as an operator runs it. */
-export function retentionCli(config: Config, now: number, json = false): { status: number | null; stdout: string; stderr: string } {
-  const args = ['bin/engagement.js', 'retention', 'run', '--now', new Date(now).toISOString(), ...(json ? ['--json'] : [])];
+export function retentionCli(config: Config, now: number, json = false, extra: readonly string[] = []): { status: number | null; stdout: string; stderr: string } {
+  const args = ['bin/engagement.js', 'retention', 'run', '--now', new Date(now).toISOString(), ...(json ? ['--json'] : []), ...extra];
   const run = spawnSync('node', args, { env: env(config), encoding: 'utf8', timeout: 120_000 });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
@@ -68,4 +73,23 @@ export function orgWithAnOpen(orgId: string, at: number): { control: AnyEvent[];
       fixture('EmailOpened', { orgId, emailId: 'e-1', contactId: 'c-1', occurredAt: at + 1000 }),
     ],
   };
+}
+
+/** Starts the processors on `config` with an org that has Redis keys and a landed blob, then ends its subscription. */
+export async function landedOrg(config: Config, redis: Redis, orgId: string, keep: string): Promise<{ handle: ProcessorsHandle; endedAt: number }> {
+  await createTestTopics(config);
+  const handle = await startProcessors(config);
+  const at = Date.now() - 3_600_000;
+  const org = orgWithAnOpen(orgId, at);
+  const other = orgWithAnOpen(keep, at);
+  const endedAt = Date.now() - 60_000;
+  await produceEvents(createKafka(config), config, [...org.control, ...other.control, fixture('SubscriptionEnded', { orgId, occurredAt: endedAt })]);
+  await produceEvents(createKafka(config), config, [...org.emails, ...other.emails]);
+  const container = createContainerClient(config);
+  await waitFor(async () => (await redisKeysOf(redis, config, orgId)).length > 0 && (await blobsOf(container, orgId)).length > 0, {
+    timeoutMs: 30_000,
+    message: 'the org projected and landed',
+  });
+  await waitFor(async () => (await blobsOf(container, keep)).length > 0, { timeoutMs: 30_000, message: 'the other org landed' });
+  return { handle, endedAt };
 }
