@@ -207,6 +207,22 @@ export async function startServer(
   /** `unsealedForBench`: email events written in clear, as before encryption; only the bench's same-run baseline uses it (no configuration reaches it) */
   options: { plugins?: readonly RoutePlugin[]; metrics?: ServerMetrics; unsealedForBench?: boolean } = {},
 ): Promise<RunningServer> {
+  const metrics = options.metrics ?? createServerMetrics();
+  const log = childLogger('spool');
+  // Opened first: what a previous run left (a crash, a kill -9) starts draining at once; and a
+  // directory another process holds refuses this start before any client is open to keep it alive.
+  const spool = SegmentSpool.open({
+    dir: config.spoolDir,
+    maxBytes: config.spoolMaxBytes,
+    segmentBytes: config.spoolSegmentBytes,
+    fsyncMs: config.spoolFsyncMs,
+    onSyncError: (err) => log.error({ err }, 'spool fdatasync failed; retried at the next group commit'),
+    onWriteError: (records, err) => {
+      metrics.spoolWriteLosses.inc(records);
+      log.error({ err, records }, 'spool write failed: these tracking records are lost');
+    },
+    onCallbackError: (err) => log.error({ err }, 'a tracking answer sent after the spool write threw'),
+  });
   const redis = createRedis(config);
   const kafka = createKafka(config);
   const keySnapshot = new KeySnapshot(config.spoolDir);
@@ -222,21 +238,6 @@ export async function startServer(
   // The API's own copy of the control topic: it answers enablement questions when Redis has lost
   // the control store, until the control role has rewritten it.
   const controlTopic = new ControlReader({ kafka, topic: topicsFor(config).control, groupPrefix: `${config.topicPrefix}.api`, codec: new EventCodec(), keys, suppressionSecret: config.suppressionSecret });
-  const metrics = options.metrics ?? createServerMetrics();
-  const log = childLogger('spool');
-  // Opened first: what a previous run left (a crash, a kill -9) starts draining at once.
-  const spool = SegmentSpool.open({
-    dir: config.spoolDir,
-    maxBytes: config.spoolMaxBytes,
-    segmentBytes: config.spoolSegmentBytes,
-    fsyncMs: config.spoolFsyncMs,
-    onSyncError: (err) => log.error({ err }, 'spool fdatasync failed; retried at the next group commit'),
-    onWriteError: (records, err) => {
-      metrics.spoolWriteLosses.inc(records);
-      log.error({ err, records }, 'spool write failed: these tracking records are lost');
-    },
-    onCallbackError: (err) => log.error({ err }, 'a tracking answer sent after the spool write threw'),
-  });
   // Once the spool holds its LOCK (a second process on the directory is refused before it reads the
   // copy), before anything reaches Kafka: an API started while Kafka is down seals tracking hits with the
   // data keys it last read (its local copy) instead of waiting for the keys topic.

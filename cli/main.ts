@@ -17,4 +17,7 @@ try {
     process.stderr.write(`engagement: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   }
   process.exitCode = 1;
+  // A command that failed half-way may leave clients open (a Redis or Kafka connection): they must
+  // not keep a failed process alive for a supervisor to take for a running one.
+  setTimeout(() => process.exit(1), 2000).unref();
 }
