@@ -55,8 +55,10 @@ export interface SpoolBatch {
 export interface SpoolRecovery {
   /** records found waiting on open (not acknowledged before the restart) */
   records: number;
-  /** segments whose tail was torn or corrupt */
+  /** segments whose tail was torn or corrupt, and an ACKED file that cannot be right (ackedIgnored) */
   corruptTails: number;
+  /** ACKED named a segment after every one present: ignored, everything present sent again */
+  ackedIgnored?: { seq: number; offset: number };
   /** bytes cut off those tails */
   corruptBytes: number;
 }
@@ -462,11 +464,19 @@ export class SegmentSpool {
 
   /** Checks every segment left by a previous run, cuts torn tails, and starts a new active segment. */
   private recover(): void {
-    const acked = this.readAcked();
+    let acked = this.readAcked();
     const seqs = readdirSync(this.options.dir)
       .filter((f) => f.endsWith(SEGMENT_SUFFIX) && /^\d+$/.test(f.slice(0, -SEGMENT_SUFFIX.length)))
       .map((f) => Number(f.slice(0, -SEGMENT_SUFFIX.length)))
       .sort((a, b) => a - b);
+    if (acked && seqs.length > 0 && acked.seq > seqs[seqs.length - 1]!) {
+      // Segments are deleted oldest first, so ACKED never names a segment after every one still
+      // here: a damaged file would make them all look acknowledged and delete them unsent. It is
+      // ignored instead (everything present is sent again; eventIds make that harmless) and counted.
+      this.recovery.ackedIgnored = acked;
+      this.recovery.corruptTails += 1;
+      acked = undefined;
+    }
     let maxSeq = 0;
     let first: SpoolPosition | undefined;
     for (const seq of seqs) {

@@ -195,6 +195,19 @@ describe('SegmentSpool', () => {
     expect(values(spool.read(1000))).toEqual(Array.from({ length: 100 }, (_, i) => `event-${i}`));
   });
 
+  it('ignores and counts an ACKED naming a segment after every one present (a damaged file), sending everything again', () => {
+    // found by a black-box check: "99999999999 99999999" written into ACKED deleted every unsent segment
+    const o = options();
+    let spool = openSpool(o);
+    for (let i = 0; i < 100; i++) spool.append(message(i)); // Kafka down: nothing acknowledged
+    spool.close();
+    open.splice(open.indexOf(spool), 1);
+    writeFileSync(path.join(o.dir, 'ACKED'), '99999999999 99999999\n');
+    spool = openSpool(o);
+    expect(spool.recovery).toMatchObject({ records: 100, corruptTails: 1, ackedIgnored: { seq: 99999999999, offset: 99999999 } });
+    expect(values(spool.read(1000))).toEqual(Array.from({ length: 100 }, (_, i) => `event-${i}`));
+  });
+
   it('writes an acknowledged position the 100 ms throttle held back without waiting for another acknowledgement', async () => {
     const o = options();
     const spool = openSpool(o);
