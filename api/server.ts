@@ -202,6 +202,9 @@ export interface RunningServer {
   kafkaReached(): Promise<void>;
 }
 
+/** How long a stop waits for the API's Kafka clients once its spool has had its turn. */
+const KAFKA_CLIENTS_STOP_MS = 3_000;
+
 export async function startServer(
   config: Config,
   /** `unsealedForBench`: email events written in clear, as before encryption; only the bench's same-run baseline uses it (no configuration reaches it) */
@@ -244,6 +247,7 @@ export async function startServer(
   const restored = keys.restore();
   if ('orgs' in restored) log.info({ file: keySnapshot.file, orgs: restored.orgs, confirmedAt: new Date(restored.confirmedAt).toISOString() }, 'data keys restored from the local copy until the keys topic is read');
   else if (restored.unusable !== 'missing') log.warn({ file: keySnapshot.file, reason: restored.unusable }, 'local copy of the data keys not used');
+  if (spool.recovery.ackedIgnored) log.warn({ dir: config.spoolDir, acked: spool.recovery.ackedIgnored }, 'spool ACKED names a segment after every one present: ignored, everything present is sent again');
   if (spool.recovery.records > 0 || spool.recovery.corruptTails > 0) log.warn({ dir: config.spoolDir, ...spool.recovery }, 'spool recovered');
   registerSpoolGauges(metrics, spool);
   // A short request timeout: a stalled broker is noticed (and /readyz says "spooling") within seconds.
@@ -314,9 +318,13 @@ export async function startServer(
           // spool then leaves an empty directory behind it, which it removes)
           if (config.spoolPerProcess) keys.dropSnapshot();
           await stopSpool(SPOOL_DRAIN_ON_CLOSE_MS);
-          await producer.disconnect();
-          await controlTopic.stop();
-          await keys.stop();
+          // Every request was answered before this (app.close), so these clients hold nothing of
+          // anyone's: a stalled broker must not keep the stop waiting out their request timeouts.
+          const clients = Promise.allSettled([producer.disconnect(), controlTopic.stop(), keys.stop()]);
+          let timer: NodeJS.Timeout | undefined;
+          const late = await Promise.race([clients.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), KAFKA_CLIENTS_STOP_MS)))]);
+          clearTimeout(timer);
+          if (late) log.warn({ ms: KAFKA_CLIENTS_STOP_MS }, 'the API\'s Kafka clients did not disconnect in time (Kafka not answering); left behind');
           await redis.quit();
         })();
         return closed;
