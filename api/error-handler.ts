@@ -52,7 +52,12 @@ export function errorResponse(error: unknown, overrides: ErrorStatusOverrides = 
   const status = fastifyError.statusCode ?? 500;
   if (status === 413) return { status, body: { error: 'payload_too_large', message: fastifyError.message ?? 'request body too large' } };
   if (status === 415) return { status, body: { error: 'unsupported_media_type', message: fastifyError.message ?? 'unsupported content type' } };
-  if (status >= 400 && status < 500) return { status, body: { error: 'bad_request', message: fastifyError.message ?? 'bad request' } };
+  if (status === 400) {
+    // a body fastify could not parse (malformed JSON, an empty JSON body): the whole body is the bad field
+    const message = fastifyError.message ?? 'bad request';
+    return { status, body: { error: 'bad_request', message, details: [{ path: '(body)', message }] } };
+  }
+  if (status > 400 && status < 500) return { status, body: { error: 'bad_request', message: fastifyError.message ?? 'bad request' } };
   return { status: 500, body: { error: 'internal', message: 'internal error' } };
 }
 

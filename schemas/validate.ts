@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type avro from 'avsc';
 import { catalog } from './catalog.js';
-import { EVENT_TYPES, RECIPIENT_TYPES, type AnyEvent, type EventType, type RecipientType } from './events.js';
+import { EVENT_TYPES, legacyContactType, RECIPIENT_TYPES, type AnyEvent, type EventType, type RecipientType } from './events.js';
 import type { FieldProblem } from '../core/errors.js';
 import { DEFAULT_MAX_CLOCK_SKEW_MS, receivedTimeProblem } from './occurred-at.js';
 import { idCharsProblem } from './ids.js';
@@ -32,7 +32,7 @@ export function validateEvent(input: unknown, now: number = Date.now(), maxSkewM
   }
   const entry = catalog.current.get(type as EventType)!;
   const errors: FieldError[] = [];
-  const candidate = withDefaults(raw, entry.avroType, now, errors);
+  const candidate = withDefaults(withLegacyContactType(raw), entry.avroType, now, errors);
   if (errors.length > 0) return { ok: false, errors };
 
   entry.avroType.isValid(candidate, {
@@ -43,6 +43,16 @@ export function validateEvent(input: unknown, now: number = Date.now(), maxSkewM
   if (errors.length === 0) errors.push(...semanticErrors(candidate, now, maxSkewMs));
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, event: { ...candidate, type } as unknown as AnyEvent };
+}
+
+/**
+ * A preference given by its `recipientType` alone (the current field) also fills `contactType`,
+ * which the schema keeps for older readers, as the API's own preference route does.
+ */
+function withLegacyContactType(raw: Record<string, unknown>): Record<string, unknown> {
+  if (raw.type !== 'ContactFollowPreferenceChanged' || raw.contactType !== undefined) return raw;
+  const type = raw.recipientType;
+  return typeof type === 'string' && RECIPIENT_TYPES.includes(type as RecipientType) ? { ...raw, contactType: legacyContactType(type as RecipientType) } : raw;
 }
 
 function withDefaults(raw: Record<string, unknown>, type: avro.Type, now: number, errors: FieldError[]): Record<string, unknown> {

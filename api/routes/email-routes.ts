@@ -27,9 +27,11 @@ export const emailRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
     ]).catch(controlStateUnavailable);
     if (unreadable.length > 0) {
       const at = unreadable.map((r) => `partition ${r.partition} offset ${r.offset}`).join(', ');
+      // a record without a key may be any org's: it blocks every org, and says so
+      const whose = unreadable.some((r) => r.orgId === null) ? 'whose organisation is unknown (no key; it blocks every organisation)' : `of organisation "${orgId}"`;
       throw new EngagementError(
         'control_unreadable',
-        `a control record of organisation "${orgId}" could not be read (${at}): nothing of it is followed until an administrator resolves it (POST /v1/orgs/:orgId/control/resolve)`,
+        `a control record ${whose} could not be read (${at}): nothing of organisation "${orgId}" is followed until an administrator resolves it (POST /v1/orgs/:orgId/control/resolve)`,
       );
     }
     const { event, response } = decideSend(email, {

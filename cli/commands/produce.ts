@@ -59,7 +59,9 @@ export function registerProduceCommand(program: Command): void {
         bar?.stop();
         const used = [summary.control > 0 ? topics.control : undefined, summary.email > 0 ? topics.emails : undefined].filter(Boolean);
         process.stdout.write(
-          `wrote ${summary.written} events (${summary.control} control, ${summary.email} email) to ${used.length > 0 ? used.join(', ') : '(no topic)'}\n`,
+          summary.written === 0
+            ? `${file} holds no event: nothing written\n`
+            : `wrote ${summary.written} events (${summary.control} control, ${summary.email} email) to ${used.join(', ')}\n`,
         );
       } finally {
         bar?.stop();

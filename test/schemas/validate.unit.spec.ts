@@ -25,6 +25,13 @@ describe('validateEvent', () => {
     expect(paths({ type: 'EmailReplied', orgId: 'o1', emailId: 'e1', contactId: 'c@d' })).toEqual([['contactId', true]]);
   });
 
+  it('takes a preference given by recipientType alone, filling the legacy contactType (an account writes contact there)', () => {
+    const pref = { type: 'ContactFollowPreferenceChanged', orgId: 'o1', contactId: 'c1', allow: false };
+    expect(validateEvent({ ...pref, recipientType: 'lead' }, now)).toMatchObject({ ok: true, event: { recipientType: 'lead', contactType: 'lead' } });
+    expect(validateEvent({ ...pref, recipientType: 'account' }, now)).toMatchObject({ ok: true, event: { recipientType: 'account', contactType: 'contact' } });
+    expect(validateEvent({ ...pref, contactType: 'lead' }, now)).toMatchObject({ ok: true, event: { contactType: 'lead' } });
+  });
+
   it('fills optional fields and nested defaults of EmailSent', () => {
     const result = validateEvent(
       {
