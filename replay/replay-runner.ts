@@ -205,13 +205,16 @@ async function replayLocked(deps: ReplayDeps, keys: Keys, lock: ReplayLock, requ
       const { target: goal } = await target();
       builder.setLimit(goal);
       const lag = totalLag(goal, builder.positions);
-      request.onProgress?.({ version, counters: builder.counters, lag, total: builder.counters.records + lag, elapsedMs: Date.now() - began });
+      const toRead = builder.lagTo(goal);
+      request.onProgress?.({ version, counters: builder.counters, lag: toRead, total: builder.counters.records + toRead, elapsedMs: Date.now() - began });
       if (interrupted || lag <= threshold) break;
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
     let liveAtSwitch = new Map<number, number>();
     if (!interrupted) liveAtSwitch = await holdAndCatchUp(redis, keys, version, builder, target, checkLock, request);
     await builder.stop();
+    // the catch-up read the rest without a progress line: the bar ends at what was read
+    if (!interrupted) request.onProgress?.({ version, counters: builder.counters, lag: 0, total: builder.counters.records, elapsedMs: Date.now() - began });
     await deleteGroups(admin, [builder.groupId]);
     if (interrupted) {
       await redis.hset(vk.replay(), 'stoppedAt', new Date().toISOString());

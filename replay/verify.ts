@@ -91,10 +91,11 @@ export async function runVerify(deps: ReplayDeps, request: VerifyRequest = {}): 
     let outcome: { differences: Difference[]; keysCompared: number; consistent: boolean } | undefined;
     for (let attempt = 1; attempt <= attempts && !outcome; attempt++) {
       while (!builder.reached(targets)) {
-        const lag = [...targets].reduce((sum, [p, t]) => sum + Math.max(0, t - (builder!.positions.get(p) ?? 0)), 0);
+        const lag = builder.lagTo(targets);
         request.onProgress?.({ version: scratch, counters: builder.counters, lag, total: builder.counters.records + lag, elapsedMs: Date.now() - began });
         await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       }
+      request.onProgress?.({ version: scratch, counters: builder.counters, lag: 0, total: builder.counters.records, elapsedMs: Date.now() - began });
       let liveSnapshot = await snapshotOf(redis, lk, request.orgId);
       const after = await targetsOf();
       const moved = !sameOffsets(after, targets);

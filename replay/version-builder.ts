@@ -247,6 +247,16 @@ export class VersionBuilder {
     }
   }
 
+  /**
+   * Records read to `targets` still to read: from where folding is, ahead of the stored positions
+   * until the next write (progress counts records folded, so a lag from the positions counted them twice).
+   */
+  lagTo(targets: ReadonlyMap<number, number>): number {
+    let lag = 0;
+    for (const [partition, target] of targets) lag += Math.max(0, target - this.next(partition));
+    return lag;
+  }
+
   /** Where the partition's next record to fold is. */
   private next(partition: number): number {
     return (this.state ? this.folded : this.positions).get(partition) ?? 0;

@@ -87,14 +87,17 @@ describe('replay rebuilds the projection blue/green, exactly', () => {
     const poller = (async () => {
       while (polling) answers.push(await ask());
     })();
-    const progress: number[] = [];
-    const result = await runReplay(deps(), { onProgress: (p) => progress.push(p.counters.records) }).finally(() => {
+    const progress: Array<{ records: number; lag: number; total: number }> = [];
+    const result = await runReplay(deps(), { onProgress: (p) => progress.push({ records: p.counters.records, lag: p.lag, total: p.total }) }).finally(() => {
       polling = false;
     });
     await poller;
 
     expect(result).toMatchObject({ status: 'switched', version: 2, previous: 1, resumed: false });
     expect(result.counters.records).toBe(await highWatermarkTotal(kafka, topic()));
+    // the bar ends full, and never counted a folded record twice (read + still to read)
+    expect(progress.at(-1)).toEqual({ records: result.counters.records, lag: 0, total: result.counters.records });
+    expect(Math.max(...progress.map((p) => p.total))).toBeLessThanOrEqual(result.counters.records);
     expect(result.counters.gatedOut.org_purged).toBeGreaterThan(0);
     expect(result.counters.gatedOut.org_disabled).toBe(main.expected.gatedOutRecords.org_disabled);
     expect(result.counters.gatedOut.contact_opted_out).toBe(main.expected.gatedOutRecords.contact_opted_out);
