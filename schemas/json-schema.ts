@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { AVRO_DIR, catalog } from './catalog.js';
-import { EVENT_TYPES, type EventType } from './events.js';
+import { EVENT_TYPES, RECIPIENT_TYPES, type EventType } from './events.js';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -91,7 +91,14 @@ export function eventJsonSchema(type: EventType): JsonSchema {
   const named = new Map<string, JsonSchema>();
   const record = recordSchema(schema.fields, named, true);
   const properties = { type: { const: type }, ...(record.properties as Record<string, JsonSchema>) };
-  return { title: type, ...(schema.doc ? { description: schema.doc } : {}), ...record, properties, required: ['type', ...(record.required as string[])] };
+  let required = ['type', ...(record.required as string[])];
+  const extra: JsonSchema = {};
+  if (type === 'ContactFollowPreferenceChanged') {
+    // the legacy contactType may be left out when recipientType says the namespace (validate.ts fills it)
+    required = required.filter((f) => f !== 'contactType');
+    extra.anyOf = [{ required: ['contactType'] }, { required: ['recipientType'], properties: { recipientType: { enum: [...RECIPIENT_TYPES] } } }];
+  }
+  return { title: type, ...(schema.doc ? { description: schema.doc } : {}), ...record, properties, required, ...extra };
 }
 
 /** Any event: one schema per type, told apart by `type`. */

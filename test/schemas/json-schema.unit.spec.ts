@@ -42,6 +42,20 @@ describe('eventJsonSchema', () => {
     }
   });
 
+  it('a preference needs contactType or a recipientType, and both say so alike', () => {
+    const schema = eventJsonSchema('ContactFollowPreferenceChanged');
+    const { contactType: _c, recipientType: _r, ...neither } = plain(fixture('ContactFollowPreferenceChanged'));
+    for (const [body, ok] of [
+      [neither, false],
+      [{ ...neither, recipientType: 'account' }, true],
+      [{ ...neither, recipientType: null }, false],
+      [{ ...neither, contactType: 'lead' }, true],
+    ] as const) {
+      expect(ajv.validate(schema, body), JSON.stringify(body)).toBe(ok);
+      expect(validateEvent(body, now).ok, JSON.stringify(body)).toBe(ok);
+    }
+  });
+
   it('an unknown recipient type is refused by both', () => {
     const sent = plain(fixture('EmailSent'));
     const bad = { ...sent, recipients: [{ contactId: 'c', contactType: 'robot', followed: true }] };
