@@ -6,10 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import type avro from 'avsc';
 import { catalog } from './catalog.js';
-import { EVENT_TYPES, legacyContactType, RECIPIENT_TYPES, type AnyEvent, type EventType, type RecipientType } from './events.js';
+import { EMAIL_EVENT_TYPES, EVENT_TYPES, legacyContactType, RECIPIENT_TYPES, type AnyEvent, type EmailEvent, type EventType, type RecipientType } from './events.js';
+
+type EmailEventType = EmailEvent['type'];
 import type { FieldProblem } from '../core/errors.js';
 import { DEFAULT_MAX_CLOCK_SKEW_MS, receivedTimeProblem } from './occurred-at.js';
-import { idCharsProblem } from './ids.js';
+import { idCharsProblem, PERSONAL_ID_FIELDS } from './ids.js';
 
 export type FieldError = FieldProblem;
 
@@ -17,8 +19,6 @@ export type ValidationResult = { ok: true; event: AnyEvent } | { ok: false; erro
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ID_FIELDS = ['orgId', 'emailId', 'contactId', 'senderId', 'linkId', 'attachmentId'];
-/** templateId may be empty (no template), but it is a key too */
-const KEYED_FIELDS = [...ID_FIELDS, 'templateId'];
 
 /** `now` is the receiving clock: an occurredAt more than `maxSkewMs` ahead of it is refused. */
 export function validateEvent(input: unknown, now: number = Date.now(), maxSkewMs: number = DEFAULT_MAX_CLOCK_SKEW_MS): ValidationResult {
@@ -40,7 +40,7 @@ export function validateEvent(input: unknown, now: number = Date.now(), maxSkewM
       errors.push({ path: path.join('.'), message: `invalid value ${JSON.stringify(value) ?? 'undefined'}` });
     },
   });
-  if (errors.length === 0) errors.push(...semanticErrors(candidate, now, maxSkewMs));
+  if (errors.length === 0) errors.push(...semanticErrors(type as EventType, candidate, now, maxSkewMs));
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, event: { ...candidate, type } as unknown as AnyEvent };
 }
@@ -95,7 +95,7 @@ function toMillis(value: unknown, now: number, errors: FieldError[], path = 'occ
   return value;
 }
 
-function semanticErrors(event: Record<string, unknown>, now: number, maxSkewMs: number): FieldError[] {
+function semanticErrors(type: EventType, event: Record<string, unknown>, now: number, maxSkewMs: number): FieldError[] {
   const errors: FieldError[] = [];
   if (!UUID.test(String(event.eventId))) errors.push({ path: 'eventId', message: 'must be a UUID' });
   const timeProblem = receivedTimeProblem(event.occurredAt as number, now, maxSkewMs);
@@ -109,9 +109,12 @@ function semanticErrors(event: Record<string, unknown>, now: number, maxSkewMs: 
         errors.push({ path: `${prefix}${name}`, message: 'must be 1-200 characters' });
       }
     }
-    for (const name of KEYED_FIELDS) {
-      const problem = typeof obj[name] === 'string' ? idCharsProblem(obj[name]) : null;
-      if (problem) errors.push({ path: `${prefix}${name}`, message: problem });
+    // only where data is created under the id: an email event (schemas/ids.ts)
+    if (EMAIL_EVENT_TYPES.includes(type as EmailEventType)) {
+      for (const name of PERSONAL_ID_FIELDS) {
+        const problem = typeof obj[name] === 'string' ? idCharsProblem(obj[name]) : null;
+        if (problem) errors.push({ path: `${prefix}${name}`, message: problem });
+      }
     }
   };
   checkIds(event, '');

@@ -10,7 +10,9 @@ import { anyEventJsonSchema, type JsonSchema } from '../../schemas/json-schema.j
 import { RECIPIENT_TYPES } from '../../schemas/events.js';
 import { ID_PATTERN } from '../../schemas/ids.js';
 
-const id: JsonSchema = { type: 'string', minLength: 1, maxLength: SEND_LIMITS.maxIdChars, pattern: ID_PATTERN };
+const id: JsonSchema = { type: 'string', minLength: 1, maxLength: SEND_LIMITS.maxIdChars };
+/** an id that may name a person (schemas/ids.ts) */
+const personId: JsonSchema = { ...id, pattern: ID_PATTERN };
 const url: JsonSchema = { type: 'string', format: 'uri', pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]+', maxLength: SEND_LIMITS.maxUrlChars };
 const time: JsonSchema = {
   oneOf: [
@@ -26,7 +28,7 @@ export const sendEmailBody: JsonSchema = {
   required: ['emailId', 'senderId', 'recipients', 'follow'],
   properties: {
     emailId: id,
-    senderId: id,
+    senderId: personId,
     templateId: { type: ['string', 'null'], maxLength: SEND_LIMITS.maxIdChars, pattern: ID_PATTERN },
     subject: { type: ['string', 'null'], maxLength: SEND_LIMITS.maxSubjectChars },
     sentAt: { ...time, description: `defaults to now; at most MAX_CLOCK_SKEW_SECONDS ahead of the server clock` },
@@ -40,7 +42,7 @@ export const sendEmailBody: JsonSchema = {
         type: 'object',
         required: ['contactId'],
         properties: {
-          contactId: id,
+          contactId: personId,
           type: { ...recipientType, default: 'contact' },
           timeZone: { type: ['string', 'null'], description: 'IANA time zone, e.g. Europe/Paris' },
         },

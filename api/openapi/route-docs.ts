@@ -10,7 +10,6 @@ import { TOP_LIMIT } from '../../projections/queries/org-top.js';
 import type { JsonSchema } from '../../schemas/json-schema.js';
 import { RECIPIENT_PATHS } from '../routes/recipient-paths.js';
 import { engagementBody, followEmailBody, ingestBody, resolveBody, sendEmailBody, signInBody } from './request-schemas.js';
-import { ID_PATTERN } from '../../schemas/ids.js';
 import {
   emailKpisResponse,
   errorResponse,
@@ -39,7 +38,7 @@ export interface RouteDoc {
   responses: Record<string, string | { description: string; type: string } | { description: string; schema: JsonSchema }>;
 }
 
-const pathId: JsonSchema = { type: 'string', minLength: 1, maxLength: 200, pattern: ID_PATTERN };
+const pathId: JsonSchema = { type: 'string', minLength: 1, maxLength: 200 };
 const org = { orgId: pathId };
 const findId: JsonSchema = { type: 'string', maxLength: 200, description: 'empty means not given' };
 const range = {

@@ -13,7 +13,7 @@ export const emailRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) => {
 
   app.post<{ Params: { orgId: string } }>('/v1/orgs/:orgId/emails', { preHandler: orgAuth(deps.config) }, async (request, reply) => {
     const { orgId } = request.params;
-    checkIds({ orgId });
+    checkIds({ orgId }, true);
     const acceptedAt = deps.now();
     const parsed = parseSendEmailRequest(request.body, acceptedAt, deps.config.maxClockSkewSeconds * 1000);
     if (!parsed.ok) throw badRequest(parsed.errors);

@@ -8,11 +8,14 @@ export function controlStateUnavailable(error: unknown): never {
 
 const MAX_PARAM_CHARS = 200;
 
-/** Path ids end up in events and Redis keys; the same bounds as ids in event bodies. */
-export function checkIds(params: Record<string, string>): void {
+/**
+ * Path ids end up in events and Redis keys; the same bounds as ids in event bodies. `personal`:
+ * the route creates data under them, so an id with "@" is refused (schemas/ids.ts).
+ */
+export function checkIds(params: Record<string, string>, personal = false): void {
   const errors = Object.entries(params).flatMap(([name, value]) => {
     if (value.length === 0 || value.length > MAX_PARAM_CHARS) return [{ path: name, message: `must be 1-${MAX_PARAM_CHARS} characters` }];
-    const problem = idCharsProblem(value);
+    const problem = personal ? idCharsProblem(value) : null;
     return problem ? [{ path: name, message: problem }] : [];
   });
   if (errors.length > 0) throw badRequest(errors, 'invalid path parameter');

@@ -17,6 +17,7 @@ import { redirectLocation } from '../../producers/tracking/redirect-target.js';
 import { verifyToken, type TokenPayload, type TrackingKind } from '../../producers/tracking/tokens.js';
 import type { RouteDeps } from '../routes/route-deps.js';
 import type { TrackingAnswer, TrackingClient, TrackingHandler, TrackingLog } from './tracking-answer.js';
+import { idCharsProblem } from '../../schemas/ids.js';
 
 export const TRACKING_ROUTE_NAMES: Record<TrackingKind, string> = { o: 'open', c: 'click', a: 'attachment' };
 const MAX_USER_AGENT_CHARS = 512;
@@ -55,6 +56,9 @@ export function trackingHandler(deps: RouteDeps, log: TrackingLog): TrackingHand
   };
 
   function record(token: TokenPayload, client: TrackingClient): string | Promise<string> {
+    // A token issued before ids with "@" were refused (schemas/ids.ts) still answers, but records
+    // nothing: its hit would make an address a Redis key (DESIGN §2.5).
+    if (idCharsProblem(token.orgId) !== null || idCharsProblem(token.contactId) !== null) return 'address_id';
     const now = deps.now();
     const { method } = client;
     const userAgent = client.userAgent ? client.userAgent.slice(0, MAX_USER_AGENT_CHARS) : null;

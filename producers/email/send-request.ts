@@ -46,7 +46,7 @@ export function parseSendEmailRequest(body: unknown, nowMs: number, maxSkewMs: n
       fail(path, `is required: a string of 1-${SEND_LIMITS.maxIdChars} characters`);
       return '';
     }
-    const problem = idCharsProblem(value);
+    const problem = name === 'emailId' ? null : idCharsProblem(value);
     if (problem) fail(path, problem);
     return value;
   };

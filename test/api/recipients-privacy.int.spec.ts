@@ -17,6 +17,7 @@ import { keysFor } from '../../projections/keys.js';
 import { purgeOrgFromRedis } from '../../retention/purge-redis.js';
 import type { OrgPurged } from '../../schemas/events.js';
 import { waitFor } from '../support/env.js';
+import { scanKeys } from '../../core/redis-scan.js';
 import { highWatermarkTotal, storedOffsetTotal } from '../processors/support/verify.js';
 import { KEYS, bearer, startApiHarness, type ApiHarness } from '../producers/support/api-harness.js';
 import type { EmailSendResponse } from '../producers/support/types.js';
@@ -124,7 +125,7 @@ describe('recipient types: a lead and a contact with one id are two recipients',
 });
 
 describe('no email address is ever a Redis key (DESIGN §2.5)', () => {
-  it('refuses an address as a recipient, sender, template or path id with 400, and writes nothing', async () => {
+  it('refuses an address as a recipient, sender, template or org id of a send or an email event with 400, and writes nothing', async () => {
     const orgId = `org-at-${randomUUID()}`;
     await enable(orgId);
     const emails = topicsFor(h.config).emails;
@@ -141,10 +142,27 @@ describe('no email address is ever a Redis key (DESIGN §2.5)', () => {
     const base = { emailId: `e-${randomUUID()}`, recipients: [{ contactId: 'c-1', type: 'contact' }], links: [], follow: true };
     await refused(await h.app.inject({ method: 'POST', url: `/v1/orgs/${orgId}/emails`, headers: admin, payload: { ...base, senderId: 'bob@example.com' } }), 'senderId');
     await refused(await h.app.inject({ method: 'POST', url: `/v1/orgs/${orgId}/emails`, headers: admin, payload: { ...base, senderId: 's-1', templateId: 't@x' } }), 'templateId');
-    await refused(await h.app.inject({ method: 'PUT', url: `/v1/orgs/${orgId}/contacts/alice@example.com/follow-email`, headers: admin, payload: { allow: false } }), 'contactId');
+    await refused(await h.app.inject({ method: 'POST', url: `/v1/orgs/x@example.com/emails`, headers: admin, payload: { ...base, senderId: 's-1' } }), 'orgId');
     const events = await h.app.inject({ method: 'POST', url: '/v1/events', headers: admin, payload: [{ type: 'EmailReplied', orgId, emailId: 'e-1', contactId: 'carol@example.com' }] });
     expect(events.body).toContain('must not contain');
     expect([await h.endOffset(emails), await h.endOffset(control)]).toEqual(before);
+  });
+
+  it('still takes an opt-out for an address-like recipient id stored before the rule, keeping it only as a keyed hash', async () => {
+    const orgId = `org-at-${randomUUID()}`;
+    await enable(orgId);
+    await follow(orgId, 'contacts', 'dora@example.com', false);
+    // a Message-ID as emailId names no person: taken
+    const res = await h.app.inject({
+      method: 'POST',
+      url: `/v1/orgs/${orgId}/emails`,
+      headers: admin,
+      payload: { emailId: `<${randomUUID()}@mail.example.com>`, senderId: 's-1', recipients: [{ contactId: 'c-1', type: 'contact' }], links: [], follow: true },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    const holding: string[] = [];
+    for await (const batch of scanKeys(h.redis, `*${h.config.redisPrefix}*`)) holding.push(...batch.filter((k) => k.includes('dora@example.com')));
+    expect(holding).toEqual([]);
   });
 });
 

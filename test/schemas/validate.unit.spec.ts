@@ -23,6 +23,10 @@ describe('validateEvent', () => {
     expect(paths({ ...sent, senderId: 'bob@example.com', templateId: 'x@y' })).toEqual([['senderId', true], ['templateId', true]]);
     expect(paths({ ...sent, orgId: 'acme@example.com' })).toEqual([['orgId', true]]);
     expect(paths({ type: 'EmailReplied', orgId: 'o1', emailId: 'e1', contactId: 'c@d' })).toEqual([['contactId', true]]);
+    // a Message-ID names no person; protective control events stay possible for ids stored before the rule
+    expect(paths({ type: 'EmailReplied', orgId: 'o1', emailId: '<x1@mail.example.com>', contactId: 'c1' })).toEqual([]);
+    expect(paths({ type: 'ContactFollowPreferenceChanged', orgId: 'o1', contactId: 'alice@example.com', recipientType: 'contact', allow: false })).toEqual([]);
+    expect(paths({ type: 'OrgEngagementDisabled', orgId: 'acme@example.com' })).toEqual([]);
   });
 
   it('takes a preference given by recipientType alone, filling the legacy contactType (an account writes contact there)', () => {

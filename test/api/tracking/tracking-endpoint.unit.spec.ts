@@ -27,4 +27,24 @@ describe('trackingHandler: the person always gets an answer', () => {
     expect(handle('c', signToken({ ...who, kind: 'c', linkId: 'l0', url: 'https://example.com/' }, secrets), client)).toEqual({ kind: 'not_found' });
     expect(errors).toEqual(['tracking request failed', 'tracking request failed']);
   });
+
+  it('answers a link issued to an address-like id before the rule, but records nothing (DESIGN §2.5)', async () => {
+    const appended: unknown[] = [];
+    const metrics = createServerMetrics({ defaultMetrics: false });
+    const deps = {
+      config: { trackingSecrets: secrets, machineClickSeconds: 0, machineUserAgents: [] },
+      metrics,
+      now: () => 1_800_000_000_000,
+      newEventId: () => '00000000-0000-4000-8000-000000000002',
+      spool: { append: (event: unknown) => (appended.push(event), 'spooled') },
+    } as unknown as RouteDeps;
+    const handle = trackingHandler(deps, { warn: () => undefined, error: () => undefined });
+    const client = { method: 'GET', userAgent: 'Mozilla/5.0', ip: '192.0.2.1' };
+    expect(handle('o', signToken({ ...who, contactId: 'alice@example.com', kind: 'o' }, secrets), client)).toEqual({ kind: 'pixel' });
+    expect(handle('c', signToken({ ...who, contactId: 'alice@example.com', kind: 'c', linkId: 'l0', url: 'https://example.com/' }, secrets), client)).toEqual({ kind: 'redirect', location: 'https://example.com/' });
+    expect(appended).toEqual([]);
+    expect(await metrics.registry.getSingleMetricAsString('engagement_tracking_requests_total')).toContain('outcome="address_id"');
+    handle('o', signToken({ ...who, kind: 'o' }, secrets), client);
+    expect(appended).toHaveLength(1);
+  });
 });
