@@ -476,6 +476,8 @@ export class SegmentSpool {
       this.recovery.ackedIgnored = acked;
       this.recovery.corruptTails += 1;
       acked = undefined;
+      // and removed: left there, it would be trusted once new segments reach its number
+      unlinkSync(path.join(this.options.dir, 'ACKED'));
     }
     let maxSeq = 0;
     let first: SpoolPosition | undefined;
