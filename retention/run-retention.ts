@@ -128,7 +128,7 @@ export async function runRetention(deps: RetentionDeps, now: number = Date.now()
       purgesDeferred = NOT_SYNCED;
       break;
     }
-    const record: PurgeRecord = { eventId: randomUUID(), purgedAt: purgeStamp(now), subscriptionEndedAt: state.subscriptionEndedAt!, step: 'event' };
+    const record: PurgeRecord = { eventId: randomUUID(), purgedAt: purgeStamp(state.subscriptionEndedAt!), subscriptionEndedAt: state.subscriptionEndedAt!, step: 'event' };
     // Recorded before the event is sent: from here on the purge is finished by some pass.
     if ((await deps.redis.hsetnx(deps.keys.purges(), state.orgId, JSON.stringify(record))) === 0) continue;
     outcomes.push(await purgeOrg(deps, control, state.orgId, record, null));
@@ -203,14 +203,15 @@ async function destroyKeysOfPurgedOrgs(deps: RetentionDeps, skip: ReadonlySet<st
 }
 
 /**
- * When a purge begun at `now` happened. A purge is a control event, stamped with the time the
- * system accepted it (DESIGN §2): a simulated clock ahead of the real one (`retention run --now`)
- * decides who is due, never when the purge was. Stamped in the future, every control event until
- * then would count as before the purge: an administrator enabling the org again would be ignored
- * for as long.
+ * When a purge happens. A purge is a control event, stamped with the time the system accepted it
+ * (DESIGN §2): a simulated clock (`retention run --now`) decides who is due, never when the purge
+ * was. Stamped in the future, every control event until then would count as before the purge (an
+ * administrator enabling the org again ignored for as long); in the past, an enable made since
+ * would outlive it. After the subscription's end in any case: a clock behind the one that stamped
+ * the end would leave the purge before it, and the org still pending a purge.
  */
-export function purgeStamp(now: number, realNow: number = Date.now()): number {
-  return Math.min(now, realNow);
+export function purgeStamp(subscriptionEndedAt: number, realNow: number = Date.now()): number {
+  return Math.max(realNow, subscriptionEndedAt + 1);
 }
 
 /** What a pass at `now` would do, read and changed nothing (`engagement retention run --dry-run`). */

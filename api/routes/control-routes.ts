@@ -38,13 +38,13 @@ export const controlRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) =>
     const event = await write(orgId, { kind: 'engagement', enabled: body.value.enabled });
     const state = await orgState(orgId);
     if (body.value.enabled && !state.enabled) {
-      // Written, but a purge stamped at or after this switch outlives it (a retention host's clock
-      // ahead of this one's): say so rather than answer 200 with the org still off.
-      const at = state.purgedAt === null ? '' : ` at ${new Date(state.purgedAt).toISOString()}`;
-      throw new EngagementError(
-        'conflict',
-        `organisation ${orgId} was purged${at}, not before this switch (${new Date(event.occurredAt).toISOString()}): it stays disabled; enable it again once the clock is past the purge`,
-      );
+      // Written, but it does not take effect: say so rather than answer 200 with the org still off.
+      const at = new Date(event.occurredAt).toISOString();
+      const why =
+        state.purgedAt !== null && event.occurredAt <= state.purgedAt
+          ? `it was purged at ${new Date(state.purgedAt).toISOString()}, not before this switch (${at}): enable it again once the clock is past the purge`
+          : `a later switch (at ${new Date(state.changedAt).toISOString()}) outlives this one (${at})`;
+      throw new EngagementError('conflict', `organisation ${orgId} stays disabled: ${why}`);
     }
     return state;
   });

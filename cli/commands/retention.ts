@@ -99,5 +99,7 @@ export function formatPlan(plan: RetentionPlan, config: Pick<Config, 'retentionD
     lines.push(`would resume:\n${table(['org', 'purged at', 'at step', 'recorded again'], plan.unfinished.map((u) => [u.orgId, u.purgedAt, u.step, u.again ? 'yes' : '']))}`);
   }
   lines.push(`expired landing blobs it would delete: ${plan.expiredBlobs}`);
+  // what a real pass decides only as it goes: said, so a plan is not read as the whole of it
+  lines.push('not listed: data keys of purged orgs whose purge never reached its key step (a pass destroys them), and a resumed purge a renewal cancels or a switch since drops');
   return `${lines.join('\n')}\n`;
 }
