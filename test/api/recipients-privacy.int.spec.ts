@@ -180,6 +180,17 @@ describe('enabling an org at or before its purge', () => {
     const off = await h.app.inject({ method: 'PUT', url: `/v1/orgs/${org}/engagement`, headers: admin, payload: { enabled: false } });
     expect(off.statusCode, off.body).toBe(200);
   });
+
+  it('says so when a later switch (not a purge) outlives the enable', async () => {
+    const org = `org-later-switch-${randomUUID()}`;
+    // a disable stamped ahead of this API's clock (sent through /v1/events, or another instance's clock)
+    const later = { type: 'OrgEngagementDisabled' as const, eventId: randomUUID(), orgId: org, occurredAt: Date.now() + 60_000 };
+    await new ControlStore(h.redis, keys(), undefined, h.config.suppressionSecret).apply([later]);
+    const res = await h.app.inject({ method: 'PUT', url: `/v1/orgs/${org}/engagement`, headers: admin, payload: { enabled: true } });
+    expect(res.statusCode, res.body).toBe(409);
+    expect(res.json<{ message: string }>().message).toContain('a later switch');
+    expect(res.json<{ message: string }>().message).not.toContain('purged');
+  });
 });
 
 describe('suppression list: "do not allow" outlives a purge', () => {
