@@ -1,12 +1,12 @@
 /**
  * What an id that may name a person or an organisation may hold. Org, recipient, sender and
  * template ids become Redis keys and blob paths, and DESIGN §2.5 says no email address is ever
- * either: such an id with "@" is refused wherever data is created under it (a send, an email
- * event through /v1/events or `engagement produce`), so a CRM that keys its contacts by address
- * learns it at once instead of leaking it. Not refused: an emailId (a Message-ID `<x@host>` is a
- * natural one, and names no person), and the protective control writes (a switch, an opt-out, a
- * subscription end) and reads, which must stay possible for ids stored before this rule
- * (preferences are kept as keyed hashes, never under the id). Pure.
+ * either: such an id with "@" is refused wherever something is created or switched on under it (a
+ * send, an email event, an enable, a renewal, an "allow", a resolution; through the API,
+ * /v1/events or `engagement produce`), so a CRM that keys its contacts by address learns it at
+ * once instead of leaking it. Not refused: an emailId (a Message-ID `<x@host>` is a natural one),
+ * reads, and the protective writes (switching an org off, ending its subscription, an opt-out),
+ * which must stay possible for ids stored before this rule. Pure.
  */
 
 /** The JSON Schema pattern of such an id: no "@" (the published request schemas) */
@@ -21,3 +21,8 @@ export function idCharsProblem(value: string): string | null {
 
 /** The ids of an email event that may name a person or an org (its body, and each recipient's) */
 export const PERSONAL_ID_FIELDS: readonly string[] = ['orgId', 'contactId', 'senderId', 'templateId'];
+
+/** Control events that only ever protect (switch off, end, opt out): taken whatever the ids hold. */
+export function protectiveControl(type: string, allow: unknown): boolean {
+  return type === 'OrgEngagementDisabled' || type === 'SubscriptionEnded' || (type === 'ContactFollowPreferenceChanged' && allow === false);
+}

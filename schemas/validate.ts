@@ -6,12 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import type avro from 'avsc';
 import { catalog } from './catalog.js';
-import { EMAIL_EVENT_TYPES, EVENT_TYPES, legacyContactType, RECIPIENT_TYPES, type AnyEvent, type EmailEvent, type EventType, type RecipientType } from './events.js';
-
-type EmailEventType = EmailEvent['type'];
+import { EVENT_TYPES, legacyContactType, RECIPIENT_TYPES, type AnyEvent, type EventType, type RecipientType } from './events.js';
 import type { FieldProblem } from '../core/errors.js';
 import { DEFAULT_MAX_CLOCK_SKEW_MS, receivedTimeProblem } from './occurred-at.js';
-import { idCharsProblem, PERSONAL_ID_FIELDS } from './ids.js';
+import { idCharsProblem, PERSONAL_ID_FIELDS, protectiveControl } from './ids.js';
 
 export type FieldError = FieldProblem;
 
@@ -109,8 +107,8 @@ function semanticErrors(type: EventType, event: Record<string, unknown>, now: nu
         errors.push({ path: `${prefix}${name}`, message: 'must be 1-200 characters' });
       }
     }
-    // only where data is created under the id: an email event (schemas/ids.ts)
-    if (EMAIL_EVENT_TYPES.includes(type as EmailEventType)) {
+    // not for the protective control events (schemas/ids.ts)
+    if (!protectiveControl(type, event.allow)) {
       for (const name of PERSONAL_ID_FIELDS) {
         const problem = typeof obj[name] === 'string' ? idCharsProblem(obj[name]) : null;
         if (problem) errors.push({ path: `${prefix}${name}`, message: problem });

@@ -30,9 +30,10 @@ export const controlRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) =>
 
   app.put<{ Params: { orgId: string } }>('/v1/orgs/:orgId/engagement', { preHandler: orgAuth(deps.config) }, async (request) => {
     const { orgId } = request.params;
-    checkIds({ orgId });
     const body = parseEngagementBody(request.body);
     if (!body.ok) throw badRequest(body.errors);
+    // switching off is protective: it stays possible for an org id stored before the "@" rule
+    checkIds({ orgId }, body.value.enabled);
     // The org's data key exists before any of its events is sealed (also after a purge destroyed the last one).
     if (body.value.enabled) await deps.keys?.ensure(orgId);
     const event = await write(orgId, { kind: 'engagement', enabled: body.value.enabled });
@@ -40,10 +41,11 @@ export const controlRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) =>
     if (body.value.enabled && !state.enabled) {
       // Written, but it does not take effect: say so rather than answer 200 with the org still off.
       const at = new Date(event.occurredAt).toISOString();
+      // A purge with nothing after it leaves no state hash (only its fence): purgedAt may read null.
       const why =
-        state.purgedAt !== null && event.occurredAt <= state.purgedAt
-          ? `it was purged at ${new Date(state.purgedAt).toISOString()}, not before this switch (${at}): enable it again once the clock is past the purge`
-          : `a later switch (at ${new Date(state.changedAt).toISOString()}) outlives this one (${at})`;
+        state.changedAt > event.occurredAt
+          ? `a later switch (at ${new Date(state.changedAt).toISOString()}) outlives this one (${at})`
+          : `a purge of the org stamped${state.purgedAt === null ? '' : ` at ${new Date(state.purgedAt).toISOString()}`} at or after this switch (${at}) outlives it: enable it again once the clock is past the purge`;
       throw new EngagementError('conflict', `organisation ${orgId} stays disabled: ${why}`);
     }
     return state;
@@ -56,10 +58,11 @@ export const controlRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) =>
       { preHandler: orgAuth(deps.config) },
       async (request) => {
         const { orgId, contactId } = request.params;
-        checkIds({ orgId, contactId });
         const body = parseFollowEmailBody(request.body, pathType);
         if (!body.ok) throw badRequest(body.errors);
         const { recipientType, allow } = body.value;
+        // an opt-out is protective: it stays possible for an id stored before the "@" rule
+        checkIds({ orgId, contactId }, allow);
         const event = await write(orgId, { kind: 'follow-email', contactId, recipientType, allow });
         return { orgId, contactId, contactType: recipientType, recipientType, allow, changedAt: event.occurredAt };
       },
@@ -72,7 +75,7 @@ export const controlRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) =>
    */
   app.post<{ Params: { orgId: string } }>('/v1/orgs/:orgId/control/resolve', { preHandler: adminOnly(deps.config) }, async (request) => {
     const { orgId } = request.params;
-    checkIds({ orgId });
+    checkIds({ orgId }, true);
     const body = parseResolveBody(request.body);
     if (!body.ok) throw badRequest(body.errors);
     // Only a record listed as unreadable (for this org, or for every org): this route is the only
@@ -94,7 +97,7 @@ export const controlRoutes: FastifyPluginAsync<RouteDeps> = async (app, deps) =>
   });
 
   app.post<{ Params: { orgId: string } }>('/v1/orgs/:orgId/subscription/renew', { preHandler: adminOnly(deps.config) }, async (request) => {
-    checkIds({ orgId: request.params.orgId });
+    checkIds({ orgId: request.params.orgId }, true);
     await write(request.params.orgId, { kind: 'subscription-renew' });
     return orgState(request.params.orgId);
   });

@@ -143,15 +143,21 @@ describe('no email address is ever a Redis key (DESIGN §2.5)', () => {
     await refused(await h.app.inject({ method: 'POST', url: `/v1/orgs/${orgId}/emails`, headers: admin, payload: { ...base, senderId: 'bob@example.com' } }), 'senderId');
     await refused(await h.app.inject({ method: 'POST', url: `/v1/orgs/${orgId}/emails`, headers: admin, payload: { ...base, senderId: 's-1', templateId: 't@x' } }), 'templateId');
     await refused(await h.app.inject({ method: 'POST', url: `/v1/orgs/x@example.com/emails`, headers: admin, payload: { ...base, senderId: 's-1' } }), 'orgId');
+    // what switches on or allows is refused too; switching off and opting out are not (the next test)
+    await refused(await h.app.inject({ method: 'PUT', url: `/v1/orgs/x@example.com/engagement`, headers: admin, payload: { enabled: true } }), 'orgId');
+    await refused(await h.app.inject({ method: 'PUT', url: `/v1/orgs/${orgId}/contacts/erin@example.com/follow-email`, headers: admin, payload: { allow: true } }), 'contactId');
     const events = await h.app.inject({ method: 'POST', url: '/v1/events', headers: admin, payload: [{ type: 'EmailReplied', orgId, emailId: 'e-1', contactId: 'carol@example.com' }] });
     expect(events.body).toContain('must not contain');
     expect([await h.endOffset(emails), await h.endOffset(control)]).toEqual(before);
   });
 
-  it('still takes an opt-out for an address-like recipient id stored before the rule, keeping it only as a keyed hash', async () => {
+  it('still takes an opt-out and a switch-off for address-like ids stored before the rule, under no key of their own', async () => {
     const orgId = `org-at-${randomUUID()}`;
     await enable(orgId);
     await follow(orgId, 'contacts', 'dora@example.com', false);
+    const off = await h.app.inject({ method: 'PUT', url: `/v1/orgs/${orgId}/engagement`, headers: admin, payload: { enabled: false } });
+    expect(off.statusCode, off.body).toBe(200);
+    await enable(orgId);
     // a Message-ID as emailId names no person: taken
     const res = await h.app.inject({
       method: 'POST',
@@ -177,6 +183,7 @@ describe('enabling an org at or before its purge', () => {
     expect(res.statusCode, res.body).toBe(409);
     expect(res.json()).toMatchObject({ error: 'conflict' });
     expect(res.json<{ message: string }>().message).toContain('stays disabled');
+    expect(res.json<{ message: string }>().message).toContain('a purge of the org');
     const off = await h.app.inject({ method: 'PUT', url: `/v1/orgs/${org}/engagement`, headers: admin, payload: { enabled: false } });
     expect(off.statusCode, off.body).toBe(200);
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { purgeStamp } from '../../retention/run-retention.js';
 import { evolveOrgState, initialOrgState, type OrgState } from '../../projections/control/org-state.js';
 import { blobDate, isBlobExpired, orgsDueForPurge } from '../../retention/plan.js';
 import type { ControlEvent } from '../../schemas/events.js';
@@ -52,5 +53,12 @@ describe('landing blob expiry', () => {
     expect(isBlobExpired(name, Date.UTC(2026, 1, 9), 30)).toBe(false);
     expect(isBlobExpired(name, Date.UTC(2026, 1, 10), 30)).toBe(true);
     expect(isBlobExpired('elsewhere/file.avro', Date.UTC(2030, 0, 1), 30)).toBe(false);
+  });
+});
+
+describe('purgeStamp', () => {
+  it('is the real clock, and after the subscription end when a clock behind the one that stamped the end would put it before', () => {
+    expect(purgeStamp(1_000, 5_000)).toBe(5_000);
+    expect(purgeStamp(9_000, 5_000)).toBe(9_001);
   });
 });

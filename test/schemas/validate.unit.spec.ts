@@ -27,6 +27,11 @@ describe('validateEvent', () => {
     expect(paths({ type: 'EmailReplied', orgId: 'o1', emailId: '<x1@mail.example.com>', contactId: 'c1' })).toEqual([]);
     expect(paths({ type: 'ContactFollowPreferenceChanged', orgId: 'o1', contactId: 'alice@example.com', recipientType: 'contact', allow: false })).toEqual([]);
     expect(paths({ type: 'OrgEngagementDisabled', orgId: 'acme@example.com' })).toEqual([]);
+    expect(paths({ type: 'SubscriptionEnded', orgId: 'acme@example.com' })).toEqual([]);
+    // what creates or switches on is refused
+    expect(paths({ type: 'ContactFollowPreferenceChanged', orgId: 'o1', contactId: 'alice@example.com', recipientType: 'contact', allow: true })).toEqual([['contactId', true]]);
+    expect(paths({ type: 'OrgEngagementEnabled', orgId: 'acme@example.com' })).toEqual([['orgId', true]]);
+    expect(paths({ type: 'SubscriptionRenewed', orgId: 'acme@example.com' })).toEqual([['orgId', true]]);
   });
 
   it('takes a preference given by recipientType alone, filling the legacy contactType (an account writes contact there)', () => {
