@@ -5,43 +5,26 @@
  * help promised "operators checking a plan" while it purged and deleted for real.
  */
 
-import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createContainerClient } from '../../core/blob.js';
-import type { Config } from '../../core/config.js';
 import { createKafka } from '../../core/kafka.js';
-import { createRedis } from '../../core/redis.js';
-import type { ProcessorsHandle } from '../../processors/index.js';
 import { ControlStore } from '../../projections/control/control-store.js';
 import { keysFor } from '../../projections/keys.js';
 import type { RetentionPlan } from '../../retention/run-retention.js';
 import { produceEvents } from '../processors/support/produce.js';
 import { fixture } from '../support/fixtures.js';
-import { cleanupTestResources, randomSuffix, testConfig, waitFor } from '../support/env.js';
-import { blobsOf, landedOrg, redisKeysOf, RETENTION_ENV, retentionCli, retentionJson } from './support/purge-helpers.js';
+import { waitFor } from '../support/env.js';
+import { blobsOf, landedOrgRun, redisKeysOf, retentionCli, retentionJson, type LandedOrgRun } from './support/purge-helpers.js';
 
 const DAY = 86_400_000;
 
 describe('retention run with a simulated clock', () => {
-  let config: Config;
-  let redis: Redis;
-  let handle: ProcessorsHandle | undefined;
-
-  afterAll(async () => {
-    await handle?.stop();
-    redis?.disconnect();
-    if (config) await cleanupTestResources(config);
-  });
+  let run: LandedOrgRun | undefined;
+  afterAll(async () => run?.stop());
 
   it('--dry-run lists what is due and changes nothing; a real pass at a future --now stamps its purge with the real time, so the org can be enabled right after', { timeout: 120_000 }, async () => {
-    config = testConfig({ BLOB_FLUSH_SECONDS: '1', ...RETENTION_ENV });
-    redis = createRedis(config);
-    const orgId = `gone-${randomSuffix()}`;
-    const keep = `kept-${randomSuffix()}`;
-    const started = await landedOrg(config, redis, orgId, keep);
-    handle = started.handle;
-    const container = createContainerClient(config);
-    const future = started.endedAt + 200 * DAY;
+    run = await landedOrgRun();
+    const { config, redis, orgId, keep, container } = run;
+    const future = run.endedAt + 200 * DAY;
     const keysBefore = await redisKeysOf(redis, config, orgId);
     const blobsBefore = [...(await blobsOf(container, orgId)), ...(await blobsOf(container, keep))];
 

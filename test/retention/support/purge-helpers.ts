@@ -13,7 +13,8 @@ import { fixture } from '../../support/fixtures.js';
 import { createContainerClient } from '../../../core/blob.js';
 import { createKafka } from '../../../core/kafka.js';
 import { startProcessors, type ProcessorsHandle } from '../../../processors/index.js';
-import { createTestTopics, waitFor } from '../../support/env.js';
+import { cleanupTestResources, createTestTopics, randomSuffix, testConfig, waitFor } from '../../support/env.js';
+import { createRedis } from '../../../core/redis.js';
 import { produceEvents } from '../../processors/support/produce.js';
 
 const CHILD = fileURLToPath(new URL('./retention-child.ts', import.meta.url));
@@ -93,3 +94,38 @@ export async function landedOrg(config: Config, redis: Redis, orgId: string, kee
   await waitFor(async () => (await blobsOf(container, keep)).length > 0, { timeoutMs: 30_000, message: 'the other org landed' });
   return { handle, endedAt };
 }
+
+export interface LandedOrgRun {
+  config: Config;
+  redis: Redis;
+  /** the org whose subscription ended, and one that keeps everything */
+  orgId: string;
+  keep: string;
+  endedAt: number;
+  container: ContainerClient;
+  /** stops the processors and releases what the run created */
+  stop(): Promise<void>;
+}
+
+/** `landedOrg` on a fresh config with these tests' retention settings (RETENTION_ENV). */
+export async function landedOrgRun(): Promise<LandedOrgRun> {
+  const config = testConfig({ BLOB_FLUSH_SECONDS: '1', ...RETENTION_ENV });
+  const redis = createRedis(config);
+  const orgId = `gone-${randomSuffix()}`;
+  const keep = `kept-${randomSuffix()}`;
+  let handle: ProcessorsHandle | undefined;
+  const stop = async (): Promise<void> => {
+    await handle?.stop();
+    redis.disconnect();
+    await cleanupTestResources(config);
+  };
+  try {
+    const started = await landedOrg(config, redis, orgId, keep);
+    handle = started.handle;
+    return { config, redis, orgId, keep, endedAt: started.endedAt, container: createContainerClient(config), stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
