@@ -29,6 +29,8 @@ import { keyMetrics, registerKeyCount } from './key-metrics.js';
 import { KEY_SNAPSHOT_MAX_AGE_MS, type KeySnapshot } from './key-snapshot.js';
 
 const log = childLogger('keyring');
+/** How long after a crash kafkajs does not restart the keys topic reader is started again. */
+const CRASH_RESTART_MS = 1_000;
 
 export interface DataKey {
   orgId: string;
@@ -114,6 +116,28 @@ export class Keyring implements DataKeySource {
     const groupId = `${options.groupPrefix}.keyring.${randomBytes(6).toString('hex')}`;
     this.consumer = options.kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 200 });
     this.admin = options.kafka.admin();
+    // kafkajs starts a consumer again after a retriable crash; after any other (one was seen in a
+    // rebalance) it stays stopped, and this keyring would hold destroyed keys and miss new ones
+    // until the process restarts. It starts again instead, until it runs.
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart || this.stopped) return;
+      log.error({ err: payload.error }, 'the keys topic reader crashed; starting it again');
+      this.started = false;
+      this.startAgainSoon();
+    });
+  }
+
+  private restartTimer: NodeJS.Timeout | undefined;
+
+  private startAgainSoon(): void {
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      if (this.stopped) return;
+      this.start().catch((error: unknown) => {
+        log.error({ err: error }, 'the keys topic reader did not start again; trying again');
+        this.startAgainSoon();
+      });
+    }, CRASH_RESTART_MS);
   }
 
   /**
@@ -243,6 +267,7 @@ export class Keyring implements DataKeySource {
   async stop(): Promise<void> {
     if (this.saveTimer) this.saveSnapshot(); // keys gathered for the copy are written before the keys are dropped
     this.stopped = true;
+    clearTimeout(this.restartTimer);
     clearInterval(this.confirmTimer);
     this.unregister?.();
     await this.consumer.disconnect();
