@@ -10,13 +10,16 @@
  */
 
 /** The JSON Schema pattern of such an id: no "@" (the published request schemas) */
-export const ID_PATTERN = '^[^@]*$';
+export const ID_PATTERN = '^(?!.*(?:%40|\\uFF20|\\uFE6B))[^@]*$';
 
-export const ID_AT_PROBLEM = 'must not contain "@": ids become Redis keys and blob paths, which never hold an email address (DESIGN §2.5); send the CRM\'s opaque id';
+export const ID_AT_PROBLEM = 'must not contain "@" (nor %40, ＠ or ﹫): ids become Redis keys and blob paths, which never hold an email address (DESIGN §2.5); send the CRM\'s opaque id';
+
+/** "@", and the same in disguise: percent-encoded, full-width (U+FF20) or small (U+FE6B) */
+const AT_SIGN = /@|%40|\uFF20|\uFE6B/i;
 
 /** Null for an acceptable id's characters, else what is wrong with them (lengths are the caller's). */
 export function idCharsProblem(value: string): string | null {
-  return value.includes('@') ? ID_AT_PROBLEM : null;
+  return AT_SIGN.test(value) ? ID_AT_PROBLEM : null;
 }
 
 /** The ids of an email event that may name a person or an org (its body, and each recipient's) */

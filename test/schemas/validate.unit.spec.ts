@@ -23,6 +23,10 @@ describe('validateEvent', () => {
     expect(paths({ ...sent, senderId: 'bob@example.com', templateId: 'x@y' })).toEqual([['senderId', true], ['templateId', true]]);
     expect(paths({ ...sent, orgId: 'acme@example.com' })).toEqual([['orgId', true]]);
     expect(paths({ type: 'EmailReplied', orgId: 'o1', emailId: 'e1', contactId: 'c@d' })).toEqual([['contactId', true]]);
+    // the same in disguise
+    for (const disguised of ['alice%40example.com', 'alice%40EXAMPLE', 'alice\uFF20example.com', 'alice\uFE6Bexample.com']) {
+      expect(paths({ type: 'EmailReplied', orgId: 'o1', emailId: 'e1', contactId: disguised })).toEqual([['contactId', true]]);
+    }
     // a Message-ID names no person; protective control events stay possible for ids stored before the rule
     expect(paths({ type: 'EmailReplied', orgId: 'o1', emailId: '<x1@mail.example.com>', contactId: 'c1' })).toEqual([]);
     expect(paths({ type: 'ContactFollowPreferenceChanged', orgId: 'o1', contactId: 'alice@example.com', recipientType: 'contact', allow: false })).toEqual([]);

@@ -51,6 +51,8 @@ describe('request schemas agree with the parsers', () => {
       ['an email address as contactId', { ...send, recipients: [{ contactId: 'alice@example.com', type: 'contact' }] }, false],
       ['an email address as senderId', { ...send, senderId: 'bob@example.com' }, false],
       ['an email address as templateId', { ...send, templateId: 'tpl@example.com' }, false],
+      ['a percent-encoded address as senderId', { ...send, senderId: 'bob%40example.com' }, false],
+      ['a full-width at sign in a contactId', { ...send, recipients: [{ contactId: 'alice\uFF20example.com', type: 'contact' }] }, false],
       ['follow as a string', { ...send, follow: 'yes' }, false],
       ['no recipients', { ...send, recipients: [] }, false],
       ['recipient without id', { ...send, recipients: [{ type: 'contact' }] }, false],
