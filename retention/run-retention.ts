@@ -7,6 +7,7 @@ import { orgBlobPrefix } from '../processors/lander/blob-names.js';
 import { landersBehind } from '../processors/lander/lander-acks.js';
 import type { EventProducer } from '../producers/event-producer.js';
 import { ControlStore } from '../projections/control/control-store.js';
+import type { OrgState } from '../projections/control/org-state.js';
 import type { Keys } from '../projections/keys.js';
 import { fencePurge, orgDigest } from '../projections/purge-fence.js';
 import type { OrgPurged } from '../schemas/events.js';
@@ -90,9 +91,9 @@ export async function runRetention(deps: RetentionDeps, now: number = Date.now()
   // from one that holds the whole control topic on this very Redis (a Redis back from an older
   // snapshot may have lost a renewal, and a purge cannot be undone). Otherwise this pass decides
   // nothing and the next one does, once the control role has rewritten the store.
-  let purgesDeferred = (await control.isSynced(0)) ? undefined : NOT_SYNCED;
-  const inProgress = await readPurges(deps);
-  const states = await control.readOrgs(await control.listOrgs());
+  const read = await readRetentionInputs(deps, control);
+  let purgesDeferred = read.purgesDeferred;
+  const { inProgress, states } = read;
   // and still so once read: a Redis restarted meanwhile may have answered those reads (ioredis queues them)
   const stillSynced = async (): Promise<boolean> => purgesDeferred === undefined && (await control.isSynced(0));
   if (purgesDeferred === undefined && !(await stillSynced())) purgesDeferred = NOT_SYNCED;
@@ -229,9 +230,7 @@ export interface RetentionPlan {
 
 export async function planRetention(deps: Pick<RetentionDeps, 'config' | 'redis' | 'keys' | 'container'>, now: number = Date.now()): Promise<RetentionPlan> {
   const control = new ControlStore(deps.redis, deps.keys);
-  const purgesDeferred = (await control.isSynced(0)) ? undefined : NOT_SYNCED;
-  const inProgress = await readPurges(deps);
-  const states = await control.readOrgs(await control.listOrgs());
+  const { purgesDeferred, inProgress, states } = await readRetentionInputs(deps, control);
   const due = purgesDeferred ? [] : orgsDueForPurge(states.values(), now, deps.config.retentionDays).filter((s) => !inProgress.has(s.orgId));
   const iso = (ms: number): string => new Date(ms).toISOString();
   return {
@@ -241,6 +240,17 @@ export async function planRetention(deps: Pick<RetentionDeps, 'config' | 'redis'
     ...(purgesDeferred !== undefined ? { purgesDeferred } : {}),
     expiredBlobs: await countExpiredBlobs(deps.container, now, deps.config.blobRetentionDays),
   };
+}
+
+/** What a pass decides from, read in this order by a pass and by its plan alike. */
+async function readRetentionInputs(
+  deps: Pick<RetentionDeps, 'redis' | 'keys'>,
+  control: ControlStore,
+): Promise<{ purgesDeferred: string | undefined; inProgress: Map<string, PurgeRecord>; states: Map<string, OrgState> }> {
+  const purgesDeferred = (await control.isSynced(0)) ? undefined : NOT_SYNCED;
+  const inProgress = await readPurges(deps);
+  const states = await control.readOrgs(await control.listOrgs());
+  return { purgesDeferred, inProgress, states };
 }
 
 /** The steps of a purge before it deletes anything of the org's data. */
