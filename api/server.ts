@@ -41,6 +41,7 @@ import { registerSpoolGauges } from './metrics.js';
 import { trackingHandler } from './tracking/tracking-endpoint.js';
 import { trackingFastPath } from './tracking/tracking-fast-path.js';
 import { connectInBackground, type KafkaConnection } from './kafka-connection.js';
+import { settleWithin } from '../core/retry.js';
 
 /**
  * The one HTTP server (DESIGN.md §6). `buildServer` wires routes to given clients and never
@@ -320,11 +321,8 @@ export async function startServer(
           await stopSpool(SPOOL_DRAIN_ON_CLOSE_MS);
           // Every request was answered before this (app.close), so these clients hold nothing of
           // anyone's: a stalled broker must not keep the stop waiting out their request timeouts.
-          const clients = Promise.allSettled([producer.disconnect(), controlTopic.stop(), keys.stop()]);
-          let timer: NodeJS.Timeout | undefined;
-          const late = await Promise.race([clients.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), KAFKA_CLIENTS_STOP_MS)))]);
-          clearTimeout(timer);
-          if (late) log.warn({ ms: KAFKA_CLIENTS_STOP_MS }, 'the API\'s Kafka clients did not disconnect in time (Kafka not answering); left behind');
+          const clients = Promise.allSettled([producer.disconnect(), controlTopic.stop(), keys.stop()]).then(() => 'stopped' as const);
+          if ((await settleWithin(clients, KAFKA_CLIENTS_STOP_MS, 'late' as const)) === 'late') log.warn({ ms: KAFKA_CLIENTS_STOP_MS }, 'the API\'s Kafka clients did not disconnect in time (Kafka not answering); left behind');
           await redis.quit();
         })();
         return closed;

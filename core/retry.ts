@@ -59,3 +59,15 @@ function gaveUp(last: EngagementError, attempts: number, elapsedMs: number): Eng
     details: { ...last.details, attempts, elapsedMs },
   });
 }
+
+/**
+ * `work` if it settles within `ms`, else `timedOut` (the work goes on, unwaited): a stop that must
+ * not wait out a client's timeouts on a broker that answers nothing. A rejection is passed on.
+ */
+export async function settleWithin<T, U>(work: Promise<T>, ms: number, timedOut: U): Promise<T | U> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<U>((resolve) => {
+    timer = setTimeout(() => resolve(timedOut), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}

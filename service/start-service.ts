@@ -1,6 +1,6 @@
 import type { Config } from '../core/config.js';
 import { childLogger } from '../core/logger.js';
-import { withRetry } from '../core/retry.js';
+import { settleWithin, withRetry } from '../core/retry.js';
 import { startServer, type RunningServer } from '../api/server.js';
 import { KAFKA_CONNECT_BACKOFF, KAFKA_WAIT_NOTICE_MS } from '../api/kafka-connection.js';
 import { startProcessors, type ProcessorRole, type ProcessorsHandle } from '../processors/index.js';
@@ -83,11 +83,7 @@ export async function startService(config: Config, roles: readonly Role[]): Prom
         // on it for minutes. Leaving them is safe: a batch not committed is read again at the next
         // start (exactly-once is in Redis), and the spool is on disk.
         const seconds = config.stopTimeoutSeconds;
-        let timer: NodeJS.Timeout | undefined;
-        const gaveUp = new Promise<'timeout'>((resolve) => {
-          timer = setTimeout(() => resolve('timeout'), seconds * 1000);
-        });
-        const outcome = await Promise.race([stopped, gaveUp]).finally(() => clearTimeout(timer));
+        const outcome = await settleWithin(stopped, seconds * 1000, 'timeout' as const);
         if (outcome === 'timeout') {
           log.error({ seconds }, `the service did not stop within STOP_TIMEOUT_SECONDS (${seconds} s: Kafka not answering, or a retention pass waiting for the landers?); leaving what is still waiting, to be read again or resumed at the next start`);
           return { clean: false };
