@@ -248,7 +248,7 @@ export async function startServer(
   const restored = keys.restore();
   if ('orgs' in restored) log.info({ file: keySnapshot.file, orgs: restored.orgs, confirmedAt: new Date(restored.confirmedAt).toISOString() }, 'data keys restored from the local copy until the keys topic is read');
   else if (restored.unusable !== 'missing') log.warn({ file: keySnapshot.file, reason: restored.unusable }, 'local copy of the data keys not used');
-  if (spool.recovery.ackedIgnored) log.warn({ dir: config.spoolDir, acked: spool.recovery.ackedIgnored }, 'spool ACKED names a segment after every one present: ignored, everything present is sent again');
+  if (spool.recovery.ackedIgnored) log.warn({ dir: config.spoolDir, acked: spool.recovery.ackedIgnored }, `spool ACKED ignored (${spool.recovery.ackedIgnored.reason}): everything present is sent again`);
   if (spool.recovery.records > 0 || spool.recovery.corruptTails > 0) log.warn({ dir: config.spoolDir, ...spool.recovery }, 'spool recovered');
   registerSpoolGauges(metrics, spool);
   // A short request timeout: a stalled broker is noticed (and /readyz says "spooling") within seconds.

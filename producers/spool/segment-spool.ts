@@ -12,7 +12,7 @@
  * last `fsyncMs` (plus the time the fdatasync takes). No request waits for a disk flush.
  *
  * Reading (the drainer) follows the write position; `ack` moves the acknowledged position, which
- * is kept in the `ACKED` file (`<seq> <offset>`), and deletes every segment wholly acknowledged.
+ * is kept in the `ACKED` file (`<seq> <offset> <crc32>`, ./acked.ts), and deletes every segment wholly acknowledged.
  * After a restart everything after `ACKED` is sent again (at least once: the projector counts an
  * eventId once). On open every segment is checked: a torn or corrupt tail is cut off the file,
  * counted in `recovery`, and reading goes on with the next segment; never a crash.
@@ -24,6 +24,7 @@
 import { closeSync, existsSync, fdatasync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, statSync, unlinkSync, writeFileSync, writeSync, close } from 'node:fs';
 import path from 'node:path';
 import { EngagementError } from '../../core/errors.js';
+import { formatAcked, parseAcked } from './acked.js';
 import { decodeFrames, encodeFrame } from './frame.js';
 import { readSpool, type SpoolPosition, type SpoolReadPlan, type SpoolReadResult } from './segment-reader.js';
 import { decodeSpoolMessage, encodeSpoolMessage, type SpoolMessage } from './spool-message.js';
@@ -57,8 +58,8 @@ export interface SpoolRecovery {
   records: number;
   /** segments whose tail was torn or corrupt, and an ACKED file that cannot be right (ackedIgnored) */
   corruptTails: number;
-  /** ACKED named a segment after every one present: ignored, everything present sent again */
-  ackedIgnored?: { seq: number; offset: number };
+  /** ACKED could not be right (damaged, or naming a segment after every one present): ignored, everything present sent again */
+  ackedIgnored?: { reason: string; seq?: number; offset?: number };
   /** bytes cut off those tails */
   corruptBytes: number;
 }
@@ -319,7 +320,7 @@ export class SegmentSpool {
     this.ackedWrittenAt = now;
     try {
       this.ackedFd ??= openSync(path.join(this.options.dir, 'ACKED'), 'w');
-      writeSync(this.ackedFd, `${String(end.seq).padStart(16, ' ')} ${String(end.offset).padStart(16, ' ')}\n`, 0, 'ascii');
+      writeSync(this.ackedFd, formatAcked(end), 0, 'ascii');
       this.ackedPending = undefined;
     } catch {
       // the next ack writes it again; meanwhile a restart re-sends more (at least once)
@@ -464,7 +465,9 @@ export class SegmentSpool {
 
   /** Checks every segment left by a previous run, cuts torn tails, and starts a new active segment. */
   private recover(): void {
-    let acked = this.readAcked();
+    const read = this.readAcked();
+    let acked = 'position' in read ? read.position : undefined;
+    if ('damaged' in read) this.ignoreAcked({ reason: read.damaged });
     const seqs = readdirSync(this.options.dir)
       .filter((f) => f.endsWith(SEGMENT_SUFFIX) && /^\d+$/.test(f.slice(0, -SEGMENT_SUFFIX.length)))
       .map((f) => Number(f.slice(0, -SEGMENT_SUFFIX.length)))
@@ -473,11 +476,8 @@ export class SegmentSpool {
       // Segments are deleted oldest first, so ACKED never names a segment after every one still
       // here: a damaged file would make them all look acknowledged and delete them unsent. It is
       // ignored instead (everything present is sent again; eventIds make that harmless) and counted.
-      this.recovery.ackedIgnored = acked;
-      this.recovery.corruptTails += 1;
+      this.ignoreAcked({ reason: 'names a segment after every one present', ...acked });
       acked = undefined;
-      // and removed: left there, it would be trusted once new segments reach its number
-      unlinkSync(path.join(this.options.dir, 'ACKED'));
     }
     let maxSeq = 0;
     let first: SpoolPosition | undefined;
@@ -520,14 +520,23 @@ export class SegmentSpool {
     this.readPos = first ?? { seq: this.active.seq, offset: 0 };
   }
 
-  private readAcked(): SpoolPosition | undefined {
+  private readAcked(): { position: SpoolPosition } | { damaged: string } | { none: true } {
+    let text: string;
     try {
-      const [seq, offset] = readFileSync(path.join(this.options.dir, 'ACKED'), 'utf8').trim().split(/\s+/).map(Number);
-      if (Number.isInteger(seq) && Number.isInteger(offset)) return { seq: seq!, offset: offset! };
+      text = readFileSync(path.join(this.options.dir, 'ACKED'), 'ascii');
     } catch {
       // none yet, or unreadable: re-send everything (at least once)
+      return { none: true };
     }
-    return undefined;
+    // empty: killed between creating the file and its first write
+    return text.trim() === '' ? { none: true } : parseAcked(text);
+  }
+
+  /** Counted with the corrupt tails, and removed: left there, it would be trusted once new segments reach its number. */
+  private ignoreAcked(ignored: NonNullable<SpoolRecovery['ackedIgnored']>): void {
+    this.recovery.ackedIgnored = ignored;
+    this.recovery.corruptTails += 1;
+    unlinkSync(path.join(this.options.dir, 'ACKED'));
   }
 }
 
