@@ -6,8 +6,7 @@
  * /v1/events or `engagement produce`), so a CRM that keys its contacts by address learns it at
  * once instead of leaking it. Not refused: an emailId (a Message-ID `<x@host>` is a natural one),
  * reads, and the protective writes (switching an org off, ending its subscription, an opt-out),
- * which must stay possible for ids stored before this rule (for an org id the control state never
- * held they are answered and stored nowhere: projections/control/control-store.ts). Pure.
+ * which must stay possible for ids stored before this rule. Pure.
  */
 
 /** The JSON Schema pattern of such an id: no "@" (the published request schemas) */

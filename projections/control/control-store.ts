@@ -10,7 +10,6 @@ import { isPurgedTombstone } from './purged-org.js';
 import { orgDigest } from '../purge-fence.js';
 import { redisIdentity } from '../../core/redis.js';
 import type { PurgeRecord } from '../purge-record.js';
-import { idCharsProblem, protectiveControl } from '../../schemas/ids.js';
 
 /**
  * The current control state in Redis, shared by every API instance: written right after a
@@ -142,12 +141,6 @@ export class ControlStore {
   }
 
   private async applyOrg(orgId: string, events: readonly ControlEvent[]): Promise<void> {
-    // DESIGN §2.5: an org id with "@" never becomes a key. Such an id is refused wherever something
-    // is switched on under it (schemas/ids.ts), so what still reaches here for one is protective (a
-    // switch-off, an ended subscription, an opt-out) or was logged before the rule. Protective
-    // events for an org the store never held change nothing a reader could see (a new org is off,
-    // with nothing to end, and can never be switched on): they are not stored.
-    if (idCharsProblem(orgId) !== null && events.every(isProtective) && !(await this.holdsOrg(orgId))) return;
     // The latest preference of each recipient in these events (equal times: the later one read),
     // by suppression hash: a preference a purge left sealed (its key destroyed) names its
     // recipient only so, and must compete with the same recipient's clear ones.
@@ -199,12 +192,6 @@ export class ControlStore {
       if (applied === 1) return;
     }
     throw new EngagementError('redis_unavailable', `control state of organisation "${orgId}" kept changing under ${APPLY_ATTEMPTS} attempts`, { retriable: true });
-  }
-
-  /** Whether any key of the org's control state exists (its hash, preferences or suppression list). */
-  private async holdsOrg(orgId: string): Promise<boolean> {
-    const held = await this.redis.exists(this.keys.controlOrg(orgId), ...RECIPIENT_TYPES.map((type) => this.keys.controlRecipients(orgId, type)), this.keys.suppression(orgId));
-    return held > 0;
   }
 
   /** The org's hash and the time of its latest fenced purge (null: never purged). */
@@ -315,8 +302,4 @@ export function evolveAfterPurge(stored: OrgState, fence: number | null, events:
 
 function purgedAt(orgId: string, at: number): ControlEvent {
   return { type: 'OrgPurged', eventId: '', orgId, occurredAt: at };
-}
-
-function isProtective(event: ControlEvent): boolean {
-  return protectiveControl(event.type, event.type === 'ContactFollowPreferenceChanged' ? event.allow : undefined);
 }

@@ -172,37 +172,6 @@ describe('no email address is ever a Redis key (DESIGN §2.5)', () => {
   });
 });
 
-describe('a protective write for an org id with "@" never stored before the rule', () => {
-  it('is answered, and creates no key under the address, neither through the API nor through the control role', async () => {
-    const orgId = `new-${randomUUID()}@example.com`;
-    const controlEvents = () => (processors.stats().control as { events: number }).events;
-    const seen = controlEvents();
-    const off = await h.app.inject({ method: 'PUT', url: `/v1/orgs/${orgId}/engagement`, headers: admin, payload: { enabled: false } });
-    expect(off.statusCode, off.body).toBe(200);
-    expect(off.json()).toMatchObject({ enabled: false });
-    await follow(orgId, 'contacts', 'c-1', false);
-    const ended = await h.app.inject({ method: 'POST', url: `/v1/orgs/${orgId}/subscription/end`, headers: admin });
-    expect(ended.statusCode, ended.body).toBe(200);
-    // the control role applied the three from the topic as well
-    await waitFor(() => controlEvents() >= seen + 3, { timeoutMs: 30_000, message: 'the control role read the three events' });
-    const holding: string[] = [];
-    for await (const batch of scanKeys(h.redis, `*${h.config.redisPrefix}*`)) holding.push(...batch.filter((k) => k.includes(orgId)));
-    expect(holding).toEqual([]);
-  });
-
-  it('of an org stored before the rule still takes effect', async () => {
-    const orgId = `legacy-${randomUUID()}@example.com`;
-    // what the log holds from before the rule: the store applies it as it reads it
-    await new ControlStore(h.redis, keys(), undefined, h.config.suppressionSecret).apply([{ type: 'OrgEngagementEnabled', eventId: randomUUID(), orgId, occurredAt: Date.now() - 1_000 }]);
-    const off = await h.app.inject({ method: 'PUT', url: `/v1/orgs/${orgId}/engagement`, headers: admin, payload: { enabled: false } });
-    expect(off.statusCode, off.body).toBe(200);
-    expect(off.json()).toMatchObject({ enabled: false });
-    await follow(orgId, 'contacts', 'c-1', false);
-    const allows = await new ControlStore(h.redis, keys(), undefined, h.config.suppressionSecret).readRecipientsAllow(orgId, [{ type: 'contact', id: 'c-1' }]);
-    expect(allows.get('contact:c-1')).toBe(false);
-  });
-});
-
 describe('enabling an org at or before its purge', () => {
   it('answers 409 conflict and says so, rather than 200 with the org still disabled', async () => {
     const org = `org-late-purge-${randomUUID()}`;

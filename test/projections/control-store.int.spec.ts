@@ -106,32 +106,4 @@ describe('ControlStore.apply after a purge', () => {
     expect(pendingPurgeSince(state)).toBeNull();
     expect(await store.listOrgs()).toContain(orgId);
   });
-
-  it('stores no protective event of an org id with "@" it never held, and takes the log\'s older ones for an org it holds', async () => {
-    const keys = keysFor(config.redisPrefix);
-    const store = new ControlStore(redisA, keys, undefined, 'secret');
-    const fresh = `fresh-${randomUUID()}@example.com`;
-    const legacy = `legacy-${randomUUID()}@example.com`;
-    const off = (orgId: string, occurredAt: number): ControlEvent => ({ type: 'OrgEngagementDisabled', eventId: randomUUID(), orgId, occurredAt });
-    const optOut = (orgId: string, occurredAt: number): ControlEvent => ({
-      type: 'ContactFollowPreferenceChanged',
-      eventId: randomUUID(),
-      orgId,
-      occurredAt,
-      contactId: 'c-1',
-      contactType: 'contact',
-      recipientType: 'contact',
-      allow: false,
-    });
-    await store.apply([off(fresh, T), optOut(fresh, T + 1), { type: 'SubscriptionEnded', eventId: randomUUID(), orgId: fresh, occurredAt: T + 2 }]);
-    const named = await redisA.keys(`*${fresh}*`);
-    expect(named).toEqual([]);
-    expect(await store.readOrg(fresh)).toMatchObject({ enabled: false, subscriptionEndedAt: null });
-    // written before the rule: an enable in the log is applied as read, and what protects it after
-    await store.apply([{ type: 'OrgEngagementEnabled', eventId: randomUUID(), orgId: legacy, occurredAt: T }]);
-    await store.apply([off(legacy, T + 1)]);
-    await store.apply([optOut(legacy, T + 2)]);
-    expect(await store.readOrg(legacy)).toMatchObject({ enabled: false, changedAt: T + 1 });
-    expect((await store.readRecipientsAllow(legacy, [{ type: 'contact', id: 'c-1' }])).get('contact:c-1')).toBe(false);
-  });
 });
