@@ -12,7 +12,7 @@
  * last `fsyncMs` (plus the time the fdatasync takes). No request waits for a disk flush.
  *
  * Reading (the drainer) follows the write position; `ack` moves the acknowledged position, which
- * is kept in the `ACKED` file (`<seq> <offset> <crc32>`, ./acked.ts), and deletes every segment wholly acknowledged.
+ * is kept in the `ACKED` file (twice, each copy with its CRC32: ./acked.ts), and deletes every segment wholly acknowledged.
  * After a restart everything after `ACKED` is sent again (at least once: the projector counts an
  * eventId once). On open every segment is checked: a torn or corrupt tail is cut off the file,
  * counted in `recovery`, and reading goes on with the next segment; never a crash.
@@ -536,7 +536,11 @@ export class SegmentSpool {
   private ignoreAcked(ignored: NonNullable<SpoolRecovery['ackedIgnored']>): void {
     this.recovery.ackedIgnored = ignored;
     this.recovery.corruptTails += 1;
-    unlinkSync(path.join(this.options.dir, 'ACKED'));
+    try {
+      unlinkSync(path.join(this.options.dir, 'ACKED'));
+    } catch {
+      // the first acknowledgement of this run overwrites it (opened with 'w'); until then it is ignored again on a restart
+    }
   }
 }
 
