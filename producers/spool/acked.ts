@@ -27,21 +27,35 @@ const LEGACY = /^ *(\d{1,16}) +(\d{1,16})\n$/;
 const LEGACY_LENGTH = 2 * WIDTH + 2;
 const LINE = /^ *(\d{1,16}) +(\d{1,16}) ([0-9a-f]{8})$/;
 
-/** The position a file's text holds, or why it cannot be trusted. */
+const LINE_LENGTH = 2 * WIDTH + 10;
+
+/**
+ * The position a file's text holds, or why it cannot be trusted. Each copy is looked for at its
+ * own place first (a damaged newline between them must not spoil both), then line by line (a
+ * shifted byte, or the one-copy file of the first checksummed version). Of two good copies that
+ * differ (a write torn between them) the smaller is taken: sending a little again is safe,
+ * skipping is not.
+ */
 export function parseAcked(text: string): AckedRead {
   const legacy = text.length === LEGACY_LENGTH ? LEGACY.exec(text) : null;
   if (legacy) {
     const pos = position(legacy[1]!, legacy[2]!);
     return pos ? { position: pos } : { damaged: 'not a position' };
   }
+  const candidates = [text.slice(0, LINE_LENGTH), text.slice(LINE_LENGTH + 1, 2 * LINE_LENGTH + 1), ...text.split('\n')];
   let mismatch = false;
-  for (const line of text.split('\n')) {
+  let found: SpoolPosition | undefined;
+  for (const line of candidates) {
     const parts = LINE.exec(line);
     if (!parts) continue;
     const pos = position(parts[1]!, parts[2]!);
-    if (pos && parts[3] === checksum(pos)) return { position: pos };
-    mismatch = true;
+    if (!pos || parts[3] !== checksum(pos)) {
+      mismatch = true;
+      continue;
+    }
+    if (!found || pos.seq < found.seq || (pos.seq === found.seq && pos.offset < found.offset)) found = pos;
   }
+  if (found) return { position: found };
   return { damaged: mismatch ? 'checksum mismatch' : 'not a position' };
 }
 

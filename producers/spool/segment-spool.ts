@@ -21,7 +21,7 @@
  * new record ('full', the caller counts it): what is already spooled is never evicted, and the
  * person still gets the pixel or the redirect.
  */
-import { closeSync, existsSync, fdatasync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, statSync, unlinkSync, writeFileSync, writeSync, close } from 'node:fs';
+import { closeSync, constants, existsSync, fdatasync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readdirSync, rmdirSync, statSync, unlinkSync, writeFileSync, writeSync, close } from 'node:fs';
 import path from 'node:path';
 import { EngagementError } from '../../core/errors.js';
 import { formatAcked, parseAcked } from './acked.js';
@@ -319,7 +319,8 @@ export class SegmentSpool {
     if (!force && now - this.ackedWrittenAt < ACKED_EVERY_MS) return;
     this.ackedWrittenAt = now;
     try {
-      this.ackedFd ??= openSync(path.join(this.options.dir, 'ACKED'), 'w');
+      // not truncated on open: the previous run's position stays on disk until this one overwrites it in place
+      this.ackedFd ??= openSync(path.join(this.options.dir, 'ACKED'), constants.O_WRONLY | constants.O_CREAT);
       writeSync(this.ackedFd, formatAcked(end), 0, 'ascii');
       this.ackedPending = undefined;
     } catch {
@@ -536,10 +537,13 @@ export class SegmentSpool {
   private ignoreAcked(ignored: NonNullable<SpoolRecovery['ackedIgnored']>): void {
     this.recovery.ackedIgnored = ignored;
     this.recovery.corruptTails += 1;
+    const file = path.join(this.options.dir, 'ACKED');
     try {
-      unlinkSync(path.join(this.options.dir, 'ACKED'));
-    } catch {
-      // the first acknowledgement of this run overwrites it (opened with 'w'); until then it is ignored again on a restart
+      unlinkSync(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      // emptied at least (an empty ACKED reads as none); if not even that, the start fails as any unusable SPOOL_DIR
+      writeFileSync(file, '');
     }
   }
 }

@@ -19,6 +19,21 @@ describe('the spool ACKED file', () => {
     expect(parseAcked(secondSumFlipped)).toEqual({ position: { seq: 3, offset: 4096 } });
   });
 
+  it('finds both copies though the newline between them is damaged', () => {
+    const text = formatAcked({ seq: 3, offset: 4096 });
+    const half = text.length / 2;
+    expect(parseAcked(`${text.slice(0, half - 1)}X${text.slice(half)}`)).toEqual({ position: { seq: 3, offset: 4096 } });
+    expect(parseAcked(`${text.slice(0, half - 1)}${text.slice(half)}`)).toEqual({ position: { seq: 3, offset: 4096 } });
+  });
+
+  it('takes the smaller of two good copies (a write torn between them), never the larger', () => {
+    const older = formatAcked({ seq: 3, offset: 4096 });
+    const newer = formatAcked({ seq: 4, offset: 10 });
+    const half = older.length / 2;
+    expect(parseAcked(newer.slice(0, half) + older.slice(half))).toEqual({ position: { seq: 3, offset: 4096 } });
+    expect(parseAcked(older.slice(0, half) + newer.slice(half))).toEqual({ position: { seq: 3, offset: 4096 } });
+  });
+
   it('distrusts the file when both copies fail, or when it holds no position', () => {
     const text = formatAcked({ seq: 3, offset: 4096 });
     expect(parseAcked(text.replace(/3(?= )/g, '5'))).toEqual({ damaged: 'checksum mismatch' });

@@ -236,6 +236,22 @@ describe('SegmentSpool', () => {
     expect(values(spool.read(1000))).toEqual(Array.from({ length: 100 }, (_, i) => `event-${i}`));
   });
 
+  it("keeps the previous run's ACKED on disk until this run acknowledges something", () => {
+    const o = options();
+    let spool = openSpool(o);
+    for (let i = 0; i < 100; i++) spool.append(message(i));
+    const first = spool.read(10);
+    spool.ack(first.end, 10, 1_009);
+    spool = reopen(spool, o);
+    const before = readFileSync(path.join(o.dir, 'ACKED'), 'ascii');
+    // this run acknowledges nothing (Kafka down), then dies: the position is still there
+    spool.append(message(100));
+    spool.flush();
+    expect(readFileSync(path.join(o.dir, 'ACKED'), 'ascii')).toBe(before);
+    spool = reopen(spool, o);
+    expect(spool.recovery.records).toBe(91);
+  });
+
   it('resumes from the other copy of ACKED when one is damaged: nothing lost, nothing acknowledged sent again', () => {
     const o = options();
     let spool = openSpool(o);
