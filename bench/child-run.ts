@@ -7,7 +7,7 @@
 import { createRedis } from '../core/redis.js';
 import { topicsFor } from '../core/topics.js';
 import { ProcessorChild } from './child.js';
-import { deleteGroups, freshSinks } from './env.js';
+import { deleteContainers, deleteGroups, freshSinks } from './env.js';
 import { progress } from './progress.js';
 import { storedOffsetSum } from './projection-totals.js';
 import type { BenchContext } from './types.js';
@@ -27,6 +27,8 @@ export interface ChildRun {
 const MIN_STALL_MS = 120_000;
 
 export async function drainWithChildren(ctx: BenchContext, instances: number): Promise<ChildRun> {
+  // the earlier drains' blobs first: they would only slow Azurite down for this one
+  await deleteContainers(ctx.config, ctx.config.topicPrefix);
   const sinks = freshSinks(ctx.config);
   ctx.sinks.push(sinks);
   await deleteGroups(ctx.config, (g) => g.endsWith('.projector') || g.endsWith('.lander'));

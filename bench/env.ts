@@ -77,6 +77,17 @@ export async function deleteRun(base: Config, prefix: string): Promise<void> {
   } finally {
     redis.disconnect();
   }
+  await deleteContainers(config, prefix);
+}
+
+/**
+ * Deletes a bench run's containers (every one starts with its prefix). Also between scenarios and
+ * before each drain with child processes: no scenario reads another's blobs, and Azurite (one
+ * thread) rewrites its whole metadata file every few seconds, so blobs left from earlier
+ * scenarios slow every later upload (three 1M runs stalled on it: bench/RESULTS.md).
+ */
+export async function deleteContainers(config: Config, prefix: string): Promise<void> {
+  if (!/^bench-[0-9a-f]{8}$/.test(prefix)) throw new Error(`bench cleanup refuses the prefix "${prefix}"`);
   const service = BlobServiceClient.fromConnectionString(config.azureConnectionString);
   for await (const container of service.listContainers({ prefix })) await service.deleteContainer(container.name);
 }

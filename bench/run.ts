@@ -1,6 +1,6 @@
 /** Runs the DESIGN §8 scenarios on one backlog and prints one table. */
 
-import { benchConfig, deleteRun, ensureStack } from './env.js';
+import { benchConfig, deleteContainers, deleteRun, ensureStack } from './env.js';
 import { prepareBacklog } from './backlog.js';
 import { machineInfo } from './machine.js';
 import { progress } from './progress.js';
@@ -94,6 +94,7 @@ export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
         } catch (error) {
           checks.push({ scenario: name, name: 'ran', ok: false, detail: (error as Error).stack ?? String(error) });
         }
+        await deleteContainers(config, config.topicPrefix).catch((error: unknown) => progress(`deleting ${name}'s containers failed (the run's cleanup tries again): ${(error as Error).message}`));
       }
     }
   } finally {
