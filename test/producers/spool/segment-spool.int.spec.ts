@@ -212,9 +212,9 @@ describe('SegmentSpool', () => {
     expect(values(spool.read(1000))).toEqual(Array.from({ length: 100 }, (_, i) => `event-${i}`));
   });
 
-  it('distrusts an ACKED whose copies both fail their checksums though they name a segment still present, sending everything again', () => {
-    const o = options();
-    let spool = openSpool(o);
+  /** 100 records over several segments, the first 10 acknowledged, the spool closed: its ACKED and the last segment's number (padded as in ACKED) */
+  function closedWithTenAcknowledged(o: SpoolOptions): { acked: string; lastSeq: string } {
+    const spool = openSpool(o);
     for (let i = 0; i < 100; i++) spool.append(message(i));
     spool.flush();
     const segments = segmentFiles(o.dir);
@@ -223,14 +223,19 @@ describe('SegmentSpool', () => {
     spool.ack(first.end, 10, 1_009);
     spool.close();
     open.splice(open.indexOf(spool), 1);
-    // damaged digits: each copy now names the last segment, so every one before it would be deleted unsent
     const acked = readFileSync(path.join(o.dir, 'ACKED'), 'ascii');
-    const lastSeq = String(Number(segments.at(-1)!.slice(0, -'.seg'.length))).padStart(16, ' ');
+    return { acked, lastSeq: String(Number(segments.at(-1)!.slice(0, -'.seg'.length))).padStart(16, ' ') };
+  }
+
+  it('distrusts an ACKED whose copies both fail their checksums though they name a segment still present, sending everything again', () => {
+    const o = options();
+    const { acked, lastSeq } = closedWithTenAcknowledged(o);
+    // damaged digits: each copy now names the last segment, so every one before it would be deleted unsent
     const half = acked.length / 2;
     const damaged = `${lastSeq}${acked.slice(16, half)}${lastSeq}${acked.slice(half + 16)}`;
     expect(damaged).not.toBe(acked);
     writeFileSync(path.join(o.dir, 'ACKED'), damaged);
-    spool = openSpool(o);
+    const spool = openSpool(o);
     expect(spool.recovery).toMatchObject({ records: 100, corruptTails: 1, ackedIgnored: { reason: 'checksum mismatch' } });
     expect(readdirSync(o.dir)).not.toContain('ACKED');
     expect(values(spool.read(1000))).toEqual(Array.from({ length: 100 }, (_, i) => `event-${i}`));
@@ -254,18 +259,9 @@ describe('SegmentSpool', () => {
 
   it('resumes from the other copy of ACKED when one is damaged: nothing lost, nothing acknowledged sent again', () => {
     const o = options();
-    let spool = openSpool(o);
-    for (let i = 0; i < 100; i++) spool.append(message(i));
-    spool.flush();
-    const segments = segmentFiles(o.dir);
-    const first = spool.read(10);
-    spool.ack(first.end, 10, 1_009);
-    spool.close();
-    open.splice(open.indexOf(spool), 1);
-    const acked = readFileSync(path.join(o.dir, 'ACKED'), 'ascii');
-    const lastSeq = String(Number(segments.at(-1)!.slice(0, -'.seg'.length))).padStart(16, ' ');
+    const { acked, lastSeq } = closedWithTenAcknowledged(o);
     writeFileSync(path.join(o.dir, 'ACKED'), `${lastSeq}${acked.slice(16)}`);
-    spool = openSpool(o);
+    const spool = openSpool(o);
     expect(spool.recovery).toEqual({ records: 90, corruptTails: 0, corruptBytes: 0 });
     expect(values(spool.read(1000))).toEqual(Array.from({ length: 90 }, (_, i) => `event-${i + 10}`));
   });
