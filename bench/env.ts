@@ -53,6 +53,11 @@ export async function deleteGroups(config: Config, filter: (group: string) => bo
   }
 }
 
+/** Cleanup deletes only what a bench run made: the prefix must be one benchConfig makes. */
+function requireRunPrefix(prefix: string): void {
+  if (!/^bench-[0-9a-f]{8}$/.test(prefix)) throw new Error(`bench cleanup refuses the prefix "${prefix}"`);
+}
+
 /**
  * Deletes everything of a bench run, at its end or, once it died, at the next run's start
  * (bench/leftovers.ts): every topic, group, Redis key and container whose name starts with its
@@ -60,7 +65,7 @@ export async function deleteGroups(config: Config, filter: (group: string) => bo
  * but a bench run's: the prefix must be one benchConfig makes.
  */
 export async function deleteRun(base: Config, prefix: string): Promise<void> {
-  if (!/^bench-[0-9a-f]{8}$/.test(prefix)) throw new Error(`bench cleanup refuses the prefix "${prefix}"`);
+  requireRunPrefix(prefix);
   const config = { ...base, topicPrefix: prefix };
   await deleteGroups(config);
   const admin = createKafka(config).admin();
@@ -87,7 +92,7 @@ export async function deleteRun(base: Config, prefix: string): Promise<void> {
  * scenarios slow every later upload (three 1M runs stalled on it: bench/RESULTS.md).
  */
 export async function deleteContainers(config: Config, prefix: string): Promise<void> {
-  if (!/^bench-[0-9a-f]{8}$/.test(prefix)) throw new Error(`bench cleanup refuses the prefix "${prefix}"`);
+  requireRunPrefix(prefix);
   const service = BlobServiceClient.fromConnectionString(config.azureConnectionString);
   for await (const container of service.listContainers({ prefix })) await service.deleteContainer(container.name);
 }

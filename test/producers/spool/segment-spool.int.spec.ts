@@ -249,7 +249,7 @@ describe('SegmentSpool', () => {
     spool.ack(first.end, 10, 1_009);
     spool = reopen(spool, o);
     const before = readFileSync(path.join(o.dir, 'ACKED'), 'ascii');
-    // this run acknowledges nothing (Kafka down), then dies: the position is still there
+    // this run acknowledges nothing (Kafka down) before it stops: the position is still there
     spool.append(message(100));
     spool.flush();
     expect(readFileSync(path.join(o.dir, 'ACKED'), 'ascii')).toBe(before);
