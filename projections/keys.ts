@@ -78,12 +78,23 @@
  *
  * Ids are percent-escaped of ':' '{' '}' so a hostile id can't forge another key.
  *
+ * The org id in a control key (`<org>` of ctl:org, ctl:contacts, ctl:leads, ctl:accounts and
+ * suppress) is `controlOrgRef(org)`: the escaped id, or for an id holding an at sign (schemas/ids.ts)
+ * `%#` and a digest of it. Such an id is refused wherever something is created under it, but the
+ * protective writes (switch off, subscription end, opt-out) take it, and they write control state:
+ * under its own name that was an email address as a Redis key (DESIGN §2.5). `%#` is never the
+ * start of an escaped id (escapeId writes '%' only before two hex digits), so no id can name
+ * another's digest. The control role rewrites the store from the control topic at every start,
+ * and drops the keys such an id had under its name before (legacyControlKeys).
+ *
  * A recipient in a projection key or a flag (`<contact>` above) is `recipientRef(type, id)`: the
  * escaped id for a contact (so keys written before recipient types stay valid), the escaped id
  * followed by `%lead` or `%account` for the other types. escapeId writes '%' only before two
  * upper-case hex digits, so no contact id can produce a lead's or an account's ref.
  */
 
+import { hash } from 'node:crypto';
+import { idCharsProblem } from '../schemas/ids.js';
 import type { RecipientType } from '../schemas/events.js';
 
 export type ProjectionVersion = number;
@@ -99,8 +110,14 @@ export interface Keys {
   controlUnreadable(): string;
   /** outside the org's purgeable keys on purpose: "do not allow" outlives a purge */
   suppression(orgId: string): string;
-  /** present while the control store holds the whole control topic (the control role sets it) */
+  /**
+   * present while the control store holds the whole control topic (the control role sets it). Its
+   * name carries the store's key layout: a store written under another layout is not marked here,
+   * so nobody trusts it before the control role has rewritten it (controlOrgRef)
+   */
   controlSynced(): string;
+  /** the synced mark of the layout before (org ids with an at sign under their own names), written by older versions */
+  controlSyncedLayout1(): string;
   currentVersion(): string;
   projectionVersions(): string;
   replayLock(): string;
@@ -245,6 +262,23 @@ export function escapeId(id: string): string {
   return NEEDS_ESCAPE.test(id) ? id.replace(/[%:{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`) : id;
 }
 
+/** The org's part of a control key (see the header). Pure. */
+export function controlOrgRef(orgId: string): string {
+  return idCharsProblem(orgId) === null ? escapeId(orgId) : `%#${hash('sha256', orgId, 'hex').slice(0, 32)}`;
+}
+
+/**
+ * The control keys an org id with an at sign had under its own name before controlOrgRef (none for
+ * any other id, whose names did not change): the control role deletes them once it has rewritten
+ * the store, keeping the suppression hashes (projections/control/control-store.ts).
+ */
+export function legacyControlKeys(keys: Keys, orgId: string): { state: string[]; suppression: string } | null {
+  if (idCharsProblem(orgId) === null) return null;
+  const raw = escapeId(orgId);
+  const p = keys.prefix;
+  return { state: [`${p}:ctl:org:${raw}`, `${p}:ctl:contacts:${raw}`, `${p}:ctl:leads:${raw}`, `${p}:ctl:accounts:${raw}`], suppression: `${p}:suppress:${raw}` };
+}
+
 /** A recipient's part of a projection key or flag (see the header). */
 export function recipientRef(type: RecipientType, id: string): string {
   return type === 'contact' ? escapeId(id) : `${escapeId(id)}%${type}`;
@@ -252,17 +286,19 @@ export function recipientRef(type: RecipientType, id: string): string {
 
 export function keysFor(prefix: string): Keys {
   const e = escapeId;
+  const c = controlOrgRef;
   const r = recipientRef;
   const versions = new Map<ProjectionVersion, VersionKeys>();
   return {
     prefix,
     controlOrgs: () => `${prefix}:ctl:orgs`,
-    controlOrg: (org) => `${prefix}:ctl:org:${e(org)}`,
-    controlContacts: (org) => `${prefix}:ctl:contacts:${e(org)}`,
-    controlRecipients: (org, type) => `${prefix}:ctl:${type}s:${e(org)}`,
+    controlOrg: (org) => `${prefix}:ctl:org:${c(org)}`,
+    controlContacts: (org) => `${prefix}:ctl:contacts:${c(org)}`,
+    controlRecipients: (org, type) => `${prefix}:ctl:${type}s:${c(org)}`,
     controlUnreadable: () => `${prefix}:ctl:unreadable`,
-    suppression: (org) => `${prefix}:suppress:${e(org)}`,
-    controlSynced: () => `${prefix}:ctl:synced`,
+    suppression: (org) => `${prefix}:suppress:${c(org)}`,
+    controlSynced: () => `${prefix}:ctl:synced:layout2`,
+    controlSyncedLayout1: () => `${prefix}:ctl:synced`,
     currentVersion: () => `${prefix}:proj:current`,
     projectionVersions: () => `${prefix}:proj:versions`,
     replayLock: () => `${prefix}:replay:lock`,

@@ -17,7 +17,11 @@ export const ID_AT_PROBLEM = 'must not contain "@" (nor %40, ＠ or ﹫): ids be
 /** "@", and the same in disguise: percent-encoded, full-width (U+FF20) or small (U+FE6B) */
 const AT_SIGN = /@|%40|\uFF20|\uFE6B/i;
 
-/** Null for an acceptable id's characters, else what is wrong with them (lengths are the caller's). */
+/**
+ * Null for an acceptable id's characters, else what is wrong with them (lengths are the caller's).
+ * Also names control keys: an org id it finds wrong is kept under a digest (projections/keys.ts
+ * controlOrgRef), so a change here renames such keys (the control role moves them at its start).
+ */
 export function idCharsProblem(value: string): string | null {
   return AT_SIGN.test(value) ? ID_AT_PROBLEM : null;
 }

@@ -35,6 +35,7 @@ import type { ControlFallback, ControlStore } from '../../projections/control/co
 import { evolveOrgState, initialOrgState, type OrgState } from '../../projections/control/org-state.js';
 import type { EventCodec } from '../../schemas/codec.js';
 import { isControlEvent, type AnyEvent, type ContactFollowPreferenceChanged, type ControlEvent, type RecipientType } from '../../schemas/events.js';
+import { idCharsProblem } from '../../schemas/ids.js';
 import { isSealedPreference, openPreference } from '../../schemas/sealing.js';
 import { FIELD_ALGORITHM, FieldCipherError } from '../../core/crypto/field-cipher.js';
 import { keyMetrics } from '../../core/keys/key-metrics.js';
@@ -377,21 +378,27 @@ export class ControlReader implements ControlFallback {
   private watchStore(store: ControlStore): void {
     const sync = async (): Promise<void> => {
       // The first sync always runs: until it, batches were read but not written (see the header).
-      const { marked, synced, identity } = await store.syncState();
+      const { marked, synced, identity, layout1Synced } = await store.syncState();
       if (identity === null && !this.identityUnknownSaid) {
         this.identityUnknownSaid = true;
         log.warn('Redis does not say which it is (INFO refused, or without run_id): a restart or failover that keeps the control store\'s synced mark but loses recent writes will not be noticed');
       }
-      if (this.applyLive && synced) return;
+      if (this.applyLive && synced) {
+        await this.dropLegacyControlKeys(store, false);
+        return;
+      }
       await this.caughtUp();
       this.applyLive = true; // batches read from here on are applied as they come (idempotent)
       const token = await store.beginSync();
+      // before the topic is applied: its preferences decide again over the suppressions merged from the old names
+      await this.dropLegacyControlKeys(store, true);
       await store.apply([...this.eventsByOrg.values()].flat());
       await this.publishUnreadable(store);
       // Redis may have lost writes (no mark, or a mark of another Redis): what it lost may have
       // brought back what a purge deleted, or the record of a purge under way. Retention finishes
       // every purge again from its fence (idempotent); not when this Redis kept its mark.
-      if (!synced) await this.recordPurgesToFinish(store);
+      // (An older version's mark on this Redis is an upgrade, not a loss.)
+      if (!synced && !layout1Synced) await this.recordPurgesToFinish(store);
       // Not marked when Redis was flushed meanwhile: the next tick rewrites it again.
       if (!(await store.finishSync(token, identity))) return;
       if (this.storeSyncedOnce) {
@@ -411,6 +418,21 @@ export class ControlReader implements ControlFallback {
     tick();
     this.storeWatch = setInterval(tick, STORE_WATCH_MS);
     this.storeWatch.unref();
+  }
+
+  /**
+   * The control keys org ids with an at sign had under their own names before those became digests
+   * (projections/keys.ts controlOrgRef), dropped: at a rewrite, before it applies the topic, for the
+   * orgs of the topic and every org the store lists (one the topic holds nothing readable of), their
+   * suppressions kept; at every tick for the orgs of the topic (an instance of the older version
+   * still running during an upgrade may write them again).
+   */
+  private async dropLegacyControlKeys(store: ControlStore, rewrite: boolean): Promise<void> {
+    const orgIds = new Set([...this.eventsByOrg.keys()].filter((orgId) => idCharsProblem(orgId) !== null));
+    if (rewrite) for (const orgId of await store.storedOrgIds()) if (idCharsProblem(orgId) !== null) orgIds.add(orgId);
+    if (orgIds.size === 0) return;
+    const dropped = await store.dropLegacyControlKeys(orgIds, rewrite);
+    if (dropped > 0) log.info({ keys: dropped }, 'dropped the control keys that org ids with an at sign had under their own names; the store keeps them under digests');
   }
 
   private async recordPurgesToFinish(store: ControlStore): Promise<void> {

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { EngagementError } from '../../core/errors.js';
 import { RECIPIENT_TYPES, recipientKey, recipientTypeOf, type ControlEvent, type RecipientType } from '../../schemas/events.js';
 import { isSealedPreference } from '../../schemas/sealing.js';
-import type { Keys } from '../keys.js';
+import { legacyControlKeys, type Keys } from '../keys.js';
 import { evolveOrgState, fromHash, toHash, type OrgState } from './org-state.js';
 import { suppressionHash } from './suppression.js';
 import { isPurgedTombstone } from './purged-org.js';
@@ -103,10 +103,11 @@ export class ControlStore {
    * Redis when this Redis says which it is: a mark written while it did not is written again), and
    * the identity of this Redis read now.
    */
-  async syncState(): Promise<{ marked: boolean; synced: boolean; identity: string | null }> {
-    const { mark, identity } = await this.readMark(0);
-    const synced = storeSynced(mark, identity) && !(mark === UNKNOWN_IDENTITY && identity !== null);
-    return { marked: mark !== null, synced, identity };
+  async syncState(): Promise<{ marked: boolean; synced: boolean; identity: string | null; layout1Synced: boolean }> {
+    const [{ mark, identity }, layout1] = await Promise.all([this.readMark(0), this.redis.get(this.keys.controlSyncedLayout1())]);
+    const holds = (value: string | null): boolean => storeSynced(value, identity) && !(value === UNKNOWN_IDENTITY && identity !== null);
+    // an older version's mark on this Redis: the store is whole under that layout (an upgrade, no lost writes)
+    return { marked: mark !== null, synced: holds(mark), identity, layout1Synced: mark === null && holds(layout1) };
   }
 
   /** The synced mark's value and the identity of this Redis (read at most `maxAgeMs` ago, redisIdentity). */
@@ -284,6 +285,40 @@ export class ControlStore {
     return state.purgedAt !== null && !state.enabled;
   }
 
+  /**
+   * Deletes the control keys that org ids with an at sign had under their own names before their
+   * names became digests (projections/keys.ts, controlOrgRef). With `keepSuppressions` (a rewrite,
+   * before it applies the topic) their suppression hashes are merged into the new set first: the
+   * rewrite's preferences then decide each recipient again, and one the topic does not name stays
+   * suppressed, since "do not allow" outlives everything. Without (the watch, deleting what an
+   * older instance wrote again), they go: that instance wrote the same events to the topic, and
+   * the new names have them. Returns how many keys went. Idempotent.
+   */
+  async dropLegacyControlKeys(orgIds: Iterable<string>, keepSuppressions: boolean): Promise<number> {
+    const legacy = [...orgIds].flatMap((orgId) => {
+      const names = legacyControlKeys(this.keys, orgId);
+      return names ? [{ orgId, ...names }] : [];
+    });
+    if (legacy.length === 0) return 0;
+    const check = this.redis.pipeline();
+    for (const { suppression, state } of legacy) check.exists(suppression, ...state);
+    const present = await execAll(check);
+    const held = legacy.filter((_, i) => Number(present[i]) > 0);
+    if (held.length === 0) return 0;
+    const drop = this.redis.multi();
+    for (const { orgId, suppression, state } of held) {
+      if (keepSuppressions) drop.sunionstore(this.keys.suppression(orgId), this.keys.suppression(orgId), suppression);
+      drop.del(suppression, ...state);
+    }
+    const results = await execAll(drop);
+    return results.filter((_, i) => !keepSuppressions || i % 2 === 1).reduce<number>((sum, deleted) => sum + Number(deleted), 0);
+  }
+
+  /** The orgs the store holds a state of (P:ctl:orgs), whatever the synced mark says. */
+  storedOrgIds(): Promise<string[]> {
+    return this.redis.smembers(this.keys.controlOrgs());
+  }
+
   async listOrgs(): Promise<string[]> {
     if (this.fallback && !(await this.isSynced())) return this.fallback.orgIds();
     return this.redis.smembers(this.keys.controlOrgs());
@@ -302,4 +337,12 @@ export function evolveAfterPurge(stored: OrgState, fence: number | null, events:
 
 function purgedAt(orgId: string, at: number): ControlEvent {
   return { type: 'OrgPurged', eventId: '', orgId, occurredAt: at };
+}
+
+/** The replies of a pipeline or transaction, or the first error among them. */
+async function execAll(batch: { exec(): Promise<Array<[Error | null, unknown]> | null> }): Promise<unknown[]> {
+  const results = await batch.exec();
+  const failed = results?.find(([error]) => error);
+  if (!results || failed) throw new EngagementError('redis_unavailable', `control store: ${failed?.[0]?.message ?? 'transaction aborted'}`, { retriable: true });
+  return results.map(([, value]) => value);
 }

@@ -15,7 +15,7 @@ import { ControlStore } from '../../projections/control/control-store.js';
 import { suppressionHash } from '../../projections/control/suppression.js';
 import { keysFor } from '../../projections/keys.js';
 import { purgeOrgFromRedis } from '../../retention/purge-redis.js';
-import type { OrgPurged } from '../../schemas/events.js';
+import { recipientKey, type OrgPurged } from '../../schemas/events.js';
 import { waitFor } from '../support/env.js';
 import { scanKeys } from '../../core/redis-scan.js';
 import { highWatermarkTotal, storedOffsetTotal } from '../processors/support/verify.js';
@@ -169,6 +169,79 @@ describe('no email address is ever a Redis key (DESIGN §2.5)', () => {
     const holding: string[] = [];
     for await (const batch of scanKeys(h.redis, `*${h.config.redisPrefix}*`)) holding.push(...batch.filter((k) => k.includes('dora@example.com')));
     expect(holding).toEqual([]);
+  });
+});
+
+describe('the control state of an org id with an at sign is kept under a digest (DESIGN §2.5)', () => {
+  /** Every key under the test prefix whose name holds `part`. */
+  async function keysHolding(part: string): Promise<string[]> {
+    const holding: string[] = [];
+    for await (const batch of scanKeys(h.redis, `*${h.config.redisPrefix}*`)) holding.push(...batch.filter((k) => k.includes(part)));
+    return holding;
+  }
+
+  it('answers its switch-off, subscription end and opt-out, keeps their state, and names no key after the address', async () => {
+    const local = `newcomer-${randomUUID()}`;
+    const orgId = `${local}@example.com`;
+    const off = await h.app.inject({ method: 'PUT', url: `/v1/orgs/${orgId}/engagement`, headers: admin, payload: { enabled: false } });
+    expect(off.statusCode, off.body).toBe(200);
+    const ended = await h.app.inject({ method: 'POST', url: `/v1/orgs/${orgId}/subscription/end`, headers: admin });
+    expect(ended.statusCode, ended.body).toBe(200);
+    await follow(orgId, 'contacts', 'c-1', false);
+
+    const stored = keys();
+    expect(await h.redis.hget(stored.controlOrg(orgId), 'enabled')).toBe('0');
+    expect(await h.redis.hget(stored.controlOrg(orgId), 'subscriptionEndedAt')).toMatch(/^\d+$/);
+    expect(await h.redis.hget(stored.controlContacts(orgId), 'c-1')).toMatch(/^0:/);
+    expect(await h.redis.scard(stored.suppression(orgId))).toBe(1);
+    // what the store's readers find under those names (no fallback: Redis alone)
+    const store = new ControlStore(h.redis, stored, undefined, h.config.suppressionSecret);
+    expect(await store.readOrg(orgId)).toMatchObject({ enabled: false, subscriptionEndedAt: expect.any(Number) });
+    expect((await store.readRecipientsAllow(orgId, [{ type: 'contact', id: 'c-1' }])).get(recipientKey('contact', 'c-1'))).toBe(false);
+    expect(await keysHolding(local)).toEqual([]);
+  });
+
+  /** The keys a version before the digest names kept for `orgId`, under the id itself. */
+  async function keptUnderTheId(orgId: string): Promise<void> {
+    const p = h.config.redisPrefix;
+    await h.redis
+      .multi()
+      .hset(`${p}:ctl:org:${orgId}`, { enabled: '1', rev: '7' })
+      .hset(`${p}:ctl:contacts:${orgId}`, 'c-9', '0:1700000000000')
+      .hset(`${p}:ctl:leads:${orgId}`, 'l-9', '1:1700000000000')
+      .sadd(`${p}:suppress:${orgId}`, 'hash-kept-before')
+      .exec();
+  }
+
+  it('drops what an older version still running writes under the address: the digest names keep the topic\'s state', async () => {
+    const local = `legacy-${randomUUID()}`;
+    const orgId = `${local}@example.com`;
+    const off = await h.app.inject({ method: 'PUT', url: `/v1/orgs/${orgId}/engagement`, headers: admin, payload: { enabled: false } });
+    expect(off.statusCode, off.body).toBe(200);
+    // an instance of the version before, still running during an upgrade, writes under the id itself
+    await keptUnderTheId(orgId);
+    await waitFor(async () => (await keysHolding(local)).length === 0, { timeoutMs: 30_000, message: 'the control role dropped the keys named after the address' });
+    const stored = keys();
+    // the state is the control topic's, not the stale copy's (that instance wrote its events to the topic too)
+    expect(await h.redis.sismember(stored.suppression(orgId), 'hash-kept-before')).toBe(0);
+    expect(await h.redis.hget(stored.controlOrg(orgId), 'enabled')).toBe('0');
+    const read = await h.app.inject({ method: 'GET', url: `/v1/orgs/${orgId}/kpis`, headers: admin });
+    expect(read.statusCode, read.body).toBe(403);
+  });
+
+  it('moves them at the control role\'s start, suppressions kept, also for an org the store lists but the topic holds nothing of', async () => {
+    const local = `listed-${randomUUID()}`;
+    const orgId = `${local}@example.com`;
+    await keptUnderTheId(orgId);
+    await h.redis.sadd(keys().controlOrgs(), orgId);
+    const restarted = await startProcessors(h.config, { roles: ['control'] });
+    try {
+      await waitFor(async () => (await keysHolding(local)).length === 0, { timeoutMs: 30_000, message: 'the new control role dropped the keys named after the address' });
+    } finally {
+      await restarted.stop();
+    }
+    expect(await h.redis.sismember(keys().suppression(orgId), 'hash-kept-before')).toBe(1);
+    await h.redis.srem(keys().controlOrgs(), orgId);
   });
 });
 

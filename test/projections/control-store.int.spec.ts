@@ -9,8 +9,9 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../core/config.js';
 import { createRedis } from '../../core/redis.js';
-import { ControlStore } from '../../projections/control/control-store.js';
-import { pendingPurgeSince } from '../../projections/control/org-state.js';
+import { ControlStore, type ControlFallback } from '../../projections/control/control-store.js';
+import { initialOrgState, pendingPurgeSince } from '../../projections/control/org-state.js';
+import { redisIdentity } from '../../core/redis.js';
 import { keysFor } from '../../projections/keys.js';
 import type { ControlEvent } from '../../schemas/events.js';
 import { deleteRedisPrefix, testConfig } from '../support/env.js';
@@ -105,5 +106,62 @@ describe('ControlStore.apply after a purge', () => {
     expect(state).toMatchObject({ enabled: true, changedAt: T + 3000, purgedAt: T + 2000 });
     expect(pendingPurgeSince(state)).toBeNull();
     expect(await store.listOrgs()).toContain(orgId);
+  });
+});
+
+describe('a store marked synced under the key layout before (org ids with an at sign under their own names)', () => {
+  it('is not trusted: readers answer from the control topic until the control role has rewritten it, then from Redis', async () => {
+    const prefix = `${config.redisPrefix}-layout`;
+    const keys = keysFor(prefix);
+    const orgId = `jane-${randomUUID()}@example.com`;
+    const identity = await redisIdentity(redisA, 0);
+    // as an older version left it: the org under its own name, stale (the topic has enabled it and ended its
+    // subscription since), a suppression there, and the store marked synced for this Redis under that layout
+    await redisA
+      .multi()
+      .hset(`${prefix}:ctl:org:${orgId}`, { enabled: '0', changedAt: String(T - 1000), rev: '3' })
+      .sadd(`${prefix}:suppress:${orgId}`, 'kept-before')
+      .sadd(keys.controlOrgs(), orgId)
+      .set(keys.controlSyncedLayout1(), identity ?? 'unknown')
+      .exec();
+    const truth = { ...initialOrgState(orgId), enabled: true, changedAt: T, subscriptionEndedAt: T + 1000 };
+    const fallback: ControlFallback = { orgState: () => truth, contactAllows: () => true, orgIds: () => [orgId], remember: () => undefined };
+    const store = new ControlStore(redisA, keys, fallback, 'secret');
+    try {
+      expect(await store.isSynced(0)).toBe(false);
+      // an upgrade, not a loss: the control role records no purge again for it
+      expect(await store.syncState()).toMatchObject({ marked: false, synced: false, layout1Synced: true });
+      expect(await store.readOrg(orgId)).toMatchObject({ enabled: true, subscriptionEndedAt: T + 1000 });
+      expect((await store.readOrgs([orgId])).get(orgId)).toMatchObject({ enabled: true, subscriptionEndedAt: T + 1000 });
+      // the control role's rewrite: the old names dropped (suppressions kept), every event of the topic, the mark
+      const token = await store.beginSync();
+      expect(await store.dropLegacyControlKeys([orgId, 'acme-1'], true)).toBe(2);
+      await store.apply([
+        { type: 'OrgEngagementEnabled', eventId: randomUUID(), orgId, occurredAt: T },
+        { type: 'SubscriptionEnded', eventId: randomUUID(), orgId, occurredAt: T + 1000 },
+      ]);
+      expect(await store.finishSync(token, identity)).toBe(true);
+      expect(await store.isSynced(0)).toBe(true);
+      expect(await redisA.exists(`${prefix}:ctl:org:${orgId}`, `${prefix}:suppress:${orgId}`)).toBe(0);
+      expect(await redisA.smembers(keys.suppression(orgId))).toEqual(['kept-before']);
+      expect(await new ControlStore(redisA, keys, undefined, 'secret').readOrg(orgId)).toMatchObject({ enabled: true, subscriptionEndedAt: T + 1000 });
+    } finally {
+      await deleteRedisPrefix(redisA, prefix);
+    }
+  });
+
+  it('drops without merging what an older instance writes again once the store is rewritten: the topic has the same events', async () => {
+    const prefix = `${config.redisPrefix}-layout-tick`;
+    const keys = keysFor(prefix);
+    const orgId = `joe-${randomUUID()}@example.com`;
+    const store = new ControlStore(redisA, keys, undefined, 'secret');
+    try {
+      await redisA.multi().sadd(`${prefix}:suppress:${orgId}`, 'allowed-since').hset(`${prefix}:ctl:contacts:${orgId}`, 'c-1', '0:1').exec();
+      expect(await store.dropLegacyControlKeys([orgId], false)).toBe(2);
+      expect(await redisA.exists(`${prefix}:suppress:${orgId}`, `${prefix}:ctl:contacts:${orgId}`, keys.suppression(orgId))).toBe(0);
+      expect(await store.dropLegacyControlKeys([orgId], false)).toBe(0);
+    } finally {
+      await deleteRedisPrefix(redisA, prefix);
+    }
   });
 });
