@@ -17,7 +17,8 @@ import type { PurgeRecord } from '../purge-record.js';
  * control-state processor role (so events produced elsewhere are seen too). Idempotent.
  *
  * Like the projection, it is derived from the log and Redis can lose it: the control role marks
- * the store synced (`P:ctl:synced`) once it holds the whole control topic, and rewrites it when
+ * the store synced (`P:ctl:synced:layout2`, named after the store's key layout: keys.ts) once it
+ * holds the whole control topic, and rewrites it when
  * the mark is gone. Until then a reader with a `fallback` (the API's own copy of the control
  * topic) answers from the topic, never "disabled" because Redis forgot.
  *
@@ -107,7 +108,8 @@ export class ControlStore {
     const [{ mark, identity }, layout1] = await Promise.all([this.readMark(0), this.redis.get(this.keys.controlSyncedLayout1())]);
     const holds = (value: string | null): boolean => storeSynced(value, identity) && !(value === UNKNOWN_IDENTITY && identity !== null);
     // an older version's mark on this Redis: the store is whole under that layout (an upgrade, no lost writes)
-    return { marked: mark !== null, synced: holds(mark), identity, layout1Synced: mark === null && holds(layout1) };
+    // (only on a Redis that says which it is: elsewhere any old mark would count, a restore from before the upgrade too)
+    return { marked: mark !== null, synced: holds(mark), identity, layout1Synced: mark === null && identity !== null && holds(layout1) };
   }
 
   /** The synced mark's value and the identity of this Redis (read at most `maxAgeMs` ago, redisIdentity). */

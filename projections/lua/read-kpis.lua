@@ -3,7 +3,7 @@
 --
 -- KEYS[1]   P:proj:current (no pointer: version 1 is live, projections/current-version.ts)
 -- KEYS[2]   P:ctl:org:<org>
--- KEYS[3]   P:ctl:synced
+-- KEYS[3]   P:ctl:synced:layout2 (the control store's synced mark, projections/keys.ts)
 -- KEYS[4..] projection keys of version ARGV[1] (the version the caller believes is live)
 -- ARGV[1]   that version
 -- ARGV[2]   what to read:
