@@ -19,7 +19,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configEnv, type Config } from '../../core/config.js';
 import { createKafka } from '../../core/kafka.js';
-import { freePort } from '../../core/net.js';
+import { stablePort } from '../support/ports.js';
 import { createRedis } from '../../core/redis.js';
 import { topicsFor } from '../../core/topics.js';
 import { keysFor } from '../../projections/keys.js';
@@ -190,7 +190,7 @@ async function settled(): Promise<void> {
 beforeAll(async () => {
   kafka = await startPrivateKafka();
   spoolDir = mkdtempSync(path.join(process.env.SPOOL_TEST_DIR ?? tmpdir(), 'spool-int-'));
-  port = await freePort();
+  port = await stablePort();
   config = testConfig({ KAFKA_BROKERS: kafka.brokers, ENGAGEMENT_ADMIN_KEY: ADMIN });
   await createTestTopics(config, 3);
   redis = createRedis(config);

@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -21,6 +20,7 @@ import { recipientKey } from '../../schemas/events.js';
 import { cleanupTestResources, createTestTopics, testConfig, waitFor } from '../support/env.js';
 import { fixture } from '../support/fixtures.js';
 import { produceEvents } from './support/produce.js';
+import { stablePort } from '../support/ports.js';
 
 /**
  * Redis comes back without its latest writes but with the synced mark: a restart from a snapshot
@@ -75,7 +75,7 @@ describe('the control store after Redis lost its latest writes', () => {
   };
 
   beforeAll(async () => {
-    port = await freePort();
+    port = await stablePort();
     const base = testConfig();
     config = testConfig({
       REDIS_URL: `redis://127.0.0.1:${port}`,
@@ -205,13 +205,3 @@ describe('the control store after Redis lost its latest writes', () => {
     expect(await redis.hexists(k.purges(), purgedOrg)).toBe(0);
   });
 });
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const address = probe.address();
-  probe.close();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}

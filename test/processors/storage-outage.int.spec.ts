@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createContainerClient } from '../../core/blob.js';
 import { DEFAULTS, type Config } from '../../core/config.js';
 import { createKafka } from '../../core/kafka.js';
-import { freePort } from '../../core/net.js';
+import { stablePort } from '../support/ports.js';
 import { createRedis } from '../../core/redis.js';
 import { topicsFor } from '../../core/topics.js';
 import { startProcessors, type ProcessorsHandle } from '../../processors/index.js';
@@ -34,7 +34,7 @@ describe('blob storage outage', () => {
   });
 
   it('keeps projecting while storage is down, then the blobs catch up exactly once', { timeout: 180_000 }, async () => {
-    const port = await freePort();
+    const port = await stablePort();
     const connection = DEFAULTS.AZURE_STORAGE_CONNECTION_STRING.replace('127.0.0.1:10000', `127.0.0.1:${port}`);
     config = testConfig({ AZURE_STORAGE_CONNECTION_STRING: connection, BLOB_CYCLE_OFFSETS: '500', BLOB_FLUSH_SECONDS: '1' });
     const kafka = createKafka(config);

@@ -13,7 +13,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createContainerClient } from '../../core/blob.js';
 import { DEFAULTS, type Config } from '../../core/config.js';
-import { freePort } from '../../core/net.js';
+import { stablePort } from '../support/ports.js';
 import { createRedis } from '../../core/redis.js';
 import type { ProcessorsHandle } from '../../processors/index.js';
 import { keysFor } from '../../projections/keys.js';
@@ -96,7 +96,7 @@ describe('a purge that meets blob storage down', () => {
   });
 
   it('is left unfinished at its blob step, and the next run after storage is back finishes it', { timeout: 240_000 }, async () => {
-    const port = await freePort();
+    const port = await stablePort();
     const connection = DEFAULTS.AZURE_STORAGE_CONNECTION_STRING.replace('127.0.0.1:10000', `127.0.0.1:${port}`);
     config = testConfig({ AZURE_STORAGE_CONNECTION_STRING: connection, BLOB_FLUSH_SECONDS: '1', ...RETENTION_ENV });
     redis = createRedis(config);

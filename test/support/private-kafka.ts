@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createKafka } from '../../core/kafka.js';
-import { freePort } from '../../core/net.js';
+import { stablePort } from './ports.js';
 import { requireJava } from '../../stack/dependencies.js';
 import { prepareKafka, spawnKafka } from '../../stack/services/kafka.js';
 import { REPO_ROOT, stackPaths } from '../../stack/paths.js';
@@ -25,8 +25,8 @@ export interface PrivateKafka {
 export async function startPrivateKafka(): Promise<PrivateKafka> {
   const dir = mkdtempSync(path.join(tmpdir(), 'private-kafka-'));
   const java = requireJava(17);
-  const port = await freePort();
-  const controllerPort = await freePort();
+  const port = await stablePort();
+  const controllerPort = await stablePort();
   const paths = stackPaths(REPO_ROOT, dir);
   prepareKafka(java, paths, { host: '127.0.0.1', port, controllerPort, local: true, display: `127.0.0.1:${port}` }, { kafkaPartitions: 3 });
   const pid = spawnKafka(java, paths);
@@ -83,7 +83,7 @@ export interface PrivateKafkaEnv {
 export async function privateKafkaEnv(name: string, overrides: Record<string, string> = {}): Promise<PrivateKafkaEnv> {
   const kafka = await startPrivateKafka();
   const spoolDir = mkdtempSync(path.join(tmpdir(), `${name}-`));
-  const port = await freePort();
+  const port = await stablePort();
   const config = testConfig({ KAFKA_BROKERS: kafka.brokers, PORT: String(port), HOST: '127.0.0.1', SPOOL_DIR: spoolDir, ...overrides });
   await createTestTopics(config, 3);
   return {
