@@ -95,7 +95,7 @@
 
 import { hash } from 'node:crypto';
 import { idCharsProblem } from '../schemas/ids.js';
-import type { RecipientType } from '../schemas/events.js';
+import { RECIPIENT_TYPES, type RecipientType } from '../schemas/events.js';
 
 export type ProjectionVersion = number;
 
@@ -276,8 +276,13 @@ export function legacyControlKeys(keys: Keys, orgId: string): { state: string[];
   if (idCharsProblem(orgId) === null) return null;
   const raw = escapeId(orgId);
   const p = keys.prefix;
-  return { state: [`${p}:ctl:org:${raw}`, `${p}:ctl:contacts:${raw}`, `${p}:ctl:leads:${raw}`, `${p}:ctl:accounts:${raw}`], suppression: `${p}:suppress:${raw}` };
+  return { state: [controlOrgKey(p, raw), ...RECIPIENT_TYPES.map((type) => controlRecipientsKey(p, type, raw))], suppression: suppressionKey(p, raw) };
 }
+
+// The control keys of an org whose part in them is `ref` (controlOrgRef, or an older version's escaped id).
+const controlOrgKey = (prefix: string, ref: string): string => `${prefix}:ctl:org:${ref}`;
+const controlRecipientsKey = (prefix: string, type: RecipientType, ref: string): string => `${prefix}:ctl:${type}s:${ref}`;
+const suppressionKey = (prefix: string, ref: string): string => `${prefix}:suppress:${ref}`;
 
 /** A recipient's part of a projection key or flag (see the header). */
 export function recipientRef(type: RecipientType, id: string): string {
@@ -292,11 +297,11 @@ export function keysFor(prefix: string): Keys {
   return {
     prefix,
     controlOrgs: () => `${prefix}:ctl:orgs`,
-    controlOrg: (org) => `${prefix}:ctl:org:${c(org)}`,
-    controlContacts: (org) => `${prefix}:ctl:contacts:${c(org)}`,
-    controlRecipients: (org, type) => `${prefix}:ctl:${type}s:${c(org)}`,
+    controlOrg: (org) => controlOrgKey(prefix, c(org)),
+    controlContacts: (org) => controlRecipientsKey(prefix, 'contact', c(org)),
+    controlRecipients: (org, type) => controlRecipientsKey(prefix, type, c(org)),
     controlUnreadable: () => `${prefix}:ctl:unreadable`,
-    suppression: (org) => `${prefix}:suppress:${c(org)}`,
+    suppression: (org) => suppressionKey(prefix, c(org)),
     controlSynced: () => `${prefix}:ctl:synced:layout2`,
     controlSyncedLayout1: () => `${prefix}:ctl:synced`,
     currentVersion: () => `${prefix}:proj:current`,

@@ -102,6 +102,8 @@ export class ControlReader implements ControlFallback {
   });
   stats = { events: 0, rejected: 0, checks: 0 };
   private readonly eventsByOrg = new Map<string, ControlEvent[]>();
+  /** the orgs of eventsByOrg whose id has an at sign (their control keys were named after it before: keys.ts controlOrgRef) */
+  private readonly addressOrgs = new Set<string>();
   private storeWatch: NodeJS.Timeout | undefined;
   private syncing: Promise<void> | undefined;
   private storeSyncedOnce = false;
@@ -350,9 +352,12 @@ export class ControlReader implements ControlFallback {
   remember(events: readonly ControlEvent[]): void {
     for (const event of events) {
       if (!this.history.apply(event)) continue;
-      const list = this.eventsByOrg.get(event.orgId) ?? [];
-      list.push(event);
-      this.eventsByOrg.set(event.orgId, list);
+      const list = this.eventsByOrg.get(event.orgId);
+      if (list) list.push(event);
+      else {
+        this.eventsByOrg.set(event.orgId, [event]);
+        if (idCharsProblem(event.orgId) !== null) this.addressOrgs.add(event.orgId);
+      }
     }
   }
 
@@ -428,7 +433,7 @@ export class ControlReader implements ControlFallback {
    * still running during an upgrade may write them again).
    */
   private async dropLegacyControlKeys(store: ControlStore, rewrite: boolean): Promise<void> {
-    const orgIds = new Set([...this.eventsByOrg.keys()].filter((orgId) => idCharsProblem(orgId) !== null));
+    const orgIds = new Set(this.addressOrgs);
     if (rewrite) for (const orgId of await store.storedOrgIds()) if (idCharsProblem(orgId) !== null) orgIds.add(orgId);
     if (orgIds.size === 0) return;
     const dropped = await store.dropLegacyControlKeys(orgIds, rewrite);

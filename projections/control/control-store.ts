@@ -323,7 +323,7 @@ export class ControlStore {
 
   async listOrgs(): Promise<string[]> {
     if (this.fallback && !(await this.isSynced())) return this.fallback.orgIds();
-    return this.redis.smembers(this.keys.controlOrgs());
+    return this.storedOrgIds();
   }
 }
 
