@@ -13,7 +13,8 @@ import { ControlStore, type ControlFallback } from '../../projections/control/co
 import { initialOrgState, pendingPurgeSince } from '../../projections/control/org-state.js';
 import { redisIdentity } from '../../core/redis.js';
 import { keysFor } from '../../projections/keys.js';
-import type { ControlEvent } from '../../schemas/events.js';
+import { recipientKey, type ControlEvent } from '../../schemas/events.js';
+import { suppressionHash } from '../../projections/control/suppression.js';
 import { deleteRedisPrefix, testConfig } from '../support/env.js';
 
 let config: Config;
@@ -145,6 +146,37 @@ describe('a store marked synced under the key layout before (org ids with an at 
       expect(await redisA.exists(`${prefix}:ctl:org:${orgId}`, `${prefix}:suppress:${orgId}`)).toBe(0);
       expect(await redisA.smembers(keys.suppression(orgId))).toEqual(['kept-before']);
       expect(await new ControlStore(redisA, keys, undefined, 'secret').readOrg(orgId)).toMatchObject({ enabled: true, subscriptionEndedAt: T + 1000 });
+    } finally {
+      await deleteRedisPrefix(redisA, prefix);
+    }
+  });
+
+  it('merges an older copy of the suppressions before the rewrite applies the topic, so an "allow" since still wins', async () => {
+    const prefix = `${config.redisPrefix}-layout-allow`;
+    const keys = keysFor(prefix);
+    const orgId = `ann-${randomUUID()}@example.com`;
+    const store = new ControlStore(redisA, keys, undefined, 'secret');
+    const pref = (contactId: string, allow: boolean, at: number): ControlEvent => ({
+      type: 'ContactFollowPreferenceChanged',
+      eventId: randomUUID(),
+      orgId,
+      occurredAt: at,
+      contactId,
+      contactType: 'contact',
+      recipientType: 'contact',
+      allow,
+    });
+    try {
+      // the older copy still suppresses c-1, who has said "allow" since; c-2 said "do not allow" and nothing after
+      await redisA.sadd(`${prefix}:suppress:${orgId}`, suppressionHash('secret', orgId, 'contact', 'c-1'), suppressionHash('secret', orgId, 'contact', 'c-2'));
+      await store.dropLegacyControlKeys([orgId], true);
+      await store.apply([pref('c-1', false, T), pref('c-2', false, T), pref('c-1', true, T + 1000)]);
+      const allows = await store.readRecipientsAllow(orgId, [
+        { type: 'contact', id: 'c-1' },
+        { type: 'contact', id: 'c-2' },
+      ]);
+      expect([allows.get(recipientKey('contact', 'c-1')), allows.get(recipientKey('contact', 'c-2'))]).toEqual([true, false]);
+      expect(await redisA.smembers(keys.suppression(orgId))).toEqual([suppressionHash('secret', orgId, 'contact', 'c-2')]);
     } finally {
       await deleteRedisPrefix(redisA, prefix);
     }
