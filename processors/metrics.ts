@@ -33,5 +33,6 @@ export const metrics = {
   controlStoreRebuilds: counter('engagement_control_store_rebuilds_total', 'Times the control store was found gone from Redis and rewritten from the control topic', []),
   replayHolds: counter('engagement_projector_replay_holds_total', 'Batches the live projector deferred while a replay held the projection to switch it', []),
   blobsUploaded: counter('engagement_lander_blobs_uploaded_total', 'Avro files written to blob storage', []),
+  blobBytes: counter('engagement_lander_blob_bytes_total', 'Bytes of Avro files sent to blob storage (whole files and the blocks that extend them)', []),
   blobRetries: counter('engagement_lander_upload_retries_total', 'Blob upload attempts that failed and were retried', []),
 };

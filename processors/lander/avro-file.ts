@@ -9,8 +9,10 @@
  * in the file itself: read with avsc's default `wrapUnions: 'auto'`, `event` comes back wrapped
  * as { 'engagement.events.<Type>': {...} } (nullable fields stay plain values), and (topic, partition, offset) make every record
  * traceable to exactly one log position (how "no record lost or doubled" is checked).
- * The container is written here, deterministically: one block, codec null, and a sync marker
- * derived from the blob name, so rewriting a cycle produces the same bytes for the same records.
+ * The container is written here, deterministically: codec null and a sync marker derived from
+ * the blob name. A file written whole is one block, so rewriting a cycle produces the same bytes
+ * for the same records; a file the lander extended flush by flush (blob-writer.ts) holds one more
+ * block per flush, the same records in the same order.
  */
 
 import { createHash } from 'node:crypto';
@@ -93,12 +95,22 @@ export function syncMarkerFor(name: string): Buffer {
 }
 
 export function containerFile(name: string, records: readonly Buffer[]): Buffer {
-  const sync = syncMarkerFor(name);
-  const header = metaType.toBuffer({ 'avro.schema': SCHEMA_JSON, 'avro.codec': Buffer.from('null') });
+  const head = containerHead(name);
+  return records.length > 0 ? Buffer.concat([head, dataBlock(name, records)]) : head;
+}
+
+/** The file's magic, header (schema, codec null) and sync marker: what precedes its first block. */
+export function containerHead(name: string): Buffer {
+  return Buffer.concat([MAGIC, metaType.toBuffer({ 'avro.schema': SCHEMA_JSON, 'avro.codec': Buffer.from('null') }), syncMarkerFor(name)]);
+}
+
+/**
+ * One data block of `records` (count, size, the records, the sync marker): appended after the
+ * blocks a file already holds, it is read as more records of the same file.
+ */
+export function dataBlock(name: string, records: readonly Buffer[]): Buffer {
   const body = Buffer.concat(records as Buffer[]);
-  const parts = [MAGIC, header, sync];
-  if (records.length > 0) parts.push(longType.toBuffer(records.length), longType.toBuffer(body.length), body, sync);
-  return Buffer.concat(parts);
+  return Buffer.concat([longType.toBuffer(records.length), longType.toBuffer(body.length), body, syncMarkerFor(name)]);
 }
 
 /** Reads a landed file back (tests, replay tooling): every record with its event type restored. */

@@ -6,8 +6,10 @@
  *
  * The common cases cost one request: a new name is written with `If-None-Match: *`, and a name
  * this writer already wrote is rewritten with `If-Match` on the ETag it got back (or skipped when
- * it holds no new record: a file's content is a function of its records). Only a conflict falls
- * back to reading the blob's properties. A backlog cycle can hold thousands of small files, so
+ * it holds no new record: a file's content is a function of its records); a file of
+ * APPEND_FROM_BYTES or more is extended instead (a block staged, the block list committed on that
+ * ETag: two requests, only the new records sent). Only a conflict falls back to reading the
+ * blob's properties. A backlog cycle can hold thousands of small files, so
  * uploads run with bounded concurrency instead of all at once, bounded per process (every
  * partition's cycles share the slots): bounded per cycle, six partitions sealing together kept
  * ~200 uploads in flight, and in two 1M-record bench runs the local Azurite stopped reading request
@@ -15,11 +17,13 @@
  * wedge again, though two processes (64 uploads) still overloaded it late in a run (bench/RESULTS.md).
  */
 
+import { randomBytes } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
 import { storageError } from '../../core/blob.js';
 import { EngagementError, isEngagementError } from '../../core/errors.js';
 import { Slots } from '../../core/slots.js';
-import { containerFile } from './avro-file.js';
+import { metrics } from '../metrics.js';
+import { containerFile, dataBlock } from './avro-file.js';
 import type { CycleSnapshot } from './cycle-buffer.js';
 
 export type UploadOutcome = 'written' | 'up_to_date';
@@ -28,19 +32,50 @@ export type UploadOutcome = 'written' | 'up_to_date';
 export const UPLOAD_CONCURRENCY = 32;
 /** The storage SDK has no request timeout of its own: a request that never answers would stall the partition. */
 export const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * A file this writer wrote at least this large is extended by one block per flush (two requests:
+ * stage, commit) instead of written whole again (one request). Below it the second request
+ * costs more than the bytes it saves.
+ */
+export const APPEND_FROM_BYTES = 16 * 1024;
+/** Azure allows 50,000 committed blocks per blob: past this many the file is written whole again, in one block. */
+export const MAX_BLOCKS = 1000;
 const MAX_REMEMBERED = 200_000;
 
 interface Written {
   etag: string;
   count: number;
+  /**
+   * The last record written, the very Buffer the cycle holds: while the cycle's file still holds
+   * it at `count - 1`, the records before it are those written (a purge gating records again
+   * removes some; a cycle read again holds other Buffers), and only the ones after are new.
+   */
+  last: Buffer;
+  size: number;
+  /** the blob's committed blocks when this writer built it from blocks; null when written whole */
+  blocks: string[] | null;
+}
+
+export interface BlobWriterOptions {
+  /** APPEND_FROM_BYTES; 0 extends every file from its second write on */
+  appendFromBytes?: number;
 }
 
 export class BlobWriter {
   private containerReady = false;
   private readonly written = new Map<string, Written>();
   private readonly slots = new Slots(UPLOAD_CONCURRENCY);
+  private readonly appendFromBytes: number;
+  /** Block ids are this writer's alone: an id staged by another writer of the blob is never committed as ours. */
+  private readonly writerId = randomBytes(6).toString('hex');
+  private blockSeq = 0;
 
-  constructor(private readonly container: ContainerClient) {}
+  constructor(
+    private readonly container: ContainerClient,
+    options: BlobWriterOptions = {},
+  ) {
+    this.appendFromBytes = options.appendFromBytes ?? APPEND_FROM_BYTES;
+  }
 
   async uploadCycle(snapshot: CycleSnapshot): Promise<number> {
     if (!this.containerReady) {
@@ -53,8 +88,9 @@ export class BlobWriter {
     const worker = async (): Promise<void> => {
       while (next < files.length) {
         const [name, records] = files[next++]!;
-        if (this.written.get(name)?.count === records.length) continue;
-        const outcome = await this.slots.run(() => this.uploadMonotonic(name, containerFile(name, records), snapshot.lastOffset, records.length));
+        const mine = this.written.get(name);
+        if (mine?.count === records.length && mine.last === records[records.length - 1]) continue;
+        const outcome = await this.slots.run(() => this.write(name, records, snapshot.lastOffset));
         if (outcome === 'written') written++;
       }
     };
@@ -76,24 +112,81 @@ export class BlobWriter {
     return written;
   }
 
-  private async uploadMonotonic(name: string, body: Buffer, lastOffset: number, count: number): Promise<UploadOutcome> {
+  /**
+   * An idle flush writes a cycle's files again as they grow: written whole each time, a file
+   * kept growing through a long cycle (a quiet partition, BLOB_CYCLE_OFFSETS apart) went over the
+   * wire about (flushes / 2) times. A file this writer wrote, still holding what it wrote, gets
+   * its new records as one more Avro block instead.
+   */
+  private async write(name: string, records: readonly Buffer[], lastOffset: number): Promise<UploadOutcome> {
+    const mine = this.written.get(name);
+    if (mine && records.length > mine.count && records[mine.count - 1] === mine.last && mine.size >= this.appendFromBytes) {
+      if (await this.append(name, mine, records, lastOffset)) return 'written';
+    }
+    return this.uploadMonotonic(name, records, lastOffset);
+  }
+
+  /**
+   * Stages the new records as a block and commits the blob's blocks with it, on the ETag this
+   * writer got back: false (nothing changed) when the blob is no longer the one it wrote. A blob
+   * written whole has no blocks to keep: its first extension stages it whole, as one block.
+   */
+  private async append(name: string, mine: Written, records: readonly Buffer[], lastOffset: number): Promise<boolean> {
     const blob = this.container.getBlockBlobClient(name);
-    const upload = (conditions: { ifMatch: string } | { ifNoneMatch: string }) =>
-      blob.upload(body, body.length, {
-        metadata: { lastoffset: String(lastOffset), records: String(count) },
+    const whole = mine.blocks === null || mine.blocks.length >= MAX_BLOCKS;
+    const body = whole ? containerFile(name, records) : dataBlock(name, records.slice(mine.count));
+    const id = this.nextBlockId();
+    const blocks = whole ? [id] : [...mine.blocks!, id];
+    try {
+      await blob.stageBlock(id, body, body.length, { abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      metrics.blobBytes.inc(body.length);
+      const { etag } = await blob.commitBlockList(blocks, {
+        metadata: { lastoffset: String(lastOffset), records: String(records.length) },
+        blobHTTPHeaders: { blobContentType: 'application/avro' },
+        conditions: { ifMatch: mine.etag },
+        abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+      this.remember(name, etag, records, whole ? body.length : mine.size + body.length, blocks);
+      return true;
+    } catch (error) {
+      const status = statusOf(error);
+      // 412: someone else wrote it; 404: it is gone; InvalidBlockList: its blocks are not ours any more
+      const moved = status === 412 || status === 409 || status === 404 || (error as { code?: string }).code === 'InvalidBlockList';
+      if (!moved) throw error;
+      this.written.delete(name);
+      return false;
+    }
+  }
+
+  private nextBlockId(): string {
+    // fixed length (Azure wants every block id of a blob equally long)
+    return Buffer.from(`${this.writerId}${String(this.blockSeq++).padStart(12, '0')}`).toString('base64');
+  }
+
+  private remember(name: string, etag: string | undefined, records: readonly Buffer[], size: number, blocks: string[] | null): void {
+    this.written.delete(name); // re-inserted last: the map forgets the names written longest ago first
+    if (this.written.size >= MAX_REMEMBERED) this.written.delete(this.written.keys().next().value!);
+    if (etag) this.written.set(name, { etag, count: records.length, last: records[records.length - 1]!, size, blocks });
+  }
+
+  private async uploadMonotonic(name: string, records: readonly Buffer[], lastOffset: number): Promise<UploadOutcome> {
+    const body = containerFile(name, records);
+    const blob = this.container.getBlockBlobClient(name);
+    const upload = async (conditions: { ifMatch: string } | { ifNoneMatch: string }): Promise<UploadOutcome> => {
+      const response = await blob.upload(body, body.length, {
+        metadata: { lastoffset: String(lastOffset), records: String(records.length) },
         blobHTTPHeaders: { blobContentType: 'application/avro' },
         conditions,
         abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
-    const remember = (etag: string | undefined): UploadOutcome => {
-      if (this.written.size >= MAX_REMEMBERED) this.written.delete(this.written.keys().next().value!);
-      if (etag) this.written.set(name, { etag, count });
+      metrics.blobBytes.inc(body.length);
+      this.remember(name, response.etag, records, body.length, null);
       return 'written';
     };
 
     const mine = this.written.get(name);
     try {
-      return remember((await upload(mine ? { ifMatch: mine.etag } : { ifNoneMatch: '*' })).etag);
+      return await upload(mine ? { ifMatch: mine.etag } : { ifNoneMatch: '*' });
     } catch (error) {
       const status = statusOf(error);
       if (status !== 412 && status !== 409 && status !== 404) throw error;
@@ -110,7 +203,7 @@ export class BlobWriter {
         if (statusOf(error) !== 404) throw error;
       }
       try {
-        return remember((await upload(etag ? { ifMatch: etag } : { ifNoneMatch: '*' })).etag);
+        return await upload(etag ? { ifMatch: etag } : { ifNoneMatch: '*' });
       } catch (error) {
         const status = statusOf(error);
         if (status !== 412 && status !== 409) throw error; // someone wrote in between: look again

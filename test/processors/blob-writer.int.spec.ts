@@ -1,0 +1,169 @@
+import { createServer, connect, type Server } from 'node:net';
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createContainerClient } from '../../core/blob.js';
+import type { Config } from '../../core/config.js';
+import { createKafka } from '../../core/kafka.js';
+import { startProcessors, type ProcessorsHandle } from '../../processors/index.js';
+import { metrics } from '../../processors/metrics.js';
+import type { RoleStats } from '../../processors/stats.js';
+import { encodeLandedRecord, readLandedFile } from '../../processors/lander/avro-file.js';
+import { BlobWriter } from '../../processors/lander/blob-writer.js';
+import type { CycleSnapshot } from '../../processors/lander/cycle-buffer.js';
+import { cleanupTestResources, createTestTopics, testConfig } from '../support/env.js';
+import { fixture } from '../support/fixtures.js';
+import { generateWorkload } from '../support/workload.js';
+import { produceEvents } from './support/produce.js';
+import { landedMismatch, waitForLanded } from './support/verify.js';
+
+/**
+ * A TCP relay in front of the stack's Azurite that counts the bytes the client sends: what an
+ * upload costs on the wire, measured outside the writer.
+ */
+async function countingRelay(target: { host: string; port: number }): Promise<{ server: Server; port: number; sent: () => number }> {
+  let sent = 0;
+  const server = createServer((client) => {
+    const upstream = connect(target.port, target.host);
+    client.on('data', (chunk: Buffer) => {
+      sent += chunk.length;
+    });
+    client.pipe(upstream).pipe(client);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end);
+    upstream.on('error', end);
+    client.on('close', end);
+    upstream.on('close', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return { server, port, sent: () => sent };
+}
+
+const NAME = 'org=o1/date=2026-11-27/t.emails+0+0.avro';
+const record = (offset: number): Buffer =>
+  encodeLandedRecord({ topic: 't.emails', partition: 0, offset, event: fixture('EmailOpened', { eventId: `00000000-0000-4000-8000-${String(offset).padStart(12, '0')}` }) });
+
+/** The snapshot an idle flush takes of a cycle holding `records` in one file (the same Buffers each time, as CycleBuffer keeps them). */
+const snapshot = (records: Buffer[], lastOffset: number): CycleSnapshot => ({
+  partition: 0,
+  cycleStart: 0,
+  lastOffset,
+  files: new Map([[NAME, [...records]]]),
+  events: new Map([[NAME, []]]),
+});
+
+async function landedOffsets(container: ContainerClient): Promise<number[]> {
+  return (await readLandedFile(await container.getBlobClient(NAME).downloadToBuffer())).map((r) => r.offset);
+}
+
+const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
+
+describe('blob writer: a file rewritten by every idle flush of a long cycle', () => {
+  let config: Config;
+  let relay: Awaited<ReturnType<typeof countingRelay>>;
+  let direct: ContainerClient;
+  let relayed: ContainerClient;
+
+  beforeAll(async () => {
+    config = testConfig();
+    const endpoint = new URL(/BlobEndpoint=([^;]+)/.exec(config.azureConnectionString)![1]!);
+    relay = await countingRelay({ host: endpoint.hostname, port: Number(endpoint.port) });
+    const viaRelay = config.azureConnectionString.replace(`${endpoint.hostname}:${endpoint.port}`, `127.0.0.1:${relay.port}`);
+    direct = BlobServiceClient.fromConnectionString(config.azureConnectionString).getContainerClient(config.blobContainer);
+    relayed = BlobServiceClient.fromConnectionString(viaRelay).getContainerClient(config.blobContainer);
+    await direct.createIfNotExists();
+  });
+
+  afterAll(async () => {
+    relay?.server.close();
+    if (config) await cleanupTestResources(config).catch(() => undefined);
+    await direct?.deleteIfExists().catch(() => undefined);
+  });
+
+  it('sends each record about once, not the whole file again at every flush', { timeout: 60_000 }, async () => {
+    const writer = new BlobWriter(relayed);
+    const records: Buffer[] = [];
+    const flushes = 20;
+    for (let flush = 0; flush < flushes; flush++) {
+      for (let i = 0; i < 100; i++) records.push(record(records.length));
+      await writer.uploadCycle(snapshot(records, records.length - 1));
+      // every flush leaves a complete file: all records so far, in order, once
+      expect(await landedOffsets(direct)).toEqual(range(0, records.length));
+    }
+    const size = (await direct.getBlobClient(NAME).getProperties()).contentLength!;
+    // Rewriting the whole file each time sends ~flushes/2 times its final size (10.5× here).
+    expect(relay.sent() / size).toBeLessThan(2.5);
+  });
+
+  it('never shrinks a fuller version another writer completed, and appends after it only once it is its own again', { timeout: 60_000 }, async () => {
+    const name = NAME.replace('+0+0', '+1+0');
+    const file = (records: Buffer[], lastOffset: number): CycleSnapshot => ({ ...snapshot(records, lastOffset), partition: 1, files: new Map([[name, [...records]]]), events: new Map([[name, []]]) });
+    const offsets = async () => (await readLandedFile(await direct.getBlobClient(name).downloadToBuffer())).map((r) => r.offset);
+    const old = new BlobWriter(direct, { appendFromBytes: 0 });
+    const records = range(0, 300).map(record);
+    await old.uploadCycle(file(records.slice(0, 100), 99));
+    await old.uploadCycle(file(records.slice(0, 150), 149));
+    // the partition moved: its new owner read the cycle again and wrote it further
+    const owner = new BlobWriter(direct, { appendFromBytes: 0 });
+    await owner.uploadCycle(file(records.slice(0, 250), 249));
+    // the old owner's late flush (its append is refused: the blob is not the one it wrote)
+    await old.uploadCycle(file(records.slice(0, 200), 199));
+    expect(await offsets()).toEqual(range(0, 250));
+    await owner.uploadCycle(file(records.slice(0, 300), 299));
+    expect(await offsets()).toEqual(range(0, 300));
+  });
+
+  it('writes the file whole again when a record it already wrote is gone (a purge gated it again)', { timeout: 60_000 }, async () => {
+    const name = NAME.replace('+0+0', '+2+0');
+    const file = (records: Buffer[], lastOffset: number): CycleSnapshot => ({ ...snapshot(records, lastOffset), partition: 2, files: new Map([[name, [...records]]]), events: new Map([[name, []]]) });
+    const writer = new BlobWriter(direct, { appendFromBytes: 0 });
+    const records = range(0, 60).map(record);
+    await writer.uploadCycle(file(records.slice(0, 20), 19));
+    await writer.uploadCycle(file(records.slice(0, 40), 39));
+    const kept = [...records.slice(0, 10), ...records.slice(11, 60)];
+    await writer.uploadCycle(file(kept, 59));
+    expect((await readLandedFile(await direct.getBlobClient(name).downloadToBuffer())).map((r) => r.offset)).toEqual([...range(0, 10), ...range(11, 60)]);
+  });
+});
+
+describe('lander: a cycle that fills slowly, flushed many times before it completes', () => {
+  let config: Config;
+  let handle: ProcessorsHandle | undefined;
+
+  afterAll(async () => {
+    await handle?.stop();
+    if (config) await cleanupTestResources(config).catch(() => undefined);
+  });
+
+  it('lands every record exactly once and sends the files about once, not once per flush', { timeout: 120_000 }, async () => {
+    // the default cycle (50,000 offsets a partition) does not complete: only idle flushes write
+    config = testConfig({ BLOB_FLUSH_SECONDS: '1' });
+    await createTestTopics(config);
+    const kafka = createKafka(config);
+    // one org: a file per partition and date, each growing with every slice
+    const workload = generateWorkload({ orgs: 1, emailsPerOrg: 1200, recipients: 3, seed: 11, duplicateRate: 0, privacySwitches: false });
+    const container = createContainerClient(config);
+    // the control history first: the processors start caught up with it
+    await produceEvents(kafka, config, workload.control);
+    handle = await startProcessors(config);
+    const bytesBefore = (await metrics.blobBytes.get()).values[0]?.value ?? 0;
+    const slices = 6;
+    const per = Math.ceil(workload.emails.length / slices);
+    for (let i = 0; i < slices; i++) {
+      await produceEvents(kafka, config, workload.emails.slice(i * per, (i + 1) * per));
+      // this slice is in storage before the next is produced: the next flush writes the files again
+      await waitForLanded(container, Math.min((i + 1) * per, workload.emails.length), 30_000);
+    }
+    const landed = await waitForLanded(container, workload.expected.landed.length, 30_000);
+    expect(landedMismatch(landed, workload.expected.landed)).toBeNull();
+    expect((handle.stats().lander as RoleStats).uploadRetries).toBe(0);
+    let stored = 0;
+    for await (const blob of container.listBlobsFlat()) stored += blob.properties.contentLength ?? 0;
+    const sent = ((await metrics.blobBytes.get()).values[0]?.value ?? 0) - bytesBefore;
+    // written whole at every flush, the files went over the wire ~3.5 times (1/6 + 2/6 + … + 6/6)
+    expect(sent / stored).toBeLessThan(2);
+  });
+});
