@@ -29,8 +29,12 @@ function ignoreMissing(error: { statusCode?: number }): void {
   if (error.statusCode !== 404) throw error;
 }
 
+/**
+ * Uncommitted blobs too: a lander that staged a block and then crashed, or whose commit was
+ * refused, leaves a blob of uncommitted blocks only, invisible to a plain listing, holding records.
+ */
 async function* names(container: ContainerClient, prefix?: string): AsyncIterable<string> {
-  for await (const blob of container.listBlobsFlat(prefix === undefined ? {} : { prefix })) yield blob.name;
+  for await (const blob of container.listBlobsFlat({ includeUncommitedBlobs: true, ...(prefix === undefined ? {} : { prefix }) })) yield blob.name;
 }
 
 async function* filter(source: AsyncIterable<string>, keep: (name: string) => boolean): AsyncIterable<string> {

@@ -18,7 +18,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import type { ContainerClient } from '@azure/storage-blob';
+import type { BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import { storageError } from '../../core/blob.js';
 import { EngagementError, isEngagementError } from '../../core/errors.js';
 import { Slots } from '../../core/slots.js';
@@ -48,12 +48,17 @@ interface Written {
   /**
    * The last record written, the very Buffer the cycle holds: while the cycle's file still holds
    * it at `count - 1`, the records before it are those written (a purge gating records again
-   * removes some; a cycle read again holds other Buffers), and only the ones after are new.
+   * removes some; a cycle read again holds other Buffers), and only the ones after are new. Weak:
+   * a Buffer keeps its 8 KiB pool slab alive, and the names of completed cycles stay remembered.
    */
-  last: Buffer;
+  last: WeakRef<Buffer>;
   size: number;
-  /** the blob's committed blocks when this writer built it from blocks; null when written whole */
-  blocks: string[] | null;
+  /**
+   * The blob's committed blocks when this writer built it from blocks (their ids are
+   * blockId(blockPrefix, 0 … blocks - 1)); 0 when it was written whole.
+   */
+  blocks: number;
+  blockPrefix: string;
 }
 
 export interface BlobWriterOptions {
@@ -68,7 +73,8 @@ export class BlobWriter {
   private readonly appendFromBytes: number;
   /** Block ids are this writer's alone: an id staged by another writer of the blob is never committed as ours. */
   private readonly writerId = randomBytes(6).toString('hex');
-  private blockSeq = 0;
+  /** a new series of block ids each time a file is staged whole */
+  private series = 0;
 
   constructor(
     private readonly container: ContainerClient,
@@ -89,8 +95,8 @@ export class BlobWriter {
       while (next < files.length) {
         const [name, records] = files[next++]!;
         const mine = this.written.get(name);
-        if (mine?.count === records.length && mine.last === records[records.length - 1]) continue;
-        const outcome = await this.slots.run(() => this.write(name, records, snapshot.lastOffset));
+        if (mine?.count === records.length && mine.last.deref() === records[records.length - 1]) continue;
+        const outcome = await this.slots.run(() => this.write(name, records, snapshot.lastOffset, snapshot.whole?.has(name) ?? false));
         if (outcome === 'written') written++;
       }
     };
@@ -118,9 +124,9 @@ export class BlobWriter {
    * wire about (flushes / 2) times. A file this writer wrote, still holding what it wrote, gets
    * its new records as one more Avro block instead.
    */
-  private async write(name: string, records: readonly Buffer[], lastOffset: number): Promise<UploadOutcome> {
+  private async write(name: string, records: readonly Buffer[], lastOffset: number, whole: boolean): Promise<UploadOutcome> {
     const mine = this.written.get(name);
-    if (mine && records.length > mine.count && records[mine.count - 1] === mine.last && mine.size >= this.appendFromBytes) {
+    if (!whole && mine && records.length > mine.count && records[mine.count - 1] === mine.last.deref() && mine.size >= this.appendFromBytes) {
       if (await this.append(name, mine, records, lastOffset)) return 'written';
     }
     return this.uploadMonotonic(name, records, lastOffset);
@@ -133,20 +139,21 @@ export class BlobWriter {
    */
   private async append(name: string, mine: Written, records: readonly Buffer[], lastOffset: number): Promise<boolean> {
     const blob = this.container.getBlockBlobClient(name);
-    const whole = mine.blocks === null || mine.blocks.length >= MAX_BLOCKS;
+    const whole = mine.blocks === 0 || mine.blocks >= MAX_BLOCKS;
     const body = whole ? containerFile(name, records) : dataBlock(name, records.slice(mine.count));
-    const id = this.nextBlockId();
-    const blocks = whole ? [id] : [...mine.blocks!, id];
+    const prefix = whole ? this.nextSeries() : mine.blockPrefix;
+    const count = whole ? 1 : mine.blocks + 1;
+    const ids = Array.from({ length: count }, (_, i) => blockId(prefix, i));
     try {
-      await blob.stageBlock(id, body, body.length, { abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      await blob.stageBlock(ids[count - 1]!, body, body.length, { abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
       metrics.blobBytes.inc(body.length);
-      const { etag } = await blob.commitBlockList(blocks, {
+      const { etag } = await blob.commitBlockList(ids, {
         metadata: { lastoffset: String(lastOffset), records: String(records.length) },
         blobHTTPHeaders: { blobContentType: 'application/avro' },
         conditions: { ifMatch: mine.etag },
         abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
-      this.remember(name, etag, records, whole ? body.length : mine.size + body.length, blocks);
+      this.remember(name, etag, records, whole ? body.length : mine.size + body.length, count, prefix);
       return true;
     } catch (error) {
       const status = statusOf(error);
@@ -158,15 +165,14 @@ export class BlobWriter {
     }
   }
 
-  private nextBlockId(): string {
-    // fixed length (Azure wants every block id of a blob equally long)
-    return Buffer.from(`${this.writerId}${String(this.blockSeq++).padStart(12, '0')}`).toString('base64');
+  private nextSeries(): string {
+    return `${this.writerId}${String(this.series++).padStart(8, '0')}`;
   }
 
-  private remember(name: string, etag: string | undefined, records: readonly Buffer[], size: number, blocks: string[] | null): void {
+  private remember(name: string, etag: string | undefined, records: readonly Buffer[], size: number, blocks: number, blockPrefix = ''): void {
     this.written.delete(name); // re-inserted last: the map forgets the names written longest ago first
     if (this.written.size >= MAX_REMEMBERED) this.written.delete(this.written.keys().next().value!);
-    if (etag) this.written.set(name, { etag, count: records.length, last: records[records.length - 1]!, size, blocks });
+    if (etag) this.written.set(name, { etag, count: records.length, last: new WeakRef(records[records.length - 1]!), size, blocks, blockPrefix });
   }
 
   private async uploadMonotonic(name: string, records: readonly Buffer[], lastOffset: number): Promise<UploadOutcome> {
@@ -180,7 +186,7 @@ export class BlobWriter {
         abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
       metrics.blobBytes.inc(body.length);
-      this.remember(name, response.etag, records, body.length, null);
+      this.remember(name, response.etag, records, body.length, 0);
       return 'written';
     };
 
@@ -207,12 +213,44 @@ export class BlobWriter {
       } catch (error) {
         const status = statusOf(error);
         if (status !== 412 && status !== 409) throw error; // someone wrote in between: look again
+        // No version to read, yet the name is taken: a blob of uncommitted blocks only (a block
+        // staged by a lander that crashed before its commit, or whose blob was deleted under it).
+        // Azurite refuses Put Blob's If-None-Match on it for ever; a block list committed with
+        // If-None-Match is judged on committed blobs only, and drops the blocks left staged.
+        if (!etag && (await this.commitWhole(blob, body, lastOffset, records))) return 'written';
       }
     }
     throw new EngagementError('storage_unavailable', `blob ${name} kept changing under concurrent writers`, { retriable: true });
+  }
+
+  /** The whole file as one block, committed only where no committed version exists; false when one does. */
+  private async commitWhole(blob: BlockBlobClient, body: Buffer, lastOffset: number, records: readonly Buffer[]): Promise<boolean> {
+    const prefix = this.nextSeries();
+    const id = blockId(prefix, 0);
+    await blob.stageBlock(id, body, body.length, { abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    metrics.blobBytes.inc(body.length);
+    try {
+      const { etag } = await blob.commitBlockList([id], {
+        metadata: { lastoffset: String(lastOffset), records: String(records.length) },
+        blobHTTPHeaders: { blobContentType: 'application/avro' },
+        conditions: { ifNoneMatch: '*' },
+        abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+      this.remember(blob.name, etag, records, body.length, 1, prefix);
+      return true;
+    } catch (error) {
+      const status = statusOf(error);
+      if (status !== 412 && status !== 409) throw error;
+      return false;
+    }
   }
 }
 
 function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number }).statusCode;
+}
+
+/** Fixed length (Azure wants every block id of a blob equally long): 12 hex + 8 + 8 digits, base64. */
+function blockId(prefix: string, index: number): string {
+  return Buffer.from(`${prefix}${String(index).padStart(8, '0')}`).toString('base64');
 }

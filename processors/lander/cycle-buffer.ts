@@ -14,6 +14,12 @@ export interface CycleSnapshot {
   files: Map<string, Buffer[]>;
   /** the events of `files`, record for record (an upload gates a purged org's records again) */
   events: Map<string, EmailEvent[]>;
+  /**
+   * Files to write whole, never extended by a block: those a purge's gate filtered. Gated again
+   * at every flush, a file may lose records it was written with and regain others, which the
+   * writer's check of its last record cannot see (blob-writer.ts).
+   */
+  whole?: ReadonlySet<string>;
 }
 
 export class CycleBuffer {
@@ -77,11 +83,13 @@ export class CycleBuffer {
 export function withoutPurged(snapshot: CycleSnapshot, purged: (orgId: string) => boolean, keep: (event: EmailEvent) => boolean): CycleSnapshot {
   let files: Map<string, Buffer[]> | undefined;
   let events: Map<string, EmailEvent[]> | undefined;
+  const whole = new Set(snapshot.whole);
   for (const [name, list] of snapshot.events) {
     const orgId = parseBlobName(name)?.orgId;
     if (orgId === undefined || !purged(orgId)) continue;
     files ??= new Map(snapshot.files);
     events ??= new Map(snapshot.events);
+    whole.add(name);
     const buffers = snapshot.files.get(name)!;
     const kept = list.flatMap((event, i) => (keep(event) ? [i] : []));
     if (kept.length === 0) {
@@ -92,7 +100,7 @@ export function withoutPurged(snapshot: CycleSnapshot, purged: (orgId: string) =
       events.set(name, kept.map((i) => list[i]!));
     }
   }
-  return files && events ? { ...snapshot, files, events } : snapshot;
+  return files && events ? { ...snapshot, files, events, whole } : snapshot;
 }
 
 /**

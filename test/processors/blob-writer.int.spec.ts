@@ -10,6 +10,7 @@ import type { RoleStats } from '../../processors/stats.js';
 import { encodeLandedRecord, readLandedFile } from '../../processors/lander/avro-file.js';
 import { BlobWriter } from '../../processors/lander/blob-writer.js';
 import type { CycleSnapshot } from '../../processors/lander/cycle-buffer.js';
+import { purgeOrgBlobs } from '../../retention/purge-blobs.js';
 import { cleanupTestResources, createTestTopics, testConfig } from '../support/env.js';
 import { fixture } from '../support/fixtures.js';
 import { generateWorkload } from '../support/workload.js';
@@ -98,7 +99,7 @@ describe('blob writer: a file rewritten by every idle flush of a long cycle', ()
     expect(relay.sent() / size).toBeLessThan(2.5);
   });
 
-  it('never shrinks a fuller version another writer completed, and appends after it only once it is its own again', { timeout: 60_000 }, async () => {
+  it('never shrinks a fuller version another writer completed after a rebalance, and that writer goes on from it', { timeout: 60_000 }, async () => {
     const name = NAME.replace('+0+0', '+1+0');
     const file = (records: Buffer[], lastOffset: number): CycleSnapshot => ({ ...snapshot(records, lastOffset), partition: 1, files: new Map([[name, [...records]]]), events: new Map([[name, []]]) });
     const offsets = async () => (await readLandedFile(await direct.getBlobClient(name).downloadToBuffer())).map((r) => r.offset);
@@ -114,6 +115,55 @@ describe('blob writer: a file rewritten by every idle flush of a long cycle', ()
     expect(await offsets()).toEqual(range(0, 250));
     await owner.uploadCycle(file(records.slice(0, 300), 299));
     expect(await offsets()).toEqual(range(0, 300));
+  });
+
+  it('writes again, whole, a file deleted between two flushes (and leaves no block staged)', { timeout: 60_000 }, async () => {
+    const name = NAME.replace('+0+0', '+3+0');
+    const file = (records: Buffer[], lastOffset: number): CycleSnapshot => ({ ...snapshot(records, lastOffset), partition: 3, files: new Map([[name, [...records]]]), events: new Map([[name, []]]) });
+    const writer = new BlobWriter(direct, { appendFromBytes: 0 });
+    const records = range(0, 90).map(record);
+    await writer.uploadCycle(file(records.slice(0, 30), 29));
+    await writer.uploadCycle(file(records.slice(0, 60), 59));
+    // retention (or an operator) deletes it; the next flush's append is refused after its block was staged
+    await direct.getBlobClient(name).delete();
+    await writer.uploadCycle(file(records, 89));
+    expect((await readLandedFile(await direct.getBlobClient(name).downloadToBuffer())).map((r) => r.offset)).toEqual(range(0, 90));
+    const { uncommittedBlocks } = await direct.getBlockBlobClient(name).getBlockList('all');
+    expect(uncommittedBlocks ?? []).toEqual([]);
+    // and a writer that never knew the file (a restarted lander) is not stuck on what one left staged
+    const staged = NAME.replace('+0+0', '+4+0');
+    await direct.getBlockBlobClient(staged).stageBlock(Buffer.from('0123456789ab0000000000000000').toString('base64'), Buffer.from('left by a crash'), 15); // an id as a lander makes them
+    await new BlobWriter(direct).uploadCycle({ ...file(records.slice(0, 10), 9), partition: 4, files: new Map([[staged, records.slice(0, 10)]]) });
+    expect((await readLandedFile(await direct.getBlobClient(staged).downloadToBuffer())).map((r) => r.offset)).toEqual(range(0, 10));
+    expect((await direct.getBlockBlobClient(staged).getBlockList('all')).uncommittedBlocks ?? []).toEqual([]);
+  });
+
+  it("writes whole a file a purge's gate filtered, though its last record written is in place", { timeout: 60_000 }, async () => {
+    const name = NAME.replace('+0+0', '+5+0');
+    const writer = new BlobWriter(direct, { appendFromBytes: 0 });
+    const [r0, r1, r2, r3, r4] = range(0, 5).map(record) as [Buffer, Buffer, Buffer, Buffer, Buffer];
+    const file = (records: Buffer[]): CycleSnapshot => ({ ...snapshot(records, 4), partition: 5, files: new Map([[name, records]]), events: new Map([[name, []]]), whole: new Set([name]) });
+    await writer.uploadCycle(file([r0, r2]));
+    await writer.uploadCycle(file([r0, r2, r3]));
+    // gated again: r0 now out, r1 back in, r3 still the third record
+    await writer.uploadCycle(file([r1, r2, r3, r4]));
+    expect((await readLandedFile(await direct.getBlobClient(name).downloadToBuffer())).map((r) => r.offset)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('leaves nothing of a purged org, not even a blob of blocks a lander staged and never committed', { timeout: 60_000 }, async () => {
+    const landed = 'org=o9/date=2026-11-27/t.emails+0+0.avro';
+    const staged = 'org=o9/date=2026-11-27/t.emails+1+0.avro';
+    await new BlobWriter(direct).uploadCycle({ ...snapshot([record(0)], 0), files: new Map([[landed, [record(0)]]]) });
+    const block = record(1);
+    await direct.getBlockBlobClient(staged).stageBlock(Buffer.from('0123456789ab0000000000000000').toString('base64'), block, block.length);
+    const names = async () => {
+      const all: string[] = [];
+      for await (const blob of direct.listBlobsFlat({ prefix: 'org=o9/', includeUncommitedBlobs: true })) all.push(blob.name);
+      return all.sort();
+    };
+    expect(await names()).toEqual([landed, staged]);
+    await purgeOrgBlobs(direct, 'org=o9/');
+    expect(await names()).toEqual([]);
   });
 
   it('writes the file whole again when a record it already wrote is gone (a purge gated it again)', { timeout: 60_000 }, async () => {

@@ -98,6 +98,9 @@ describe('an upload after a purge', () => {
     const after = withoutPurged(snapshot, (orgId) => orgId === 'gone', (event) => event.occurredAt > purgedAt);
     expect([...after.files.values()].flat().map(String)).toEqual(['back', 'kept']);
     expect(after.files.get('org=kept/date=2026-01-05/p.emails+0+0.avro')).toBe(snapshot.files.get('org=kept/date=2026-01-05/p.emails+0+0.avro'));
+    // the purged org's files are written whole, never extended by a block (blob-writer.ts)
+    expect([...(after.whole ?? [])]).toEqual([...after.files.keys()].filter((name) => name.startsWith('org=gone/')));
+    expect(after.whole?.size).toBeGreaterThan(0);
     const none = withoutPurged(snapshot, (orgId) => orgId === 'gone', () => false);
     expect([...none.files.keys()]).toEqual(['org=kept/date=2026-01-05/p.emails+0+0.avro']);
     expect(withoutPurged(snapshot, () => false, () => false)).toBe(snapshot);
