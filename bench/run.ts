@@ -8,6 +8,7 @@ import { deadRuns, registerRun, unregisterRun } from './leftovers.js';
 import { writeResults } from './results.js';
 import { encryptionScenario } from './scenarios/encryption.js';
 import { kpiScenario } from './scenarios/kpi.js';
+import { landingScenario } from './scenarios/landing.js';
 import { memoryScenario } from './scenarios/memory.js';
 import { pipelineScenario } from './scenarios/pipeline.js';
 import { replayScenario } from './scenarios/replay.js';
@@ -16,7 +17,7 @@ import { trackingScenario } from './scenarios/tracking.js';
 import { textTable, type BenchRow } from './table.js';
 import type { BenchContext, Check, ScenarioResult } from './types.js';
 
-export const SCENARIOS = ['pipeline', 'replay', 'tracking', 'kpi', 'memory', 'scaling', 'encryption'] as const;
+export const SCENARIOS = ['pipeline', 'replay', 'tracking', 'kpi', 'memory', 'scaling', 'encryption', 'landing'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 const RUNNERS: Record<ScenarioName, (ctx: BenchContext) => Promise<ScenarioResult>> = {
@@ -27,6 +28,7 @@ const RUNNERS: Record<ScenarioName, (ctx: BenchContext) => Promise<ScenarioResul
   memory: memoryScenario,
   scaling: scalingScenario,
   encryption: encryptionScenario,
+  landing: landingScenario,
 };
 
 export interface BenchOptions {
