@@ -56,11 +56,17 @@ const snapshot = (records: Buffer[], lastOffset: number): CycleSnapshot => ({
   events: new Map([[NAME, []]]),
 });
 
-async function landedOffsets(container: ContainerClient): Promise<number[]> {
-  return (await readLandedFile(await container.getBlobClient(NAME).downloadToBuffer())).map((r) => r.offset);
+const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
+
+/** Partition `partition`'s file (a name of its own) and the snapshot of a flush of its records. */
+function partitionFile(partition: number): { name: string; file: (records: Buffer[], lastOffset: number) => CycleSnapshot } {
+  const name = NAME.replace('+0+0', `+${partition}+0`);
+  return { name, file: (records, lastOffset) => ({ partition, cycleStart: 0, lastOffset, files: new Map([[name, [...records]]]), events: new Map([[name, []]]) }) };
 }
 
-const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
+async function offsetsIn(container: ContainerClient, name: string): Promise<number[]> {
+  return (await readLandedFile(await container.getBlobClient(name).downloadToBuffer())).map((r) => r.offset);
+}
 
 describe('blob writer: a file rewritten by every idle flush of a long cycle', () => {
   let config: Config;
@@ -92,7 +98,7 @@ describe('blob writer: a file rewritten by every idle flush of a long cycle', ()
       for (let i = 0; i < 100; i++) records.push(record(records.length));
       await writer.uploadCycle(snapshot(records, records.length - 1));
       // every flush leaves a complete file: all records so far, in order, once
-      expect(await landedOffsets(direct)).toEqual(range(0, records.length));
+      expect(await offsetsIn(direct, NAME)).toEqual(range(0, records.length));
     }
     const size = (await direct.getBlobClient(NAME).getProperties()).contentLength!;
     // Rewriting the whole file each time sends ~flushes/2 times its final size (10.5× here).
@@ -100,9 +106,8 @@ describe('blob writer: a file rewritten by every idle flush of a long cycle', ()
   });
 
   it('never shrinks a fuller version another writer completed after a rebalance, and that writer goes on from it', { timeout: 60_000 }, async () => {
-    const name = NAME.replace('+0+0', '+1+0');
-    const file = (records: Buffer[], lastOffset: number): CycleSnapshot => ({ ...snapshot(records, lastOffset), partition: 1, files: new Map([[name, [...records]]]), events: new Map([[name, []]]) });
-    const offsets = async () => (await readLandedFile(await direct.getBlobClient(name).downloadToBuffer())).map((r) => r.offset);
+    const { name, file } = partitionFile(1);
+    const offsets = () => offsetsIn(direct, name);
     const old = new BlobWriter(direct, { appendFromBytes: 0 });
     const records = range(0, 300).map(record);
     await old.uploadCycle(file(records.slice(0, 100), 99));
@@ -118,8 +123,7 @@ describe('blob writer: a file rewritten by every idle flush of a long cycle', ()
   });
 
   it('writes again, whole, a file deleted between two flushes (and leaves no block staged)', { timeout: 60_000 }, async () => {
-    const name = NAME.replace('+0+0', '+3+0');
-    const file = (records: Buffer[], lastOffset: number): CycleSnapshot => ({ ...snapshot(records, lastOffset), partition: 3, files: new Map([[name, [...records]]]), events: new Map([[name, []]]) });
+    const { name, file } = partitionFile(3);
     const writer = new BlobWriter(direct, { appendFromBytes: 0 });
     const records = range(0, 90).map(record);
     await writer.uploadCycle(file(records.slice(0, 30), 29));
@@ -127,14 +131,14 @@ describe('blob writer: a file rewritten by every idle flush of a long cycle', ()
     // retention (or an operator) deletes it; the next flush's append is refused after its block was staged
     await direct.getBlobClient(name).delete();
     await writer.uploadCycle(file(records, 89));
-    expect((await readLandedFile(await direct.getBlobClient(name).downloadToBuffer())).map((r) => r.offset)).toEqual(range(0, 90));
+    expect((await offsetsIn(direct, name))).toEqual(range(0, 90));
     const { uncommittedBlocks } = await direct.getBlockBlobClient(name).getBlockList('all');
     expect(uncommittedBlocks ?? []).toEqual([]);
     // and a writer that never knew the file (a restarted lander) is not stuck on what one left staged
     const staged = NAME.replace('+0+0', '+4+0');
     await direct.getBlockBlobClient(staged).stageBlock(Buffer.from('0123456789ab0000000000000000').toString('base64'), Buffer.from('left by a crash'), 15); // an id as a lander makes them
     await new BlobWriter(direct).uploadCycle({ ...file(records.slice(0, 10), 9), partition: 4, files: new Map([[staged, records.slice(0, 10)]]) });
-    expect((await readLandedFile(await direct.getBlobClient(staged).downloadToBuffer())).map((r) => r.offset)).toEqual(range(0, 10));
+    expect((await offsetsIn(direct, staged))).toEqual(range(0, 10));
     expect((await direct.getBlockBlobClient(staged).getBlockList('all')).uncommittedBlocks ?? []).toEqual([]);
   });
 
@@ -147,10 +151,10 @@ describe('blob writer: a file rewritten by every idle flush of a long cycle', ()
     await writer.uploadCycle(file([r0, r2, r3]));
     // gated again: r0 now out, r1 back in, r3 still the third record
     await writer.uploadCycle(file([r1, r2, r3, r4]));
-    expect((await readLandedFile(await direct.getBlobClient(name).downloadToBuffer())).map((r) => r.offset)).toEqual([1, 2, 3, 4]);
+    expect((await offsetsIn(direct, name))).toEqual([1, 2, 3, 4]);
     // gated again: r1 out, r0 back in, as many records as written and the same last one
     await writer.uploadCycle(file([r0, r2, r3, r4]));
-    expect((await readLandedFile(await direct.getBlobClient(name).downloadToBuffer())).map((r) => r.offset)).toEqual([0, 2, 3, 4]);
+    expect((await offsetsIn(direct, name))).toEqual([0, 2, 3, 4]);
   });
 
   it('leaves nothing of a purged org, not even a blob of blocks a lander staged and never committed', { timeout: 60_000 }, async () => {
@@ -170,15 +174,14 @@ describe('blob writer: a file rewritten by every idle flush of a long cycle', ()
   });
 
   it('writes the file whole again when a record it already wrote is gone (a purge gated it again)', { timeout: 60_000 }, async () => {
-    const name = NAME.replace('+0+0', '+2+0');
-    const file = (records: Buffer[], lastOffset: number): CycleSnapshot => ({ ...snapshot(records, lastOffset), partition: 2, files: new Map([[name, [...records]]]), events: new Map([[name, []]]) });
+    const { name, file } = partitionFile(2);
     const writer = new BlobWriter(direct, { appendFromBytes: 0 });
     const records = range(0, 60).map(record);
     await writer.uploadCycle(file(records.slice(0, 20), 19));
     await writer.uploadCycle(file(records.slice(0, 40), 39));
     const kept = [...records.slice(0, 10), ...records.slice(11, 60)];
     await writer.uploadCycle(file(kept, 59));
-    expect((await readLandedFile(await direct.getBlobClient(name).downloadToBuffer())).map((r) => r.offset)).toEqual([...range(0, 10), ...range(11, 60)]);
+    expect((await offsetsIn(direct, name))).toEqual([...range(0, 10), ...range(11, 60)]);
   });
 });
 
