@@ -46,6 +46,8 @@ const MAX_REMEMBERED = 200_000;
 interface Written {
   etag: string;
   count: number;
+  /** the partition offset the file reached as written (its `lastoffset` metadata) */
+  lastOffset: number;
   /**
    * The last record written, the very Buffer the cycle holds: while the cycle's file still holds
    * it at `count - 1`, the records before it are those written (a purge gating records again
@@ -129,6 +131,10 @@ export class BlobWriter {
    */
   private async write(name: string, records: readonly Buffer[], lastOffset: number, whole: boolean): Promise<UploadOutcome> {
     const mine = this.written.get(name);
+    // A view of the cycle older than the one written (the partition came back to this process and
+    // its cycle is read again from the start, while the earlier upload went further): the If-Match
+    // on this writer's own ETag would let it shrink the file. A purge's re-gating may shrink it.
+    if (!whole && mine && lastOffset < mine.lastOffset) return 'up_to_date';
     if (!whole && mine && records.length > mine.count && records[mine.count - 1] === mine.last.deref() && mine.size >= this.appendFromBytes) {
       if (await this.append(name, mine, records, lastOffset)) return 'written';
     }
@@ -156,7 +162,7 @@ export class BlobWriter {
         conditions: { ifMatch: mine.etag },
         abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
-      this.remember(name, etag, records, whole ? body.length : mine.size + body.length, count, prefix);
+      this.remember(name, etag, records, lastOffset, whole ? body.length : mine.size + body.length, count, prefix);
       return true;
     } catch (error) {
       // Whatever failed, this series is not staged again: a stage that timed out may still land
@@ -174,10 +180,10 @@ export class BlobWriter {
     return `${this.writerId}${String(this.series++).padStart(8, '0')}`;
   }
 
-  private remember(name: string, etag: string | undefined, records: readonly Buffer[], size: number, blocks: number, blockPrefix = ''): void {
+  private remember(name: string, etag: string | undefined, records: readonly Buffer[], lastOffset: number, size: number, blocks: number, blockPrefix = ''): void {
     this.written.delete(name); // re-inserted last: the map forgets the names written longest ago first
     if (this.written.size >= MAX_REMEMBERED) this.written.delete(this.written.keys().next().value!);
-    if (etag) this.written.set(name, { etag, count: records.length, last: new WeakRef(records[records.length - 1]!), size, blocks, blockPrefix });
+    if (etag) this.written.set(name, { etag, count: records.length, lastOffset, last: new WeakRef(records[records.length - 1]!), size, blocks, blockPrefix });
   }
 
   private async uploadMonotonic(name: string, records: readonly Buffer[], lastOffset: number): Promise<UploadOutcome> {
@@ -191,7 +197,7 @@ export class BlobWriter {
         abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
       metrics.blobBytes.inc(body.length);
-      this.remember(name, response.etag, records, body.length, 0);
+      this.remember(name, response.etag, records, lastOffset, body.length, 0);
       return 'written';
     };
 
@@ -241,7 +247,7 @@ export class BlobWriter {
         conditions: { ifNoneMatch: '*' },
         abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
-      this.remember(blob.name, etag, records, body.length, 1, prefix);
+      this.remember(blob.name, etag, records, lastOffset, body.length, 1, prefix);
       return true;
     } catch (error) {
       const status = statusOf(error);

@@ -122,6 +122,20 @@ describe('blob writer: a file rewritten by every idle flush of a long cycle', ()
     expect(await offsets()).toEqual(range(0, 300));
   });
 
+  it('does not shrink a file it wrote with a view of the cycle older than the one it wrote before', { timeout: 60_000 }, async () => {
+    // the partition came back to this process: the earlier generation's last upload reached offset
+    // 99, the new generation re-reads the cycle from its start and flushes at offset 49 first
+    const { name, file } = partitionFile(6);
+    const writer = new BlobWriter(direct);
+    const records = range(0, 100).map(record);
+    await writer.uploadCycle(file(records, 99));
+    const again = range(0, 100).map(record);
+    expect(await writer.uploadCycle(file(again.slice(0, 50), 49))).toBe(0);
+    expect(await offsetsIn(direct, name)).toEqual(range(0, 100));
+    await writer.uploadCycle(file(again, 99));
+    expect(await offsetsIn(direct, name)).toEqual(range(0, 100));
+  });
+
   it('writes again, whole, a file deleted between two flushes (and leaves no block staged)', { timeout: 60_000 }, async () => {
     const { name, file } = partitionFile(3);
     const writer = new BlobWriter(direct, { appendFromBytes: 0 });
