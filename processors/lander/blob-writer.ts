@@ -100,7 +100,10 @@ export class BlobWriter {
         const mine = this.written.get(name);
         const whole = snapshot.whole?.has(name) ?? false;
         // a file a purge's gate filtered may hold other records with the same count and last one
-        if (!whole && mine?.count === records.length && mine.last.deref() === records[records.length - 1]) continue;
+        if (!whole && mine?.count === records.length && mine.last.deref() === records[records.length - 1]) {
+          if (!snapshot.final || (await this.slots.run(() => this.stillWritten(name, mine.etag)))) continue;
+          this.written.delete(name);
+        }
         const outcome = await this.slots.run(() => this.write(name, records, snapshot.lastOffset, whole));
         if (outcome === 'written') written++;
       }
@@ -121,6 +124,16 @@ export class BlobWriter {
       throw isEngagementError(error) ? error : storageError(error, 'blob upload failed');
     }
     return written;
+  }
+
+  /** Storage still holds the version this writer wrote (a seal commits the next cycle's start only once it does). */
+  private async stillWritten(name: string, etag: string): Promise<boolean> {
+    try {
+      return (await this.container.getBlockBlobClient(name).getProperties({ abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })).etag === etag;
+    } catch (error) {
+      if (statusOf(error) === 404 && (error as { code?: string }).code !== 'ContainerNotFound') return false;
+      throw error;
+    }
   }
 
   /**

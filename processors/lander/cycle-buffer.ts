@@ -20,6 +20,11 @@ export interface CycleSnapshot {
    * writer's check of its last record cannot see (blob-writer.ts).
    */
   whole?: ReadonlySet<string>;
+  /**
+   * The completed cycle's upload, after which the next cycle's start is committed: a file the
+   * writer would skip as already written is looked at first (storage may have lost it since).
+   */
+  final?: boolean;
 }
 
 export class CycleBuffer {

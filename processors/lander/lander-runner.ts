@@ -216,7 +216,7 @@ export class LanderRunner {
   private seal(state: PartitionState, nextOffset: number, pause: () => () => void): void {
     state.sealing = true;
     const resume = pause();
-    const snapshot = state.buffer.snapshot();
+    const snapshot: CycleSnapshot = { ...state.buffer.snapshot(), final: true };
     const nextStart = Math.floor(nextOffset / this.options.cycleOffsets) * this.options.cycleOffsets;
     state.chain = state.chain
       .then(() => this.uploadWithRetry(state, snapshot))

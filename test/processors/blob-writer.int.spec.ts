@@ -136,6 +136,18 @@ describe('blob writer: a file rewritten by every idle flush of a long cycle', ()
     expect(await offsetsIn(direct, name)).toEqual(range(0, 100));
   });
 
+  it('at a seal, writes again a file storage lost since it was written, which a flush skips as unchanged', { timeout: 60_000 }, async () => {
+    const { name, file } = partitionFile(7);
+    const writer = new BlobWriter(direct);
+    const records = range(0, 20).map(record);
+    await writer.uploadCycle(file(records, 19));
+    await direct.getBlobClient(name).delete();
+    expect(await writer.uploadCycle(file(records, 19))).toBe(0); // an idle flush: nothing new to write
+    expect(await writer.uploadCycle({ ...file(records, 19), final: true })).toBe(1);
+    expect(await offsetsIn(direct, name)).toEqual(range(0, 20));
+    expect(await writer.uploadCycle({ ...file(records, 19), final: true })).toBe(0); // still there: nothing written
+  });
+
   it('writes again, whole, a file deleted between two flushes (and leaves no block staged)', { timeout: 60_000 }, async () => {
     const { name, file } = partitionFile(3);
     const writer = new BlobWriter(direct, { appendFromBytes: 0 });
