@@ -35,8 +35,8 @@ export const REQUEST_TIMEOUT_MS = 30_000;
 /**
  * A file this writer wrote at least this large is extended by one block per flush (two requests:
  * stage, commit) instead of written whole again (one request). Below it the second request
- * costs more than the bytes it saves: against the local Azurite, files of ~32 KiB took 1.2× as
- * long extended from 16 KiB on, no longer from 64 KiB on (`engagement bench landing`).
+ * costs more than the bytes it saves: against the local Azurite, files of ~32 KiB took about
+ * 1.2× as long to flush extended from 16 KiB on, no longer from 64 KiB on (`engagement bench landing`).
  */
 export const APPEND_FROM_BYTES = 64 * 1024;
 /** Azure allows 50,000 committed blocks per blob: past this many the file is written whole again, in one block. */
@@ -165,17 +165,8 @@ export class BlobWriter {
     const body = whole ? containerFile(name, records) : dataBlock(name, records.slice(mine.count));
     const prefix = whole ? this.nextSeries() : mine.blockPrefix;
     const count = whole ? 1 : mine.blocks + 1;
-    const ids = Array.from({ length: count }, (_, i) => blockId(prefix, i));
     try {
-      await blob.stageBlock(ids[count - 1]!, body, body.length, { abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-      metrics.blobBytes.inc(body.length);
-      const { etag } = await blob.commitBlockList(ids, {
-        metadata: { lastoffset: String(lastOffset), records: String(records.length) },
-        blobHTTPHeaders: { blobContentType: 'application/avro' },
-        conditions: { ifMatch: mine.etag },
-        abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-      this.remember(name, etag, records, lastOffset, whole ? body.length : mine.size + body.length, count, prefix);
+      await this.stageAndCommit(blob, prefix, count, body, { ifMatch: mine.etag }, records, lastOffset, whole ? body.length : mine.size + body.length);
       return true;
     } catch (error) {
       // Whatever failed, this series is not staged again: a stage that timed out may still land
@@ -203,12 +194,7 @@ export class BlobWriter {
     const body = containerFile(name, records);
     const blob = this.container.getBlockBlobClient(name);
     const upload = async (conditions: { ifMatch: string } | { ifNoneMatch: string }): Promise<UploadOutcome> => {
-      const response = await blob.upload(body, body.length, {
-        metadata: { lastoffset: String(lastOffset), records: String(records.length) },
-        blobHTTPHeaders: { blobContentType: 'application/avro' },
-        conditions,
-        abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
+      const response = await blob.upload(body, body.length, { ...writeOptions(lastOffset, records.length), conditions });
       metrics.blobBytes.inc(body.length);
       this.remember(name, response.etag, records, lastOffset, body.length, 0);
       return 'written';
@@ -249,18 +235,8 @@ export class BlobWriter {
 
   /** The whole file as one block, committed only where no committed version exists; false when one does. */
   private async commitWhole(blob: BlockBlobClient, body: Buffer, lastOffset: number, records: readonly Buffer[]): Promise<boolean> {
-    const prefix = this.nextSeries();
-    const id = blockId(prefix, 0);
-    await blob.stageBlock(id, body, body.length, { abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-    metrics.blobBytes.inc(body.length);
     try {
-      const { etag } = await blob.commitBlockList([id], {
-        metadata: { lastoffset: String(lastOffset), records: String(records.length) },
-        blobHTTPHeaders: { blobContentType: 'application/avro' },
-        conditions: { ifNoneMatch: '*' },
-        abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-      this.remember(blob.name, etag, records, lastOffset, body.length, 1, prefix);
+      await this.stageAndCommit(blob, this.nextSeries(), 1, body, { ifNoneMatch: '*' }, records, lastOffset, body.length);
       return true;
     } catch (error) {
       const status = statusOf(error);
@@ -268,6 +244,36 @@ export class BlobWriter {
       return false;
     }
   }
+
+  /**
+   * Stages `body` as block `count - 1` of the series `prefix` and commits blocks 0 … count - 1 on
+   * `conditions`; remembers the blob as written (`size` bytes) when the commit is taken.
+   */
+  private async stageAndCommit(
+    blob: BlockBlobClient,
+    prefix: string,
+    count: number,
+    body: Buffer,
+    conditions: { ifMatch: string } | { ifNoneMatch: string },
+    records: readonly Buffer[],
+    lastOffset: number,
+    size: number,
+  ): Promise<void> {
+    const ids = Array.from({ length: count }, (_, i) => blockId(prefix, i));
+    await blob.stageBlock(ids[count - 1]!, body, body.length, { abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    metrics.blobBytes.inc(body.length);
+    const { etag } = await blob.commitBlockList(ids, { ...writeOptions(lastOffset, records.length), conditions });
+    this.remember(blob.name, etag, records, lastOffset, size, count, prefix);
+  }
+}
+
+/** What every write of a file carries: the offset its content reaches and its record count (the monotonic guard reads them). */
+function writeOptions(lastOffset: number, records: number) {
+  return {
+    metadata: { lastoffset: String(lastOffset), records: String(records) },
+    blobHTTPHeaders: { blobContentType: 'application/avro' },
+    abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  };
 }
 
 function statusOf(error: unknown): number | undefined {
