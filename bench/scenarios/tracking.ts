@@ -20,6 +20,7 @@ import { topicsFor } from '../../core/topics.js';
 import { EventCodec } from '../../schemas/codec.js';
 import { createTopics } from '../env.js';
 import { topicEnds } from '../kafka-io.js';
+import { addBoxCpu, describeBoxCpu, withBoxCpu, type BoxCpu } from '../box-cpu.js';
 import { runWrk } from '../wrk.js';
 import { progress } from '../progress.js';
 import { startApiChild, type ApiChild } from '../api-child.js';
@@ -113,11 +114,18 @@ async function bareGifServer(): Promise<{ url: string; server: Server }> {
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server };
 }
 
-/** wrk against a server, with the CPU time (user + system) of the process serving it per request. */
-async function measured(spec: Parameters<typeof runWrk>[0], cpuMicros: () => number): Promise<Awaited<ReturnType<typeof runWrk>> & { cpuMicros: number }> {
+/**
+ * wrk against a server, with the CPU time (user + system) of the process serving it per request,
+ * and where the whole box's CPU went meanwhile (bench/box-cpu.ts).
+ */
+async function measured(
+  spec: Parameters<typeof runWrk>[0],
+  cpuMicros: () => number,
+  serverPid: number,
+): Promise<Awaited<ReturnType<typeof runWrk>> & { cpuMicros: number; box: BoxCpu; boxMicros: number }> {
   const before = cpuMicros();
-  const result = await runWrk(spec);
-  return { ...result, cpuMicros: (cpuMicros() - before) / Math.max(1, result.requests) };
+  const { result, box, elapsedMicros } = await withBoxCpu(serverPid, () => runWrk(spec));
+  return { ...result, cpuMicros: (cpuMicros() - before) / Math.max(1, result.requests), box, boxMicros: elapsedMicros };
 }
 
 type Measured = Awaited<ReturnType<typeof measured>>;
@@ -136,6 +144,8 @@ export function bracketing(before: Measured, after: Measured): Measured & { befo
     non2xx3xx: before.non2xx3xx + after.non2xx3xx,
     socketErrors: before.socketErrors + after.socketErrors,
     cpuMicros: (before.cpuMicros * before.requests + after.cpuMicros * after.requests) / Math.max(1, requests),
+    box: addBoxCpu(before.box, after.box, before.boxMicros, after.boxMicros),
+    boxMicros: before.boxMicros + after.boxMicros,
     before: before.requestsPerSecond,
     after: after.requestsPerSecond,
   };
@@ -194,7 +204,7 @@ export async function trackingScenario(ctx: BenchContext): Promise<ScenarioResul
     progress(`tracking: wrk -t1 -c${CONNECTIONS} -d${seconds}s on a bare node:http GIF (the box's ceiling), then GET /healthz (baseline) for half of it before and half after ${RECIPIENTS} pixel URLs round robin`);
     const ceiling = await bareGifServer();
     try {
-      bare = await measured({ ...load, baseUrl: ceiling.url, paths: paths.slice(0, 1) }, thisProcessCpu);
+      bare = await measured({ ...load, baseUrl: ceiling.url, paths: paths.slice(0, 1) }, thisProcessCpu, process.pid);
     } finally {
       await new Promise((resolve) => ceiling.server.close(resolve));
     }
@@ -202,11 +212,11 @@ export async function trackingScenario(ctx: BenchContext): Promise<ScenarioResul
     // tens of percent within a minute, and a baseline taken only before compared the pixel with
     // another minute's box (pixel ÷ /healthz ranged 0.31–0.74× over runs of one code).
     const half = { ...load, paths: ['/healthz'], durationSeconds: Math.max(1, Math.round(seconds / 2)) };
-    const healthBefore = await measured(half, server.cpuMicros);
-    pixel = await measured({ ...load, paths }, server.cpuMicros);
+    const healthBefore = await measured(half, server.cpuMicros, server.pid);
+    pixel = await measured({ ...load, paths }, server.cpuMicros, server.pid);
     // the spool's sender thread is idle again before the second half (it would slow /healthz down)
     await spoolDrained(server);
-    const healthAfter = await measured(half, server.cpuMicros);
+    const healthAfter = await measured(half, server.cpuMicros, server.pid);
     health = bracketing(healthBefore, healthAfter);
     progress(
       `tracking: pixel ${Math.round(pixel.requestsPerSecond)} req/s, p99 ${pixel.latencyMs.p99.toFixed(2)} ms; /healthz ${Math.round(health.requestsPerSecond)} req/s (${Math.round(healthBefore.requestsPerSecond)} before, ${Math.round(healthAfter.requestsPerSecond)} after); bare GIF ${Math.round(bare.requestsPerSecond)} req/s`,
@@ -232,6 +242,7 @@ export async function trackingScenario(ctx: BenchContext): Promise<ScenarioResul
   ];
   const note = `${pixel.command}; loopback, same box`;
   const ratio = pixel.requestsPerSecond / health.requestsPerSecond;
+  const boxPerRequest = (m: Measured) => m.box.totalMicros / Math.max(1, m.requests);
   return {
     rows: [
       { scenario: name, metric: 'GET /t/o/:token (pixel, spooled)', value: pixel.requestsPerSecond, unit: 'req/s', reference: '≥ 20k/s', note },
@@ -246,6 +257,15 @@ export async function trackingScenario(ctx: BenchContext): Promise<ScenarioResul
         note: `half before the pixel, half after (${Math.round(health.before)} and ${Math.round(health.after)} req/s); p99 ${health.latencyMs.p99.toFixed(2)} ms (the worse half); ${health.cpuMicros.toFixed(0)} µs CPU per request`,
       },
       { scenario: name, metric: 'pixel / healthz', value: ratio, unit: '×', reference: '≥ 0.6×' },
+      { scenario: name, metric: 'pixel: CPU of the whole box per request', value: boxPerRequest(pixel), unit: 'µs', note: describeBoxCpu(pixel.box, pixel.requests) },
+      { scenario: name, metric: 'GET /healthz: CPU of the whole box per request', value: boxPerRequest(health), unit: 'µs', note: describeBoxCpu(health.box, health.requests) },
+      {
+        scenario: name,
+        metric: 'box CPU per request, /healthz ÷ pixel',
+        value: boxPerRequest(health) / Math.max(1, boxPerRequest(pixel)),
+        unit: '×',
+        note: 'the rate ratio a box busy alike in both loads would give: the part of the gap the pixel\'s cost explains',
+      },
       {
         scenario: name,
         metric: 'bare node:http answering the same GIF (ceiling of this box)',

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { BOX_PARTS, type BoxCpu } from '../../bench/box-cpu.js';
 import { bracketing } from '../../bench/scenarios/tracking.js';
+
+const box = (serverMicros: number, busy: number): BoxCpu => ({
+  parts: { ...(Object.fromEntries(BOX_PARTS.map((p) => [p, 0])) as BoxCpu['parts']), 'server event loop': serverMicros },
+  totalMicros: serverMicros,
+  busy,
+});
 
 const load = (requests: number, seconds: number, p99: number, cpuMicros: number) => ({
   command: 'wrk -t 1 -c 50 -d 8s',
@@ -10,6 +17,8 @@ const load = (requests: number, seconds: number, p99: number, cpuMicros: number)
   non2xx3xx: 0,
   socketErrors: 1,
   cpuMicros,
+  box: box(requests * cpuMicros, cpuMicros / 100),
+  boxMicros: seconds * 1e6,
 });
 
 describe('the /healthz baseline bracketing the pixel (bench tracking)', () => {
@@ -21,5 +30,9 @@ describe('the /healthz baseline bracketing the pixel (bench tracking)', () => {
     expect(both.cpuMicros).toBe(40);
     expect(both.socketErrors).toBe(2);
     expect([both.before, both.after]).toEqual([25_000, 12_500]);
+    expect(both.box.parts['server event loop']).toBe(12_000_000);
+    expect(both.box.totalMicros).toBe(12_000_000);
+    expect(both.box.busy).toBeCloseTo(0.45, 10);
+    expect(both.boxMicros).toBe(16e6);
   });
 });
