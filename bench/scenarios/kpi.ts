@@ -102,7 +102,7 @@ export async function kpiScenario(ctx: BenchContext): Promise<ScenarioResult> {
         { scenario: name, metric: `${route.metric}`, value: load.requestsPerSecond, unit: 'req/s', note },
         { scenario: name, metric: `${route.metric}: API CPU per request`, value: cpuPerRequest, unit: 'µs', note: 'user + system time of the API process over the load' },
         { scenario: name, metric: `${route.metric}: Redis CPU per request`, value: redisPerRequest, unit: 'µs', note: 'INFO cpu (main thread) over the load; every client of this Redis counts' },
-        // a box partly idle under the load: the tail is queueing and scheduling, not a lack of CPU
+        // a box partly idle under the load is limited by its busiest thread (the API's event loop), not by the cores
         { scenario: name, metric: `${route.metric}: box busy`, value: box.busy * 100, unit: '%', note: describeBoxCpu(box, load.requests) },
         { scenario: name, metric: `${route.metric} p50`, value: lat.p50, unit: 'ms' },
         { scenario: name, metric: `${route.metric} p99`, value: lat.p99, unit: 'ms', reference: route.type ? 'same run' : '< 5 ms', note: `p90 ${lat.p90.toFixed(2)} ms (wrk's HdrHistogram over every request)` },

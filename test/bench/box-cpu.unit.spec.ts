@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { boxCpuBetween, describeBoxCpu, parseEndedChildren, parseTaskStat, partOf, readBoxThreads, type ThreadTime } from '../../bench/box-cpu.js';
+import { boxCpuBetween, describeBoxCpu, parseCpuLine, parseEndedChildren, parseTaskStat, unattributedMicros, partOf, readBoxThreads, type ThreadTime } from '../../bench/box-cpu.js';
 
 const who = { serverPid: 100, benchPid: 200 };
 const t = (pid: number, tid: number, comm: string, micros: number): ThreadTime => ({ pid, tid, comm, micros });
@@ -30,24 +30,33 @@ describe("the whole box's CPU during a load (bench/box-cpu.ts)", () => {
   it('sums what each part used between two readings; a thread started meanwhile counts whole, one that ended not at all', () => {
     const before = [t(100, 100, 'node', 1_000), t(100, 101, 'node', 500), t(400, 410, 'java', 7_000), t(700, 700, 'gone', 9_000)];
     const after = [t(100, 100, 'node', 901_000), t(100, 101, 'node', 300_500), t(400, 410, 'java', 107_000), t(300, 301, 'wrk', 200_000)];
-    const box = boxCpuBetween(before, after, who, 1_000_000, 2);
+    // the cores were busy 1.6 s of 2 (two cores for a second): 0.1 s more than the threads read at the end carry
+    const cores = { before: { busyMicros: 5_000_000, allMicros: 20_000_000 }, after: { busyMicros: 6_600_000, allMicros: 22_000_000 } };
+    const box = boxCpuBetween(before, after, who, cores);
     expect(box.parts['server event loop']).toBe(900_000);
     expect(box.parts['server other threads']).toBe(300_000);
     expect(box.parts['Kafka (java)']).toBe(100_000);
     expect(box.parts['load generator (wrk)']).toBe(200_000);
     expect(box.parts['rest of the box']).toBe(0);
-    expect(box.totalMicros).toBe(1_500_000);
-    expect(box.busy).toBe(0.75);
-    expect(describeBoxCpu(box, 10_000)).toBe('µs per request: server event loop 90, server other threads 30, load generator (wrk) 20, Kafka (java) 10; box 75% busy');
+    expect(box.busyMicros).toBe(1_600_000);
+    expect(box.busy).toBe(0.8);
+    expect(unattributedMicros(box)).toBe(100_000);
+    expect(describeBoxCpu(box, 10_000)).toBe('µs per request: server event loop 90, server other threads 30, load generator (wrk) 20, Kafka (java) 10, not attributed 10; box 80% busy');
+  });
+
+  it("takes the box's busy time from /proc/stat's cpu line: everything but idle and iowait", () => {
+    const stat = 'cpu  100 5 50 800 40 3 2 0 0 0\ncpu0 50 2 25 400 20 1 1 0 0 0\nintr 1 2 3\n';
+    expect(parseCpuLine(stat)).toEqual({ busyMicros: (100 + 5 + 50 + 3 + 2) * 10_000, allMicros: 1000 * 10_000 });
+    expect(() => parseCpuLine('intr 1 2 3')).toThrow(/no cpu line/);
   });
 
   it('reads this process, its threads and its ended children from /proc', () => {
     const before = readBoxThreads();
-    // a child that burns CPU, then is waited for
-    execFileSync(process.execPath, ['-e', 'const end = Date.now() + 300; while (Date.now() < end);']);
+    // a child that burns 300 ms of its own CPU (not of wall time: a loaded box may deschedule it), then is waited for
+    execFileSync(process.execPath, ['-e', 'while (process.cpuUsage().user < 300000);']);
     const threads = readBoxThreads();
     const ended = (list: typeof threads) => list.find((thread) => thread.pid === process.pid && thread.tid === 0)!.micros;
-    expect(ended(threads) - ended(before)).toBeGreaterThanOrEqual(200_000);
+    expect(ended(threads) - ended(before)).toBeGreaterThanOrEqual(250_000);
     const mine = threads.filter((thread) => thread.pid === process.pid);
     expect(mine.some((thread) => thread.tid === process.pid)).toBe(true);
     // this test's process has run: its event loop thread has used CPU

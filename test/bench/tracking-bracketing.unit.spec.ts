@@ -4,7 +4,7 @@ import { bracketing } from '../../bench/scenarios/tracking.js';
 
 const box = (serverMicros: number, busy: number): BoxCpu => ({
   parts: { ...(Object.fromEntries(BOX_PARTS.map((p) => [p, 0])) as BoxCpu['parts']), 'server event loop': serverMicros },
-  totalMicros: serverMicros,
+  busyMicros: serverMicros,
   busy,
 });
 
@@ -31,7 +31,7 @@ describe('the /healthz baseline bracketing the pixel (bench tracking)', () => {
     expect(both.socketErrors).toBe(2);
     expect([both.before, both.after]).toEqual([25_000, 12_500]);
     expect(both.box.parts['server event loop']).toBe(12_000_000);
-    expect(both.box.totalMicros).toBe(12_000_000);
+    expect(both.box.busyMicros).toBe(12_000_000);
     expect(both.box.busy).toBeCloseTo(0.45, 10);
     expect(both.boxMicros).toBe(16e6);
   });
