@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Config } from '../core/config.js';
 import { freePort } from '../core/net.js';
+import { statTimes } from './box-cpu.js';
 import { envFor } from './child.js';
 
 const READY_TIMEOUT_MS = 60_000;
@@ -22,11 +23,9 @@ export interface ApiChild {
   stop(): Promise<void>;
 }
 
-/** Linux: utime + stime of a process from /proc/<pid>/stat, at the usual 100 ticks per second. */
+/** Linux: utime + stime of a process (every thread of it) from /proc/<pid>/stat. */
 function cpuMicrosOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  return statTimes(readFileSync(`/proc/${pid}/stat`, 'utf8')).own;
 }
 
 /**

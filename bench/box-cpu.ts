@@ -3,9 +3,10 @@
  * /proc before and after, and grouped by who it serves (the server's event loop, the server's other
  * threads, the load generator, Kafka, Redis, the bench itself, the rest). On the 2-core box the
  * server shares its cores with all of them, so its own CPU per request does not say why a route
- * reaches the rate it does; this does: a route that costs the box twice the CPU of `/healthz` per
- * request cannot reach more than about half its rate, and a box left partly idle during a load says
- * its latency is not CPU starvation. Linux only (the bench runs there).
+ * reaches the rate it does; this does: with the box as busy under a route as under `/healthz`, a
+ * route that costs the box twice the CPU per request reaches about half the rate, and the parts say
+ * which thread pays the difference; a box left partly idle is limited by its busiest thread (a
+ * server's one event loop). Linux only (the bench runs there).
  */
 
 import { readdirSync, readFileSync } from 'node:fs';
@@ -22,16 +23,14 @@ export interface ThreadTime {
 /** clock ticks per second of /proc's times: 100 on every Linux the bench runs on */
 const TICK_MICROS = 10_000;
 
-/** A thread's times from its /proc/<pid>/task/<tid>/stat line (utime and stime are fields 14 and 15). Pure. */
-export function parseTaskStat(line: string): number {
+/**
+ * A process's or a thread's CPU times from its /proc stat line, in µs: its own (utime + stime,
+ * fields 14 and 15) and its children's that ended and were waited for (cutime + cstime, 16 and 17).
+ * Fields count from the last ')': the name before it may hold spaces and parentheses. Pure.
+ */
+export function statTimes(line: string): { own: number; endedChildren: number } {
   const fields = line.slice(line.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MICROS;
-}
-
-/** The times of a process's children that ended and were waited for, from /proc/<pid>/stat (cutime and cstime, fields 16 and 17). Pure. */
-export function parseEndedChildren(line: string): number {
-  const fields = line.slice(line.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[13]) + Number(fields[14])) * TICK_MICROS;
+  return { own: (Number(fields[11]) + Number(fields[12])) * TICK_MICROS, endedChildren: (Number(fields[13]) + Number(fields[14])) * TICK_MICROS };
 }
 
 /**
@@ -45,14 +44,14 @@ const ENDED_CHILDREN_TID = 0;
  * Processes and threads that end while being read are left out.
  */
 export function readBoxThreads(): ThreadTime[] {
-  const out: ThreadTime[] = [{ pid: process.pid, tid: ENDED_CHILDREN_TID, comm: 'ended children', micros: parseEndedChildren(readFileSync('/proc/self/stat', 'utf8')) }];
+  const out: ThreadTime[] = [{ pid: process.pid, tid: ENDED_CHILDREN_TID, comm: 'ended children', micros: statTimes(readFileSync('/proc/self/stat', 'utf8')).endedChildren }];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
     try {
       const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
       for (const task of readdirSync(`/proc/${pid}/task`)) {
-        out.push({ pid, tid: Number(task), comm, micros: parseTaskStat(readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8')) });
+        out.push({ pid, tid: Number(task), comm, micros: statTimes(readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8')).own });
       }
     } catch {
       // gone meanwhile

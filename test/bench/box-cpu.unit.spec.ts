@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { boxCpuBetween, describeBoxCpu, parseCpuLine, parseEndedChildren, parseTaskStat, unattributedMicros, partOf, readBoxThreads, type ThreadTime } from '../../bench/box-cpu.js';
+import { boxCpuBetween, describeBoxCpu, parseCpuLine, statTimes, unattributedMicros, partOf, readBoxThreads, type ThreadTime } from '../../bench/box-cpu.js';
 
 const who = { serverPid: 100, benchPid: 200 };
 const t = (pid: number, tid: number, comm: string, micros: number): ThreadTime => ({ pid, tid, comm, micros });
@@ -9,8 +9,7 @@ describe("the whole box's CPU during a load (bench/box-cpu.ts)", () => {
   it('reads utime and stime of a stat line, whatever the thread name holds', () => {
     // a thread name with spaces and a ')' of its own: fields count from the last ')'
     const line = '4242 (node) worker) S 1 4242 4242 0 -1 4194560 1 0 0 0 250 75 30 20 20 0 11 0 100 0 0';
-    expect(parseTaskStat(line)).toBe((250 + 75) * 10_000);
-    expect(parseEndedChildren(line)).toBe((30 + 20) * 10_000);
+    expect(statTimes(line)).toEqual({ own: (250 + 75) * 10_000, endedChildren: (30 + 20) * 10_000 });
   });
 
   it("tells the server's event loop from its other threads, and names the others by process", () => {
