@@ -88,6 +88,16 @@ export async function writeDrained(conn: Redis, drained: DrainedState, write: St
       chunkKeys = [];
       chunkArgs = [];
     };
+    const expiries = new Map(drained.expireAt);
+    const addKey = (key: string, fields: ReadonlyMap<string, string> | undefined, incr: ReadonlyMap<string, number> | undefined): void => {
+      const at = expiries.get(key);
+      expiries.delete(key);
+      chunkKeys.push(key);
+      chunkArgs.push(at === undefined ? '' : String(at), String(fields?.size ?? 0), String(incr?.size ?? 0));
+      if (fields) for (const [field, value] of fields) chunkArgs.push(field, value);
+      if (incr) for (const [field, by] of incr) chunkArgs.push(field, String(by));
+      if (chunkArgs.length >= SCRIPT_ARGS) flush();
+    };
     // Flags a click burst took back, first: a field deleted and then set again within this drain
     // is only in `set`, but HDEL before HSET would leave it set regardless.
     for (const [key, fields] of drained.del) {
@@ -97,7 +107,8 @@ export async function writeDrained(conn: Redis, drained: DrainedState, write: St
         commands++;
       }
     }
-    const expiries = new Map(drained.expireAt);
+    // Every key's writes in one entry of one script call: its HSET, its HINCRBYs (a key an earlier
+    // write wrote goes on by increments) and its expiry, after them.
     for (const [key, fields] of drained.set) {
       if (fields.size > CHUNK) {
         // a huge hash (a flags hash of a mass mailing) goes on its own, in bounded HSETs
@@ -112,20 +123,14 @@ export async function writeDrained(conn: Redis, drained: DrainedState, write: St
         if (args.length > 2) send(args);
         continue;
       }
-      const at = expiries.get(key);
-      expiries.delete(key);
-      chunkKeys.push(key);
-      chunkArgs.push(at === undefined ? '' : String(at), String(fields.size));
-      for (const [field, value] of fields) chunkArgs.push(field, value);
-      if (chunkArgs.length >= SCRIPT_ARGS) flush();
+      addKey(key, fields, drained.incr.get(key));
+    }
+    for (const [key, incr] of drained.incr) {
+      const fields = drained.set.get(key);
+      if (fields === undefined) addKey(key, undefined, incr);
+      else if (fields.size > CHUNK) addKey(key, undefined, incr); // its HSETs went on their own above
     }
     flush();
-    for (const [key, fields] of drained.incr) {
-      for (const [field, by] of fields) {
-        multi.hincrby(key, field, by);
-        commands++;
-      }
-    }
     for (const [key, members] of drained.add) {
       for (let at = 0; at < members.length; at += CHUNK) send(['SADD', key, ...members.slice(at, at + CHUNK)]);
     }
