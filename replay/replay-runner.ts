@@ -79,6 +79,8 @@ export interface ReplayRequest {
   writePath?: 'fold' | 'per-batch';
   /** the fold's memory budget (default: from REPLAY_FOLD_MAX_MB; tests make it spill where they want) */
   foldBudget?: FoldBudget;
+  /** test hook: records folded between two writes of a fresh build (default 250,000) */
+  flushRecords?: number;
   onProgress?: (progress: ReplayProgress) => void;
 }
 
@@ -179,6 +181,7 @@ async function replayLocked(deps: ReplayDeps, keys: Keys, lock: ReplayLock, requ
       fresh: unfinished === null && request.writePath !== 'per-batch',
       ...(request.maxBytesPerPartition ? { maxBytesPerPartition: request.maxBytesPerPartition } : {}),
       ...(request.foldBudget ? { foldBudget: request.foldBudget } : {}),
+      ...(request.flushRecords ? { flushRecords: request.flushRecords } : {}),
       afterBatch: (c) => (interrupted ||= request.stopAfterBatches !== undefined && c.batches >= request.stopAfterBatches),
     });
     await builder.start();
@@ -271,7 +274,7 @@ async function holdAndCatchUp(
     checkLock();
     await redis.set(hold, String(version), 'PX', HOLD_TTL_MS);
     const { live, target: goal } = await target();
-    const ahead = [...goal].filter(([p, offset]) => (builder.positions.get(p) ?? 0) > offset);
+    const ahead = builder.aheadOf(goal);
     if (ahead.length === 0) {
       builder.setLimit(goal);
       let renewed = Date.now();
@@ -296,10 +299,10 @@ async function holdAndCatchUp(
     if (Date.now() - behindSince > LIVE_BEHIND_LIMIT_MS) {
       throw new EngagementError(
         'conflict',
-        `the live projection stays behind the replay on partition(s) ${ahead.map(([p]) => p).join(', ')}; is the projector running? version ${version} was not switched`,
+        `the live projection stays behind the replay on partition(s) ${ahead.join(', ')}; is the projector running? version ${version} was not switched`,
       );
     }
-    log.info({ partitions: ahead.map(([p]) => p) }, 'the live version is behind the replay (rebuilding?); waiting for it');
+    log.info({ partitions: ahead }, 'the live version is behind the replay (rebuilding?); waiting for it');
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }

@@ -57,6 +57,9 @@ export interface BuildCounters {
   batches: number;
   /** records a fresh build had folded in memory when it outgrew its budget and went on per batch (null: it never did) */
   foldSpilledAt: number | null;
+  /** a fresh build's writes of what it folded, and the most records one of them covered */
+  foldWrites: number;
+  largestFoldWrite: number;
 }
 
 export interface BuilderOptions {
@@ -86,6 +89,8 @@ export interface BuilderOptions {
   fresh?: boolean;
   /** how much heap the fresh fold may fill (default: REPLAY_FOLD_MAX_MB's default, half the heap limit) */
   foldBudget?: FoldBudget;
+  /** records folded between two writes of a fresh build (default FLUSH_RECORDS; tests write often) */
+  flushRecords?: number;
 }
 
 /** Records folded in memory between two writes of a fresh build (bounds the MULTI and the pending counters). */
@@ -112,7 +117,7 @@ export function builderSettings(
 }
 
 export function emptyCounters(): BuildCounters {
-  return { records: 0, collected: 0, duplicates: 0, deadLetters: 0, gatedOut: Object.fromEntries(GATE_REASONS.map((r) => [r, 0])) as Record<GateReason, number>, batches: 0, foldSpilledAt: null };
+  return { records: 0, collected: 0, duplicates: 0, deadLetters: 0, gatedOut: Object.fromEntries(GATE_REASONS.map((r) => [r, 0])) as Record<GateReason, number>, batches: 0, foldSpilledAt: null, foldWrites: 0, largestFoldWrite: 0 };
 }
 
 /**
@@ -159,9 +164,12 @@ export class VersionBuilder {
   /** orgId -> the smallest purgedAt its gate knew (-1 for none) since the last write */
   private purgesKnown = new Map<string, number>();
   private sinceWrite = 0;
+  private readonly flushRecords: number;
   private writing: Promise<void> = Promise.resolve();
   /** a write is chained and has not drained yet: what is folded now goes with it */
   private writeQueued = false;
+  /** the write the queued one waits for */
+  private queuedAfter: Promise<void> = Promise.resolve();
   private writer: Redis | undefined;
   private failure: Error | undefined;
 
@@ -170,6 +178,7 @@ export class VersionBuilder {
     this.folded = new Map(options.start);
     if (options.fresh) this.state = new FoldState();
     this.budget = options.foldBudget ?? foldBudget(0);
+    this.flushRecords = options.flushRecords ?? FLUSH_RECORDS;
     this.groupId = `${options.groupPrefix}.replay.${randomBytes(6).toString('hex')}`;
     this.consumer = options.kafka.consumer({
       groupId: this.groupId,
@@ -227,6 +236,14 @@ export class VersionBuilder {
     for (const p of resume) this.consumer.seek({ topic: this.options.topic, partition: p, offset: String(this.next(p)) });
   }
 
+  /**
+   * Partitions the build has read past `targets`: folded, whether written yet or not (a fresh
+   * build's writes trail its fold), so a pending write cannot store offsets beyond them.
+   */
+  aheadOf(targets: ReadonlyMap<number, number>): number[] {
+    return [...targets].filter(([partition, offset]) => this.next(partition) > offset).map(([partition]) => partition);
+  }
+
   /** Every target offset is stored (written with its data). */
   reached(targets: ReadonlyMap<number, number>): boolean {
     this.check();
@@ -278,6 +295,7 @@ export class VersionBuilder {
    */
   private write(): Promise<void> {
     this.writeQueued = true;
+    this.queuedAfter = this.writing;
     this.writing = this.writing.then(async () => {
       this.writeQueued = false;
       const state = this.state;
@@ -286,6 +304,8 @@ export class VersionBuilder {
       const unchanged = [...next].every(([p, o]) => this.positions.get(p) === o);
       if ((state.idle && unchanged) || this.failure || !this.writer) return;
       const drained = state.drain();
+      this.counters.foldWrites++;
+      this.counters.largestFoldWrite = Math.max(this.counters.largestFoldWrite, this.sinceWrite);
       const purges = this.purgesKnown;
       this.purgesKnown = new Map();
       this.sinceWrite = 0;
@@ -408,7 +428,12 @@ export class VersionBuilder {
       if (this.options.afterBatch?.(this.counters)) this.halted = true;
       // Not awaited: Redis applies one write while the next batches are folded (one write queued
       // at a time; what is folded meanwhile goes with the next). The runner waits for `reached`.
-      if ((this.sinceWrite >= FLUSH_RECORDS || this.atLimit()) && !this.writeQueued) void this.write();
+      if (this.sinceWrite >= this.flushRecords && this.writeQueued) {
+        // The queued write has not started (one is in flight): wait until it takes what is folded,
+        // so no write holds much more than `flushRecords` however slow Redis is.
+        await beating(heartbeat, this.queuedAfter);
+      }
+      if ((this.sinceWrite >= this.flushRecords || this.atLimit()) && !this.writeQueued) void this.write();
       else if (this.budget.heapUsed() > this.budget.maxBytes) await beating(heartbeat, this.spill());
       await heartbeat();
       return;

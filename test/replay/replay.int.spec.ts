@@ -126,6 +126,21 @@ describe('replay rebuilds the projection blue/green, exactly', () => {
     expect(diffSnapshots(baseline, await snapshotVersion(redis, k.version(live + 1)))).toEqual([]);
   });
 
+  it('a fresh fold written in many writes, each applied while the next batches fold, gives exactly the live KPIs', { timeout: 120_000 }, async () => {
+    const k = keysFor(config.redisPrefix);
+    const live = await currentVersion(redis, k);
+    const flushRecords = 40;
+    const result = await runReplay(deps(), { maxBytesPerPartition: 4_096, flushRecords });
+    expect(result).toMatchObject({ status: 'switched', version: live + 1, previous: live, resumed: false });
+    expect(result.counters.foldSpilledAt).toBeNull();
+    expect(result.counters.records).toBe(await highWatermarkTotal(kafka, topic()));
+    // a write per fetched batch or two (the broker hands out the producer's batches whole, whatever the fetch size)
+    expect(result.counters.foldWrites).toBeGreaterThanOrEqual(3);
+    // a queued write takes what is folded until the one in flight ends, and no more than its window and a batch
+    expect(result.counters.largestFoldWrite).toBeLessThan(result.counters.records / 2);
+    expect(diffSnapshots(baseline, await snapshotVersion(redis, k.version(live + 1)))).toEqual([]);
+  });
+
   it('an interrupted replay leaves a checkpoint and resumes to the exact KPIs', { timeout: 120_000 }, async () => {
     const k = keysFor(config.redisPrefix);
     const live = await currentVersion(redis, k);
