@@ -428,9 +428,9 @@ export class VersionBuilder {
       if (this.options.afterBatch?.(this.counters)) this.halted = true;
       // Not awaited: Redis applies one write while the next batches are folded (one write queued
       // at a time; what is folded meanwhile goes with the next). The runner waits for `reached`.
-      if (this.sinceWrite >= this.flushRecords && this.writeQueued) {
-        // The queued write has not started (one is in flight): wait until it takes what is folded,
-        // so no write holds much more than `flushRecords` however slow Redis is.
+      if (this.sinceWrite >= 2 * this.flushRecords && this.writeQueued) {
+        // The queued write has not started (one is in flight) and holds two windows already: wait
+        // until it takes what is folded, so no write outgrows that however slow Redis is.
         await beating(heartbeat, this.queuedAfter);
       }
       if ((this.sinceWrite >= this.flushRecords || this.atLimit()) && !this.writeQueued) void this.write();
