@@ -228,7 +228,7 @@ export class VersionBuilder {
   setLimit(limit: ReadonlyMap<number, number>): void {
     this.check();
     this.limit = new Map(limit);
-    if (this.state && this.atLimit()) void this.write();
+    if (this.state && this.atLimit()) void this.writeFolded();
     const resume = [...this.paused].filter((p) => this.next(p) < (this.limit!.get(p) ?? Infinity));
     if (resume.length === 0) return;
     for (const p of resume) this.paused.delete(p);
@@ -261,7 +261,7 @@ export class VersionBuilder {
     this.halted = true;
     await this.consumer.disconnect();
     if (this.state) {
-      await this.write();
+      await this.writeFolded();
       this.writer?.disconnect();
       this.writer = undefined;
       this.check();
@@ -287,6 +287,14 @@ export class VersionBuilder {
     if (!this.limit) return false;
     for (const [partition, offset] of this.folded) if (offset < (this.limit.get(partition) ?? Infinity)) return false;
     return true;
+  }
+
+  /**
+   * Everything folded so far is written once this settles: by the write already queued (it drains
+   * when it starts), else by a new one. At most one write waits behind the one in flight.
+   */
+  private writeFolded(): Promise<void> {
+    return this.writeQueued ? this.writing : this.write();
   }
 
   /**
@@ -430,7 +438,8 @@ export class VersionBuilder {
       // at a time; what is folded meanwhile goes with the next). The runner waits for `reached`.
       if (this.sinceWrite >= 2 * this.flushRecords && this.writeQueued) {
         // The queued write has not started (one is in flight) and holds two windows already: wait
-        // until it takes what is folded, so no write outgrows that however slow Redis is.
+        // until it takes what is folded, so no write holds much more than that and the batches
+        // folding concurrently, however slow Redis is.
         await beating(heartbeat, this.queuedAfter);
       }
       if ((this.sinceWrite >= this.flushRecords || this.atLimit()) && !this.writeQueued) void this.write();
@@ -502,7 +511,7 @@ export class VersionBuilder {
       while (this.foldsInFlight > 0) await new Promise<void>((resolve) => (this.foldsSettled = resolve));
       this.foldsSettled = undefined;
       const heapUsed = this.budget.heapUsed();
-      await this.write();
+      await this.writeFolded();
       if (this.failure) return; // the build stops with it (check())
       this.counters.foldSpilledAt = this.counters.records;
       this.held.add(this.state!.heldFlags());
