@@ -32,10 +32,8 @@ import { EmailMetaLoader } from '../processors/projector/meta-loader.js';
 import { projectBatch, type BatchOutcome, type BatchTarget } from '../processors/projector/project-batch.js';
 import { decodeRecords } from '../processors/decode-records.js';
 import { gateBatch, refusedByReason } from '../processors/gate/gate-batch.js';
-import { firstOccurrences } from '../processors/projector/dedupe.js';
-import { fold } from '../processors/projector/fold.js';
-import { horizonRuns } from '../processors/projector/horizon-runs.js';
-import { emailMetaOrg, outlivesPurge, type EmailMeta } from '../processors/projector/email-meta.js';
+import type { EmailMeta } from '../processors/projector/email-meta.js';
+import { foldCollected } from './fresh-fold.js';
 import { dayOf } from '../projections/keys.js';
 import { FoldState } from '../projections/projector/fold-state.js';
 import { HeldFlags } from '../projections/projector/held-flags.js';
@@ -374,21 +372,19 @@ export class VersionBuilder {
       const before = this.purgesKnown.get(orgId);
       if (before === undefined || known < before) this.purgesKnown.set(orgId, known);
     }
-    const state = this.state!;
-    const fresh = firstOccurrences(collected).filter((r) => !state.hasSeen(this.seenKey(r.event.occurredAt), r.event.eventId));
-    // The emails first sent in this batch, as the fold read them: the meta of its later runs and batches.
-    const sends = new Map<string, EmailMeta>();
-    const now = Math.floor(Date.now() / 1000);
-    // run by run where an email's events cross its horizon, as the per-batch path (horizon-runs.ts)
-    for (const run of horizonRuns(fresh, this.metas, o.historyDays)) {
-      const delta = fold(run.map((r) => r.event), this.metas, o.keys, { machineClickSeconds: o.machineClickSeconds, historyDays: o.historyDays }, sends);
-      state.merge(delta, now);
-    }
-    for (const [key, meta] of sends) {
-      // as the live projector's lookup (meta-loader.ts): a send at or before its org's purge (accepted
-      // after the org was enabled again, dated before) is not remembered for later batches
-      if (outlivesPurge(meta, o.control.history.purgedAt(emailMetaOrg(key)))) this.metas.set(key, meta);
-    }
+    const fresh = foldCollected(
+      {
+        state: this.state!,
+        metas: this.metas,
+        keys: o.keys,
+        machineClickSeconds: o.machineClickSeconds,
+        historyDays: o.historyDays,
+        seenKey: (ms) => this.seenKey(ms),
+        purgedAt: (orgId) => o.control.history.purgedAt(orgId),
+      },
+      collected,
+      Math.floor(Date.now() / 1000),
+    );
     this.folded.set(partition, Number(records[records.length - 1]!.offset) + 1);
     this.sinceWrite += records.length;
     const c = this.counters;
