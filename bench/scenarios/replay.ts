@@ -1,6 +1,7 @@
 import { createRedis } from '../../core/redis.js';
 import { runReplay } from '../../replay/replay-runner.js';
 import { freshSinks } from '../env.js';
+import { foldAlone } from '../fold-alone.js';
 import { progress } from '../progress.js';
 import { commandUsec, redisCpuMicros, usecBetween } from '../redis-cpu.js';
 import { orgDayTotals } from '../projection-totals.js';
@@ -17,6 +18,8 @@ export async function replayScenario(ctx: BenchContext): Promise<ScenarioResult>
   const name = 'replay';
   const rows: ScenarioResult['rows'] = [];
   const checks: ScenarioResult['checks'] = [];
+  let foldCollected: number | undefined;
+  let foldRate: number | undefined;
   // The write path of the live projector (one script per batch) first, as the baseline of the same run.
   for (const writePath of ['per-batch', 'fold'] as const) {
     const sinks = freshSinks(ctx.config);
@@ -41,6 +44,10 @@ export async function replayScenario(ctx: BenchContext): Promise<ScenarioResult>
       const totals = await orgDayTotals(redis, sinks.redisPrefix, ['emails', 'opens', 'clicks'], result.version);
       const rate = ratePerSecond(result.counters.records, result.elapsedMs);
       progress(`replay (${writePath}): ${Math.round(rate)} ev/s`);
+      if (writePath === 'fold') {
+        foldCollected = result.counters.collected;
+        foldRate = rate;
+      }
       rows.push({
         scenario: name,
         metric: writePath === 'fold' ? 'replay into a fresh projection' : 'baseline: replay with the per-batch script',
@@ -81,5 +88,18 @@ export async function replayScenario(ctx: BenchContext): Promise<ScenarioResult>
       redis.disconnect();
     }
   }
+  progress(`replay: the fold alone, in this process (no Kafka, no Redis), over ${ctx.workload.emails.length} records`);
+  const alone = await foldAlone(ctx.workload.control, ctx.workload.emails, ctx.config);
+  const aloneRate = ratePerSecond(alone.records, alone.wallMs);
+  rows.push({
+    scenario: name,
+    metric: 'the fold alone: decode, gate, fold in memory (no Kafka, no Redis)',
+    value: aloneRate,
+    unit: 'ev/s',
+    reference: 'ceiling of the replay',
+    note: `${(alone.cpuMicros / Math.max(1, alone.records)).toFixed(1)} µs CPU per record, garbage collection ${((100 * alone.gcMs) / Math.max(1, alone.wallMs)).toFixed(0)}% of ${(alone.wallMs / 1000).toFixed(2)} s; the replay's fold ran at ${foldRate === undefined ? '?' : (foldRate / aloneRate).toFixed(2)}× it`,
+  });
+  // the same fold as the replay's: it must fold exactly the events the replay collected
+  checks.push(check(name, 'the fold alone: events folded', alone.folded, foldCollected ?? -1));
   return { rows, checks };
 }
