@@ -11,9 +11,9 @@ import { decodeRecords } from '../processors/decode-records.js';
 import { ControlHistory } from '../processors/gate/control-history.js';
 import { gateBatch } from '../processors/gate/gate-batch.js';
 import type { EmailMeta } from '../processors/projector/email-meta.js';
-import { dayOf, keysFor } from '../projections/keys.js';
+import { keysFor } from '../projections/keys.js';
 import { FoldState } from '../projections/projector/fold-state.js';
-import { foldCollected } from '../replay/fresh-fold.js';
+import { foldCollected, seenKeys } from '../replay/fresh-fold.js';
 import { FLUSH_RECORDS } from '../replay/version-builder.js';
 import { EventCodec } from '../schemas/codec.js';
 import { isControlEvent, type AnyEvent } from '../schemas/events.js';
@@ -30,7 +30,6 @@ export interface FoldAloneResult {
   gcMs: number;
 }
 
-const DAY_MS = 86_400_000;
 /** about what one 4 MiB fetch of a fresh replay holds of the bench's records */
 const BATCH_RECORDS = 10_000;
 
@@ -42,19 +41,13 @@ export async function foldAlone(control: readonly RawRecord[], emails: readonly 
     if (isControlEvent(event)) history.apply(event);
   }
   const keys = keysFor('bench-fold-alone').version(2);
-  const seenKeys = new Map<number, string>();
   const fold = {
     state: new FoldState(),
     metas: new Map<string, EmailMeta>(),
     keys,
     machineClickSeconds: settings.machineClickSeconds,
     historyDays: settings.historyDays,
-    seenKey: (ms: number): string => {
-      const day = Math.floor(ms / DAY_MS);
-      let key = seenKeys.get(day);
-      if (key === undefined) seenKeys.set(day, (key = keys.seen(dayOf(ms))));
-      return key;
-    },
+    seenKey: seenKeys(keys),
     purgedAt: (orgId: string) => history.purgedAt(orgId),
   };
   let gcMs = 0;

@@ -5,7 +5,7 @@
  * same function with no Kafka and no Redis around it, to show what the fold alone costs.
  */
 import type { EmailEvent } from '../schemas/events.js';
-import type { VersionKeys } from '../projections/keys.js';
+import { dayOf, type VersionKeys } from '../projections/keys.js';
 import type { FoldState } from '../projections/projector/fold-state.js';
 import { firstOccurrences } from '../processors/projector/dedupe.js';
 import { fold } from '../processors/projector/fold.js';
@@ -19,7 +19,7 @@ export interface FreshFold {
   keys: VersionKeys;
   machineClickSeconds: number;
   historyDays: number;
-  /** the seen key of an event's day */
+  /** the seen key of an event's day (seenKeys) */
   seenKey: (occurredAtMs: number) => string;
   /** the org's purge the gate knew (ControlHistory.purgedAt) */
   purgedAt: (orgId: string) => number | null;
@@ -41,4 +41,17 @@ export function foldCollected<T extends { offset: number; event: EmailEvent }>(f
     if (outlivesPurge(meta, f.purgedAt(emailMetaOrg(key)))) metas.set(key, meta);
   }
   return fresh;
+}
+
+const DAY_MS = 86_400_000;
+
+/** The seen key of an event's day, built once per UTC day of the build. */
+export function seenKeys(keys: VersionKeys): (occurredAtMs: number) => string {
+  const byDay = new Map<number, string>();
+  return (ms) => {
+    const day = Math.floor(ms / DAY_MS);
+    let key = byDay.get(day);
+    if (key === undefined) byDay.set(day, (key = keys.seen(dayOf(ms))));
+    return key;
+  };
 }

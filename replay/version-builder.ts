@@ -33,8 +33,7 @@ import { projectBatch, type BatchOutcome, type BatchTarget } from '../processors
 import { decodeRecords } from '../processors/decode-records.js';
 import { gateBatch, refusedByReason } from '../processors/gate/gate-batch.js';
 import type { EmailMeta } from '../processors/projector/email-meta.js';
-import { foldCollected } from './fresh-fold.js';
-import { dayOf } from '../projections/keys.js';
+import { foldCollected, seenKeys } from './fresh-fold.js';
 import { FoldState } from '../projections/projector/fold-state.js';
 import { HeldFlags } from '../projections/projector/held-flags.js';
 import { writeDrained } from '../projections/projector/write-state.js';
@@ -158,7 +157,7 @@ export class VersionBuilder {
   private readonly folded: Map<number, number>;
   /** every first EmailSent folded: the fold's email meta (an email's events share its partition) */
   private readonly metas = new Map<string, EmailMeta>();
-  private readonly seenKeys = new Map<number, string>();
+  private readonly seenKey: (occurredAtMs: number) => string;
   /** orgId -> the smallest purgedAt its gate knew (-1 for none) since the last write */
   private purgesKnown = new Map<string, number>();
   private sinceWrite = 0;
@@ -177,6 +176,7 @@ export class VersionBuilder {
     if (options.fresh) this.state = new FoldState();
     this.budget = options.foldBudget ?? foldBudget(0);
     this.flushRecords = options.flushRecords ?? FLUSH_RECORDS;
+    this.seenKey = seenKeys(options.keys);
     this.groupId = `${options.groupPrefix}.replay.${randomBytes(6).toString('hex')}`;
     this.consumer = options.kafka.consumer({
       groupId: this.groupId,
@@ -347,13 +347,6 @@ export class VersionBuilder {
     return this.writing;
   }
 
-  private seenKey(ms: number): string {
-    const day = Math.floor(ms / DAY_MS);
-    let key = this.seenKeys.get(day);
-    if (key === undefined) this.seenKeys.set(day, (key = this.options.keys.seen(dayOf(ms))));
-    return key;
-  }
-
   /** A fresh build's batch: decode, gate, de-duplicate and fold in memory; write at the thresholds. */
   private async foldBatch(partition: number, records: EachBatchPayload['batch']['messages']): Promise<void> {
     const o = this.options;
@@ -379,7 +372,7 @@ export class VersionBuilder {
         keys: o.keys,
         machineClickSeconds: o.machineClickSeconds,
         historyDays: o.historyDays,
-        seenKey: (ms) => this.seenKey(ms),
+        seenKey: this.seenKey,
         purgedAt: (orgId) => o.control.history.purgedAt(orgId),
       },
       collected,

@@ -126,9 +126,9 @@ export async function writeDrained(conn: Redis, drained: DrainedState, write: St
       addKey(key, fields, drained.incr.get(key));
     }
     for (const [key, incr] of drained.incr) {
+      // a key not set in this drain, or a huge one whose HSETs went on their own above
       const fields = drained.set.get(key);
-      if (fields === undefined) addKey(key, undefined, incr);
-      else if (fields.size > CHUNK) addKey(key, undefined, incr); // its HSETs went on their own above
+      if (fields === undefined || fields.size > CHUNK) addKey(key, undefined, incr);
     }
     flush();
     for (const [key, members] of drained.add) {
