@@ -10,7 +10,7 @@
  */
 
 import { randomFillSync } from 'node:crypto';
-import { GCM_NONCE_BYTES, GCM_TAG_BYTES, gcmOpen, gcmOpenAll, gcmSeal, gcmSealAll } from './gcm.js';
+import { GCM_NONCE_BYTES, GCM_TAG_BYTES, gcmOpen, gcmOpenAll, gcmSeal, gcmSealSpans } from './gcm.js';
 
 export const FIELD_ALGORITHM = 'A256GCM';
 export const NONCE_BYTES = GCM_NONCE_BYTES;
@@ -30,17 +30,6 @@ function freshNonce(): Buffer {
   const nonce = pool.subarray(next, next + NONCE_BYTES);
   next += NONCE_BYTES;
   return nonce;
-}
-
-/** `count` nonces copied out of the pool (a refill mid-way must not change the earlier ones). */
-function freshNonces(count: number): Buffer[] {
-  const out = Buffer.allocUnsafe(count * NONCE_BYTES);
-  const nonces: Buffer[] = [];
-  for (let i = 0; i < count; i++) {
-    freshNonce().copy(out, i * NONCE_BYTES);
-    nonces.push(out.subarray(i * NONCE_BYTES, (i + 1) * NONCE_BYTES));
-  }
-  return nonces;
 }
 
 /** Why a field could not be opened; callers turn it into a dead letter or a gate reason. */
@@ -78,15 +67,46 @@ export function openField(key: Buffer, sealed: string, eventId: string, path: st
 /** [path, value] of one event's field. */
 export type FieldEntry = readonly [path: string, value: string];
 
-/** sealField for several fields of one event at once (one cipher call for all of them). */
+/** What sealFields lays its fields out in, and seals into: reused, sealing is synchronous. */
+let fieldsIn = Buffer.allocUnsafe(4096);
+let fieldsOut: Buffer = Buffer.allocUnsafe(4096);
+
+/**
+ * sealField for several fields of one event at once: one cipher call for all of them, and no
+ * Buffer per field (each field's associated data and text are written into one reused buffer,
+ * sealed into another, and read out as base64url): on the pixel path, the Buffers cost more than
+ * the AES (bench/RESULTS.md, nineteenth session).
+ */
 export function sealFields(key: Buffer, eventId: string, fields: readonly FieldEntry[]): string[] {
-  if (fields.length === 0) return [];
-  const nonces = freshNonces(fields.length);
-  const sealed = gcmSealAll(
-    key,
-    fields.map(([path, value], i) => ({ nonce: nonces[i]!, plaintext: Buffer.from(value, 'utf8'), aad: fieldAad(eventId, path) })),
-  );
-  return sealed.map((bytes) => bytes.toString('base64url'));
+  const count = fields.length;
+  if (count === 0) return [];
+  let bound = 0;
+  for (const [path, value] of fields) bound += 3 * (eventId.length + 1 + path.length + value.length);
+  if (fieldsIn.length < bound) fieldsIn = Buffer.allocUnsafe(Math.max(bound, 2 * fieldsIn.length));
+  const spans = new Array<number>(4 * count);
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const [path, value] = fields[i]!;
+    spans[4 * i] = at;
+    at += fieldsIn.write(eventId, at, 'utf8');
+    fieldsIn[at++] = 0x3a; // ':'
+    at += fieldsIn.write(path, at, 'utf8');
+    spans[4 * i + 1] = at;
+    spans[4 * i + 2] = at;
+    at += fieldsIn.write(value, at, 'utf8');
+    spans[4 * i + 3] = at;
+  }
+  if (next + count * NONCE_BYTES > pool.length) {
+    randomFillSync(pool);
+    next = 0;
+  }
+  const noncesAt = next;
+  next += count * NONCE_BYTES;
+  const sealed = gcmSealSpans(key, { src: fieldsIn, spans, count, nonces: pool, noncesAt }, fieldsOut);
+  fieldsOut = sealed.out;
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) out.push(fieldsOut.toString('base64url', i === 0 ? 0 : sealed.ends[i - 1], sealed.ends[i]));
+  return out;
 }
 
 /** openField for several fields of one event at once; throws FieldCipherError when one does not open. */

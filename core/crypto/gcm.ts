@@ -95,13 +95,20 @@ class Ghash {
   y3 = 0;
   constructor(private readonly table: Uint32Array) {}
 
-  /** Absorbs `data` zero-padded to a whole number of blocks. */
-  update(data: Uint8Array): void {
-    const n = data.length;
-    for (let at = 0; at < n; at += BLOCK) {
+  /** Absorbs `data[start..end)` zero-padded to a whole number of blocks. */
+  update(data: Uint8Array, start = 0, end = data.length): void {
+    const n = end;
+    for (let at = start; at < n; at += BLOCK) {
       if (at + BLOCK <= n) this.block(word(data, at), word(data, at + 4), word(data, at + 8), word(data, at + 12));
       else this.block(partialWord(data, at, n), partialWord(data, at + 4, n), partialWord(data, at + 8, n), partialWord(data, at + 12, n));
     }
+  }
+
+  reset(): void {
+    this.y0 = 0;
+    this.y1 = 0;
+    this.y2 = 0;
+    this.y3 = 0;
   }
 
   /** The length block: bit lengths of the associated data and the ciphertext. */
@@ -164,54 +171,113 @@ export interface GcmOpenInput {
 }
 
 /**
- * For each value, E(J0) followed by its keystream (J0+1, …), all from ONE ECB call: the call, not
- * the AES, is what costs, so an event's fields are sealed or opened together. `starts[i]` is where
- * value i's blocks begin.
+ * Values laid out in one buffer, for a caller that seals many short values (an event's fields)
+ * without a Buffer per plaintext, associated data and result: value i's associated data is
+ * `src[spans[4i] .. spans[4i+1])`, its plaintext `src[spans[4i+2] .. spans[4i+3])`, its nonce
+ * `nonces[noncesAt + 12i ..]`.
  */
-function keystreams(state: KeyState, nonces: readonly Uint8Array[], lengths: readonly number[]): { stream: Buffer; starts: number[] } {
+export interface GcmSpans {
+  src: Uint8Array;
+  spans: ArrayLike<number>;
+  count: number;
+  nonces: Uint8Array;
+  noncesAt: number;
+}
+
+/** The counter blocks of the values being sealed or opened, reused (both are synchronous). */
+let counters = Buffer.allocUnsafe(64 * BLOCK);
+
+/**
+ * For each of `count` values, E(J0) followed by its keystream (J0+1, …), all from ONE ECB call:
+ * the call, not the AES, is what costs, so an event's fields are sealed or opened together.
+ * `nonceInto(v, at)` writes value v's nonce at `counters[at]`, `lengthOf(v)` is its text's length;
+ * `starts[v]` is where value v's blocks begin in the stream.
+ */
+function keystreams(state: KeyState, count: number, nonceInto: (v: number, at: number) => void, lengthOf: (v: number) => number): { stream: Buffer; starts: number[] } {
   const starts: number[] = [];
   let blocks = 0;
-  for (const length of lengths) {
+  for (let v = 0; v < count; v++) {
     starts.push(blocks * BLOCK);
-    blocks += 1 + Math.ceil(length / BLOCK);
+    blocks += 1 + Math.ceil(lengthOf(v) / BLOCK);
   }
-  const counters = Buffer.allocUnsafe(blocks * BLOCK);
-  for (let v = 0; v < nonces.length; v++) {
-    const count = 1 + Math.ceil(lengths[v]! / BLOCK);
-    for (let i = 0; i < count; i++) {
-      const at = starts[v]! + i * BLOCK;
-      counters.set(nonces[v]!, at);
+  if (counters.length < blocks * BLOCK) counters = Buffer.allocUnsafe(Math.max(blocks * BLOCK, 2 * counters.length));
+  for (let v = 0; v < count; v++) {
+    const per = 1 + Math.ceil(lengthOf(v) / BLOCK);
+    for (let i = 0, at = starts[v]!; i < per; i++, at += BLOCK) {
+      nonceInto(v, at);
       counters.writeUInt32BE(i + 1, at + GCM_NONCE_BYTES);
     }
   }
-  return { stream: state.ecb.update(counters), starts };
+  return { stream: state.ecb.update(counters.subarray(0, blocks * BLOCK)), starts };
+}
+
+/**
+ * nonce | ciphertext | tag of each value, as node's aes-256-gcm would produce them, one after the
+ * other in `out` (grown when short); `ends[i]` is where value i's ends. One ECB call for all the
+ * values' counter blocks (E(J0), then J0+1, …): the call, not the AES, is what costs.
+ */
+export function gcmSealSpans(key: Buffer, values: GcmSpans, out: Buffer): { out: Buffer; ends: number[] } {
+  const { src, spans, count, nonces, noncesAt } = values;
+  let size = 0;
+  for (let v = 0; v < count; v++) size += GCM_NONCE_BYTES + spans[4 * v + 3]! - spans[4 * v + 2]! + GCM_TAG_BYTES;
+  if (out.length < size) out = Buffer.allocUnsafe(Math.max(size, 2 * out.length));
+  const ends: number[] = [];
+  const state = stateOf(key);
+  if (!state) {
+    let at = 0;
+    for (let v = 0; v < count; v++) {
+      const nonce = nonces.subarray(noncesAt + v * GCM_NONCE_BYTES, noncesAt + (v + 1) * GCM_NONCE_BYTES);
+      at += nativeSeal(key, nonce, src.subarray(spans[4 * v + 2], spans[4 * v + 3]), src.subarray(spans[4 * v], spans[4 * v + 1])).copy(out, at);
+      ends.push(at);
+    }
+    return { out, ends };
+  }
+  const { stream, starts } = keystreams(
+    state,
+    count,
+    (v, at) => {
+      for (let b = 0, from = noncesAt + v * GCM_NONCE_BYTES; b < GCM_NONCE_BYTES; b++) counters[at + b] = nonces[from + b]!;
+    },
+    (v) => spans[4 * v + 3]! - spans[4 * v + 2]!,
+  );
+  const ghash = new Ghash(state.table);
+  let at = 0;
+  for (let v = 0; v < count; v++) {
+    const j0 = starts[v]!;
+    const aadStart = spans[4 * v]!;
+    const aadEnd = spans[4 * v + 1]!;
+    const textStart = spans[4 * v + 2]!;
+    const n = spans[4 * v + 3]! - textStart;
+    const nonceAt = noncesAt + v * GCM_NONCE_BYTES;
+    for (let i = 0; i < GCM_NONCE_BYTES; i++) out[at + i] = nonces[nonceAt + i]!;
+    const body = at + GCM_NONCE_BYTES;
+    for (let i = 0; i < n; i++) out[body + i] = src[textStart + i]! ^ stream[j0 + BLOCK + i]!;
+    ghash.reset();
+    ghash.update(src, aadStart, aadEnd);
+    ghash.update(out, body, body + n);
+    ghash.lengths(aadEnd - aadStart, n);
+    const tagAt = body + n;
+    ghash.digest(out, tagAt);
+    for (let i = 0; i < GCM_TAG_BYTES; i++) out[tagAt + i] = out[tagAt + i]! ^ stream[j0 + i]!;
+    at = tagAt + GCM_TAG_BYTES;
+    ends.push(at);
+  }
+  return { out, ends };
 }
 
 /** nonce | ciphertext | tag for each input, as node's aes-256-gcm would produce them. */
 export function gcmSealAll(key: Buffer, inputs: readonly GcmSealInput[]): Buffer[] {
   for (const input of inputs) if (input.nonce.length !== GCM_NONCE_BYTES) throw new RangeError(`GCM nonce must be ${GCM_NONCE_BYTES} bytes`);
-  const state = stateOf(key);
-  if (!state) return inputs.map((input) => nativeSeal(key, input.nonce, input.plaintext, input.aad));
-  const { stream, starts } = keystreams(
-    state,
-    inputs.map((input) => input.nonce),
-    inputs.map((input) => input.plaintext.length),
-  );
-  return inputs.map(({ nonce, plaintext, aad }, v) => {
-    const n = plaintext.length;
-    const j0 = starts[v]!;
-    const out = Buffer.allocUnsafe(GCM_NONCE_BYTES + n + GCM_TAG_BYTES);
-    out.set(nonce, 0);
-    for (let i = 0; i < n; i++) out[GCM_NONCE_BYTES + i] = plaintext[i]! ^ stream[j0 + BLOCK + i]!;
-    const ghash = new Ghash(state.table);
-    ghash.update(aad);
-    ghash.update(out.subarray(GCM_NONCE_BYTES, GCM_NONCE_BYTES + n));
-    ghash.lengths(aad.length, n);
-    const tagAt = GCM_NONCE_BYTES + n;
-    ghash.digest(out, tagAt);
-    for (let i = 0; i < GCM_TAG_BYTES; i++) out[tagAt + i] = out[tagAt + i]! ^ stream[j0 + i]!;
-    return out;
-  });
+  const spans: number[] = [];
+  let at = 0;
+  for (const { aad, plaintext } of inputs) {
+    spans.push(at, at + aad.length, at + aad.length, at + aad.length + plaintext.length);
+    at += aad.length + plaintext.length;
+  }
+  const src = Buffer.concat(inputs.flatMap(({ aad, plaintext }) => [aad, plaintext]));
+  const nonces = Buffer.concat(inputs.map(({ nonce }) => nonce));
+  const { out, ends } = gcmSealSpans(key, { src, spans, count: inputs.length, nonces, noncesAt: 0 }, Buffer.allocUnsafe(0));
+  return ends.map((end, v) => out.subarray(v === 0 ? 0 : ends[v - 1], end));
 }
 
 /** The plaintext of each input, or null for one whose tag does not authenticate it. */
@@ -221,8 +287,13 @@ export function gcmOpenAll(key: Buffer, inputs: readonly GcmOpenInput[]): Array<
   const lengths = inputs.map(({ sealed }) => Math.max(0, sealed.length - GCM_NONCE_BYTES - GCM_TAG_BYTES));
   const { stream, starts } = keystreams(
     state,
-    inputs.map(({ sealed }) => (sealed.length < GCM_NONCE_BYTES ? new Uint8Array(GCM_NONCE_BYTES) : sealed.subarray(0, GCM_NONCE_BYTES))),
-    lengths,
+    inputs.length,
+    (v, at) => {
+      const { sealed } = inputs[v]!;
+      // too short to hold a nonce: its counters are never read (it does not open)
+      if (sealed.length >= GCM_NONCE_BYTES) counters.set(sealed.subarray(0, GCM_NONCE_BYTES), at);
+    },
+    (v) => lengths[v]!,
   );
   const expected = Buffer.allocUnsafe(GCM_TAG_BYTES);
   return inputs.map(({ sealed, aad }, v) => {
