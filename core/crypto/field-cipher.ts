@@ -10,7 +10,7 @@
  */
 
 import { randomFillSync } from 'node:crypto';
-import { GCM_NONCE_BYTES, GCM_TAG_BYTES, gcmOpen, gcmOpenAll, gcmSeal, gcmSealSpans } from './gcm.js';
+import { GCM_NONCE_BYTES, GCM_TAG_BYTES, gcmOpen, gcmOpenSpans, gcmSeal, gcmSealSpans } from './gcm.js';
 
 export const FIELD_ALGORITHM = 'A256GCM';
 export const NONCE_BYTES = GCM_NONCE_BYTES;
@@ -109,14 +109,35 @@ export function sealFields(key: Buffer, eventId: string, fields: readonly FieldE
   return out;
 }
 
-/** openField for several fields of one event at once; throws FieldCipherError when one does not open. */
+/** openField for several fields of one event at once (as sealFields: one cipher call, reused buffers); throws FieldCipherError when one does not open. */
 export function openFields(key: Buffer, eventId: string, fields: readonly FieldEntry[]): string[] {
-  if (fields.length === 0) return [];
-  const inputs = fields.map(([path, value]) => ({ sealed: Buffer.from(value, 'base64url'), aad: fieldAad(eventId, path) }));
-  const short = inputs.find((input) => input.sealed.length < NONCE_BYTES + TAG_BYTES);
-  if (short) throw new FieldCipherError(`sealed value of ${short.sealed.length} bytes is shorter than nonce and tag`);
-  return gcmOpenAll(key, inputs).map((plain) => {
-    if (plain === null) throw new FieldCipherError('authentication failed (wrong key, or the value or its place was altered)');
-    return plain.toString('utf8');
-  });
+  const count = fields.length;
+  if (count === 0) return [];
+  let bound = 0;
+  for (const [path, value] of fields) bound += 3 * (eventId.length + 1 + path.length) + value.length;
+  if (fieldsIn.length < bound) fieldsIn = Buffer.allocUnsafe(Math.max(bound, 2 * fieldsIn.length));
+  const spans = new Array<number>(4 * count);
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const [path, value] = fields[i]!;
+    spans[4 * i] = at;
+    at += fieldsIn.write(eventId, at, 'utf8');
+    fieldsIn[at++] = 0x3a; // ':'
+    at += fieldsIn.write(path, at, 'utf8');
+    spans[4 * i + 1] = at;
+    spans[4 * i + 2] = at;
+    const bytes = fieldsIn.write(value, at, 'base64url');
+    if (bytes < NONCE_BYTES + TAG_BYTES) throw new FieldCipherError(`sealed value of ${bytes} bytes is shorter than nonce and tag`);
+    at += bytes;
+    spans[4 * i + 3] = at;
+  }
+  const opened = gcmOpenSpans(key, { src: fieldsIn, spans, count }, fieldsOut);
+  fieldsOut = opened.out;
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const end = opened.ends[i]!;
+    if (end < 0) throw new FieldCipherError('authentication failed (wrong key, or the value or its place was altered)');
+    out.push(fieldsOut.toString('utf8', i === 0 ? 0 : opened.ends[i - 1], end));
+  }
+  return out;
 }

@@ -21,7 +21,7 @@
  * and the NIST vectors is tested (test/core/crypto/gcm.unit.spec.ts).
  */
 
-import { createCipheriv, createDecipheriv, timingSafeEqual, type Cipher } from 'node:crypto';
+import { createCipheriv, createDecipheriv, type Cipher } from 'node:crypto';
 
 export const GCM_NONCE_BYTES = 12;
 export const GCM_TAG_BYTES = 16;
@@ -139,12 +139,28 @@ class Ghash {
     this.y3 = z3 >>> 0;
   }
 
+  /**
+   * Whether the tag at `tag[tagAt..]` is this digest XOR `mask[maskAt..]` (E(J0)): every byte
+   * compared, whatever differs, as timingSafeEqual would.
+   */
+  matches(mask: Uint8Array, maskAt: number, tag: Uint8Array, tagAt: number): boolean {
+    const diff = wordDiff(this.y0, mask, maskAt, tag, tagAt) | wordDiff(this.y1, mask, maskAt + 4, tag, tagAt + 4) | wordDiff(this.y2, mask, maskAt + 8, tag, tagAt + 8) | wordDiff(this.y3, mask, maskAt + 12, tag, tagAt + 12);
+    return diff === 0;
+  }
+
   digest(into: Buffer, at: number): void {
     into.writeUInt32BE(this.y0, at);
     into.writeUInt32BE(this.y1, at + 4);
     into.writeUInt32BE(this.y2, at + 8);
     into.writeUInt32BE(this.y3, at + 12);
   }
+}
+
+/** Non-zero when big-endian `y` XOR mask[maskAt..+4] differs from tag[tagAt..+4]; no early exit. */
+function wordDiff(y: number, mask: Uint8Array, maskAt: number, tag: Uint8Array, tagAt: number): number {
+  let diff = 0;
+  for (let b = 0; b < 4; b++) diff |= ((y >>> (24 - 8 * b)) & 0xff) ^ mask[maskAt + b]! ^ tag[tagAt + b]!;
+  return diff;
 }
 
 function word(data: Uint8Array, at: number): number {
@@ -156,18 +172,6 @@ function partialWord(data: Uint8Array, at: number, end: number): number {
   let w = 0;
   for (let i = 0; i < 4; i++) w = (w << 8) | (at + i < end ? data[at + i]! : 0);
   return w >>> 0;
-}
-
-export interface GcmSealInput {
-  nonce: Uint8Array;
-  plaintext: Uint8Array;
-  aad: Uint8Array;
-}
-
-export interface GcmOpenInput {
-  /** nonce | ciphertext | tag */
-  sealed: Uint8Array;
-  aad: Uint8Array;
 }
 
 /**
@@ -265,61 +269,89 @@ export function gcmSealSpans(key: Buffer, values: GcmSpans, out: Buffer): { out:
   return { out, ends };
 }
 
-/** nonce | ciphertext | tag for each input, as node's aes-256-gcm would produce them. */
-export function gcmSealAll(key: Buffer, inputs: readonly GcmSealInput[]): Buffer[] {
-  for (const input of inputs) if (input.nonce.length !== GCM_NONCE_BYTES) throw new RangeError(`GCM nonce must be ${GCM_NONCE_BYTES} bytes`);
-  const spans: number[] = [];
-  let at = 0;
-  for (const { aad, plaintext } of inputs) {
-    spans.push(at, at + aad.length, at + aad.length, at + aad.length + plaintext.length);
-    at += aad.length + plaintext.length;
+/**
+ * Sealed values laid out in one buffer: value v's associated data is `src[spans[4v] .. spans[4v+1])`,
+ * its nonce | ciphertext | tag `src[spans[4v+2] .. spans[4v+3])`. Their plaintexts go one after the
+ * other into `out` (grown when short); `ends[v]` is where value v's ends, or -1 when it does not
+ * open (shorter than nonce and tag, or a tag that does not authenticate it: nothing of it is
+ * written). One ECB call for all of them, as for sealing; tags are compared in constant time.
+ */
+export function gcmOpenSpans(key: Buffer, values: { src: Uint8Array; spans: ArrayLike<number>; count: number }, out: Buffer): { out: Buffer; ends: number[] } {
+  const { src, spans, count } = values;
+  const lengths: number[] = [];
+  let size = 0;
+  for (let v = 0; v < count; v++) {
+    const n = spans[4 * v + 3]! - spans[4 * v + 2]! - GCM_NONCE_BYTES - GCM_TAG_BYTES;
+    lengths.push(n);
+    size += Math.max(0, n);
   }
-  const src = Buffer.concat(inputs.flatMap(({ aad, plaintext }) => [aad, plaintext]));
-  const nonces = Buffer.concat(inputs.map(({ nonce }) => nonce));
-  const { out, ends } = gcmSealSpans(key, { src, spans, count: inputs.length, nonces, noncesAt: 0 }, Buffer.allocUnsafe(0));
-  return ends.map((end, v) => out.subarray(v === 0 ? 0 : ends[v - 1], end));
-}
-
-/** The plaintext of each input, or null for one whose tag does not authenticate it. */
-export function gcmOpenAll(key: Buffer, inputs: readonly GcmOpenInput[]): Array<Buffer | null> {
+  if (out.length < size) out = Buffer.allocUnsafe(Math.max(size, 2 * out.length));
+  const ends: number[] = [];
   const state = stateOf(key);
-  if (!state) return inputs.map(({ sealed, aad }) => (sealed.length < GCM_NONCE_BYTES + GCM_TAG_BYTES ? null : nativeOpen(key, sealed, aad)));
-  const lengths = inputs.map(({ sealed }) => Math.max(0, sealed.length - GCM_NONCE_BYTES - GCM_TAG_BYTES));
+  let at = 0;
+  if (!state) {
+    for (let v = 0; v < count; v++) {
+      const plain = lengths[v]! < 0 ? null : nativeOpen(key, src.subarray(spans[4 * v + 2], spans[4 * v + 3]), src.subarray(spans[4 * v], spans[4 * v + 1]));
+      if (plain) at += plain.copy(out, at);
+      ends.push(plain ? at : -1);
+    }
+    return { out, ends };
+  }
   const { stream, starts } = keystreams(
     state,
-    inputs.length,
-    (v, at) => {
-      const { sealed } = inputs[v]!;
-      // too short to hold a nonce: its counters are never read (it does not open)
-      if (sealed.length >= GCM_NONCE_BYTES) counters.set(sealed.subarray(0, GCM_NONCE_BYTES), at);
+    count,
+    (v, c) => {
+      // too short to hold nonce and tag: its counters are never read (it does not open)
+      for (let b = 0, from = spans[4 * v + 2]!; b < GCM_NONCE_BYTES && lengths[v]! >= 0; b++) counters[c + b] = src[from + b]!;
     },
-    (v) => lengths[v]!,
+    (v) => Math.max(0, lengths[v]!),
   );
-  const expected = Buffer.allocUnsafe(GCM_TAG_BYTES);
-  return inputs.map(({ sealed, aad }, v) => {
-    if (sealed.length < GCM_NONCE_BYTES + GCM_TAG_BYTES) return null;
+  const ghash = new Ghash(state.table);
+  for (let v = 0; v < count; v++) {
     const n = lengths[v]!;
+    if (n < 0) {
+      ends.push(-1);
+      continue;
+    }
     const j0 = starts[v]!;
-    const body = sealed.subarray(GCM_NONCE_BYTES, GCM_NONCE_BYTES + n);
-    const ghash = new Ghash(state.table);
-    ghash.update(aad);
-    ghash.update(body);
-    ghash.lengths(aad.length, n);
-    ghash.digest(expected, 0);
-    for (let i = 0; i < GCM_TAG_BYTES; i++) expected[i] = expected[i]! ^ stream[j0 + i]!;
-    if (!timingSafeEqual(expected, sealed.subarray(GCM_NONCE_BYTES + n))) return null;
-    const plain = Buffer.allocUnsafe(n);
-    for (let i = 0; i < n; i++) plain[i] = body[i]! ^ stream[j0 + BLOCK + i]!;
-    return plain;
-  });
+    const body = spans[4 * v + 2]! + GCM_NONCE_BYTES;
+    ghash.reset();
+    ghash.update(src, spans[4 * v]!, spans[4 * v + 1]!);
+    ghash.update(src, body, body + n);
+    ghash.lengths(spans[4 * v + 1]! - spans[4 * v]!, n);
+    if (!ghash.matches(stream, j0, src, body + n)) {
+      ends.push(-1);
+      continue;
+    }
+    for (let i = 0; i < n; i++) out[at + i] = src[body + i]! ^ stream[j0 + BLOCK + i]!;
+    at += n;
+    ends.push(at);
+  }
+  return { out, ends };
 }
 
+/** nonce | ciphertext | tag of one value, as node's aes-256-gcm would produce them. */
 export function gcmSeal(key: Buffer, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Buffer {
-  return gcmSealAll(key, [{ nonce, plaintext, aad }])[0]!;
+  if (nonce.length !== GCM_NONCE_BYTES) throw new RangeError(`GCM nonce must be ${GCM_NONCE_BYTES} bytes`);
+  const src = Buffer.concat([aad, plaintext]);
+  const { out, ends } = gcmSealSpans(key, { src, spans: [0, aad.length, aad.length, src.length], count: 1, nonces: nonce, noncesAt: 0 }, Buffer.allocUnsafe(0));
+  return out.subarray(0, ends[0]);
 }
 
+/** What gcmOpen lays one value out in and opens into: reused, opening is synchronous. */
+let openIn = Buffer.allocUnsafe(1024);
+let openOut: Buffer = Buffer.allocUnsafe(1024);
+
+/** The plaintext of one value, or null when its tag does not authenticate it (a tracking token: opened on every request, through reused buffers). */
 export function gcmOpen(key: Buffer, sealed: Uint8Array, aad: Uint8Array): Buffer | null {
-  return gcmOpenAll(key, [{ sealed, aad }])[0]!;
+  const size = aad.length + sealed.length;
+  if (openIn.length < size) openIn = Buffer.allocUnsafe(Math.max(size, 2 * openIn.length));
+  openIn.set(aad, 0);
+  openIn.set(sealed, aad.length);
+  const opened = gcmOpenSpans(key, { src: openIn, spans: [0, aad.length, aad.length, size], count: 1 }, openOut);
+  openOut = opened.out;
+  const end = opened.ends[0]!;
+  return end < 0 ? null : Buffer.from(openOut.subarray(0, end));
 }
 
 function nativeSeal(key: Buffer, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Buffer {

@@ -33,9 +33,18 @@ export function machineReason(facts: InteractionFacts, rules: MachineRules): Mac
   return null;
 }
 
+/** The configured patterns lowercased, once per list (this runs on every tracking request). */
+const lowered = new WeakMap<readonly string[], readonly string[]>();
+
 export function isScannerUserAgent(userAgent: string | null, patterns: readonly string[]): boolean {
   if (!userAgent) return false;
   const ua = userAgent.toLowerCase();
-  if (HUMAN_PROXIES.some((proxy) => ua.includes(proxy))) return false;
-  return patterns.some((pattern) => pattern !== '' && ua.includes(pattern.toLowerCase()));
+  for (const proxy of HUMAN_PROXIES) if (ua.includes(proxy)) return false;
+  let lower = lowered.get(patterns);
+  if (!lower) {
+    lower = patterns.filter((pattern) => pattern !== '').map((pattern) => pattern.toLowerCase());
+    lowered.set(patterns, lower);
+  }
+  for (const pattern of lower) if (ua.includes(pattern)) return true;
+  return false;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { randomBytes } from 'node:crypto';
+import { createDecipheriv, randomBytes } from 'node:crypto';
 import { FieldCipherError, NONCE_BYTES, openField, sealField, TAG_BYTES } from '../../../core/crypto/field-cipher.js';
 import { newDataKey, unwrapDataKey, wrapDataKey } from '../../../core/crypto/master-keys.js';
 
@@ -73,6 +73,24 @@ describe('sealing and opening an event’s fields together', () => {
     expect(sealed.map((value, i) => openField(key, value, EVENT, fields[i]![0]))).toEqual(fields.map(([, value]) => value));
     const single = fields.map(([path, value]) => [path, sealField(key, value, EVENT, path)] as const);
     expect(openFields(key, EVENT, single)).toEqual(fields.map(([, value]) => value));
+  });
+
+  it('seals many fields of every length around block edges in one call, each as node’s GCM opens it, and opens them back in one call', async () => {
+    const { sealFields, openFields } = await import('../../../core/crypto/field-cipher.js');
+    const key = randomBytes(32);
+    // past the key's first sighting: the table path, not node's GCM
+    sealFields(key, EVENT, [['warm', 'up']]);
+    const fields = Array.from({ length: 41 }, (_, n) => [`f${n}.é`, 'ü'.repeat(n % 7) + 'x'.repeat(n)] as const);
+    const sealed = sealFields(key, EVENT, fields);
+    fields.forEach(([path, value], i) => {
+      const bytes = Buffer.from(sealed[i]!, 'base64url');
+      const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, NONCE_BYTES));
+      decipher.setAAD(Buffer.from(`${EVENT}:${path}`, 'utf8'));
+      decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+      const plain = Buffer.concat([decipher.update(bytes.subarray(NONCE_BYTES, bytes.length - TAG_BYTES)), decipher.final()]);
+      expect(plain.toString('utf8')).toBe(value);
+    });
+    expect(openFields(key, EVENT, fields.map(([path], i) => [path, sealed[i]!] as const))).toEqual(fields.map(([, value]) => value));
   });
 
   it('refuses the whole batch when one field does not open, or is too short', async () => {
