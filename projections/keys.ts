@@ -94,6 +94,7 @@
  */
 
 import { hash } from 'node:crypto';
+import { perUtcDay } from '../core/utc-day.js';
 import { idCharsProblem } from '../schemas/ids.js';
 import { RECIPIENT_TYPES, type RecipientType } from '../schemas/events.js';
 
@@ -192,9 +193,7 @@ export type RollupField = (typeof ROLLUP_FIELDS)[number];
 export { hourOfWeekUtc } from './local-hour.js';
 
 /** YYYYMMDD of an epoch-ms time in UTC: the day bucket of every daily key. */
-export function dayOf(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10).replaceAll('-', '');
-}
+export const dayOf: (ms: number) => string = perUtcDay((ms) => new Date(ms).toISOString().slice(0, 10).replaceAll('-', ''));
 
 /**
  * The latest day bucket (YYYYMMDD) whose daily keys have expired at `now`: a day's keys expire at

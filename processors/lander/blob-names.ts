@@ -5,6 +5,8 @@
  * a rewrite after a crash land on the same names. Ids are URI-encoded so a '/' can't add a level.
  */
 
+import { perUtcDay } from '../../core/utc-day.js';
+
 export interface BlobNameParts {
   orgId: string;
   date: string;
@@ -23,9 +25,7 @@ export function orgBlobPrefix(orgId: string): string {
 }
 
 /** YYYY-MM-DD (UTC) of an epoch-ms time: the date level of the blob path. */
-export function blobDate(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
-}
+export const blobDate: (ms: number) => string = perUtcDay((ms) => new Date(ms).toISOString().slice(0, 10));
 
 /**
  * The oldest blob date the landing zone keeps at `now` (BLOB_RETENTION_DAYS): an older one is
