@@ -1,5 +1,7 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { LeanHistogram } from './lean-histogram.js';
 import type { SpoolOutcome } from '../producers/spool/spool-sink.js';
+import { EngagementError } from '../core/errors.js';
 
 /**
  * One registry per server instance (not prom-client's global one), so tests can build several
@@ -10,7 +12,8 @@ export interface ServerMetrics {
   eventsWritten: Counter<'type'>;
   trackingRequests: Counter<'route' | 'outcome'>;
   tokensRejected: Counter<'route'>;
-  httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  /** observed by every request (the tracking fast path's included): a LeanHistogram, not prom-client's */
+  httpDuration: LeanHistogram<'method' | 'route' | 'status_code'>;
   /** tracking records offered to the spool, by outcome (spooled, full, failed, invalid) */
   spoolAppends: Counter<'outcome'>;
   spoolWriteLosses: Counter;
@@ -70,6 +73,44 @@ export function registerSpoolGauges(metrics: ServerMetrics, source: SpoolGaugeSo
   });
 }
 
+/** A counter series' increment, as the hot paths hold it. */
+export interface CounterChild {
+  inc(): void;
+}
+
+/** Per counter, what its deferred series hold that it does not have yet. */
+const deferredOf = new WeakMap<Counter<string>, Array<() => void>>();
+
+/**
+ * A series of `counter` for a path that counts on every tracking request: its increments are
+ * summed in a plain number and added to the series when the counter is read (a scrape, or `get`,
+ * runs its collect: flushDeferred). prom-client's inc() checks and hashes the labels at every call,
+ * and two of them cost a pixel's event loop ~2.5% (bench/RESULTS.md, nineteenth session).
+ * Only for counters created with `collect: flushDeferred` (createServerMetrics' tracking counters).
+ */
+export function deferredSeries<T extends string>(counter: Counter<T>, labels: Partial<Record<T, string>>): CounterChild {
+  // a counter without the collect would never show these increments
+  if ((counter as unknown as { collect?: unknown }).collect !== flushDeferred) throw new EngagementError('internal', `counter ${(counter as unknown as { name: string }).name} does not collect deferred increments`);
+  const series = counter.labels(labels);
+  let pending = 0;
+  let flushers = deferredOf.get(counter as Counter<string>);
+  if (!flushers) deferredOf.set(counter as Counter<string>, (flushers = []));
+  flushers.push(() => {
+    if (pending === 0) return;
+    series.inc(pending);
+    pending = 0;
+  });
+  return {
+    inc() {
+      pending++;
+    },
+  };
+}
+
+function flushDeferred(this: Counter<string>): void {
+  for (const flush of deferredOf.get(this) ?? []) flush();
+}
+
 /** Every outcome of a spool append, each a series from the start: a rate or an alert on "full" needs its zero. */
 const SPOOL_APPEND_OUTCOMES = ['spooled', 'full', 'failed', 'invalid', 'no_key'] as const satisfies readonly SpoolOutcome[];
 
@@ -95,25 +136,28 @@ function createCounters(registry: Registry): ServerMetrics {
       help: 'Tracking endpoint requests by route (open, click, attachment) and outcome',
       labelNames: ['route', 'outcome'],
       registers: [registry],
+      collect: flushDeferred,
     }),
     tokensRejected: new Counter({
       name: 'engagement_tracking_tokens_rejected_total',
       help: 'Tracking tokens refused (forged, tampered, unknown key id, wrong kind)',
       labelNames: ['route'],
       registers: [registry],
+      collect: flushDeferred,
     }),
-    httpDuration: new Histogram({
-      name: 'engagement_http_request_duration_seconds',
-      help: 'HTTP request duration by route pattern',
-      labelNames: ['method', 'route', 'status_code'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers: [registry],
-    }),
+    httpDuration: new LeanHistogram(
+      'engagement_http_request_duration_seconds',
+      'HTTP request duration by route pattern',
+      ['method', 'route', 'status_code'],
+      [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      [registry],
+    ),
     spoolAppends: new Counter({
       name: 'engagement_spool_appends_total',
       help: 'Tracking records offered to the durable spool, by outcome: spooled, full (SPOOL_MAX_BYTES reached: refused), failed (disk error), invalid, no_key (no data key to seal it with)',
       labelNames: ['outcome'],
       registers: [registry],
+      collect: flushDeferred,
     }),
     spoolWriteLosses: new Counter({
       name: 'engagement_spool_write_lost_total',

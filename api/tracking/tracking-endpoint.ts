@@ -16,6 +16,7 @@ import { machineReason } from '../../producers/tracking/machine.js';
 import { redirectLocation } from '../../producers/tracking/redirect-target.js';
 import { verifyToken, type TokenPayload, type TrackingKind } from '../../producers/tracking/tokens.js';
 import type { RouteDeps } from '../routes/route-deps.js';
+import { deferredSeries, type CounterChild } from '../metrics.js';
 import type { TrackingAnswer, TrackingClient, TrackingHandler, TrackingLog } from './tracking-answer.js';
 import { idCharsProblem } from '../../schemas/ids.js';
 
@@ -29,15 +30,15 @@ export function trackingHandler(deps: RouteDeps, log: TrackingLog): TrackingHand
   const { config, metrics } = deps;
   const outcomes = (kind: TrackingKind) => {
     const route = TRACKING_ROUTE_NAMES[kind];
-    // label sets resolved once: prom-client hashes the labels on every unbound inc()
-    const bound = new Map<string, { inc(): void }>();
-    const rejected = metrics.tokensRejected.labels({ route });
+    // label sets resolved once, their increments added when scraped (api/metrics.ts deferredSeries)
+    const bound = new Map<string, CounterChild>();
+    const rejected = deferredSeries(metrics.tokensRejected, { route });
     return {
       rejected,
       outcome(outcome: string) {
         let counter = bound.get(outcome);
         if (!counter) {
-          counter = metrics.trackingRequests.labels({ route, outcome });
+          counter = deferredSeries(metrics.trackingRequests, { route, outcome });
           bound.set(outcome, counter);
         }
         counter.inc();
@@ -45,11 +46,11 @@ export function trackingHandler(deps: RouteDeps, log: TrackingLog): TrackingHand
     };
   };
   const counted = { o: outcomes('o'), c: outcomes('c'), a: outcomes('a') };
-  const spoolOutcomes = new Map<string, { inc(): void }>();
+  const spoolOutcomes = new Map<string, CounterChild>();
   const spoolOutcome = (outcome: string) => {
     let counter = spoolOutcomes.get(outcome);
     if (!counter) {
-      counter = metrics.spoolAppends.labels({ outcome });
+      counter = deferredSeries(metrics.spoolAppends, { outcome });
       spoolOutcomes.set(outcome, counter);
     }
     counter.inc();

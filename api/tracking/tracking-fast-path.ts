@@ -8,7 +8,6 @@
  * The duration metric is observed as fastify's onResponse hook would.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Histogram } from 'prom-client';
 import { TRACKING_PATHS } from '../../producers/tracking/tracking-urls.js';
 import { MAX_TOKEN_CHARS, type TrackingKind } from '../../producers/tracking/tokens.js';
 import { writeTrackingAnswer, type TrackingHandler } from './tracking-answer.js';
@@ -17,7 +16,8 @@ export interface FastPathOptions {
   handle: TrackingHandler;
   /** TRUST_PROXY: the client is the left-most X-Forwarded-For address, as fastify's request.ip */
   trustProxy: boolean;
-  httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  /** bound once per (method, route, status): api/lean-histogram.ts */
+  httpDuration: { labels(labels: { method: string; route: string; status_code: string }): { observe(seconds: number): void } };
   /** true once the server is closing: fastify then answers 503 */
   closing: () => boolean;
   /** runs its callback once the records of this turn are written to the spool (the answer goes after it) */
