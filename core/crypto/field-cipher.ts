@@ -109,6 +109,25 @@ export function sealFields(key: Buffer, eventId: string, fields: readonly FieldE
   return out;
 }
 
+/**
+ * The UTF-8 text sealed in `sealed`, base64url of nonce | ciphertext | tag, under the associated
+ * data `aad`; null when it does not open, or when `sealed` is not the canonical spelling of its
+ * bytes (base64url decoding skips junk and ignores padding bits: only the text a seal wrote is
+ * that value). Through the reused buffers of sealFields: a tracking token is opened on every request.
+ */
+export function openCanonical(key: Buffer, sealed: string, aad: Buffer): string | null {
+  const bound = aad.length + sealed.length;
+  if (fieldsIn.length < bound) fieldsIn = Buffer.allocUnsafe(Math.max(bound, 2 * fieldsIn.length));
+  aad.copy(fieldsIn, 0);
+  const at = aad.length;
+  const bytes = fieldsIn.write(sealed, at, 'base64url');
+  if (bytes < NONCE_BYTES + TAG_BYTES || fieldsIn.toString('base64url', at, at + bytes) !== sealed) return null;
+  const opened = gcmOpenSpans(key, { src: fieldsIn, spans: [0, at, at, at + bytes], count: 1 }, fieldsOut);
+  fieldsOut = opened.out;
+  const end = opened.ends[0]!;
+  return end < 0 ? null : fieldsOut.toString('utf8', 0, end);
+}
+
 /** openField for several fields of one event at once (as sealFields: one cipher call, reused buffers); throws FieldCipherError when one does not open. */
 export function openFields(key: Buffer, eventId: string, fields: readonly FieldEntry[]): string[] {
   const count = fields.length;

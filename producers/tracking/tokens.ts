@@ -19,7 +19,7 @@
  */
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { FieldCipherError, openBytes, sealBytes } from '../../core/crypto/field-cipher.js';
+import { openCanonical, sealBytes } from '../../core/crypto/field-cipher.js';
 import { RECIPIENT_TYPES, type RecipientType } from '../../schemas/events.js';
 
 export type TrackingKind = 'o' | 'c' | 'a';
@@ -67,7 +67,7 @@ function sealKey(secret: string): Buffer {
 export function signToken(payload: TokenPayload, secrets: readonly TrackingSecret[]): string {
   const signer = secrets[0];
   if (!signer) throw new Error('signToken needs at least one tracking secret');
-  const sealed = sealBytes(sealKey(signer.secret), Buffer.from(JSON.stringify(toWire(payload)), 'utf8'), Buffer.from(signer.kid, 'ascii'));
+  const sealed = sealBytes(sealKey(signer.secret), Buffer.from(JSON.stringify(toWire(payload)), 'utf8'), kidAad(signer.kid));
   return `${signer.kid}.${sealed.toString('base64url')}`;
 }
 
@@ -102,15 +102,26 @@ export function verifyToken(token: string, secrets: readonly TrackingSecret[]): 
 function openSealed(kid: string, sealed: string, secrets: readonly TrackingSecret[]): TokenPayload | null {
   const secret = secrets.find((s) => s.kid === kid);
   if (!secret) return null;
-  const bytes = Buffer.from(sealed, 'base64url');
-  // base64url decoding ignores junk and padding bits: only the canonical text is the token
-  if (bytes.toString('base64url') !== sealed) return null;
+  const text = openCanonical(sealKey(secret.secret), sealed, kidAad(kid));
+  if (text === null) return null;
   try {
-    return fromWire(JSON.parse(openBytes(sealKey(secret.secret), bytes, Buffer.from(kid, 'ascii')).toString('utf8')));
+    return fromWire(JSON.parse(text));
   } catch (error) {
-    if (error instanceof FieldCipherError || error instanceof SyntaxError) return null;
+    if (error instanceof SyntaxError) return null;
     throw error;
   }
+}
+
+/** A key id as the associated data of its tokens, made once per id (a token is opened on every request). */
+const kidAads = new Map<string, Buffer>();
+
+function kidAad(kid: string): Buffer {
+  let aad = kidAads.get(kid);
+  if (!aad) {
+    aad = Buffer.from(kid, 'ascii');
+    kidAads.set(kid, aad);
+  }
+  return aad;
 }
 
 function mac(secret: string, text: string): string {

@@ -88,6 +88,29 @@ describe('tracking tokens', () => {
     expect(verifyToken('x'.repeat(100_000), secrets)).toBeNull();
   });
 
+  it('refuses every other spelling of a valid token\'s bytes (only the text the seal wrote is the token)', () => {
+    let token = signToken(click, secrets);
+    // a sealed part whose byte length leaves padding bits in its last character
+    while (Buffer.from(token.split('.')[1]!, 'base64url').length % 3 === 0) token = signToken(click, secrets);
+    const [kid, sealed] = token.split('.') as [string, string];
+    const bytes = Buffer.from(sealed, 'base64url');
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = alphabet.indexOf(sealed.at(-1)!);
+    const spellings = [
+      `${sealed.slice(0, -1)}${alphabet[last + 1]}`, // a padding bit set
+      `${sealed.slice(0, 4)}*${sealed.slice(4)}`, // junk inside (skipped by the decoder)
+      `${sealed}==`, // padding
+      sealed.replaceAll('-', '+').replaceAll('_', '/'), // the other alphabet, when the text has either
+    ].filter((other) => other !== sealed);
+    expect(spellings.length).toBeGreaterThanOrEqual(3);
+    expect(verifyToken(token, secrets)).toEqual(click);
+    for (const other of spellings) {
+      // node decodes each to the very same bytes: only the spelling differs
+      expect(Buffer.from(other, 'base64url').equals(bytes), other).toBe(true);
+      expect(verifyToken(`${kid}.${other}`, secrets), other).toBeNull();
+    }
+  });
+
   it('refuses an unknown key id, even with a MAC made by a known secret', () => {
     const token = signToken(click, [{ kid: 'k9', secret: 'first-secret' }]);
     expect(verifyToken(token, secrets)).toBeNull();
