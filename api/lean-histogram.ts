@@ -15,6 +15,8 @@ export interface HistogramSeries {
 
 interface Series {
   labels: Record<string, string>;
+  /** false from a reset until its next observation: not exposed meanwhile (as prom-client drops it) */
+  exposed: boolean;
   /** per bucket, not cumulative */
   counts: Float64Array;
   sum: number;
@@ -56,7 +58,7 @@ export class LeanHistogram<T extends string> {
       this.labelNames.forEach((name, i) => {
         if (labels[name] !== undefined) own[name] = values[i]!;
       });
-      series = { labels: own, counts: new Float64Array(this.buckets.length), sum: 0, count: 0 };
+      series = { labels: own, exposed: false, counts: new Float64Array(this.buckets.length), sum: 0, count: 0 };
       this.series.set(key, series);
     }
     const { buckets } = this;
@@ -69,6 +71,7 @@ export class LeanHistogram<T extends string> {
         if (i < buckets.length) bound.counts[i]! += 1;
         bound.sum += value;
         bound.count += 1;
+        bound.exposed = true;
       },
     };
   }
@@ -77,8 +80,14 @@ export class LeanHistogram<T extends string> {
     this.labels(labels).observe(value);
   }
 
+  /** Zeroes every series in place: a series bound before stays valid (the fast path holds them). */
   reset(): void {
-    this.series.clear();
+    for (const series of this.series.values()) {
+      series.counts.fill(0);
+      series.sum = 0;
+      series.count = 0;
+      series.exposed = false;
+    }
   }
 
   /** What Registry#metrics formats (prom-client's getForPromString shape). */
@@ -86,6 +95,7 @@ export class LeanHistogram<T extends string> {
     const values: ExportedValue[] = [];
     const bucketName = `${this.name}_bucket`;
     for (const series of this.series.values()) {
+      if (!series.exposed) continue;
       let cumulative = 0;
       this.buckets.forEach((le, i) => {
         cumulative += series.counts[i]!;

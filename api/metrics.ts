@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type CounterConfiguration } from 'prom-client';
 import { LeanHistogram } from './lean-histogram.js';
 import type { SpoolOutcome } from '../producers/spool/spool-sink.js';
 import { EngagementError } from '../core/errors.js';
@@ -78,27 +78,31 @@ export interface CounterChild {
   inc(): void;
 }
 
-/** Per counter, what its deferred series hold that it does not have yet. */
-const deferredOf = new WeakMap<Counter<string>, Array<() => void>>();
+/** Per counter, its deferred series: what they hold that it does not have yet. */
+const deferredOf = new WeakMap<Counter<string>, Array<{ flush(): void; drop(): void }>>();
 
 /**
  * A series of `counter` for a path that counts on every tracking request: its increments are
  * summed in a plain number and added to the series when the counter is read (a scrape, or `get`,
- * runs its collect: flushDeferred). prom-client's inc() checks and hashes the labels at every call,
- * and two of them cost a pixel's event loop ~2.5% (bench/RESULTS.md, nineteenth session).
- * Only for counters created with `collect: flushDeferred` (createServerMetrics' tracking counters).
+ * runs its collect), or dropped by its reset. prom-client's inc() checks and hashes the labels at
+ * every call, and two of them cost a pixel's event loop ~2.5% (bench/RESULTS.md, nineteenth
+ * session). Only for counters made by deferringCounter (createServerMetrics' tracking counters).
  */
 export function deferredSeries<T extends string>(counter: Counter<T>, labels: Partial<Record<T, string>>): CounterChild {
+  const held = deferredOf.get(counter as Counter<string>);
   // a counter without the collect would never show these increments
-  if ((counter as unknown as { collect?: unknown }).collect !== flushDeferred) throw new EngagementError('internal', `counter ${(counter as unknown as { name: string }).name} does not collect deferred increments`);
+  if (!held) throw new EngagementError('internal', `counter ${(counter as unknown as { name: string }).name} does not collect deferred increments`);
   const series = counter.labels(labels);
   let pending = 0;
-  let flushers = deferredOf.get(counter as Counter<string>);
-  if (!flushers) deferredOf.set(counter as Counter<string>, (flushers = []));
-  flushers.push(() => {
-    if (pending === 0) return;
-    series.inc(pending);
-    pending = 0;
+  held.push({
+    flush() {
+      if (pending === 0) return;
+      series.inc(pending);
+      pending = 0;
+    },
+    drop() {
+      pending = 0;
+    },
   });
   return {
     inc() {
@@ -107,8 +111,22 @@ export function deferredSeries<T extends string>(counter: Counter<T>, labels: Pa
   };
 }
 
-function flushDeferred(this: Counter<string>): void {
-  for (const flush of deferredOf.get(this) ?? []) flush();
+/** A counter that takes deferred series: read, it adds what they hold; reset, it drops it. */
+function deferringCounter<T extends string>(config: CounterConfiguration<T>): Counter<T> {
+  const held: Array<{ flush(): void; drop(): void }> = [];
+  const counter = new Counter<T>({
+    ...config,
+    collect() {
+      for (const series of held) series.flush();
+    },
+  });
+  const reset = counter.reset.bind(counter);
+  counter.reset = () => {
+    for (const series of held) series.drop();
+    reset();
+  };
+  deferredOf.set(counter as Counter<string>, held);
+  return counter;
 }
 
 /** Every outcome of a spool append, each a series from the start: a rate or an alert on "full" needs its zero. */
@@ -131,19 +149,17 @@ function createCounters(registry: Registry): ServerMetrics {
       labelNames: ['type'],
       registers: [registry],
     }),
-    trackingRequests: new Counter({
+    trackingRequests: deferringCounter({
       name: 'engagement_tracking_requests_total',
       help: 'Tracking endpoint requests by route (open, click, attachment) and outcome',
       labelNames: ['route', 'outcome'],
       registers: [registry],
-      collect: flushDeferred,
     }),
-    tokensRejected: new Counter({
+    tokensRejected: deferringCounter({
       name: 'engagement_tracking_tokens_rejected_total',
       help: 'Tracking tokens refused (forged, tampered, unknown key id, wrong kind)',
       labelNames: ['route'],
       registers: [registry],
-      collect: flushDeferred,
     }),
     httpDuration: new LeanHistogram(
       'engagement_http_request_duration_seconds',
@@ -152,12 +168,11 @@ function createCounters(registry: Registry): ServerMetrics {
       [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       [registry],
     ),
-    spoolAppends: new Counter({
+    spoolAppends: deferringCounter({
       name: 'engagement_spool_appends_total',
       help: 'Tracking records offered to the durable spool, by outcome: spooled, full (SPOOL_MAX_BYTES reached: refused), failed (disk error), invalid, no_key (no data key to seal it with)',
       labelNames: ['outcome'],
       registers: [registry],
-      collect: flushDeferred,
     }),
     spoolWriteLosses: new Counter({
       name: 'engagement_spool_write_lost_total',

@@ -4,7 +4,7 @@
  * place: `<eventId>:<field path>` (UTF-8), so a value cannot be moved to another event or field
  * without failing authentication. Pure apart from the nonce's randomness.
  *
- * Nonces are random (96 bits) from a pooled CSPRNG buffer: one `randomFillSync` per 512 nonces
+ * Nonces are random (96 bits) from a pooled CSPRNG buffer: one `randomFillSync` per 512 nonces at most
  * instead of one per field keeps sealing cheap on the pixel path; so does the GCM of ./gcm.ts,
  * which keeps each key's cipher state instead of building an OpenSSL context per field.
  */
@@ -67,7 +67,24 @@ export function openField(key: Buffer, sealed: string, eventId: string, path: st
 /** [path, value] of one event's field. */
 export type FieldEntry = readonly [path: string, value: string];
 
-/** What sealFields lays its fields out in, and seals into: reused, sealing is synchronous. */
+/**
+ * `count` fresh nonces, at `nonces[noncesAt ..]`: from the pool when they fit in it (refilled first
+ * when its rest is too short), else from a buffer of their own (an EmailSent with hundreds of
+ * recipients seals more fields than the pool holds: they must never run past it).
+ */
+function freshNonces(count: number): { nonces: Buffer; noncesAt: number } {
+  const bytes = count * NONCE_BYTES;
+  if (bytes > pool.length) return { nonces: randomFillSync(Buffer.allocUnsafe(bytes)), noncesAt: 0 };
+  if (next + bytes > pool.length) {
+    randomFillSync(pool);
+    next = 0;
+  }
+  const noncesAt = next;
+  next += bytes;
+  return { nonces: pool, noncesAt };
+}
+
+/** What sealFields and openFields lay their fields out in, and seal or open into: reused, both are synchronous. */
 let fieldsIn = Buffer.allocUnsafe(4096);
 let fieldsOut: Buffer = Buffer.allocUnsafe(4096);
 
@@ -96,13 +113,8 @@ export function sealFields(key: Buffer, eventId: string, fields: readonly FieldE
     at += fieldsIn.write(value, at, 'utf8');
     spans[4 * i + 3] = at;
   }
-  if (next + count * NONCE_BYTES > pool.length) {
-    randomFillSync(pool);
-    next = 0;
-  }
-  const noncesAt = next;
-  next += count * NONCE_BYTES;
-  const sealed = gcmSealSpans(key, { src: fieldsIn, spans, count, nonces: pool, noncesAt }, fieldsOut);
+  const { nonces, noncesAt } = freshNonces(count);
+  const sealed = gcmSealSpans(key, { src: fieldsIn, spans, count, nonces, noncesAt }, fieldsOut);
   fieldsOut = sealed.out;
   const out: string[] = [];
   for (let i = 0; i < count; i++) out.push(fieldsOut.toString('base64url', i === 0 ? 0 : sealed.ends[i - 1], sealed.ends[i]));

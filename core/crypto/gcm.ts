@@ -180,7 +180,7 @@ function partialWord(data: Uint8Array, at: number, end: number): number {
  * `src[spans[4i] .. spans[4i+1])`, its plaintext `src[spans[4i+2] .. spans[4i+3])`, its nonce
  * `nonces[noncesAt + 12i ..]`.
  */
-export interface GcmSpans {
+interface GcmSpans {
   src: Uint8Array;
   spans: ArrayLike<number>;
   count: number;
@@ -222,6 +222,8 @@ function keystreams(state: KeyState, count: number, nonceInto: (v: number, at: n
  */
 export function gcmSealSpans(key: Buffer, values: GcmSpans, out: Buffer): { out: Buffer; ends: number[] } {
   const { src, spans, count, nonces, noncesAt } = values;
+  // a nonce read past the end would be zeros: the same nonce for every value past it
+  if (noncesAt < 0 || noncesAt + count * GCM_NONCE_BYTES > nonces.length) throw new RangeError(`${count} GCM nonces do not fit from ${noncesAt} in ${nonces.length} bytes`);
   let size = 0;
   for (let v = 0; v < count; v++) size += GCM_NONCE_BYTES + spans[4 * v + 3]! - spans[4 * v + 2]! + GCM_TAG_BYTES;
   if (out.length < size) out = Buffer.allocUnsafe(Math.max(size, 2 * out.length));

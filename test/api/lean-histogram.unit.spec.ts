@@ -37,4 +37,25 @@ describe('a histogram observed through bound series (api/lean-histogram.ts)', ()
     expect(() => lean.labels({ method: 'GET' }).observe(Number.NaN)).toThrow(TypeError);
     expect(() => new LeanHistogram('y_seconds', 'y', LABELS, [1, 0.5], [new Registry()])).toThrow(/buckets must increase/);
   });
+
+  it('after a reset, shows a series again once it is observed, through the series bound before (as prom-client does)', async () => {
+    const theirs = new Registry();
+    const ours = new Registry();
+    const reference = new Histogram({ name: 'r_seconds', help: 'r', labelNames: [...LABELS], buckets: BUCKETS, registers: [theirs] });
+    const lean = new LeanHistogram('r_seconds', 'r', LABELS, BUCKETS, [ours]);
+    const a = { method: 'GET', route: '/a', status_code: '200' };
+    const b = { method: 'GET', route: '/b', status_code: '200' };
+    const [refA, refB] = [reference.labels(a), reference.labels(b)];
+    const [leanA, leanB] = [lean.labels(a), lean.labels(b)];
+    for (const observe of [refA.observe, refB.observe, leanA.observe, leanB.observe]) observe(0.003);
+    theirs.resetMetrics();
+    ours.resetMetrics();
+    expect(await ours.metrics()).toBe(await theirs.metrics());
+    refB.observe(0.2);
+    leanB.observe(0.2);
+    const text = await ours.metrics();
+    expect(text).toBe(await theirs.metrics());
+    expect(text).toContain('r_seconds_count{method="GET",route="/b",status_code="200"} 1');
+    expect(text).not.toContain('route="/a"');
+  });
 });

@@ -31,4 +31,14 @@ describe('the API server metrics', () => {
     const plain = new Counter({ name: 'plain_total', help: 'no deferred collect', labelNames: ['outcome'], registers: [new Registry()] });
     expect(() => deferredSeries(plain, { outcome: 'x' })).toThrow(/does not collect deferred increments/);
   });
+
+  it('drops what a deferred series holds when its counter is reset, and counts on after it', async () => {
+    const metrics = createServerMetrics({ defaultMetrics: false });
+    const recorded = deferredSeries(metrics.trackingRequests, { route: 'open', outcome: 'recorded' });
+    recorded.inc();
+    recorded.inc();
+    metrics.registry.resetMetrics();
+    recorded.inc();
+    expect(await metrics.registry.metrics()).toContain('engagement_tracking_requests_total{route="open",outcome="recorded"} 1');
+  });
 });

@@ -27,6 +27,16 @@ describe('a text per UTC day, computed once per day (core/utc-day.ts)', () => {
     expect(() => day(Number.NaN)).toThrow(RangeError);
   });
 
+  it('agrees with Date at its edges: a fractional time just before 1970, and the last day a Date holds', () => {
+    const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    const day = perUtcDay(iso);
+    expect(day(-1000)).toBe('1969-12-31');
+    expect(day(-0.5)).toBe('1970-01-01');
+    expect(day(8.64e15)).toBe(iso(8.64e15));
+    expect(() => day(8.64e15 + 1)).toThrow(RangeError);
+    expect(() => day(-8.64e15 - 1)).toThrow(RangeError);
+  });
+
   it('backs the day buckets of projection keys and the dates of blob paths', () => {
     const ms = Date.UTC(2026, 1, 28, 22, 30);
     expect(dayOf(ms)).toBe('20260228');

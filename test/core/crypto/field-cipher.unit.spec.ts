@@ -93,6 +93,26 @@ describe('sealing and opening an event’s fields together', () => {
     expect(openFields(key, EVENT, fields.map(([path], i) => [path, sealed[i]!] as const))).toEqual(fields.map(([, value]) => value));
   });
 
+  it('gives each of more fields than the nonce pool holds (an EmailSent with 600 recipients) its own nonce, under a new key and a known one', async () => {
+    const { sealFields } = await import('../../../core/crypto/field-cipher.js');
+    const key = randomBytes(32);
+    const fields = Array.from({ length: 600 }, (_, i) => [`recipients.${i}.contactId`, `contact-${i}`] as const);
+    const nonces = new Set<string>();
+    // the first call meets the key (node's GCM), the next ones its table
+    for (let call = 0; call < 3; call++) {
+      const sealed = sealFields(key, EVENT, fields);
+      fields.forEach(([path, value], i) => {
+        const bytes = Buffer.from(sealed[i]!, 'base64url');
+        nonces.add(bytes.subarray(0, NONCE_BYTES).toString('hex'));
+        const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, NONCE_BYTES));
+        decipher.setAAD(Buffer.from(`${EVENT}:${path}`, 'utf8'));
+        decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+        expect(Buffer.concat([decipher.update(bytes.subarray(NONCE_BYTES, bytes.length - TAG_BYTES)), decipher.final()]).toString('utf8')).toBe(value);
+      });
+    }
+    expect(nonces.size).toBe(1800);
+  });
+
   it('refuses the whole batch when one field does not open, or is too short', async () => {
     const { sealFields, openFields } = await import('../../../core/crypto/field-cipher.js');
     const key = randomBytes(32);

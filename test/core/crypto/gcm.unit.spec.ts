@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { gcmOpen, gcmSeal } from '../../../core/crypto/gcm.js';
+import { gcmOpen, gcmSeal, gcmSealSpans } from '../../../core/crypto/gcm.js';
 
 const hex = (s: string) => Buffer.from(s, 'hex');
 
@@ -103,5 +103,13 @@ describe('AES-256-GCM with cached key state (core/crypto/gcm.ts)', () => {
     const short = randomBytes(16);
     expect(() => gcmSeal(short, randomBytes(12), Buffer.from('x'), Buffer.alloc(0))).toThrow();
     expect(() => gcmSeal(short, randomBytes(12), Buffer.from('x'), Buffer.alloc(0))).toThrow(/32-byte key/);
+  });
+
+  it('refuses to seal values whose nonces would run past the nonce buffer (they would read as zeros)', () => {
+    const key = warmKey();
+    const src = Buffer.from('aadtext');
+    expect(() => gcmSealSpans(key, { src, spans: [0, 3, 3, 7, 0, 3, 3, 7], count: 2, nonces: randomBytes(20), noncesAt: 0 }, Buffer.alloc(0))).toThrow(RangeError);
+    expect(() => gcmSealSpans(key, { src, spans: [0, 3, 3, 7], count: 1, nonces: randomBytes(24), noncesAt: 13 }, Buffer.alloc(0))).toThrow(RangeError);
+    expect(gcmSealSpans(key, { src, spans: [0, 3, 3, 7], count: 1, nonces: randomBytes(24), noncesAt: 12 }, Buffer.alloc(0)).ends).toEqual([12 + 4 + 16]);
   });
 });
