@@ -15,7 +15,7 @@ export interface HistogramSeries {
 
 interface Series {
   labels: Record<string, string>;
-  /** false from a reset until its next observation: not exposed meanwhile (as prom-client drops it) */
+  /** false until its first observation, and from a reset to the next: not exposed meanwhile (as prom-client) */
   exposed: boolean;
   /** per bucket, not cumulative */
   counts: Float64Array;
@@ -33,7 +33,10 @@ interface ExportedValue {
 export class LeanHistogram<T extends string> {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
+  /** every series bound, by its label values */
   private readonly series = new Map<string, Series>();
+  /** the series exposed, in the order of their first observation (since a reset), as prom-client orders them */
+  private readonly shown = new Map<string, Series>();
 
   constructor(
     readonly name: string,
@@ -61,7 +64,7 @@ export class LeanHistogram<T extends string> {
       series = { labels: own, exposed: false, counts: new Float64Array(this.buckets.length), sum: 0, count: 0 };
       this.series.set(key, series);
     }
-    const { buckets } = this;
+    const { buckets, shown } = this;
     const bound = series;
     return {
       observe(value: number): void {
@@ -71,7 +74,10 @@ export class LeanHistogram<T extends string> {
         if (i < buckets.length) bound.counts[i]! += 1;
         bound.sum += value;
         bound.count += 1;
-        bound.exposed = true;
+        if (!bound.exposed) {
+          bound.exposed = true;
+          shown.set(key, bound);
+        }
       },
     };
   }
@@ -82,6 +88,7 @@ export class LeanHistogram<T extends string> {
 
   /** Zeroes every series in place: a series bound before stays valid (the fast path holds them). */
   reset(): void {
+    this.shown.clear();
     for (const series of this.series.values()) {
       series.counts.fill(0);
       series.sum = 0;
@@ -94,8 +101,7 @@ export class LeanHistogram<T extends string> {
   getForPromString(): { name: string; help: string; type: string; aggregator: string; values: ExportedValue[] } {
     const values: ExportedValue[] = [];
     const bucketName = `${this.name}_bucket`;
-    for (const series of this.series.values()) {
-      if (!series.exposed) continue;
+    for (const series of this.shown.values()) {
       let cumulative = 0;
       this.buckets.forEach((le, i) => {
         cumulative += series.counts[i]!;

@@ -116,6 +116,8 @@ export function sealFields(key: Buffer, eventId: string, fields: readonly FieldE
   const { nonces, noncesAt } = freshNonces(count);
   const sealed = gcmSealSpans(key, { src: fieldsIn, spans, count, nonces, noncesAt }, fieldsOut);
   fieldsOut = sealed.out;
+  // the reused buffer keeps no personal data between calls
+  fieldsIn.fill(0, 0, at);
   const out: string[] = [];
   for (let i = 0; i < count; i++) out.push(fieldsOut.toString('base64url', i === 0 ? 0 : sealed.ends[i - 1], sealed.ends[i]));
   return out;
@@ -137,7 +139,11 @@ export function openCanonical(key: Buffer, sealed: string, aad: Buffer): string 
   const opened = gcmOpenSpans(key, { src: fieldsIn, spans: [0, at, at, at + bytes], count: 1 }, fieldsOut);
   fieldsOut = opened.out;
   const end = opened.ends[0]!;
-  return end < 0 ? null : fieldsOut.toString('utf8', 0, end);
+  if (end < 0) return null;
+  const text = fieldsOut.toString('utf8', 0, end);
+  // the reused buffer keeps no plaintext between calls
+  fieldsOut.fill(0, 0, end);
+  return text;
 }
 
 /** openField for several fields of one event at once (as sealFields: one cipher call, reused buffers); throws FieldCipherError when one does not open. */
@@ -164,11 +170,12 @@ export function openFields(key: Buffer, eventId: string, fields: readonly FieldE
   }
   const opened = gcmOpenSpans(key, { src: fieldsIn, spans, count }, fieldsOut);
   fieldsOut = opened.out;
-  const out: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const end = opened.ends[i]!;
-    if (end < 0) throw new FieldCipherError('authentication failed (wrong key, or the value or its place was altered)');
-    out.push(fieldsOut.toString('utf8', i === 0 ? 0 : opened.ends[i - 1], end));
+  const { ends } = opened;
+  try {
+    if (ends.some((end) => end < 0)) throw new FieldCipherError('authentication failed (wrong key, or the value or its place was altered)');
+    return ends.map((end, i) => fieldsOut.toString('utf8', i === 0 ? 0 : ends[i - 1], end));
+  } finally {
+    // the reused buffer keeps no plaintext between calls, whether they open or not
+    fieldsOut.fill(0, 0, Math.max(0, ...ends));
   }
-  return out;
 }

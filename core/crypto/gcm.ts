@@ -223,7 +223,7 @@ function keystreams(state: KeyState, count: number, nonceInto: (v: number, at: n
 export function gcmSealSpans(key: Buffer, values: GcmSpans, out: Buffer): { out: Buffer; ends: number[] } {
   const { src, spans, count, nonces, noncesAt } = values;
   // a nonce read past the end would be zeros: the same nonce for every value past it
-  if (noncesAt < 0 || noncesAt + count * GCM_NONCE_BYTES > nonces.length) throw new RangeError(`${count} GCM nonces do not fit from ${noncesAt} in ${nonces.length} bytes`);
+  if (!Number.isInteger(noncesAt) || !Number.isInteger(count) || noncesAt < 0 || count < 0 || noncesAt + count * GCM_NONCE_BYTES > nonces.length) throw new RangeError(`${count} GCM nonces do not fit from ${noncesAt} in ${nonces.length} bytes`);
   let size = 0;
   for (let v = 0; v < count; v++) size += GCM_NONCE_BYTES + spans[4 * v + 3]! - spans[4 * v + 2]! + GCM_TAG_BYTES;
   if (out.length < size) out = Buffer.allocUnsafe(Math.max(size, 2 * out.length));
@@ -353,7 +353,10 @@ export function gcmOpen(key: Buffer, sealed: Uint8Array, aad: Uint8Array): Buffe
   const opened = gcmOpenSpans(key, { src: openIn, spans: [0, aad.length, aad.length, size], count: 1 }, openOut);
   openOut = opened.out;
   const end = opened.ends[0]!;
-  return end < 0 ? null : Buffer.from(openOut.subarray(0, end));
+  const plain = end < 0 ? null : Buffer.from(openOut.subarray(0, end));
+  // the reused buffer keeps no plaintext (a data key unwrapped here, a token's payload)
+  if (end > 0) openOut.fill(0, 0, end);
+  return plain;
 }
 
 function nativeSeal(key: Buffer, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Buffer {

@@ -51,11 +51,14 @@ describe('a histogram observed through bound series (api/lean-histogram.ts)', ()
     theirs.resetMetrics();
     ours.resetMetrics();
     expect(await ours.metrics()).toBe(await theirs.metrics());
+    // observed in the other order than before the reset: prom-client lists them in the new order
     refB.observe(0.2);
     leanB.observe(0.2);
+    refA.observe(0.2);
+    leanA.observe(0.2);
     const text = await ours.metrics();
     expect(text).toBe(await theirs.metrics());
     expect(text).toContain('r_seconds_count{method="GET",route="/b",status_code="200"} 1');
-    expect(text).not.toContain('route="/a"');
+    expect(text.indexOf('route="/b"')).toBeLessThan(text.indexOf('route="/a"'));
   });
 });

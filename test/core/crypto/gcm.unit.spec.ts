@@ -110,6 +110,7 @@ describe('AES-256-GCM with cached key state (core/crypto/gcm.ts)', () => {
     const src = Buffer.from('aadtext');
     expect(() => gcmSealSpans(key, { src, spans: [0, 3, 3, 7, 0, 3, 3, 7], count: 2, nonces: randomBytes(20), noncesAt: 0 }, Buffer.alloc(0))).toThrow(RangeError);
     expect(() => gcmSealSpans(key, { src, spans: [0, 3, 3, 7], count: 1, nonces: randomBytes(24), noncesAt: 13 }, Buffer.alloc(0))).toThrow(RangeError);
+    for (const noncesAt of [0.5, Number.NaN, -12]) expect(() => gcmSealSpans(key, { src, spans: [0, 3, 3, 7], count: 1, nonces: randomBytes(24), noncesAt }, Buffer.alloc(0))).toThrow(RangeError);
     expect(gcmSealSpans(key, { src, spans: [0, 3, 3, 7], count: 1, nonces: randomBytes(24), noncesAt: 12 }, Buffer.alloc(0)).ends).toEqual([12 + 4 + 16]);
   });
 });
