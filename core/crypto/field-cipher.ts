@@ -89,6 +89,31 @@ let fieldsIn = Buffer.allocUnsafe(4096);
 let fieldsOut: Buffer = Buffer.allocUnsafe(4096);
 
 /**
+ * Writes each field's associated data (`<eventId>:<path>`, UTF-8) and then its value (`utf8`: the
+ * text to seal; `base64url`: the bytes of a sealed one) into fieldsIn, one field after the other.
+ * Returns where each is, as gcm.ts reads spans, and the end of what was written.
+ */
+function layOut(eventId: string, fields: readonly FieldEntry[], encoding: 'utf8' | 'base64url'): { spans: number[]; end: number } {
+  let bound = 0;
+  for (const [path, value] of fields) bound += 3 * (eventId.length + 1 + path.length + value.length);
+  if (fieldsIn.length < bound) fieldsIn = Buffer.allocUnsafe(Math.max(bound, 2 * fieldsIn.length));
+  const spans = new Array<number>(4 * fields.length);
+  let at = 0;
+  for (let i = 0; i < fields.length; i++) {
+    const [path, value] = fields[i]!;
+    spans[4 * i] = at;
+    at += fieldsIn.write(eventId, at, 'utf8');
+    fieldsIn[at++] = 0x3a; // ':'
+    at += fieldsIn.write(path, at, 'utf8');
+    spans[4 * i + 1] = at;
+    spans[4 * i + 2] = at;
+    at += fieldsIn.write(value, at, encoding);
+    spans[4 * i + 3] = at;
+  }
+  return { spans, end: at };
+}
+
+/**
  * sealField for several fields of one event at once: one cipher call for all of them, and no
  * Buffer per field (each field's associated data and text are written into one reused buffer,
  * sealed into another, and read out as base64url): on the pixel path, the Buffers cost more than
@@ -97,22 +122,7 @@ let fieldsOut: Buffer = Buffer.allocUnsafe(4096);
 export function sealFields(key: Buffer, eventId: string, fields: readonly FieldEntry[]): string[] {
   const count = fields.length;
   if (count === 0) return [];
-  let bound = 0;
-  for (const [path, value] of fields) bound += 3 * (eventId.length + 1 + path.length + value.length);
-  if (fieldsIn.length < bound) fieldsIn = Buffer.allocUnsafe(Math.max(bound, 2 * fieldsIn.length));
-  const spans = new Array<number>(4 * count);
-  let at = 0;
-  for (let i = 0; i < count; i++) {
-    const [path, value] = fields[i]!;
-    spans[4 * i] = at;
-    at += fieldsIn.write(eventId, at, 'utf8');
-    fieldsIn[at++] = 0x3a; // ':'
-    at += fieldsIn.write(path, at, 'utf8');
-    spans[4 * i + 1] = at;
-    spans[4 * i + 2] = at;
-    at += fieldsIn.write(value, at, 'utf8');
-    spans[4 * i + 3] = at;
-  }
+  const { spans, end: at } = layOut(eventId, fields, 'utf8');
   const { nonces, noncesAt } = freshNonces(count);
   const sealed = gcmSealSpans(key, { src: fieldsIn, spans, count, nonces, noncesAt }, fieldsOut);
   fieldsOut = sealed.out;
@@ -150,23 +160,10 @@ export function openCanonical(key: Buffer, sealed: string, aad: Buffer): string 
 export function openFields(key: Buffer, eventId: string, fields: readonly FieldEntry[]): string[] {
   const count = fields.length;
   if (count === 0) return [];
-  let bound = 0;
-  for (const [path, value] of fields) bound += 3 * (eventId.length + 1 + path.length) + value.length;
-  if (fieldsIn.length < bound) fieldsIn = Buffer.allocUnsafe(Math.max(bound, 2 * fieldsIn.length));
-  const spans = new Array<number>(4 * count);
-  let at = 0;
+  const { spans } = layOut(eventId, fields, 'base64url');
   for (let i = 0; i < count; i++) {
-    const [path, value] = fields[i]!;
-    spans[4 * i] = at;
-    at += fieldsIn.write(eventId, at, 'utf8');
-    fieldsIn[at++] = 0x3a; // ':'
-    at += fieldsIn.write(path, at, 'utf8');
-    spans[4 * i + 1] = at;
-    spans[4 * i + 2] = at;
-    const bytes = fieldsIn.write(value, at, 'base64url');
+    const bytes = spans[4 * i + 3]! - spans[4 * i + 2]!;
     if (bytes < NONCE_BYTES + TAG_BYTES) throw new FieldCipherError(`sealed value of ${bytes} bytes is shorter than nonce and tag`);
-    at += bytes;
-    spans[4 * i + 3] = at;
   }
   const opened = gcmOpenSpans(key, { src: fieldsIn, spans, count }, fieldsOut);
   fieldsOut = opened.out;
