@@ -40,34 +40,9 @@ export function isSealed(event: EmailEvent): event is EmailEvent & { encryption:
 /** A copy of `event` with its personal fields sealed under `key`. */
 export function sealEvent<T extends EmailEvent>(event: T, key: SealingKey): T {
   if (isSealed(event)) return event;
-  const sealed = isTracked(event) ? (sealTracked(event, key.key) as T) : transform(event, (fields) => sealFields(key.key, event.eventId, fields), 'all');
+  const sealed = transform(event, (fields) => sealFields(key.key, event.eventId, fields), 'all');
   sealed.encryption = { algorithm: FIELD_ALGORITHM, keyId: key.keyId };
   return sealed;
-}
-
-type Tracked = EmailOpened | LinkClicked | AttachmentViewed;
-
-function isTracked(event: EmailEvent): event is Tracked {
-  return event.type === 'EmailOpened' || event.type === 'LinkClicked' || event.type === 'AttachmentViewed';
-}
-
-/**
- * The events of the pixel and the redirects, sealed as transformAny seals them with scope `all`,
- * without its two walks and their closures: on the pixel path those cost about as much as the
- * cipher (bench/RESULTS.md, nineteenth session).
- */
-function sealTracked(event: Tracked, key: Buffer): Tracked {
-  const fields: FieldEntry[] = [['contactId', event.contactId]];
-  if (event.userAgent !== null) fields.push(['userAgent', event.userAgent]);
-  if (event.ipHash !== null) fields.push(['ipHash', event.ipHash]);
-  if (event.type === 'LinkClicked') fields.push(['url', event.url]);
-  const sealed = sealFields(key, event.eventId, fields);
-  let next = 0;
-  const out = { ...event, contactId: sealed[next++]! };
-  if (out.userAgent !== null) out.userAgent = sealed[next++]!;
-  if (out.ipHash !== null) out.ipHash = sealed[next++]!;
-  if (out.type === 'LinkClicked') out.url = sealed[next++]!;
-  return out;
 }
 
 /**
@@ -101,8 +76,13 @@ export function openPreference(event: ContactFollowPreferenceChanged, key: Buffe
 /** The whole set of an event's fields in `scope` at once (one cipher call: see core/crypto/gcm.ts). */
 type BatchCipher = (fields: readonly FieldEntry[]) => string[];
 
-/** Two walks of the same shape: the first lists the fields of `scope`, the second puts their results in place. */
+/**
+ * The fields of `scope` ciphered in one batch. An interaction of the pixel or the redirects in one
+ * walk (transformTracked); the other events by two walks of the same shape: the first lists the
+ * fields, the second puts their results in place.
+ */
 function transform<T extends EmailEvent>(event: T, batch: BatchCipher, scope: OpenScope): T {
+  if (isTracked(event)) return transformTracked(event, batch, scope) as T;
   const fields: FieldEntry[] = [];
   transformAny(event, (value, path) => {
     fields.push([path, value]);
@@ -113,7 +93,34 @@ function transform<T extends EmailEvent>(event: T, batch: BatchCipher, scope: Op
   return transformAny(event, () => results[next++]!, scope) as T;
 }
 
-function transformAny(event: EmailEvent, f: Cipher, scope: OpenScope): EmailEvent {
+type Tracked = EmailOpened | LinkClicked | AttachmentViewed;
+
+function isTracked(event: EmailEvent): event is Tracked {
+  return event.type === 'EmailOpened' || event.type === 'LinkClicked' || event.type === 'AttachmentViewed';
+}
+
+/**
+ * The personal fields of an interaction in `scope`, listed, ciphered and put in place in one walk:
+ * on the pixel path the generic walks and their closures cost about as much as the cipher
+ * (bench/RESULTS.md, nineteenth session).
+ */
+function transformTracked(event: Tracked, batch: BatchCipher, scope: OpenScope): Tracked {
+  const all = scope === 'all';
+  const url = event.type === 'LinkClicked' && scope !== 'gate';
+  const fields: FieldEntry[] = [['contactId', event.contactId]];
+  if (all && event.userAgent !== null) fields.push(['userAgent', event.userAgent]);
+  if (all && event.ipHash !== null) fields.push(['ipHash', event.ipHash]);
+  if (url) fields.push(['url', event.url]);
+  const results = batch(fields);
+  let next = 0;
+  const out = { ...event, contactId: results[next++]! };
+  if (all && out.userAgent !== null) out.userAgent = results[next++]!;
+  if (all && out.ipHash !== null) out.ipHash = results[next++]!;
+  if (url && out.type === 'LinkClicked') out.url = results[next++]!;
+  return out;
+}
+
+function transformAny(event: Exclude<EmailEvent, Tracked>, f: Cipher, scope: OpenScope): EmailEvent {
   const all = scope === 'all';
   const nullable = (value: string | null, path: string): string | null => (value === null ? null : f(value, path));
   switch (event.type) {
@@ -130,17 +137,6 @@ function transformAny(event: EmailEvent, f: Cipher, scope: OpenScope): EmailEven
     }
     case 'EmailReplied':
       return { ...event, contactId: f(event.contactId, 'contactId') };
-    case 'EmailOpened':
-    case 'LinkClicked':
-    case 'AttachmentViewed': {
-      const out = { ...event, contactId: f(event.contactId, 'contactId') };
-      if (all) {
-        out.userAgent = nullable(event.userAgent, 'userAgent');
-        out.ipHash = nullable(event.ipHash, 'ipHash');
-      }
-      if (out.type === 'LinkClicked' && scope !== 'gate') out.url = f(out.url, 'url');
-      return out;
-    }
     default: {
       const never: never = event;
       return never;

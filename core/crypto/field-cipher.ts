@@ -88,6 +88,11 @@ function freshNonces(count: number): { nonces: Buffer; noncesAt: number } {
 let fieldsIn = Buffer.allocUnsafe(4096);
 let fieldsOut: Buffer = Buffer.allocUnsafe(4096);
 
+/** fieldsIn, grown to hold at least `bytes`. */
+function fieldsRoom(bytes: number): void {
+  if (fieldsIn.length < bytes) fieldsIn = Buffer.allocUnsafe(Math.max(bytes, 2 * fieldsIn.length));
+}
+
 /**
  * Writes each field's associated data (`<eventId>:<path>`, UTF-8) and then its value (`utf8`: the
  * text to seal; `base64url`: the bytes of a sealed one) into fieldsIn, one field after the other.
@@ -96,7 +101,7 @@ let fieldsOut: Buffer = Buffer.allocUnsafe(4096);
 function layOut(eventId: string, fields: readonly FieldEntry[], encoding: 'utf8' | 'base64url'): { spans: number[]; end: number } {
   let bound = 0;
   for (const [path, value] of fields) bound += 3 * (eventId.length + 1 + path.length + value.length);
-  if (fieldsIn.length < bound) fieldsIn = Buffer.allocUnsafe(Math.max(bound, 2 * fieldsIn.length));
+  fieldsRoom(bound);
   const spans = new Array<number>(4 * fields.length);
   let at = 0;
   for (let i = 0; i < fields.length; i++) {
@@ -140,8 +145,7 @@ export function sealFields(key: Buffer, eventId: string, fields: readonly FieldE
  * that value). Through the reused buffers of sealFields: a tracking token is opened on every request.
  */
 export function openCanonical(key: Buffer, sealed: string, aad: Buffer): string | null {
-  const bound = aad.length + sealed.length;
-  if (fieldsIn.length < bound) fieldsIn = Buffer.allocUnsafe(Math.max(bound, 2 * fieldsIn.length));
+  fieldsRoom(aad.length + sealed.length);
   aad.copy(fieldsIn, 0);
   const at = aad.length;
   const bytes = fieldsIn.write(sealed, at, 'base64url');

@@ -340,23 +340,11 @@ export function gcmSeal(key: Buffer, nonce: Uint8Array, plaintext: Uint8Array, a
   return out.subarray(0, ends[0]);
 }
 
-/** What gcmOpen lays one value out in and opens into: reused, opening is synchronous. */
-let openIn = Buffer.allocUnsafe(1024);
-let openOut: Buffer = Buffer.allocUnsafe(1024);
-
-/** The plaintext of one value, or null when its tag does not authenticate it (a tracking token: opened on every request, through reused buffers). */
+/** The plaintext of one value, or null when its tag does not authenticate it. */
 export function gcmOpen(key: Buffer, sealed: Uint8Array, aad: Uint8Array): Buffer | null {
-  const size = aad.length + sealed.length;
-  if (openIn.length < size) openIn = Buffer.allocUnsafe(Math.max(size, 2 * openIn.length));
-  openIn.set(aad, 0);
-  openIn.set(sealed, aad.length);
-  const opened = gcmOpenSpans(key, { src: openIn, spans: [0, aad.length, aad.length, size], count: 1 }, openOut);
-  openOut = opened.out;
-  const end = opened.ends[0]!;
-  const plain = end < 0 ? null : Buffer.from(openOut.subarray(0, end));
-  // the reused buffer keeps no plaintext (a data key unwrapped here, a token's payload)
-  if (end > 0) openOut.fill(0, 0, end);
-  return plain;
+  const src = Buffer.concat([aad, sealed]);
+  const { out, ends } = gcmOpenSpans(key, { src, spans: [0, aad.length, aad.length, src.length], count: 1 }, Buffer.allocUnsafe(0));
+  return ends[0]! < 0 ? null : out.subarray(0, ends[0]);
 }
 
 function nativeSeal(key: Buffer, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Buffer {
