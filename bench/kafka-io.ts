@@ -1,12 +1,13 @@
 /** Kafka helpers of the bench: fast raw produce, topic ends, and reading a topic to its end. */
 
-import { Partitioners, type Kafka } from 'kafkajs';
+import { type Kafka } from 'kafkajs';
 import { endsOf, readTopicOffsets } from '../core/topic-offsets.js';
 import { EventCodec } from '../schemas/codec.js';
 import type { RawRecord } from './workload.js';
+import { KeyPartitioner } from '../core/kafka-partitioner.js';
 
 export async function produceRaw(kafka: Kafka, topic: string, records: readonly RawRecord[], onProgress?: (done: number) => void): Promise<void> {
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+  const producer = kafka.producer({ createPartitioner: KeyPartitioner, allowAutoTopicCreation: false });
   await producer.connect();
   try {
     const CHUNK = 10_000;

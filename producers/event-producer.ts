@@ -15,7 +15,7 @@
  */
 
 import { resetClient, startOrReset } from '../core/kafka.js';
-import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import { EngagementError } from '../core/errors.js';
 import { controlKey, emailKey, type Topics } from '../core/topics.js';
 import { EventCodec } from '../schemas/codec.js';
@@ -23,6 +23,7 @@ import type { DataKey, DataKeySource } from '../core/keys/keyring.js';
 import { isControlEvent, recipientTypeOf, type AnyEvent, type ContactFollowPreferenceChanged } from '../schemas/events.js';
 import { isSealed, isSealedPreference, sealEvent, sealPreference } from '../schemas/sealing.js';
 import { suppressionHash } from '../projections/control/suppression.js';
+import { KeyPartitioner } from '../core/kafka-partitioner.js';
 
 export interface EventProducerOptions {
   lingerMs?: number;
@@ -79,8 +80,8 @@ export class EventProducer {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      // kafkajs 2's default (Java-compatible murmur2), named so it stops warning on every start.
-      createPartitioner: Partitioners.DefaultPartitioner,
+      // kafkajs 2's default partition for every key (Java-compatible murmur2), computed without Long.
+      createPartitioner: KeyPartitioner,
     });
     this.codec = options.codec ?? new EventCodec();
     this.lingerMs = options.lingerMs ?? PRODUCER_DEFAULTS.lingerMs;

@@ -8,9 +8,10 @@
  * SpoolDrainer on the API's thread, which owns the files.
  */
 import { Worker } from 'node:worker_threads';
-import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import { startOrReset } from '../../core/kafka.js';
 import { readSpool, SPOOL_SEND_BYTES, type SpoolReadPlan, type SpoolReadResult } from './segment-reader.js';
+import { KeyPartitioner } from '../../core/kafka-partitioner.js';
 
 export interface SentRange extends SpoolReadResult {
   /** timestamp of the last message sent, null when none was */
@@ -45,7 +46,7 @@ export class KafkaSpoolSender implements SpoolSender {
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
-        createPartitioner: Partitioners.DefaultPartitioner,
+        createPartitioner: KeyPartitioner,
         retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
       });
       // a producer whose connect met a stalled broker is disconnected, not dropped (core/kafka.ts)

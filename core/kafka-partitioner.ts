@@ -1,0 +1,54 @@
+/**
+ * kafkajs's DefaultPartitioner (the Java client's murmur2 on the key), computed with 32-bit integer
+ * arithmetic. kafkajs computes the same hash with its 64-bit `Long` class, allocating several
+ * objects per key byte group, and filters the partition list on every message: in the spool's
+ * sender thread under the pixel load that was ~7% of its samples (bench/RESULTS.md). The result is
+ * the same partition for every key (a unit test compares them), so records keep their partition
+ * whichever producer wrote them. Keyless messages and messages naming a partition go to kafkajs's
+ * own partitioner.
+ */
+import { Partitioners, type ICustomPartitioner } from 'kafkajs';
+
+const SEED = 0x9747b28c;
+const M = 0x5bd1e995;
+
+/** The Java client's murmur2 of `key` (its UTF-8 bytes for a string), as a signed 32-bit integer. Pure. */
+export function murmur2(key: Buffer | string): number {
+  const data = typeof key === 'string' ? Buffer.from(key) : key;
+  const length = data.length;
+  let h = (SEED ^ length) | 0;
+  const whole = length & ~3;
+  for (let i = 0; i < whole; i += 4) {
+    let k = data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
+    k = Math.imul(k, M);
+    k ^= k >>> 24;
+    k = Math.imul(k, M);
+    h = Math.imul(h, M) ^ k;
+  }
+  switch (length & 3) {
+    case 3:
+      h ^= data[whole + 2]! << 16;
+    // falls through
+    case 2:
+      h ^= data[whole + 1]! << 8;
+    // falls through
+    case 1:
+      h ^= data[whole]!;
+      h = Math.imul(h, M);
+  }
+  h ^= h >>> 13;
+  h = Math.imul(h, M);
+  h ^= h >>> 15;
+  return h | 0;
+}
+
+/** Drop-in for `Partitioners.DefaultPartitioner`: the same partition for every message. */
+export const KeyPartitioner: ICustomPartitioner = () => {
+  const fallback = Partitioners.DefaultPartitioner();
+  return (args) => {
+    const { message, partitionMetadata } = args;
+    if (message.partition !== null && message.partition !== undefined) return message.partition;
+    if (message.key === null || message.key === undefined) return fallback(args);
+    return (murmur2(message.key) & 0x7fffffff) % partitionMetadata.length;
+  };
+};
