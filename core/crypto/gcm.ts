@@ -188,8 +188,9 @@ interface GcmSpans {
   noncesAt: number;
 }
 
-/** The counter blocks of the values being sealed or opened, reused (both are synchronous). */
-let counters = Buffer.allocUnsafe(64 * BLOCK);
+/** The counter blocks of the values being sealed or opened, reused (both are synchronous), and a view to write them by words. */
+let counters = Buffer.allocUnsafeSlow(64 * BLOCK);
+let counterWords = new DataView(counters.buffer, counters.byteOffset, counters.length);
 
 /**
  * For each of `count` values, E(J0) followed by its keystream (J0+1, …), all from ONE ECB call:
@@ -204,12 +205,24 @@ function keystreams(state: KeyState, count: number, nonceInto: (v: number, at: n
     starts.push(blocks * BLOCK);
     blocks += 1 + Math.ceil(lengthOf(v) / BLOCK);
   }
-  if (counters.length < blocks * BLOCK) counters = Buffer.allocUnsafe(Math.max(blocks * BLOCK, 2 * counters.length));
+  if (counters.length < blocks * BLOCK) {
+    counters = Buffer.allocUnsafeSlow(Math.max(blocks * BLOCK, 2 * counters.length));
+    counterWords = new DataView(counters.buffer, counters.byteOffset, counters.length);
+  }
+  const words = counterWords;
   for (let v = 0; v < count; v++) {
-    const per = 1 + Math.ceil(lengthOf(v) / BLOCK);
-    for (let i = 0, at = starts[v]!; i < per; i++, at += BLOCK) {
-      nonceInto(v, at);
-      counters.writeUInt32BE(i + 1, at + GCM_NONCE_BYTES);
+    const first = starts[v]!;
+    const end = v + 1 < count ? starts[v + 1]! : blocks * BLOCK;
+    nonceInto(v, first);
+    // the nonce's three words again in every block of the value, then the block's counter (big-endian)
+    const n0 = words.getUint32(first);
+    const n1 = words.getUint32(first + 4);
+    const n2 = words.getUint32(first + 8);
+    for (let at = first, i = 1; at < end; at += BLOCK, i++) {
+      words.setUint32(at, n0);
+      words.setUint32(at + 4, n1);
+      words.setUint32(at + 8, n2);
+      words.setUint32(at + GCM_NONCE_BYTES, i);
     }
   }
   return { stream: state.ecb.update(counters.subarray(0, blocks * BLOCK)), starts };
