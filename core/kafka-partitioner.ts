@@ -12,10 +12,17 @@ import { Partitioners, type ICustomPartitioner } from 'kafkajs';
 const SEED = 0x9747b28c;
 const M = 0x5bd1e995;
 
+/** Where a string key's UTF-8 bytes are written to be hashed: the partitioner runs per message, synchronously. */
+let scratch = Buffer.allocUnsafeSlow(256);
+
 /** The Java client's murmur2 of `key` (its UTF-8 bytes for a string), as a signed 32-bit integer. Pure. */
 export function murmur2(key: Buffer | string): number {
-  const data = typeof key === 'string' ? Buffer.from(key) : key;
-  const length = data.length;
+  if (typeof key !== 'string') return murmur2Bytes(key, key.length);
+  if (scratch.length < 3 * key.length) scratch = Buffer.allocUnsafeSlow(3 * key.length);
+  return murmur2Bytes(scratch, scratch.write(key, 0, 'utf8'));
+}
+
+function murmur2Bytes(data: Uint8Array, length: number): number {
   let h = (SEED ^ length) | 0;
   const whole = length & ~3;
   for (let i = 0; i < whole; i += 4) {
