@@ -2,10 +2,10 @@
  * kafkajs's DefaultPartitioner (the Java client's murmur2 on the key), computed with 32-bit integer
  * arithmetic. kafkajs computes the same hash with its 64-bit `Long` class, allocating several
  * objects per key byte group, and filters the partition list on every message: in the spool's
- * sender thread under the pixel load that was ~7% of its samples (bench/RESULTS.md). The result is
- * the same partition for every key (a unit test compares them), so records keep their partition
- * whichever producer wrote them. Keyless messages and messages naming a partition go to kafkajs's
- * own partitioner.
+ * sender thread under the pixel load that was ~7% of its samples (bench/RESULTS.md, twentieth
+ * session). The result is the same partition for every key (a unit test compares them), so records
+ * keep their partition whichever producer wrote them. A message naming its partition keeps it;
+ * keyless messages go to kafkajs's own partitioner (its round robin over partitions with a leader).
  */
 import { Partitioners, type ICustomPartitioner } from 'kafkajs';
 
@@ -15,11 +15,15 @@ const M = 0x5bd1e995;
 /** Where a string key's UTF-8 bytes are written to be hashed: the partitioner runs per message, synchronously. */
 let scratch = Buffer.allocUnsafeSlow(256);
 
-/** The Java client's murmur2 of `key` (its UTF-8 bytes for a string), as a signed 32-bit integer. Pure. */
-export function murmur2(key: Buffer | string): number {
-  if (typeof key !== 'string') return murmur2Bytes(key, key.length);
-  if (scratch.length < 3 * key.length) scratch = Buffer.allocUnsafeSlow(3 * key.length);
-  return murmur2Bytes(scratch, scratch.write(key, 0, 'utf8'));
+/**
+ * The Java client's murmur2 of `key` as kafkajs hashes (and sends) it: a Buffer's bytes, anything
+ * else's `String(key)` in UTF-8; a signed 32-bit integer. Deterministic (it only reuses a scratch buffer).
+ */
+export function murmur2(key: unknown): number {
+  if (Buffer.isBuffer(key)) return murmur2Bytes(key, key.length);
+  const text = typeof key === 'string' ? key : String(key);
+  if (scratch.length < 3 * text.length) scratch = Buffer.allocUnsafeSlow(3 * text.length);
+  return murmur2Bytes(scratch, scratch.write(text, 0, 'utf8'));
 }
 
 function murmur2Bytes(data: Uint8Array, length: number): number {

@@ -10,16 +10,19 @@ import type { SegmentSpool } from './segment-spool.js';
 import { settlesWithin, type SpoolSender } from './spool-sender.js';
 
 /**
- * paceMs: the least time between two requests while the spool holds less than a full batch. Sending
- * as soon as the last request was acknowledged carried ~110 records per request under a steady pixel
- * load; pacing carries ~450 at 22k pixels/s, and cut the box's CPU per pixel by ~12% (Kafka's and the
- * sender thread's share of it, bench/RESULTS.md). The records wait on disk meanwhile, not in memory.
+ * paceMs: the pause after a request that carried everything the spool held, before the next one
+ * (which would otherwise carry only what came during the last round trip). Sending as soon as the
+ * last request was acknowledged carried ~110 records per request under a steady pixel load; pausing
+ * carries ~450 at 22k pixels/s, and cut the box's CPU per pixel by ~12% (Kafka's and the sender
+ * thread's share of it: bench/RESULTS.md, twentieth session). The records wait on disk meanwhile.
  * stopInFlightMs: how long a stop waits for the batch in flight before ending it (it stays in the spool)
  */
 export const DRAINER_DEFAULTS = { batchRecords: 2000, lingerMs: 5, paceMs: 20, minBackoffMs: 100, maxBackoffMs: 5000, stalledMs: 2000, stopInFlightMs: 2000 } as const;
 
 export interface DrainerOptions {
   batchRecords?: number;
+  /** DRAINER_DEFAULTS.paceMs */
+  paceMs?: number;
   minBackoffMs?: number;
   maxBackoffMs?: number;
   /** told about every failed batch (logged and counted by the caller) */
@@ -36,6 +39,7 @@ export class SpoolDrainer {
   private drained: (() => void) | undefined;
   private inFlightSince: number | undefined;
   private readonly batchRecords: number;
+  private readonly paceMs: number;
   private readonly minBackoffMs: number;
   private readonly maxBackoffMs: number;
 
@@ -45,6 +49,7 @@ export class SpoolDrainer {
     private readonly options: DrainerOptions = {},
   ) {
     this.batchRecords = options.batchRecords ?? DRAINER_DEFAULTS.batchRecords;
+    this.paceMs = options.paceMs ?? DRAINER_DEFAULTS.paceMs;
     this.minBackoffMs = options.minBackoffMs ?? DRAINER_DEFAULTS.minBackoffMs;
     this.maxBackoffMs = options.maxBackoffMs ?? DRAINER_DEFAULTS.maxBackoffMs;
   }
@@ -97,6 +102,7 @@ export class SpoolDrainer {
       // read where the last acknowledged batch ended: a failed one is read and sent again
       const plan = this.spool.plan();
       this.inFlightSince = Date.now();
+      let pace = false;
       try {
         const sent = await this.sender.send(plan, this.batchRecords);
         this.spool.advance(plan, sent);
@@ -105,7 +111,9 @@ export class SpoolDrainer {
         this.drained?.();
         this.failing = false;
         delay = this.minBackoffMs;
-        if (this.spool.unread > 0 && this.spool.unread < this.batchRecords) await this.sleep(DRAINER_DEFAULTS.paceMs);
+        // the batch took all the spool held when it was read (no record or byte cap): what came
+        // since is less than a request can carry, and waiting lets more join it
+        pace = sent.exhausted && this.spool.unread > 0 && this.spool.unread < this.batchRecords;
       } catch (error) {
         if (this.stopping) break; // ended by stop(): the batch stays in the spool
         this.failing = true;
@@ -117,6 +125,7 @@ export class SpoolDrainer {
       } finally {
         this.inFlightSince = undefined;
       }
+      if (pace) await this.sleep(this.paceMs);
     }
   }
 

@@ -28,6 +28,11 @@ describe('the key partitioner (core/kafka-partitioner.ts)', () => {
     for (const key of keys) expect(murmur2(key), String(key)).toBe(kafkajsMurmur2(key));
   });
 
+  it('hashes what kafkajs would send for keys of other kinds: their text (numbers, typed arrays, lone surrogates)', () => {
+    const keys: unknown[] = [123, -7, 0, new Uint8Array([1, 2, 3]), '\ud800', 'a\udc00b', '\ud83d\ude00', 'nul\u0000', 'é'.repeat(200)];
+    for (const key of keys) expect(murmur2(key), String(key)).toBe(kafkajsMurmur2(key as string));
+  });
+
   it("chooses the partition kafkajs's DefaultPartitioner chooses, for every key and partition count", () => {
     const ours = KeyPartitioner();
     const theirs = Partitioners.DefaultPartitioner();
@@ -40,10 +45,18 @@ describe('the key partitioner (core/kafka-partitioner.ts)', () => {
     }
   });
 
-  it('keeps a partition the message names, and spreads keyless messages over the partitions', () => {
+  it('keeps a partition the message names (0 included), and spreads keyless messages over the partitions with a leader', () => {
     const ours = KeyPartitioner();
     const partitionMetadata = metadata(4);
     expect(ours({ topic: 't', partitionMetadata, message: { key: 'k', value: 'v', partition: 3 } })).toBe(3);
+    expect(ours({ topic: 't', partitionMetadata, message: { key: 'k', value: 'v', partition: 0 } })).toBe(0);
+    const leaderless = metadata(4).map((p) => (p.partitionId === 2 ? { ...p, leader: -1 } : p));
+    const spread = new Set<number>();
+    for (let i = 0; i < 12; i++) spread.add(ours({ topic: 'u', partitionMetadata: leaderless, message: { value: 'v' } }));
+    expect([...spread].sort()).toEqual([0, 1, 3]);
+    // a keyed message goes by its hash whatever the leaders, as kafkajs's does
+    const theirs = Partitioners.DefaultPartitioner();
+    for (const key of randomKeys(200)) expect(ours({ topic: 'u', partitionMetadata: leaderless, message: { key, value: 'v' } })).toBe(theirs({ topic: 'u', partitionMetadata: leaderless, message: { key, value: 'v' } }));
     const seen = new Set<number>();
     for (let i = 0; i < 8; i++) seen.add(ours({ topic: 't', partitionMetadata, message: { value: 'v' } }));
     expect([...seen].sort()).toEqual([0, 1, 2, 3]);

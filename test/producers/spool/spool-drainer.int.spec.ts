@@ -62,6 +62,25 @@ describe('SpoolDrainer', () => {
     expect(firsts).toEqual(Array.from({ length: n }, (_, i) => `value-${i}`));
   });
 
+  it.each([
+    { capped: 'by records', batchRecords: 100, valueBytes: 60 },
+    { capped: 'by bytes', batchRecords: 2000, valueBytes: 2048 },
+  ])('sends a backlog request after request without pausing while each request is full ($capped)', async ({ batchRecords, valueBytes }) => {
+    // paceMs of a minute: a pause after any of the backlog's full requests would outlast the wait
+    const spool = openSpool(16 * 1_048_576);
+    const topic = topicsFor(config).emails;
+    const n = 1000;
+    for (let i = 0; i < n; i++) spool.append({ topic, key: `k${i % 5}`, timestamp: 1_700_000_000_000 + i, value: Buffer.from(`backlog-${i}-${'y'.repeat(valueBytes)}`) });
+    const requests: number[] = [];
+    const drainer = new SpoolDrainer(spool, sender(config.kafkaBrokers), { batchRecords, paceMs: 60_000, onSent: (records) => requests.push(records) });
+    drainer.start();
+    await waitFor(() => spool.stats().records === 0, { timeoutMs: 20_000, message: `the backlog drained (${spool.stats().records} of ${n} waiting)` });
+    await drainer.stop();
+    // several full requests, every record acknowledged
+    expect(requests.length).toBeGreaterThanOrEqual(4);
+    expect(requests.reduce((a, b) => a + b, 0)).toBe(n);
+  });
+
   describe('with a stalled broker', () => {
     let kafka: PrivateKafka;
     beforeAll(async () => {
