@@ -69,7 +69,8 @@ describe('SpoolDrainer', () => {
     // paceMs of a minute: a pause after any of the backlog's full requests would outlast the wait
     const spool = openSpool(16 * 1_048_576);
     const topic = topicsFor(config).emails;
-    const n = 1000;
+    // 1,050: the last full request leaves fewer than a batch waiting, where a pause would first show
+    const n = 1050;
     for (let i = 0; i < n; i++) spool.append({ topic, key: `k${i % 5}`, timestamp: 1_700_000_000_000 + i, value: Buffer.from(`backlog-${i}-${'y'.repeat(valueBytes)}`) });
     const requests: number[] = [];
     const drainer = new SpoolDrainer(spool, sender(config.kafkaBrokers), { batchRecords, paceMs: 60_000, onSent: (records) => requests.push(records) });
