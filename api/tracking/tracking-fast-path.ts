@@ -11,13 +11,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TRACKING_PATHS } from '../../producers/tracking/tracking-urls.js';
 import { MAX_TOKEN_CHARS, type TrackingKind } from '../../producers/tracking/tokens.js';
 import { writeTrackingAnswer, type TrackingHandler } from './tracking-answer.js';
+import type { HistogramSeries, LeanHistogram } from '../lean-histogram.js';
 
 export interface FastPathOptions {
   handle: TrackingHandler;
   /** TRUST_PROXY: the client is the left-most X-Forwarded-For address, as fastify's request.ip */
   trustProxy: boolean;
-  /** bound once per (method, route, status): api/lean-histogram.ts */
-  httpDuration: { labels(labels: { method: string; route: string; status_code: string }): { observe(seconds: number): void } };
+  /** bound once per (method, route, status) */
+  httpDuration: Pick<LeanHistogram<'method' | 'route' | 'status_code'>, 'labels'>;
   /** true once the server is closing: fastify then answers 503 */
   closing: () => boolean;
   /** runs its callback once the records of this turn are written to the spool (the answer goes after it) */
@@ -59,7 +60,7 @@ export function clientIp(req: IncomingMessage, trustProxy: boolean): string | un
 
 /** Answers a tracking request and returns true, or returns false and leaves it to fastify. */
 export function trackingFastPath(options: FastPathOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const durations = new Map<string, { observe(seconds: number): void }>();
+  const durations = new Map<string, HistogramSeries>();
   const observe = (method: string, kind: TrackingKind, status: number, seconds: number) => {
     const key = `${method} ${kind} ${status}`;
     let histogram = durations.get(key);

@@ -12,9 +12,10 @@ import { settlesWithin, type SpoolSender } from './spool-sender.js';
 /**
  * paceMs: the pause after a request that carried everything the spool held, before the next one
  * (which would otherwise carry only what came during the last round trip). Sending as soon as the
- * last request was acknowledged carried ~110 records per request under a steady pixel load; pausing
- * carries ~450 at 22k pixels/s, and cut the box's CPU per pixel by ~12% (Kafka's and the sender
- * thread's share of it: bench/RESULTS.md, twentieth session). The records wait on disk meanwhile.
+ * last request was acknowledged carried ~110 records per request under a steady pixel load
+ * (counted); pausing, ~450 at 22k pixels/s (22k × 20 ms, not counted), and it cut the box's CPU per
+ * pixel by ~12% (Kafka's and the sender thread's share of it: bench/RESULTS.md, twentieth
+ * session). The records wait on disk meanwhile.
  * stopInFlightMs: how long a stop waits for the batch in flight before ending it (it stays in the spool)
  */
 export const DRAINER_DEFAULTS = { batchRecords: 2000, lingerMs: 5, paceMs: 20, minBackoffMs: 100, maxBackoffMs: 5000, stalledMs: 2000, stopInFlightMs: 2000 } as const;
