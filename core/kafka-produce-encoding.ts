@@ -4,7 +4,7 @@
  * it record by record: an `Encoder` per record (a zeroed 512-byte buffer), a `Buffer.from` per
  * varint, 64-bit `Long` arithmetic per timestamp, three copies of every record and a CRC32C of one
  * byte per loop turn. In the spool's sender thread under the pixel load that was about half of the
- * thread's CPU with its garbage collection (bench/RESULTS.md, twenty-first session).
+ * thread's samples with its garbage collection (bench/RESULTS.md, twenty-first session).
  *
  * Only the plain case is taken here: no compression, no record headers, keys and values that are
  * Buffers, text or null, timestamps that give whole-millisecond deltas. Anything else returns
@@ -145,7 +145,9 @@ function planPartition(data: ProducePartition, now: () => number): PlannedPartit
     if (first === undefined || text < firstText) (first = m.timestamp), (firstText = text);
     if (max === undefined || text > maxText) (max = m.timestamp), (maxText = text);
   }
-  if (first === undefined) first = max = now();
+  // kafkajs reads the clock once per partition, for the batch's timestamps and every record without one
+  let dateNow: number | undefined;
+  if (first === undefined) first = max = dateNow = now();
   if (!isWholeTimestamp(first)) return null;
   const n = messages.length;
   const deltas = new Array<number>(n);
@@ -153,10 +155,10 @@ function planPartition(data: ProducePartition, now: () => number): PlannedPartit
   const values = new Array<Bytes>(n);
   const bodySizes = new Array<number>(n);
   let recordsSize = 0;
-  let dateNow: number | undefined;
   for (let i = 0; i < n; i++) {
     const m = messages[i]!;
-    if (m.headers != null && Object.keys(m.headers).length > 0) return null;
+    // kafkajs's Record takes `headers = {}`: null, or any header, is kafkajs's to write (or refuse)
+    if (m.headers !== undefined && (m.headers === null || Object.keys(m.headers).length > 0)) return null;
     const key = asBytes(m.key);
     const value = asBytes(m.value);
     if (key === undefined || value === undefined) return null;

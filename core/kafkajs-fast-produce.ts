@@ -45,22 +45,42 @@ export function groupMessagesPerPartition<M>({ topic, partitionMetadata, message
   return result;
 }
 
-/** kafkajs's Produce v3 request module with its `encode` taking the plain case here. */
-export function fastProduceRequest(original: RequestModule, Encoder: EncoderClass): RequestModule {
+/** Requests encoded here and by kafkajs (`kafkajs`: not the plain case, or `failed` here), in this thread. */
+export const fastProduceCounts = { fast: 0, kafkajs: 0, failed: 0 };
+
+/**
+ * kafkajs's Produce v3 request module (v4 to v7 are built on it) with its `encode` taking the
+ * plain case here. An error here is a bug of this encoder: the request goes out as kafkajs encodes
+ * it, and a warning says so once, so a spool never stops draining for it.
+ */
+export function fastProduceRequest(original: RequestModule, Encoder: EncoderClass, onError: (error: unknown) => void = warnOnce): RequestModule {
   return (args) => {
     const request = original(args);
     const kafkajsEncode = request.encode;
     request.encode = async () => {
-      if (args.compression) return kafkajsEncode();
-      const body = encodeProduceRequest({
-        acks: args.acks!,
-        timeout: args.timeout!,
-        transactionalId: args.transactionalId ?? null,
-        producerId: args.producerId ?? -1,
-        producerEpoch: args.producerEpoch ?? 0,
-        topicData: args.topicData,
-      });
-      if (!body) return kafkajsEncode();
+      // as kafkajs's defaults: only undefined takes them (a null is kafkajs's to refuse)
+      const plain = (args.compression === undefined || args.compression === 0) && args.producerId !== null && args.producerEpoch !== null;
+      let body: Buffer | null = null;
+      if (plain) {
+        try {
+          body = encodeProduceRequest({
+            acks: args.acks!,
+            timeout: args.timeout!,
+            transactionalId: args.transactionalId ?? null,
+            producerId: args.producerId ?? -1,
+            producerEpoch: args.producerEpoch ?? 0,
+            topicData: args.topicData,
+          });
+        } catch (error) {
+          fastProduceCounts.failed++;
+          onError(error);
+        }
+      }
+      if (!body) {
+        fastProduceCounts.kafkajs++;
+        return kafkajsEncode();
+      }
+      fastProduceCounts.fast++;
       const encoder = new Encoder(0);
       encoder.buf = body;
       encoder.offset = body.length;
@@ -68,6 +88,13 @@ export function fastProduceRequest(original: RequestModule, Encoder: EncoderClas
     };
     return request;
   };
+}
+
+let warned = false;
+function warnOnce(error: unknown): void {
+  if (warned) return;
+  warned = true;
+  process.emitWarning(`the fast Produce encoding failed, kafkajs encodes instead: ${error instanceof Error ? error.message : String(error)}`, { code: 'ENGAGEMENT_FAST_PRODUCE' });
 }
 
 let installed = false;

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { crc32c } from '../../core/crc32c.js';
 import { encodeProduceRequest, type ProduceMessage, type ProduceTopic } from '../../core/kafka-produce-encoding.js';
-import { fastProduceRequest, groupMessagesPerPartition } from '../../core/kafkajs-fast-produce.js';
+import { fastProduceCounts, fastProduceRequest, groupMessagesPerPartition } from '../../core/kafkajs-fast-produce.js';
 import { seededRandom, type Rand } from '../../core/seeded-random.js';
 
 // kafkajs's own modules: the references these must equal
@@ -30,12 +30,13 @@ function randomBytes(rand: Rand, length: number): Buffer {
 
 function randomMessage(rand: Rand, i: number): ProduceMessage {
   const pick = rand();
-  const key = pick < 0.1 ? null : pick < 0.4 ? `org-${i}/é€𝄞-${Math.floor(rand() * 1e6)}` : randomBytes(rand, Math.floor(rand() * 40));
+  const key = pick < 0.05 ? '' : pick < 0.1 ? null : pick < 0.4 ? `org-${i}/é€𝄞-${Math.floor(rand() * 1e6)}` : randomBytes(rand, Math.floor(rand() * 40));
   const size = rand() < 0.05 ? 20_000 + Math.floor(rand() * 5_000) : Math.floor(rand() * 400);
   const value = rand() < 0.05 ? null : rand() < 0.2 ? 'ü'.repeat(size) : randomBytes(rand, size);
   const t = rand();
   // text as the spool sends them, numbers, none (Date.now()), and text of other lengths (kafkajs sorts it as text)
-  const timestamp = t < 0.6 ? String(NOW + Math.floor(rand() * 60_000)) : t < 0.8 ? NOW - Math.floor(rand() * 1e6) : t < 0.9 ? undefined : String(Math.floor(rand() * 100_000));
+  // 0: falsy, so kafkajs takes Date.now() for the record's delta but 0 for the batch's first timestamp
+  const timestamp = t < 0.6 ? String(NOW + Math.floor(rand() * 60_000)) : t < 0.8 ? NOW - Math.floor(rand() * 1e6) : t < 0.88 ? undefined : t < 0.9 ? 0 : String(Math.floor(rand() * 100_000));
   return { key, value, ...(timestamp === undefined ? {} : { timestamp }) };
 }
 
@@ -75,18 +76,62 @@ describe('the Produce request encoding (core/kafka-produce-encoding.ts)', () => 
   it("is what kafkajs's v3 to v7 requests send once installed: the same bytes, kafkajs's for what it does not take", async () => {
     vi.useFakeTimers({ now: NOW, toFake: ['Date'] });
     const rand = seededRandom(7);
+    const counts = { ...fastProduceCounts };
     const fast = fastProduceRequest(kafkajsRequest, Encoder);
     const topicData = randomTopics(rand);
-    const base = { acks: -1, timeout: 1000, producerId: Long.fromValue(42n), producerEpoch: 3, topicData };
+    // the producer id as kafkajs's idempotent producer passes it: the broker's answer as decimal text
+    const base = { acks: -1, timeout: 1000, producerId: '4242424242', producerEpoch: 3, topicData } as unknown as Parameters<typeof kafkajsRequest>[0];
     const fromFast = (await fast(base).encode()) as { buffer: Buffer };
     expect(fromFast.buffer.equals(await kafkajsBytes(base))).toBe(true);
-    // v7 is v3's layout with another version number
-    expect((await kafkajsBytes(base, kafkajsV7)).equals(await kafkajsBytes(base))).toBe(true);
     // compressed, or with headers: kafkajs's own encoder
     const gzip = { ...base, compression: Compression.GZIP };
     expect(((await fast(gzip).encode()) as { buffer: Buffer }).buffer.length).toBe((await kafkajsBytes(gzip)).length);
     const withHeaders = { ...base, topicData: [{ topic: 't', partitions: [{ partition: 0, messages: [{ key: 'k', value: 'v', headers: { h: 'x' }, timestamp: String(NOW) }] }] }] };
     expect(((await fast(withHeaders).encode()) as { buffer: Buffer }).buffer.equals(await kafkajsBytes(withHeaders))).toBe(true);
+    expect(fastProduceCounts).toEqual({ fast: counts.fast + 1, kafkajs: counts.kafkajs + 2, failed: counts.failed });
+  });
+
+  it("is kafkajs's v7 request (v4 to v7 are built on v3's) once v3's module is the fast one", async () => {
+    vi.useFakeTimers({ now: NOW, toFake: ['Date'] });
+    const v3Path = require.resolve('kafkajs/src/protocol/requests/produce/v3/request.js');
+    const laterPaths = [4, 5, 6, 7].map((v) => require.resolve(`kafkajs/src/protocol/requests/produce/v${v}/request.js`));
+    const cached = require.cache[v3Path]!;
+    const kept = { v3: cached.exports, later: laterPaths.map((p) => require.cache[p]) };
+    const counts = { ...fastProduceCounts };
+    try {
+      // as installFastProduce does, but undone after: v4 to v7 are loaded again on top of the fast v3
+      cached.exports = fastProduceRequest(kafkajsRequest, Encoder);
+      for (const p of laterPaths) delete require.cache[p];
+      const fastV7 = require('kafkajs/src/protocol/requests/produce/v7/request.js') as typeof kafkajsV7;
+      const args = { acks: -1, timeout: 5, producerId: Long.fromValue(7n), producerEpoch: 1, topicData: randomTopics(seededRandom(9)) };
+      const request = fastV7(args) as unknown as { apiVersion: number; encode(): Promise<{ buffer: Buffer }> };
+      expect(request.apiVersion).toBe(7);
+      expect((await request.encode()).buffer.equals(await kafkajsBytes(args, kafkajsV7))).toBe(true);
+      expect(fastProduceCounts.fast).toBe(counts.fast + 1);
+    } finally {
+      cached.exports = kept.v3;
+      laterPaths.forEach((p, i) => (kept.later[i] ? (require.cache[p] = kept.later[i]) : delete require.cache[p]));
+    }
+  });
+
+  it("falls back to kafkajs's encoder, and says so, when the fast one throws", async () => {
+    vi.useFakeTimers({ now: NOW, toFake: ['Date'] });
+    const errors: unknown[] = [];
+    const fast = fastProduceRequest(kafkajsRequest, Encoder, (error) => errors.push(error));
+    // a partition number past int32: the fast encoder's write throws; kafkajs's would too, so its error is the request's
+    const args = { acks: -1, timeout: 5, topicData: [{ topic: 't', partitions: [{ partition: 2 ** 33, messages: [{ key: 'k', value: 'v', timestamp: String(NOW) }] }] }] };
+    await expect(fast(args).encode()).rejects.toThrow(RangeError);
+    expect(errors).toHaveLength(1);
+  });
+
+  it('reads the clock once per partition, as kafkajs: a partition without timestamps has one time for the batch and its records', async () => {
+    let clock = NOW;
+    const now = () => clock++;
+    vi.useFakeTimers({ now: NOW, toFake: ['Date'] });
+    const topicData = [{ topic: 't', partitions: [{ partition: 0, messages: [{ key: 'a', value: 'x' }, { key: 'b', value: 'y' }] }] }];
+    const ours = encodeProduceRequest({ acks: -1, timeout: 1, transactionalId: null, producerId: -1, producerEpoch: 0, topicData }, now);
+    expect(ours!.equals(await kafkajsBytes({ acks: -1, timeout: 1, topicData }))).toBe(true);
+    expect(clock).toBe(NOW + 1);
   });
 
   it('leaves to kafkajs what is not the plain case: headers, keys of other kinds, timestamps that are not whole milliseconds, empty partitions', () => {
@@ -96,6 +141,7 @@ describe('the Produce request encoding (core/kafka-produce-encoding.ts)', () => 
     expect(encodeProduceRequest(request([{ key: 'k', value: 'v', timestamp: '2026-11-28' }]))).toBeNull();
     expect(encodeProduceRequest(request([{ key: 'k', value: 'v', timestamp: 1.5 }]))).toBeNull();
     expect(encodeProduceRequest(request([]))).toBeNull();
+    expect(encodeProduceRequest(request([{ key: 'k', value: 'v', headers: null }]))).toBeNull();
     expect(encodeProduceRequest(request([{ key: 'k', value: 'v', headers: {} }]))).not.toBeNull();
   });
 });

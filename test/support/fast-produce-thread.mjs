@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { register } from 'tsx/esm/api';
 
 register();
-const { installFastProduce, groupMessagesPerPartition } = await import('../../core/kafkajs-fast-produce.ts');
+const { installFastProduce, groupMessagesPerPartition, fastProduceCounts } = await import('../../core/kafkajs-fast-produce.ts');
 installFastProduce();
 const { createKafka } = await import('../../core/kafka.ts');
 const { KeyPartitioner } = await import('../../core/kafka-partitioner.ts');
@@ -16,5 +16,5 @@ const producer = createKafka(config).producer({ idempotent: true, maxInFlightReq
 await producer.connect();
 for (const messages of batches) await producer.send({ topic, acks: -1, messages });
 await producer.disconnect();
-const installed = require('kafkajs/src/producer/groupMessagesPerPartition.js') === groupMessagesPerPartition;
-parentPort.postMessage({ installed });
+const grouping = require('kafkajs/src/producer/groupMessagesPerPartition.js') === groupMessagesPerPartition;
+parentPort.postMessage({ grouping, counts: { ...fastProduceCounts } });
