@@ -3,12 +3,13 @@
  * kafkajs's own encoder writes for the same arguments (a unit test compares them). kafkajs builds
  * it record by record: an `Encoder` per record (a zeroed 512-byte buffer), a `Buffer.from` per
  * varint, 64-bit `Long` arithmetic per timestamp, three copies of every record and a CRC32C of one
- * byte per loop turn. In the spool's sender thread under the pixel load that was about half of the
- * thread's samples with its garbage collection (bench/RESULTS.md, twenty-first session).
+ * byte per loop turn. In the spool's sender thread under the pixel load that was over half of the
+ * thread's busy time with its garbage collection (bench/RESULTS.md, twenty-first session).
  *
  * Only the plain case is taken here: no compression, no record headers, keys and values that are
- * Buffers, text or null, timestamps that give whole-millisecond deltas. Anything else returns
- * null and the caller uses kafkajs's encoder, so nothing kafkajs can send is refused.
+ * Buffers, text or null, timestamps that are whole milliseconds (deltas below 2^52), no empty
+ * partition. Anything else returns null and the caller uses kafkajs's encoder, so nothing kafkajs
+ * can send is refused.
  */
 import { crc32c } from './crc32c.js';
 

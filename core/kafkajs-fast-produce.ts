@@ -58,7 +58,7 @@ export function fastProduceRequest(original: RequestModule, Encoder: EncoderClas
     const request = original(args);
     const kafkajsEncode = request.encode;
     request.encode = async () => {
-      // as kafkajs's defaults: only undefined takes them (a null is kafkajs's to refuse)
+      // kafkajs's defaults apply to undefined only: a null is left to kafkajs (it refuses some, writes others as 0)
       const plain = (args.compression === undefined || args.compression === 0) && args.producerId !== null && args.producerEpoch !== null;
       let body: Buffer | null = null;
       if (plain) {
@@ -90,11 +90,13 @@ export function fastProduceRequest(original: RequestModule, Encoder: EncoderClas
   };
 }
 
-let warned = false;
+/** Messages already warned about: once each (an input kafkajs refuses too must not hide a later, different failure), a few at most. */
+const warned = new Set<string>();
 function warnOnce(error: unknown): void {
-  if (warned) return;
-  warned = true;
-  process.emitWarning(`the fast Produce encoding failed, kafkajs encodes instead: ${error instanceof Error ? error.message : String(error)}`, { code: 'ENGAGEMENT_FAST_PRODUCE' });
+  const message = error instanceof Error ? error.message : String(error);
+  if (warned.has(message) || warned.size >= 16) return;
+  warned.add(message);
+  process.emitWarning(`the fast Produce encoding failed, kafkajs encodes instead: ${message}`, { code: 'ENGAGEMENT_FAST_PRODUCE' });
 }
 
 let installed = false;
