@@ -7,7 +7,7 @@
  * keep their partition whichever producer wrote them. A message naming its partition keeps it;
  * keyless messages go to kafkajs's own partitioner (its round robin over partitions with a leader).
  */
-import { Partitioners, type ICustomPartitioner } from 'kafkajs';
+import { Partitioners, type ICustomPartitioner, type ProducerConfig } from 'kafkajs';
 
 const SEED = 0x9747b28c;
 const M = 0x5bd1e995;
@@ -63,3 +63,10 @@ export const KeyPartitioner: ICustomPartitioner = () => {
     return (murmur2(message.key) & 0x7fffffff) % partitionMetadata.length;
   };
 };
+
+/**
+ * What every producer of the pipeline is: idempotent with one request in flight (records of a key
+ * keep their order through retries), never creating topics (`stack up` and `start` own their
+ * settings), partitioned as kafkajs's default. Spread it and add what a producer needs besides.
+ */
+export const ORDERED_PRODUCER = { idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: KeyPartitioner } as const satisfies ProducerConfig;

@@ -6,7 +6,7 @@
  */
 
 import type { IHeaders, Kafka, Message, Producer } from 'kafkajs';
-import { KeyPartitioner } from '../core/kafka-partitioner.js';
+import { ORDERED_PRODUCER } from '../core/kafka-partitioner.js';
 import { childLogger } from '../core/logger.js';
 import { RECORD_FRAMING_BYTES, recordSlices, SEND_BATCH_BYTES } from '../core/record-slices.js';
 import type { RejectedRecord } from './decode-records.js';
@@ -64,7 +64,7 @@ export class DeadLetterWriter {
     kafka: Kafka,
     private readonly topic: string,
   ) {
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: KeyPartitioner });
+    this.producer = kafka.producer(ORDERED_PRODUCER);
   }
 
   connect(): Promise<void> {

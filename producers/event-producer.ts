@@ -23,7 +23,7 @@ import type { DataKey, DataKeySource } from '../core/keys/keyring.js';
 import { isControlEvent, recipientTypeOf, type AnyEvent, type ContactFollowPreferenceChanged } from '../schemas/events.js';
 import { isSealed, isSealedPreference, sealEvent, sealPreference } from '../schemas/sealing.js';
 import { suppressionHash } from '../projections/control/suppression.js';
-import { KeyPartitioner } from '../core/kafka-partitioner.js';
+import { ORDERED_PRODUCER } from '../core/kafka-partitioner.js';
 
 export interface EventProducerOptions {
   lingerMs?: number;
@@ -76,13 +76,7 @@ export class EventProducer {
     private readonly topics: Topics,
     options: EventProducerOptions = {},
   ) {
-    this.producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      // kafkajs 2's default partition for every key (Java-compatible murmur2), computed without Long.
-      createPartitioner: KeyPartitioner,
-    });
+    this.producer = kafka.producer(ORDERED_PRODUCER);
     this.codec = options.codec ?? new EventCodec();
     this.lingerMs = options.lingerMs ?? PRODUCER_DEFAULTS.lingerMs;
     this.maxBatch = options.maxBatch ?? PRODUCER_DEFAULTS.maxBatch;

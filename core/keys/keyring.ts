@@ -26,7 +26,7 @@ import { newDataKey, unwrapDataKey, wrapDataKey, type MasterKey } from '../crypt
 import { decodeKeyRecord, encodeKeyRecord, type KeyRecord } from './key-record.js';
 import { keyMetrics, registerKeyCount } from './key-metrics.js';
 import { KEY_SNAPSHOT_MAX_AGE_MS, type KeySnapshot } from './key-snapshot.js';
-import { KeyPartitioner } from '../kafka-partitioner.js';
+import { ORDERED_PRODUCER } from '../kafka-partitioner.js';
 
 const log = childLogger('keyring');
 /** How long after a crash kafkajs does not restart the keys topic reader is started again. */
@@ -384,7 +384,7 @@ export class Keyring implements DataKeySource {
 
   private async writer(): Promise<Producer> {
     if (!this.producer) {
-      const producer = this.options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: KeyPartitioner });
+      const producer = this.options.kafka.producer(ORDERED_PRODUCER);
       await producer.connect();
       this.producer = producer;
     }

@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import { startOrReset } from '../../core/kafka.js';
 import { readSpool, SPOOL_SEND_BYTES, type SpoolReadPlan, type SpoolReadResult } from './segment-reader.js';
-import { KeyPartitioner } from '../../core/kafka-partitioner.js';
+import { ORDERED_PRODUCER } from '../../core/kafka-partitioner.js';
 
 export interface SentRange extends SpoolReadResult {
   /** timestamp of the last message sent, null when none was */
@@ -43,10 +43,7 @@ export class KafkaSpoolSender implements SpoolSender {
     if (messages.length === 0) return { ...read, lastTimestamp: null };
     if (!this.producer) {
       const producer = this.kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-        createPartitioner: KeyPartitioner,
+        ...ORDERED_PRODUCER,
         retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
       });
       // a producer whose connect met a stalled broker is disconnected, not dropped (core/kafka.ts)
